@@ -1,0 +1,5 @@
+//! eventmpm: Apache httpd's event and worker MPMs, rebuilt in Rust.
+//!
+//! The decisions live in [`eventmpm_core`]; this crate is the Unix runtime around them.
+
+pub use eventmpm_core as core;
