@@ -17,6 +17,7 @@
 //! | [`scoreboard`] | the shared-memory records and their status letters | `scoreboard.h` |
 //! | [`maintenance`] | the parent's once-a-second spawn/kill decision | `perform_idle_server_maintenance` |
 //! | [`status`] | `server-status` as HTML, `?auto` text and JSON | `mod_status` |
+//! | [`calendar`] | UTC dates from Unix seconds and back (no libc `gmtime`) | `apr_time_exp_gmt` |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -27,6 +28,7 @@ extern crate std;
 mod log;
 
 pub mod admission;
+pub mod calendar;
 pub mod config;
 pub mod conn;
 pub mod http1;

@@ -102,10 +102,16 @@ mod tests {
 
     #[test]
     fn idle_and_active_follow_httpd_thresholds() {
-        let idle: heapless::Vec<char, 11> =
-            WorkerStatus::ALL.iter().filter(|s| s.is_idle()).map(|s| s.letter()).collect();
-        let active: heapless::Vec<char, 11> =
-            WorkerStatus::ALL.iter().filter(|s| s.is_active()).map(|s| s.letter()).collect();
+        let idle: heapless::Vec<char, 11> = WorkerStatus::ALL
+            .iter()
+            .filter(|s| s.is_idle())
+            .map(|s| s.letter())
+            .collect();
+        let active: heapless::Vec<char, 11> = WorkerStatus::ALL
+            .iter()
+            .filter(|s| s.is_active())
+            .map(|s| s.letter())
+            .collect();
         assert_eq!(idle.as_slice(), &['.', 'S', '_']);
         assert_eq!(active.as_slice(), &['_', 'R', 'W', 'K', 'L', 'D', 'C']);
     }

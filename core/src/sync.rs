@@ -9,7 +9,9 @@
 //! [`crate::scoreboard`] for the compile-time assertions.
 
 #[cfg(not(loom))]
-pub use portable_atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU16, AtomicU32, AtomicUsize, Ordering};
+pub use portable_atomic::{
+    AtomicBool, AtomicI32, AtomicU8, AtomicU16, AtomicU32, AtomicUsize, Ordering,
+};
 
 #[cfg(loom)]
 pub use loom::sync::atomic::{
