@@ -1,1 +1,589 @@
-//! (being written)
+//! The listener's connection table: a fixed slab of [`Conn`] state machines, their timeout queues
+//! and exact counters.
+//!
+//! The listener thread owns the table alone, as httpd's listener owns its timeout queues (but
+//! without httpd's `timeout_mutex`: workers never touch the table; they send [`Handback`]s to the
+//! listener, which applies them). Capacity is fixed when the child starts: the caller passes the
+//! slot storage, and [`ConnTable::open`] refuses a connection when it is full.
+//!
+//! Connection ids carry a generation so that an event for a connection that has closed (a stale
+//! poller event in the same batch, say) can never reach the connection that reuses its slot.
+//!
+//! The counters are derived from phase changes as they happen, so they are always exact; httpd
+//! copies its counters into the scoreboard only when it processes its timeout queues and they
+//! lag (reference §9.5).
+//!
+//! [`Handback`]: crate::conn::Handback
+
+use crate::admission::Load;
+use crate::conn::{Action, Conn, Context, Event, HeadTimeout, Phase, QueueOp};
+use crate::time::{Duration, Instant};
+use crate::timeouts::{CLASSES, Class, Link, LinkStorage, Timeouts};
+
+const NIL: u32 = u32::MAX;
+
+/// One slot of the table's storage. Create the storage as `[Slot::EMPTY; N]` (or a boxed slice
+/// of them) once, at child start.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    conn: Conn,
+    link: Link,
+    generation: u32,
+    next_free: u32,
+    live: bool,
+}
+
+impl Slot {
+    /// An unused slot.
+    pub const EMPTY: Slot = Slot {
+        conn: Conn::NEW,
+        link: Link::UNQUEUED,
+        generation: 0,
+        next_free: NIL,
+        live: false,
+    };
+}
+
+impl LinkStorage for [Slot] {
+    fn slots(&self) -> usize {
+        self.len()
+    }
+    fn link(&self, i: u32) -> &Link {
+        &self[i as usize].link
+    }
+    fn link_mut(&mut self, i: u32) -> &mut Link {
+        &mut self[i as usize].link
+    }
+}
+
+/// A connection's identity: slot index plus the slot's generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnId {
+    index: u32,
+    generation: u32,
+}
+
+impl ConnId {
+    /// The slot index, for the caller's parallel per-connection storage (socket, buffers).
+    pub const fn index(self) -> usize {
+        self.index as usize
+    }
+
+    /// The id as a poller token. Tokens whose low 32 bits are at or above the table's capacity
+    /// are never connection tokens: the caller may use them for listeners and wake-ups.
+    pub const fn token(self) -> u64 {
+        (self.generation as u64) << 32 | self.index as u64
+    }
+
+    /// The id a token stands for (it may be stale; the table checks).
+    pub const fn from_token(token: u64) -> ConnId {
+        ConnId {
+            index: token as u32,
+            generation: (token >> 32) as u32,
+        }
+    }
+}
+
+/// The table's counters, exact at every moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Open connections (httpd's `connection_count`, `ConnsTotal`).
+    pub connections: u32,
+    /// Receiving a request head, without a worker (ours).
+    pub reading: u32,
+    /// Owned by a worker.
+    pub in_worker: u32,
+    /// Waiting for the socket to drain (`ConnsAsyncWriting`).
+    pub write_completion: u32,
+    /// Idle between requests (`ConnsAsyncKeepAlive`).
+    pub keep_alive: u32,
+    /// In lingering close (`ConnsAsyncClosing`).
+    pub lingering: u32,
+}
+
+impl Counts {
+    fn bucket(&mut self, phase: Phase) -> Option<&mut u32> {
+        match phase {
+            Phase::ReadHead => Some(&mut self.reading),
+            Phase::Worker => Some(&mut self.in_worker),
+            Phase::WriteCompletion => Some(&mut self.write_completion),
+            Phase::KeepAlive => Some(&mut self.keep_alive),
+            Phase::Linger => Some(&mut self.lingering),
+            Phase::Closed => None,
+        }
+    }
+
+    /// The admission load these counts describe, given the idle workers.
+    pub const fn load(&self, idle_workers: u32) -> Load {
+        Load {
+            connections: self.connections,
+            lingering: self.lingering,
+            idle_workers,
+        }
+    }
+}
+
+/// The timeouts a table applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `KeepAliveTimeout`.
+    pub keep_alive_timeout: Duration,
+    /// `Timeout`: the longest wait for the socket to take more of a response.
+    pub timeout: Duration,
+    /// `RequestReadTimeout header=…`.
+    pub head: HeadTimeout,
+}
+
+/// Lingering close bounds (httpd's `MAX_SECS_TO_LINGER` and `SECONDS_TO_LINGER`).
+pub const LINGER: Duration = Duration::from_secs(30);
+/// See [`LINGER`].
+pub const SHORT_LINGER: Duration = Duration::from_secs(2);
+
+/// The connection table. See the [module documentation](self).
+#[derive(Debug)]
+pub struct ConnTable<'a> {
+    slots: &'a mut [Slot],
+    timeouts: Timeouts,
+    free: u32,
+    counts: Counts,
+    ctx: Context,
+    kill_keep_alive: bool,
+}
+
+impl<'a> ConnTable<'a> {
+    /// A table over `slots` (every slot is reset). At most `u32::MAX - 1` slots are used.
+    pub fn new(slots: &'a mut [Slot], settings: &Settings) -> ConnTable<'a> {
+        let len = slots.len().min(NIL as usize - 1);
+        let slots = &mut slots[..len];
+        for (i, s) in slots.iter_mut().enumerate() {
+            let next = if i + 1 < len { i as u32 + 1 } else { NIL };
+            *s = Slot {
+                next_free: next,
+                ..Slot::EMPTY
+            };
+        }
+        // A zero interval would expire an entry as it is appended and, for a repeating stage,
+        // forever; one millisecond is the clock's resolution.
+        let at_least_1ms = |d: Duration| {
+            if d == Duration::ZERO {
+                Duration::from_millis(1)
+            } else {
+                d
+            }
+        };
+        let head = HeadTimeout {
+            initial: at_least_1ms(settings.head.initial),
+            extended: settings.head.extended.map(at_least_1ms),
+            min_rate: settings.head.min_rate,
+        };
+        let mut intervals = [Duration::ZERO; CLASSES];
+        intervals[Class::KeepAlive as usize] = at_least_1ms(settings.keep_alive_timeout);
+        intervals[Class::HeadInitial as usize] = head.initial;
+        intervals[Class::HeadExtended as usize] = head.extended.unwrap_or(head.initial);
+        intervals[Class::WriteCompletion as usize] = at_least_1ms(settings.timeout);
+        intervals[Class::Linger as usize] = LINGER;
+        intervals[Class::ShortLinger as usize] = SHORT_LINGER;
+        ConnTable {
+            free: if len > 0 { 0 } else { NIL },
+            slots,
+            timeouts: Timeouts::new(intervals),
+            counts: Counts::default(),
+            ctx: Context {
+                head,
+                stopping: false,
+            },
+            kill_keep_alive: false,
+        }
+    }
+
+    /// The number of slots.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether every slot is in use.
+    pub fn is_full(&self) -> bool {
+        self.free == NIL
+    }
+
+    /// The counters.
+    pub const fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Whether the child is stopping gracefully.
+    pub const fn is_stopping(&self) -> bool {
+        self.ctx.stopping
+    }
+
+    /// The connection `id` names, if it is still open.
+    pub fn conn(&self, id: ConnId) -> Option<&Conn> {
+        let s = self.slots.get(id.index as usize)?;
+        (s.live && s.generation == id.generation).then_some(&s.conn)
+    }
+
+    /// Take a just-accepted connection. `None` if the table is full (the caller closes the
+    /// socket; admission should have stopped accepting before this happens).
+    pub fn open(&mut self, now: Instant) -> Option<(ConnId, Action)> {
+        let i = self.free;
+        let slot = self.slots.get_mut(i as usize)?;
+        self.free = slot.next_free;
+        slot.next_free = NIL;
+        slot.live = true;
+        slot.conn = Conn::NEW;
+        let id = ConnId {
+            index: i,
+            generation: slot.generation,
+        };
+        self.counts.connections += 1;
+        self.counts.reading += 1;
+        let action = self.apply(i, Event::Opened, now);
+        Some((id, action))
+    }
+
+    /// Feed an event to connection `id`; returns the I/O to perform. A stale id gets
+    /// [`Action::Nothing`]. After [`Action::Close`] the slot is already free.
+    pub fn event(&mut self, id: ConnId, event: Event, now: Instant) -> Action {
+        if self.conn(id).is_none() {
+            return Action::Nothing;
+        }
+        self.apply(id.index, event, now)
+    }
+
+    fn apply(&mut self, i: u32, event: Event, now: Instant) -> Action {
+        let slot = &mut self.slots[i as usize];
+        let before = slot.conn.phase();
+        let step = slot.conn.step(event, &self.ctx);
+        let after = slot.conn.phase();
+        match step.queue {
+            QueueOp::Keep => {}
+            QueueOp::Enqueue(class) => self.timeouts.append(&mut *self.slots, i, class, now),
+            QueueOp::Dequeue => {
+                self.timeouts.remove(&mut *self.slots, i);
+            }
+        }
+        if before != after {
+            if let Some(n) = self.counts.bucket(before) {
+                *n -= 1;
+            }
+            if let Some(n) = self.counts.bucket(after) {
+                *n += 1;
+            }
+        }
+        if after == Phase::Closed {
+            self.release(i);
+        }
+        step.action
+    }
+
+    fn release(&mut self, i: u32) {
+        let slot = &mut self.slots[i as usize];
+        debug_assert!(slot.link.class().is_none());
+        slot.live = false;
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.next_free = self.free;
+        self.free = i;
+        self.counts.connections -= 1;
+    }
+
+    /// Close idle keep-alive connections at the next [`ConnTable::expire`] calls: no worker was
+    /// idle when one was needed (httpd's `workers_were_busy`).
+    pub fn kill_keep_alive(&mut self) {
+        self.kill_keep_alive = self.counts.keep_alive > 0;
+    }
+
+    /// The child starts stopping gracefully: no head-read extensions, and lingering close is
+    /// shortened to 2 s as httpd does for a dying child. Keep-alive connections stay until their
+    /// next request (answered with `Connection: close` by [`crate::conn::keep_alive`]) or their
+    /// timeout, so no request is lost to a race with our FIN.
+    pub fn stop(&mut self) {
+        self.ctx.stopping = true;
+        self.timeouts.set_interval(Class::Linger, SHORT_LINGER);
+    }
+
+    /// The earliest moment [`ConnTable::expire`] has work, or `None` when nothing is pending (the
+    /// listener may then sleep until an event).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if self.kill_keep_alive {
+            return Some(Instant::ZERO);
+        }
+        self.timeouts.next_deadline(&*self.slots)
+    }
+
+    /// Expire one connection whose time is up (or one idle keep-alive connection being killed)
+    /// and return what to do with it. Call until `None`; at most one call per open connection
+    /// plus one returns `Some`, since timed-out connections leave their queue or move to a later
+    /// deadline.
+    pub fn expire(&mut self, now: Instant) -> Option<(ConnId, Action)> {
+        if self.kill_keep_alive {
+            if let Some(i) = self.timeouts.pop_front(&mut *self.slots, Class::KeepAlive) {
+                return Some((self.id(i), self.apply(i, Event::KeepAliveKilled, now)));
+            }
+            self.kill_keep_alive = false;
+        }
+        // Head-read extensions return `Nothing` and re-queue the connection at a later deadline;
+        // they are handled here, so the loop runs at most once per queued connection.
+        for _ in 0..=self.slots.len() {
+            let (i, class) = self.timeouts.pop_expired(&mut *self.slots, now)?;
+            let id = self.id(i);
+            match self.apply(i, Event::TimedOut(class), now) {
+                Action::Nothing => continue,
+                action => return Some((id, action)),
+            }
+        }
+        None
+    }
+
+    fn id(&self, i: u32) -> ConnId {
+        ConnId {
+            index: i,
+            generation: self.slots[i as usize].generation,
+        }
+    }
+
+    /// Check every invariant of the table: queues well formed, each connection in exactly the
+    /// queue its phase requires (and a worker's in none), counters equal to a recount, the free
+    /// list holding exactly the unused slots. O(capacity); for tests and the simulator.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        self.timeouts.validate(&*self.slots)?;
+        let mut recount = Counts::default();
+        for s in self.slots.iter() {
+            if !s.live {
+                if s.link.class().is_some() {
+                    return Err("a free slot is queued");
+                }
+                continue;
+            }
+            recount.connections += 1;
+            let phase = s.conn.phase();
+            match recount.bucket(phase) {
+                Some(n) => *n += 1,
+                None => return Err("a live slot is closed"),
+            }
+            let ok = matches!(
+                (phase, s.link.class()),
+                (
+                    Phase::ReadHead,
+                    Some(Class::HeadInitial | Class::HeadExtended)
+                ) | (Phase::Worker, None)
+                    | (Phase::WriteCompletion, Some(Class::WriteCompletion))
+                    | (Phase::KeepAlive, Some(Class::KeepAlive))
+                    | (Phase::Linger, Some(Class::Linger | Class::ShortLinger))
+            );
+            if !ok {
+                return Err("a connection is not in the queue its phase requires");
+            }
+        }
+        if recount != self.counts {
+            return Err("counters differ from a recount");
+        }
+        let (mut i, mut free) = (self.free, 0usize);
+        while i != NIL {
+            let s = self
+                .slots
+                .get(i as usize)
+                .ok_or("free list index out of range")?;
+            if s.live {
+                return Err("a live slot is on the free list");
+            }
+            free += 1;
+            if free > self.slots.len() {
+                return Err("cycle in the free list");
+            }
+            i = s.next_free;
+        }
+        if free + recount.connections as usize != self.slots.len() {
+            return Err("free list misses unused slots");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::{Handback, HeadRead, Outcome, Wrote};
+
+    fn settings() -> Settings {
+        Settings {
+            keep_alive_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(60),
+            head: HeadTimeout::DEFAULT,
+        }
+    }
+
+    fn at(s: u64) -> Instant {
+        Instant::from_millis(s * 1000)
+    }
+
+    #[test]
+    fn open_until_full_and_reuse_with_a_new_generation() {
+        let mut slots = [Slot::EMPTY; 2];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let (a, act) = t.open(at(0)).unwrap();
+        assert_eq!(act, Action::ReadHead);
+        let (b, _) = t.open(at(0)).unwrap();
+        assert!(t.is_full());
+        assert_eq!(t.open(at(0)), None);
+        assert_eq!(
+            t.event(a, Event::HeadRead(HeadRead::Closed), at(1)),
+            Action::Close
+        );
+        let (c, _) = t.open(at(2)).unwrap();
+        assert_eq!(c.index(), a.index());
+        assert_ne!(c, a);
+        // The old id is stale: its events go nowhere.
+        assert_eq!(t.event(a, Event::Ready, at(2)), Action::Nothing);
+        assert_eq!(ConnId::from_token(b.token()), b);
+        assert_eq!(t.counts().connections, 2);
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn counters_follow_phases_exactly() {
+        let mut slots = [Slot::EMPTY; 4];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let (a, _) = t.open(at(0)).unwrap();
+        let (b, _) = t.open(at(0)).unwrap();
+        assert_eq!(t.counts().reading, 2);
+        assert_eq!(
+            t.event(a, Event::HeadRead(HeadRead::Complete), at(0)),
+            Action::Dispatch { served: 0 }
+        );
+        let c = t.counts();
+        assert_eq!((c.reading, c.in_worker), (1, 1));
+        let wc = Outcome::WriteCompletion { keep_alive: true };
+        t.event(
+            a,
+            Event::Handback(Handback {
+                served: 0,
+                outcome: wc,
+            }),
+            at(1),
+        );
+        assert_eq!(t.counts().write_completion, 1);
+        t.event(a, Event::Wrote(Wrote::Done { buffered: false }), at(2));
+        assert_eq!(t.counts().keep_alive, 1);
+        assert_eq!(
+            t.event(b, Event::HeadRead(HeadRead::Invalid { status: 400 }), at(2)),
+            Action::Reject { status: 400 }
+        );
+        let c = t.counts();
+        assert_eq!(
+            (c.connections, c.reading, c.keep_alive, c.lingering),
+            (2, 0, 1, 1)
+        );
+        assert_eq!(t.counts().load(3).lingering, 1);
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn idle_table_has_no_deadline_and_timeouts_fire_in_order() {
+        let mut slots = [Slot::EMPTY; 4];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        assert_eq!(t.next_deadline(), None);
+        let (a, _) = t.open(at(0)).unwrap();
+        t.event(a, Event::HeadRead(HeadRead::Complete), at(0));
+        assert_eq!(
+            t.next_deadline(),
+            None,
+            "a connection in a worker has no deadline"
+        );
+        t.event(
+            a,
+            Event::Handback(Handback {
+                served: 1,
+                outcome: Outcome::KeepAlive,
+            }),
+            at(1),
+        );
+        assert_eq!(t.next_deadline(), Some(at(6)));
+        assert_eq!(t.expire(at(5)), None);
+        assert_eq!(t.expire(at(6)), Some((a, Action::Linger)));
+        assert_eq!(t.next_deadline(), Some(at(8)), "short linger is 2 s");
+        assert_eq!(t.expire(at(8)), Some((a, Action::Close)));
+        assert_eq!(t.next_deadline(), None);
+        assert_eq!(t.counts(), Counts::default());
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn head_extension_is_handled_inside_expire() {
+        let mut slots = [Slot::EMPTY; 1];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let (a, _) = t.open(at(0)).unwrap();
+        t.event(
+            a,
+            Event::HeadRead(HeadRead::Partial { new_bytes: 20_000 }),
+            at(1),
+        );
+        // At 20 s the rate was met: no action, but a new deadline at 40 s.
+        assert_eq!(t.expire(at(20)), None);
+        assert_eq!(t.next_deadline(), Some(at(40)));
+        assert_eq!(t.expire(at(40)), Some((a, Action::Reject { status: 408 })));
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn kill_keep_alive_closes_only_idle_connections() {
+        let mut slots = [Slot::EMPTY; 4];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let mut ids = [None; 3];
+        for id in ids.iter_mut() {
+            let (c, _) = t.open(at(0)).unwrap();
+            t.event(c, Event::HeadRead(HeadRead::Complete), at(0));
+            *id = Some(c);
+        }
+        let [a, b, c] = ids.map(Option::unwrap);
+        t.event(
+            a,
+            Event::Handback(Handback {
+                served: 1,
+                outcome: Outcome::KeepAlive,
+            }),
+            at(0),
+        );
+        t.event(
+            b,
+            Event::Handback(Handback {
+                served: 1,
+                outcome: Outcome::KeepAlive,
+            }),
+            at(0),
+        );
+        t.kill_keep_alive();
+        assert_eq!(t.next_deadline(), Some(Instant::ZERO));
+        let mut killed = [t.expire(at(0)), t.expire(at(0))];
+        killed.sort_by_key(|k| k.map(|(id, _)| id.index()));
+        assert_eq!(
+            killed,
+            [Some((a, Action::Linger)), Some((b, Action::Linger))]
+        );
+        assert_eq!(t.expire(at(0)), None);
+        assert_eq!(
+            t.conn(c).map(Conn::phase),
+            Some(Phase::Worker),
+            "busy connections untouched"
+        );
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn stopping_shortens_lingering_and_refuses_extensions() {
+        let mut slots = [Slot::EMPTY; 2];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let (a, _) = t.open(at(0)).unwrap();
+        let (b, _) = t.open(at(0)).unwrap();
+        t.event(a, Event::HeadRead(HeadRead::Invalid { status: 400 }), at(0));
+        t.event(
+            b,
+            Event::HeadRead(HeadRead::Partial { new_bytes: 50_000 }),
+            at(0),
+        );
+        t.stop();
+        assert_eq!(t.next_deadline(), Some(at(2)));
+        assert_eq!(t.expire(at(2)), Some((a, Action::Close)));
+        assert_eq!(t.expire(at(20)), Some((b, Action::Reject { status: 408 })));
+        t.validate().unwrap();
+    }
+}
