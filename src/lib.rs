@@ -3,3 +3,10 @@
 //! The decisions live in [`eventmpm_core`]; this crate is the Unix runtime around them.
 
 pub use eventmpm_core as core;
+
+pub mod access;
+pub mod buffers;
+pub mod handoff;
+pub mod logformat;
+pub mod mime;
+pub mod net;

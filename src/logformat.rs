@@ -1,0 +1,431 @@
+//! `LogFormat` strings (mod_log_config), parsed once at start-up and rendered per request.
+//!
+//! Supported directives: `%%`, `%a`, `%{c}a`, `%A`, `%b`, `%B`, `%D`, `%T`, `%{s|ms|us}T`, `%f`,
+//! `%h`, `%H`, `%{Name}i`, `%{Name}o`, `%I`, `%k`, `%l`, `%L`, `%m`, `%O`, `%p`,
+//! `%{canonical|local|remote}p`, `%P`, `%q`, `%r`, `%s`, `%<s`, `%>s`, `%t`, `%{sec|msec|usec}t`,
+//! `%u`, `%U`, `%v`, `%V`, `%X`. An unknown directive is a configuration error, as in httpd.
+//! Conditional forms (`%400,501{…}i`) are refused with a clear message.
+//!
+//! Like httpd, text that came from the client (the request line, headers) is escaped: `"`, `\`
+//! and control bytes are written as `\"`, `\\` and `\xhh`, so a log line cannot be forged.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The `common` nickname's format.
+pub const COMMON: &str = "%h %l %u %t \"%r\" %>s %b";
+/// The `combined` nickname's format.
+pub const COMBINED: &str = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\"";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Literal(String),
+    ClientIp,
+    PeerIp,
+    LocalIp,
+    BodyBytesClf,
+    BodyBytes,
+    DurationUs,
+    DurationSecs(TimeUnit),
+    Filename,
+    RemoteHost,
+    Protocol,
+    RequestHeader(String),
+    ResponseHeader(String),
+    BytesIn,
+    KeepAlives,
+    Dash,
+    Method,
+    BytesOut,
+    Port(PortKind),
+    Pid,
+    Query,
+    RequestLine,
+    Status,
+    Time,
+    TimeEpoch(TimeUnit),
+    UrlPath,
+    ServerName,
+    HostHeader,
+    ConnStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeUnit {
+    S,
+    Ms,
+    Us,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PortKind {
+    Canonical,
+    Local,
+    Remote,
+}
+
+/// A parsed `LogFormat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFormat {
+    items: Vec<Item>,
+}
+
+/// What one logged request looked like.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's address on this connection.
+    pub local: SocketAddr,
+    /// The request line, as received (empty if none was read).
+    pub request_line: &'a [u8],
+    /// The method.
+    pub method: &'a str,
+    /// The URL path (not decoded), without the query.
+    pub path: &'a [u8],
+    /// The query string, without `?`.
+    pub query: Option<&'a [u8]>,
+    /// The protocol, e.g. `HTTP/1.1`.
+    pub protocol: &'a str,
+    /// Request headers.
+    pub request_headers: &'a [(&'a str, &'a [u8])],
+    /// Selected response headers.
+    pub response_headers: &'a [(&'a str, &'a [u8])],
+    /// The final status.
+    pub status: u16,
+    /// Response body bytes sent.
+    pub body_bytes: u64,
+    /// Bytes received, head included.
+    pub bytes_in: u64,
+    /// Bytes sent, head included.
+    pub bytes_out: u64,
+    /// When the request started.
+    pub start: SystemTime,
+    /// How long it took.
+    pub duration: Duration,
+    /// Requests served on this connection before this one.
+    pub keep_alives: u32,
+    /// Whether the connection stays open after this response.
+    pub keep_alive: bool,
+    /// The file served, if any.
+    pub filename: Option<&'a str>,
+    /// The configured ServerName.
+    pub server_name: &'a str,
+    /// The request's Host, if any.
+    pub host: Option<&'a [u8]>,
+}
+
+impl LogFormat {
+    /// Parse a format string; `Err` carries httpd-style wording.
+    pub fn parse(fmt: &str) -> Result<LogFormat, String> {
+        let mut items = Vec::new();
+        let mut lit = String::new();
+        let mut chars = fmt.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                lit.push(c);
+                continue;
+            }
+            let mut arg: Option<String> = None;
+            let mut spec = chars.next().ok_or("LogFormat ends with a lone '%'")?;
+            // Status-redirect modifiers: %<s and %>s.
+            if spec == '<' || spec == '>' {
+                spec = chars
+                    .next()
+                    .ok_or("LogFormat ends after a '<' or '>' modifier")?;
+            }
+            if spec.is_ascii_digit() || spec == '!' {
+                return Err(
+                    "conditional LogFormat items (%400,501{...}i) are not supported".into(),
+                );
+            }
+            if spec == '{' {
+                let mut a = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(ch) => a.push(ch),
+                        None => return Err("LogFormat has an unterminated %{...}".into()),
+                    }
+                }
+                arg = Some(a);
+                spec = chars.next().ok_or("LogFormat ends after %{...}")?;
+            }
+            let unit = |a: &Option<String>| -> Result<TimeUnit, String> {
+                match a.as_deref() {
+                    None | Some("s") | Some("sec") => Ok(TimeUnit::S),
+                    Some("ms") | Some("msec") => Ok(TimeUnit::Ms),
+                    Some("us") | Some("usec") => Ok(TimeUnit::Us),
+                    Some(o) => Err(format!("unsupported time unit '{o}' in LogFormat")),
+                }
+            };
+            let item = match spec {
+                '%' => {
+                    lit.push('%');
+                    continue;
+                }
+                'a' if arg.as_deref() == Some("c") => Item::PeerIp,
+                'a' => Item::ClientIp,
+                'A' => Item::LocalIp,
+                'b' => Item::BodyBytesClf,
+                'B' => Item::BodyBytes,
+                'D' => Item::DurationUs,
+                'T' => Item::DurationSecs(unit(&arg)?),
+                'f' => Item::Filename,
+                'h' => Item::RemoteHost,
+                'H' => Item::Protocol,
+                'i' => Item::RequestHeader(arg.take().ok_or("%i needs a header name: %{Name}i")?),
+                'o' => Item::ResponseHeader(arg.take().ok_or("%o needs a header name: %{Name}o")?),
+                'I' => Item::BytesIn,
+                'k' => Item::KeepAlives,
+                'l' | 'u' | 'L' => Item::Dash,
+                'm' => Item::Method,
+                'O' => Item::BytesOut,
+                'p' => Item::Port(match arg.as_deref() {
+                    None | Some("canonical") => PortKind::Canonical,
+                    Some("local") => PortKind::Local,
+                    Some("remote") => PortKind::Remote,
+                    Some(o) => return Err(format!("unsupported port kind '{o}' in LogFormat")),
+                }),
+                'P' => Item::Pid,
+                'q' => Item::Query,
+                'r' => Item::RequestLine,
+                's' => Item::Status,
+                't' if arg.is_none() => Item::Time,
+                't' => Item::TimeEpoch(unit(&arg)?),
+                'U' => Item::UrlPath,
+                'v' => Item::ServerName,
+                'V' => Item::HostHeader,
+                'X' => Item::ConnStatus,
+                other => return Err(format!("Unrecognized LogFormat directive %{other}")),
+            };
+            if !lit.is_empty() {
+                items.push(Item::Literal(std::mem::take(&mut lit)));
+            }
+            items.push(item);
+        }
+        if !lit.is_empty() {
+            items.push(Item::Literal(lit));
+        }
+        Ok(LogFormat { items })
+    }
+
+    /// Append one log line (with its newline) for `e` to `out`.
+    pub fn render(&self, e: &Entry<'_>, out: &mut Vec<u8>) {
+        for item in &self.items {
+            // Writing into a Vec cannot fail.
+            let _ = render_item(item, e, out);
+        }
+        out.push(b'\n');
+    }
+}
+
+fn render_item(item: &Item, e: &Entry<'_>, out: &mut Vec<u8>) -> std::io::Result<()> {
+    match item {
+        Item::Literal(s) => out.extend_from_slice(s.as_bytes()),
+        Item::ClientIp | Item::PeerIp | Item::RemoteHost => write!(out, "{}", e.peer.ip())?,
+        Item::LocalIp => write!(out, "{}", e.local.ip())?,
+        Item::BodyBytesClf if e.body_bytes == 0 => out.push(b'-'),
+        Item::BodyBytesClf | Item::BodyBytes => write!(out, "{}", e.body_bytes)?,
+        Item::DurationUs => write!(out, "{}", e.duration.as_micros())?,
+        Item::DurationSecs(TimeUnit::S) => write!(out, "{}", e.duration.as_secs())?,
+        Item::DurationSecs(TimeUnit::Ms) => write!(out, "{}", e.duration.as_millis())?,
+        Item::DurationSecs(TimeUnit::Us) => write!(out, "{}", e.duration.as_micros())?,
+        Item::Filename => dash_or(out, e.filename.map(str::as_bytes)),
+        Item::Protocol => out.extend_from_slice(e.protocol.as_bytes()),
+        Item::RequestHeader(name) => dash_or(out, find(e.request_headers, name)),
+        Item::ResponseHeader(name) => dash_or(out, find(e.response_headers, name)),
+        Item::BytesIn => write!(out, "{}", e.bytes_in)?,
+        Item::KeepAlives => write!(out, "{}", e.keep_alives)?,
+        Item::Dash => out.push(b'-'),
+        Item::Method => escape(out, e.method.as_bytes()),
+        Item::BytesOut => write!(out, "{}", e.bytes_out)?,
+        Item::Port(PortKind::Remote) => write!(out, "{}", e.peer.port())?,
+        Item::Port(_) => write!(out, "{}", e.local.port())?,
+        Item::Pid => write!(out, "{}", std::process::id())?,
+        Item::Query => {
+            if let Some(q) = e.query {
+                out.push(b'?');
+                escape(out, q);
+            }
+        }
+        Item::RequestLine => escape(out, e.request_line),
+        Item::Status => write!(out, "{}", e.status)?,
+        Item::Time => out.extend_from_slice(clf_time(e.start).as_bytes()),
+        Item::TimeEpoch(unit) => {
+            let d = e.start.duration_since(UNIX_EPOCH).unwrap_or_default();
+            match unit {
+                TimeUnit::S => write!(out, "{}", d.as_secs())?,
+                TimeUnit::Ms => write!(out, "{}", d.as_millis())?,
+                TimeUnit::Us => write!(out, "{}", d.as_micros())?,
+            }
+        }
+        Item::UrlPath => escape(out, e.path),
+        Item::ServerName => escape(out, e.server_name.as_bytes()),
+        Item::HostHeader => match e.host {
+            Some(h) => escape(out, h),
+            None => escape(out, e.server_name.as_bytes()),
+        },
+        Item::ConnStatus => out.push(if e.keep_alive { b'+' } else { b'-' }),
+    }
+    Ok(())
+}
+
+fn find<'a>(headers: &[(&str, &'a [u8])], name: &str) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+}
+
+fn dash_or(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        Some(v) => escape(out, v),
+        None => out.push(b'-'),
+    }
+}
+
+/// httpd's `ap_escape_logitem`: quotes, backslashes and non-printable bytes are escaped.
+fn escape(out: &mut Vec<u8>, s: &[u8]) {
+    for &b in s {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x20..=0x7e => out.push(b),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+}
+
+/// `[10/Oct/2000:13:55:36 -0700]` in local time.
+fn clf_time(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (dt, offset) = local_time(secs);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let off = offset.unsigned_abs();
+    let mut s = String::with_capacity(28);
+    let _ = write!(
+        s,
+        "[{:02}/{}/{:04}:{:02}:{:02}:{:02} {}{:02}{:02}]",
+        dt.day,
+        dt.month_name(),
+        dt.year,
+        dt.hour,
+        dt.minute,
+        dt.second,
+        sign,
+        off / 3600,
+        off % 3600 / 60
+    );
+    s
+}
+
+/// The local calendar time of `secs` and the zone's offset from UTC in seconds.
+pub fn local_time(secs: i64) -> (eventmpm_core::calendar::DateTime, i64) {
+    let t: libc::time_t = secs as libc::time_t;
+    // SAFETY: localtime_r only writes the `tm` we pass; a zeroed tm is a valid out-parameter.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call's duration.
+    let ok = !unsafe { libc::localtime_r(&t, &mut tm) }.is_null();
+    let offset = if ok { tm.tm_gmtoff as i64 } else { 0 };
+    (
+        eventmpm_core::calendar::DateTime::from_unix(secs + offset),
+        offset,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry<'a>(headers: &'a [(&'a str, &'a [u8])]) -> Entry<'a> {
+        Entry {
+            peer: "127.0.0.1:51000".parse().unwrap(),
+            local: "127.0.0.1:8080".parse().unwrap(),
+            request_line: b"GET /a%20b?x=1 HTTP/1.1",
+            method: "GET",
+            path: b"/a%20b",
+            query: Some(b"x=1"),
+            protocol: "HTTP/1.1",
+            request_headers: headers,
+            response_headers: &[("Content-Type", b"text/html")],
+            status: 200,
+            body_bytes: 0,
+            bytes_in: 80,
+            bytes_out: 200,
+            start: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            duration: Duration::from_micros(1234),
+            keep_alives: 2,
+            keep_alive: true,
+            filename: None,
+            server_name: "localhost",
+            host: None,
+        }
+    }
+
+    fn render(fmt: &str, e: &Entry<'_>) -> String {
+        let mut out = Vec::new();
+        LogFormat::parse(fmt).unwrap().render(e, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn common_and_combined() {
+        let h: &[(&str, &[u8])] = &[("User-Agent", b"curl/8.0 \"x\""), ("referer", b"http://r/")];
+        let e = entry(h);
+        let line = render(COMMON, &e);
+        assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+        assert!(
+            line.ends_with("] \"GET /a%20b?x=1 HTTP/1.1\" 200 -\n"),
+            "{line}"
+        );
+        let line = render(COMBINED, &e);
+        assert!(
+            line.ends_with(" 200 - \"http://r/\" \"curl/8.0 \\\"x\\\"\"\n"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn other_directives() {
+        let e = entry(&[]);
+        assert_eq!(
+            render(
+                "%D %{ms}T %k %X %m %U%q %H %{remote}p %p %s %>s %B %I %O %{Content-Type}o %%",
+                &e
+            ),
+            "1234 1 2 + GET /a%20b?x=1 HTTP/1.1 51000 8080 200 200 0 80 200 text/html %\n"
+        );
+        assert_eq!(render("%{sec}t", &e), "1700000000\n");
+        assert_eq!(render("%{Missing}i", &e), "-\n");
+    }
+
+    #[test]
+    fn client_bytes_are_escaped() {
+        let mut e = entry(&[]);
+        e.request_line = b"GET /\x01\"\\ HTTP/1.1\n";
+        assert_eq!(render("%r", &e), "GET /\\x01\\\"\\\\ HTTP/1.1\\n\n");
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(
+            LogFormat::parse("%Z").unwrap_err(),
+            "Unrecognized LogFormat directive %Z"
+        );
+        assert!(LogFormat::parse("%{Foo").is_err());
+        assert!(LogFormat::parse("%400{Foo}i").is_err());
+        assert!(LogFormat::parse("abc %").is_err());
+        assert!(LogFormat::parse("%i").is_err());
+    }
+}
