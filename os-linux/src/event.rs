@@ -60,6 +60,7 @@ impl Event {
 /// When more registrations are ready than fit, the rest are delivered by the
 /// following waits (oneshot registrations that were delivered do not come
 /// back, so nothing starves).
+#[doc(alias = "epoll_event")]
 pub struct Events {
     raw: Box<[epoll::Event]>,
     len: usize,

@@ -132,9 +132,11 @@
 //! - Tokens are opaque `u64`s; [`WAKE_TOKEN`] is reserved. kqueue and event
 //!   ports carry the token in a pointer-sized field, so portable callers keep
 //!   tokens below 2³² (slab indices do).
-//! - One thread waits on a poller at a time. `add`, `rearm` and `delete` take
-//!   `&self` and may be called from any thread on Linux; the other backends
-//!   queue changes, so call them from the waiting thread there.
+//! - One thread waits on a poller at a time, and portable callers make
+//!   `add`, `rearm` and `delete` calls from that same thread (the listener
+//!   does: workers hand connections back to it). kqueue queues changes for
+//!   its next wait, so only there does this matter; on Linux the calls are
+//!   immediate and safe from any thread.
 //!
 //! # Platform
 //!

@@ -47,8 +47,9 @@ impl Poller {
     /// Registers `fd` for one event of `interest`, reported with `token`.
     ///
     /// After that event the registration stays but is disarmed until
-    /// [`rearm`](Poller::rearm). Registering an fd twice fails with
-    /// `EEXIST`; `token` may not be [`WAKE_TOKEN`].
+    /// [`rearm`](Poller::rearm). Adding an fd twice is a caller bug: epoll
+    /// answers `EEXIST` (other backends may accept it silently). `token` may
+    /// not be [`WAKE_TOKEN`].
     #[doc(alias = "EPOLL_CTL_ADD")]
     pub fn add(&self, fd: BorrowedFd<'_>, token: u64, interest: Interest) -> io::Result<()> {
         epoll::add(&self.epoll, fd, data(token)?, interest.oneshot_flags())?;

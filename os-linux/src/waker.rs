@@ -23,6 +23,7 @@ pub const WAKE_TOKEN: u64 = u64::MAX;
 /// push work onto a queue the listener reads, then `wake()`; the listener,
 /// after every wait that reports [`WAKE_TOKEN`], empties that queue.
 #[derive(Debug, Clone)]
+#[doc(alias = "eventfd")]
 pub struct Waker {
     state: Arc<WakeState>,
 }
