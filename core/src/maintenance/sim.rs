@@ -1,0 +1,1 @@
+//! Seeded model simulation (below).
