@@ -64,7 +64,11 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
         let found = if pid > 0 { self.find(pid) } else { None };
         let known = found.and_then(|(slot, evicted)| {
             let entry = self.slot(slot)?;
-            if evicted { entry.evicted() } else { entry.current() }
+            if evicted {
+                entry.evicted()
+            } else {
+                entry.current()
+            }
         });
         let fatal = status == ExitStatus::Code(APEXIT_CHILDFATAL);
         let sick = status == ExitStatus::Code(APEXIT_CHILDSICK);
@@ -147,7 +151,11 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
     /// A child was reaped while the server stops or restarts (httpd's reclaim callback): forget
     /// it, decide nothing. Returns the slot it freed, as [`ExitOutcome::freed`].
     pub fn child_reaped(&mut self, pid: i32) -> Option<u16> {
-        let (slot, evicted) = if pid > 0 { self.find(pid)? } else { return None };
+        let (slot, evicted) = if pid > 0 {
+            self.find(pid)?
+        } else {
+            return None;
+        };
         self.forget(slot, evicted);
         (!evicted).then_some(slot as u16)
     }
@@ -158,5 +166,215 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
         } else {
             self.forget_current(slot);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Parent, event, worker};
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    fn started(n: u32) -> Parent {
+        let mut p = Parent::new(event(16, 8, 5, 100));
+        p.params.start_servers = n;
+        p.start();
+        p
+    }
+
+    fn ahs(out: &ExitOutcome) -> Vec<Option<u16>> {
+        out.messages.iter().map(|m| m.ah()).collect()
+    }
+
+    #[test]
+    fn fatal_error_in_the_current_generation_stops_the_server() {
+        let mut p = started(2);
+        let pid = p.pid_in(1);
+        let out = p
+            .retained
+            .child_exited(&p.params, pid, ExitStatus::Code(APEXIT_CHILDFATAL));
+        assert!(out.shutdown);
+        assert_eq!(ahs(&out), [Some(50)]);
+        assert_eq!(
+            std::format!("{}", out.messages[0]),
+            std::format!("AH00050: Child {pid} returned a Fatal error... Apache is exiting!")
+        );
+        assert_eq!(out.freed, Some(1));
+        // From a pid nobody knows, too (httpd: no slot means "current").
+        let out = p
+            .retained
+            .child_exited(&p.params, 5555, ExitStatus::Code(APEXIT_CHILDFATAL));
+        assert!(out.shutdown);
+    }
+
+    #[test]
+    fn fatal_error_in_an_old_generation_is_only_sick() {
+        let mut p = started(2);
+        let pid = p.pid_in(0);
+        p.retained.graceful_restart(&p.params);
+        let out = p
+            .retained
+            .child_exited(&p.params, pid, ExitStatus::Code(APEXIT_CHILDFATAL));
+        assert!(!out.shutdown);
+        assert_eq!(ahs(&out), [Some(50), Some(487), None]);
+        assert!(p.retained.sick_child_detected());
+        assert_eq!(out.freed, Some(0));
+        let mut p = Parent::new(worker(16, 8, 5, 100));
+        p.start();
+        let pid = p.pid_in(0);
+        p.retained.graceful_restart(&p.params);
+        let out = p
+            .retained
+            .child_exited(&p.params, pid, ExitStatus::Code(APEXIT_CHILDFATAL));
+        assert_eq!(ahs(&out), [Some(50), Some(290)]);
+    }
+
+    #[test]
+    fn sick_child_resets_its_buckets_rate_and_is_not_replaced() {
+        let mut p = started(2);
+        p.retained.rates[0] = 16;
+        p.retained.graceful_restart(&p.params);
+        let pid = p.pid_in(0);
+        let out = p
+            .retained
+            .child_exited(&p.params, pid, ExitStatus::Code(APEXIT_CHILDSICK));
+        assert_eq!(p.retained.idle_spawn_rate(0), 1);
+        assert!(
+            out.spawn.is_empty(),
+            "no one-for-one replacement for a sick child"
+        );
+        assert!(p.retained.sick_child_detected());
+    }
+
+    #[test]
+    fn graceful_restart_replaces_one_for_one_then_the_rest_at_a_quiet_tick() {
+        let mut p = started(3);
+        let old: Vec<i32> = (0..3).map(|s| p.pid_in(s)).collect();
+        p.retained.graceful_restart(&p.params);
+        assert_eq!(p.retained.active_daemons(), 0);
+        assert_eq!(p.retained.remaining_children_to_start(), 3);
+        let out = p
+            .retained
+            .child_exited(&p.params, old[1], ExitStatus::Code(0));
+        assert_eq!(out.freed, Some(1));
+        assert_eq!(out.spawn.as_slice(), &[1], "the same slot, at once");
+        p.board.cleared(1);
+        p.fork_all(&out.spawn);
+        assert_eq!(p.retained.remaining_children_to_start(), 2);
+        let d = p.tick_and_fork();
+        assert_eq!(
+            d.spawn.as_slice(),
+            &[3, 4],
+            "event never reuses slots 0 and 2 yet"
+        );
+        assert_eq!(p.retained.remaining_children_to_start(), 0);
+        let out = p
+            .retained
+            .child_exited(&p.params, old[0], ExitStatus::Code(0));
+        assert!(out.spawn.is_empty());
+        assert_eq!(p.retained.active_daemons(), 3);
+        assert_eq!(p.retained.total_daemons(), 4);
+    }
+
+    #[test]
+    fn crashes_restart_at_once_twice_then_wait_for_a_quiet_tick() {
+        let mut p = Parent::new(event(64, 40, 5, 100));
+        p.params.start_servers = 30;
+        p.start();
+        let mut immediate = Vec::new();
+        let mut warned = Vec::new();
+        for crash in 1..=24u32 {
+            let slot = (crash % 30) as u16;
+            let pid = p.pid_in(slot);
+            let out = p
+                .retained
+                .child_exited(&p.params, pid, ExitStatus::Signal(11));
+            assert_eq!(out.freed, Some(slot));
+            p.board.cleared(slot);
+            immediate.push(out.spawn.len());
+            if out.messages.iter().any(|m| m.ah() == Some(10392)) {
+                warned.push(crash);
+            }
+            p.fork_all(&out.spawn);
+            // Keep the next victim alive: refill the crashed slot when nothing replaced it.
+            if p.pid_in(slot) == 0 {
+                p.fork(slot);
+            }
+        }
+        assert_eq!(immediate[..4], [1, 1, 0, 0]);
+        assert!(immediate[2..].iter().all(|&n| n == 0));
+        assert_eq!(warned, [3, 13, 23]);
+        // A quiet tick ends the run.
+        p.tick();
+        let pid = p.pid_in(5);
+        let out = p
+            .retained
+            .child_exited(&p.params, pid, ExitStatus::Signal(9));
+        assert_eq!(out.spawn.len(), 1);
+    }
+
+    #[test]
+    fn a_crash_restart_respects_the_active_limit() {
+        let mut p = Parent::new(event(16, 2, 5, 100));
+        p.params.start_servers = 2;
+        p.start();
+        // Slot 0 stops (quiescing seen), slot 2 takes its place: active 2 of 2.
+        p.board.quiesce(0);
+        p.board.load(1, 0, 10);
+        let d = p.tick_and_fork();
+        assert_eq!(d.spawn.as_slice(), &[2]);
+        let stopping = p.pid_in(0);
+        let out = p
+            .retained
+            .child_exited(&p.params, stopping, ExitStatus::Signal(11));
+        assert!(
+            out.spawn.is_empty(),
+            "a stopping child's crash must not exceed the limit"
+        );
+        assert_eq!(p.retained.active_daemons(), 2);
+    }
+
+    #[test]
+    fn unknown_pids_are_long_lost_only_after_a_graceful_restart() {
+        let mut p = started(1);
+        let out = p
+            .retained
+            .child_exited(&p.params, 9999, ExitStatus::Code(0));
+        assert!(out.messages.is_empty() && out.freed.is_none() && out.spawn.is_empty());
+        p.retained.graceful_restart(&p.params);
+        let out = p
+            .retained
+            .child_exited(&p.params, 9999, ExitStatus::Signal(11));
+        assert_eq!(ahs(&out), [Some(488)]);
+        assert!(out.spawn.is_empty(), "only known children are restarted");
+        let out = p.retained.child_exited(&p.params, -1, ExitStatus::Code(0));
+        assert_eq!(ahs(&out), [Some(488)]);
+    }
+
+    #[test]
+    fn reaping_during_shutdown_decides_nothing() {
+        let mut p = started(3);
+        p.retained.graceful_restart(&p.params);
+        let pid = p.pid_in(2);
+        assert_eq!(p.retained.child_reaped(pid), Some(2));
+        assert_eq!(p.retained.child_reaped(pid), None);
+        assert_eq!(p.retained.remaining_children_to_start(), 3);
+        assert_eq!(p.retained.total_daemons(), 2);
+        let pids: Vec<i32> = p.retained.children().map(|(_, c)| c.pid).collect();
+        assert_eq!(pids, [p.pid_in(0), p.pid_in(1)]);
+    }
+
+    #[test]
+    fn stopped_line_reports_the_counts() {
+        let mut p = started(2);
+        let pid = p.pid_in(1);
+        let out = p.retained.child_exited(&p.params, pid, ExitStatus::Code(0));
+        assert_eq!(
+            std::format!("{}", out.messages[0]),
+            std::format!(
+                "Child 1 stopped: pid {pid}, gen 0, active 1/8, total 1/2/16, quiescing 0"
+            )
+        );
     }
 }

@@ -259,23 +259,53 @@ impl fmt::Display for Message {
             write!(f, "AH{n:05}: ")?;
         }
         match *self {
-            Message::ChildStarted { slot, pid, generation, counts } => {
-                write!(f, "Child {slot} started: pid {pid}, gen {generation}, {counts}")
+            Message::ChildStarted {
+                slot,
+                pid,
+                generation,
+                counts,
+            } => {
+                write!(
+                    f,
+                    "Child {slot} started: pid {pid}, gen {generation}, {counts}"
+                )
             }
-            Message::ChildStopped { slot, pid, generation, counts, quiescing } => write!(
+            Message::ChildStopped {
+                slot,
+                pid,
+                generation,
+                counts,
+                quiescing,
+            } => write!(
                 f,
                 "Child {slot} stopped: pid {pid}, gen {generation}, {counts}, quiescing {quiescing}"
             ),
-            Message::ChildQuiescing { slot, pid, generation, counts } => {
-                write!(f, "Child {slot} quiescing: pid {pid}, gen {generation}, {counts}")
+            Message::ChildQuiescing {
+                slot,
+                pid,
+                generation,
+                counts,
+            } => {
+                write!(
+                    f,
+                    "Child {slot} quiescing: pid {pid}, gen {generation}, {counts}"
+                )
             }
-            Message::ShuttingDownOneChild { kill, counts, idle, max_workers } => write!(
+            Message::ShuttingDownOneChild {
+                kill,
+                counts,
+                idle,
+                max_workers,
+            } => write!(
                 f,
                 "{}hutting down one child: {counts}, idle threads {idle}, max workers {max_workers}",
                 if kill { "S" } else { "Not s" }
             ),
             Message::MaxWorkersReached(_) => {
-                write!(f, "server reached MaxRequestWorkers setting, {MAX_WORKERS_ADVICE}")
+                write!(
+                    f,
+                    "server reached MaxRequestWorkers setting, {MAX_WORKERS_ADVICE}"
+                )
             }
             Message::NearMaxWorkers(_) => write!(
                 f,
@@ -287,17 +317,30 @@ impl fmt::Display for Message {
             Message::ScoreboardFull(Mpm::Worker) => {
                 f.write_str("scoreboard is full, not at MaxRequestWorkers")
             }
-            Message::AtActiveDaemonsLimit { cancelled, counts, rate } => write!(
+            Message::AtActiveDaemonsLimit {
+                cancelled,
+                counts,
+                rate,
+            } => write!(
                 f,
                 "server is at active daemons limit, spawning of {cancelled} children cancelled: \
                  {counts}, rate {rate}"
             ),
-            Message::SeemsBusy { spawning, idle, active, stopping } => write!(
+            Message::SeemsBusy {
+                spawning,
+                idle,
+                active,
+                stopping,
+            } => write!(
                 f,
                 "{SEEMS_BUSY} {spawning} children, there are around {idle} idle threads, \
                  {active} active children, and {stopping} children that are shutting down"
             ),
-            Message::SeemsBusyWorker { spawning, idle, total } => write!(
+            Message::SeemsBusyWorker {
+                spawning,
+                idle,
+                total,
+            } => write!(
                 f,
                 "{SEEMS_BUSY} {spawning} children, there are around {idle} idle threads, \
                  and {total} total children"
@@ -311,7 +354,10 @@ impl fmt::Display for Message {
                 "pid {new_pid} taking over scoreboard slot from {old_pid} (quiescing)"
             ),
             Message::ChildFatal { pid } => {
-                write!(f, "Child {pid} returned a Fatal error... Apache is exiting!")
+                write!(
+                    f,
+                    "Child {pid} returned a Fatal error... Apache is exiting!"
+                )
             }
             Message::FatalInOldGeneration { pid, .. } => write!(
                 f,
@@ -322,10 +368,16 @@ impl fmt::Display for Message {
             }
             Message::KilledSuccessively(_) => f.write_str("children are killed successively!"),
             Message::StillRunningTerm { pid } => {
-                write!(f, "child process {pid} still did not exit, sending a SIGTERM")
+                write!(
+                    f,
+                    "child process {pid} still did not exit, sending a SIGTERM"
+                )
             }
             Message::StillRunningKill { pid } => {
-                write!(f, "child process {pid} still did not exit, sending a SIGKILL")
+                write!(
+                    f,
+                    "child process {pid} still did not exit, sending a SIGKILL"
+                )
             }
             Message::GaveUp { pid } => write!(
                 f,
@@ -346,7 +398,10 @@ pub(crate) struct Notes<const N: usize> {
 
 impl<const N: usize> Notes<N> {
     pub const fn new() -> Self {
-        Notes { list: heapless::Vec::new(), dropped: 0 }
+        Notes {
+            list: heapless::Vec::new(),
+            dropped: 0,
+        }
     }
 
     pub fn push(&mut self, m: Message) {
@@ -389,7 +444,10 @@ mod tests {
                 "AH10393: children are killed successively!",
             ),
             (
-                Message::LongLostChild { mpm: Mpm::Event, pid: 42 },
+                Message::LongLostChild {
+                    mpm: Mpm::Event,
+                    pid: 42,
+                },
                 "AH00488: long lost child came home! (pid 42)",
             ),
             (
@@ -397,7 +455,12 @@ mod tests {
                 "AH00047: could not make child process 7 exit, attempting to continue anyway",
             ),
             (
-                Message::SeemsBusy { spawning: 8, idle: 3, active: 9, stopping: 2 },
+                Message::SeemsBusy {
+                    spawning: 8,
+                    idle: 3,
+                    active: 9,
+                    stopping: 2,
+                },
                 "AH00486: server seems busy, (you may need to increase StartServers, \
                  ThreadsPerChild or Min/MaxSpareThreads), spawning 8 children, there are around \
                  3 idle threads, 9 active children, and 2 children that are shutting down",
@@ -427,7 +490,10 @@ mod tests {
     #[test]
     fn chatty_lines_give_way_to_errors() {
         let mut notes = Notes::<4>::new();
-        let quiet = Message::SlotTakenOver { new_pid: 1, old_pid: 2 };
+        let quiet = Message::SlotTakenOver {
+            new_pid: 1,
+            old_pid: 2,
+        };
         for _ in 0..5 {
             notes.push(quiet);
         }
@@ -435,6 +501,9 @@ mod tests {
         notes.push(Message::ScoreboardFull(Mpm::Event));
         assert_eq!(notes.list.len(), 4);
         assert_eq!(notes.dropped, 3);
-        assert_eq!(notes.list.last(), Some(&Message::ScoreboardFull(Mpm::Event)));
+        assert_eq!(
+            notes.list.last(),
+            Some(&Message::ScoreboardFull(Mpm::Event))
+        );
     }
 }

@@ -2,6 +2,11 @@
 
 use super::{MAX_BUCKETS, MAX_SPAWN_RATE};
 
+/// httpd's compile-time cap on ServerLimit (`MAX_SERVER_LIMIT`).
+const MAX_SERVER_LIMIT: u32 = 20_000;
+/// httpd's compile-time cap on ThreadLimit for event (`MAX_THREAD_LIMIT`; worker's is 20 000).
+const MAX_THREAD_LIMIT: u32 = 100_000;
+
 /// Which MPM's maintenance rules apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mpm {
@@ -73,16 +78,17 @@ impl Params {
 
     /// The values maintenance really uses:
     ///
-    /// * buckets between 1 and [`MAX_BUCKETS`]; ServerLimit at least 1 and at most 65 535 (slots
-    ///   are `u16`); ThreadsPerChild between 1 and ThreadLimit;
+    /// * buckets between 1 and [`MAX_BUCKETS`]; ServerLimit between 1 and httpd's 20 000;
+    ///   ThreadLimit between 1 and httpd's (event) 100 000; ThreadsPerChild between 1 and
+    ///   ThreadLimit (so every scan is bounded and every thread count fits a `u32`);
     /// * the daemons limit at least the bucket count and at most ServerLimit;
     /// * httpd's bucket clamps: StartServers ≥ buckets, MinSpareThreads ≥
     ///   ThreadsPerChild × (buckets − 1) + buckets, MaxSpareThreads ≥ MinSpareThreads +
     ///   (ThreadsPerChild + 1) × buckets (so stopping one child never drops below the minimum).
     pub fn effective(&self) -> Params {
         let buckets = self.num_buckets.clamp(1, MAX_BUCKETS as u32);
-        let server_limit = self.server_limit.clamp(1, u16::MAX as u32);
-        let thread_limit = self.thread_limit.max(1);
+        let server_limit = self.server_limit.clamp(1, MAX_SERVER_LIMIT);
+        let thread_limit = self.thread_limit.clamp(1, MAX_THREAD_LIMIT);
         let tpc = self.threads_per_child.clamp(1, thread_limit);
         let daemons_limit = self.daemons_limit.max(buckets).min(server_limit);
         let min_floor = tpc.saturating_mul(buckets - 1).saturating_add(buckets);
@@ -205,8 +211,17 @@ mod tests {
         };
         let e = p.effective();
         assert_eq!(e.num_buckets, 1);
-        assert_eq!(e.server_limit, u16::MAX as u32);
+        assert_eq!(e.server_limit, 20_000);
         assert_eq!(e.threads_per_child, 1);
+        let wide = Params {
+            thread_limit: u32::MAX,
+            ..p
+        }
+        .effective();
+        assert_eq!(
+            (wide.thread_limit, wide.threads_per_child),
+            (100_000, 100_000)
+        );
         assert_eq!(e.daemons_limit, e.server_limit);
         assert_eq!(e.max_spare_threads, u32::MAX);
         let l = Limits::new(&p, 8);

@@ -68,7 +68,7 @@ const SCHEDULE: [(ReclaimAction, u64); 6] = [
 /// loop {
 ///     sleep(r.sleep());
 ///     let action = r.action(now - start);
-///     reap every child that exited ([`Retained::child_reaped`](super::Retained::child_reaped));
+///     reap every child that exited (Retained::child_reaped);
 ///     to each child still running: send action.signal(), log action.message(pid);
 ///     if none is left or action == GiveUp { break }
 /// }
@@ -98,7 +98,11 @@ impl Reclaim {
 
     /// A reclaim starting with a silent SIGTERM (`terminate`), or only reaping until 3 s.
     pub const fn new(terminate: bool) -> Reclaim {
-        Reclaim { next: if terminate { 0 } else { 1 }, wait: Self::FIRST_WAIT, rounds: 0 }
+        Reclaim {
+            next: if terminate { 0 } else { 1 },
+            wait: Self::FIRST_WAIT,
+            rounds: 0,
+        }
     }
 
     /// How long to sleep before the next round.
@@ -193,7 +197,14 @@ mod tests {
         use ReclaimAction::*;
         assert_eq!(
             kinds,
-            [Terminate, TerminateLogged, TerminateLogged, TerminateLogged, Kill, GiveUp]
+            [
+                Terminate,
+                TerminateLogged,
+                TerminateLogged,
+                TerminateLogged,
+                Kill,
+                GiveUp
+            ]
         );
         assert_eq!(acted[0].0, 0, "the silent SIGTERM goes out without a sleep");
         // Each later action fires within one (capped, 1 s) sleep after its time.
@@ -241,8 +252,14 @@ mod tests {
             ReclaimAction::TerminateLogged.message(9).map(|m| m.ah()),
             Some(Some(45))
         );
-        assert_eq!(ReclaimAction::Kill.message(9).map(|m| m.ah()), Some(Some(46)));
-        assert_eq!(ReclaimAction::GiveUp.message(9).map(|m| m.ah()), Some(Some(47)));
+        assert_eq!(
+            ReclaimAction::Kill.message(9).map(|m| m.ah()),
+            Some(Some(46))
+        );
+        assert_eq!(
+            ReclaimAction::GiveUp.message(9).map(|m| m.ah()),
+            Some(Some(47))
+        );
         assert_eq!(ReclaimAction::GiveUp.signal(), None);
     }
 
@@ -250,10 +267,20 @@ mod tests {
     fn graceful_stop_waits_for_children_signal_or_timeout() {
         let s = Duration::from_secs;
         let wait = GracefulStop::Wait(s(1));
-        assert_eq!(graceful_stop(s(100), Duration::ZERO, true, false), wait, "0 = forever");
+        assert_eq!(
+            graceful_stop(s(100), Duration::ZERO, true, false),
+            wait,
+            "0 = forever"
+        );
         assert_eq!(graceful_stop(s(4), s(5), true, false), wait);
         assert_eq!(graceful_stop(s(5), s(5), true, false), GracefulStop::Finish);
-        assert_eq!(graceful_stop(s(1), s(5), false, false), GracefulStop::Finish);
-        assert_eq!(graceful_stop(s(1), Duration::ZERO, true, true), GracefulStop::Finish);
+        assert_eq!(
+            graceful_stop(s(1), s(5), false, false),
+            GracefulStop::Finish
+        );
+        assert_eq!(
+            graceful_stop(s(1), Duration::ZERO, true, true),
+            GracefulStop::Finish
+        );
     }
 }

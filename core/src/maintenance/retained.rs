@@ -31,7 +31,10 @@ pub struct ChildSlot {
 
 impl ChildSlot {
     /// A slot no child has.
-    pub const EMPTY: ChildSlot = ChildSlot { current: None, evicted: None };
+    pub const EMPTY: ChildSlot = ChildSlot {
+        current: None,
+        evicted: None,
+    };
 
     /// The child that owns the slot.
     pub const fn current(&self) -> Option<Child> {
@@ -84,7 +87,10 @@ impl fmt::Display for StartError {
             }
             StartError::BadPid { pid } => write!(f, "refusing to record child pid {pid}"),
             StartError::DuplicatePid { pid, slot } => {
-                write!(f, "child pid {pid} is already recorded in scoreboard slot {slot}")
+                write!(
+                    f,
+                    "child pid {pid} is already recorded in scoreboard slot {slot}"
+                )
             }
             StartError::SlotInUse { slot, pid } => write!(
                 f,
@@ -200,7 +206,11 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
     /// when the server stops.
     pub fn children(&self) -> Children<'_> {
         let used = self.max_daemon_used.min(self.slots.as_ref().len());
-        Children { slots: &self.slots.as_ref()[..used], next: 0, evicted_next: false }
+        Children {
+            slots: &self.slots.as_ref()[..used],
+            next: 0,
+            evicted_next: false,
+        }
     }
 
     /// The slot of a known child, or `None`. Evicted (worker) children are found too.
@@ -233,7 +243,10 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
             return Err(StartError::BadPid { pid });
         }
         if let Some((at, _)) = self.find(pid) {
-            return Err(StartError::DuplicatePid { pid, slot: at as u16 });
+            return Err(StartError::DuplicatePid {
+                pid,
+                slot: at as u16,
+            });
         }
         let record = self.slots.as_ref()[index];
         let mut note = None;
@@ -242,7 +255,10 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
             if !may_take_over {
                 return Err(StartError::SlotInUse { slot, pid: old.pid });
             }
-            note = Some(Message::SlotTakenOver { new_pid: pid, old_pid: old.pid });
+            note = Some(Message::SlotTakenOver {
+                new_pid: pid,
+                old_pid: old.pid,
+            });
         }
         let child = Child {
             pid,
@@ -348,7 +364,11 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
     pub(crate) fn note_buckets(&mut self, buckets: usize) {
         let buckets = buckets.clamp(1, MAX_BUCKETS);
         if buckets > self.buckets {
-            let top = self.rates[..self.buckets].iter().copied().max().unwrap_or(1);
+            let top = self.rates[..self.buckets]
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(1);
             self.rates[self.buckets..buckets].fill(top);
         }
         self.buckets = buckets;
@@ -373,13 +393,14 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
     /// Where `pid` is: its slot, and whether it is the slot's evicted child.
     pub(crate) fn find(&self, pid: i32) -> Option<(usize, bool)> {
         let used = self.max_daemon_used.min(self.slots.as_ref().len());
-        self.slots.as_ref()[..used].iter().enumerate().find_map(|(i, s)| {
-            match (s.current, s.evicted) {
+        self.slots.as_ref()[..used]
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| match (s.current, s.evicted) {
                 (Some(c), _) if c.pid == pid => Some((i, false)),
                 (_, Some(e)) if e.pid == pid => Some((i, true)),
                 _ => None,
-            }
-        })
+            })
     }
 
     /// Appends up to `count` slots for new children to `spawn`: the first slots without a child
@@ -473,5 +494,117 @@ impl Iterator for Children<'_> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Parent, event, worker};
+    use super::*;
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    #[test]
+    fn startup_clamps_to_the_limit_and_uses_the_first_free_slots() {
+        let mut p = Parent::new(event(16, 3, 5, 100));
+        p.params.start_servers = 5;
+        assert_eq!(p.start(), [0, 1, 2]);
+        assert_eq!(p.retained.active_daemons(), 3);
+        // Worker: slots below its daemons limit only.
+        let mut p = Parent::new(worker(16, 2, 5, 100));
+        p.params.start_servers = 3;
+        assert_eq!(p.start(), [0, 1]);
+    }
+
+    #[test]
+    fn startup_comes_in_batches_of_32() {
+        let mut p = Parent::new(event(64, 40, 5, 1000));
+        p.params.start_servers = 40;
+        let first = p.retained.startup(&p.params);
+        assert_eq!(first.len(), 32);
+        p.fork_all(&first);
+        let second = p.retained.startup(&p.params);
+        assert_eq!(second.as_slice(), (32..40).collect::<Vec<u16>>().as_slice());
+        p.fork_all(&second);
+        assert!(p.retained.startup(&p.params).is_empty());
+    }
+
+    #[test]
+    fn after_an_ungraceful_restart_survivors_keep_their_slots() {
+        let mut p = Parent::new(event(16, 3, 5, 100));
+        p.params.start_servers = 3;
+        p.start();
+        let survivor = p.pid_in(1);
+        assert_eq!(p.retained.restart(&p.params), 1);
+        for s in [0, 2] {
+            let pid = p.pid_in(s);
+            p.retained.child_reaped(pid);
+            p.board.cleared(s);
+        }
+        assert_eq!(p.retained.active_daemons(), 0);
+        let batch = p.retained.startup(&p.params);
+        assert_eq!(batch.as_slice(), &[0, 2, 3]);
+        assert_eq!(p.pid_in(1), survivor);
+    }
+
+    #[test]
+    fn child_started_refuses_what_it_cannot_track() {
+        let mut p = Parent::new(event(4, 2, 5, 100));
+        p.start();
+        let pid = p.pid_in(0);
+        let params = p.params;
+        let r = &mut p.retained;
+        assert_eq!(
+            r.child_started(&params, 4, 50),
+            Err(StartError::SlotOutOfRange { slot: 4 })
+        );
+        assert_eq!(
+            r.child_started(&params, 1, 0),
+            Err(StartError::BadPid { pid: 0 })
+        );
+        assert_eq!(
+            r.child_started(&params, 1, pid),
+            Err(StartError::DuplicatePid { pid, slot: 0 })
+        );
+        let e = r.child_started(&params, 0, 51).unwrap_err();
+        assert_eq!(
+            std::format!("{e}"),
+            std::format!(
+                "AH03455: BUG: Scoreboard slot 0 should be empty but is in use by pid {pid}"
+            )
+        );
+        // Worker refuses a child that is not stopping.
+        let wparams = worker(4, 2, 5, 100);
+        let mut w = Retained::new(vec![ChildSlot::EMPTY; 4]);
+        w.child_started(&wparams, 0, 60).unwrap();
+        assert_eq!(
+            w.child_started(&wparams, 0, 61),
+            Err(StartError::SlotInUse { slot: 0, pid: 60 })
+        );
+        assert_eq!(r.total_daemons(), 1);
+    }
+
+    #[test]
+    fn new_buckets_start_at_the_highest_rate() {
+        let mut r = Retained::new([ChildSlot::EMPTY; 8]);
+        r.rates[0] = 8;
+        r.note_buckets(3);
+        assert_eq!((r.idle_spawn_rate(1), r.idle_spawn_rate(2)), (8, 8));
+        assert_eq!(r.idle_spawn_rate(99), 1);
+    }
+
+    #[test]
+    fn children_lists_evicted_ones_too() {
+        let params = worker(4, 2, 5, 100);
+        let mut r = Retained::new(vec![ChildSlot::EMPTY; 4]);
+        r.child_started(&params, 1, 10).unwrap();
+        r.slots[1].current.as_mut().unwrap().stopping = true;
+        r.active -= 1;
+        r.child_started(&params, 1, 11).unwrap();
+        r.child_started(&params, 0, 12).unwrap();
+        let all: Vec<(u16, i32)> = r.children().map(|(s, c)| (s, c.pid)).collect();
+        assert_eq!(all, [(0, 12), (1, 11), (1, 10)]);
+        assert_eq!(r.slot_of(10), Some(1));
     }
 }

@@ -26,7 +26,12 @@ impl ArrayBoard {
     /// What the parent writes at fork.
     pub fn started(&mut self, slot: u16, pid: i32, generation: u32) {
         let s = usize::from(slot);
-        self.procs[s] = ProcessView { pid, generation, quiescing: 0, not_accepting: false };
+        self.procs[s] = ProcessView {
+            pid,
+            generation,
+            quiescing: 0,
+            not_accepting: false,
+        };
     }
 
     /// What the parent writes when a child is reaped.
@@ -134,7 +139,10 @@ impl Parent {
     }
 
     pub fn pid_in(&self, slot: u16) -> i32 {
-        self.retained.slot(usize::from(slot)).and_then(|s| s.current()).map_or(0, |c| c.pid)
+        self.retained
+            .slot(usize::from(slot))
+            .and_then(|s| s.current())
+            .map_or(0, |c| c.pid)
     }
 }
 
@@ -156,5 +164,8 @@ pub fn event(server_limit: u32, daemons_limit: u32, min: u32, max: u32) -> Param
 
 /// The same for worker.
 pub fn worker(server_limit: u32, daemons_limit: u32, min: u32, max: u32) -> Params {
-    Params { mpm: super::Mpm::Worker, ..event(server_limit, daemons_limit, min, max) }
+    Params {
+        mpm: super::Mpm::Worker,
+        ..event(server_limit, daemons_limit, min, max)
+    }
 }

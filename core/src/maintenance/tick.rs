@@ -194,10 +194,7 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
                 }
             }
             scan.active_threads += busy;
-            if any_dead
-                && may_take
-                && totally_free < rate
-                && scan.free.len() < l.max_rate as usize
+            if any_dead && may_take && totally_free < rate && scan.free.len() < l.max_rate as usize
             {
                 if scan.free.push(i as u16).is_ok() && all_dead {
                     // As httpd: the slot goes ahead of those still in use, which moves to the back.
@@ -253,11 +250,13 @@ impl<S: AsRef<[ChildSlot]> + AsMut<[ChildSlot]>> Retained<S> {
                     max_workers: l.max_workers,
                 });
             }
-            if let (true, Some((slot, _))) = (kill, scan.victim) {
-                if let Some(child) = self.slots.as_mut()[usize::from(slot)].current.as_mut() {
-                    child.stop_requested = true;
-                    let _ = d.stop_gracefully.push(slot);
-                }
+            let victim = scan.victim.filter(|_| kill).and_then(|(slot, _)| {
+                let entry = self.slots.as_mut().get_mut(usize::from(slot))?;
+                Some((slot, entry.current.as_mut()?))
+            });
+            if let Some((slot, child)) = victim {
+                child.stop_requested = true;
+                let _ = d.stop_gracefully.push(slot);
             }
             self.rates[bucket] = 1;
         } else if scan.idle < l.per_bucket(l.min_spare) {
@@ -362,6 +361,553 @@ fn threads<'b, B: Board + ?Sized>(
     slot: usize,
     trusted: bool,
 ) -> impl Iterator<Item = WorkerStatus> + 'b {
-    let n = if trusted { l.threads_per_child.min(board.thread_slots()) } else { 0 };
+    let n = if trusted {
+        l.threads_per_child.min(board.thread_slots())
+    } else {
+        0
+    };
     (0..n).map(move |j| board.worker_status(slot, j))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ArrayBoard, Parent, event, worker};
+    use super::super::{ExitStatus, Level, Message, Mpm, ProcessView};
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    fn has(d: &Decision, pred: impl Fn(&Message) -> bool) -> usize {
+        d.messages.iter().filter(|m| pred(m)).count()
+    }
+
+    /// Busy children keep idle at 0, so every tick must spawn: the rate doubles each tick.
+    fn doubling(mut p: Parent, ticks: usize) -> Vec<usize> {
+        (0..ticks)
+            .map(|_| {
+                let d = p.tick_and_fork();
+                for &s in &d.spawn {
+                    p.board.load(s, 0, 10);
+                }
+                d.spawn.len()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn spawn_rate_doubles_1_2_4_8_16_32_then_stays() {
+        let p = Parent::new(event(200, 200, 5, 20));
+        assert_eq!(doubling(p, 8), [1, 2, 4, 8, 16, 32, 32, 32]);
+        let p = Parent::new(worker(200, 200, 5, 20));
+        assert_eq!(doubling(p, 7), [1, 2, 4, 8, 16, 32, 32]);
+    }
+
+    #[test]
+    fn with_three_buckets_each_rate_tops_at_ten() {
+        let mut params = event(200, 200, 5, 20);
+        params.num_buckets = 3;
+        let mut p = Parent::new(params);
+        let mut rates = Vec::new();
+        for _ in 0..6 {
+            let d = p.tick_and_fork();
+            for &s in &d.spawn {
+                assert_eq!(params.bucket_of(s) as usize, usize::from(s) % 3);
+                p.board.load(s, 0, 10);
+            }
+            assert!(d.spawn.len() <= 30);
+            rates.push(p.retained.idle_spawn_rate(0));
+        }
+        assert_eq!(rates, [2, 4, 8, 10, 10, 10]);
+    }
+
+    #[test]
+    fn rate_falls_back_to_one_when_a_tick_needs_nothing() {
+        let mut p = Parent::new(event(200, 200, 5, 20));
+        for _ in 0..3 {
+            let d = p.tick_and_fork();
+            for &s in &d.spawn {
+                p.board.load(s, 0, 10);
+            }
+        }
+        assert_eq!(p.retained.idle_spawn_rate(0), 8);
+        p.board.load(0, 10, 0); // 10 idle: between 5 and max(20, 5 + 11)
+        let d = p.tick();
+        assert!(d.spawn.is_empty() && d.stop_gracefully.is_empty());
+        assert_eq!(p.retained.idle_spawn_rate(0), 1);
+    }
+
+    #[test]
+    fn graceful_restart_holds_the_rate_at_one_for_ten_spawning_ticks() {
+        let mut p = Parent::new(event(200, 200, 5, 20));
+        for s in p.start() {
+            p.board.load(s, 0, 10);
+        }
+        let d = p.tick_and_fork();
+        p.board.load(d.spawn[0], 0, 10);
+        assert_eq!(p.retained.idle_spawn_rate(0), 2);
+
+        p.retained.graceful_restart(&p.params);
+        assert_eq!(p.retained.hold_off(), 10);
+        assert!(
+            p.retained.startup(&p.params).is_empty(),
+            "nothing forked at the restart"
+        );
+        // First quiet tick: the remaining StartServers children, and no maintenance.
+        let d = p.tick_and_fork();
+        assert_eq!(d.spawn.len(), 1);
+        assert_eq!(p.retained.remaining_children_to_start(), 0);
+        p.board.load(d.spawn[0], 0, 10);
+        // The rate was 2 before the restart; it is not doubled again for 10 spawning ticks.
+        let counts = doubling(p, 13);
+        assert_eq!(counts, [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 8]);
+    }
+
+    #[test]
+    fn stops_one_idle_child_when_none_is_stopping() {
+        let mut p = Parent::new(event(6, 4, 1, 12));
+        p.params.start_servers = 3;
+        p.start();
+        p.board.load(0, 5, 5);
+        p.board.load(1, 8, 2);
+        p.board.load(2, 8, 2);
+        let d = p.tick();
+        // 21 idle > 12: the child with the fewest busy threads, highest slot first.
+        assert_eq!(d.stop_gracefully.as_slice(), &[2]);
+        assert_eq!(
+            has(&d, |m| matches!(
+                m,
+                Message::ShuttingDownOneChild { kill: true, .. }
+            )),
+            1
+        );
+        assert!(d.spawn.is_empty());
+        // It has not shown quiescing yet: the next stop goes to another child.
+        let d = p.tick();
+        assert_eq!(d.stop_gracefully.as_slice(), &[1]);
+    }
+
+    #[test]
+    fn do_kill_waits_for_stopping_children_without_slack() {
+        // ServerLimit 6, active limit 4: with a child stopping, 6 − 4 = 2 free slots are not
+        // enough for a whole new generation, so no second child is stopped.
+        let mut p = Parent::new(event(6, 4, 1, 12));
+        p.params.start_servers = 4;
+        p.start();
+        for s in 0..4 {
+            p.board.load(s, 10, 0);
+        }
+        p.board.quiesce(3);
+        let d = p.tick();
+        assert_eq!(p.retained.active_daemons(), 3);
+        assert!(d.stop_gracefully.is_empty());
+        assert_eq!(
+            has(&d, |m| matches!(
+                m,
+                Message::ShuttingDownOneChild { kill: false, .. }
+            )),
+            1
+        );
+        assert!(
+            std::format!("{}", d.messages[1])
+                .starts_with("Not shutting down one child: active 3/4")
+        );
+
+        // The same with ServerLimit 16: 12 free slots > 4, so it stops one.
+        let mut p = Parent::new(event(16, 4, 1, 12));
+        p.params.start_servers = 4;
+        p.start();
+        for s in 0..4 {
+            p.board.load(s, 10, 0);
+        }
+        p.board.quiesce(3);
+        let d = p.tick();
+        assert_eq!(d.stop_gracefully.len(), 1);
+        assert_ne!(d.stop_gracefully[0], 3, "never the child already stopping");
+
+        // Worker has no guard.
+        let mut p = Parent::new(worker(6, 4, 1, 12));
+        p.params.start_servers = 4;
+        p.start();
+        for s in 0..4 {
+            p.board.load(s, 10, 0);
+        }
+        p.board.quiesce(3);
+        assert_eq!(p.tick().stop_gracefully.len(), 1);
+    }
+
+    #[test]
+    fn never_stops_an_old_generation_or_unknown_child() {
+        let mut p = Parent::new(event(16, 4, 1, 12));
+        p.params.start_servers = 2;
+        p.start();
+        p.retained.graceful_restart(&p.params);
+        p.board.load(0, 10, 0);
+        p.board.load(1, 10, 0);
+        let d = p.tick_and_fork(); // starts the new generation's 2
+        assert_eq!(d.spawn.as_slice(), &[2, 3]);
+        // A record claiming a pid the parent never forked, in a free slot.
+        p.board.procs[5] = ProcessView {
+            pid: 4242,
+            generation: 1,
+            ..ProcessView::default()
+        };
+        p.board.load(5, 10, 0);
+        p.board.load(2, 10, 0);
+        p.board.load(3, 10, 0);
+        let d = p.tick();
+        // 20 idle new-generation threads (old ones do not count) > 12: one of 2 and 3 stops.
+        assert_eq!(d.stop_gracefully.len(), 1);
+        assert!(matches!(d.stop_gracefully[0], 2 | 3));
+    }
+
+    #[test]
+    fn event_never_forks_into_a_stopping_childs_slot() {
+        let mut p = Parent::new(event(4, 3, 5, 20));
+        p.params.start_servers = 2;
+        p.start();
+        p.board.quiesce(0);
+        p.board.load(0, 0, 10);
+        p.board.load(1, 0, 10);
+        p.retained.rates[0] = 4;
+        let d = p.tick();
+        // Slots 2 and 3 are free; active 1 of 3 allows 2.
+        assert_eq!(d.spawn.as_slice(), &[2, 3]);
+        let e = p.retained.child_started(&p.params, 0, 999);
+        assert_eq!(
+            e,
+            Err(super::super::StartError::SlotInUse {
+                slot: 0,
+                pid: p.pid_in(0)
+            })
+        );
+    }
+
+    #[test]
+    fn worker_takes_over_a_quiescing_childs_slot() {
+        let mut p = Parent::new(worker(4, 2, 5, 20));
+        p.params.start_servers = 2;
+        p.start();
+        let old = p.pid_in(1);
+        p.board.load(0, 0, 10);
+        p.board.quiesce(1);
+        p.board.threads[1][..5].fill(WorkerStatus::Graceful);
+        let d = p.tick();
+        assert_eq!(
+            d.spawn.as_slice(),
+            &[1],
+            "worker only uses slots below its limit"
+        );
+        let note = p.retained.child_started(&p.params, 1, 777).unwrap();
+        assert_eq!(
+            note,
+            Some(Message::SlotTakenOver {
+                new_pid: 777,
+                old_pid: old
+            })
+        );
+        assert_eq!(
+            std::format!("{}", note.unwrap()),
+            std::format!("AH00263: pid 777 taking over scoreboard slot from {old} (quiescing)")
+        );
+        assert_eq!(p.retained.total_daemons(), 3);
+        let slot = p.retained.slot(1).unwrap();
+        assert_eq!(slot.evicted().map(|c| c.pid), Some(old));
+        assert_eq!(p.retained.children().count(), 3);
+        // The evicted child exits: it frees nothing.
+        let out = p.retained.child_exited(&p.params, old, ExitStatus::Code(0));
+        assert_eq!(out.freed, None);
+        assert_eq!(p.retained.total_daemons(), 2);
+        assert_eq!(p.retained.slot_of(777), Some(1));
+        // A slot taken over once is not taken over again while its evicted child lives.
+        let mut p = Parent::new(worker(4, 1, 5, 20));
+        p.start();
+        p.board.quiesce(0);
+        let d = p.tick_and_fork();
+        assert_eq!(d.spawn.as_slice(), &[0]);
+        p.board.quiesce(0);
+        assert!(p.tick().spawn.is_empty());
+    }
+
+    #[test]
+    fn worker_prefers_slots_with_every_thread_gone() {
+        let mut p = Parent::new(worker(8, 3, 5, 20));
+        p.params.start_servers = 3;
+        p.start();
+        for s in 0..3 {
+            p.board.quiesce(s);
+            p.board.load(s, 0, 5); // 5 busy, 5 dead
+        }
+        p.board.threads[1][..5].fill(WorkerStatus::Graceful);
+        let d = p.tick();
+        assert_eq!(d.spawn.as_slice(), &[1]);
+    }
+
+    #[test]
+    fn max_workers_warnings_once_each() {
+        for (mpm, full, near) in [(Mpm::Event, 484, 10159), (Mpm::Worker, 286, 287)] {
+            let mut p = Parent::new(event(2, 2, 5, 20));
+            p.params.mpm = mpm;
+            p.params.start_servers = 2;
+            p.start();
+            p.board.load(0, 0, 10);
+            p.board.load(1, 0, 10);
+            for round in 0..3 {
+                let d = p.tick();
+                assert!(d.spawn.is_empty());
+                assert_eq!(has(&d, |m| m.ah() == Some(full)), usize::from(round == 0));
+            }
+            p.board.load(1, 1, 9); // one idle thread, still 20 active (Ready counts as active)
+            for round in 0..3 {
+                let d = p.tick();
+                assert_eq!(has(&d, |m| m.ah() == Some(near)), usize::from(round == 0));
+                assert_eq!(has(&d, |m| m.ah() == Some(full)), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn scoreboard_full_every_tick() {
+        for (mpm, ah) in [(Mpm::Event, 3490), (Mpm::Worker, 288)] {
+            let mut p = Parent::new(event(3, 3, 5, 20));
+            p.params.mpm = mpm;
+            p.params.max_workers = 1000;
+            p.params.start_servers = 3;
+            p.start();
+            for s in 0..3 {
+                p.board.load(s, 0, 10);
+            }
+            for _ in 0..3 {
+                let d = p.tick();
+                assert!(d.spawn.is_empty());
+                assert_eq!(has(&d, |m| m.ah() == Some(ah)), 1);
+                assert_eq!(p.retained.idle_spawn_rate(0), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn seems_busy_from_rate_eight() {
+        for mpm in [Mpm::Event, Mpm::Worker] {
+            let mut p = Parent::new(event(200, 200, 5, 20));
+            p.params.mpm = mpm;
+            let mut seen = Vec::new();
+            for _ in 0..5 {
+                let d = p.tick_and_fork();
+                for &s in &d.spawn {
+                    p.board.load(s, 0, 10);
+                }
+                seen.push(
+                    d.messages
+                        .iter()
+                        .find(|m| m.level() == Level::Info)
+                        .copied(),
+                );
+            }
+            assert_eq!(seen[..3], [None, None, None]);
+            match (mpm, seen[3], seen[4]) {
+                (
+                    Mpm::Event,
+                    Some(Message::SeemsBusy {
+                        spawning: 8,
+                        idle: 0,
+                        active: 7,
+                        stopping: 0,
+                    }),
+                    Some(Message::SeemsBusy {
+                        spawning: 16,
+                        active: 15,
+                        ..
+                    }),
+                ) => {}
+                (
+                    Mpm::Worker,
+                    Some(Message::SeemsBusyWorker {
+                        spawning: 8,
+                        idle: 0,
+                        total: 7,
+                    }),
+                    Some(Message::SeemsBusyWorker {
+                        spawning: 16,
+                        total: 15,
+                        ..
+                    }),
+                ) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn spawning_stops_at_the_active_limit() {
+        let mut p = Parent::new(event(8, 2, 5, 20));
+        p.params.max_workers = 100;
+        p.params.start_servers = 2;
+        p.start();
+        p.board.load(0, 0, 10);
+        p.board.load(1, 0, 10);
+        p.retained.rates[0] = 4;
+        let d = p.tick();
+        assert!(d.spawn.is_empty());
+        let m = d
+            .messages
+            .iter()
+            .find(|m| matches!(m, Message::AtActiveDaemonsLimit { .. }));
+        assert_eq!(
+            m.map(|m| std::format!("{m}")).as_deref(),
+            Some(
+                "server is at active daemons limit, spawning of 4 children cancelled: active \
+                 2/2, total 2/2/8, rate 4"
+            )
+        );
+        assert_eq!(p.retained.idle_spawn_rate(0), 1);
+        assert_eq!(
+            p.retained.hold_off(),
+            0,
+            "raised, then spent on this same tick"
+        );
+
+        // One below the limit: the batch is cut to fit.
+        let mut p = Parent::new(event(8, 3, 5, 20));
+        p.params.max_workers = 100;
+        p.params.start_servers = 2;
+        p.start();
+        p.board.load(0, 0, 10);
+        p.board.load(1, 0, 10);
+        p.retained.rates[0] = 4;
+        assert_eq!(p.tick().spawn.as_slice(), &[2]);
+    }
+
+    #[test]
+    fn quiescing_is_acknowledged_once() {
+        let mut p = Parent::new(event(8, 4, 1, 100));
+        p.params.start_servers = 2;
+        p.start();
+        p.board.load(0, 5, 0);
+        p.board.load(1, 5, 0);
+        p.board.quiesce(0);
+        let d = p.tick();
+        let pid = p.pid_in(0);
+        assert_eq!(
+            d.messages.first().map(|m| std::format!("{m}")),
+            Some(std::format!(
+                "Child 0 quiescing: pid {pid}, gen 0, active 1/4, total 2/2/8"
+            ))
+        );
+        assert_eq!(
+            (p.retained.active_daemons(), p.retained.total_daemons()),
+            (1, 2)
+        );
+        let d = p.tick();
+        assert_eq!(has(&d, |m| matches!(m, Message::ChildQuiescing { .. })), 0);
+        assert_eq!(p.retained.active_daemons(), 1);
+        // A child that clears its flag again does not become active again.
+        p.board.procs[0].quiescing = 0;
+        p.tick();
+        assert_eq!(p.retained.active_daemons(), 1);
+    }
+
+    #[test]
+    fn sick_children_without_a_healthy_one_stop_the_server() {
+        for healthy in [false, true] {
+            let mut p = Parent::new(event(8, 4, 1, 100));
+            p.params.start_servers = 2;
+            p.start();
+            let sick = p.pid_in(0);
+            let out = p
+                .retained
+                .child_exited(&p.params, sick, ExitStatus::Code(7));
+            assert!(!out.shutdown && out.spawn.is_empty());
+            p.board.cleared(0);
+            assert!(p.retained.sick_child_detected());
+            p.board
+                .load(1, if healthy { 0 } else { 5 }, if healthy { 10 } else { 0 });
+            let d = p.tick();
+            assert_eq!(d.shutdown, !healthy);
+            assert_eq!(has(&d, |m| m.ah() == Some(2324)), usize::from(!healthy));
+            assert_eq!(p.retained.sick_child_detected(), !healthy);
+        }
+    }
+
+    #[test]
+    fn records_the_parent_did_not_write_count_for_nothing() {
+        let mut p = Parent::new(event(8, 4, 5, 100));
+        p.start();
+        p.board.load(0, 10, 0);
+        assert!(p.tick().spawn.is_empty(), "10 idle threads are enough");
+        p.board.procs[0].pid = 31337;
+        assert_eq!(
+            p.tick().spawn.as_slice(),
+            &[1],
+            "a foreign record is not idle capacity"
+        );
+        p.board.procs[0].pid = p.pid_in(0);
+        p.board.procs[0].generation = 9;
+        assert!(!p.tick().spawn.is_empty());
+    }
+
+    #[test]
+    fn event_skips_children_not_accepting_worker_does_not() {
+        for (mpm, spawns) in [(Mpm::Event, true), (Mpm::Worker, false)] {
+            let mut p = Parent::new(event(8, 4, 5, 100));
+            p.params.mpm = mpm;
+            p.start();
+            p.board.load(0, 10, 0);
+            p.board.procs[0].not_accepting = true;
+            assert_eq!(!p.tick().spawn.is_empty(), spawns, "{mpm:?}");
+        }
+    }
+
+    /// A board that answers nonsense for anything.
+    struct Garbage(u64);
+    impl Board for Garbage {
+        fn process_slots(&self) -> usize {
+            usize::MAX
+        }
+        fn thread_slots(&self) -> usize {
+            usize::MAX
+        }
+        fn process(&self, slot: usize) -> ProcessView {
+            let x = self.0.wrapping_mul(slot as u64 + 1).rotate_left(17);
+            ProcessView {
+                pid: x as i32,
+                generation: (x >> 32) as u32 % 3,
+                quiescing: (x >> 8) as u8,
+                not_accepting: x & 1 == 0,
+            }
+        }
+        fn worker_status(&self, slot: usize, thread: usize) -> WorkerStatus {
+            let x = self.0 ^ (slot as u64 * 31 + thread as u64);
+            WorkerStatus::from_u8((x % 13) as u8).unwrap_or(WorkerStatus::Dead)
+        }
+    }
+
+    #[test]
+    fn garbage_boards_cannot_panic_or_break_the_limits() {
+        for seed in 0..200u64 {
+            for mpm in [Mpm::Event, Mpm::Worker] {
+                let mut p = Parent::new(event(16, 4, 5, 30));
+                p.params.mpm = mpm;
+                p.params.start_servers = 3;
+                p.start();
+                for round in 0..5 {
+                    let d = p.retained.tick(&p.params, &Garbage(seed * 7 + round));
+                    p.fork_all(&d.spawn);
+                    for &s in &d.stop_gracefully {
+                        assert!(p.pid_in(s) > 0);
+                    }
+                    assert!(p.retained.active_daemons() <= 4);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_small_board_is_read_only_where_it_exists() {
+        let mut p = Parent::new(event(8, 4, 5, 100));
+        p.params.start_servers = 4;
+        p.start();
+        let small = ArrayBoard::new(2, 3);
+        let d = p.retained.tick(&p.params, &small);
+        assert!(!d.shutdown);
+    }
 }
