@@ -586,6 +586,23 @@ mod tests {
     }
 
     #[test]
+    fn event_logs_each_start_with_the_counts() {
+        let params = event(16, 4, 5, 100);
+        let mut r = Retained::new(vec![ChildSlot::EMPTY; 16]);
+        let note = r.child_started(&params, 2, 321).unwrap();
+        assert_eq!(
+            note.map(|m| std::format!("{m}")).as_deref(),
+            Some("Child 2 started: pid 321, gen 0, active 1/4, total 1/3/16")
+        );
+        let wparams = worker(16, 4, 5, 100);
+        assert_eq!(
+            r.child_started(&wparams, 3, 322),
+            Ok(None),
+            "worker logs no start line"
+        );
+    }
+
+    #[test]
     fn new_buckets_start_at_the_highest_rate() {
         let mut r = Retained::new([ChildSlot::EMPTY; 8]);
         r.rates[0] = 8;
