@@ -26,7 +26,6 @@ pub(crate) struct Strtol<'a> {
 }
 
 /// C's `strtol(s, &end, 10)`: optional leading white space, an optional sign, decimal digits.
-#[allow(dead_code)]
 pub(crate) fn strtol(s: &str) -> Strtol<'_> {
     let bytes = s.as_bytes();
     let mut i = 0;
@@ -85,7 +84,6 @@ pub(crate) fn strtol(s: &str) -> Strtol<'_> {
 }
 
 /// C's `atoi`: `strtol` narrowed to `int`, saturating instead of wrapping.
-#[allow(dead_code)]
 pub(crate) fn atoi(s: &str) -> i32 {
     let v = strtol(s).value;
     v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
@@ -113,7 +111,6 @@ const MAX_KEPT_DIGITS: u32 = 30;
 /// Reads `[space][sign]digits[.digits][e[sign]digits]` to the end of `s`, as `strtod` does for
 /// ordinary decimals. `inf`, `nan` and hexadecimal floats, which `strtod` also takes, are
 /// refused: httpd would convert them to an integer with undefined behaviour.
-#[allow(dead_code)]
 pub(crate) fn decimal(s: &str) -> Decimal {
     let bytes = s.as_bytes();
     let mut i = 0;
@@ -198,7 +195,6 @@ fn scale_to_thousandths(mut mantissa: u128, shift: i64) -> u32 {
 /// httpd's `ap_timeout_parameter_parse` with seconds as the default unit: a number (`strtoi64`)
 /// followed by a unit of which only the first letters count: `s` seconds, `ms` milliseconds, `mi`
 /// minutes, `h` hours. Returns milliseconds, or `None` where httpd fails.
-#[allow(dead_code)]
 pub(crate) fn timeout_millis(s: &str) -> Option<i64> {
     let number = strtol(s);
     if number.overflow {

@@ -77,6 +77,35 @@ struct Open {
 ///
 /// Every call consumes at least one physical line, so a loop over [`next_line`](Self::next_line)
 /// ends after at most as many calls as the text has lines, errors included.
+///
+/// ```
+/// use eventmpm_core::config::{Applied, Config, Context, LineKind, Tokenizer, tokenizer};
+///
+/// let text = "<IfModule mod_missing.c>\n  Listen 81\n</IfModule>\nListen 80\nLoadModule x y\n";
+/// let mut tokens = Tokenizer::new(text);
+/// let mut buf = [0u8; tokenizer::MAX_LINE_LEN];
+/// let mut config = Config::new();
+/// while let Some(line) = tokens.next_line(&mut buf) {
+///     let line = line.map_err(|e| format!("httpd.conf:{}: {e}", e.line))?;
+///     match line.kind {
+///         LineKind::SectionOpen if line.name.eq_ignore_ascii_case("IfModule") => {
+///             // The runtime decides; this module is not loaded.
+///             tokens.skip_section().map_err(|e| e.to_string())?;
+///         }
+///         LineKind::Directive => match config.set(line.name, &line.args, Context::Server) {
+///             Ok(Applied::NotMine) => { /* LoadModule: the runtime's */ }
+///             Ok(_) => {}
+///             Err(e) => return Err(format!("httpd.conf:{}: {e}", line.number)),
+///         },
+///         _ => {}
+///     }
+/// }
+/// tokens.finish().map_err(|e| e.to_string())?;
+/// config.check(true, &mut |w| eprintln!("{}", w.console()));
+/// assert_eq!(config.listeners.len(), 1);
+/// assert_eq!(config.listeners[0].port, 80);
+/// # Ok::<(), String>(())
+/// ```
 #[doc(alias = "ap_cfg_getline")]
 #[doc(alias = "ap_getword_conf")]
 #[derive(Clone, Debug)]
