@@ -40,6 +40,9 @@ mod number;
 mod reqtimeout;
 pub mod tokenizer;
 
+#[cfg(test)]
+mod debian;
+
 pub use account::{Account, AccountName, MAX_ACCOUNT_NAME_LEN, ROOT_USER_REFUSED};
 pub use error::{Arity, ConfError, ConfErrorKind, DirectiveError, ReadTimeoutProblem, SectionName};
 pub use listen::{Listener, MAX_LISTENERS, MAX_PROTOCOL_LEN, Protocol};
@@ -389,3 +392,6 @@ impl Default for Config {
         Config::new()
     }
 }
+
+#[cfg(test)]
+mod tests;
