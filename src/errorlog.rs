@@ -42,9 +42,7 @@ pub fn parse_level(s: &str) -> Result<log::LevelFilter, String> {
             log::LevelFilter::Trace
         }
         _ => {
-            return Err(format!(
-                "LogLevel requires level keyword: one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8"
-            ));
+            return Err("LogLevel requires level keyword: one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8".to_string());
         }
     })
 }
@@ -88,9 +86,9 @@ impl log::Log for Logger {
             log::Level::Trace => "trace1",
         };
         let mut line = Vec::with_capacity(160);
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "{} [{}:{}] [pid {}:tid {}] {}\n",
+            "{} [{}:{}] [pid {}:tid {}] {}",
             timestamp(),
             self.module,
             level,

@@ -10,3 +10,7 @@ pub mod handoff;
 pub mod logformat;
 pub mod mime;
 pub mod net;
+pub mod config;
+pub mod errorlog;
+pub mod signals;
+pub mod sys;

@@ -1,0 +1,375 @@
+//! A connection's I/O state: its socket, the input buffer a request head accumulates in, and the
+//! output a worker could not write at once. It travels with the connection between the listener
+//! and the workers; the core's [`ConnTable`](eventmpm_core::table::ConnTable) holds the decisions.
+//!
+//! Every socket operation here is non-blocking and bounded: a call does at most a fixed number of
+//! system calls, so neither the listener nor a worker ever waits on a client.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
+
+use eventmpm_core::conn::{HeadRead, Wrote};
+use eventmpm_core::http1::{Limits, Scan, ScanState};
+
+use crate::buffers::{Buf, Pool};
+use crate::sys;
+
+/// Reads per [`ConnIo::read_head`] call: one read normally fills what the socket has; a second
+/// covers a buffer compacted in between.
+const HEAD_READS: usize = 2;
+/// System calls per [`ConnIo::write_pending`] call, so one fast reader of a large file cannot
+/// monopolise the listener.
+const WRITES_PER_CALL: usize = 8;
+/// Largest sendfile chunk; several fit in one call's budget.
+const SENDFILE_CHUNK: usize = 1 << 20;
+/// Reads per [`ConnIo::drain`] call (each up to the scratch buffer's size, 32 KiB as httpd's
+/// `LINGERING_BUF_SIZE`).
+const DRAIN_READS: usize = 4;
+
+/// Buffered request input. `buf[start..end]` are received bytes not yet consumed; the head being
+/// scanned starts at `start`.
+#[derive(Debug, Default)]
+pub struct Input {
+    /// The buffer, present only while bytes are buffered or a head is being received.
+    pub buf: Option<Buf>,
+    /// First unconsumed byte.
+    pub start: usize,
+    /// One past the last received byte.
+    pub end: usize,
+    /// End-of-head scan over `buf[start..end]`.
+    pub scan: ScanState,
+    /// Length of the complete head at `start`, once the scan found it.
+    pub head_len: Option<usize>,
+}
+
+impl Input {
+    /// Bytes received and not consumed.
+    pub fn buffered(&self) -> &[u8] {
+        match &self.buf {
+            Some(b) => &b.as_slice()[self.start..self.end],
+            None => &[],
+        }
+    }
+
+    /// The complete head, if the scan found one.
+    pub fn head(&self) -> Option<&[u8]> {
+        let len = self.head_len?;
+        self.buffered().get(..len)
+    }
+
+    /// Drop the first `n` buffered bytes (a consumed head and body) and get ready to scan the
+    /// next request.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        self.scan.reset();
+        self.head_len = None;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Return the buffer to the pool if nothing is buffered (idle connections hold no buffer).
+    pub fn release_if_empty(&mut self, pool: &Pool) {
+        if self.start == self.end
+            && let Some(b) = self.buf.take()
+        {
+            self.start = 0;
+            self.end = 0;
+            pool.put(b);
+        }
+    }
+
+    /// Give the buffer back whatever it holds (the connection is closing).
+    pub fn release(&mut self, pool: &Pool) {
+        if let Some(b) = self.buf.take() {
+            pool.put(b);
+        }
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Scan the buffered bytes for the end of a head.
+    pub fn scan(&mut self, limits: &Limits) -> Scan {
+        let Some(buf) = &self.buf else { return Scan::Partial };
+        let capacity = buf.len() - self.start;
+        let r = self.scan.scan(&buf.as_slice()[self.start..self.end], capacity, limits);
+        if let Scan::Complete { head_len } = r {
+            self.head_len = Some(head_len);
+        }
+        r
+    }
+
+    /// Move the unconsumed bytes to the front so the buffer has room at its end. Scan offsets
+    /// are relative to `start`, so they stay valid.
+    fn compact(&mut self) {
+        if let Some(b) = &mut self.buf
+            && self.start > 0
+        {
+            b.as_mut_slice().copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+}
+
+/// Response bytes held in memory.
+#[derive(Debug)]
+pub enum Mem {
+    /// In a pool buffer (a response head, a small file's contents).
+    Pooled(Buf),
+    /// In a heap vector (a generated page such as server-status).
+    Heap(Vec<u8>),
+}
+
+impl Mem {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Mem::Pooled(b) => b.as_slice(),
+            Mem::Heap(v) => v,
+        }
+    }
+}
+
+/// Output a worker could not write at once: memory first, then a file range.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// In-memory bytes `mem[pos..end]` still to send.
+    pub mem: Option<(Mem, usize, usize)>,
+    /// A file range `[offset, end)` to send after the memory part.
+    pub file: Option<(File, u64, u64)>,
+}
+
+impl Output {
+    /// Whether nothing remains to send.
+    pub fn is_empty(&self) -> bool {
+        self.mem.is_none() && self.file.is_none()
+    }
+
+    /// Give any pooled buffer back.
+    pub fn release(&mut self, pool: &Pool) {
+        if let Some((Mem::Pooled(b), _, _)) = self.mem.take() {
+            pool.put(b);
+        }
+        self.file = None;
+    }
+}
+
+/// A connection's I/O state.
+#[derive(Debug)]
+pub struct ConnIo {
+    /// The client socket (non-blocking).
+    pub sock: TcpStream,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's address on this connection.
+    pub local: SocketAddr,
+    /// Whether the socket is registered with the listener's poller.
+    pub registered: bool,
+    /// Buffered input.
+    pub input: Input,
+    /// Pending output.
+    pub output: Output,
+}
+
+/// The result of an output attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Everything went out.
+    All,
+    /// The socket is full; something remains.
+    Partial {
+        /// Whether any byte went out in this call.
+        progress: bool,
+    },
+    /// The socket failed.
+    Failed,
+}
+
+impl ConnIo {
+    /// A freshly accepted connection.
+    pub fn new(sock: TcpStream, peer: SocketAddr, local: SocketAddr) -> ConnIo {
+        ConnIo {
+            sock,
+            peer,
+            local,
+            registered: false,
+            input: Input::default(),
+            output: Output::default(),
+        }
+    }
+
+    /// Receive request-head bytes: scan what is buffered, read what the socket has, scan again.
+    pub fn read_head(&mut self, pool: &Pool, limits: &Limits) -> HeadRead {
+        if self.input.buf.is_none() {
+            match pool.take() {
+                Some(b) => self.input.buf = Some(b),
+                // Every buffer is in use: the table is sized so this cannot happen; refuse
+                // the request rather than wait.
+                None => return HeadRead::Invalid { status: 503 },
+            }
+        }
+        let mut new_bytes = 0u32;
+        for _ in 0..HEAD_READS {
+            match self.input.scan(limits) {
+                Scan::Complete { .. } => return HeadRead::Complete,
+                Scan::Error(e) => return HeadRead::Invalid { status: e.status().code() },
+                Scan::Partial => {}
+            }
+            let Some(buf) = &mut self.input.buf else { break };
+            if self.input.end == buf.len() {
+                if self.input.start == 0 {
+                    // The scan reports an over-long head before the buffer fills; this is
+                    // only a safety net.
+                    return HeadRead::Invalid { status: 431 };
+                }
+                self.input.compact();
+                continue;
+            }
+            let Some(buf) = &mut self.input.buf else { break };
+            match self.sock.read(&mut buf.as_mut_slice()[self.input.end..]) {
+                Ok(0) => return HeadRead::Closed,
+                Ok(n) => {
+                    self.input.end += n;
+                    new_bytes = new_bytes.saturating_add(n as u32);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return HeadRead::Closed,
+            }
+        }
+        match self.input.scan(limits) {
+            Scan::Complete { .. } => HeadRead::Complete,
+            Scan::Error(e) => HeadRead::Invalid { status: e.status().code() },
+            Scan::Partial => {
+                self.input.release_if_empty(pool);
+                HeadRead::Partial { new_bytes }
+            }
+        }
+    }
+
+    /// One non-blocking read into the input buffer (a worker's look for a pipelined or quick
+    /// next request). Returns bytes read, or `None` at end of stream or on error.
+    pub fn read_more(&mut self, pool: &Pool) -> Option<usize> {
+        if self.input.buf.is_none() {
+            self.input.buf = Some(pool.take()?);
+        }
+        self.input.compact();
+        let buf = self.input.buf.as_mut()?;
+        let room = &mut buf.as_mut_slice()[self.input.end..];
+        if room.is_empty() {
+            return Some(0);
+        }
+        let r = loop {
+            match self.sock.read(room) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        match r {
+            Ok(0) => None,
+            Ok(n) => {
+                self.input.end += n;
+                Some(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.input.release_if_empty(pool);
+                Some(0)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Send pending output, at most [`WRITES_PER_CALL`] system calls.
+    pub fn send(&mut self) -> Sent {
+        let mut progress = false;
+        for _ in 0..WRITES_PER_CALL {
+            if let Some((mem, pos, end)) = &mut self.output.mem {
+                let more_follows = self.output.file.is_some();
+                match sys::send(&self.sock, &mem.bytes()[*pos..*end], more_follows) {
+                    Ok(n) => {
+                        progress |= n > 0;
+                        *pos += n;
+                        if *pos >= *end {
+                            self.output.mem = None;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return Sent::Partial { progress };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Sent::Failed,
+                }
+                continue;
+            }
+            if let Some((file, offset, end)) = &mut self.output.file {
+                let want = (*end - *offset).min(SENDFILE_CHUNK as u64) as usize;
+                match sys::sendfile(self.sock.as_fd(), file.as_fd(), offset, want) {
+                    // The file shrank under the response: the promised length cannot be met.
+                    Ok(0) => return Sent::Failed,
+                    Ok(_) => {
+                        progress = true;
+                        if *offset >= *end {
+                            self.output.file = None;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return Sent::Partial { progress };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Sent::Failed,
+                }
+                continue;
+            }
+            return Sent::All;
+        }
+        if self.output.is_empty() { Sent::All } else { Sent::Partial { progress } }
+    }
+
+    /// Write completion's step: send, and say what happened in the core's terms.
+    pub fn write_pending(&mut self, pool: &Pool) -> Wrote {
+        match self.send() {
+            Sent::All => {
+                self.output.release(pool);
+                Wrote::Done { buffered: !self.input.buffered().is_empty() }
+            }
+            Sent::Partial { progress: true } => Wrote::Progress,
+            Sent::Partial { progress: false } => Wrote::Blocked,
+            Sent::Failed => Wrote::Failed,
+        }
+    }
+
+    /// Best-effort, non-blocking write of a small response (an error page from the listener);
+    /// whatever does not fit now is dropped, since the connection is closing anyway.
+    pub fn write_now(&mut self, bytes: &[u8]) {
+        let _ = self.sock.write(bytes);
+    }
+
+    /// Lingering close's first step: send our FIN, keep reading.
+    pub fn shutdown_write(&mut self) -> bool {
+        self.sock.shutdown(Shutdown::Write).is_ok()
+    }
+
+    /// Read and discard what the client sends. `true` once the client has finished (end of
+    /// stream) or the socket failed; `false` when nothing more is there for now.
+    pub fn drain(&mut self, scratch: &mut [u8]) -> bool {
+        for _ in 0..DRAIN_READS {
+            match self.sock.read(scratch) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+
+    /// Return every buffer to the pool (the connection is closing).
+    pub fn release(&mut self, pool: &Pool) {
+        self.input.release(pool);
+        self.output.release(pool);
+    }
+}

@@ -1,0 +1,201 @@
+//! A child process's runtime: one listener thread and ThreadsPerChild workers.
+//!
+//! The listener owns the connection table and every waiting connection; workers take complete
+//! requests from the dispatch queue, answer them without ever waiting on a client, and hand the
+//! connection back. Everything is sized when the child starts: the connection table, the per
+//! connection I/O slots, both queues, the buffer pool's ceiling.
+
+pub mod connio;
+pub mod listener;
+pub mod worker;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant as StdInstant;
+
+use eventmpm_core::admission::Admission;
+use eventmpm_core::conn::Handback;
+use eventmpm_core::http1::Limits;
+use eventmpm_core::table::{ConnId, ConnTable, Slot};
+use eventmpm_core::time::Instant;
+
+use crate::board::Board;
+use crate::buffers::Pool;
+use crate::handoff::{Completions, Dispatch};
+use crate::signals::SignalPipe;
+use crate::site::Site;
+use crate::sys::{Poller, Waker};
+use connio::ConnIo;
+
+/// A connection on its way to a worker.
+#[derive(Debug)]
+pub struct Job {
+    /// The connection's id in the listener's table.
+    pub id: ConnId,
+    /// Its I/O state, with a complete request head buffered.
+    pub io: ConnIo,
+    /// Responses already completed on the connection.
+    pub served: u32,
+}
+
+/// A connection on its way back from a worker.
+#[derive(Debug)]
+pub struct Completion {
+    /// The connection's id.
+    pub id: ConnId,
+    /// Its I/O state.
+    pub io: ConnIo,
+    /// What the worker did.
+    pub handback: Handback,
+}
+
+/// How a child stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Finish every connection, then exit (SIGWINCH/SIGUSR1 from the parent, MaxConnectionsPerChild).
+    Graceful,
+    /// Close everything now (SIGTERM).
+    Immediate,
+}
+
+/// The child's monotonic clock, in the core's milliseconds since the child started.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(StdInstant);
+
+impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Clock {
+        Clock(StdInstant::now())
+    }
+
+    /// Now, rounded down to the millisecond.
+    pub fn now(&self) -> Instant {
+        Instant::from_millis(self.0.elapsed().as_millis() as u64)
+    }
+}
+
+/// What the listener and the workers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// Listener → workers.
+    pub dispatch: Dispatch<Job>,
+    /// Workers → listener.
+    pub completions: Completions<Completion>,
+    /// I/O buffers.
+    pub pool: Pool,
+    /// Wakes the listener's poller.
+    pub waker: Waker,
+    /// The child is stopping: responses say `Connection: close`.
+    pub stopping: AtomicBool,
+    /// The listening sockets are switched off (a worker going idle wakes the listener to
+    /// re-check admission, httpd PR 65769).
+    pub listeners_disabled: AtomicBool,
+    /// Request limits.
+    pub limits: Limits,
+    /// What is served and how.
+    pub site: Arc<Site>,
+    /// This child's scoreboard records.
+    pub board: Board,
+}
+
+/// A small complete error response, for the listener's rejections (malformed or timed-out
+/// heads): status line, Date, Content-Length, `Connection: close`, and httpd's HTML body.
+pub fn error_response(status: u16) -> Vec<u8> {
+    crate::site::error_response(status)
+}
+
+/// Everything a child needs to run.
+pub struct ChildParams {
+    /// Listening sockets, inherited from the parent.
+    pub listeners: Vec<TcpListener>,
+    /// ThreadsPerChild.
+    pub threads: u32,
+    /// Connection table capacity.
+    pub capacity: usize,
+    /// Admission (ThreadsPerChild and AsyncRequestWorkerFactor).
+    pub admission: Admission,
+    /// The table's timeouts.
+    pub table: eventmpm_core::table::Settings,
+    /// MaxConnectionsPerChild (0 = unlimited).
+    pub max_connections: u32,
+    /// ThreadStackSize (0 = the OS default).
+    pub stack_size: usize,
+    /// Buffer pool: buffer size, buffers kept free (MaxMemFree).
+    pub buffer_size: usize,
+    /// See `buffer_size`.
+    pub max_free_buffers: usize,
+}
+
+/// Run a child until it stops. Returns how it stopped.
+pub fn run(
+    params: ChildParams,
+    site: Arc<Site>,
+    board: Board,
+    limits: Limits,
+) -> std::io::Result<StopMode> {
+    let signals = SignalPipe::install(&[
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGWINCH,
+    ])?;
+    let poller = Poller::new()?;
+    let capacity = params.capacity.max(1);
+    let shared = Arc::new(Shared {
+        dispatch: Dispatch::new(capacity),
+        completions: Completions::new(capacity),
+        // Each connection holds at most an input and an output buffer; workers keep one each.
+        pool: Pool::new(
+            params.buffer_size,
+            params.max_free_buffers,
+            2 * capacity + params.threads as usize,
+        ),
+        waker: poller.waker(),
+        stopping: AtomicBool::new(false),
+        listeners_disabled: AtomicBool::new(false),
+        limits,
+        site,
+        board,
+    });
+    let mut workers = Vec::with_capacity(params.threads as usize);
+    for n in 0..params.threads {
+        let shared = shared.clone();
+        let mut b = std::thread::Builder::new().name(format!("worker-{n}"));
+        if params.stack_size > 0 {
+            b = b.stack_size(params.stack_size);
+        }
+        match b.spawn(move || worker::run(n, &shared)) {
+            Ok(h) => workers.push(h),
+            Err(e) => {
+                // httpd exits APEXIT_CHILDSICK when it cannot create a thread; with some
+                // workers running we carry on with fewer, as trunk does.
+                log::error!("unable to create worker thread {n}: {e}");
+                if workers.is_empty() {
+                    return Err(e);
+                }
+                break;
+            }
+        }
+    }
+    let mut slots = vec![Slot::EMPTY; capacity].into_boxed_slice();
+    let table = ConnTable::new(&mut slots, &params.table);
+    let mut listener = listener::Listener::new(
+        table,
+        params.admission,
+        poller,
+        params.listeners,
+        shared.clone(),
+        signals,
+        Clock::start(),
+        params.max_connections,
+    )?;
+    let how = listener.run();
+    drop(listener);
+    shared.dispatch.terminate();
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(how)
+}

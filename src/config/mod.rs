@@ -1,0 +1,754 @@
+//! The server configuration: httpd.conf files read with the core's tokenizer, MPM and protocol
+//! directives applied by the core's [`Config`], the rest (files, logs, locations, access)
+//! handled here.
+//!
+//! Errors carry `file:line: message`, with httpd's wording where httpd has one. An unknown
+//! directive is an error at its line, as in httpd.
+
+mod include;
+mod modules;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use eventmpm_core::config::tokenizer::{LineKind, MAX_LINE_LEN, Tokenizer};
+use eventmpm_core::config::{Applied, Config, Context};
+
+use crate::access::{Access, Rule};
+use crate::logformat::{self, LogFormat};
+pub use modules::Modules;
+
+/// The built-in configuration used without `-f` (conf/builtin.conf, compiled in).
+pub const BUILTIN: &str = include_str!("../../conf/builtin.conf");
+/// The name [`BUILTIN`] is reported under in messages.
+pub const BUILTIN_NAME: &str = "(built-in defaults)";
+
+/// Include nesting bound (httpd: "Exceeded the maximum include directory nesting level of 128").
+const MAX_INCLUDE_DEPTH: usize = 32;
+/// Most configuration files one server reads, so a glob cannot make start-up unbounded.
+const MAX_FILES: usize = 4096;
+
+/// A configuration error: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or [`BUILTIN_NAME`]).
+    pub file: PathBuf,
+    /// The line, 1-based; 0 when the error is about the file as a whole.
+    pub line: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// What a `<Location>` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handler {
+    /// `SetHandler server-status`.
+    ServerStatus,
+    /// `SetHandler default-handler` or `None`: static files.
+    Default,
+}
+
+/// A `<Location path>` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The URL-path prefix it applies to.
+    pub path: String,
+    /// Its handler, if set.
+    pub handler: Option<Handler>,
+    /// Its `Require` lines.
+    pub access: Access,
+}
+
+/// A `<Directory path>` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directory {
+    /// The filesystem directory it applies to (absolute).
+    pub path: PathBuf,
+    /// Its `Require` lines.
+    pub access: Access,
+    /// `Options FollowSymLinks` (httpd's default is on): follow symbolic links that stay
+    /// inside the DocumentRoot.
+    pub follow_symlinks: Option<bool>,
+}
+
+/// `ServerTokens`: how much the `Server` header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerTokens {
+    /// `eventmpm`.
+    Prod,
+    /// `eventmpm/0`.
+    Major,
+    /// `eventmpm/0.1`.
+    Minor,
+    /// `eventmpm/0.1.0` (httpd's `Min`/`Minimal`).
+    Minimal,
+    /// `eventmpm/0.1.0 (Unix)` (httpd's default `Full`; `OS` prints the same).
+    Full,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// MPM and protocol directives, checked by the core.
+    pub core: Config,
+    /// ServerRoot: relative paths are resolved against it.
+    pub server_root: PathBuf,
+    /// ServerName (without the port).
+    pub server_name: String,
+    /// DocumentRoot.
+    pub document_root: PathBuf,
+    /// DirectoryIndex; empty after `DirectoryIndex disabled`.
+    pub directory_index: Vec<String>,
+    /// ErrorLog file; `/dev/stderr` means the terminal.
+    pub error_log: PathBuf,
+    /// LogLevel.
+    pub log_level: log::LevelFilter,
+    /// CustomLog files and their formats.
+    pub custom_logs: Vec<(PathBuf, LogFormat)>,
+    /// TypesConfig, if given (else the built-in table).
+    pub types_config: Option<PathBuf>,
+    /// `<Location>` sections, in configuration order.
+    pub locations: Vec<Location>,
+    /// `<Directory>` sections, in configuration order.
+    pub directories: Vec<Directory>,
+    /// ExtendedStatus.
+    pub extended_status: bool,
+    /// ServerTokens.
+    pub server_tokens: ServerTokens,
+    /// ServerAdmin (shown on error pages).
+    pub server_admin: Option<String>,
+    /// Loaded modules, for `<IfModule>` and `-V`/`-M`.
+    pub modules: Modules,
+    /// Non-fatal notes produced while reading (LoadModule of a module eventmpm replaces…),
+    /// logged once the error log is open.
+    pub notes: Vec<String>,
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+impl ServerConfig {
+    fn new(server_root: PathBuf) -> ServerConfig {
+        ServerConfig {
+            core: Config::default(),
+            document_root: server_root.join("htdocs"),
+            server_root,
+            server_name: "localhost".into(),
+            directory_index: vec!["index.html".into()],
+            error_log: PathBuf::from("logs/error_log"),
+            log_level: log::LevelFilter::Warn,
+            custom_logs: Vec::new(),
+            types_config: None,
+            locations: Vec::new(),
+            directories: Vec::new(),
+            extended_status: false,
+            server_tokens: ServerTokens::Full,
+            server_admin: None,
+            modules: Modules::default(),
+            notes: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Resolve `p` against ServerRoot (httpd's `ap_server_root_relative`).
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() { p.to_path_buf() } else { self.server_root.join(p) }
+    }
+
+    /// The `Server` header's value.
+    pub fn server_software(&self) -> String {
+        let v = env!("CARGO_PKG_VERSION");
+        let mut parts = v.split('.');
+        match self.server_tokens {
+            ServerTokens::Prod => "eventmpm".into(),
+            ServerTokens::Major => format!("eventmpm/{}", parts.next().unwrap_or("0")),
+            ServerTokens::Minor => {
+                format!("eventmpm/{}.{}", parts.next().unwrap_or("0"), parts.next().unwrap_or("0"))
+            }
+            ServerTokens::Minimal => format!("eventmpm/{v}"),
+            ServerTokens::Full => format!("eventmpm/{v} (Unix)"),
+        }
+    }
+}
+
+/// How to read the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `-f FILE`; `None` = the built-in defaults.
+    pub file: Option<PathBuf>,
+    /// `-d DIR`: the initial ServerRoot (default: the current directory).
+    pub server_root: Option<PathBuf>,
+    /// `-D NAME`s.
+    pub defines: Vec<String>,
+    /// `-C` directives applied before the file, `-c` after it.
+    pub before: Vec<String>,
+    /// See `before`.
+    pub after: Vec<String>,
+}
+
+/// Read, apply and check the configuration. `warn` receives the core's clamp warnings (httpd
+/// prints them at start-up with "WARNING: ").
+pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig, ConfigError> {
+    let root = match &opts.server_root {
+        Some(r) => r.clone(),
+        None => std::env::current_dir().map_err(|e| ConfigError {
+            file: PathBuf::from("."),
+            line: 0,
+            message: format!("cannot determine the current directory: {e}"),
+        })?,
+    };
+    let formats = HashMap::from([
+        ("common".to_string(), LogFormat::parse(logformat::COMMON).expect("valid format")),
+        ("combined".to_string(), LogFormat::parse(logformat::COMBINED).expect("valid format")),
+    ]);
+    let mut r =
+        Reader { cfg: ServerConfig::new(root), defines: opts.defines.clone(), files: 0, formats };
+    for (i, d) in opts.before.iter().enumerate() {
+        r.text(Path::new("-C"), d, 0, i as u32)?;
+    }
+    match &opts.file {
+        None => {
+            r.text(Path::new(BUILTIN_NAME), BUILTIN, 0, 0)?;
+        }
+        Some(f) => {
+            let path = if f.is_absolute() { f.clone() } else { r.cfg.resolve(&f.to_string_lossy()) };
+            r.file(&path, 0)?;
+        }
+    }
+    for (i, d) in opts.after.iter().enumerate() {
+        r.text(Path::new("-c"), d, 0, i as u32)?;
+    }
+    let mut cfg = r.cfg;
+    let file = cfg.files.first().cloned().unwrap_or_else(|| PathBuf::from(BUILTIN_NAME));
+    if cfg.core.listeners.is_empty() {
+        return Err(ConfigError {
+            file,
+            line: 0,
+            message: "no listening sockets available, shutting down (no Listen directive)".into(),
+        });
+    }
+    cfg.core.check(true, &mut |w| warn(w.console().to_string()));
+    Ok(cfg)
+}
+
+/// Walks configuration texts, applying each line.
+struct Reader {
+    cfg: ServerConfig,
+    defines: Vec<String>,
+    files: usize,
+    /// LogFormat nicknames; `common` and `combined` are predefined, as in httpd's default
+    /// configuration.
+    formats: HashMap<String, LogFormat>,
+}
+
+/// What an open section is, for the directives inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// A conditional that evaluated true: transparent.
+    Conditional,
+    Location(usize),
+    Directory(usize),
+}
+
+impl Reader {
+    fn file(&mut self, path: &Path, depth: usize) -> Result<(), ConfigError> {
+        self.files += 1;
+        if self.files > MAX_FILES {
+            return Err(ConfigError {
+                file: path.to_path_buf(),
+                line: 0,
+                message: format!("more than {MAX_FILES} configuration files"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            message: format!("Could not open configuration file {}: {e}", path.display()),
+        })?;
+        self.cfg.files.push(path.to_path_buf());
+        self.text(path, &text, depth, 0)
+    }
+
+    /// Apply a configuration text. `line_offset` numbers `-C`/`-c` directives.
+    fn text(&mut self, file: &Path, text: &str, depth: usize, line_offset: u32) -> Result<(), ConfigError> {
+        let err = |line: u32, message: String| ConfigError {
+            file: file.to_path_buf(),
+            line: line + line_offset,
+            message,
+        };
+        let mut tok = Tokenizer::new(text);
+        let mut buf = vec![0u8; MAX_LINE_LEN].into_boxed_slice();
+        let buf: &mut [u8; MAX_LINE_LEN] = (&mut *buf).try_into().expect("sized above");
+        let mut scopes: Vec<Scope> = Vec::new();
+        while let Some(line) = tok.next_line(buf) {
+            let line = line.map_err(|e| err(e.line, e.kind.to_string()))?;
+            let number = line.number;
+            let name = line.name.to_string();
+            let args: Vec<String> = line.args.iter().map(|a| a.to_string()).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            match line.kind {
+                LineKind::SectionClose => {
+                    scopes.pop();
+                }
+                LineKind::SectionOpen => {
+                    let lname = name.to_ascii_lowercase();
+                    match lname.as_str() {
+                        "ifmodule" | "ifdefine" => {
+                            let [arg] = args[..] else {
+                                return Err(err(number, format!("<{name}> takes one argument")));
+                            };
+                            let (negate, what) = match arg.strip_prefix('!') {
+                                Some(rest) => (true, rest),
+                                None => (false, arg),
+                            };
+                            let present = if lname == "ifmodule" {
+                                self.cfg.modules.is_loaded(what)
+                            } else {
+                                self.defines.iter().any(|d| d == what)
+                            };
+                            if present != negate {
+                                scopes.push(Scope::Conditional);
+                            } else {
+                                tok.skip_section().map_err(|e| err(e.line, e.kind.to_string()))?;
+                            }
+                        }
+                        "location" => {
+                            let [path] = args[..] else {
+                                return Err(err(number, "<Location> takes one argument".into()));
+                            };
+                            if path == "~" || path.starts_with('~') {
+                                return Err(err(
+                                    number,
+                                    "regular-expression <Location ~> is not supported by eventmpm".into(),
+                                ));
+                            }
+                            if !scopes.iter().all(|s| *s == Scope::Conditional) {
+                                return Err(err(
+                                    number,
+                                    "<Location> cannot occur within <Location> or <Directory> section"
+                                        .into(),
+                                ));
+                            }
+                            self.cfg.locations.push(Location {
+                                path: path.to_string(),
+                                handler: None,
+                                access: Access::default(),
+                            });
+                            scopes.push(Scope::Location(self.cfg.locations.len() - 1));
+                        }
+                        "directory" => {
+                            let [path] = args[..] else {
+                                return Err(err(number, "<Directory> takes one argument".into()));
+                            };
+                            if path.starts_with('~') {
+                                return Err(err(
+                                    number,
+                                    "regular-expression <Directory ~> is not supported by eventmpm"
+                                        .into(),
+                                ));
+                            }
+                            if !scopes.iter().all(|s| *s == Scope::Conditional) {
+                                return Err(err(
+                                    number,
+                                    "<Directory> cannot occur within <Location> or <Directory> section"
+                                        .into(),
+                                ));
+                            }
+                            let path = self.cfg.resolve(path);
+                            self.cfg.directories.push(Directory {
+                                path,
+                                access: Access::default(),
+                                follow_symlinks: None,
+                            });
+                            scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
+                        }
+                        _ => {
+                            return Err(err(
+                                number,
+                                format!(
+                                    "Invalid command '<{name}', perhaps misspelled or defined by a module not included in the server configuration"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                LineKind::Directive => {
+                    let scope = scopes.iter().rev().find(|s| **s != Scope::Conditional).copied();
+                    self.directive(file, number, &name, &args, scope, depth)
+                        .map_err(|m| err(number, m))?;
+                }
+            }
+        }
+        tok.finish().map_err(|e| err(e.line, e.kind.to_string()))
+    }
+
+    fn directive(
+        &mut self,
+        file: &Path,
+        line: u32,
+        name: &str,
+        args: &[&str],
+        scope: Option<Scope>,
+        depth: usize,
+    ) -> Result<(), String> {
+        let lname = name.to_ascii_lowercase();
+        let one = |what: &str| -> Result<&str, String> {
+            match args {
+                [a] => Ok(a),
+                _ => Err(format!("{name} takes one argument, {what}")),
+            }
+        };
+        let server_only = || -> Result<(), String> {
+            match scope {
+                None => Ok(()),
+                Some(_) => Err(format!(
+                    "{name} cannot occur within <Directory/Location/Files> section"
+                )),
+            }
+        };
+        match lname.as_str() {
+            "serverroot" => {
+                server_only()?;
+                let dir = PathBuf::from(one("Common directory of server-related files (logs, confs, etc.)")?);
+                if !dir.is_dir() {
+                    return Err("ServerRoot must be a valid directory".to_string());
+                }
+                self.cfg.server_root = dir;
+            }
+            "servername" => {
+                server_only()?;
+                let n = one("The hostname and port of the server")?;
+                self.cfg.server_name = strip_port(n).to_string();
+            }
+            "serveradmin" => {
+                server_only()?;
+                self.cfg.server_admin = Some(one("The email address of the server administrator")?.to_string());
+            }
+            "servertokens" => {
+                server_only()?;
+                self.cfg.server_tokens = match one("'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'")?.to_ascii_lowercase().as_str() {
+                    "prod" | "productonly" => ServerTokens::Prod,
+                    "major" => ServerTokens::Major,
+                    "minor" => ServerTokens::Minor,
+                    "min" | "minimal" => ServerTokens::Minimal,
+                    "os" | "full" => ServerTokens::Full,
+                    _ => return Err("ServerTokens takes 1 argument: 'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'".into()),
+                };
+            }
+            "documentroot" => {
+                server_only()?;
+                self.cfg.document_root = self.cfg.resolve(one("Root directory of the document tree")?);
+            }
+            "directoryindex" => {
+                if args.is_empty() {
+                    return Err("DirectoryIndex requires at least 1 argument, a list of file names to handle a directory request".into());
+                }
+                if args.len() == 1 && args[0].eq_ignore_ascii_case("disabled") {
+                    self.cfg.directory_index.clear();
+                } else {
+                    self.cfg.directory_index = args.iter().map(|a| a.to_string()).collect();
+                }
+            }
+            "errorlog" => {
+                server_only()?;
+                let target = one("The filename of the error log")?;
+                if target.starts_with('|') || target.starts_with("syslog") {
+                    return Err("piped and syslog ErrorLog targets are not supported by eventmpm; give a file".into());
+                }
+                self.cfg.error_log = self.cfg.resolve(target);
+            }
+            "loglevel" => {
+                if args.is_empty() {
+                    return Err("LogLevel requires level keyword and/or a module-specific level".into());
+                }
+                for a in args {
+                    match a.split_once(':') {
+                        // Per-module levels have no modules to apply to; validate and keep going.
+                        Some((_, level)) => {
+                            crate::errorlog::parse_level(level)?;
+                        }
+                        None => self.cfg.log_level = crate::errorlog::parse_level(a)?,
+                    }
+                }
+            }
+            "logformat" => {
+                server_only()?;
+                let (fmt, nick) = match args {
+                    [f] => (*f, None),
+                    [f, n] => (*f, Some(*n)),
+                    _ => return Err("LogFormat takes 1-2 arguments, a log format string (see docs) and an optional format name".into()),
+                };
+                let parsed = LogFormat::parse(fmt)?;
+                if let Some(n) = nick {
+                    if n.contains('%') {
+                        return Err(format!("LogFormat nickname '{n}' must not contain '%'"));
+                    }
+                    self.formats.insert(n.to_string(), parsed);
+                }
+            }
+            "customlog" => {
+                server_only()?;
+                let (target, fmt) = match args {
+                    [t, f] => (*t, *f),
+                    [t, f, env] if env.starts_with("env=") || env.starts_with("expr=") => {
+                        let _ = (t, f);
+                        return Err("conditional CustomLog (env=/expr=) is not supported by eventmpm".into());
+                    }
+                    _ => return Err("CustomLog takes 2-3 arguments, a file name, a custom log format string or format name, and an optional \"env=\" or \"expr=\" clause (see docs)".into()),
+                };
+                if target.starts_with('|') {
+                    return Err("piped CustomLog targets are not supported by eventmpm; give a file".into());
+                }
+                let format = match self.formats.get(fmt) {
+                    Some(f) => f.clone(),
+                    None => LogFormat::parse(fmt)?,
+                };
+                let path = self.cfg.resolve(target);
+                self.cfg.custom_logs.push((path, format));
+            }
+            "typesconfig" => {
+                server_only()?;
+                self.cfg.types_config = Some(self.cfg.resolve(one("the MIME types config file")?));
+            }
+            "extendedstatus" => {
+                server_only()?;
+                self.cfg.extended_status = on_off(name, one("\"On\" to track extended status information, \"Off\" to disable")?)?;
+            }
+            "include" | "includeoptional" => {
+                let pattern = one("Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file")?;
+                if depth + 1 > MAX_INCLUDE_DEPTH {
+                    return Err(format!("Exceeded the maximum include directory nesting level of {MAX_INCLUDE_DEPTH}. You have probably a recursion somewhere."));
+                }
+                let files = include::expand(&self.cfg.resolve(pattern), lname == "includeoptional")?;
+                for f in files {
+                    self.file(&f, depth + 1).map_err(|e| format!("in file included here: {e}"))?;
+                }
+            }
+            "loadmodule" => {
+                server_only()?;
+                let [id, _path] = args else {
+                    return Err("LoadModule takes two arguments, a module name and the name of a shared object file to load it from".into());
+                };
+                if let Some(note) = self.cfg.modules.load(id).map_err(|m| m.to_string())? {
+                    self.cfg.notes.push(format!("{}:{line}: {note}", file.display()));
+                }
+                self.cfg.core.mpm = self.cfg.modules.mpm();
+            }
+            "sethandler" => {
+                let Some(Scope::Location(i)) = scope else {
+                    return Err("SetHandler is only supported inside <Location> by eventmpm".into());
+                };
+                let h = one("a handler name that overrides any other configured handler")?;
+                self.cfg.locations[i].handler = Some(match h.to_ascii_lowercase().as_str() {
+                    "server-status" => Handler::ServerStatus,
+                    "none" | "default-handler" => Handler::Default,
+                    other => return Err(format!("SetHandler {other}: eventmpm serves only server-status and static files (default-handler)")),
+                });
+            }
+            "require" => {
+                let rule = Rule::parse(args)?;
+                match scope {
+                    Some(Scope::Location(i)) => self.cfg.locations[i].access.push(rule),
+                    Some(Scope::Directory(i)) => self.cfg.directories[i].access.push(rule),
+                    _ => return Err("Require not allowed here".into()),
+                }
+            }
+            "options" => {
+                let Some(Scope::Directory(i)) = scope else {
+                    return Err("Options not allowed here".into());
+                };
+                let mut follow = self.cfg.directories[i].follow_symlinks;
+                for a in args {
+                    match a.to_ascii_lowercase().as_str() {
+                        "followsymlinks" | "+followsymlinks" => follow = Some(true),
+                        "-followsymlinks" => follow = Some(false),
+                        "none" => follow = Some(false),
+                        "all" => follow = Some(true),
+                        // Indexes, ExecCGI, … have no effect on what eventmpm serves today.
+                        _ => {}
+                    }
+                }
+                self.cfg.directories[i].follow_symlinks = follow;
+            }
+            "allowoverride" => {
+                let Some(Scope::Directory(_)) = scope else {
+                    return Err("AllowOverride not allowed here".into());
+                };
+                if !args.iter().all(|a| a.eq_ignore_ascii_case("none")) {
+                    self.cfg.notes.push(format!(
+                        "{}:{line}: AllowOverride {}: eventmpm reads no .htaccess files",
+                        file.display(),
+                        args.join(" ")
+                    ));
+                }
+            }
+            "defaultruntimedir" | "adddefaultcharset" | "hostnamelookups" | "serversignature"
+            | "accessfilename" | "usecanonicalname" | "traceenable" => {
+                self.cfg.notes.push(format!(
+                    "{}:{line}: {name} is accepted and has no effect in eventmpm",
+                    file.display()
+                ));
+            }
+            _ => {
+                let ctx = match scope {
+                    None => Context::Server,
+                    Some(_) => Context::Directory,
+                };
+                match self.cfg.core.set(name, args, ctx).map_err(|e| e.to_string())? {
+                    Applied::Done => {}
+                    Applied::Note(n) => {
+                        self.cfg.notes.push(format!("{}:{line}: {n}", file.display()));
+                    }
+                    Applied::NotMine => {
+                        return Err(format!(
+                            "Invalid command '{name}', perhaps misspelled or defined by a module not included in the server configuration"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `host[:port]` or `[v6]:port` without the port.
+fn strip_port(n: &str) -> &str {
+    if let Some(rest) = n.strip_prefix('[') {
+        return rest.split_once(']').map(|(h, _)| h).unwrap_or(n);
+    }
+    match n.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.parse::<u16>().is_ok() => h,
+        _ => n,
+    }
+}
+
+fn on_off(name: &str, v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{name} must be On or Off")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<ServerConfig, ConfigError> {
+        let dir = std::env::temp_dir()
+            .join(format!("eventmpm-conf-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.conf");
+        std::fs::write(&f, text).unwrap();
+        let r = load(
+            &Options { file: Some(f), server_root: Some(dir.clone()), ..Options::default() },
+            &mut |_| {},
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        r
+    }
+
+    #[test]
+    fn builtin_defaults_serve_the_current_directory_with_status() {
+        let cfg = load(&Options::default(), &mut |w| panic!("warning: {w}")).unwrap();
+        assert_eq!(cfg.core.listeners.len(), 1);
+        assert_eq!(cfg.core.listeners[0].port, 8080);
+        assert_eq!(cfg.document_root, std::env::current_dir().unwrap().join("."));
+        let status = &cfg.locations[0];
+        assert_eq!((status.path.as_str(), &status.handler), ("/server-status", &Some(Handler::ServerStatus)));
+        assert!(status.access.allows("127.0.0.1".parse().unwrap(), "127.0.0.1".parse().unwrap()));
+        assert!(!status.access.allows("192.0.2.1".parse().unwrap(), "127.0.0.1".parse().unwrap()));
+        assert!(cfg.extended_status);
+    }
+
+    #[test]
+    fn debian_files_included_unchanged_apply_cleanly() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian");
+        let text = format!(
+            "Listen 127.0.0.1:8080\n<IfModule mpm_event_module>\nInclude {0}/mpm_event.conf\n</IfModule>\n\
+             <IfModule mpm_worker_module>\nInclude {0}/mpm_worker.conf\n</IfModule>\n\
+             Include {0}/status.conf\nInclude {0}/reqtimeout.conf\n",
+            fixtures.display()
+        );
+        let cfg = load_text(&text).unwrap();
+        let p = cfg.core.process();
+        assert_eq!((p.start_servers, p.threads_per_child, p.max_workers), (2, 25, 150));
+        assert_eq!(cfg.locations[0].handler, Some(Handler::ServerStatus));
+        assert!(cfg.extended_status);
+    }
+
+    #[test]
+    fn worker_mpm_by_loadmodule() {
+        let cfg = load_text(
+            "LoadModule mpm_worker_module modules/mod_mpm_worker.so\nListen 8081\n\
+             <IfModule mpm_worker_module>\nThreadsPerChild 10\nMaxRequestWorkers 20\n</IfModule>\n\
+             <IfModule mpm_event_module>\nThreadsPerChild 99\n</IfModule>\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.modules.mpm(), eventmpm_core::config::Mpm::Worker);
+        assert_eq!(cfg.core.process().threads_per_child, 10);
+    }
+
+    #[test]
+    fn errors_are_file_line_message() {
+        let e = load_text("Listen 8080\n\nBogusDirective on\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.starts_with("Invalid command 'BogusDirective'"), "{e}");
+        assert!(e.to_string().contains("t.conf:3: Invalid command"), "{e}");
+        let e = load_text("Listen 8080\nThreadsPerChild\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.starts_with("ThreadsPerChild takes one argument"), "{e}");
+        let e = load_text("Listen 8080\n<Location /x>\nRequire bogus\n</Location>\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        let e = load_text("Listen 8080\n<Location /x>\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("was not closed"), "{e}");
+        let e = load_text("ServerName x\n").unwrap_err();
+        assert!(e.message.contains("no listening sockets"), "{e}");
+        let e = load_text("Listen 8080\nInclude /nonexistent/dir/*.conf\n").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn ifdefine_and_negation() {
+        let dir = std::env::temp_dir().join(format!("eventmpm-def-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("d.conf");
+        std::fs::write(
+            &f,
+            "Listen 8080\n<IfDefine FAST>\nKeepAliveTimeout 1\n</IfDefine>\n\
+             <IfDefine !FAST>\nKeepAliveTimeout 9\n</IfDefine>\n",
+        )
+        .unwrap();
+        let with = |defines: Vec<String>| {
+            load(&Options { file: Some(f.clone()), defines, ..Options::default() }, &mut |_| {})
+                .unwrap()
+                .core
+                .keep_alive_timeout
+        };
+        assert_eq!(with(vec!["FAST".into()]).as_secs(), 1);
+        assert_eq!(with(vec![]).as_secs(), 9);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn server_name_port_is_dropped() {
+        assert_eq!(strip_port("example.org:8080"), "example.org");
+        assert_eq!(strip_port("example.org"), "example.org");
+        assert_eq!(strip_port("[::1]:80"), "::1");
+        assert_eq!(strip_port("::1"), "::1");
+    }
+}
