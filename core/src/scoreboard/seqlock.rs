@@ -197,6 +197,7 @@ impl<const W: usize> Text<W> {
     /// Stores `first` followed by `second`: their first `4 * W - 1` bytes, or with `tail` their
     /// last. The copy stops at an embedded NUL, as `strcpy` would.
     pub(crate) fn store_joined(&self, first: &[u8], second: &[u8], tail: bool) {
+        const { assert!(W > 0) };
         let capacity = W * 4 - 1;
         let total = first.len().saturating_add(second.len());
         let skip = if tail {

@@ -291,6 +291,15 @@ fn auto_leaves_out_conditional_keys_exactly_when_httpd_does() {
         idle.contains("ServerUptime:\nLoad1"),
         "uptime text is empty at 0 s"
     );
+    // CPU time in the first second: httpd divides by zero and APR prints infinity so.
+    board.global().set_cpu_times(CpuTimes {
+        system: 2,
+        ..CpuTimes::default()
+    });
+    assert!(auto(&base, &board).contains(
+        "CPUSystem: .02\nCPUChildrenUser: 0\nCPUChildrenSystem: 0\nCPULoad: 0.e+79\nUptime: 0\n"
+    ));
+    board.global().set_cpu_times(CpuTimes::default());
     // Up a while and serving: all of them.
     let later = ServerInfo {
         now: now + 90_061,
