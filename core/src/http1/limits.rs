@@ -53,7 +53,7 @@ mod tests {
 
     #[test]
     fn zero_means_unlimited_for_fields_and_body_only() {
-        let mut l = Limits::default();
+        let mut l = Limits::DEFAULT;
         assert_eq!(l, Limits::DEFAULT);
         assert!(l.body_allows(1 << 30));
         assert!(!l.body_allows((1 << 30) + 1));

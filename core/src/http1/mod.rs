@@ -33,6 +33,7 @@ pub mod chunked;
 pub mod conditional;
 pub mod date;
 pub mod error_page;
+pub mod etag;
 pub mod path;
 pub mod range;
 pub mod request;

@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn field_limits() {
-        let mut l = Limits::default();
+        let mut l = Limits::DEFAULT;
         l.field_size = 10;
         let ok = b"GET / HTTP/1.1\r\nHost: a\r\nX: 1234567\r\n\r\n";
         assert!(with(ok, &l, |r| r.is_ok()));
@@ -408,7 +408,7 @@ mod tests {
             parse(three, &l, &mut small).err(),
             Some(HeadError::TooManyFields)
         );
-        let mut l = Limits::default();
+        let mut l = Limits::DEFAULT;
         l.request_line = 10;
         assert_eq!(
             with(three, &l, |r| r.err()),
@@ -516,7 +516,7 @@ mod tests {
         );
         let http10 = b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert_eq!(err(http10), Some(HeadError::TransferEncodingInHttp10));
-        let mut l = Limits::default();
+        let mut l = Limits::DEFAULT;
         l.body = 0;
         let huge = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551615\r\n\r\n";
         assert_eq!(
@@ -613,7 +613,7 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(
-            prop_oneof![Just(b'\r'), Just(b'\n'), Just(b' '), Just(b':'), any::<u8>()], 0..300)) {
+            prop_oneof![Just(b'\r'), Just(b'\n'), Just(b' '), Just(b':'), any::<u8>()], 0..160)) {
             let _ = with(&bytes, &Limits::default(), |r| r.map(|r| r.head_len()));
             let mut tiny = [EMPTY_HEADER; 1];
             let _ = parse(&bytes, &Limits { request_line: 5, field_size: 5, fields: 1, body: 1 }, &mut tiny);

@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn request_line_limit() {
-        let mut limits = Limits::default();
+        let mut limits = Limits::DEFAULT;
         limits.request_line = 14;
         assert!(parse_request_line(b"GET / HTTP/1.1\r\n", &limits).is_ok());
         limits.request_line = 13;

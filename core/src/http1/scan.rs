@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn request_line_limit_is_exact_and_early() {
-        let mut l = Limits::default();
+        let mut l = Limits::DEFAULT;
         l.request_line = 20;
         let ok = b"GET /0123456 HTTP/1.1\r\n\r\n"; // 21 bytes of line
         assert_eq!(scan_all(ok, &l), Scan::Error(HeadError::RequestLineTooLong));
@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn field_limits_are_early() {
-        let mut l = Limits::default();
+        let mut l = Limits::DEFAULT;
         l.field_size = 10;
         assert_eq!(
             scan_all(b"GET / HTTP/1.1\r\nX: 1234567\r\n\r\n", &l),
@@ -334,7 +334,7 @@ mod tests {
             Scan::Partial
         );
 
-        let mut l = Limits::default();
+        let mut l = Limits::DEFAULT;
         l.fields = 2;
         assert!(matches!(
             scan_all(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", &l),
@@ -446,7 +446,7 @@ mod tests {
     use std::format;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(ProptestConfig::with_cases(384))]
 
         #[test]
         fn any_split_finds_the_same_end(
@@ -456,6 +456,10 @@ mod tests {
             let l = Limits::default();
             prop_assert_eq!(scan_split(&bytes, &cuts, 1 << 16, &l), Scan::Complete { head_len: len });
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(160))]
 
         #[test]
         fn arbitrary_bytes_never_panic_and_split_does_not_matter(
