@@ -30,7 +30,7 @@ pub(crate) fn find_lf(hay: &[u8]) -> Option<usize> {
         .map(|i| offset + i)
 }
 
-/// `line` without one trailing CR: httpd and RFC 9112 §2.2 accept CRLF and a bare LF.
+/// `line` without one trailing CR: lines may end in CRLF or, as RFC 9112 §2.2 permits, a bare LF.
 pub(crate) fn strip_cr(line: &[u8]) -> &[u8] {
     match line.split_last() {
         Some((b'\r', rest)) => rest,

@@ -21,13 +21,22 @@
 //! 5. The response head is written by [`response::ResponseHead::write`] (`ap_http_header_filter`),
 //!    and error bodies by [`error_page`] (`ap_send_error_response`).
 //!
-//! Where eventmpm answers differently from httpd 2.4 (each is documented at its item):
-//! an oversized header field or too many fields is 431 rather than 400; obs-fold is refused (httpd
-//! folds it); `Transfer-Encoding` together with `Content-Length` is 400 (httpd strips the length
-//! and closes); `Transfer-Encoding` in an HTTP/1.0 request is 400; a major version other than 1 is
-//! 505 (httpd answers HTTP/2.0 heads as 1.1); identical repeated `Content-Length` values are
-//! accepted (RFC 9110 §8.6; httpd refuses them); a request for several byte ranges is answered
-//! with the whole file.
+//! Where eventmpm answers differently from httpd 2.4.67 with its default
+//! `HttpProtocolOptions Strict LenientMethods Allow0.9` (each is documented at its item, and was
+//! checked against a running httpd):
+//!
+//! - an oversized header field or too many fields is 431 rather than 400;
+//! - a bare LF ends a head line (RFC 9112 §2.2 permits it, nginx accepts it; httpd's `Strict`
+//!   answers 400) — chunked framing still requires CRLF;
+//! - HTTP/0.9 simple requests (`GET /`) are refused with 400 rather than served;
+//! - obs-fold is refused with 400 (httpd joins the lines);
+//! - `Transfer-Encoding` with `Content-Length`, or in an HTTP/1.0 request, is 400 (httpd drops
+//!   the length, or serves the 1.0 request, and closes);
+//! - `Transfer-Encoding: gzip, chunked` is 501 (httpd passes the gzip data to the handler);
+//! - a major version other than 1 is 505 (httpd answers `HTTP/2.0` heads as 1.1);
+//! - identical repeated `Content-Length` values are accepted (RFC 9110 §8.6; httpd refuses them);
+//! - a request for several byte ranges is answered with the whole file (httpd sends
+//!   multipart/byteranges), and `bytes=-0` is 416 (httpd ignores it).
 
 pub mod chunked;
 pub mod conditional;

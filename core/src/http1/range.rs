@@ -74,7 +74,8 @@ impl RangeOutcome {
 /// - A syntactically invalid Range (unknown unit, `bytes=5-1`, a missing `=`) is ignored: `Full`.
 /// - Several ranges: `Full` (see the module's documentation).
 /// - One range: `first-last`, `first-` or `-suffix`; clamped to the representation, or
-///   [`RangeOutcome::NotSatisfiable`] when it starts at or after its end, or is an empty suffix.
+///   [`RangeOutcome::NotSatisfiable`] when it starts at or after its end, or is an empty suffix
+///   (`bytes=-0`: unsatisfiable per RFC 9110 §14.1.1; httpd ignores it and sends 200).
 pub fn evaluate(request: &Request<'_>, len: u64, validators: &Validators<'_>) -> RangeOutcome {
     if request.method() != Method::Get {
         return RangeOutcome::Full;

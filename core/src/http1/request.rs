@@ -99,7 +99,7 @@ pub fn parse<'a>(
         // Dispatch on length first: one comparison rules out nearly every other field.
         match name.len() {
             4 if name.eq_ignore_ascii_case(b"host") => {
-                host_count += 1;
+                host_count = host_count.saturating_add(1);
                 host_field = Some(field.value);
             }
             6 if name.eq_ignore_ascii_case(b"expect") => {
@@ -251,10 +251,7 @@ impl<'a> Request<'a> {
     }
 
     /// The values of every field named `name` (case-insensitive), in order.
-    pub fn header_values<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + 'n
-    where
-        'a: 'n,
-    {
+    pub fn header_values<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
         self.headers
             .iter()
             .filter(move |h| h.name.eq_ignore_ascii_case(name))

@@ -47,9 +47,10 @@ enum Phase {
 
 /// Progress of the end-of-head scan over one connection's buffer.
 ///
-/// The buffer must start at the first byte of the head and only grow between calls; offsets
-/// into it are remembered. After [`Scan::Complete`] the caller consumes the head, moves any
-/// leftover bytes to the front, and calls [`ScanState::reset`] before scanning the next request.
+/// The slice passed to [`ScanState::scan`] must start at the first byte of the head and only grow
+/// between calls; offsets into it are remembered. After [`Scan::Complete`] the caller consumes the
+/// head and calls [`ScanState::reset`]; a pipelined request already in the buffer is scanned by
+/// passing the slice that starts after the previous head (no need to move the bytes first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScanState {
     /// Bytes of the buffer already searched for LF.
@@ -96,6 +97,8 @@ impl ScanState {
     /// - more than [`MAX_EMPTY_LINES`] empty lines before the request line: 400.
     ///
     /// The answer depends only on the bytes, not on how they were split across calls.
+    #[doc(alias = "read_request_line")]
+    #[doc(alias = "ap_rgetline")]
     pub fn scan(&mut self, filled: &[u8], capacity: usize, limits: &Limits) -> Scan {
         if let Phase::Done { head_len } = self.phase {
             return Scan::Complete { head_len };

@@ -4,7 +4,10 @@ use core::fmt;
 
 /// An HTTP status code, 100 ..= 599.
 ///
-/// Reason phrases are httpd 2.4's (`status_lines[]` in `http_protocol.c`), which keep RFC 2616's
+/// The named codes are httpd 2.4's table (`status_lines[]` in `http_protocol.c`, as 2.4.67 ships
+/// it) plus 103 Early Hints (RFC 8297), which httpd's table lacks.
+///
+/// Reason phrases are httpd's, which keep RFC 2616's
 /// wording where RFC 9110 renamed a code: "Request Entity Too Large" (RFC 9110: "Content Too
 /// Large"), "Request-URI Too Long" ("URI Too Long"), "Requested Range Not Satisfiable" ("Range Not
 /// Satisfiable") and "Unprocessable Entity" ("Unprocessable Content"). Clients ignore the phrase;
