@@ -17,6 +17,15 @@ pub struct ConnectionOptions {
 impl ConnectionOptions {
     /// Adds the options of one Connection field value.
     pub(crate) fn add(&mut self, value: &[u8]) {
+        // Nearly every client sends a single option; skip the list machinery for it.
+        if value.eq_ignore_ascii_case(b"keep-alive") {
+            self.keep_alive = true;
+            return;
+        }
+        if value.eq_ignore_ascii_case(b"close") {
+            self.close = true;
+            return;
+        }
         for option in list(value) {
             if option.eq_ignore_ascii_case(b"close") {
                 self.close = true;

@@ -5,6 +5,8 @@
 //! sub-delimiters, legal in a URI but never in a real host name, are refused, so virtual-host
 //! matching and logs only ever see plain names.
 
+use super::token::byte_table;
+
 /// Whether `value` is a valid Host field value or target authority. An empty value is valid: RFC
 /// 9112 §3.2 has clients send `Host:` empty when the target has no authority.
 pub(crate) fn is_valid_host(value: &[u8]) -> bool {
@@ -41,15 +43,15 @@ pub(crate) fn is_valid_host(value: &[u8]) -> bool {
     if host.is_empty() {
         return false;
     }
-    if host.first() != Some(&b'[')
-        && !host
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-    {
+    if host.first() != Some(&b'[') && !host.iter().all(|&b| NAME_BYTE[usize::from(b)]) {
         return false;
     }
     is_valid_port(port)
 }
+
+/// Bytes of a host name: letters, digits, `-`, `.`, `_` and `~`.
+static NAME_BYTE: [bool; 256] =
+    byte_table!(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
 
 /// RFC 3986 allows an empty port (`example.com:`); a present one must fit in 16 bits.
 fn is_valid_port(port: &[u8]) -> bool {

@@ -32,7 +32,13 @@ pub enum Method<'a> {
 impl<'a> Method<'a> {
     /// The method named by `token` (which the caller has checked is a token).
     pub fn from_token(token: &'a str) -> Method<'a> {
-        match token.as_bytes() {
+        Method::from_bytes(token.as_bytes()).unwrap_or(Method::Other(token))
+    }
+
+    /// The method a request line names, without a UTF-8 check for the known ones; `None` if an
+    /// unknown method is not UTF-8 (it cannot be: the caller has checked it is a token).
+    pub(crate) fn from_bytes(token: &'a [u8]) -> Option<Method<'a>> {
+        Some(match token {
             b"GET" => Method::Get,
             b"HEAD" => Method::Head,
             b"POST" => Method::Post,
@@ -42,8 +48,8 @@ impl<'a> Method<'a> {
             b"OPTIONS" => Method::Options,
             b"TRACE" => Method::Trace,
             b"PATCH" => Method::Patch,
-            _ => Method::Other(token),
-        }
+            _ => Method::Other(core::str::from_utf8(token).ok()?),
+        })
     }
 
     /// The method's name as sent on the wire.

@@ -56,7 +56,7 @@ pub fn parse<'a>(
     let start = skip_empty_lines(head)?;
     let rest = head.get(start..).unwrap_or(&[]);
     let (line, fields_at) = parse_request_line(rest, limits)?;
-    let method = Method::from_token(line.method);
+    let method = line.method;
     let target = parse_target(line.target, &method)?;
     let version = line.version;
 

@@ -7,7 +7,7 @@
 
 use super::lines::{find_lf, strip_cr};
 use super::token::is_tchar;
-use super::{HeadError, Limits};
+use super::{HeadError, Limits, Method};
 
 /// The protocol version of a request, as the server will treat it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,7 +32,7 @@ impl Version {
 /// The three parts of a request line, borrowed from the head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RequestLine<'a> {
-    pub(crate) method: &'a str,
+    pub(crate) method: Method<'a>,
     pub(crate) target: &'a str,
     pub(crate) version: Version,
 }
@@ -82,7 +82,7 @@ pub(crate) fn parse_request_line<'a>(
     };
     let version = parse_version(version)?;
 
-    let method = core::str::from_utf8(method).map_err(|_| HeadError::BadMethod)?;
+    let method = Method::from_bytes(method).ok_or(HeadError::BadMethod)?;
     // Raw bytes above 0x7F are allowed as httparse allows them, when they spell UTF-8; clients
     // normally percent-encode them.
     let target = core::str::from_utf8(target).map_err(|_| HeadError::BadTarget)?;
@@ -131,7 +131,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             (l.method, l.target, l.version),
-            ("GET", "/a?b", Version::Http11)
+            (Method::Get, "/a?b", Version::Http11)
         );
         assert_eq!(next, 19);
         assert_eq!(
