@@ -100,13 +100,13 @@ impl ScanState {
     #[doc(alias = "read_request_line")]
     #[doc(alias = "ap_rgetline")]
     pub fn scan(&mut self, filled: &[u8], capacity: usize, limits: &Limits) -> Scan {
-        if let Phase::Done { head_len } = self.phase {
-            return Scan::Complete { head_len };
-        }
         if filled.len() < self.examined {
             // The caller replaced the buffer without a reset; start over rather than trust
-            // offsets into bytes that are gone.
+            // offsets into bytes that are gone (or report a head longer than the buffer).
             self.reset();
+        }
+        if let Phase::Done { head_len } = self.phase {
+            return Scan::Complete { head_len };
         }
 
         // Each round consumes one complete line; the number of rounds is bounded by the LFs in
@@ -273,6 +273,18 @@ mod tests {
         );
         s.reset();
         assert_eq!(s.scan(b"GET", 4096, &l), Scan::Partial);
+        // Without a reset, a shorter buffer is scanned afresh, never answered with the old end.
+        let mut s = ScanState::new();
+        assert_eq!(
+            s.scan(HEAD, 4096, &l),
+            Scan::Complete {
+                head_len: HEAD.len()
+            }
+        );
+        assert_eq!(
+            s.scan(b"GET / HTTP/1.0\n\n", 4096, &l),
+            Scan::Complete { head_len: 16 }
+        );
     }
 
     #[test]
