@@ -27,7 +27,9 @@ pub enum Target {
 }
 
 /// httpd's LogLevel names, most severe first.
-pub const LEVELS: [&str; 8] = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"];
+pub const LEVELS: [&str; 8] = [
+    "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+];
 
 /// Map an httpd LogLevel (`warn`, `info`, `trace1`…`trace8`) to the `log` crate's filter.
 pub fn parse_level(s: &str) -> Result<log::LevelFilter, String> {
@@ -49,7 +51,9 @@ pub fn parse_level(s: &str) -> Result<log::LevelFilter, String> {
 
 /// Open `path` for appending (created if missing).
 pub fn open(path: &Path) -> std::io::Result<Target> {
-    Ok(Target::File(OpenOptions::new().create(true).append(true).open(path)?))
+    Ok(Target::File(
+        OpenOptions::new().create(true).append(true).open(path)?,
+    ))
 }
 
 struct Logger {
@@ -112,7 +116,9 @@ impl log::Log for Logger {
 
 /// `[Mon Nov 23 15:07:00.123456 2026]` in local time.
 fn timestamp() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let (dt, _) = local_time(now.as_secs() as i64);
     format!(
         "[{} {} {:02} {:02}:{:02}:{:02}.{:06} {}]",

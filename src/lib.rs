@@ -5,12 +5,16 @@
 pub use eventmpm_core as core;
 
 pub mod access;
+pub mod board;
 pub mod buffers;
+pub mod child;
+pub mod config;
+pub mod errorlog;
 pub mod handoff;
 pub mod logformat;
 pub mod mime;
 pub mod net;
-pub mod config;
-pub mod errorlog;
+pub mod server;
 pub mod signals;
+pub mod site;
 pub mod sys;

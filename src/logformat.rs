@@ -344,6 +344,26 @@ pub fn local_time(secs: i64) -> (eventmpm_core::calendar::DateTime, i64) {
     )
 }
 
+/// The local zone's offset from UTC in seconds and its abbreviation (`%Z`), at `secs`.
+pub fn local_zone(secs: i64) -> (i32, String) {
+    let t: libc::time_t = secs as libc::time_t;
+    // SAFETY: as in `local_time`; tm_zone points at static storage owned by libc (or is null).
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return (0, "UTC".into());
+        }
+        let zone = if tm.tm_zone.is_null() {
+            "UTC".into()
+        } else {
+            std::ffi::CStr::from_ptr(tm.tm_zone)
+                .to_string_lossy()
+                .into_owned()
+        };
+        (tm.tm_gmtoff as i32, zone)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,191 @@
-fn main() {
-    eprintln!("eventmpm: the runtime is being written (issue 3)");
-    std::process::exit(1);
+//! `eventmpm`: the command line, as httpd's.
+//!
+//! ```text
+//! eventmpm [-D name] [-d directory] [-f file] [-C "directive"] [-c "directive"]
+//!          [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-M] [-t] [-X]
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use eventmpm::config::{self, Options};
+use eventmpm::{errorlog, server};
+
+const USAGE: &str = "\
+Usage: eventmpm [-D name] [-d directory] [-f file]
+                [-C \"directive\"] [-c \"directive\"]
+                [-v] [-V] [-h] [-l] [-M] [-t] [-X]
+Options:
+  -D name            : define a name for use in <IfDefine name> directives
+  -d directory       : specify an alternate initial ServerRoot
+  -f file            : specify an alternate ServerConfigFile
+                       (without -f: built-in defaults, serving the current
+                       directory on 127.0.0.1:8080 with /server-status)
+  -C \"directive\"     : process directive before reading config files
+  -c \"directive\"     : process directive after reading config files
+  -v                 : show version number
+  -V                 : show compile settings
+  -h                 : list available command line options (this page)
+  -l                 : list compiled in modules
+  -M                 : show all loaded modules
+  -t                 : run syntax check for config files
+  -X                 : debug mode (only one worker, do not detach)";
+
+#[derive(Debug, Default)]
+struct Args {
+    opts: Options,
+    test: bool,
+    single: bool,
+    version: bool,
+    settings: bool,
+    list_modules: bool,
+    loaded_modules: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args::default();
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .ok_or_else(|| format!("option requires an argument -- '{flag}'"))
+        };
+        match arg.as_str() {
+            "-f" => a.opts.file = Some(PathBuf::from(value("f")?)),
+            "-d" => a.opts.server_root = Some(PathBuf::from(value("d")?)),
+            "-D" => a.opts.defines.push(value("D")?),
+            "-C" => a.opts.before.push(value("C")?),
+            "-c" => a.opts.after.push(value("c")?),
+            "-t" => a.test = true,
+            "-X" => a.single = true,
+            "-v" => a.version = true,
+            "-V" => a.settings = true,
+            "-l" => a.list_modules = true,
+            "-M" | "-t -D DUMP_MODULES" => a.loaded_modules = true,
+            "-h" | "-?" | "--help" => return Err(String::new()),
+            // `-DNAME`, `-fFILE`: httpd's getopt accepts values attached to the flag.
+            s if s.starts_with("-D") && s.len() > 2 => a.opts.defines.push(s[2..].to_string()),
+            s if s.starts_with("-f") && s.len() > 2 => a.opts.file = Some(PathBuf::from(&s[2..])),
+            s if s.starts_with("-d") && s.len() > 2 => {
+                a.opts.server_root = Some(PathBuf::from(&s[2..]))
+            }
+            s => return Err(format!("illegal option -- '{}'", s.trim_start_matches('-'))),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("eventmpm: {msg}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(if msg.is_empty() { 0 } else { 1 });
+        }
+    };
+    if args.version {
+        println!("Server version: {}", server::version());
+        println!("Server built:   {}", server::BUILT);
+        return ExitCode::SUCCESS;
+    }
+    let mut warnings = Vec::new();
+    let cfg = match config::load(&args.opts, &mut |w| warnings.push(w)) {
+        Ok(c) => c,
+        Err(e) => {
+            // httpd: "AH00526: Syntax error on line N of FILE:" then the message; we give the
+            // compiler-style one-liner editors and scripts understand.
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    if args.settings {
+        println!("Server version: {}", server::version());
+        println!("Server built:   {}", server::BUILT);
+        println!("Architecture:   {}-bit", usize::BITS);
+        println!("Server MPM:     {}", server::mpm_name(cfg.core.mpm));
+        println!("  threaded:     yes (fixed thread count)");
+        println!("    forked:     yes (variable process count)");
+        println!("Server compiled with....");
+        println!(" -D SERVER_CONFIG_FILE=\"{}\"", config::BUILTIN_NAME);
+        return ExitCode::SUCCESS;
+    }
+    if args.list_modules || args.loaded_modules {
+        println!(
+            "{}",
+            if args.list_modules {
+                "Compiled in modules:"
+            } else {
+                "Loaded Modules:"
+            }
+        );
+        for m in cfg.modules.list() {
+            if args.list_modules {
+                println!("  {m}");
+            } else {
+                println!(" {m} (static)");
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if args.test {
+        for n in &cfg.notes {
+            eprintln!("{n}");
+        }
+        if let Err(e) = check_paths(&cfg) {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+        eprintln!("Syntax OK");
+        return ExitCode::SUCCESS;
+    }
+    let target = if cfg.error_log == std::path::Path::new("/dev/stderr") {
+        errorlog::Target::Stderr
+    } else {
+        match errorlog::open(&cfg.error_log) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!(
+                    "eventmpm: (2)AH00091: could not open error log file {}: {e}",
+                    cfg.error_log.display()
+                );
+                return ExitCode::from(1);
+            }
+        }
+    };
+    errorlog::install(target, cfg.log_level, server::log_module(cfg.core.mpm));
+    for n in &cfg.notes {
+        log::warn!("{n}");
+    }
+    if cfg.core.mpm == eventmpm::core::config::Mpm::Worker {
+        eprintln!("eventmpm: the worker MPM is not available yet; use mpm_event_module");
+        return ExitCode::from(1);
+    }
+    // Until the parent process exists (issue 4) every start is a single child, as -X.
+    let _single = args.single;
+    ExitCode::from(server::run_single(&cfg) as u8)
+}
+
+/// The checks `-t` makes beyond syntax (httpd warns about a missing DocumentRoot).
+fn check_paths(cfg: &config::ServerConfig) -> Result<(), String> {
+    if !cfg.document_root.is_dir() {
+        eprintln!(
+            "AH00112: Warning: DocumentRoot [{}] does not exist",
+            cfg.document_root.display()
+        );
+    }
+    if let Some(t) = &cfg.types_config
+        && let Err(e) = std::fs::read_to_string(t)
+    {
+        return Err(format!(
+            "{}: could not open mime types config file: {e}",
+            t.display()
+        ));
+    }
+    Ok(())
 }

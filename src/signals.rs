@@ -57,7 +57,10 @@ impl SignalPipe {
                 }
             }
         }
-        Ok(SignalPipe { read, _write: write })
+        Ok(SignalPipe {
+            read,
+            _write: write,
+        })
     }
 
     /// The descriptor to poll for readability.

@@ -26,3 +26,75 @@ cfg_if::cfg_if! {
 pub fn send(sock: &impl AsFd, buf: &[u8], more: bool) -> io::Result<usize> {
     Ok(rustix::net::send(sock, buf, send_flags(more))?)
 }
+
+/// Open `rel` (a normalised path relative to the document root, no `..`, no leading `/`) for
+/// reading, refusing anything that resolves outside `root`: a symbolic link pointing out of the
+/// tree fails with `PermissionDenied`, and so does any link at all when `follow_symlinks` is
+/// off. FIFOs and devices never block the caller: the file is opened non-blocking.
+pub fn open_beneath(
+    root: &impl AsFd,
+    root_path: &std::path::Path,
+    rel: &std::path::Path,
+    follow_symlinks: bool,
+) -> io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let rel = if rel.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        rel
+    };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::ResolveFlags;
+        let mut resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        if !follow_symlinks {
+            resolve |= ResolveFlags::NO_SYMLINKS;
+        }
+        match rustix::fs::openat2(root, rel, flags, Mode::empty(), resolve) {
+            Ok(fd) => return Ok(fd.into()),
+            // EXDEV: the path escapes the root; ELOOP: a link where none may be followed.
+            Err(e) if e == rustix::io::Errno::XDEV || e == rustix::io::Errno::LOOP => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "outside the document root",
+                ));
+            }
+            // Kernels before 5.6 (or a seccomp filter) lack openat2: use the portable check.
+            Err(e) if e == rustix::io::Errno::NOSYS || e == rustix::io::Errno::PERM => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    open_beneath_portable(root_path, rel, follow_symlinks, flags)
+}
+
+/// The portable check: resolve the path and compare it with the root. Racy against someone
+/// swapping a directory for a link between the check and the open; openat2 has no such window.
+fn open_beneath_portable(
+    root_path: &std::path::Path,
+    rel: &std::path::Path,
+    follow_symlinks: bool,
+    flags: rustix::fs::OFlags,
+) -> io::Result<std::fs::File> {
+    let full = root_path.join(rel);
+    if !follow_symlinks {
+        let mut p = root_path.to_path_buf();
+        for c in rel.components() {
+            p.push(c);
+            if std::fs::symlink_metadata(&p)?.file_type().is_symlink() {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "symbolic link",
+                ));
+            }
+        }
+    }
+    let real = full.canonicalize()?;
+    if !real.starts_with(root_path) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "outside the document root",
+        ));
+    }
+    Ok(rustix::fs::open(&real, flags, rustix::fs::Mode::empty())?.into())
+}

@@ -93,9 +93,13 @@ impl Input {
 
     /// Scan the buffered bytes for the end of a head.
     pub fn scan(&mut self, limits: &Limits) -> Scan {
-        let Some(buf) = &self.buf else { return Scan::Partial };
+        let Some(buf) = &self.buf else {
+            return Scan::Partial;
+        };
         let capacity = buf.len() - self.start;
-        let r = self.scan.scan(&buf.as_slice()[self.start..self.end], capacity, limits);
+        let r = self
+            .scan
+            .scan(&buf.as_slice()[self.start..self.end], capacity, limits);
         if let Scan::Complete { head_len } = r {
             self.head_len = Some(head_len);
         }
@@ -215,10 +219,16 @@ impl ConnIo {
         for _ in 0..HEAD_READS {
             match self.input.scan(limits) {
                 Scan::Complete { .. } => return HeadRead::Complete,
-                Scan::Error(e) => return HeadRead::Invalid { status: e.status().code() },
+                Scan::Error(e) => {
+                    return HeadRead::Invalid {
+                        status: e.status().code(),
+                    };
+                }
                 Scan::Partial => {}
             }
-            let Some(buf) = &mut self.input.buf else { break };
+            let Some(buf) = &mut self.input.buf else {
+                break;
+            };
             if self.input.end == buf.len() {
                 if self.input.start == 0 {
                     // The scan reports an over-long head before the buffer fills; this is
@@ -228,7 +238,9 @@ impl ConnIo {
                 self.input.compact();
                 continue;
             }
-            let Some(buf) = &mut self.input.buf else { break };
+            let Some(buf) = &mut self.input.buf else {
+                break;
+            };
             match self.sock.read(&mut buf.as_mut_slice()[self.input.end..]) {
                 Ok(0) => return HeadRead::Closed,
                 Ok(n) => {
@@ -242,7 +254,9 @@ impl ConnIo {
         }
         match self.input.scan(limits) {
             Scan::Complete { .. } => HeadRead::Complete,
-            Scan::Error(e) => HeadRead::Invalid { status: e.status().code() },
+            Scan::Error(e) => HeadRead::Invalid {
+                status: e.status().code(),
+            },
             Scan::Partial => {
                 self.input.release_if_empty(pool);
                 HeadRead::Partial { new_bytes }
@@ -325,7 +339,11 @@ impl ConnIo {
             }
             return Sent::All;
         }
-        if self.output.is_empty() { Sent::All } else { Sent::Partial { progress } }
+        if self.output.is_empty() {
+            Sent::All
+        } else {
+            Sent::Partial { progress }
+        }
     }
 
     /// Write completion's step: send, and say what happened in the core's terms.
@@ -333,7 +351,9 @@ impl ConnIo {
         match self.send() {
             Sent::All => {
                 self.output.release(pool);
-                Wrote::Done { buffered: !self.input.buffered().is_empty() }
+                Wrote::Done {
+                    buffered: !self.input.buffered().is_empty(),
+                }
             }
             Sent::Partial { progress: true } => Wrote::Progress,
             Sent::Partial { progress: false } => Wrote::Blocked,

@@ -36,6 +36,7 @@ const EVENTS: usize = 512;
 const SIGNAL_TOKEN: u64 = u64::MAX - 1;
 
 /// What the listener needs to run.
+#[allow(missing_debug_implementations)]
 pub struct Listener<'t> {
     table: ConnTable<'t>,
     io: Vec<Option<ConnIo>>,
@@ -61,7 +62,6 @@ impl<'t> Listener<'t> {
         listeners: Vec<TcpListener>,
         shared: Arc<Shared>,
         signals: SignalPipe,
-        clock: Clock,
         max_connections: u32,
     ) -> std::io::Result<Listener<'t>> {
         let capacity = table.capacity();
@@ -78,17 +78,13 @@ impl<'t> Listener<'t> {
             shared,
             completed: Vec::with_capacity(capacity),
             scratch: vec![0u8; 32 * 1024].into_boxed_slice(),
-            clock,
+            clock: Clock::start(),
             signals,
             stop: None,
             accepts_left: (max_connections > 0).then_some(max_connections as u64),
         };
         l.set_listening(true);
         Ok(l)
-    }
-
-    fn listener_token(&self, i: usize) -> u64 {
-        (self.table.capacity() + i) as u64
     }
 
     fn set_listening(&mut self, on: bool) {
@@ -103,7 +99,10 @@ impl<'t> Listener<'t> {
                 self.poller.delete(l.as_fd())
             };
             if let Err(e) = r {
-                log::error!("cannot {} listening socket: {e}", if on { "poll" } else { "stop polling" });
+                log::error!(
+                    "cannot {} listening socket: {e}",
+                    if on { "poll" } else { "stop polling" }
+                );
             }
         }
         self.listening = on;
@@ -117,9 +116,10 @@ impl<'t> Listener<'t> {
         let mut events = Events::with_capacity(EVENTS);
         loop {
             let now = self.clock.now();
-            let timeout = self.table.next_deadline().map(|d| {
-                StdDuration::from_millis(d.as_millis().saturating_sub(now.as_millis()))
-            });
+            let timeout = self
+                .table
+                .next_deadline()
+                .map(|d| StdDuration::from_millis(d.as_millis().saturating_sub(now.as_millis())));
             if let Err(e) = self.poller.wait(&mut events, timeout) {
                 // httpd: "apr_pollset_poll failed. Attempting to shutdown process gracefully".
                 log::error!("poller wait failed: {e}; stopping this child gracefully");
@@ -220,7 +220,9 @@ impl<'t> Listener<'t> {
             if verdict != Verdict::Accept {
                 return;
             }
-            let Some(listener) = self.listeners.get(which) else { return };
+            let Some(listener) = self.listeners.get(which) else {
+                return;
+            };
             let (fd, peer) = match sys::accept(listener.as_fd()) {
                 Ok(Accepted::Socket(fd, peer)) => (fd, peer),
                 Ok(Accepted::WouldBlock) => return,
@@ -236,7 +238,9 @@ impl<'t> Listener<'t> {
             let sock = std::net::TcpStream::from(fd);
             let _ = crate::net::configure_accepted(&sock);
             let local = sock.local_addr().unwrap_or(peer);
-            let Some((id, action)) = self.table.open(now) else { return };
+            let Some((id, action)) = self.table.open(now) else {
+                return;
+            };
             self.io[id.index()] = Some(ConnIo::new(sock, peer, local));
             if let Some(left) = &mut self.accepts_left {
                 *left -= 1;
@@ -278,8 +282,11 @@ impl<'t> Listener<'t> {
                     Event::HeadRead(io.read_head(&self.shared.pool, &self.shared.limits))
                 }
                 Action::WaitReadable | Action::WaitWritable => {
-                    let interest =
-                        if action == Action::WaitReadable { Interest::Read } else { Interest::Write };
+                    let interest = if action == Action::WaitReadable {
+                        Interest::Read
+                    } else {
+                        Interest::Write
+                    };
                     let r = if io.registered {
                         self.poller.rearm(io.sock.as_fd(), id.token(), interest)
                     } else {
@@ -298,6 +305,9 @@ impl<'t> Listener<'t> {
                 }
                 Action::Dispatch { served } => {
                     let io = self.io[id.index()].take().expect("checked above");
+                    // Published before the worker can render server-status, so the page counts
+                    // the connection it is answering.
+                    self.shared.board.publish_counts(&self.table.counts());
                     if self.shared.dispatch.idle() == 0 {
                         // httpd's workers_were_busy: no worker could take this request at once.
                         self.table.kill_keep_alive();
@@ -308,7 +318,10 @@ impl<'t> Listener<'t> {
                         Ok(()) => return,
                         Err(job) => {
                             self.io[id.index()] = Some(job.io);
-                            Event::Handback(Handback { served: 0, outcome: Outcome::Close })
+                            Event::Handback(Handback {
+                                served: 0,
+                                outcome: Outcome::Close,
+                            })
                         }
                     }
                 }
@@ -317,7 +330,9 @@ impl<'t> Listener<'t> {
                     let page = super::error_response(status);
                     io.write_now(&page);
                     io.shutdown_write();
-                    Event::Drained { eof: io.drain(&mut self.scratch) }
+                    Event::Drained {
+                        eof: io.drain(&mut self.scratch),
+                    }
                 }
                 Action::Linger => {
                     io.input.release(&self.shared.pool);
@@ -325,7 +340,9 @@ impl<'t> Listener<'t> {
                     let eof = !io.shutdown_write() || io.drain(&mut self.scratch);
                     Event::Drained { eof }
                 }
-                Action::Drain => Event::Drained { eof: io.drain(&mut self.scratch) },
+                Action::Drain => Event::Drained {
+                    eof: io.drain(&mut self.scratch),
+                },
                 Action::Close => {
                     if let Some(mut io) = self.io[id.index()].take() {
                         if io.registered {

@@ -106,6 +106,7 @@ pub fn error_response(status: u16) -> Vec<u8> {
 }
 
 /// Everything a child needs to run.
+#[derive(Debug)]
 pub struct ChildParams {
     /// Listening sockets, inherited from the parent.
     pub listeners: Vec<TcpListener>,
@@ -188,7 +189,6 @@ pub fn run(
         params.listeners,
         shared.clone(),
         signals,
-        Clock::start(),
         params.max_connections,
     )?;
     let how = listener.run();

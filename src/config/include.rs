@@ -11,7 +11,10 @@ const MAX_MATCHES: usize = 1024;
 pub fn expand(pattern: &Path, optional: bool) -> Result<Vec<PathBuf>, String> {
     let name = pattern.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let wild = name.contains(['*', '?', '[']);
-    if pattern.parent().is_some_and(|p| p.to_string_lossy().contains(['*', '?', '['])) {
+    if pattern
+        .parent()
+        .is_some_and(|p| p.to_string_lossy().contains(['*', '?', '[']))
+    {
         return Err(format!(
             "wildcards are supported in the last path component only: {}",
             pattern.display()
@@ -31,7 +34,10 @@ pub fn expand(pattern: &Path, optional: bool) -> Result<Vec<PathBuf>, String> {
         return if optional {
             Ok(Vec::new())
         } else {
-            Err(format!("Could not open config directory {}: No such file or directory", dir.display()))
+            Err(format!(
+                "Could not open config directory {}: No such file or directory",
+                dir.display()
+            ))
         };
     }
     let found = list(dir, |f| glob(name.as_bytes(), f.as_bytes()))?;
@@ -57,7 +63,10 @@ fn list(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, String>
         }
         out.push(entry.path());
         if out.len() > MAX_MATCHES {
-            return Err(format!("more than {MAX_MATCHES} files match in {}", dir.display()));
+            return Err(format!(
+                "more than {MAX_MATCHES} files match in {}",
+                dir.display()
+            ));
         }
     }
     out.sort();
@@ -165,8 +174,16 @@ mod tests {
         }
         let got = expand(&dir.join("*.conf"), false).unwrap();
         assert_eq!(got, vec![dir.join("a.conf"), dir.join("b.conf")]);
-        assert_eq!(expand(&dir, false).unwrap().len(), 3, "a directory includes every file");
-        assert!(expand(&dir.join("*.none"), false).unwrap_err().starts_with("No matches"));
+        assert_eq!(
+            expand(&dir, false).unwrap().len(),
+            3,
+            "a directory includes every file"
+        );
+        assert!(
+            expand(&dir.join("*.none"), false)
+                .unwrap_err()
+                .starts_with("No matches")
+        );
         assert!(expand(&dir.join("*.none"), true).unwrap().is_empty());
         assert!(expand(&dir.join("missing.conf"), true).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -165,7 +165,11 @@ impl ServerConfig {
     /// Resolve `p` against ServerRoot (httpd's `ap_server_root_relative`).
     pub fn resolve(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
-        if p.is_absolute() { p.to_path_buf() } else { self.server_root.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.server_root.join(p)
+        }
     }
 
     /// The `Server` header's value.
@@ -176,7 +180,11 @@ impl ServerConfig {
             ServerTokens::Prod => "eventmpm".into(),
             ServerTokens::Major => format!("eventmpm/{}", parts.next().unwrap_or("0")),
             ServerTokens::Minor => {
-                format!("eventmpm/{}.{}", parts.next().unwrap_or("0"), parts.next().unwrap_or("0"))
+                format!(
+                    "eventmpm/{}.{}",
+                    parts.next().unwrap_or("0"),
+                    parts.next().unwrap_or("0")
+                )
             }
             ServerTokens::Minimal => format!("eventmpm/{v}"),
             ServerTokens::Full => format!("eventmpm/{v} (Unix)"),
@@ -211,11 +219,21 @@ pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig
         })?,
     };
     let formats = HashMap::from([
-        ("common".to_string(), LogFormat::parse(logformat::COMMON).expect("valid format")),
-        ("combined".to_string(), LogFormat::parse(logformat::COMBINED).expect("valid format")),
+        (
+            "common".to_string(),
+            LogFormat::parse(logformat::COMMON).expect("valid format"),
+        ),
+        (
+            "combined".to_string(),
+            LogFormat::parse(logformat::COMBINED).expect("valid format"),
+        ),
     ]);
-    let mut r =
-        Reader { cfg: ServerConfig::new(root), defines: opts.defines.clone(), files: 0, formats };
+    let mut r = Reader {
+        cfg: ServerConfig::new(root),
+        defines: opts.defines.clone(),
+        files: 0,
+        formats,
+    };
     for (i, d) in opts.before.iter().enumerate() {
         r.text(Path::new("-C"), d, 0, i as u32)?;
     }
@@ -224,7 +242,11 @@ pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig
             r.text(Path::new(BUILTIN_NAME), BUILTIN, 0, 0)?;
         }
         Some(f) => {
-            let path = if f.is_absolute() { f.clone() } else { r.cfg.resolve(&f.to_string_lossy()) };
+            let path = if f.is_absolute() {
+                f.clone()
+            } else {
+                r.cfg.resolve(&f.to_string_lossy())
+            };
             r.file(&path, 0)?;
         }
     }
@@ -232,7 +254,11 @@ pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig
         r.text(Path::new("-c"), d, 0, i as u32)?;
     }
     let mut cfg = r.cfg;
-    let file = cfg.files.first().cloned().unwrap_or_else(|| PathBuf::from(BUILTIN_NAME));
+    let file = cfg
+        .files
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(BUILTIN_NAME));
     if cfg.core.listeners.is_empty() {
         return Err(ConfigError {
             file,
@@ -283,7 +309,13 @@ impl Reader {
     }
 
     /// Apply a configuration text. `line_offset` numbers `-C`/`-c` directives.
-    fn text(&mut self, file: &Path, text: &str, depth: usize, line_offset: u32) -> Result<(), ConfigError> {
+    fn text(
+        &mut self,
+        file: &Path,
+        text: &str,
+        depth: usize,
+        line_offset: u32,
+    ) -> Result<(), ConfigError> {
         let err = |line: u32, message: String| ConfigError {
             file: file.to_path_buf(),
             line: line + line_offset,
@@ -322,7 +354,8 @@ impl Reader {
                             if present != negate {
                                 scopes.push(Scope::Conditional);
                             } else {
-                                tok.skip_section().map_err(|e| err(e.line, e.kind.to_string()))?;
+                                tok.skip_section()
+                                    .map_err(|e| err(e.line, e.kind.to_string()))?;
                             }
                         }
                         "location" => {
@@ -332,7 +365,8 @@ impl Reader {
                             if path == "~" || path.starts_with('~') {
                                 return Err(err(
                                     number,
-                                    "regular-expression <Location ~> is not supported by eventmpm".into(),
+                                    "regular-expression <Location ~> is not supported by eventmpm"
+                                        .into(),
                                 ));
                             }
                             if !scopes.iter().all(|s| *s == Scope::Conditional) {
@@ -386,7 +420,11 @@ impl Reader {
                     }
                 }
                 LineKind::Directive => {
-                    let scope = scopes.iter().rev().find(|s| **s != Scope::Conditional).copied();
+                    let scope = scopes
+                        .iter()
+                        .rev()
+                        .find(|s| **s != Scope::Conditional)
+                        .copied();
                     self.directive(file, number, &name, &args, scope, depth)
                         .map_err(|m| err(number, m))?;
                 }
@@ -422,7 +460,9 @@ impl Reader {
         match lname.as_str() {
             "serverroot" => {
                 server_only()?;
-                let dir = PathBuf::from(one("Common directory of server-related files (logs, confs, etc.)")?);
+                let dir = PathBuf::from(one(
+                    "Common directory of server-related files (logs, confs, etc.)",
+                )?);
                 if !dir.is_dir() {
                     return Err("ServerRoot must be a valid directory".to_string());
                 }
@@ -435,7 +475,8 @@ impl Reader {
             }
             "serveradmin" => {
                 server_only()?;
-                self.cfg.server_admin = Some(one("The email address of the server administrator")?.to_string());
+                self.cfg.server_admin =
+                    Some(one("The email address of the server administrator")?.to_string());
             }
             "servertokens" => {
                 server_only()?;
@@ -450,7 +491,9 @@ impl Reader {
             }
             "documentroot" => {
                 server_only()?;
-                self.cfg.document_root = self.cfg.resolve(one("Root directory of the document tree")?);
+                self.cfg.document_root = self
+                    .cfg
+                    .resolve(one("Root directory of the document tree")?);
             }
             "directoryindex" => {
                 if args.is_empty() {
@@ -472,7 +515,9 @@ impl Reader {
             }
             "loglevel" => {
                 if args.is_empty() {
-                    return Err("LogLevel requires level keyword and/or a module-specific level".into());
+                    return Err(
+                        "LogLevel requires level keyword and/or a module-specific level".into(),
+                    );
                 }
                 for a in args {
                     match a.split_once(':') {
@@ -510,7 +555,9 @@ impl Reader {
                     _ => return Err("CustomLog takes 2-3 arguments, a file name, a custom log format string or format name, and an optional \"env=\" or \"expr=\" clause (see docs)".into()),
                 };
                 if target.starts_with('|') {
-                    return Err("piped CustomLog targets are not supported by eventmpm; give a file".into());
+                    return Err(
+                        "piped CustomLog targets are not supported by eventmpm; give a file".into(),
+                    );
                 }
                 let format = match self.formats.get(fmt) {
                     Some(f) => f.clone(),
@@ -525,16 +572,25 @@ impl Reader {
             }
             "extendedstatus" => {
                 server_only()?;
-                self.cfg.extended_status = on_off(name, one("\"On\" to track extended status information, \"Off\" to disable")?)?;
+                self.cfg.extended_status = on_off(
+                    name,
+                    one("\"On\" to track extended status information, \"Off\" to disable")?,
+                )?;
             }
             "include" | "includeoptional" => {
-                let pattern = one("Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file")?;
+                let pattern = one(
+                    "Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file",
+                )?;
                 if depth + 1 > MAX_INCLUDE_DEPTH {
-                    return Err(format!("Exceeded the maximum include directory nesting level of {MAX_INCLUDE_DEPTH}. You have probably a recursion somewhere."));
+                    return Err(format!(
+                        "Exceeded the maximum include directory nesting level of {MAX_INCLUDE_DEPTH}. You have probably a recursion somewhere."
+                    ));
                 }
-                let files = include::expand(&self.cfg.resolve(pattern), lname == "includeoptional")?;
+                let files =
+                    include::expand(&self.cfg.resolve(pattern), lname == "includeoptional")?;
                 for f in files {
-                    self.file(&f, depth + 1).map_err(|e| format!("in file included here: {e}"))?;
+                    self.file(&f, depth + 1)
+                        .map_err(|e| format!("in file included here: {e}"))?;
                 }
             }
             "loadmodule" => {
@@ -543,7 +599,9 @@ impl Reader {
                     return Err("LoadModule takes two arguments, a module name and the name of a shared object file to load it from".into());
                 };
                 if let Some(note) = self.cfg.modules.load(id).map_err(|m| m.to_string())? {
-                    self.cfg.notes.push(format!("{}:{line}: {note}", file.display()));
+                    self.cfg
+                        .notes
+                        .push(format!("{}:{line}: {note}", file.display()));
                 }
                 self.cfg.core.mpm = self.cfg.modules.mpm();
             }
@@ -555,7 +613,11 @@ impl Reader {
                 self.cfg.locations[i].handler = Some(match h.to_ascii_lowercase().as_str() {
                     "server-status" => Handler::ServerStatus,
                     "none" | "default-handler" => Handler::Default,
-                    other => return Err(format!("SetHandler {other}: eventmpm serves only server-status and static files (default-handler)")),
+                    other => {
+                        return Err(format!(
+                            "SetHandler {other}: eventmpm serves only server-status and static files (default-handler)"
+                        ));
+                    }
                 });
             }
             "require" => {
@@ -607,10 +669,17 @@ impl Reader {
                     None => Context::Server,
                     Some(_) => Context::Directory,
                 };
-                match self.cfg.core.set(name, args, ctx).map_err(|e| e.to_string())? {
+                match self
+                    .cfg
+                    .core
+                    .set(name, args, ctx)
+                    .map_err(|e| e.to_string())?
+                {
                     Applied::Done => {}
                     Applied::Note(n) => {
-                        self.cfg.notes.push(format!("{}:{line}: {n}", file.display()));
+                        self.cfg
+                            .notes
+                            .push(format!("{}:{line}: {n}", file.display()));
                     }
                     Applied::NotMine => {
                         return Err(format!(
@@ -648,13 +717,20 @@ mod tests {
     use super::*;
 
     fn load_text(text: &str) -> Result<ServerConfig, ConfigError> {
-        let dir = std::env::temp_dir()
-            .join(format!("eventmpm-conf-{}-{}", std::process::id(), text.len()));
+        let dir = std::env::temp_dir().join(format!(
+            "eventmpm-conf-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("t.conf");
         std::fs::write(&f, text).unwrap();
         let r = load(
-            &Options { file: Some(f), server_root: Some(dir.clone()), ..Options::default() },
+            &Options {
+                file: Some(f),
+                server_root: Some(dir.clone()),
+                ..Options::default()
+            },
             &mut |_| {},
         );
         std::fs::remove_dir_all(&dir).unwrap();
@@ -666,11 +742,25 @@ mod tests {
         let cfg = load(&Options::default(), &mut |w| panic!("warning: {w}")).unwrap();
         assert_eq!(cfg.core.listeners.len(), 1);
         assert_eq!(cfg.core.listeners[0].port, 8080);
-        assert_eq!(cfg.document_root, std::env::current_dir().unwrap().join("."));
+        assert_eq!(
+            cfg.document_root,
+            std::env::current_dir().unwrap().join(".")
+        );
         let status = &cfg.locations[0];
-        assert_eq!((status.path.as_str(), &status.handler), ("/server-status", &Some(Handler::ServerStatus)));
-        assert!(status.access.allows("127.0.0.1".parse().unwrap(), "127.0.0.1".parse().unwrap()));
-        assert!(!status.access.allows("192.0.2.1".parse().unwrap(), "127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            (status.path.as_str(), &status.handler),
+            ("/server-status", &Some(Handler::ServerStatus))
+        );
+        assert!(
+            status
+                .access
+                .allows("127.0.0.1".parse().unwrap(), "127.0.0.1".parse().unwrap())
+        );
+        assert!(
+            !status
+                .access
+                .allows("192.0.2.1".parse().unwrap(), "127.0.0.1".parse().unwrap())
+        );
         assert!(cfg.extended_status);
     }
 
@@ -685,7 +775,10 @@ mod tests {
         );
         let cfg = load_text(&text).unwrap();
         let p = cfg.core.process();
-        assert_eq!((p.start_servers, p.threads_per_child, p.max_workers), (2, 25, 150));
+        assert_eq!(
+            (p.start_servers, p.threads_per_child, p.max_workers),
+            (2, 25, 150)
+        );
         assert_eq!(cfg.locations[0].handler, Some(Handler::ServerStatus));
         assert!(cfg.extended_status);
     }
@@ -706,11 +799,17 @@ mod tests {
     fn errors_are_file_line_message() {
         let e = load_text("Listen 8080\n\nBogusDirective on\n").unwrap_err();
         assert_eq!(e.line, 3);
-        assert!(e.message.starts_with("Invalid command 'BogusDirective'"), "{e}");
+        assert!(
+            e.message.starts_with("Invalid command 'BogusDirective'"),
+            "{e}"
+        );
         assert!(e.to_string().contains("t.conf:3: Invalid command"), "{e}");
         let e = load_text("Listen 8080\nThreadsPerChild\n").unwrap_err();
         assert_eq!(e.line, 2);
-        assert!(e.message.starts_with("ThreadsPerChild takes one argument"), "{e}");
+        assert!(
+            e.message.starts_with("ThreadsPerChild takes one argument"),
+            "{e}"
+        );
         let e = load_text("Listen 8080\n<Location /x>\nRequire bogus\n</Location>\n").unwrap_err();
         assert_eq!(e.line, 3);
         let e = load_text("Listen 8080\n<Location /x>\n").unwrap_err();
@@ -734,10 +833,17 @@ mod tests {
         )
         .unwrap();
         let with = |defines: Vec<String>| {
-            load(&Options { file: Some(f.clone()), defines, ..Options::default() }, &mut |_| {})
-                .unwrap()
-                .core
-                .keep_alive_timeout
+            load(
+                &Options {
+                    file: Some(f.clone()),
+                    defines,
+                    ..Options::default()
+                },
+                &mut |_| {},
+            )
+            .unwrap()
+            .core
+            .keep_alive_timeout
         };
         assert_eq!(with(vec!["FAST".into()]).as_secs(), 1);
         assert_eq!(with(vec![]).as_secs(), 9);

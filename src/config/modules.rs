@@ -50,7 +50,10 @@ impl Modules {
             Mpm::Event => [("mpm_event_module", "event.c")],
             Mpm::Worker => [("mpm_worker_module", "worker.c")],
         };
-        BUILT_IN.iter().chain(mpm.iter()).any(|(id, file)| *id == name || *file == name)
+        BUILT_IN
+            .iter()
+            .chain(mpm.iter())
+            .any(|(id, file)| *id == name || *file == name)
     }
 
     /// Every module in effect, for `-M`.
@@ -67,7 +70,7 @@ impl Modules {
             "mpm_worker_module" => Some(Mpm::Worker),
             "mpm_prefork_module" => {
                 return Err(
-                    "mpm_prefork_module: eventmpm implements the event and worker MPMs only".into()
+                    "mpm_prefork_module: eventmpm implements the event and worker MPMs only".into(),
                 );
             }
             _ => None,
@@ -84,7 +87,9 @@ impl Modules {
             };
         }
         if BUILT_IN.iter().any(|(m, _)| *m == id) {
-            return Ok(Some(format!("LoadModule {id}: built into eventmpm; line ignored")));
+            return Ok(Some(format!(
+                "LoadModule {id}: built into eventmpm; line ignored"
+            )));
         }
         Ok(Some(format!(
             "LoadModule {id}: eventmpm does not load Apache modules; the module's directives are \
@@ -106,10 +111,24 @@ mod tests {
         assert!(!m.is_loaded("mod_proxy.c"));
         assert_eq!(m.load("mpm_worker_module"), Ok(None));
         assert!(m.is_loaded("worker.c") && !m.is_loaded("event.c"));
-        assert!(m.load("mpm_event_module").unwrap_err().contains("More than one MPM"));
+        assert!(
+            m.load("mpm_event_module")
+                .unwrap_err()
+                .contains("More than one MPM")
+        );
         assert!(m.load("mpm_prefork_module").is_err());
-        assert!(m.load("status_module").unwrap().unwrap().contains("built into"));
-        assert!(m.load("proxy_module").unwrap().unwrap().contains("does not load"));
+        assert!(
+            m.load("status_module")
+                .unwrap()
+                .unwrap()
+                .contains("built into")
+        );
+        assert!(
+            m.load("proxy_module")
+                .unwrap()
+                .unwrap()
+                .contains("does not load")
+        );
         assert!(!m.is_loaded("proxy_module"));
     }
 }

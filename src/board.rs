@@ -1,0 +1,123 @@
+//! The scoreboard in shared memory, and one child's handle on its own records.
+//!
+//! The parent maps the segment (anonymous and shared, so children inherit it across `fork`)
+//! before it starts any child, and never unmaps it: the records must stay valid for every
+//! process that might still read them. Every record has a single writer (see
+//! [`eventmpm_core::scoreboard`]); this module only decides which slot a child writes.
+
+use std::io;
+use std::sync::Mutex;
+
+use eventmpm_core::scoreboard::{AsyncCounts, Layout, ProcessScore, Scoreboard, WorkerScore};
+use eventmpm_core::table::Counts;
+use eventmpm_core::time::Instant;
+
+/// Map a zeroed, shared scoreboard segment for `layout`. It lives until the process exits.
+pub fn map(layout: Layout) -> io::Result<Scoreboard<'static>> {
+    let size = layout
+        .size()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "scoreboard too large"))?;
+    // SAFETY: a fresh anonymous mapping aliases nothing; MAP_SHARED keeps it shared with the
+    // children forked later. It is never unmapped, so 'static holds.
+    let base = unsafe {
+        rustix::mm::mmap_anonymous(
+            std::ptr::null_mut(),
+            size,
+            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+            rustix::mm::MapFlags::SHARED,
+        )?
+    };
+    // SAFETY: the mapping is page-aligned (the records need 64), `size` bytes long, zeroed by
+    // the kernel (a valid initial state for every record) and lives forever.
+    unsafe { Scoreboard::from_raw(base.cast(), layout) }
+        .ok_or_else(|| io::Error::other("scoreboard mapping rejected"))
+}
+
+/// The monotonic clock every process uses for scoreboard times: milliseconds since boot, the
+/// same in the parent and in every child.
+pub fn monotonic_now() -> Instant {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    Instant::from_millis(t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000)
+}
+
+/// One child's records: its process slot and its worker slots.
+#[derive(Debug)]
+pub struct Board {
+    scoreboard: Scoreboard<'static>,
+    slot: usize,
+    generation: u32,
+    /// The counts last published, so the listener writes the record only when they change.
+    published: Mutex<Option<AsyncCounts>>,
+}
+
+impl Board {
+    /// The records of the child in process `slot`, of `generation`.
+    pub fn new(scoreboard: Scoreboard<'static>, slot: usize, generation: u32) -> Board {
+        Board {
+            scoreboard,
+            slot,
+            generation,
+            published: Mutex::new(None),
+        }
+    }
+
+    /// The whole scoreboard (for server-status).
+    pub fn scoreboard(&self) -> Scoreboard<'static> {
+        self.scoreboard
+    }
+
+    /// This child's process slot.
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// This child's generation.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    fn process(&self) -> Option<&'static ProcessScore> {
+        self.scoreboard.process(self.slot)
+    }
+
+    /// Worker `thread`'s record.
+    pub fn worker(&self, thread: usize) -> Option<&'static WorkerScore> {
+        self.scoreboard.worker(self.slot, thread)
+    }
+
+    /// The listener switched its listening sockets on or off.
+    pub fn set_accepting(&self, accepting: bool) {
+        if let Some(p) = self.process() {
+            p.set_accepting(accepting);
+        }
+    }
+
+    /// The child started stopping (httpd's `quiescing = 1`).
+    pub fn set_stopping(&self) {
+        if let Some(p) = self.process() {
+            p.set_stopping();
+            p.set_accepting(false);
+        }
+    }
+
+    /// Publish the connection table's counters (exact, unlike httpd's, which it copies only
+    /// when it processes its timeout queues). Only the listener calls this.
+    pub fn publish_counts(&self, c: &Counts) {
+        let counts = AsyncCounts {
+            connections: c.connections,
+            reading: c.reading,
+            write_completion: c.write_completion,
+            keep_alive: c.keep_alive,
+            lingering_close: c.lingering,
+            suspended: 0,
+            wait_io: 0,
+        };
+        let mut last = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        if *last != Some(counts) {
+            if let Some(p) = self.process() {
+                p.publish(&counts);
+            }
+            *last = Some(counts);
+        }
+    }
+}

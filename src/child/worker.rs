@@ -1,0 +1,777 @@
+//! A worker thread: takes a connection with a complete request head, answers it, and hands the
+//! connection back — never waiting on the client.
+//!
+//! Per request: parse the head, route it, build the response (static file, server-status, or an
+//! error page), write what the socket takes at once, and log. If the socket cannot take the whole
+//! response, the rest (memory and file range) goes back to the listener for write completion. If
+//! it can and the connection stays open, the worker looks once for a next request already sent
+//! (pipelining, or a quick client) before handing the connection back, saving a trip through the
+//! listener. At most [`MAX_REQUESTS_PER_DISPATCH`] requests are served per dispatch.
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Instant as StdInstant, SystemTime, UNIX_EPOCH};
+
+use eventmpm_core::conn::{self, Handback, KeepAlive, MAX_REQUESTS_PER_DISPATCH, Outcome};
+use eventmpm_core::http1::conditional::{self, Precondition, Validators};
+use eventmpm_core::http1::error_page::{self, ErrorPage};
+use eventmpm_core::http1::etag::Etag;
+use eventmpm_core::http1::range::{self, RangeOutcome};
+use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
+use eventmpm_core::http1::{self, BodyFraming, Method, Request, Scan, Status, Version, date, path};
+use eventmpm_core::scoreboard::{WorkerScore, WorkerStatus};
+use eventmpm_core::status::{self, Format, Query, ServerInfo};
+
+use super::connio::{ConnIo, Mem, Sent};
+use super::{Completion, Job, Shared};
+use crate::board::monotonic_now;
+use crate::config::Handler;
+use crate::logformat::Entry;
+use crate::site::Site;
+use crate::sys;
+
+/// Header fields per request a worker parses without allocating; a larger LimitRequestFields
+/// uses a heap array sized once per worker.
+const STACK_HEADERS: usize = 128;
+/// Files up to this size are read into the response buffer and sent with the head in one
+/// write; larger ones go out with sendfile.
+const SMALL_FILE: u64 = 8 * 1024;
+/// Access-log bytes a worker buffers before writing them out (it also writes whenever it goes
+/// idle, so a quiet server's log is current).
+const LOG_FLUSH: usize = 32 * 1024;
+
+/// The `Date` value, formatted once per second per worker.
+struct DateCache {
+    secs: i64,
+    value: [u8; 29],
+}
+
+impl DateCache {
+    fn get(&mut self, now: i64) -> &[u8; 29] {
+        if now != self.secs {
+            self.secs = now;
+            self.value = date::format(now);
+        }
+        &self.value
+    }
+}
+
+/// The fields of one response besides those the head writer owns.
+struct Fields {
+    /// (name, start, end) into `bytes`.
+    spans: Vec<(&'static str, usize, usize)>,
+    bytes: Vec<u8>,
+}
+
+impl Fields {
+    fn clear(&mut self) {
+        self.spans.clear();
+        self.bytes.clear();
+    }
+    fn push(&mut self, name: &'static str, value: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.spans.push((name, start, self.bytes.len()));
+    }
+}
+
+/// What a request's answer is, before its head is written.
+enum Body {
+    None,
+    Page(Vec<u8>),
+    File {
+        file: std::fs::File,
+        start: u64,
+        len: u64,
+    },
+}
+
+struct Reply {
+    status: Status,
+    body: Body,
+    /// Force `Connection: close` (the request's body was not read, or the stream is untrusted).
+    close: bool,
+    filename: Option<String>,
+}
+
+impl Reply {
+    fn new(status: Status) -> Reply {
+        Reply {
+            status,
+            body: Body::None,
+            close: false,
+            filename: None,
+        }
+    }
+}
+
+struct Worker<'s> {
+    shared: &'s Shared,
+    site: &'s Site,
+    record: Option<&'static WorkerScore>,
+    date: DateCache,
+    fields: Fields,
+    logs: Vec<Vec<u8>>,
+    path: Vec<u8>,
+    /// Whether the latest response keeps the connection open.
+    last_keep_alive: bool,
+}
+
+/// The worker thread's body: serve jobs until the dispatch queue is terminated.
+pub fn run(n: u32, shared: &Shared) {
+    let record = shared.board.worker(n as usize);
+    if let Some(r) = record {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() } as u32;
+        r.start(std::process::id() as i32, tid, shared.board.generation());
+    }
+    let mut w = Worker {
+        shared,
+        site: &shared.site,
+        record,
+        date: DateCache {
+            secs: -1,
+            value: [0; 29],
+        },
+        fields: Fields {
+            spans: Vec::with_capacity(8),
+            bytes: Vec::with_capacity(256),
+        },
+        logs: shared
+            .site
+            .access_logs
+            .iter()
+            .map(|_| Vec::with_capacity(LOG_FLUSH))
+            .collect(),
+        path: vec![0u8; shared.limits.request_line as usize + 1],
+        last_keep_alive: false,
+    };
+    loop {
+        let job = shared.dispatch.pop(|| w.on_idle());
+        let Some(job) = job else { break };
+        w.serve(job);
+    }
+    w.flush_logs();
+    if let Some(r) = w.record {
+        r.set_status(WorkerStatus::Dead, monotonic_now());
+    }
+}
+
+impl Worker<'_> {
+    fn set_status(&self, s: WorkerStatus) {
+        if let Some(r) = self.record {
+            r.set_status(s, monotonic_now());
+        }
+    }
+
+    /// About to wait for work: publish idleness, write buffered log lines, and wake the
+    /// listener if it switched its sockets off (it re-checks admission: httpd PR 65769).
+    fn on_idle(&mut self) {
+        let stopping = self.shared.stopping.load(Ordering::Relaxed);
+        self.set_status(if stopping {
+            WorkerStatus::Graceful
+        } else {
+            WorkerStatus::Ready
+        });
+        self.flush_logs();
+        if self.shared.listeners_disabled.load(Ordering::Relaxed) {
+            let _ = self.shared.waker.wake();
+        }
+    }
+
+    fn flush_logs(&mut self) {
+        for (buf, log) in self.logs.iter_mut().zip(&self.site.access_logs) {
+            log.append(buf);
+            buf.clear();
+        }
+    }
+
+    fn serve(&mut self, job: Job) {
+        let Job { id, mut io, served } = job;
+        self.set_status(WorkerStatus::Write);
+        let mut done = 0u32;
+        let outcome = loop {
+            match self.respond(&mut io, served + done) {
+                Sent::All if io.output.is_empty() => {}
+                Sent::All | Sent::Partial { .. } => {
+                    break Outcome::WriteCompletion {
+                        keep_alive: self.last_keep_alive,
+                    };
+                }
+                Sent::Failed => break Outcome::Close,
+            }
+            done += 1;
+            if !self.last_keep_alive {
+                break Outcome::Linger;
+            }
+            match self.next_request(&mut io) {
+                Next::Complete if done < MAX_REQUESTS_PER_DISPATCH => continue,
+                Next::Complete => break Outcome::Yield,
+                Next::Partial(bytes) => break Outcome::PartialHead { bytes },
+                Next::Idle => break Outcome::KeepAlive,
+                Next::Closed => break Outcome::Close,
+            }
+        };
+        if self.logs.iter().any(|b| b.len() >= LOG_FLUSH) {
+            self.flush_logs();
+        }
+        if matches!(
+            outcome,
+            Outcome::KeepAlive | Outcome::Linger | Outcome::Close
+        ) {
+            io.input.release_if_empty(&self.shared.pool);
+        }
+        let handback = Handback {
+            served: done,
+            outcome,
+        };
+        self.shared
+            .completions
+            .push(Completion { id, io, handback });
+        if let Err(e) = self.shared.waker.wake() {
+            log::error!("cannot wake the listener: {e}");
+        }
+    }
+}
+
+/// What follows a response on a kept-alive connection.
+enum Next {
+    Complete,
+    Partial(u32),
+    Idle,
+    Closed,
+}
+
+impl Worker<'_> {
+    fn next_request(&mut self, io: &mut ConnIo) -> Next {
+        let limits = &self.shared.limits;
+        for _ in 0..2 {
+            match io.input.scan(limits) {
+                // A complete head — or one the listener must reject, which it does on Yield.
+                Scan::Complete { .. } | Scan::Error(_) => return Next::Complete,
+                Scan::Partial if !io.input.buffered().is_empty() => {}
+                Scan::Partial => {}
+            }
+            match io.read_more(&self.shared.pool) {
+                None => return Next::Closed,
+                Some(0) => break,
+                Some(_) => {}
+            }
+        }
+        match io.input.buffered().len() {
+            0 => Next::Idle,
+            n => Next::Partial(n as u32),
+        }
+    }
+}
+
+/// The request line (the head's first line, without its line ending and any empty lines
+/// before it).
+fn request_line(head: &[u8]) -> &[u8] {
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(head.len());
+    let rest = &head[start..];
+    let end = rest
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Fill `buf` from `file` at `offset` (a small file read into the response buffer).
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// The methods static files and server-status answer.
+const ALLOWED: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
+
+impl Worker<'_> {
+    /// Answer one request whose head is buffered at the start of `io.input`: parse, handle,
+    /// write the head, log, send what the socket takes. Sets `last_keep_alive`.
+    fn respond(&mut self, io: &mut ConnIo, served_before: u32) -> Sent {
+        let started = StdInstant::now();
+        let wall = SystemTime::now();
+        let since_epoch = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now_secs = since_epoch.as_secs() as i64;
+        if let Some(r) = self.record {
+            r.begin_request(monotonic_now());
+        }
+        let limits = self.shared.limits;
+        let stopping = self.shared.stopping.load(Ordering::Relaxed);
+        // The request borrows the input buffer; take it out of the connection for the
+        // duration so the connection's output can be filled meanwhile.
+        let input = std::mem::take(&mut io.input);
+        let head_len = input.head_len.unwrap_or(0);
+        let head_bytes = input.head().unwrap_or(&[]);
+        let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        let mut heap;
+        let want = limits.fields as usize + 1;
+        let headers: &mut [httparse::Header<'_>] = if limits.fields == 0 || want > STACK_HEADERS {
+            // LimitRequestFields above the stack array (or unlimited, bounded by the buffer):
+            // rare enough to allocate for.
+            heap =
+                vec![httparse::EMPTY_HEADER; want.max(STACK_HEADERS).min(head_bytes.len() / 2 + 1)];
+            &mut heap[..]
+        } else {
+            &mut stack[..want]
+        };
+        self.fields.clear();
+        let parsed = http1::parse(head_bytes, &limits, headers);
+        let (reply, version, head_only, client_wants) = match &parsed {
+            Err(e) => {
+                log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
+                let mut r = self.error_reply(e.status(), "GET", b"");
+                r.close = true;
+                (r, Version::Http11, false, false)
+            }
+            Ok(req) => {
+                if let Some(r) = self.record
+                    && self.site.extended_status
+                {
+                    r.set_request_line(request_line(head_bytes));
+                    r.set_client(io.peer.ip().to_string().as_bytes());
+                    r.set_vhost(self.site.server_name.as_bytes());
+                    r.set_protocol(req.version().as_str().as_bytes());
+                }
+                let mut reply = self.handle(req, io, now_secs, since_epoch.as_micros() as u64);
+                // A request body we did not read would be taken for the next request: close,
+                // and lingering close drains it.
+                if req.body() != BodyFraming::None {
+                    reply.close = true;
+                }
+                (
+                    reply,
+                    req.version(),
+                    req.method() == Method::Head,
+                    req.keep_alive(),
+                )
+            }
+        };
+        let ka = conn::keep_alive(
+            &self.site.keep_alive,
+            served_before,
+            client_wants && !reply.close,
+            true,
+            reply.status.code(),
+            stopping,
+        );
+        let persistence = match ka {
+            KeepAlive::Close => Persistence::Close,
+            KeepAlive::Open { timeout, remaining } => Persistence::KeepAlive {
+                timeout,
+                max: remaining,
+            },
+        };
+        let length = match &reply.body {
+            Body::None => 0,
+            Body::Page(p) => p.len() as u64,
+            Body::File { len, .. } => *len,
+        };
+        let Some(mut out) = self.shared.pool.take() else {
+            io.input = input;
+            self.last_keep_alive = false;
+            return Sent::Failed;
+        };
+        let mut spans = [("", &b""[..]); 8];
+        let n = self.fields.spans.len().min(spans.len());
+        for (slot, (name, s, e)) in spans.iter_mut().zip(&self.fields.spans) {
+            *slot = (*name, &self.fields.bytes[*s..*e]);
+        }
+        let date = *self.date.get(now_secs);
+        let written = ResponseHead {
+            status: reply.status,
+            request_version: version,
+            head_only,
+            length: BodyLength::Known(length),
+            date: &date,
+            server: self.site.server_software.as_bytes(),
+            persistence,
+            headers: &spans[..n],
+        }
+        .write(out.as_mut_slice());
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                log::error!("cannot write a response head: {e}");
+                self.shared.pool.put(out);
+                io.input = input;
+                self.last_keep_alive = false;
+                return Sent::Failed;
+            }
+        };
+        self.last_keep_alive = !written.close;
+        let send_body = !matches!(written.body, BodyPlan::None);
+        let body_bytes = if send_body { length } else { 0 };
+        if let Ok(req) = &parsed {
+            self.log(
+                io,
+                req,
+                head_bytes,
+                reply.status.code(),
+                body_bytes,
+                written.len as u64,
+                started,
+                wall,
+                served_before,
+                reply.filename.as_deref(),
+            );
+        }
+        io.input = input;
+        let mut head_end = written.len;
+        match reply.body {
+            Body::Page(mut page) if send_body => {
+                let mut v = Vec::with_capacity(head_end + page.len());
+                v.extend_from_slice(&out.as_slice()[..head_end]);
+                v.append(&mut page);
+                self.shared.pool.put(out);
+                let end = v.len();
+                io.output.mem = Some((Mem::Heap(v), 0, end));
+            }
+            Body::File { file, start, len } if send_body => {
+                if len <= SMALL_FILE && len as usize <= out.len() - head_end {
+                    // One write for head and body.
+                    let dst = &mut out.as_mut_slice()[head_end..head_end + len as usize];
+                    if let Err(e) = read_at(&file, dst, start) {
+                        log::error!(
+                            "cannot read {}: {e}",
+                            reply.filename.as_deref().unwrap_or("?")
+                        );
+                        self.shared.pool.put(out);
+                        self.last_keep_alive = false;
+                        return Sent::Failed;
+                    }
+                    head_end += len as usize;
+                    io.output.mem = Some((Mem::Pooled(out), 0, head_end));
+                } else {
+                    io.output.mem = Some((Mem::Pooled(out), 0, head_end));
+                    io.output.file = Some((file, start, start + len));
+                }
+            }
+            _ => io.output.mem = Some((Mem::Pooled(out), 0, head_end)),
+        }
+        // The request's bytes are done with; pipelined bytes after them stay buffered. A
+        // connection that closes keeps its input (lingering close discards it).
+        if self.last_keep_alive {
+            io.input.consume(head_len);
+        }
+        let sent = io.send();
+        if sent == Sent::All {
+            io.output.release(&self.shared.pool);
+        }
+        if let Some(r) = self.record {
+            r.count_request(written.len as u64 + body_bytes, monotonic_now());
+        }
+        sent
+    }
+
+    /// Route and answer a parsed request.
+    fn handle(&mut self, req: &Request<'_>, io: &ConnIo, now: i64, now_us: u64) -> Reply {
+        let method = req.method();
+        let n = match path::normalize(req.target().path().as_bytes(), &mut self.path) {
+            Ok(n) => n,
+            Err(e) => {
+                log::info!("{} (client {})", e.reason(), io.peer.ip());
+                return self.error_reply(e.status(), method.as_str(), b"");
+            }
+        };
+        let decoded = self.path[..n].to_vec();
+        let route = self.site.route(&decoded);
+        if !Site::allows(&route, io.peer.ip(), io.local.ip()) {
+            log::info!(
+                "client denied by server configuration: {} (client {})",
+                String::from_utf8_lossy(&decoded),
+                io.peer.ip()
+            );
+            return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
+        }
+        match method {
+            Method::Get | Method::Head => {}
+            Method::Options => {
+                let mut allow = [0u8; 64];
+                let k = error_page::allow_value(&ALLOWED, &mut allow).unwrap_or(0);
+                self.fields.push("Allow", &allow[..k]);
+                return Reply::new(Status::OK);
+            }
+            m => {
+                let mut r = self.error_reply(Status::METHOD_NOT_ALLOWED, m.as_str(), b"");
+                let mut allow = [0u8; 64];
+                let k = error_page::allow_value(&ALLOWED, &mut allow).unwrap_or(0);
+                self.fields.push("Allow", &allow[..k]);
+                r.close = req.body() != BodyFraming::None;
+                return r;
+            }
+        }
+        match route.handler {
+            Handler::ServerStatus => self.status_page(req, io, now),
+            Handler::Default => self.static_file(req, &decoded, route.follow_symlinks, now, now_us),
+        }
+    }
+
+    fn error_reply(&mut self, status: Status, method: &str, location: &[u8]) -> Reply {
+        let mut page = vec![0u8; 2048];
+        let page_len = ErrorPage {
+            status,
+            method,
+            server_admin: &self.site.server_admin,
+            location,
+            expect: b"",
+        }
+        .write(&mut page)
+        .unwrap_or(0);
+        page.truncate(page_len);
+        if !location.is_empty() {
+            self.fields.push("Location", location);
+        }
+        if page_len > 0 {
+            self.fields.push("Content-Type", error_page::CONTENT_TYPE);
+        }
+        let mut r = Reply::new(status);
+        r.close = conn::drops_connection(status.code());
+        r.body = Body::Page(page);
+        r
+    }
+
+    fn static_file(
+        &mut self,
+        req: &Request<'_>,
+        path: &[u8],
+        follow: bool,
+        now: i64,
+        now_us: u64,
+    ) -> Reply {
+        let method = req.method().as_str();
+        let rel = Path::new(std::ffi::OsStr::from_bytes(
+            path.strip_prefix(b"/").unwrap_or(path),
+        ));
+        let site = self.site;
+        let open = |rel: &Path| {
+            sys::open_beneath(&site.root_fd, &site.document_root, rel, follow)
+                .and_then(|f| f.metadata().map(|m| (f, m)))
+        };
+        let (mut file, mut meta) = match open(rel) {
+            Ok(x) => x,
+            Err(e) => return self.open_error(&e, method, rel),
+        };
+        let mut served = rel.to_path_buf();
+        if meta.is_dir() {
+            if !path.ends_with(b"/") {
+                // mod_dir's DirectorySlash: redirect to the directory's canonical URL.
+                let mut loc = Vec::with_capacity(path.len() + 1 + 64);
+                loc.extend_from_slice(req.target().path().as_bytes());
+                loc.push(b'/');
+                if let Some(q) = req.target().query() {
+                    loc.push(b'?');
+                    loc.extend_from_slice(q.as_bytes());
+                }
+                return self.error_reply(Status::MOVED_PERMANENTLY, method, &loc);
+            }
+            let mut found = None;
+            for index in &self.site.directory_index {
+                let candidate = rel.join(index);
+                if let Ok((f, m)) = open(&candidate)
+                    && m.is_file()
+                {
+                    found = Some((f, m, candidate));
+                    break;
+                }
+            }
+            match found {
+                Some((f, m, p)) => {
+                    (file, meta, served) = (f, m, p);
+                }
+                // No index and no directory listings: httpd without mod_autoindex answers 403.
+                None => return self.error_reply(Status::FORBIDDEN, method, b""),
+            }
+        }
+        if !meta.is_file() {
+            log::info!("refusing to serve a non-regular file: {}", served.display());
+            return self.error_reply(Status::FORBIDDEN, method, b"");
+        }
+        let size = meta.len();
+        let mtime_us =
+            (meta.mtime().max(0) as u64) * 1_000_000 + meta.mtime_nsec().max(0) as u64 / 1000;
+        let etag = Etag::for_file(None, size, mtime_us, now_us);
+        let validators = Validators {
+            etag: Some(etag.as_bytes()),
+            last_modified: Some(meta.mtime()),
+        };
+        let last_modified = date::format(meta.mtime().min(now));
+        match conditional::evaluate(req, &validators, now) {
+            Precondition::Proceed => {}
+            Precondition::NotModified => {
+                self.fields.push("Last-Modified", &last_modified);
+                self.fields.push("ETag", etag.as_bytes());
+                return Reply::new(Status::NOT_MODIFIED);
+            }
+            Precondition::Failed => {
+                return self.error_reply(Status::PRECONDITION_FAILED, method, b"");
+            }
+        }
+        if let Some(ty) = self.site.mime.lookup(&served) {
+            self.fields.push("Content-Type", ty.as_bytes());
+        }
+        self.fields.push("Last-Modified", &last_modified);
+        self.fields.push("ETag", etag.as_bytes());
+        self.fields.push("Accept-Ranges", b"bytes");
+        let filename = Some(self.site.document_root.join(&served).display().to_string());
+        match range::evaluate(req, size, &validators) {
+            RangeOutcome::Full => Reply {
+                status: Status::OK,
+                body: Body::File {
+                    file,
+                    start: 0,
+                    len: size,
+                },
+                close: false,
+                filename,
+            },
+            r @ RangeOutcome::Partial { start, .. } => {
+                let mut cr = [0u8; 80];
+                let k = r.content_range(size, &mut cr).unwrap_or(0);
+                self.fields.push("Content-Range", &cr[..k]);
+                Reply {
+                    status: Status::PARTIAL_CONTENT,
+                    body: Body::File {
+                        file,
+                        start,
+                        len: r.len(),
+                    },
+                    close: false,
+                    filename,
+                }
+            }
+            r @ RangeOutcome::NotSatisfiable => {
+                let mut cr = [0u8; 80];
+                let k = r.content_range(size, &mut cr).unwrap_or(0);
+                self.fields.clear();
+                self.fields.push("Content-Range", &cr[..k]);
+                self.error_reply(Status::RANGE_NOT_SATISFIABLE, method, b"")
+            }
+        }
+    }
+
+    fn open_error(&mut self, e: &std::io::Error, method: &str, rel: &Path) -> Reply {
+        use std::io::ErrorKind as K;
+        let status = match e.kind() {
+            K::NotFound | K::NotADirectory => Status::NOT_FOUND,
+            K::PermissionDenied => Status::FORBIDDEN,
+            K::InvalidFilename => Status::REQUEST_URI_TOO_LONG,
+            _ => {
+                log::error!("cannot open {}: {e}", rel.display());
+                Status::INTERNAL_SERVER_ERROR
+            }
+        };
+        if status == Status::FORBIDDEN {
+            log::info!("access to /{} denied: {e}", rel.display());
+        }
+        self.error_reply(status, method, b"")
+    }
+
+    fn status_page(&mut self, req: &Request<'_>, io: &ConnIo, now: i64) -> Reply {
+        let query = Query::parse(req.target().query().unwrap_or(""));
+        let st = &self.site.status;
+        let (offset, zone) = crate::logformat::local_zone(now);
+        let mut load = [-1f32; 3];
+        let mut avg = [0f64; 3];
+        // SAFETY: getloadavg writes at most 3 doubles into the array we pass.
+        if unsafe { libc::getloadavg(avg.as_mut_ptr(), 3) } == 3 {
+            load = avg.map(|v| v as f32);
+        }
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u32;
+        let local_ip = io.local.ip().to_string();
+        let info = ServerInfo {
+            server_name: &self.site.server_name,
+            local_ip: &local_ip,
+            server_version: &self.site.server_software,
+            mpm: st.mpm,
+            built: st.built,
+            now,
+            now_monotonic: monotonic_now(),
+            utc_offset: offset,
+            time_zone: &zone,
+            config_generation: st.config_generation,
+            mpm_generation: st.mpm_generation,
+            load,
+            clock_ticks: ticks,
+            threads_per_child: st.threads_per_child,
+            max_servers: st.max_servers,
+            is_async: st.is_async,
+            extended_status: self.site.extended_status,
+        };
+        let board = self.shared.board.scoreboard();
+        let mut page = String::with_capacity(16 * 1024);
+        let format = query.format();
+        let r = match format {
+            Format::Auto => status::render_auto(&mut page, &info, &board),
+            Format::Json => status::render_json(&mut page, &info, &board),
+            Format::Html => status::render_html(&mut page, &info, &board, &query),
+        };
+        if r.is_err() {
+            return self.error_reply(Status::INTERNAL_SERVER_ERROR, "GET", b"");
+        }
+        self.fields
+            .push("Content-Type", format.content_type().as_bytes());
+        if let Some(secs) = query.refresh {
+            self.fields.push("Refresh", secs.to_string().as_bytes());
+        }
+        let mut r = Reply::new(Status::OK);
+        r.body = Body::Page(page.into_bytes());
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log(
+        &mut self,
+        io: &ConnIo,
+        req: &Request<'_>,
+        head: &[u8],
+        status: u16,
+        body_bytes: u64,
+        head_out: u64,
+        started: StdInstant,
+        wall: SystemTime,
+        served_before: u32,
+        filename: Option<&str>,
+    ) {
+        if self.site.access_logs.is_empty() {
+            return;
+        }
+        let mut headers = [("", &b""[..]); 32];
+        let mut k = 0;
+        for h in req.headers().iter().take(headers.len()) {
+            headers[k] = (h.name, h.value);
+            k += 1;
+        }
+        let entry = Entry {
+            peer: io.peer,
+            local: io.local,
+            request_line: request_line(head),
+            method: req.method().as_str(),
+            path: req.target().path().as_bytes(),
+            query: req.target().query().map(str::as_bytes),
+            protocol: req.version().as_str(),
+            request_headers: &headers[..k],
+            response_headers: &[],
+            status,
+            body_bytes,
+            bytes_in: head.len() as u64,
+            bytes_out: head_out + body_bytes,
+            start: wall,
+            duration: started.elapsed(),
+            keep_alives: served_before,
+            keep_alive: self.last_keep_alive,
+            filename,
+            server_name: &self.site.server_name,
+            host: req.host().map(str::as_bytes),
+        };
+        for (buf, log) in self.logs.iter_mut().zip(&self.site.access_logs) {
+            log.format.render(&entry, buf);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! What a child serves: the document tree, the locations and their access rules, the logs and
+//! the server's identity. Built once from the configuration when a child starts; read-only
+//! afterwards, shared by every worker.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::IpAddr;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use eventmpm_core::conn::KeepAliveSettings;
+use eventmpm_core::http1::{Status, date, error_page::ErrorPage};
+
+use crate::access::Access;
+use crate::config::{Handler, ServerConfig};
+use crate::logformat::LogFormat;
+use crate::mime::MimeTypes;
+
+/// A `CustomLog`: a file and its format. Workers buffer lines and append them in batches.
+#[derive(Debug)]
+pub struct AccessLog {
+    /// The log file, opened for appending.
+    pub file: Mutex<File>,
+    /// Its format.
+    pub format: LogFormat,
+}
+
+impl AccessLog {
+    /// Append `lines` (whole lines) in one write, so lines from different workers and
+    /// processes never interleave mid-line.
+    pub fn append(&self, lines: &[u8]) {
+        if lines.is_empty() {
+            return;
+        }
+        let f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = (&*f).write_all(lines) {
+            log::error!("cannot write to an access log: {e}");
+        }
+    }
+}
+
+/// The parts of the status page that do not change while a child runs.
+#[derive(Debug, Clone)]
+pub struct StatusInfo {
+    /// `ServerMPM:` (`event` or `worker`).
+    pub mpm: &'static str,
+    /// `Server Built:`.
+    pub built: &'static str,
+    /// `ParentServerConfigGeneration`.
+    pub config_generation: u32,
+    /// `ParentServerMPMGeneration`.
+    pub mpm_generation: u32,
+    /// ThreadsPerChild.
+    pub threads_per_child: u32,
+    /// Active daemons limit.
+    pub max_servers: u32,
+    /// Event (asynchronous) MPM.
+    pub is_async: bool,
+}
+
+/// Everything a worker needs to answer requests.
+#[derive(Debug)]
+pub struct Site {
+    /// The canonical DocumentRoot, and an open descriptor on it (files are opened beneath it).
+    pub document_root: PathBuf,
+    /// See `document_root`.
+    pub root_fd: OwnedFd,
+    /// DirectoryIndex.
+    pub directory_index: Vec<String>,
+    /// Media types.
+    pub mime: MimeTypes,
+    /// `<Location>` sections.
+    pub locations: Vec<(String, Option<Handler>, Access)>,
+    /// `<Directory>` sections under the DocumentRoot, relative to it, longest last.
+    pub directories: Vec<(PathBuf, Access, Option<bool>)>,
+    /// Keep-alive settings.
+    pub keep_alive: KeepAliveSettings,
+    /// ServerName.
+    pub server_name: String,
+    /// The `Server` header.
+    pub server_software: String,
+    /// ServerAdmin, for error pages.
+    pub server_admin: String,
+    /// ExtendedStatus.
+    pub extended_status: bool,
+    /// Access logs.
+    pub access_logs: Vec<AccessLog>,
+    /// Status page constants.
+    pub status: StatusInfo,
+}
+
+/// What the configuration says about one request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route<'s> {
+    /// The handler (static files unless a Location says otherwise).
+    pub handler: Handler,
+    /// The access rules in force, if any section set some.
+    pub access: Option<&'s Access>,
+    /// Whether symbolic links may be followed (inside the DocumentRoot only).
+    pub follow_symlinks: bool,
+}
+
+impl Site {
+    /// Build the site from a checked configuration.
+    pub fn new(cfg: &ServerConfig, status: StatusInfo) -> std::io::Result<Site> {
+        let root = cfg.document_root.canonicalize().map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "DocumentRoot '{}' is not usable: {e}",
+                    cfg.document_root.display()
+                ),
+            )
+        })?;
+        let root_fd = rustix::fs::open(
+            &root,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
+        let mime = match &cfg.types_config {
+            None => MimeTypes::built_in(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("TypesConfig {}: {e}", p.display()))
+                })?;
+                MimeTypes::parse(&text).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}:{}: {}", p.display(), e.line, e.message),
+                    )
+                })?
+            }
+        };
+        let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();
+        for d in &cfg.directories {
+            // Sections outside the DocumentRoot can only matter for `/` (httpd's default
+            // `<Directory /> Require all denied`), which covers everything: keep it as the root.
+            let canon = d.path.canonicalize().unwrap_or_else(|_| d.path.clone());
+            let rel = if root.starts_with(&canon) {
+                PathBuf::new()
+            } else if let Ok(r) = canon.strip_prefix(&root) {
+                r.to_path_buf()
+            } else {
+                continue;
+            };
+            directories.push((rel, d.access.clone(), d.follow_symlinks));
+        }
+        // Shorter paths apply first and longer ones override them, as httpd merges them.
+        directories.sort_by_key(|(p, _, _)| p.components().count());
+        let mut access_logs = Vec::new();
+        for (path, format) in &cfg.custom_logs {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("could not open transfer log file {}: {e}", path.display()),
+                    )
+                })?;
+            access_logs.push(AccessLog {
+                file: Mutex::new(file),
+                format: format.clone(),
+            });
+        }
+        Ok(Site {
+            document_root: root,
+            root_fd,
+            directory_index: cfg.directory_index.clone(),
+            mime,
+            locations: cfg
+                .locations
+                .iter()
+                .map(|l| (l.path.clone(), l.handler.clone(), l.access.clone()))
+                .collect(),
+            directories,
+            keep_alive: KeepAliveSettings {
+                enabled: cfg.core.keep_alive,
+                timeout: cfg.core.keep_alive_timeout,
+                max_requests: cfg.core.max_keep_alive_requests,
+            },
+            server_name: cfg.server_name.clone(),
+            server_software: cfg.server_software(),
+            server_admin: cfg
+                .server_admin
+                .clone()
+                .unwrap_or_else(|| "[no address given]".into()),
+            extended_status: cfg.extended_status,
+            access_logs,
+            status,
+        })
+    }
+
+    /// The handler and access rules for a decoded request path. `<Directory>` sections apply
+    /// first (shortest to longest), `<Location>` sections after them (in configuration order),
+    /// each overriding the access rules of what came before, as httpd merges them.
+    pub fn route(&self, path: &[u8]) -> Route<'_> {
+        let mut r = Route {
+            handler: Handler::Default,
+            access: None,
+            follow_symlinks: true,
+        };
+        let rel = Path::new(std::ffi::OsStr::from_bytes(path))
+            .strip_prefix("/")
+            .ok();
+        for (dir, access, follow) in &self.directories {
+            let applies = dir.as_os_str().is_empty() || rel.is_some_and(|p| p.starts_with(dir));
+            if applies {
+                if !access.is_empty() {
+                    r.access = Some(access);
+                }
+                if let Some(f) = follow {
+                    r.follow_symlinks = *f;
+                }
+            }
+        }
+        for (prefix, handler, access) in &self.locations {
+            // httpd's non-regex <Location> is a plain prefix match on the URL-path.
+            if path.starts_with(prefix.as_bytes()) {
+                if let Some(h) = handler {
+                    r.handler = h.clone();
+                }
+                if !access.is_empty() {
+                    r.access = Some(access);
+                }
+            }
+        }
+        r
+    }
+
+    /// Whether `peer` may fetch what `route` describes.
+    pub fn allows(route: &Route<'_>, peer: IpAddr, local: IpAddr) -> bool {
+        route.access.is_none_or(|a| a.allows(peer, local))
+    }
+}
+
+/// A complete, self-contained error response (`Connection: close`), for the listener's
+/// rejections where no request could be parsed.
+pub fn error_response(status: u16) -> Vec<u8> {
+    let status = Status::new(status).unwrap_or(Status::BAD_REQUEST);
+    let mut body = [0u8; 1024];
+    let n = ErrorPage::new(status).write(&mut body).unwrap_or(0);
+    let d = date::format(now_unix());
+    let mut out = Vec::with_capacity(256 + n);
+    let _ = write!(
+        out,
+        "HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Length: {n}\r\nConnection: close\r\n\
+         Content-Type: text/html; charset=iso-8859-1\r\n\r\n",
+        status.code(),
+        status.reason(),
+        std::str::from_utf8(&d).unwrap_or(""),
+    );
+    out.extend_from_slice(&body[..n]);
+    out
+}
+
+/// Wall-clock seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
