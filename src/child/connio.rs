@@ -71,22 +71,19 @@ impl Input {
         }
     }
 
-    /// Return the buffer to the pool if nothing is buffered (idle connections hold no buffer).
-    pub fn release_if_empty(&mut self, pool: &Pool) {
-        if self.start == self.end
-            && let Some(b) = self.buf.take()
-        {
+    /// Return the buffer to its pool if nothing is buffered (idle connections hold no
+    /// buffer).
+    pub fn release_if_empty(&mut self) {
+        if self.start == self.end {
+            self.buf = None;
             self.start = 0;
             self.end = 0;
-            pool.put(b);
         }
     }
 
     /// Give the buffer back whatever it holds (the connection is closing).
-    pub fn release(&mut self, pool: &Pool) {
-        if let Some(b) = self.buf.take() {
-            pool.put(b);
-        }
+    pub fn release(&mut self) {
+        self.buf = None;
         self.start = 0;
         self.end = 0;
     }
@@ -152,11 +149,9 @@ impl Output {
         self.mem.is_none() && self.file.is_none()
     }
 
-    /// Give any pooled buffer back.
-    pub fn release(&mut self, pool: &Pool) {
-        if let Some((Mem::Pooled(b), _, _)) = self.mem.take() {
-            pool.put(b);
-        }
+    /// Drop what remains (a pooled buffer returns to its pool).
+    pub fn release(&mut self) {
+        self.mem = None;
         self.file = None;
     }
 }
@@ -206,7 +201,7 @@ impl ConnIo {
     }
 
     /// Receive request-head bytes: scan what is buffered, read what the socket has, scan again.
-    pub fn read_head(&mut self, pool: &Pool, limits: &Limits) -> HeadRead {
+    pub fn read_head(&mut self, pool: &'static Pool, limits: &Limits) -> HeadRead {
         if self.input.buf.is_none() {
             match pool.take() {
                 Some(b) => self.input.buf = Some(b),
@@ -258,7 +253,7 @@ impl ConnIo {
                 status: e.status().code(),
             },
             Scan::Partial => {
-                self.input.release_if_empty(pool);
+                self.input.release_if_empty();
                 HeadRead::Partial { new_bytes }
             }
         }
@@ -266,7 +261,7 @@ impl ConnIo {
 
     /// One non-blocking read into the input buffer (a worker's look for a pipelined or quick
     /// next request). Returns bytes read, or `None` at end of stream or on error.
-    pub fn read_more(&mut self, pool: &Pool) -> Option<usize> {
+    pub fn read_more(&mut self, pool: &'static Pool) -> Option<usize> {
         if self.input.buf.is_none() {
             self.input.buf = Some(pool.take()?);
         }
@@ -289,7 +284,7 @@ impl ConnIo {
                 Some(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.input.release_if_empty(pool);
+                self.input.release_if_empty();
                 Some(0)
             }
             Err(_) => None,
@@ -347,10 +342,10 @@ impl ConnIo {
     }
 
     /// Write completion's step: send, and say what happened in the core's terms.
-    pub fn write_pending(&mut self, pool: &Pool) -> Wrote {
+    pub fn write_pending(&mut self) -> Wrote {
         match self.send() {
             Sent::All => {
-                self.output.release(pool);
+                self.output.release();
                 Wrote::Done {
                     buffered: !self.input.buffered().is_empty(),
                 }
@@ -388,8 +383,8 @@ impl ConnIo {
     }
 
     /// Return every buffer to the pool (the connection is closing).
-    pub fn release(&mut self, pool: &Pool) {
-        self.input.release(pool);
-        self.output.release(pool);
+    pub fn release(&mut self) {
+        self.input.release();
+        self.output.release();
     }
 }

@@ -190,11 +190,11 @@ impl<'t> Listener<'t> {
         if mode == StopMode::Immediate {
             for slot in self.io.iter_mut() {
                 if let Some(mut io) = slot.take() {
-                    io.release(&self.shared.pool);
+                    io.release();
                 }
             }
             for mut job in self.shared.dispatch.drain() {
-                job.io.release(&self.shared.pool);
+                job.io.release();
             }
         }
     }
@@ -259,7 +259,7 @@ impl<'t> Listener<'t> {
         for c in done.drain(..) {
             if self.table.conn(c.id).is_none() || self.stop == Some(StopMode::Immediate) {
                 let mut io = c.io;
-                io.release(&self.shared.pool);
+                io.release();
                 continue;
             }
             self.io[c.id.index()] = Some(c.io);
@@ -279,7 +279,7 @@ impl<'t> Listener<'t> {
             let event = match action {
                 Action::Nothing => return,
                 Action::ReadHead => {
-                    Event::HeadRead(io.read_head(&self.shared.pool, &self.shared.limits))
+                    Event::HeadRead(io.read_head(self.shared.pool, &self.shared.limits))
                 }
                 Action::WaitReadable | Action::WaitWritable => {
                     let interest = if action == Action::WaitReadable {
@@ -325,8 +325,15 @@ impl<'t> Listener<'t> {
                         }
                     }
                 }
-                Action::Write => Event::Wrote(io.write_pending(&self.shared.pool)),
+                Action::Write => Event::Wrote(io.write_pending()),
                 Action::Reject { status } => {
+                    log::debug!(
+                        "rejecting a request from {} with {status} ({:?})",
+                        io.peer,
+                        String::from_utf8_lossy(
+                            &io.input.buffered()[..io.input.buffered().len().min(80)]
+                        )
+                    );
                     let page = super::error_response(status);
                     io.write_now(&page);
                     io.shutdown_write();
@@ -335,8 +342,8 @@ impl<'t> Listener<'t> {
                     }
                 }
                 Action::Linger => {
-                    io.input.release(&self.shared.pool);
-                    io.output.release(&self.shared.pool);
+                    io.input.release();
+                    io.output.release();
                     let eof = !io.shutdown_write() || io.drain(&mut self.scratch);
                     Event::Drained { eof }
                 }
@@ -348,7 +355,7 @@ impl<'t> Listener<'t> {
                         if io.registered {
                             let _ = self.poller.delete(io.sock.as_fd());
                         }
-                        io.release(&self.shared.pool);
+                        io.release();
                     }
                     return;
                 }

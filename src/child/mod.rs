@@ -83,7 +83,7 @@ pub struct Shared {
     /// Workers → listener.
     pub completions: Completions<Completion>,
     /// I/O buffers.
-    pub pool: Pool,
+    pub pool: &'static Pool,
     /// Wakes the listener's poller.
     pub waker: Waker,
     /// The child is stopping: responses say `Connection: close`.

@@ -221,7 +221,7 @@ impl Worker<'_> {
             outcome,
             Outcome::KeepAlive | Outcome::Linger | Outcome::Close
         ) {
-            io.input.release_if_empty(&self.shared.pool);
+            io.input.release_if_empty();
         }
         let handback = Handback {
             served: done,
@@ -254,7 +254,7 @@ impl Worker<'_> {
                 Scan::Partial if !io.input.buffered().is_empty() => {}
                 Scan::Partial => {}
             }
-            match io.read_more(&self.shared.pool) {
+            match io.read_more(self.shared.pool) {
                 None => return Next::Closed,
                 Some(0) => break,
                 Some(_) => {}
@@ -398,7 +398,7 @@ impl Worker<'_> {
             Ok(w) => w,
             Err(e) => {
                 log::error!("cannot write a response head: {e}");
-                self.shared.pool.put(out);
+                drop(out);
                 io.input = input;
                 self.last_keep_alive = false;
                 return Sent::Failed;
@@ -428,7 +428,7 @@ impl Worker<'_> {
                 let mut v = Vec::with_capacity(head_end + page.len());
                 v.extend_from_slice(&out.as_slice()[..head_end]);
                 v.append(&mut page);
-                self.shared.pool.put(out);
+                drop(out);
                 let end = v.len();
                 io.output.mem = Some((Mem::Heap(v), 0, end));
             }
@@ -441,7 +441,7 @@ impl Worker<'_> {
                             "cannot read {}: {e}",
                             reply.filename.as_deref().unwrap_or("?")
                         );
-                        self.shared.pool.put(out);
+                        drop(out);
                         self.last_keep_alive = false;
                         return Sent::Failed;
                     }
@@ -461,7 +461,7 @@ impl Worker<'_> {
         }
         let sent = io.send();
         if sent == Sent::All {
-            io.output.release(&self.shared.pool);
+            io.output.release();
         }
         if let Some(r) = self.record {
             r.count_request(written.len as u64 + body_bytes, monotonic_now());
