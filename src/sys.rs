@@ -53,7 +53,26 @@ pub fn open_beneath(
         }
         match rustix::fs::openat2(root, rel, flags, Mode::empty(), resolve) {
             Ok(fd) => return Ok(fd.into()),
-            // EXDEV: the path escapes the root; ELOOP: a link where none may be followed.
+            // EXDEV: the path escapes the root — or crosses an absolute symbolic link, which
+            // BENEATH refuses even when it points inside. Resolve the path; if it lands inside,
+            // open the resolved path with no link allowed on the way, so a link swapped in
+            // after the check cannot lead out.
+            Err(e) if e == rustix::io::Errno::XDEV && follow_symlinks => {
+                let denied =
+                    || io::Error::new(io::ErrorKind::PermissionDenied, "outside the document root");
+                let real = root_path.join(rel).canonicalize()?;
+                let inside = real.strip_prefix(root_path).map_err(|_| denied())?;
+                let inside = if inside.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    inside
+                };
+                let no_links = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS;
+                return rustix::fs::openat2(root, inside, flags, Mode::empty(), no_links)
+                    .map(Into::into)
+                    .map_err(|_| denied());
+            }
+            // EXDEV without links allowed, or ELOOP: a link where none may be followed.
             Err(e) if e == rustix::io::Errno::XDEV || e == rustix::io::Errno::LOOP => {
                 return Err(io::Error::new(
                     io::ErrorKind::PermissionDenied,

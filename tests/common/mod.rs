@@ -1,0 +1,368 @@
+//! Shared harness for the end-to-end tests: a scratch site and configuration, the real
+//! `eventmpm` binary started on a free loopback port, and a guard that stops it by PID.
+//!
+//! Every wait is bounded; every process a test starts is killed when its guard drops, even if
+//! the test panics.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_eventmpm")
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; the server binds it next).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("eventmpm-e2e-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("htdocs")).unwrap();
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn docroot(&self) -> PathBuf {
+        self.0.join("htdocs")
+    }
+
+    /// Write a file under the document root.
+    pub fn file(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.docroot().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub scratch: Scratch,
+    pub conf: PathBuf,
+}
+
+impl Server {
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `http://127.0.0.1:PORT` + path.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A connected client socket with read/write timeouts (so no test can hang on it).
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect_timeout(&self.addr(), Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    /// The error log so far.
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.scratch.path().join("logs/error.log")).unwrap_or_default()
+    }
+
+    /// The access log so far.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.scratch.path().join("logs/access.log")).unwrap_or_default()
+    }
+
+    /// Open descriptors of the server process (Linux /proc).
+    pub fn fd_count(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// A field of /proc/PID/status, e.g. `VmRSS` (kB) or `voluntary_ctxt_switches`, summed
+    /// over every thread for per-thread counters.
+    pub fn proc_status(&self, key: &str) -> u64 {
+        proc_status_of(self.pid(), key)
+    }
+
+    /// Send SIGTERM and wait (bounded) for the process to exit; returns its exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        signal(self.pid(), libc_sigterm());
+        wait_exit(&mut self.child, Duration::from_secs(10))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn libc_sigterm() -> i32 {
+    15
+}
+
+/// Send `sig` to `pid` (via kill(1), so the harness needs no libc binding).
+pub fn signal(pid: u32, sig: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// Wait up to `limit` for `child` to exit.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// A field of /proc/PID/status; `*_ctxt_switches` are summed over every thread.
+pub fn proc_status_of(pid: u32, key: &str) -> u64 {
+    let read = |path: String| -> u64 {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(key)?
+                    .strip_prefix(':')
+                    .map(|v| v.trim().to_string())
+            })
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    if key.ends_with("ctxt_switches") {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return 0;
+        };
+        tasks
+            .flatten()
+            .map(|t| {
+                read(format!(
+                    "/proc/{pid}/task/{}/status",
+                    t.file_name().to_string_lossy()
+                ))
+            })
+            .sum()
+    } else {
+        read(format!("/proc/{pid}/status"))
+    }
+}
+
+/// Start the server with `directives` (on top of Listen, DocumentRoot and logs in a scratch
+/// directory) and wait until it accepts connections.
+pub fn start(tag: &str, directives: &str) -> Server {
+    start_with(Scratch::new(tag), directives, &[])
+}
+
+/// As [`start`], with a prepared scratch directory and extra command-line arguments.
+pub fn start_with(scratch: Scratch, directives: &str, args: &[&str]) -> Server {
+    let port = free_port();
+    let conf = scratch.path().join("eventmpm.conf");
+    let text = format!(
+        "ServerRoot \"{root}\"\nListen 127.0.0.1:{port}\nServerName localhost\n\
+         DocumentRoot \"{root}/htdocs\"\nErrorLog logs/error.log\nLogLevel info\n\
+         CustomLog logs/access.log common\n\
+         <Location /server-status>\n  SetHandler server-status\n  Require local\n</Location>\n\
+         ExtendedStatus On\n{directives}\n",
+        root = scratch.path().display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    let child = Command::new(binary())
+        .arg("-f")
+        .arg(&conf)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start eventmpm");
+    let mut server = Server {
+        child,
+        port,
+        scratch,
+        conf,
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        if TcpStream::connect_timeout(&server.addr(), Duration::from_millis(200)).is_ok() {
+            break;
+        }
+        if let Ok(Some(st)) = server.child.try_wait() {
+            panic!(
+                "eventmpm exited at start ({st}); error log:\n{}",
+                server.error_log()
+            );
+        }
+        assert!(
+            Instant::now() < end,
+            "eventmpm did not start listening within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
+}
+
+/// One raw HTTP exchange: send `request`, read until the server closes or `limit` passes.
+pub fn raw(server: &Server, request: &[u8]) -> Vec<u8> {
+    let mut s = server.connect();
+    s.write_all(request).unwrap();
+    read_until_close(&mut s, Duration::from_secs(10))
+}
+
+/// Read until EOF (or a reset, or `limit`).
+pub fn read_until_close(s: &mut TcpStream, limit: Duration) -> Vec<u8> {
+    let end = Instant::now() + limit;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    while Instant::now() < end {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Read one response with a Content-Length body from a keep-alive connection.
+pub fn read_response(s: &mut TcpStream) -> (String, Vec<u8>) {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => panic!(
+                "connection ended inside a response head: {:?}",
+                String::from_utf8_lossy(&head)
+            ),
+        }
+    }
+    let head = String::from_utf8(head).unwrap();
+    let len = header(&head, "content-length")
+        .map(|v| v.parse::<usize>().unwrap())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    (head, body)
+}
+
+/// A header's value in a response head (case-insensitive name).
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The status code of a raw response.
+pub fn status_of(response: &[u8]) -> u16 {
+    let line = response.split(|&b| b == b'\n').next().unwrap_or(b"");
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Run an external client command with a time limit; returns (exit code, stdout, stderr).
+pub fn run_tool(cmd: &str, args: &[&str], limit: Duration) -> (Option<i32>, String, String) {
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{cmd} is required for this test (ci/install provides it): {e}")
+        });
+    let code = wait_exit(&mut child, limit);
+    if code.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// The value of `key:` in a server-status?auto page.
+pub fn auto_value(page: &str, key: &str) -> Option<String> {
+    page.lines().find_map(|l| {
+        l.strip_prefix(key)?
+            .strip_prefix(':')
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// Fetch server-status?auto over a fresh connection.
+pub fn status_auto(server: &Server) -> String {
+    let r = raw(server, b"GET /server-status?auto HTTP/1.0\r\n\r\n");
+    String::from_utf8_lossy(&r).into_owned()
+}
+
+/// Poll `cond` every 20 ms until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Write through `s` (ignoring errors: the server may close first).
+pub fn send(s: &mut TcpStream, bytes: &[u8]) {
+    let _ = s.write_all(bytes);
+}
