@@ -173,6 +173,8 @@ pub struct ClientSpec {
     pub half_close_after_ms: Option<u64>,
     /// Delay between output arriving and the client noticing.
     pub reaction_ms: u64,
+    /// Delay between connecting and the first byte (a handshake, a slow client).
+    pub first_send_ms: u64,
 }
 
 impl ClientSpec {
@@ -189,6 +191,7 @@ impl ClientSpec {
             reset_after_ms: None,
             half_close_after_ms: None,
             reaction_ms: 0,
+            first_send_ms: 0,
         }
     }
 
@@ -497,17 +500,10 @@ impl Client {
             self.finish(ClientEnd::ServerClosed, &mut acted);
             return acted;
         }
-        if let Some(ms) = self.spec.half_close_after_ms {
-            let at = self.since_arrival(ms);
-            if now >= at {
-                if !w.client_fin {
-                    w.client_fin = true;
-                    acted.fin = true;
-                }
-            } else {
-                self.schedule(at);
-            }
-        }
+        let half_close = self
+            .spec
+            .half_close_after_ms
+            .map(|ms| self.since_arrival(ms));
         if !w.client_fin && !self.stalled && !self.stop_sending || invalid_sending && !w.client_fin
         {
             if w.server_closed {
@@ -516,6 +512,17 @@ impl Client {
                 return acted;
             }
             acted.sent = self.send(now, w);
+        }
+        // Whatever was due is sent first; then the sending side is shut down.
+        if let Some(at) = half_close {
+            if now >= at {
+                if !w.client_fin {
+                    w.client_fin = true;
+                    acted.fin = true;
+                }
+            } else {
+                self.schedule(at);
+            }
         }
         let all_sent = self.next_request >= self.spec.requests.len() && self.current.is_empty();
         let all_answered = read >= w.requests.len();
@@ -575,6 +582,13 @@ impl Client {
                 let Some(spec) = self.spec.requests.get(k).copied() else {
                     break;
                 };
+                if k == 0 {
+                    let at = self.since_arrival(self.spec.first_send_ms);
+                    if now < at {
+                        self.schedule(at);
+                        break;
+                    }
+                }
                 if !self.spec.pipeline && k > 0 {
                     if self.responses_seen < k {
                         break;

@@ -61,9 +61,20 @@ pub enum Sabotage {
     LoseHandback,
 }
 
+/// Which kernel poller the fake poller models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PollerKind {
+    /// Linux epoll: `EPOLLONESHOT` connections, level-triggered listeners.
+    #[default]
+    Epoll,
+}
+
 /// How to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimConfig {
+    /// The poller model.
+    pub poller: PollerKind,
     /// Events kept for a failure report.
     pub trace_capacity: usize,
     /// Print every event as it happens.
@@ -77,6 +88,7 @@ pub struct SimConfig {
 impl Default for SimConfig {
     fn default() -> SimConfig {
         SimConfig {
+            poller: PollerKind::Epoll,
             trace_capacity: 64,
             echo_trace: false,
             max_steps: 2_000_000,

@@ -26,12 +26,7 @@ impl World<'_> {
         self.report.iterations += 1;
         let capacity = self.table.capacity() as u64;
         let mut work = 0u64;
-        if !self.stopping
-            && self
-                .sc
-                .stop_ms
-                .is_some_and(|ms| now >= eventmpm_core::time::Instant::from_millis(ms))
-        {
+        if self.stop_due() {
             self.stop();
         }
 
@@ -57,6 +52,12 @@ impl World<'_> {
         self.trace(What::Poll {
             events: events.len(),
         });
+        // The completion queue is drained when the waker's event comes up, which may be anywhere
+        // in the batch: with shuffled batches, sometimes before the sockets' events.
+        let handbacks_first = self.sc.faults.shuffle && self.rng.percent(50);
+        if handbacks_first {
+            work += self.apply_handbacks()?;
+        }
         for ev in &events {
             work += 1;
             if ev.token == LISTEN {
@@ -75,32 +76,8 @@ impl World<'_> {
             self.perform(id, action)?;
         }
         self.events = events;
-
-        // Hand-backs: bounded by the queue's length now (each connection is in it at most once).
-        let n = self.pool.done.len();
-        for _ in 0..n {
-            let Some((id, wi, h)) = self.pool.done.pop_front() else {
-                break;
-            };
-            work += 1;
-            if self.sabotaged(Sabotage::LoseHandback) && self.handbacks_lost == 0 {
-                // The broken listener forgets this hand-back: the connection is lost.
-                self.handbacks_lost += 1;
-                self.wires[wi].owner = Owner::Gone;
-                continue;
-            }
-            self.wires[wi].owner = Owner::Listener;
-            let i = match h.outcome {
-                Outcome::KeepAlive => 0,
-                Outcome::PartialHead { .. } => 1,
-                Outcome::Yield => 2,
-                Outcome::WriteCompletion { .. } => 3,
-                Outcome::Linger => 4,
-                Outcome::Close => 5,
-            };
-            self.report.handbacks[i] += 1;
-            let action = self.feed(id, Event::Handback(h))?;
-            self.perform(id, action)?;
+        if !handbacks_first {
+            work += self.apply_handbacks()?;
         }
 
         if !self.sabotaged(Sabotage::SkipExpire) {
@@ -147,6 +124,36 @@ impl World<'_> {
             )));
         }
         Ok(())
+    }
+
+    /// Apply the worker hand-backs queued now (each connection is in the queue at most once, so
+    /// this is bounded by the table's capacity). Returns how many.
+    fn apply_handbacks(&mut self) -> Result<u64, Failure> {
+        let n = self.pool.done.len();
+        for _ in 0..n {
+            let Some((id, wi, h)) = self.pool.done.pop_front() else {
+                break;
+            };
+            if self.sabotaged(Sabotage::LoseHandback) && self.handbacks_lost == 0 {
+                // The broken listener forgets this hand-back: the connection is lost.
+                self.handbacks_lost += 1;
+                self.wires[wi].owner = Owner::Gone;
+                continue;
+            }
+            self.wires[wi].owner = Owner::Listener;
+            let i = match h.outcome {
+                Outcome::KeepAlive => 0,
+                Outcome::PartialHead { .. } => 1,
+                Outcome::Yield => 2,
+                Outcome::WriteCompletion { .. } => 3,
+                Outcome::Linger => 4,
+                Outcome::Close => 5,
+            };
+            self.report.handbacks[i] += 1;
+            let action = self.feed(id, Event::Handback(h))?;
+            self.perform(id, action)?;
+        }
+        Ok(n as u64)
     }
 
     /// Poll the listening socket only while accepting is possible.
@@ -259,7 +266,8 @@ impl World<'_> {
     /// Record why the server stops reading requests, when an answer ends the stream.
     fn note_end(&mut self, wi: usize, event: Event, action: Action) {
         let reason = match (event, action) {
-            (_, Action::Reject { .. }) => EndReason::ErrorResponse,
+            (Event::TimedOut(_), Action::Reject { .. }) => EndReason::RequestTimeout,
+            (_, Action::Reject { .. }) => EndReason::InvalidHead,
             (Event::TimedOut(Class::KeepAlive) | Event::KeepAliveKilled, Action::Linger) => {
                 EndReason::KeepAliveEnded
             }
@@ -500,7 +508,7 @@ impl World<'_> {
             }
             let excused = matches!(
                 end.reason,
-                EndReason::CloseResponse | EndReason::ErrorResponse | EndReason::WriteEnded
+                EndReason::CloseResponse | EndReason::InvalidHead | EndReason::WriteEnded
             ) || end.event_pending;
             if !excused {
                 return Err(format!(

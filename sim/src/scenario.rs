@@ -20,6 +20,10 @@ pub struct Faults {
     pub spurious_every_ms: Option<u64>,
     /// Mean milliseconds between stale-token reports (none if `None`).
     pub stale_every_ms: Option<u64>,
+    /// The listener's timer wakes it up to this many milliseconds after `next_deadline()`
+    /// (a busy or descheduled thread); readiness still wakes it at once. The deadline checks
+    /// allow exactly this much slack.
+    pub late_wake_ms: Option<u64>,
 }
 
 impl Faults {
@@ -29,6 +33,7 @@ impl Faults {
         shuffle: false,
         spurious_every_ms: None,
         stale_every_ms: None,
+        late_wake_ms: None,
     };
 }
 
@@ -110,7 +115,7 @@ impl Scenario {
         } as usize;
         let ms = Duration::from_millis;
         let keep_alive_timeout = ms(r.pick(&[0, 1, 50, 200, 1000, 2000, 5000, 15_000]));
-        let timeout = ms(r.pick(&[1, 100, 500, 1000, 5000, 30_000]));
+        let timeout = ms(r.pick(&[0, 1, 100, 500, 1000, 5000, 30_000]));
         let initial = ms(r.pick(&[0, 50, 300, 1000, 2000, 5000]));
         let extended = if r.percent(50) {
             Some(ms(r.pick(&[0, 100, 500, 1000, 3000])))
@@ -141,25 +146,38 @@ impl Scenario {
             shuffle: r.percent(50),
             spurious_every_ms: r.percent(40).then(|| r.range(5, 2000)),
             stale_every_ms: r.percent(20).then(|| r.range(5, 2000)),
+            late_wake_ms: r.percent(25).then(|| r.pick(&[1, 10, 100, 1000, 5000])),
         };
         let span = r.pick(&[100, 1000, 5000, 20_000]);
-        let n = if r.percent(70) {
-            r.range(1, 12)
-        } else {
-            r.range(12, 40)
+        let n = match r.below(10) {
+            0..=6 => r.range(1, 12),
+            7..=8 => r.range(12, 40),
+            _ => r.range(40, 100),
         } as usize;
+        // Some scenarios have slow handlers, so workers run out and dispatches queue up.
+        let handler_scale = if r.percent(25) { r.range(5, 50) } else { 1 };
         let stop_ms = if r.percent(90) {
             Some(r.range(0, span + span / 2 + 5000))
         } else {
             None
         };
-        let backlog = r.range(1, 64) as usize;
+        let backlog = if r.percent(20) {
+            r.range(1, 8)
+        } else {
+            r.range(64, 256)
+        } as usize;
 
         let clients = (0..n)
             .map(|_| {
                 let b = clients_rng.pick(&Behaviour::ALL);
                 let mut c = client(b, &mut clients_rng, &settings);
                 c.arrive_ms = clients_rng.range(0, span);
+                for q in &mut c.requests {
+                    q.handler_ms = q
+                        .handler_ms
+                        .saturating_mul(handler_scale as u32)
+                        .min(20_000);
+                }
                 c
             })
             .collect();
@@ -341,6 +359,9 @@ fn client(b: Behaviour, r: &mut Rng, settings: &Settings) -> ClientSpec {
     };
     c.behaviour = b;
     c.reaction_ms = r.pick(&[0, 0, 1, 5, 40]);
+    if r.percent(30) {
+        c.first_send_ms = r.range(1, 50);
+    }
     if b != Behaviour::SlowReader && b != Behaviour::StoppedReader {
         c.window = r.pick(&[2048, 16_384, 65_536, 262_144]);
     }

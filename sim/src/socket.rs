@@ -65,8 +65,10 @@ pub struct Response {
 pub enum EndReason {
     /// A response said `Connection: close`.
     CloseResponse,
-    /// An error response (invalid head, 408).
-    ErrorResponse,
+    /// An error response to an invalid head (400, 431, 505): nothing after it is owed.
+    InvalidHead,
+    /// A head read timed out after some bytes (408): the request was not complete in time.
+    RequestTimeout,
     /// An idle keep-alive connection timed out or was killed.
     KeepAliveEnded,
     /// A head read timed out before any byte arrived.

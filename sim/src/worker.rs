@@ -247,7 +247,7 @@ impl World<'_> {
         self.notify(wi);
         if !open {
             let reason = if job.invalid.is_some() {
-                EndReason::ErrorResponse
+                EndReason::InvalidHead
             } else {
                 EndReason::CloseResponse
             };

@@ -19,7 +19,7 @@ use crate::scenario::Scenario;
 use crate::socket::{End, EndReason, Owner, Wire};
 use crate::trace::{Trace, What};
 use crate::worker::Pool;
-use crate::{Sabotage, SimConfig};
+use crate::{PollerKind, Sabotage, SimConfig};
 
 /// The listening socket's poller token: its low 32 bits are above any table capacity.
 pub(crate) const LISTEN: u64 = u32::MAX as u64;
@@ -84,13 +84,17 @@ pub(crate) struct World<'a> {
     pub events: Vec<PollEvent>,
     pub step: u64,
     pub handbacks_lost: u32,
+    /// With a late-wake fault: the deadline the listener's timer was set for, and when it fires.
+    pub timer: Option<(Instant, Instant)>,
 }
 
 impl<'a> World<'a> {
     pub fn new(seed: u64, sc: &'a Scenario, cfg: &'a SimConfig, table: ConnTable<'a>) -> World<'a> {
         let mut rng = Rng::new(seed ^ 0x005E_ED0F_5EED);
         let capacity = table.capacity();
-        let mut poller: Box<dyn Poller> = Box::new(EpollModel::new());
+        let mut poller: Box<dyn Poller> = match cfg.poller {
+            PollerKind::Epoll => Box::new(EpollModel::new()),
+        };
         poller.listen(LISTEN, true);
         let first = |rng: &mut Rng, every: Option<u64>| {
             every.map(|e| Instant::from_millis(rng.range(1, e.saturating_mul(2))))
@@ -126,6 +130,7 @@ impl<'a> World<'a> {
             events: Vec::new(),
             step: 0,
             handbacks_lost: 0,
+            timer: None,
             table,
         }
     }
@@ -196,7 +201,7 @@ impl<'a> World<'a> {
         self.wires[wi].end = Some(end);
     }
 
-    fn stop_due(&self) -> bool {
+    pub fn stop_due(&self) -> bool {
         !self.stopping
             && self
                 .sc
@@ -204,11 +209,39 @@ impl<'a> World<'a> {
                 .is_some_and(|ms| self.now() >= Instant::from_millis(ms))
     }
 
-    fn listener_has_work(&self) -> bool {
+    /// How late the listener's timer may fire.
+    pub fn slack(&self) -> Duration {
+        Duration::from_millis(self.sc.faults.late_wake_ms.unwrap_or(0))
+    }
+
+    /// When the listener's timer fires: at `next_deadline()`, or later with a late-wake fault
+    /// (drawn once per deadline).
+    fn timer_wake(&mut self) -> Option<Instant> {
+        let deadline = self.table.next_deadline()?;
+        let Some(max) = self.sc.faults.late_wake_ms else {
+            return Some(deadline);
+        };
+        match self.timer {
+            Some((d, wake)) if d == deadline => Some(wake),
+            _ => {
+                // A kill request (deadline zero) is "now", never late.
+                let late = if deadline == Instant::ZERO {
+                    0
+                } else {
+                    self.rng.range(0, max)
+                };
+                let wake = deadline + Duration::from_millis(late);
+                self.timer = Some((deadline, wake));
+                Some(wake)
+            }
+        }
+    }
+
+    fn listener_has_work(&mut self) -> bool {
         let now = self.now();
         self.stop_due()
             || !self.pool.done.is_empty()
-            || self.table.next_deadline().is_some_and(|d| d <= now)
+            || self.timer_wake().is_some_and(|t| t <= now)
             || self.poller.has_events(&self.view())
     }
 
@@ -246,13 +279,15 @@ impl<'a> World<'a> {
             .map(|c| c.reaction_ms)
             .max()
             .unwrap_or(0);
+        // Each of the (at most seven) timed waits may fire late by the slack.
         Duration::from_millis(
             2 * write
                 + c.interval(Class::KeepAlive).max(stage).as_millis()
                 + stage.as_millis()
                 + worker
                 + 2 * 2000
-                + reaction,
+                + reaction
+                + 7 * self.slack().as_millis(),
         )
     }
 
@@ -385,7 +420,8 @@ impl<'a> World<'a> {
         }
     }
 
-    fn next_time(&self) -> Option<Instant> {
+    fn next_time(&mut self) -> Option<Instant> {
+        let timer = self.timer_wake();
         let arrival = self
             .clients
             .get(self.next_client)
@@ -402,7 +438,7 @@ impl<'a> World<'a> {
             workers,
             self.next_spurious,
             self.next_stale,
-            self.table.next_deadline(),
+            timer,
         ]
         .into_iter()
         .flatten()
@@ -508,7 +544,7 @@ impl<'a> World<'a> {
             .validate()
             .map_err(|e| self.fail(format!("table.validate(): {e}")))?;
         self.checker
-            .compare(&self.table, now)
+            .compare(&self.table, now, self.slack())
             .map_err(|e| self.fail(e))?;
         self.check_ownership()
     }
