@@ -69,6 +69,14 @@ fn a_lost_connection_is_caught() {
 }
 
 #[test]
+fn runs_are_reproducible() {
+    for seed in [0, 17, 4242] {
+        let config = SimConfig::default();
+        assert_eq!(run(seed, &config), run(seed, &config));
+    }
+}
+
+#[test]
 fn the_unbroken_loop_passes_the_same_seeds() {
     for seed in 0..400 {
         if let Err(f) = run(seed, &SimConfig::default()) {

@@ -1,11 +1,18 @@
 //! Replay simulator seeds: `sim --seed 1234 [--trace]`, or sweep: `sim --seed 0 --seeds 1000`.
+//! `--scenario` prints each seed's scenario; `--sabotage NAME` breaks the simulated listener on
+//! purpose (skip-expire, dispatch-partial, ignore-admission, keep-alive-after-stop,
+//! lose-handback) to watch the checker fire.
 
 use std::process::ExitCode;
 
-use eventmpm_sim::{Scenario, SimConfig, run};
+use eventmpm_sim::{Sabotage, Scenario, SimConfig, run};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: sim [--seed N] [--seeds COUNT] [--trace] [--scenario]");
+    eprintln!(
+        "usage: sim [--seed N] [--seeds COUNT] [--trace] [--scenario] [--sabotage NAME]\n\
+         sabotages: skip-expire dispatch-partial ignore-admission keep-alive-after-stop \
+         lose-handback"
+    );
     ExitCode::from(2)
 }
 
@@ -31,6 +38,16 @@ fn main() -> ExitCode {
                 config.trace_capacity = 0;
             }
             "--scenario" => show_scenario = true,
+            "--sabotage" => {
+                config.sabotage = Some(match args.next().as_deref() {
+                    Some("skip-expire") => Sabotage::SkipExpire,
+                    Some("dispatch-partial") => Sabotage::DispatchPartialHeads,
+                    Some("ignore-admission") => Sabotage::IgnoreAdmission,
+                    Some("keep-alive-after-stop") => Sabotage::KeepAliveAfterStop,
+                    Some("lose-handback") => Sabotage::LoseHandback,
+                    _ => return usage(),
+                })
+            }
             _ => return usage(),
         }
     }
