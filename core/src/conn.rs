@@ -342,9 +342,12 @@ impl Conn {
         }
     }
 
+    /// Start reading a head with `buffered` bytes of it already received. Those bytes count
+    /// toward the head (and its 408) but not toward the first stage's MinRate, which judges what
+    /// the client sends *during* the stage.
     fn begin_head(&mut self, buffered: u32) {
         self.head_bytes = buffered;
-        self.stage_bytes = buffered;
+        self.stage_bytes = 0;
     }
 
     fn close(&mut self) -> Step {
@@ -730,6 +733,22 @@ mod tests {
         assert_eq!(
             c.step(Event::TimedOut(Class::HeadExtended), &ctx).action,
             Action::Reject { status: 408 }
+        );
+    }
+
+    #[test]
+    fn bytes_buffered_before_a_stage_do_not_earn_its_extension() {
+        // Found by the simulator: a worker hands back 1000 bytes of a pipelined head; nothing
+        // arrives during the stage, so no extension is earned.
+        let mut c = Conn::NEW;
+        step(&mut c, Event::Opened);
+        step(&mut c, Event::HeadRead(HeadRead::Complete));
+        let back = Handback { served: 1, outcome: Outcome::PartialHead { bytes: 20_000 } };
+        step(&mut c, Event::Handback(back));
+        assert_eq!(c.head_bytes(), 20_000);
+        assert_eq!(
+            step(&mut c, Event::TimedOut(Class::HeadInitial)),
+            s(Action::Reject { status: 408 }, QueueOp::Enqueue(Class::ShortLinger))
         );
     }
 

@@ -75,7 +75,8 @@ impl Shadow {
         self.phase = Phase::ReadHead;
         self.head_start = now;
         self.head_bytes = buffered;
-        self.stage_bytes = buffered;
+        // Bytes already buffered do not count toward the new stage's MinRate.
+        self.stage_bytes = 0;
     }
 
     /// The expected answer to `event`, and the queue change; updates the model.

@@ -341,14 +341,10 @@ fn spurious_stale_and_late_events_are_harmless() {
     assert!(r.spurious > 10 && r.stale > 0, "{r:?}");
 }
 
-/// Core finding (not fixed here): `Outcome::PartialHead { bytes }` starts the head-read stage with
-/// `stage_bytes = bytes`, so bytes that arrived *before* the stage (while a worker held the
-/// connection) count toward that stage's MinRate. conn.rs documents that a client earns the
-/// extension by sending "at least MinRate bytes per second during that stage"; this client sends
-/// nothing during it, yet is extended, holding its connection for header initial + extended
-/// instead of initial.
+/// Found by the simulator (fixed in core): `Outcome::PartialHead { bytes }` used to start the
+/// head-read stage with `stage_bytes = bytes`, so bytes that arrived *before* the stage counted
+/// toward its MinRate and a client that sent nothing during the stage was extended.
 #[test]
-#[ignore = "core finding: bytes buffered before a PartialHead hand-back earn a MinRate extension"]
 fn bytes_buffered_before_the_stage_do_not_earn_an_extension() {
     let mut c = ClientSpec::pipeliner(2);
     c.requests[1].head = eventmpm_sim::http::HeadSpec::Valid {
