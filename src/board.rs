@@ -33,6 +33,37 @@ pub fn map(layout: Layout) -> io::Result<Scoreboard<'static>> {
         .ok_or_else(|| io::Error::other("scoreboard mapping rejected"))
 }
 
+/// Map the scoreboard on a file (`ScoreBoardFile`): the file is replaced, sized and shared, so
+/// other programs can read the records too. Lives until the process exits.
+pub fn map_file(path: &std::path::Path, layout: Layout) -> io::Result<Scoreboard<'static>> {
+    let size = layout
+        .size()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "scoreboard too large"))?;
+    // httpd removes a stale file first, so an old segment's contents never leak in.
+    let _ = std::fs::remove_file(path);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.set_len(size as u64)?;
+    // SAFETY: a fresh, zero-filled file mapping of `size` bytes, shared across fork and never
+    // unmapped (the descriptor may close; the mapping stays).
+    let base = unsafe {
+        rustix::mm::mmap(
+            std::ptr::null_mut(),
+            size,
+            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+            rustix::mm::MapFlags::SHARED,
+            &file,
+            0,
+        )?
+    };
+    // SAFETY: as in `map`: page-aligned, zeroed, `size` bytes, never unmapped.
+    unsafe { Scoreboard::from_raw(base.cast(), layout) }
+        .ok_or_else(|| io::Error::other("scoreboard mapping rejected"))
+}
+
 /// The monotonic clock every process uses for scoreboard times: milliseconds since boot, the
 /// same in the parent and in every child.
 pub fn monotonic_now() -> Instant {

@@ -14,6 +14,8 @@ pub mod handoff;
 pub mod logformat;
 pub mod mime;
 pub mod net;
+pub mod parent;
+pub mod privileges;
 pub mod server;
 pub mod signals;
 pub mod site;

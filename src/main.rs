@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use eventmpm::config::{self, Options};
-use eventmpm::{errorlog, server};
+use eventmpm::{errorlog, parent, server};
 
 const USAGE: &str = "\
 Usage: eventmpm [-D name] [-d directory] [-f file]
                 [-C \"directive\"] [-c \"directive\"]
+                [-k start|restart|graceful|graceful-stop|stop]
                 [-v] [-V] [-h] [-l] [-M] [-t] [-X]
 Options:
   -D name            : define a name for use in <IfDefine name> directives
@@ -29,11 +30,16 @@ Options:
   -l                 : list compiled in modules
   -M                 : show all loaded modules
   -t                 : run syntax check for config files
+  -k start|restart|graceful|graceful-stop|stop
+                     : signal a running server through its PidFile
+                       (start detaches into the background)
   -X                 : debug mode (only one worker, do not detach)";
 
 #[derive(Debug, Default)]
 struct Args {
     opts: Options,
+    /// `-k VERB`.
+    control: Option<String>,
     test: bool,
     single: bool,
     version: bool,
@@ -56,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
             "-D" => a.opts.defines.push(value("D")?),
             "-C" => a.opts.before.push(value("C")?),
             "-c" => a.opts.after.push(value("c")?),
+            "-k" => a.control = Some(value("k")?),
             "-t" => a.test = true,
             "-X" => a.single = true,
             "-v" => a.version = true,
@@ -166,9 +173,83 @@ fn main() -> ExitCode {
         eprintln!("eventmpm: the worker MPM is not available yet; use mpm_event_module");
         return ExitCode::from(1);
     }
-    // Until the parent process exists (issue 4) every start is a single child, as -X.
-    let _single = args.single;
-    ExitCode::from(server::run_single(&cfg) as u8)
+    if args.single {
+        return ExitCode::from(server::run_single(&cfg) as u8);
+    }
+    match args.control.as_deref() {
+        None => {}
+        Some("start") => {
+            if let Some(pid) = running_pid(&cfg) {
+                eprintln!("eventmpm (pid {pid}) already running");
+                return ExitCode::SUCCESS;
+            }
+            // httpd detaches for -k start; a plain run stays in the foreground.
+            if let Err(e) = eventmpm::server::daemonize() {
+                eprintln!("eventmpm: cannot detach: {e}");
+                return ExitCode::from(1);
+            }
+        }
+        Some(verb) => return control(&cfg, verb),
+    }
+    ExitCode::from(parent::run(cfg, args.opts) as u8)
+}
+
+/// The pid in the PidFile, if that process is alive.
+fn running_pid(cfg: &config::ServerConfig) -> Option<i32> {
+    let text = std::fs::read_to_string(cfg.pid_file()?).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    (pid > 0 && unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+}
+
+/// `-k stop|restart|graceful|graceful-stop`: signal the running parent through its PidFile, with
+/// httpd's messages.
+fn control(cfg: &config::ServerConfig, verb: &str) -> ExitCode {
+    let sig = match verb {
+        "stop" => libc::SIGTERM,
+        "restart" => libc::SIGHUP,
+        "graceful" => libc::SIGUSR1,
+        "graceful-stop" => libc::SIGWINCH,
+        other => {
+            eprintln!(
+                "eventmpm: unknown -k argument '{other}' (start, stop, restart, graceful, graceful-stop)"
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let Some(path) = cfg.pid_file() else {
+        eprintln!("eventmpm: -k {verb} needs a PidFile; the built-in defaults write none (use -f)");
+        return ExitCode::from(1);
+    };
+    let pid = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok());
+    let Some(pid) = pid.filter(|&p| p > 0) else {
+        eprintln!("eventmpm (no pid file) not running");
+        return ExitCode::from(if verb == "stop" || verb == "graceful-stop" {
+            0
+        } else {
+            1
+        });
+    };
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        eprintln!("eventmpm (pid {pid}?) not running");
+        return ExitCode::from(if verb == "stop" || verb == "graceful-stop" {
+            0
+        } else {
+            1
+        });
+    }
+    // SAFETY: signalling the pid the PidFile names, as httpd's ap_signal_server does.
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        eprintln!(
+            "eventmpm: cannot signal pid {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 /// The checks `-t` makes beyond syntax (httpd warns about a missing DocumentRoot).

@@ -45,6 +45,18 @@ pub fn log_module(mpm: Mpm) -> &'static str {
 /// Bind every `Listen`. A wildcard address binds IPv6's (dual-stack), falling back to IPv4's
 /// where the host has no IPv6.
 pub fn bind_listeners(cfg: &ServerConfig) -> std::io::Result<Vec<TcpListener>> {
+    Ok(bind_listeners_where(cfg, |_| None)?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect())
+}
+
+/// Bind every `Listen`, taking an already-open socket from `reuse` when it has one for the
+/// address (a restart keeps the ports it still serves bound, as httpd does).
+pub fn bind_listeners_where(
+    cfg: &ServerConfig,
+    mut reuse: impl FnMut(&SocketAddr) -> Option<TcpListener>,
+) -> std::io::Result<Vec<(SocketAddr, TcpListener)>> {
     let mut out = Vec::new();
     for l in &cfg.core.listeners {
         let spec = |addr: SocketAddr| ListenSpec {
@@ -53,29 +65,41 @@ pub fn bind_listeners(cfg: &ServerConfig) -> std::io::Result<Vec<TcpListener>> {
             send_buffer: cfg.core.send_buffer_size,
             receive_buffer: cfg.core.receive_buffer_size,
         };
-        let sock = match l.address {
-            Some(ip) => net::bind(&spec(SocketAddr::new(ip, l.port))),
+        let candidates: Vec<SocketAddr> = match l.address {
+            Some(ip) => vec![SocketAddr::new(ip, l.port)],
+            None => net::wildcard(l.port).to_vec(),
+        };
+        if let Some((addr, sock)) = candidates.iter().find_map(|a| reuse(a).map(|s| (*a, s))) {
+            out.push((addr, sock));
+            continue;
+        }
+        let mut last_err = None;
+        let mut bound = None;
+        for addr in &candidates {
+            match net::bind(&spec(*addr)) {
+                Ok(sock) => {
+                    bound = Some((*addr, sock));
+                    break;
+                }
+                Err(e) => last_err = Some((*addr, e)),
+            }
+        }
+        let (addr, sock) = match bound {
+            Some(b) => b,
             None => {
-                let [v6, v4] = net::wildcard(l.port);
-                net::bind(&spec(v6)).or_else(|_| net::bind(&spec(v4)))
+                let (addr, e) = last_err.expect("at least one candidate");
+                // httpd: "(98)Address already in use: AH00072: make_sock: could not bind to
+                // address [::]:80".
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("make_sock: could not bind to address {addr}: {e}"),
+                ));
             }
         };
-        let sock = sock.map_err(|e| {
-            let shown = match l.address {
-                Some(ip) => SocketAddr::new(ip, l.port).to_string(),
-                None => format!("[::]:{}", l.port),
-            };
-            // httpd: "(98)Address already in use: AH00072: make_sock: could not bind to
-            // address [::]:80".
-            std::io::Error::new(
-                e.kind(),
-                format!("make_sock: could not bind to address {shown}: {e}"),
-            )
-        })?;
         // Linux: wake the listener only once a request's first bytes have arrived (httpd's
         // default AcceptFilter http data).
         let _ = crate::sys::set_defer_accept(std::os::fd::AsFd::as_fd(&sock), 30);
-        out.push(sock);
+        out.push((addr, sock));
     }
     Ok(out)
 }
@@ -188,6 +212,34 @@ pub fn site(
             is_async: cfg.core.mpm == Mpm::Event,
         },
     )
+}
+
+/// Detach from the terminal for `-k start`, as httpd does: fork, let the parent exit, start a new
+/// session, and point the standard streams at /dev/null (the error log is a file).
+pub fn daemonize() -> std::io::Result<()> {
+    // SAFETY: single-threaded here (before any child or thread exists); the parent half exits
+    // at once without running destructors.
+    unsafe {
+        match libc::fork() {
+            -1 => return Err(std::io::Error::last_os_error()),
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        if libc::setsid() < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the standard descriptors; `null` stays open for the call.
+        unsafe {
+            libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd);
+        }
+    }
+    Ok(())
 }
 
 /// `-X`: one child in the foreground, no parent. Returns the process exit status.

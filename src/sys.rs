@@ -22,6 +22,26 @@ cfg_if::cfg_if! {
     }
 }
 
+/// Allow core dumps after a change of user (httpd's CoreDumpDirectory; Linux clears the flag on
+/// setuid).
+pub fn set_dumpable() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: prctl with these arguments only changes this process's dumpable flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
+}
+
+/// Ask the kernel to send `sig` to this process when its parent dies, so children never outlive
+/// a parent that was killed outright (elsewhere children notice on their next maintenance).
+pub fn die_with_parent(sig: libc::c_int) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: prctl with these arguments only sets this process's parent-death signal.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+    }
+}
+
 /// Send `buf` on a socket without raising SIGPIPE; `more` hints that more data follows at once.
 pub fn send(sock: &impl AsFd, buf: &[u8], more: bool) -> io::Result<usize> {
     Ok(rustix::net::send(sock, buf, send_flags(more))?)

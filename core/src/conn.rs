@@ -743,12 +743,18 @@ mod tests {
         let mut c = Conn::NEW;
         step(&mut c, Event::Opened);
         step(&mut c, Event::HeadRead(HeadRead::Complete));
-        let back = Handback { served: 1, outcome: Outcome::PartialHead { bytes: 20_000 } };
+        let back = Handback {
+            served: 1,
+            outcome: Outcome::PartialHead { bytes: 20_000 },
+        };
         step(&mut c, Event::Handback(back));
         assert_eq!(c.head_bytes(), 20_000);
         assert_eq!(
             step(&mut c, Event::TimedOut(Class::HeadInitial)),
-            s(Action::Reject { status: 408 }, QueueOp::Enqueue(Class::ShortLinger))
+            s(
+                Action::Reject { status: 408 },
+                QueueOp::Enqueue(Class::ShortLinger)
+            )
         );
     }
 

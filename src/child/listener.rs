@@ -147,9 +147,12 @@ impl<'t> Listener<'t> {
                 self.perform(id, action, now);
             }
             let load = self.table.counts().load(self.shared.dispatch.idle());
-            if self.admission.after_iteration(load, self.stop.is_some()) == Switch::Enable {
-                self.set_listening(true);
-            }
+            self.admission.after_iteration(load, self.stop.is_some());
+            // A full table disables the (level-triggered) listening sockets too; re-enabling
+            // them while it is full would spin.
+            let listen =
+                self.stop.is_none() && !self.admission.is_disabled() && !self.table.is_full();
+            self.set_listening(listen);
             self.shared.board.publish_counts(&self.table.counts());
             match self.stop {
                 Some(StopMode::Immediate) => return StopMode::Immediate,

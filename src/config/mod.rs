@@ -137,6 +137,8 @@ pub struct ServerConfig {
     pub notes: Vec<String>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
+    /// The compiled-in defaults were used (no `-f`).
+    pub builtin: bool,
 }
 
 impl ServerConfig {
@@ -159,7 +161,14 @@ impl ServerConfig {
             modules: Modules::default(),
             notes: Vec::new(),
             files: Vec::new(),
+            builtin: false,
         }
+    }
+
+    /// The PidFile's path (ServerRoot-relative like httpd's), or `None` when running on the
+    /// compiled-in defaults, which write no pid file into the directory they serve.
+    pub fn pid_file(&self) -> Option<PathBuf> {
+        (!self.builtin).then(|| self.resolve(self.core.pid_file_path()))
     }
 
     /// Resolve `p` against ServerRoot (httpd's `ap_server_root_relative`).
@@ -207,9 +216,30 @@ pub struct Options {
     pub after: Vec<String>,
 }
 
-/// Read, apply and check the configuration. `warn` receives the core's clamp warnings (httpd
-/// prints them at start-up with "WARNING: ").
+/// Read, apply and check the configuration at first start. `warn` receives the core's clamp
+/// warnings (httpd prints them at start-up with "WARNING: ").
 pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig, ConfigError> {
+    let mut cfg = read(opts)?;
+    cfg.core.check(true, &mut |w| warn(w.console().to_string()));
+    Ok(cfg)
+}
+
+/// Read the configuration again for a restart: the process model is checked against the
+/// running one (ServerLimit and ThreadLimit cannot change; httpd's AH00501/AH00506), with the
+/// restart wording of the warnings.
+pub fn reload(
+    opts: &Options,
+    previous: &ServerConfig,
+    warn: &mut dyn FnMut(String),
+) -> Result<ServerConfig, ConfigError> {
+    let mut cfg = read(opts)?;
+    cfg.core
+        .check_restart(&previous.core, &mut |w| warn(w.to_string()));
+    Ok(cfg)
+}
+
+/// Read and apply the configuration without the process-model checks.
+pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
     let root = match &opts.server_root {
         Some(r) => r.clone(),
         None => std::env::current_dir().map_err(|e| ConfigError {
@@ -240,6 +270,7 @@ pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig
     match &opts.file {
         None => {
             r.text(Path::new(BUILTIN_NAME), BUILTIN, 0, 0)?;
+            r.cfg.builtin = true;
         }
         Some(f) => {
             let path = if f.is_absolute() {
@@ -253,20 +284,19 @@ pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig
     for (i, d) in opts.after.iter().enumerate() {
         r.text(Path::new("-c"), d, 0, i as u32)?;
     }
-    let mut cfg = r.cfg;
-    let file = cfg
-        .files
-        .first()
-        .cloned()
-        .unwrap_or_else(|| PathBuf::from(BUILTIN_NAME));
+    let cfg = r.cfg;
     if cfg.core.listeners.is_empty() {
+        let file = cfg
+            .files
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(BUILTIN_NAME));
         return Err(ConfigError {
             file,
             line: 0,
             message: "no listening sockets available, shutting down (no Listen directive)".into(),
         });
     }
-    cfg.core.check(true, &mut |w| warn(w.console().to_string()));
     Ok(cfg)
 }
 
