@@ -568,6 +568,117 @@ mod tests {
         t.validate().unwrap();
     }
 
+    mod properties {
+        use super::*;
+        use crate::conn::Wrote;
+        use proptest::prelude::*;
+        extern crate std;
+        use std::vec::Vec;
+
+        fn event() -> impl Strategy<Value = Event> {
+            let outcome = prop_oneof![
+                Just(Outcome::KeepAlive),
+                (0u32..5000).prop_map(|bytes| Outcome::PartialHead { bytes }),
+                Just(Outcome::Yield),
+                any::<bool>().prop_map(|keep_alive| Outcome::WriteCompletion { keep_alive }),
+                Just(Outcome::Linger),
+                Just(Outcome::Close),
+            ];
+            prop_oneof![
+                Just(Event::Ready),
+                (0u32..20_000).prop_map(|n| Event::HeadRead(HeadRead::Partial { new_bytes: n })),
+                Just(Event::HeadRead(HeadRead::Complete)),
+                prop_oneof![Just(400u16), Just(414), Just(431)]
+                    .prop_map(|status| Event::HeadRead(HeadRead::Invalid { status })),
+                Just(Event::HeadRead(HeadRead::Closed)),
+                prop_oneof![
+                    Just(Wrote::Progress),
+                    Just(Wrote::Blocked),
+                    any::<bool>().prop_map(|buffered| Wrote::Done { buffered }),
+                    Just(Wrote::Failed)
+                ]
+                .prop_map(Event::Wrote),
+                any::<bool>().prop_map(|eof| Event::Drained { eof }),
+                (0u32..3, outcome)
+                    .prop_map(|(served, outcome)| Event::Handback(Handback { served, outcome })),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Open,
+            Event(usize, Event),
+            Advance(u16),
+            Expire,
+            Kill,
+            Stop,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                3 => Just(Op::Open),
+                8 => (0usize..8, event()).prop_map(|(i, e)| Op::Event(i, e)),
+                2 => (0u16..30_000).prop_map(Op::Advance),
+                2 => Just(Op::Expire),
+                1 => Just(Op::Kill),
+                1 => Just(Op::Stop),
+            ]
+        }
+
+        proptest! {
+            /// Any sequence of events, including ones a correct caller would never send (stale
+            /// ids, events for other phases), keeps every table invariant: each connection in
+            /// exactly the queue its phase requires, exact counters, a sound free list. Nothing
+            /// is expired before its deadline, and a table with no waiting connection has none.
+            #[test]
+            fn arbitrary_event_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..300)) {
+                let mut slots = [Slot::EMPTY; 8];
+                let mut t = ConnTable::new(&mut slots, &settings());
+                let mut ids: Vec<ConnId> = Vec::new();
+                let mut now = at(0);
+                for op in ops {
+                    match op {
+                        Op::Open => {
+                            if let Some((id, _)) = t.open(now) {
+                                ids.push(id);
+                            } else {
+                                prop_assert!(t.is_full());
+                            }
+                        }
+                        Op::Event(i, e) => {
+                            if let Some(&id) = ids.get(i % ids.len().max(1)) {
+                                let before = t.conn(id).copied();
+                                let a = t.event(id, e, now);
+                                if before.is_none() {
+                                    prop_assert_eq!(a, Action::Nothing, "a stale id changed something");
+                                }
+                            }
+                        }
+                        Op::Advance(ms) => now += Duration::from_millis(ms as u64),
+                        Op::Expire => {
+                            let deadline = t.next_deadline();
+                            let mut n = 0;
+                            while t.expire(now).is_some() {
+                                prop_assert!(deadline.is_some_and(|d| d <= now), "expired before the deadline");
+                                n += 1;
+                                prop_assert!(n <= 2 * 8 + 1, "expire does not terminate");
+                            }
+                            prop_assert!(t.next_deadline().is_none_or(|d| d > now));
+                        }
+                        Op::Kill => t.kill_keep_alive(),
+                        Op::Stop => t.stop(),
+                    }
+                    prop_assert_eq!(t.validate(), Ok(()));
+                    let c = t.counts();
+                    let waiting = c.reading + c.write_completion + c.keep_alive + c.lingering;
+                    if waiting == 0 {
+                        prop_assert_eq!(t.next_deadline(), None, "no waiting connection, yet a deadline");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn stopping_shortens_lingering_and_refuses_extensions() {
         let mut slots = [Slot::EMPTY; 2];
