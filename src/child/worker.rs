@@ -8,6 +8,7 @@
 //! (pipelining, or a quick client) before handing the connection back, saving a trip through the
 //! listener. At most [`MAX_REQUESTS_PER_DISPATCH`] requests are served per dispatch.
 
+use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -334,7 +335,11 @@ impl Worker<'_> {
                     && self.site.extended_status
                 {
                     r.set_request_line(request_line(head_bytes));
-                    r.set_client(io.peer.ip().to_string().as_bytes());
+                    let mut ip = [0u8; 48];
+                    let mut cur = std::io::Cursor::new(&mut ip[..]);
+                    let _ = write!(cur, "{}", io.peer.ip());
+                    let n = cur.position() as usize;
+                    r.set_client(&ip[..n]);
                     r.set_vhost(self.site.server_name.as_bytes());
                     r.set_protocol(req.version().as_str().as_bytes());
                 }
@@ -472,19 +477,27 @@ impl Worker<'_> {
     /// Route and answer a parsed request.
     fn handle(&mut self, req: &Request<'_>, io: &ConnIo, now: i64, now_us: u64) -> Reply {
         let method = req.method();
-        let n = match path::normalize(req.target().path().as_bytes(), &mut self.path) {
-            Ok(n) => n,
+        // The decoding buffer is taken out for the request so `decoded` can be borrowed while the
+        // handlers use the rest of the worker; it is put back below (no allocation per request).
+        let mut buf = std::mem::take(&mut self.path);
+        let reply = match path::normalize(req.target().path().as_bytes(), &mut buf) {
+            Ok(n) => self.handle_path(req, io, &buf[..n], now, now_us),
             Err(e) => {
                 log::info!("{} (client {})", e.reason(), io.peer.ip());
-                return self.error_reply(e.status(), method.as_str(), b"");
+                self.error_reply(e.status(), method.as_str(), b"")
             }
         };
-        let decoded = self.path[..n].to_vec();
-        let route = self.site.route(&decoded);
+        self.path = buf;
+        reply
+    }
+
+    fn handle_path(&mut self, req: &Request<'_>, io: &ConnIo, decoded: &[u8], now: i64, now_us: u64) -> Reply {
+        let method = req.method();
+        let route = self.site.route(decoded);
         if !Site::allows(&route, io.peer.ip(), io.local.ip()) {
             log::info!(
                 "client denied by server configuration: {} (client {})",
-                String::from_utf8_lossy(&decoded),
+                String::from_utf8_lossy(decoded),
                 io.peer.ip()
             );
             return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
@@ -508,7 +521,7 @@ impl Worker<'_> {
         }
         match route.handler {
             Handler::ServerStatus => self.status_page(req, io, now),
-            Handler::Default => self.static_file(req, &decoded, route.follow_symlinks, now, now_us),
+            Handler::Default => self.static_file(req, decoded, route.follow_symlinks, now, now_us),
         }
     }
 
