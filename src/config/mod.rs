@@ -233,6 +233,7 @@ pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig
         defines: opts.defines.clone(),
         files: 0,
         formats,
+        includes: Vec::new(),
     };
     for (i, d) in opts.before.iter().enumerate() {
         r.text(Path::new("-C"), d, 0, i as u32)?;
@@ -278,6 +279,8 @@ struct Reader {
     /// LogFormat nicknames; `common` and `combined` are predefined, as in httpd's default
     /// configuration.
     formats: HashMap<String, LogFormat>,
+    /// The files the `Include` line just applied names, read next.
+    includes: Vec<PathBuf>,
 }
 
 /// What an open section is, for the directives inside it.
@@ -427,6 +430,16 @@ impl Reader {
                         .copied();
                     self.directive(file, number, &name, &args, scope, depth)
                         .map_err(|m| err(number, m))?;
+                    for f in std::mem::take(&mut self.includes) {
+                        // A file that cannot be read is reported at the Include line.
+                        self.file(&f, depth + 1).map_err(|e| {
+                            if e.line == 0 {
+                                err(number, e.message)
+                            } else {
+                                e
+                            }
+                        })?;
+                    }
                 }
             }
         }
@@ -586,12 +599,10 @@ impl Reader {
                         "Exceeded the maximum include directory nesting level of {MAX_INCLUDE_DEPTH}. You have probably a recursion somewhere."
                     ));
                 }
-                let files =
+                // Read by `text` once this line is done, so that an error inside an included
+                // file is reported at its own file and line, as httpd does.
+                self.includes =
                     include::expand(&self.cfg.resolve(pattern), lname == "includeoptional")?;
-                for f in files {
-                    self.file(&f, depth + 1)
-                        .map_err(|e| format!("in file included here: {e}"))?;
-                }
             }
             "loadmodule" => {
                 server_only()?;
@@ -819,6 +830,34 @@ mod tests {
         assert!(e.message.contains("no listening sockets"), "{e}");
         let e = load_text("Listen 8080\nInclude /nonexistent/dir/*.conf\n").unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn an_error_inside_an_include_names_the_included_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("eventmpm-inc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.conf"), "Listen 8080\nInclude sub.conf\n").unwrap();
+        std::fs::write(dir.join("sub.conf"), "# sub\n\nBogusDirective on\n").unwrap();
+        let opts = |f: &str| Options {
+            file: Some(dir.join(f)),
+            server_root: Some(dir.clone()),
+            ..Options::default()
+        };
+        let e = load(&opts("main.conf"), &mut |_| {}).unwrap_err();
+        assert_eq!((e.file.clone(), e.line), (dir.join("sub.conf"), 3), "{e}");
+        assert!(
+            e.message.starts_with("Invalid command 'BogusDirective'"),
+            "{e}"
+        );
+        // A file that cannot be opened is reported at the Include line.
+        std::fs::write(dir.join("main.conf"), "Listen 8080\n\nInclude gone.conf\n").unwrap();
+        let e = load(&opts("main.conf"), &mut |_| {}).unwrap_err();
+        assert_eq!((e.file.clone(), e.line), (dir.join("main.conf"), 3), "{e}");
+        assert!(
+            e.message.starts_with("Could not open configuration file"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
