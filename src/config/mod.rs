@@ -675,6 +675,11 @@ impl Reader {
                     file.display()
                 ));
             }
+            "limitrequestbody" if scope.is_some() => {
+                // The core holds one server-wide limit: applying a section's value would change
+                // it for every URL.
+                return Err("LimitRequestBody inside <Location> or <Directory> is not supported by eventmpm; set it at server level".into());
+            }
             _ => {
                 let ctx = match scope {
                     None => Context::Server,
@@ -858,6 +863,16 @@ mod tests {
             "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn limit_request_body_in_a_section_is_refused_not_applied_everywhere() {
+        let e = load_text("Listen 8080\n<Location /upload>\nLimitRequestBody 10\n</Location>\n")
+            .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("not supported"), "{e}");
+        let cfg = load_text("Listen 8080\nLimitRequestBody 10\n").unwrap();
+        assert_eq!(cfg.core.limit_request_body, 10);
     }
 
     #[test]
