@@ -124,7 +124,7 @@ pub struct ServerConfig {
     pub locations: Vec<Location>,
     /// `<Directory>` sections, in configuration order.
     pub directories: Vec<Directory>,
-    /// ExtendedStatus.
+    /// ExtendedStatus (default on, as in httpd with mod_status loaded).
     pub extended_status: bool,
     /// ServerTokens.
     pub server_tokens: ServerTokens,
@@ -153,7 +153,8 @@ impl ServerConfig {
             types_config: None,
             locations: Vec::new(),
             directories: Vec::new(),
-            extended_status: false,
+            // httpd's mod_status turns ExtendedStatus on when it is loaded; it always is here.
+            extended_status: true,
             server_tokens: ServerTokens::Full,
             server_admin: None,
             modules: Modules::default(),
@@ -873,6 +874,20 @@ mod tests {
         assert!(e.message.contains("not supported"), "{e}");
         let cfg = load_text("Listen 8080\nLimitRequestBody 10\n").unwrap();
         assert_eq!(cfg.core.limit_request_body, 10);
+    }
+
+    #[test]
+    fn extended_status_defaults_on_as_with_mod_status_loaded() {
+        assert!(
+            load_text("Listen 127.0.0.1:8080\n")
+                .unwrap()
+                .extended_status
+        );
+        assert!(
+            !load_text("Listen 127.0.0.1:8080\nExtendedStatus Off\n")
+                .unwrap()
+                .extended_status
+        );
     }
 
     #[test]
