@@ -252,7 +252,11 @@ fn shipped_configuration_documents_every_directive() {
         .lines()
         .filter_map(|l| {
             let t = l.trim_start();
+            // An active line, or a commented-out one ("#Name ..."); not comment prose.
             let t = t.strip_prefix('#').unwrap_or(t);
+            if t.starts_with(char::is_whitespace) {
+                return None;
+            }
             t.split_whitespace().next().map(str::to_ascii_lowercase)
         })
         .collect();
