@@ -124,7 +124,7 @@ pub struct ServerConfig {
     pub locations: Vec<Location>,
     /// `<Directory>` sections, in configuration order.
     pub directories: Vec<Directory>,
-    /// ExtendedStatus.
+    /// ExtendedStatus (default on, as in httpd with mod_status loaded).
     pub extended_status: bool,
     /// ServerTokens.
     pub server_tokens: ServerTokens,
@@ -155,7 +155,8 @@ impl ServerConfig {
             types_config: None,
             locations: Vec::new(),
             directories: Vec::new(),
-            extended_status: false,
+            // httpd's mod_status turns ExtendedStatus on when it is loaded; it always is here.
+            extended_status: true,
             server_tokens: ServerTokens::Full,
             server_admin: None,
             modules: Modules::default(),
@@ -263,6 +264,7 @@ pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
         defines: opts.defines.clone(),
         files: 0,
         formats,
+        includes: Vec::new(),
     };
     for (i, d) in opts.before.iter().enumerate() {
         r.text(Path::new("-C"), d, 0, i as u32)?;
@@ -308,6 +310,8 @@ struct Reader {
     /// LogFormat nicknames; `common` and `combined` are predefined, as in httpd's default
     /// configuration.
     formats: HashMap<String, LogFormat>,
+    /// The files the `Include` line just applied names, read next.
+    includes: Vec<PathBuf>,
 }
 
 /// What an open section is, for the directives inside it.
@@ -457,6 +461,16 @@ impl Reader {
                         .copied();
                     self.directive(file, number, &name, &args, scope, depth)
                         .map_err(|m| err(number, m))?;
+                    for f in std::mem::take(&mut self.includes) {
+                        // A file that cannot be read is reported at the Include line.
+                        self.file(&f, depth + 1).map_err(|e| {
+                            if e.line == 0 {
+                                err(number, e.message)
+                            } else {
+                                e
+                            }
+                        })?;
+                    }
                 }
             }
         }
@@ -616,12 +630,10 @@ impl Reader {
                         "Exceeded the maximum include directory nesting level of {MAX_INCLUDE_DEPTH}. You have probably a recursion somewhere."
                     ));
                 }
-                let files =
+                // Read by `text` once this line is done, so that an error inside an included
+                // file is reported at its own file and line, as httpd does.
+                self.includes =
                     include::expand(&self.cfg.resolve(pattern), lname == "includeoptional")?;
-                for f in files {
-                    self.file(&f, depth + 1)
-                        .map_err(|e| format!("in file included here: {e}"))?;
-                }
             }
             "loadmodule" => {
                 server_only()?;
@@ -693,6 +705,11 @@ impl Reader {
                     "{}:{line}: {name} is accepted and has no effect in eventmpm",
                     file.display()
                 ));
+            }
+            "limitrequestbody" if scope.is_some() => {
+                // The core holds one server-wide limit: applying a section's value would change
+                // it for every URL.
+                return Err("LimitRequestBody inside <Location> or <Directory> is not supported by eventmpm; set it at server level".into());
             }
             _ => {
                 let ctx = match scope {
@@ -849,6 +866,58 @@ mod tests {
         assert!(e.message.contains("no listening sockets"), "{e}");
         let e = load_text("Listen 8080\nInclude /nonexistent/dir/*.conf\n").unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn an_error_inside_an_include_names_the_included_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("eventmpm-inc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.conf"), "Listen 8080\nInclude sub.conf\n").unwrap();
+        std::fs::write(dir.join("sub.conf"), "# sub\n\nBogusDirective on\n").unwrap();
+        let opts = |f: &str| Options {
+            file: Some(dir.join(f)),
+            server_root: Some(dir.clone()),
+            ..Options::default()
+        };
+        let e = load(&opts("main.conf"), &mut |_| {}).unwrap_err();
+        assert_eq!((e.file.clone(), e.line), (dir.join("sub.conf"), 3), "{e}");
+        assert!(
+            e.message.starts_with("Invalid command 'BogusDirective'"),
+            "{e}"
+        );
+        // A file that cannot be opened is reported at the Include line.
+        std::fs::write(dir.join("main.conf"), "Listen 8080\n\nInclude gone.conf\n").unwrap();
+        let e = load(&opts("main.conf"), &mut |_| {}).unwrap_err();
+        assert_eq!((e.file.clone(), e.line), (dir.join("main.conf"), 3), "{e}");
+        assert!(
+            e.message.starts_with("Could not open configuration file"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn limit_request_body_in_a_section_is_refused_not_applied_everywhere() {
+        let e = load_text("Listen 8080\n<Location /upload>\nLimitRequestBody 10\n</Location>\n")
+            .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("not supported"), "{e}");
+        let cfg = load_text("Listen 8080\nLimitRequestBody 10\n").unwrap();
+        assert_eq!(cfg.core.limit_request_body, 10);
+    }
+
+    #[test]
+    fn extended_status_defaults_on_as_with_mod_status_loaded() {
+        assert!(
+            load_text("Listen 127.0.0.1:8080\n")
+                .unwrap()
+                .extended_status
+        );
+        assert!(
+            !load_text("Listen 127.0.0.1:8080\nExtendedStatus Off\n")
+                .unwrap()
+                .extended_status
+        );
     }
 
     #[test]

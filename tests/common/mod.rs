@@ -366,3 +366,73 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 pub fn send(s: &mut TcpStream, bytes: &[u8]) {
     let _ = s.write_all(bytes);
 }
+
+impl Server {
+    /// What the server wrote on stderr so far (servers started by [`start_args`] only).
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.scratch.path().join("stderr.txt")).unwrap_or_default()
+    }
+}
+
+/// Run the binary with `args` in `cwd` and wait (at most 10 s) for it to exit; returns (exit
+/// code, stdout, stderr). For the commands that exit at once: `-t`, `-v`, `-V`, `-h`, …
+pub fn run_binary(args: &[&str], cwd: &Path) -> (Option<i32>, String, String) {
+    let mut child = Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eventmpm");
+    let code = wait_exit(&mut child, Duration::from_secs(10));
+    if code.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Start the binary with exactly `args` (no generated configuration) in `cwd`, its stderr kept
+/// in `<scratch>/stderr.txt` ([`Server::stderr`]), and wait until 127.0.0.1:`port` accepts.
+pub fn start_args(scratch: Scratch, port: u16, args: &[&str], cwd: &Path) -> Server {
+    let stderr = std::fs::File::create(scratch.path().join("stderr.txt")).unwrap();
+    let child = Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("start eventmpm");
+    let conf = scratch.path().join("eventmpm.conf");
+    let mut server = Server {
+        child,
+        port,
+        scratch,
+        conf,
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(st)) = server.child.try_wait() {
+            panic!(
+                "eventmpm exited at start ({st}); stderr:\n{}",
+                server.stderr()
+            );
+        }
+        if TcpStream::connect_timeout(&server.addr(), Duration::from_millis(200)).is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "eventmpm did not start listening within 10 s; stderr:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
+}
