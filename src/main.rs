@@ -68,7 +68,7 @@ fn parse_args() -> Result<Args, String> {
             "-v" => a.version = true,
             "-V" => a.settings = true,
             "-l" => a.list_modules = true,
-            "-M" | "-t -D DUMP_MODULES" => a.loaded_modules = true,
+            "-M" => a.loaded_modules = true,
             "-h" | "-?" | "--help" => return Err(String::new()),
             // `-DNAME`, `-fFILE`: httpd's getopt accepts values attached to the flag.
             s if s.starts_with("-D") && s.len() > 2 => a.opts.defines.push(s[2..].to_string()),
@@ -78,6 +78,10 @@ fn parse_args() -> Result<Args, String> {
             }
             s => return Err(format!("illegal option -- '{}'", s.trim_start_matches('-'))),
         }
+    }
+    // httpd's `-t -D DUMP_MODULES` is `-M`.
+    if a.test && a.opts.defines.iter().any(|d| d == "DUMP_MODULES") {
+        a.loaded_modules = true;
     }
     Ok(a)
 }
@@ -99,7 +103,18 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut warnings = Vec::new();
-    let cfg = match config::load(&args.opts, &mut |w| warnings.push(w)) {
+    // -V, -M and -l describe the build and the configuration; they need no Listen.
+    let describe = args.settings || args.list_modules || args.loaded_modules;
+    let loaded = if describe {
+        config::read(&args.opts).map(|mut c| {
+            c.core
+                .check(true, &mut |w| warnings.push(w.console().to_string()));
+            c
+        })
+    } else {
+        config::load(&args.opts, &mut |w| warnings.push(w))
+    };
+    let cfg = match loaded {
         Ok(c) => c,
         Err(e) => {
             // httpd: "AH00526: Syntax error on line N of FILE:" then the message; we give the

@@ -491,7 +491,14 @@ impl Worker<'_> {
         reply
     }
 
-    fn handle_path(&mut self, req: &Request<'_>, io: &ConnIo, decoded: &[u8], now: i64, now_us: u64) -> Reply {
+    fn handle_path(
+        &mut self,
+        req: &Request<'_>,
+        io: &ConnIo,
+        decoded: &[u8],
+        now: i64,
+        now_us: u64,
+    ) -> Reply {
         let method = req.method();
         let route = self.site.route(decoded);
         if !Site::allows(&route, io.peer.ip(), io.local.ip()) {

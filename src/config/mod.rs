@@ -221,6 +221,7 @@ pub struct Options {
 /// warnings (httpd prints them at start-up with "WARNING: ").
 pub fn load(opts: &Options, warn: &mut dyn FnMut(String)) -> Result<ServerConfig, ConfigError> {
     let mut cfg = read(opts)?;
+    require_listeners(&cfg)?;
     cfg.core.check(true, &mut |w| warn(w.console().to_string()));
     Ok(cfg)
 }
@@ -286,7 +287,12 @@ pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
     for (i, d) in opts.after.iter().enumerate() {
         r.text(Path::new("-c"), d, 0, i as u32)?;
     }
-    let cfg = r.cfg;
+    Ok(r.cfg)
+}
+
+/// A server needs at least one `Listen` (httpd: "no listening sockets available, shutting
+/// down"); `-V`, `-M` and `-l` do not.
+pub fn require_listeners(cfg: &ServerConfig) -> Result<(), ConfigError> {
     if cfg.core.listeners.is_empty() {
         let file = cfg
             .files
@@ -299,7 +305,7 @@ pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
             message: "no listening sockets available, shutting down (no Listen directive)".into(),
         });
     }
-    Ok(cfg)
+    Ok(())
 }
 
 /// Walks configuration texts, applying each line.
