@@ -287,6 +287,7 @@ impl Parent {
             )));
         };
         record.prepare(generation);
+        let parent_pid = std::process::id() as libc::pid_t;
         // SAFETY: the parent is single-threaded (it never spawns threads), so the child starts
         // in a consistent state; it only returns from `child_main` by exiting.
         let pid = unsafe { libc::fork() };
@@ -294,6 +295,13 @@ impl Parent {
             return Err(std::io::Error::last_os_error());
         }
         if pid == 0 {
+            crate::sys::die_with_parent(libc::SIGTERM);
+            // The parent may have died before the line above took effect.
+            // SAFETY: getppid has no preconditions.
+            if unsafe { libc::getppid() } != parent_pid {
+                // SAFETY: _exit ends the process at once.
+                unsafe { libc::_exit(0) };
+            }
             let code = self.child_main(slot as usize, generation);
             // Skip the parent's exit handlers and destructors.
             // SAFETY: _exit ends the process at once.
@@ -313,7 +321,6 @@ impl Parent {
 
     /// The child process's life after `fork`. Returns its exit code.
     fn child_main(&mut self, slot: usize, generation: u32) -> i32 {
-        crate::sys::die_with_parent(libc::SIGTERM);
         for sig in [libc::SIGCHLD, libc::SIGUSR2] {
             crate::signals::set_default(sig);
         }
