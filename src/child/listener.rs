@@ -18,7 +18,7 @@ use std::time::Duration as StdDuration;
 use eventmpm_core::admission::{Admission, Switch, Verdict};
 use eventmpm_core::conn::{Action, Event, Handback, HeadRead, Outcome};
 use eventmpm_core::table::{ConnId, ConnTable};
-use eventmpm_core::time::Instant;
+use eventmpm_core::time::{Duration, Instant};
 
 use super::connio::ConnIo;
 use super::{Clock, Completion, Job, Shared, StopMode};
@@ -34,6 +34,13 @@ const STEPS_PER_ACTION: usize = 8;
 const EVENTS: usize = 512;
 /// The token of the signal pipe.
 const SIGNAL_TOKEN: u64 = u64::MAX - 1;
+/// How long the workers must have handed nothing back before a request that finds no idle worker
+/// closes the idle keep-alive connections (httpd's `workers_were_busy`). Our workers never wait
+/// for a client, so a request queued for a moment behind busy workers (a burst, a benchmark with
+/// more connections than workers) is served within milliseconds and killing keep-alive would
+/// only break clients; workers that stopped handing anything back are stuck, and their clients
+/// are better off reconnecting to another child.
+const WORKERS_STALLED: Duration = Duration::from_secs(1);
 
 /// What the listener needs to run.
 #[allow(missing_debug_implementations)]
@@ -51,6 +58,8 @@ pub struct Listener<'t> {
     signals: SignalPipe,
     stop: Option<StopMode>,
     accepts_left: Option<u64>,
+    /// When a worker was last seen idle or handing a connection back.
+    workers_progressed: Instant,
 }
 
 impl<'t> Listener<'t> {
@@ -82,6 +91,7 @@ impl<'t> Listener<'t> {
             signals,
             stop: None,
             accepts_left: (max_connections > 0).then_some(max_connections as u64),
+            workers_progressed: Instant::ZERO,
         };
         l.set_listening(true);
         Ok(l)
@@ -256,6 +266,9 @@ impl<'t> Listener<'t> {
     fn take_completions(&mut self, now: Instant) {
         let mut done = std::mem::take(&mut self.completed);
         self.shared.completions.take_all(&mut done);
+        if !done.is_empty() {
+            self.workers_progressed = now;
+        }
         for c in done.drain(..) {
             if self.table.conn(c.id).is_none() || self.stop == Some(StopMode::Immediate) {
                 let mut io = c.io;
@@ -308,8 +321,11 @@ impl<'t> Listener<'t> {
                     // Published before the worker can render server-status, so the page counts
                     // the connection it is answering.
                     self.shared.board.publish_counts(&self.table.counts());
-                    if self.shared.dispatch.idle() == 0 {
-                        // httpd's workers_were_busy: no worker could take this request at once.
+                    if self.shared.dispatch.idle() > 0 {
+                        self.workers_progressed = now;
+                    } else if now.saturating_since(self.workers_progressed) >= WORKERS_STALLED {
+                        // httpd's workers_were_busy: no worker can take this request, and none
+                        // has finished anything for a while.
                         self.table.kill_keep_alive();
                     }
                     // The queue holds as many jobs as the table has connections, so a push fails
