@@ -60,10 +60,16 @@ pub struct Listener<'t> {
     accepts_left: Option<u64>,
     /// When a worker was last seen idle or handing a connection back.
     workers_progressed: Instant,
+    /// Worker threads running.
+    workers: u32,
+    /// Jobs pushed to the workers and not yet handed back.
+    in_flight: u32,
 }
 
 impl<'t> Listener<'t> {
-    /// A listener over `table` (sized at child start) for `listeners`.
+    /// A listener over `table` (sized at child start) for `listeners`, feeding `workers` worker
+    /// threads.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         table: ConnTable<'t>,
         admission: Admission,
@@ -72,6 +78,7 @@ impl<'t> Listener<'t> {
         shared: Arc<Shared>,
         signals: SignalPipe,
         max_connections: u32,
+        workers: u32,
     ) -> std::io::Result<Listener<'t>> {
         let capacity = table.capacity();
         let mut io = Vec::with_capacity(capacity);
@@ -92,9 +99,21 @@ impl<'t> Listener<'t> {
             stop: None,
             accepts_left: (max_connections > 0).then_some(max_connections as u64),
             workers_progressed: Instant::ZERO,
+            workers,
+            in_flight: 0,
         };
         l.set_listening(true);
         Ok(l)
+    }
+
+    /// Workers not holding a job (httpd's `ap_queue_info_num_idlers`), counted here from the
+    /// jobs pushed and the completions taken back. Counting the workers that wait on the queue
+    /// instead loses wake-ups: a worker checks whether the listening sockets are off just before
+    /// it starts waiting, so the listener could switch them off, see no waiting worker, and
+    /// sleep with every worker idle and connections left in the backlog. Every completion wakes
+    /// the listener, and it takes completions before it re-checks admission.
+    fn idle_workers(&self) -> u32 {
+        self.workers.saturating_sub(self.in_flight)
     }
 
     fn set_listening(&mut self, on: bool) {
@@ -156,7 +175,7 @@ impl<'t> Listener<'t> {
             while let Some((id, action)) = self.table.expire(now) {
                 self.perform(id, action, now);
             }
-            let load = self.table.counts().load(self.shared.dispatch.idle());
+            let load = self.table.counts().load(self.idle_workers());
             if self.admission.after_iteration(load, self.stop.is_some()) == Switch::Enable {
                 self.set_listening(true);
             }
@@ -215,7 +234,7 @@ impl<'t> Listener<'t> {
                 self.set_listening(false);
                 return;
             }
-            let load = self.table.counts().load(self.shared.dispatch.idle());
+            let load = self.table.counts().load(self.idle_workers());
             let (verdict, switch) = self.admission.before_accept(load);
             if switch == Switch::Disable {
                 log::debug!(
@@ -269,6 +288,7 @@ impl<'t> Listener<'t> {
         if !done.is_empty() {
             self.workers_progressed = now;
         }
+        self.in_flight = self.in_flight.saturating_sub(done.len() as u32);
         for c in done.drain(..) {
             if self.table.conn(c.id).is_none() || self.stop == Some(StopMode::Immediate) {
                 let mut io = c.io;
@@ -321,7 +341,7 @@ impl<'t> Listener<'t> {
                     // Published before the worker can render server-status, so the page counts
                     // the connection it is answering.
                     self.shared.board.publish_counts(&self.table.counts());
-                    if self.shared.dispatch.idle() > 0 {
+                    if self.idle_workers() > 0 {
                         self.workers_progressed = now;
                     } else if now.saturating_since(self.workers_progressed) >= WORKERS_STALLED {
                         // httpd's workers_were_busy: no worker can take this request, and none
@@ -331,7 +351,10 @@ impl<'t> Listener<'t> {
                     // The queue holds as many jobs as the table has connections, so a push fails
                     // only once the queue is terminated (an immediate stop): close.
                     match self.shared.dispatch.push(Job { id, io, served }) {
-                        Ok(()) => return,
+                        Ok(()) => {
+                            self.in_flight += 1;
+                            return;
+                        }
                         Err(job) => {
                             self.io[id.index()] = Some(job.io);
                             Event::Handback(Handback {

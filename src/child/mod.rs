@@ -190,6 +190,7 @@ pub fn run(
         shared.clone(),
         signals,
         params.max_connections,
+        workers.len() as u32,
     )?;
     let how = listener.run();
     drop(listener);
