@@ -162,7 +162,7 @@ impl<'t> Listener<'t> {
                     t if t >= self.table.capacity() as u64
                         && t < (self.table.capacity() + self.listeners.len()) as u64 =>
                     {
-                        self.accept_burst((t - self.table.capacity() as u64) as usize, now)
+                        self.accept_burst((t - self.table.capacity() as u64) as usize)
                     }
                     t => {
                         let id = ConnId::from_token(t);
@@ -228,7 +228,7 @@ impl<'t> Listener<'t> {
         }
     }
 
-    fn accept_burst(&mut self, which: usize, now: Instant) {
+    fn accept_burst(&mut self, which: usize) {
         for _ in 0..ACCEPTS_PER_EVENT {
             if self.stop.is_some() || self.table.is_full() {
                 self.set_listening(false);
@@ -267,6 +267,10 @@ impl<'t> Listener<'t> {
             let sock = std::net::TcpStream::from(fd);
             let _ = crate::net::configure_accepted(&sock);
             let local = sock.local_addr().unwrap_or(peer);
+            // The request-read timeout starts now, not when this iteration began: the connection
+            // may have arrived while earlier events were handled, and a stale start would close
+            // its head that much early.
+            let now = self.clock.now();
             let Some((id, action)) = self.table.open(now) else {
                 return;
             };
