@@ -18,7 +18,7 @@ use std::time::Duration as StdDuration;
 use eventmpm_core::admission::{Admission, Switch, Verdict};
 use eventmpm_core::conn::{Action, Event, Handback, HeadRead, Outcome};
 use eventmpm_core::table::{ConnId, ConnTable};
-use eventmpm_core::time::Instant;
+use eventmpm_core::time::{Duration, Instant};
 
 use super::connio::ConnIo;
 use super::{Clock, Completion, Job, Shared, StopMode};
@@ -34,6 +34,13 @@ const STEPS_PER_ACTION: usize = 8;
 const EVENTS: usize = 512;
 /// The token of the signal pipe.
 const SIGNAL_TOKEN: u64 = u64::MAX - 1;
+/// How long the workers must have handed nothing back before a request that finds no idle worker
+/// closes the idle keep-alive connections (httpd's `workers_were_busy`). Our workers never wait
+/// for a client, so a request queued for a moment behind busy workers (a burst, a benchmark with
+/// more connections than workers) is served within milliseconds and killing keep-alive would
+/// only break clients; workers that stopped handing anything back are stuck, and their clients
+/// are better off reconnecting to another child.
+const WORKERS_STALLED: Duration = Duration::from_secs(1);
 
 /// What the listener needs to run.
 #[allow(missing_debug_implementations)]
@@ -51,10 +58,18 @@ pub struct Listener<'t> {
     signals: SignalPipe,
     stop: Option<StopMode>,
     accepts_left: Option<u64>,
+    /// When a worker was last seen idle or handing a connection back.
+    workers_progressed: Instant,
+    /// Worker threads running.
+    workers: u32,
+    /// Jobs pushed to the workers and not yet handed back.
+    in_flight: u32,
 }
 
 impl<'t> Listener<'t> {
-    /// A listener over `table` (sized at child start) for `listeners`.
+    /// A listener over `table` (sized at child start) for `listeners`, feeding `workers` worker
+    /// threads.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         table: ConnTable<'t>,
         admission: Admission,
@@ -63,6 +78,7 @@ impl<'t> Listener<'t> {
         shared: Arc<Shared>,
         signals: SignalPipe,
         max_connections: u32,
+        workers: u32,
     ) -> std::io::Result<Listener<'t>> {
         let capacity = table.capacity();
         let mut io = Vec::with_capacity(capacity);
@@ -82,9 +98,22 @@ impl<'t> Listener<'t> {
             signals,
             stop: None,
             accepts_left: (max_connections > 0).then_some(max_connections as u64),
+            workers_progressed: Instant::ZERO,
+            workers,
+            in_flight: 0,
         };
         l.set_listening(true);
         Ok(l)
+    }
+
+    /// Workers not holding a job (httpd's `ap_queue_info_num_idlers`), counted here from the
+    /// jobs pushed and the completions taken back. Counting the workers that wait on the queue
+    /// instead loses wake-ups: a worker checks whether the listening sockets are off just before
+    /// it starts waiting, so the listener could switch them off, see no waiting worker, and
+    /// sleep with every worker idle and connections left in the backlog. Every completion wakes
+    /// the listener, and it takes completions before it re-checks admission.
+    fn idle_workers(&self) -> u32 {
+        self.workers.saturating_sub(self.in_flight)
     }
 
     fn set_listening(&mut self, on: bool) {
@@ -106,7 +135,6 @@ impl<'t> Listener<'t> {
             }
         }
         self.listening = on;
-        self.shared.listeners_disabled.store(!on, Ordering::Relaxed);
         self.shared.board.set_accepting(on && self.stop.is_none());
     }
 
@@ -133,7 +161,7 @@ impl<'t> Listener<'t> {
                     t if t >= self.table.capacity() as u64
                         && t < (self.table.capacity() + self.listeners.len()) as u64 =>
                     {
-                        self.accept_burst((t - self.table.capacity() as u64) as usize, now)
+                        self.accept_burst((t - self.table.capacity() as u64) as usize)
                     }
                     t => {
                         let id = ConnId::from_token(t);
@@ -146,7 +174,7 @@ impl<'t> Listener<'t> {
             while let Some((id, action)) = self.table.expire(now) {
                 self.perform(id, action, now);
             }
-            let load = self.table.counts().load(self.shared.dispatch.idle());
+            let load = self.table.counts().load(self.idle_workers());
             self.admission.after_iteration(load, self.stop.is_some());
             // A full table disables the (level-triggered) listening sockets too; re-enabling
             // them while it is full would spin.
@@ -202,13 +230,13 @@ impl<'t> Listener<'t> {
         }
     }
 
-    fn accept_burst(&mut self, which: usize, now: Instant) {
+    fn accept_burst(&mut self, which: usize) {
         for _ in 0..ACCEPTS_PER_EVENT {
             if self.stop.is_some() || self.table.is_full() {
                 self.set_listening(false);
                 return;
             }
-            let load = self.table.counts().load(self.shared.dispatch.idle());
+            let load = self.table.counts().load(self.idle_workers());
             let (verdict, switch) = self.admission.before_accept(load);
             if switch == Switch::Disable {
                 log::debug!(
@@ -241,6 +269,10 @@ impl<'t> Listener<'t> {
             let sock = std::net::TcpStream::from(fd);
             let _ = crate::net::configure_accepted(&sock);
             let local = sock.local_addr().unwrap_or(peer);
+            // The request-read timeout starts now, not when this iteration began: the connection
+            // may have arrived while earlier events were handled, and a stale start would close
+            // its head that much early.
+            let now = self.clock.now();
             let Some((id, action)) = self.table.open(now) else {
                 return;
             };
@@ -259,6 +291,10 @@ impl<'t> Listener<'t> {
     fn take_completions(&mut self, now: Instant) {
         let mut done = std::mem::take(&mut self.completed);
         self.shared.completions.take_all(&mut done);
+        if !done.is_empty() {
+            self.workers_progressed = now;
+        }
+        self.in_flight = self.in_flight.saturating_sub(done.len() as u32);
         for c in done.drain(..) {
             if self.table.conn(c.id).is_none() || self.stop == Some(StopMode::Immediate) {
                 let mut io = c.io;
@@ -311,14 +347,20 @@ impl<'t> Listener<'t> {
                     // Published before the worker can render server-status, so the page counts
                     // the connection it is answering.
                     self.shared.board.publish_counts(&self.table.counts());
-                    if self.shared.dispatch.idle() == 0 {
-                        // httpd's workers_were_busy: no worker could take this request at once.
+                    if self.idle_workers() > 0 {
+                        self.workers_progressed = now;
+                    } else if now.saturating_since(self.workers_progressed) >= WORKERS_STALLED {
+                        // httpd's workers_were_busy: no worker can take this request, and none
+                        // has finished anything for a while.
                         self.table.kill_keep_alive();
                     }
                     // The queue holds as many jobs as the table has connections, so a push fails
                     // only once the queue is terminated (an immediate stop): close.
                     match self.shared.dispatch.push(Job { id, io, served }) {
-                        Ok(()) => return,
+                        Ok(()) => {
+                            self.in_flight += 1;
+                            return;
+                        }
                         Err(job) => {
                             self.io[id.index()] = Some(job.io);
                             Event::Handback(Handback {

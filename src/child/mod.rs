@@ -88,9 +88,6 @@ pub struct Shared {
     pub waker: Waker,
     /// The child is stopping: responses say `Connection: close`.
     pub stopping: AtomicBool,
-    /// The listening sockets are switched off (a worker going idle wakes the listener to
-    /// re-check admission, httpd PR 65769).
-    pub listeners_disabled: AtomicBool,
     /// Request limits.
     pub limits: Limits,
     /// What is served and how.
@@ -155,7 +152,6 @@ pub fn run(
         ),
         waker: poller.waker(),
         stopping: AtomicBool::new(false),
-        listeners_disabled: AtomicBool::new(false),
         limits,
         site,
         board,
@@ -190,6 +186,7 @@ pub fn run(
         shared.clone(),
         signals,
         params.max_connections,
+        workers.len() as u32,
     )?;
     let how = listener.run();
     drop(listener);

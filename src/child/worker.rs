@@ -167,8 +167,9 @@ impl Worker<'_> {
         }
     }
 
-    /// About to wait for work: publish idleness, write buffered log lines, and wake the
-    /// listener if it switched its sockets off (it re-checks admission: httpd PR 65769).
+    /// About to wait for work: publish idleness and write buffered log lines. (The listener
+    /// learns a worker is free from the completion it just pushed, which also wakes it to
+    /// re-check admission: httpd PR 65769.)
     fn on_idle(&mut self) {
         let stopping = self.shared.stopping.load(Ordering::Relaxed);
         self.set_status(if stopping {
@@ -177,9 +178,6 @@ impl Worker<'_> {
             WorkerStatus::Ready
         });
         self.flush_logs();
-        if self.shared.listeners_disabled.load(Ordering::Relaxed) {
-            let _ = self.shared.waker.wake();
-        }
     }
 
     fn flush_logs(&mut self) {
