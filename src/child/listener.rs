@@ -200,12 +200,20 @@ impl<'t> Listener<'t> {
     }
 
     fn accept_burst(&mut self, which: usize, now: Instant) {
-        for _ in 0..ACCEPTS_PER_EVENT {
+        for n in 0..ACCEPTS_PER_EVENT {
             if self.stop.is_some() || self.table.is_full() {
                 self.set_listening(false);
                 return;
             }
             let load = self.table.counts().load(self.shared.dispatch.idle());
+            if n > 0 && self.admission.verdict(load) != Verdict::Accept {
+                // Whether another connection is waiting is unknown (the request just accepted
+                // may have taken a worker a moment ago). Switching the socket off now would
+                // keep it off below the bound, by the re-enabling hysteresis; as httpd, decide
+                // only when the socket reports a waiting connection: it is level-triggered
+                // and does so at the next wait if one is there.
+                return;
+            }
             let (verdict, switch) = self.admission.before_accept(load);
             if switch == Switch::Disable {
                 log::debug!(
