@@ -6,7 +6,6 @@
 //! [`eventmpm_core::scoreboard`]); this module only decides which slot a child writes.
 
 use std::io;
-use std::sync::Mutex;
 
 use eventmpm_core::scoreboard::{AsyncCounts, Layout, ProcessScore, Scoreboard, WorkerScore};
 use eventmpm_core::table::Counts;
@@ -77,8 +76,6 @@ pub struct Board {
     scoreboard: Scoreboard<'static>,
     slot: usize,
     generation: u32,
-    /// The counts last published, so the listener writes the record only when they change.
-    published: Mutex<Option<AsyncCounts>>,
 }
 
 impl Board {
@@ -88,7 +85,6 @@ impl Board {
             scoreboard,
             slot,
             generation,
-            published: Mutex::new(None),
         }
     }
 
@@ -132,7 +128,8 @@ impl Board {
     }
 
     /// Publish the connection table's counters (exact, unlike httpd's, which it copies only
-    /// when it processes its timeout queues). Only the listener calls this.
+    /// when it processes its timeout queues). Only the listener calls this, and only when they
+    /// changed.
     pub fn publish_counts(&self, c: &Counts) {
         let counts = AsyncCounts {
             connections: c.connections,
@@ -143,12 +140,8 @@ impl Board {
             suspended: 0,
             wait_io: 0,
         };
-        let mut last = self.published.lock().unwrap_or_else(|e| e.into_inner());
-        if *last != Some(counts) {
-            if let Some(p) = self.process() {
-                p.publish(&counts);
-            }
-            *last = Some(counts);
+        if let Some(p) = self.process() {
+            p.publish(&counts);
         }
     }
 }

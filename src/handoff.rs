@@ -11,6 +11,8 @@
 //! at most one place at a time, so neither can overflow, and neither allocates after start.
 
 use std::collections::VecDeque;
+
+use eventmpm_core::time::Instant;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -21,7 +23,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[derive(Debug)]
 struct DispatchState<T> {
-    jobs: VecDeque<T>,
+    /// Jobs and when they were queued.
+    jobs: VecDeque<(Instant, T)>,
     terminated: bool,
 }
 
@@ -46,13 +49,14 @@ impl<T> Dispatch<T> {
         }
     }
 
-    /// Queue a job for a worker. Gives the job back if the queue is full or terminated.
-    pub fn push(&self, job: T) -> Result<(), T> {
+    /// Queue a job for a worker at time `now`. Gives the job back if the queue is full or
+    /// terminated.
+    pub fn push(&self, job: T, now: Instant) -> Result<(), T> {
         let mut st = lock(&self.state);
         if st.terminated || st.jobs.len() >= self.capacity {
             return Err(job);
         }
-        st.jobs.push_back(job);
+        st.jobs.push_back((now, job));
         drop(st);
         self.ready.notify_one();
         Ok(())
@@ -70,7 +74,7 @@ impl<T> Dispatch<T> {
         }
         // Bounded: each wake-up either takes a job, sees termination, or was spurious.
         loop {
-            if let Some(job) = st.jobs.pop_front() {
+            if let Some((_, job)) = st.jobs.pop_front() {
                 return Some(job);
             }
             if st.terminated {
@@ -85,6 +89,11 @@ impl<T> Dispatch<T> {
         lock(&self.state).jobs.len()
     }
 
+    /// When the oldest job still waiting for a worker was queued.
+    pub fn oldest(&self) -> Option<Instant> {
+        lock(&self.state).jobs.front().map(|(t, _)| *t)
+    }
+
     /// Let workers finish the queued jobs, then exit.
     pub fn terminate(&self) {
         lock(&self.state).terminated = true;
@@ -93,7 +102,11 @@ impl<T> Dispatch<T> {
 
     /// Take back every queued job (an ungraceful stop closes them).
     pub fn drain(&self) -> Vec<T> {
-        lock(&self.state).jobs.drain(..).collect()
+        lock(&self.state)
+            .jobs
+            .drain(..)
+            .map(|(_, job)| job)
+            .collect()
     }
 }
 
@@ -146,7 +159,7 @@ mod tests {
             })
             .collect();
         for j in 0..5 {
-            q.push(j).unwrap();
+            q.push(j, Instant::ZERO).unwrap();
         }
         q.terminate();
         let mut all: Vec<u32> = workers
@@ -156,16 +169,18 @@ mod tests {
         all.sort();
         assert_eq!(all, vec![0, 1, 2, 3, 4], "every job delivered exactly once");
         assert_eq!(q.queued(), 0);
-        assert_eq!(q.push(9), Err(9), "terminated");
+        assert_eq!(q.push(9, Instant::ZERO), Err(9), "terminated");
     }
 
     #[test]
     fn dispatch_is_bounded() {
         let q = Dispatch::new(2);
-        q.push(1).unwrap();
-        q.push(2).unwrap();
-        assert_eq!(q.push(3), Err(3));
+        assert_eq!(q.oldest(), None);
+        q.push(1, Instant::from_millis(5)).unwrap();
+        q.push(2, Instant::from_millis(9)).unwrap();
+        assert_eq!(q.push(3, Instant::from_millis(9)), Err(3));
         assert_eq!(q.queued(), 2);
+        assert_eq!(q.oldest(), Some(Instant::from_millis(5)));
         assert_eq!(q.drain(), vec![1, 2]);
         assert_eq!(q.queued(), 0);
     }

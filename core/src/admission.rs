@@ -144,9 +144,11 @@ pub enum Switch {
 
 /// The listener's admission state: whether its listening sockets are switched off.
 ///
-/// The listener asks [`Admission::before_accept`] when a listening socket is readable (and again
-/// before each further accept of a batch), and [`Admission::after_iteration`] once per loop
-/// iteration, after workers may have become idle and connections may have closed.
+/// The listener asks [`Admission::before_accept`] when a listening socket is readable, and
+/// [`Admission::after_iteration`] once per loop iteration, after workers may have become idle and
+/// connections may have closed. Before each further accept of a batch it asks only
+/// [`Admission::verdict`]: no connection is known to be waiting then, and switching the sockets
+/// off on a transient load would keep them off below the bound (the re-enabling hysteresis).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Admission {
     threads_per_child: u32,

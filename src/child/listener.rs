@@ -34,12 +34,13 @@ const STEPS_PER_ACTION: usize = 8;
 const EVENTS: usize = 512;
 /// The token of the signal pipe.
 const SIGNAL_TOKEN: u64 = u64::MAX - 1;
-/// How long the workers must have handed nothing back before a request that finds no idle worker
-/// closes the idle keep-alive connections (httpd's `workers_were_busy`). Our workers never wait
-/// for a client, so a request queued for a moment behind busy workers (a burst, a benchmark with
-/// more connections than workers) is served within milliseconds and killing keep-alive would
-/// only break clients; workers that stopped handing anything back are stuck, and their clients
-/// are better off reconnecting to another child.
+/// How long a complete request may wait for a worker before the listener closes its idle
+/// keep-alive connections (httpd's `workers_were_busy`: httpd closes them as soon as a request
+/// finds no idle worker). Our workers never wait for a client, so a request queued for a moment
+/// behind busy workers (a burst, a benchmark with more connections than workers) is served
+/// within milliseconds, and closing keep-alive connections then would only break clients; a
+/// request that waits this long means the workers are stuck, and idle clients are better off
+/// reconnecting to another child.
 const WORKERS_STALLED: Duration = Duration::from_secs(1);
 
 /// What the listener needs to run.
@@ -57,9 +58,9 @@ pub struct Listener<'t> {
     clock: Clock,
     signals: SignalPipe,
     stop: Option<StopMode>,
+    /// The counters as last written to the scoreboard.
+    published: Option<eventmpm_core::table::Counts>,
     accepts_left: Option<u64>,
-    /// When a worker was last seen idle or handing a connection back.
-    workers_progressed: Instant,
     /// Worker threads running.
     workers: u32,
     /// Jobs pushed to the workers and not yet handed back.
@@ -97,8 +98,8 @@ impl<'t> Listener<'t> {
             clock: Clock::start(),
             signals,
             stop: None,
+            published: None,
             accepts_left: (max_connections > 0).then_some(max_connections as u64),
-            workers_progressed: Instant::ZERO,
             workers,
             in_flight: 0,
         };
@@ -144,9 +145,13 @@ impl<'t> Listener<'t> {
         let mut events = Events::with_capacity(EVENTS);
         loop {
             let now = self.clock.now();
-            let timeout = self
-                .table
-                .next_deadline()
+            // Sleep until the next timeout or the moment a queued request has waited too long
+            // for a worker; with neither pending, until an event (no periodic wake-ups).
+            let deadline = match (self.table.next_deadline(), self.stall_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = deadline
                 .map(|d| StdDuration::from_millis(d.as_millis().saturating_sub(now.as_millis())));
             if let Err(e) = self.poller.wait(&mut events, timeout) {
                 // httpd: "apr_pollset_poll failed. Attempting to shutdown process gracefully".
@@ -171,6 +176,13 @@ impl<'t> Listener<'t> {
                 }
             }
             self.take_completions(now);
+            if self.stall_deadline().is_some_and(|d| d <= now) {
+                log::info!(
+                    "a request has waited {WORKERS_STALLED} for a worker: closing {} idle keep-alive connections",
+                    self.table.counts().keep_alive
+                );
+                self.table.kill_keep_alive();
+            }
             while let Some((id, action)) = self.table.expire(now) {
                 self.perform(id, action, now);
             }
@@ -181,7 +193,7 @@ impl<'t> Listener<'t> {
             let listen =
                 self.stop.is_none() && !self.admission.is_disabled() && !self.table.is_full();
             self.set_listening(listen);
-            self.shared.board.publish_counts(&self.table.counts());
+            self.publish();
             match self.stop {
                 Some(StopMode::Immediate) => return StopMode::Immediate,
                 Some(StopMode::Graceful) if self.table.counts().connections == 0 => {
@@ -189,6 +201,24 @@ impl<'t> Listener<'t> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// When idle keep-alive connections are to be closed because a request has waited too long
+    /// for a worker; `None` while no request waits or no connection is idle.
+    fn stall_deadline(&self) -> Option<Instant> {
+        if self.table.counts().keep_alive == 0 {
+            return None;
+        }
+        Some(self.shared.dispatch.oldest()? + WORKERS_STALLED)
+    }
+
+    /// Write the counters to this child's scoreboard record if they changed.
+    fn publish(&mut self) {
+        let counts = self.table.counts();
+        if self.published != Some(counts) {
+            self.shared.board.publish_counts(&counts);
+            self.published = Some(counts);
         }
     }
 
@@ -231,12 +261,20 @@ impl<'t> Listener<'t> {
     }
 
     fn accept_burst(&mut self, which: usize) {
-        for _ in 0..ACCEPTS_PER_EVENT {
+        for n in 0..ACCEPTS_PER_EVENT {
             if self.stop.is_some() || self.table.is_full() {
                 self.set_listening(false);
                 return;
             }
             let load = self.table.counts().load(self.idle_workers());
+            if n > 0 && self.admission.verdict(load) != Verdict::Accept {
+                // Whether another connection is waiting is unknown (the request just accepted
+                // may have taken a worker a moment ago). Switching the socket off now would
+                // keep it off below the bound, by the re-enabling hysteresis; as httpd, decide
+                // only when the socket reports a waiting connection: it is level-triggered
+                // and does so at the next wait if one is there.
+                return;
+            }
             let (verdict, switch) = self.admission.before_accept(load);
             if switch == Switch::Disable {
                 log::debug!(
@@ -291,9 +329,6 @@ impl<'t> Listener<'t> {
     fn take_completions(&mut self, now: Instant) {
         let mut done = std::mem::take(&mut self.completed);
         self.shared.completions.take_all(&mut done);
-        if !done.is_empty() {
-            self.workers_progressed = now;
-        }
         self.in_flight = self.in_flight.saturating_sub(done.len() as u32);
         for c in done.drain(..) {
             if self.table.conn(c.id).is_none() || self.stop == Some(StopMode::Immediate) {
@@ -312,6 +347,10 @@ impl<'t> Listener<'t> {
     /// waits, goes to a worker or closes.
     fn perform(&mut self, id: ConnId, mut action: Action, now: Instant) {
         for _ in 0..STEPS_PER_ACTION {
+            // The table's counts change with each step; they are published before the step's
+            // I/O, so nothing a client can observe (a response, a close, server-status rendered
+            // by the worker this dispatches to) comes before the counters that describe it.
+            self.publish();
             let Some(io) = self.io.get_mut(id.index()).and_then(Option::as_mut) else {
                 return;
             };
@@ -344,19 +383,9 @@ impl<'t> Listener<'t> {
                 }
                 Action::Dispatch { served } => {
                     let io = self.io[id.index()].take().expect("checked above");
-                    // Published before the worker can render server-status, so the page counts
-                    // the connection it is answering.
-                    self.shared.board.publish_counts(&self.table.counts());
-                    if self.idle_workers() > 0 {
-                        self.workers_progressed = now;
-                    } else if now.saturating_since(self.workers_progressed) >= WORKERS_STALLED {
-                        // httpd's workers_were_busy: no worker can take this request, and none
-                        // has finished anything for a while.
-                        self.table.kill_keep_alive();
-                    }
                     // The queue holds as many jobs as the table has connections, so a push fails
                     // only once the queue is terminated (an immediate stop): close.
-                    match self.shared.dispatch.push(Job { id, io, served }) {
+                    match self.shared.dispatch.push(Job { id, io, served }, now) {
                         Ok(()) => {
                             self.in_flight += 1;
                             return;

@@ -191,8 +191,21 @@ pub fn run(
     let how = listener.run();
     drop(listener);
     shared.dispatch.terminate();
-    for w in workers {
-        let _ = w.join();
+    match how {
+        // Every connection is already closed; a worker still inside a handler (or stuck on a
+        // log write) must not keep the process alive: it ends with the process.
+        StopMode::Immediate => {}
+        // Workers finish what they hold and exit on the terminated queue. Nothing reads the
+        // signal pipe any more, so a stop signal from now on takes its default action: a
+        // worker stuck for good cannot make the child outlive the parent's SIGTERM.
+        StopMode::Graceful => {
+            for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+                crate::signals::set_default(sig);
+            }
+            for w in workers {
+                let _ = w.join();
+            }
+        }
     }
     Ok(how)
 }

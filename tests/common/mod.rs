@@ -436,3 +436,95 @@ pub fn start_args(scratch: Scratch, port: u16, args: &[&str], cwd: &Path) -> Ser
     }
     server
 }
+
+/// Voluntary plus involuntary context switches, summed over every thread of `pid`.
+pub fn ctxt_switches_of(pid: u32) -> u64 {
+    proc_status_of(pid, "voluntary_ctxt_switches")
+        + proc_status_of(pid, "nonvoluntary_ctxt_switches")
+}
+
+/// The `/proc/PID/stat` fields after the command name: state, ppid, ….
+fn stat_fields(path: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    // The command name is in parentheses and may contain anything, so split at the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// The processes that serve connections: the child processes of `pid` once the server forks
+/// children (the parent sleeps apart from its maintenance tick), else `pid` itself (today's
+/// single foreground child).
+pub fn serving_pids(pid: u32) -> Vec<u32> {
+    let mut children: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|p| {
+                    stat_fields(&format!("/proc/{p}/stat"))
+                        .and_then(|f| f.get(1)?.parse::<u32>().ok())
+                        == Some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if children.is_empty() {
+        children.push(pid);
+    }
+    children
+}
+
+/// Each thread of `pid`: (name, state letter from /proc/PID/task/TID/stat).
+pub fn thread_states(pid: u32) -> Vec<(String, String)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .map(|t| {
+            let dir = t.path();
+            let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            let state = stat_fields(&dir.join("stat").to_string_lossy())
+                .and_then(|f| f.first().cloned())
+                .unwrap_or_default();
+            (name.trim().to_string(), state)
+        })
+        .collect()
+}
+
+impl Server {
+    /// Wait (at most `limit`) until the serving processes are quiescent: every thread asleep and
+    /// no context switch for 100 ms (workers parked on their condition variable, the listener in
+    /// its poller). Returns whether that happened.
+    pub fn settle(&self, limit: Duration) -> bool {
+        let pids = || serving_pids(self.pid());
+        let switches = || pids().iter().map(|&p| ctxt_switches_of(p)).sum::<u64>();
+        let asleep = || {
+            pids()
+                .iter()
+                .all(|&p| thread_states(p).iter().all(|(_, s)| s == "S"))
+        };
+        let mut last = switches();
+        eventually(limit, || {
+            std::thread::sleep(Duration::from_millis(80));
+            let now = switches();
+            let quiet = now == last && asleep();
+            last = now;
+            quiet
+        })
+    }
+
+    /// Open sockets of the server process (listening ones included).
+    pub fn socket_count(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| {
+                        std::fs::read_link(e.path())
+                            .map(|l| l.to_string_lossy().starts_with("socket:"))
+                            .unwrap_or(false)
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+}
