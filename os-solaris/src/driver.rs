@@ -140,8 +140,8 @@ impl<P: Port> Driver<P> {
     }
 
     fn listeners(&self) -> MutexGuard<'_, Listeners> {
-        // The table stays consistent across a panic (every change is one
-        // assignment), so a poisoned lock is still good.
+        // No table change can panic halfway, so a lock poisoned by a panic
+        // elsewhere still guards a consistent table.
         self.listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -59,7 +59,10 @@
 //!   dissociated forever; a lost wake-up would leave the wakers' flag set
 //!   and every later wake-up skipped. `ETIME` and `EINTR` give `Ok(0)`
 //!   unless events came with the `ETIME`. Timeouts are rounded up to whole
-//!   milliseconds (never early) and cut at about 24.8 days.
+//!   milliseconds (never early) and cut at about 24.8 days. illumos turns a
+//!   timeout into a deadline on the time of day, so setting the clock can
+//!   lengthen or shorten a wait; the caller checks deadlines against its own
+//!   monotonic clock after every wait anyway.
 //! - [`Poller::waker`], [`Waker::wake`], [`WAKE_TOKEN`]: `port_send(port,
 //!   POLLIN, WAKE_TOKEN)`, coalesced by the same "pending" flag as on Linux,
 //!   so at most one wake-up event is queued. Retrieving the event is the
