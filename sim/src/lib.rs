@@ -33,6 +33,7 @@ pub mod http;
 mod listener;
 mod model;
 pub mod poller;
+pub mod ports;
 pub mod prng;
 mod report;
 pub mod scenario;
@@ -68,6 +69,13 @@ pub enum PollerKind {
     /// Linux epoll: `EPOLLONESHOT` connections, level-triggered listeners.
     #[default]
     Epoll,
+    /// illumos/Solaris event ports: associations dissociated on delivery, listeners re-associated
+    /// by the poller (one stale report per burst), and spurious `POLLIN` on this many thousandths
+    /// of read associations.
+    Ports {
+        /// Spurious `POLLIN` rate, in thousandths (at most 1000).
+        spurious_per_mille: u16,
+    },
 }
 
 /// How to run.

@@ -13,6 +13,7 @@ use crate::check::Checker;
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::poller::{EpollModel, Interest, PollEvent, Poller, Readiness};
+use crate::ports::PortsModel;
 use crate::prng::Rng;
 use crate::report::{Failure, Report};
 use crate::scenario::Scenario;
@@ -94,6 +95,10 @@ impl<'a> World<'a> {
         let capacity = table.capacity();
         let mut poller: Box<dyn Poller> = match cfg.poller {
             PollerKind::Epoll => Box::new(EpollModel::new()),
+            PollerKind::Ports { spurious_per_mille } => Box::new(PortsModel::new(
+                Rng::new(seed ^ 0x0000_9085_F00D),
+                spurious_per_mille,
+            )),
         };
         poller.listen(LISTEN, true);
         let first = |rng: &mut Rng, every: Option<u64>| {
