@@ -87,9 +87,10 @@
 //!   never ends before the deadline; a signal gives `Ok(0)`).
 //!   - Linux: `epoll_pwait` with an `int` millisecond timeout.
 //!   - kqueue: `kevent(changelist, eventlist, timespec)`; `EINTR` → `Ok(0)`.
-//!   - event ports: `port_getn` with `min_events = 1` (rustix drops the
-//!     partial count on `ETIME`, so asking for more could lose events);
-//!     `ETIME` and `EINTR` → `Ok(0)`.
+//!   - event ports: `port_getn` with `min_events = 1`, through libc rather
+//!     than rustix: on `ETIME` the call may still have retrieved events that
+//!     raced the timer and counts them in `nget`, which rustix discards (a lost
+//!     event would leave its fd dissociated for good). `EINTR` → `Ok(0)`.
 //! - [`Poller::waker`], [`Waker::wake`], [`WAKE_TOKEN`]: wake a blocked `wait`
 //!   from another thread. All three backends share the coalescing flag of
 //!   [`Waker`] and report the wake-up as an [`Event`] with [`WAKE_TOKEN`].
@@ -99,7 +100,7 @@
 //!     (FreeBSD, DragonFly, macOS); on NetBSD and OpenBSD a non-blocking
 //!     self-pipe whose read end is drained like the eventfd. The flag is
 //!     cleared once the event has been received.
-//!   - event ports: `port_send(port, 0, WAKE_TOKEN)`, which queues one
+//!   - event ports: `port_send(port, POLLIN, WAKE_TOKEN)`, which queues one
 //!     `PORT_SOURCE_USER` event; receiving it is the drain, then the flag is
 //!     cleared.
 //! - [`accept`] and [`Accepted`]: one non-blocking accept.
