@@ -59,6 +59,17 @@ pub enum Handler {
     ServerStatus,
     /// `SetHandler default-handler` or `None`: static files.
     Default,
+    /// `SetHandler cgi-script`: every file is run as a CGI script (ExecCGI still required).
+    Cgi,
+}
+
+/// `ScriptAlias URL-PATH DIRECTORY`: URLs under the prefix name CGI scripts in the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptAlias {
+    /// The URL-path prefix (`/cgi-bin/`).
+    pub prefix: String,
+    /// The directory (absolute).
+    pub dir: PathBuf,
 }
 
 /// A `<Location path>` section.
@@ -82,6 +93,12 @@ pub struct Directory {
     /// `Options FollowSymLinks` (httpd's default is on): follow symbolic links that stay
     /// inside the DocumentRoot.
     pub follow_symlinks: Option<bool>,
+    /// `Options ExecCGI` (httpd's default is off): CGI scripts may run here.
+    pub exec_cgi: Option<bool>,
+    /// `SetHandler` inside the section.
+    pub handler: Option<Handler>,
+    /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
+    pub cgi_extensions: Vec<String>,
 }
 
 /// `ServerTokens`: how much the `Server` header says.
@@ -124,6 +141,12 @@ pub struct ServerConfig {
     pub locations: Vec<Location>,
     /// `<Directory>` sections, in configuration order.
     pub directories: Vec<Directory>,
+    /// `ScriptAlias` lines, in configuration order (the first match wins, as in mod_alias).
+    pub script_aliases: Vec<ScriptAlias>,
+    /// Server-level `AddHandler cgi-script EXT…` (lowercase, without the dot).
+    pub cgi_extensions: Vec<String>,
+    /// `CGIScriptTimeout` (mod_cgid): how long a script may stay silent; `Timeout` when unset.
+    pub cgi_script_timeout: Option<std::time::Duration>,
     /// ExtendedStatus (default on, as in httpd with mod_status loaded).
     pub extended_status: bool,
     /// ServerTokens.
@@ -155,6 +178,9 @@ impl ServerConfig {
             types_config: None,
             locations: Vec::new(),
             directories: Vec::new(),
+            script_aliases: Vec::new(),
+            cgi_extensions: Vec::new(),
+            cgi_script_timeout: None,
             // httpd's mod_status turns ExtendedStatus on when it is loaded; it always is here.
             extended_status: true,
             server_tokens: ServerTokens::Full,
@@ -446,6 +472,9 @@ impl Reader {
                                 path,
                                 access: Access::default(),
                                 follow_symlinks: None,
+                                exec_cgi: None,
+                                handler: None,
+                                cgi_extensions: Vec::new(),
                             });
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
                         }
@@ -654,19 +683,94 @@ impl Reader {
                 self.cfg.core.mpm = self.cfg.modules.mpm();
             }
             "sethandler" => {
-                let Some(Scope::Location(i)) = scope else {
-                    return Err("SetHandler is only supported inside <Location> by eventmpm".into());
-                };
                 let h = one("a handler name that overrides any other configured handler")?;
-                self.cfg.locations[i].handler = Some(match h.to_ascii_lowercase().as_str() {
+                let handler = match h.to_ascii_lowercase().as_str() {
                     "server-status" => Handler::ServerStatus,
                     "none" | "default-handler" => Handler::Default,
+                    "cgi-script" => Handler::Cgi,
                     other => {
                         return Err(format!(
-                            "SetHandler {other}: eventmpm serves only server-status and static files (default-handler)"
+                            "SetHandler {other}: eventmpm serves only server-status, cgi-script and static files (default-handler)"
                         ));
                     }
+                };
+                match scope {
+                    Some(Scope::Location(i)) => self.cfg.locations[i].handler = Some(handler),
+                    Some(Scope::Directory(i)) if handler != Handler::ServerStatus => {
+                        self.cfg.directories[i].handler = Some(handler)
+                    }
+                    Some(Scope::Directory(_)) => {
+                        return Err(
+                            "SetHandler server-status is only supported inside <Location> by eventmpm"
+                                .into(),
+                        );
+                    }
+                    _ => {
+                        return Err(
+                            "SetHandler is only supported inside <Location> or <Directory> by eventmpm"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            "addhandler" => {
+                let [handler, extensions @ ..] = args else {
+                    return Err("AddHandler requires at least 1 argument, a handler name followed by one or more file extensions".into());
+                };
+                if extensions.is_empty() {
+                    return Err("AddHandler requires at least 1 argument, a handler name followed by one or more file extensions".into());
+                }
+                if !handler.eq_ignore_ascii_case("cgi-script") {
+                    self.cfg.notes.push(format!(
+                        "{}:{line}: AddHandler {handler}: eventmpm has no such handler; line ignored",
+                        file.display()
+                    ));
+                    return Ok(());
+                }
+                let exts = extensions
+                    .iter()
+                    .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                    .filter(|e| !e.is_empty());
+                match scope {
+                    None => self.cfg.cgi_extensions.extend(exts),
+                    Some(Scope::Directory(i)) => {
+                        self.cfg.directories[i].cgi_extensions.extend(exts)
+                    }
+                    _ => {
+                        return Err(
+                            "AddHandler is only supported at server level or inside <Directory> by eventmpm"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            "scriptalias" => {
+                server_only()?;
+                let [prefix, dir] = args else {
+                    return Err("ScriptAlias takes two arguments, a fakename and a realname".into());
+                };
+                if !prefix.starts_with('/') {
+                    return Err(format!(
+                        "ScriptAlias {prefix}: the URL-path must start with /"
+                    ));
+                }
+                let dir = self.cfg.resolve(dir);
+                self.cfg.script_aliases.push(ScriptAlias {
+                    prefix: prefix.to_string(),
+                    dir,
                 });
+            }
+            "cgiscripttimeout" => {
+                server_only()?;
+                let v = one(
+                    "The amount of time to wait between successful reads from the CGI script, in seconds.",
+                )?;
+                let secs: u64 = v
+                    .strip_suffix('s')
+                    .unwrap_or(v)
+                    .parse()
+                    .map_err(|_| "CGIScriptTimeout has wrong format".to_string())?;
+                self.cfg.cgi_script_timeout = Some(std::time::Duration::from_secs(secs.max(1)));
             }
             "require" => {
                 let rule = Rule::parse(args)?;
@@ -680,18 +784,32 @@ impl Reader {
                 let Some(Scope::Directory(i)) = scope else {
                     return Err("Options not allowed here".into());
                 };
-                let mut follow = self.cfg.directories[i].follow_symlinks;
+                let d = &mut self.cfg.directories[i];
+                let mut follow = d.follow_symlinks;
+                // httpd: a list without +/- replaces the options in force, so ExecCGI is off
+                // unless named; +/- adjust them.
+                let mut exec = if args.iter().all(|a| a.starts_with(['+', '-'])) {
+                    d.exec_cgi
+                } else {
+                    Some(false)
+                };
                 for a in args {
-                    match a.to_ascii_lowercase().as_str() {
-                        "followsymlinks" | "+followsymlinks" => follow = Some(true),
-                        "-followsymlinks" => follow = Some(false),
-                        "none" => follow = Some(false),
-                        "all" => follow = Some(true),
-                        // Indexes, ExecCGI, … have no effect on what eventmpm serves today.
+                    let on = !a.starts_with('-');
+                    match a
+                        .trim_start_matches(['+', '-'])
+                        .to_ascii_lowercase()
+                        .as_str()
+                    {
+                        "followsymlinks" => follow = Some(on),
+                        "execcgi" => exec = Some(on),
+                        "none" => (follow, exec) = (Some(false), Some(false)),
+                        "all" => (follow, exec) = (Some(true), Some(true)),
+                        // Indexes, MultiViews, … have no effect on what eventmpm serves.
                         _ => {}
                     }
                 }
-                self.cfg.directories[i].follow_symlinks = follow;
+                d.follow_symlinks = follow;
+                d.exec_cgi = exec;
             }
             "allowoverride" => {
                 let Some(Scope::Directory(_)) = scope else {
@@ -733,6 +851,12 @@ impl Reader {
                         self.cfg
                             .notes
                             .push(format!("{}:{line}: {n}", file.display()));
+                    }
+                    Applied::NotMine if lname == "scriptaliasmatch" => {
+                        return Err(
+                            "ScriptAliasMatch (regular expressions) is not supported by eventmpm; use ScriptAlias"
+                                .into(),
+                        );
                     }
                     Applied::NotMine => {
                         return Err(format!(
@@ -953,6 +1077,65 @@ mod tests {
         assert_eq!(with(vec!["FAST".into()]).as_secs(), 1);
         assert_eq!(with(vec![]).as_secs(), 9);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cgi_directives() {
+        let cfg = load_text(
+            "Listen 8080\nScriptAlias /cgi-bin/ \"/srv/cgi/\"\nAddHandler cgi-script .cgi .PL\n\
+             AddHandler type-map var\nCGIScriptTimeout 7\n\
+             <Directory /srv/a>\nOptions +ExecCGI\nAddHandler cgi-script py\n</Directory>\n\
+             <Directory /srv/a/b>\nOptions FollowSymLinks\nSetHandler cgi-script\n</Directory>\n\
+             <Directory /srv/c>\nOptions All\nOptions -ExecCGI\n</Directory>\n\
+             <Location /x>\nSetHandler cgi-script\n</Location>\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.script_aliases,
+            vec![ScriptAlias {
+                prefix: "/cgi-bin/".into(),
+                dir: PathBuf::from("/srv/cgi/"),
+            }]
+        );
+        assert_eq!(cfg.cgi_extensions, vec!["cgi", "pl"]);
+        assert_eq!(
+            cfg.cgi_script_timeout,
+            Some(std::time::Duration::from_secs(7))
+        );
+        assert!(cfg.notes.iter().any(|n| n.contains("AddHandler type-map")));
+        let d = &cfg.directories;
+        assert_eq!(
+            (d[0].exec_cgi, &d[0].cgi_extensions[..]),
+            (Some(true), &["py".to_string()][..])
+        );
+        // A list without +/- replaces the options: ExecCGI is off there.
+        assert_eq!(
+            (d[1].exec_cgi, &d[1].handler),
+            (Some(false), &Some(Handler::Cgi))
+        );
+        assert_eq!(
+            (d[2].exec_cgi, d[2].follow_symlinks),
+            (Some(false), Some(true))
+        );
+        assert_eq!(cfg.locations[0].handler, Some(Handler::Cgi));
+        for (bad, what) in [
+            ("ScriptAliasMatch ^/x(.*) /srv/$1", "not supported"),
+            ("ScriptAlias cgi-bin /srv", "must start with /"),
+            ("ScriptAlias /cgi-bin/", "two arguments"),
+            (
+                "<Location /s>\nSetHandler bogus-handler\n</Location>",
+                "SetHandler bogus-handler",
+            ),
+            (
+                "<Directory /s>\nSetHandler server-status\n</Directory>",
+                "only supported inside <Location>",
+            ),
+            ("AddHandler cgi-script", "at least 1 argument"),
+            ("CGIScriptTimeout soon", "wrong format"),
+        ] {
+            let e = load_text(&format!("Listen 8080\n{bad}\n")).unwrap_err();
+            assert!(e.message.contains(what), "{bad}: {e}");
+        }
     }
 
     #[test]

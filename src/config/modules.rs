@@ -22,6 +22,11 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("authz_core_module", "mod_authz_core.c"),
     ("authz_host_module", "mod_authz_host.c"),
     ("reqtimeout_module", "mod_reqtimeout.c"),
+    // ScriptAlias; CGI as mod_cgid runs it (a process per request, killed with its group), and
+    // under mod_cgi's name too, since configurations test either.
+    ("alias_module", "mod_alias.c"),
+    ("cgid_module", "mod_cgid.c"),
+    ("cgi_module", "mod_cgi.c"),
 ];
 
 /// The modules in effect.
