@@ -7,6 +7,7 @@ pub use eventmpm_core as core;
 pub mod access;
 pub mod board;
 pub mod buffers;
+pub mod cgi;
 pub mod child;
 pub mod config;
 pub mod errorlog;

@@ -89,6 +89,8 @@ pub struct Site {
     pub access_logs: Vec<AccessLog>,
     /// Status page constants.
     pub status: StatusInfo,
+    /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
+    pub cgi: crate::cgi::Settings,
 }
 
 /// What the configuration says about one request path.
@@ -191,6 +193,7 @@ impl Site {
             extended_status: cfg.extended_status,
             access_logs,
             status,
+            cgi: crate::cgi::Settings::new(cfg),
         })
     }
 

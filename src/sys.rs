@@ -137,3 +137,40 @@ fn open_beneath_portable(
     }
     Ok(rustix::fs::open(&real, flags, rustix::fs::Mode::empty())?.into())
 }
+
+/// The poll(2) event that reports the peer closing its side of a connection while data may still
+/// be unread (Linux's `POLLRDHUP`; elsewhere only `POLLHUP` reports a full close).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const POLL_PEER_CLOSED: libc::c_short = libc::POLLRDHUP;
+
+/// In a process forked to run a program (a CGI script), just before exec: every signal back to
+/// its default disposition, every descriptor above stderr closed on exec, and SIGTERM when the
+/// forking server process dies. Only async-signal-safe calls.
+pub fn prepare_exec() {
+    // SAFETY: sigaction with SIG_DFL and prctl/close_range on this process only; all are
+    // async-signal-safe system calls, valid between fork and exec.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut sa.sa_mask);
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            // CLOSE_RANGE_CLOEXEC (kernel 5.11): everything we open is close-on-exec already;
+            // this covers a descriptor some library opened without the flag.
+            const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC);
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+        }
+    }
+}

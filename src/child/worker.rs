@@ -25,6 +25,8 @@ use eventmpm_core::http1::{self, BodyFraming, Method, Request, Scan, Status, Ver
 use eventmpm_core::scoreboard::{WorkerScore, WorkerStatus};
 use eventmpm_core::status::{self, Format, Query, ServerInfo};
 
+mod cgi;
+
 use super::connio::{ConnIo, Mem, Sent};
 use super::{Completion, Job, Shared};
 use crate::board::monotonic_now;
@@ -87,6 +89,8 @@ enum Body {
         start: u64,
         len: u64,
     },
+    /// A CGI script to run ([`cgi`]): it answers the request itself.
+    Cgi(Box<crate::cgi::Script>),
 }
 
 struct Reply {
@@ -321,7 +325,7 @@ impl Worker<'_> {
         };
         self.fields.clear();
         let parsed = http1::parse(head_bytes, &limits, headers);
-        let (reply, version, head_only, client_wants) = match &parsed {
+        let (mut reply, version, head_only, client_wants) = match &parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
                 let mut r = self.error_reply(e.status(), "GET", b"");
@@ -355,6 +359,31 @@ impl Worker<'_> {
                 )
             }
         };
+        if let (Body::Cgi(script), Ok(req)) = (&reply.body, &parsed) {
+            let done = self.cgi_respond(
+                io,
+                req,
+                head_bytes,
+                head_len,
+                &input,
+                script,
+                served_before,
+                started,
+                wall,
+                now_secs,
+                since_epoch.as_micros() as u64,
+            );
+            match done {
+                cgi::CgiDone::Sent(sent, consumed) => {
+                    io.input = input;
+                    if self.last_keep_alive {
+                        io.input.consume(consumed);
+                    }
+                    return sent;
+                }
+                cgi::CgiDone::Reply(r) => reply = r,
+            }
+        }
         let ka = conn::keep_alive(
             &self.site.keep_alive,
             served_before,
@@ -371,7 +400,7 @@ impl Worker<'_> {
             },
         };
         let length = match &reply.body {
-            Body::None => 0,
+            Body::None | Body::Cgi(_) => 0,
             Body::Page(p) => p.len() as u64,
             Body::File { len, .. } => *len,
         };
@@ -499,6 +528,9 @@ impl Worker<'_> {
     ) -> Reply {
         let method = req.method();
         let route = self.site.route(decoded);
+        if let Some(reply) = self.cgi_route(req, io, decoded, &route) {
+            return reply;
+        }
         if !Site::allows(&route, io.peer.ip(), io.local.ip()) {
             log::info!(
                 "client denied by server configuration: {} (client {})",
@@ -526,7 +558,9 @@ impl Worker<'_> {
         }
         match route.handler {
             Handler::ServerStatus => self.status_page(req, io, now),
-            Handler::Default => self.static_file(req, decoded, route.follow_symlinks, now, now_us),
+            Handler::Default | Handler::Cgi => {
+                self.static_file(req, decoded, route.follow_symlinks, now, now_us)
+            }
         }
     }
 

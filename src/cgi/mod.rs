@@ -1,0 +1,398 @@
+//! CGI (RFC 3875), as httpd's mod_cgid runs it: a process per request, the request body on its
+//! standard input, its standard output parsed for a header block and streamed to the client, its
+//! standard error in the error log.
+//!
+//! Which requests run a script:
+//! - `ScriptAlias /cgi-bin/ "dir/"`: every file under the directory (mod_alias; no `ExecCGI`
+//!   needed, as in httpd);
+//! - `AddHandler cgi-script .cgi` (server-wide or in a `<Directory>`) for files whose last
+//!   extension matches, and `SetHandler cgi-script` in a `<Location>` or `<Directory>` for every
+//!   file — both only where `Options ExecCGI` is on, else 403 with httpd's "Options ExecCGI is off
+//!   in this directory". httpd's mod_mime matches *any* extension (`x.cgi.txt` runs); eventmpm
+//!   looks at the last one only, so an upload named `x.cgi.jpg` is never executed.
+//!
+//! The URL is walked segment by segment from the directory it maps to; the first regular file is
+//! the script and the rest of the URL is `PATH_INFO` (httpd's `path_info` rule). A script must be
+//! executable by the child's user (403 otherwise, httpd's "file permissions deny server
+//! execution") and must resolve inside the directory it was found under (symbolic links leading
+//! out are refused).
+//!
+//! In the event MPM a script's response keeps its worker for the script's whole life — the
+//! limitation httpd documents for CGI (the worker shows `W` on server-status); the exchange
+//! itself is in [`exchange`], the process handling in [`process`], the environment in [`env`]
+//! and the script's header block in [`headers`].
+
+pub mod env;
+pub mod exchange;
+pub mod headers;
+pub mod process;
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use eventmpm_core::http1::Status;
+
+use crate::access::Access;
+use crate::config::{Handler, ServerConfig};
+use crate::site::Route;
+
+/// Internal redirects (`Location: /path` from a script) followed per request before answering
+/// 500, httpd's `LimitInternalRecursion` default.
+pub const MAX_REDIRECTS: u32 = 10;
+/// `PATH` for scripts. httpd passes its own `PATH`; eventmpm gives every script the same minimal
+/// one, so what the administrator's shell had (`~/.cargo/bin`, …) neither leaks into nor changes
+/// what scripts run.
+const SCRIPT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// A `<Directory>` section's CGI settings, by absolute (canonical) path.
+#[derive(Debug, Clone)]
+struct DirRule {
+    path: PathBuf,
+    exec_cgi: Option<bool>,
+    handler: Option<Handler>,
+    extensions: Vec<String>,
+    access: Access,
+}
+
+/// The CGI configuration a child runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// ScriptAlias prefixes and their directories (canonical when they exist).
+    aliases: Vec<(String, PathBuf)>,
+    /// Server-wide `AddHandler cgi-script` extensions.
+    extensions: Vec<String>,
+    /// Every `<Directory>`, shortest path first.
+    dirs: Vec<DirRule>,
+    /// Some directory or extension can make a file under the DocumentRoot a script.
+    docroot_scripts: bool,
+    /// How long a script may go without output (or the client without progress):
+    /// `CGIScriptTimeout`, else `Timeout`.
+    pub timeout: Duration,
+    /// `PATH` given to scripts.
+    pub path_env: OsString,
+}
+
+/// What [`Settings::locate`] found for a request path.
+#[derive(Debug)]
+pub enum Lookup {
+    /// Not a script: the other handlers serve it.
+    NotCgi,
+    /// A script to run.
+    Script(Box<Script>),
+    /// Refused with this status (already logged).
+    Refused(Status),
+}
+
+/// A script resolved from a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// Its file (`SCRIPT_FILENAME`).
+    pub filename: PathBuf,
+    /// The directory it runs in.
+    pub dir: PathBuf,
+    /// The decoded URL-path that names it (`SCRIPT_NAME`).
+    pub script_name: Vec<u8>,
+    /// The decoded URL-path after it (`PATH_INFO`), possibly empty.
+    pub path_info: Vec<u8>,
+    /// `PATH_INFO` mapped under the DocumentRoot (`PATH_TRANSLATED`), when there is one.
+    pub path_translated: Option<PathBuf>,
+    /// `CONTEXT_PREFIX` (the ScriptAlias prefix, else empty).
+    pub context_prefix: Vec<u8>,
+    /// `CONTEXT_DOCUMENT_ROOT` (the ScriptAlias directory, else the DocumentRoot).
+    pub context_root: PathBuf,
+}
+
+impl Script {
+    /// The script's file name without its directory (for log messages, as httpd names it).
+    pub fn name(&self) -> String {
+        self.filename
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Whether `path` starts with the ScriptAlias `prefix` at a segment boundary (mod_alias).
+fn alias_matches(prefix: &[u8], path: &[u8]) -> bool {
+    path.starts_with(prefix)
+        && (prefix.ends_with(b"/") || path.len() == prefix.len() || path[prefix.len()] == b'/')
+}
+
+fn last_extension(name: &[u8]) -> Option<String> {
+    let dot = name.iter().rposition(|&b| b == b'.')?;
+    let ext = &name[dot + 1..];
+    (!ext.is_empty()).then(|| String::from_utf8_lossy(ext).to_ascii_lowercase())
+}
+
+impl Settings {
+    /// The CGI settings of `cfg`.
+    pub fn new(cfg: &ServerConfig) -> Settings {
+        let mut dirs: Vec<DirRule> = cfg
+            .directories
+            .iter()
+            .map(|d| DirRule {
+                path: canonical(&d.path),
+                exec_cgi: d.exec_cgi,
+                handler: d.handler.clone(),
+                extensions: d.cgi_extensions.clone(),
+                access: d.access.clone(),
+            })
+            .collect();
+        dirs.sort_by_key(|d| d.path.components().count());
+        let docroot_scripts = !cfg.cgi_extensions.is_empty()
+            || dirs
+                .iter()
+                .any(|d| d.handler == Some(Handler::Cgi) || !d.extensions.is_empty());
+        Settings {
+            aliases: cfg
+                .script_aliases
+                .iter()
+                .map(|a| (a.prefix.clone(), canonical(&a.dir)))
+                .collect(),
+            extensions: cfg.cgi_extensions.clone(),
+            dirs,
+            docroot_scripts,
+            timeout: cfg
+                .cgi_script_timeout
+                .unwrap_or_else(|| Duration::from_millis(cfg.core.timeout.as_millis())),
+            path_env: SCRIPT_PATH.into(),
+        }
+    }
+
+    /// Whether any URL can name a script (nothing to look up otherwise).
+    pub fn is_enabled(&self) -> bool {
+        !self.aliases.is_empty() || self.docroot_scripts
+    }
+
+    fn rules_for<'s>(&'s self, file: &'s Path) -> impl Iterator<Item = &'s DirRule> + 's {
+        let dir = file.parent().unwrap_or(file);
+        self.dirs.iter().filter(move |d| dir.starts_with(&d.path))
+    }
+
+    /// Whether a file under the DocumentRoot could be a script, before touching the file
+    /// system: some extension handler matches a segment, or a `SetHandler cgi-script` directory
+    /// contains the path.
+    fn docroot_candidate(&self, docroot: &Path, decoded: &[u8]) -> bool {
+        let ext_match = decoded.split(|&b| b == b'/').any(|seg| {
+            last_extension(seg).is_some_and(|e| {
+                self.extensions.contains(&e) || self.dirs.iter().any(|d| d.extensions.contains(&e))
+            })
+        });
+        if ext_match {
+            return true;
+        }
+        let full = docroot.join(Path::new(std::ffi::OsStr::from_bytes(
+            decoded.strip_prefix(b"/").unwrap_or(decoded),
+        )));
+        self.dirs
+            .iter()
+            .any(|d| d.handler == Some(Handler::Cgi) && full.starts_with(&d.path))
+    }
+
+    /// Resolve `decoded` (a normalised request path) to a script, checking access for `peer`
+    /// (ScriptAlias'd scripts take the `<Directory>` rules of their own directory, then the
+    /// `<Location>` rules; others the route's). `route` is the URL's route under the
+    /// DocumentRoot; `locations` the site's `<Location>` sections.
+    #[allow(clippy::too_many_arguments)]
+    pub fn locate(
+        &self,
+        docroot: &Path,
+        locations: &[(String, Option<Handler>, Access)],
+        route: &Route<'_>,
+        decoded: &[u8],
+        peer: IpAddr,
+        local: IpAddr,
+    ) -> Lookup {
+        let alias = self
+            .aliases
+            .iter()
+            .find(|(prefix, _)| alias_matches(prefix.as_bytes(), decoded));
+        let (base, url_base_len, aliased) = match alias {
+            Some((prefix, dir)) => (dir.as_path(), prefix.len(), true),
+            None => {
+                let wanted = route.handler == Handler::Cgi
+                    || (self.docroot_scripts && self.docroot_candidate(docroot, decoded));
+                if !wanted {
+                    return Lookup::NotCgi;
+                }
+                (docroot, 1, false)
+            }
+        };
+        let rest = decoded.get(url_base_len..).unwrap_or(b"");
+        let lead = usize::from(rest.first() == Some(&b'/'));
+        let rest = &rest[lead..];
+        // Walk the segments until a regular file: that is the script, the rest is PATH_INFO.
+        let mut file = base.to_path_buf();
+        let mut consumed = 0;
+        let mut found = None;
+        for seg in rest.split(|&b| b == b'/') {
+            if seg.is_empty() {
+                break;
+            }
+            file.push(std::ffi::OsStr::from_bytes(seg));
+            consumed += seg.len() + 1;
+            match std::fs::metadata(&file) {
+                Ok(m) if m.is_dir() => continue,
+                Ok(m) if m.is_file() => {
+                    found = Some(m);
+                    break;
+                }
+                Ok(_) | Err(_) if !aliased => return Lookup::NotCgi,
+                Ok(_) => {
+                    log::error!(
+                        "AH02811: script not found or unable to stat: {}",
+                        file.display()
+                    );
+                    return Lookup::Refused(Status::FORBIDDEN);
+                }
+                Err(e) => {
+                    log::error!(
+                        "AH02811: script not found or unable to stat: {}: {e}",
+                        file.display()
+                    );
+                    return Lookup::Refused(match e.kind() {
+                        std::io::ErrorKind::PermissionDenied => Status::FORBIDDEN,
+                        _ => Status::NOT_FOUND,
+                    });
+                }
+            }
+        }
+        let Some(meta) = found else {
+            if !aliased {
+                return Lookup::NotCgi;
+            }
+            log::error!(
+                "AH02809: attempt to invoke directory as script: {}",
+                file.display()
+            );
+            return Lookup::Refused(Status::FORBIDDEN);
+        };
+        let real = canonical(&file);
+        let base_real = canonical(base);
+        let rules: Vec<&DirRule> = self.rules_for(&real).collect();
+        if !aliased {
+            // Which handler this file gets: a <Location>'s SetHandler, else the deepest
+            // <Directory>'s, else an AddHandler extension.
+            let ext = real.file_name().and_then(|n| last_extension(n.as_bytes()));
+            let by_dir = rules.iter().rev().find_map(|d| d.handler.clone());
+            let by_ext = ext.is_some_and(|e| {
+                self.extensions.contains(&e) || rules.iter().any(|d| d.extensions.contains(&e))
+            });
+            let is_cgi = route.handler == Handler::Cgi
+                || match by_dir {
+                    Some(h) => h == Handler::Cgi,
+                    None => by_ext,
+                };
+            if !is_cgi {
+                return Lookup::NotCgi;
+            }
+        }
+        // Access: the route's rules for files under the DocumentRoot; for ScriptAlias'd ones
+        // the script directory's own <Directory> rules, then the <Location>s.
+        let access = if aliased {
+            let mut a = rules
+                .iter()
+                .rev()
+                .find(|d| !d.access.is_empty())
+                .map(|d| &d.access);
+            for (prefix, _, acc) in locations {
+                if decoded.starts_with(prefix.as_bytes()) && !acc.is_empty() {
+                    a = Some(acc);
+                }
+            }
+            a
+        } else {
+            route.access
+        };
+        if access.is_some_and(|a| !a.allows(peer, local)) {
+            log::info!(
+                "client denied by server configuration: {} (client {peer})",
+                file.display()
+            );
+            return Lookup::Refused(Status::FORBIDDEN);
+        }
+        if !real.starts_with(&base_real) {
+            log::error!(
+                "refusing to run {}: it resolves outside {}",
+                file.display(),
+                base.display()
+            );
+            return Lookup::Refused(Status::FORBIDDEN);
+        }
+        if !aliased && !rules.iter().rev().find_map(|d| d.exec_cgi).unwrap_or(false) {
+            log::error!(
+                "AH02809: Options ExecCGI is off in this directory: {}",
+                file.display()
+            );
+            return Lookup::Refused(Status::FORBIDDEN);
+        }
+        if meta.permissions().mode() & 0o111 == 0 {
+            log::error!(
+                "AH03194: file permissions deny server execution: {}",
+                file.display()
+            );
+            return Lookup::Refused(Status::FORBIDDEN);
+        }
+        // `consumed` counts each segment and the separator after it.
+        let script_end = (url_base_len + lead + consumed - 1).min(decoded.len());
+        let (script_name, path_info) = decoded.split_at(script_end);
+        let path_translated = (!path_info.is_empty()).then(|| {
+            let mut p = docroot.as_os_str().to_os_string();
+            p.push(std::ffi::OsStr::from_bytes(path_info));
+            PathBuf::from(p)
+        });
+        let dir = file.parent().unwrap_or(base).to_path_buf();
+        Lookup::Script(Box::new(Script {
+            filename: file,
+            dir,
+            script_name: script_name.to_vec(),
+            path_info: path_info.to_vec(),
+            path_translated,
+            context_prefix: if aliased {
+                decoded[..url_base_len].to_vec()
+            } else {
+                Vec::new()
+            },
+            context_root: if aliased {
+                // As configured: `ScriptAlias /cgi-bin/ /dir/` gives `/dir/`.
+                let mut r = base.as_os_str().to_os_string();
+                if url_base_len > 0 && decoded[url_base_len - 1] == b'/' {
+                    r.push("/");
+                }
+                PathBuf::from(r)
+            } else {
+                docroot.to_path_buf()
+            },
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_prefixes_match_at_segment_boundaries() {
+        assert!(alias_matches(b"/cgi-bin/", b"/cgi-bin/x"));
+        assert!(!alias_matches(b"/cgi-bin/", b"/cgi-bin"));
+        assert!(alias_matches(b"/cgi-bin", b"/cgi-bin"));
+        assert!(alias_matches(b"/cgi-bin", b"/cgi-bin/x"));
+        assert!(!alias_matches(b"/cgi-bin", b"/cgi-binx"));
+    }
+
+    #[test]
+    fn last_extension_only() {
+        assert_eq!(last_extension(b"a.CGI"), Some("cgi".into()));
+        assert_eq!(last_extension(b"a.cgi.jpg"), Some("jpg".into()));
+        assert_eq!(last_extension(b"noext"), None);
+        assert_eq!(last_extension(b"trailing."), None);
+    }
+}

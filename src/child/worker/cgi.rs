@@ -1,0 +1,510 @@
+//! The worker's CGI handler: a script's response is produced and sent by the worker that took
+//! the request, which keeps the connection (and shows `W` on server-status) until the script is
+//! done — the event MPM's documented fallback for content whose end it cannot see. Everything
+//! about running the script is in [`crate::cgi`]; this file ties it to the worker's responses,
+//! logs and keep-alive decisions.
+
+use std::time::{Instant as StdInstant, SystemTime};
+
+use eventmpm_core::conn::{self, KeepAlive};
+use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
+use eventmpm_core::http1::{self, BodyFraming, Method, Request, Status, path};
+
+use super::{Body, Reply, Worker};
+use crate::cgi::env::{Redirected, ServerFacts};
+use crate::cgi::exchange::{Abort, Exchange, Framing, HeadFailure, Out, RequestBody};
+use crate::cgi::headers::HeadError;
+use crate::cgi::{Lookup, MAX_REDIRECTS, Script, process};
+use crate::child::connio::{ConnIo, Input, Sent};
+use crate::site::Route;
+
+/// What the CGI handler did with a request.
+pub(super) enum CgiDone {
+    /// It answered (and logged) the request itself; the connection's input up to the offset
+    /// given is consumed when it stays open.
+    Sent(Sent, usize),
+    /// Answer with this reply as any other handler's (an error page, a client redirect, the
+    /// target of an internal redirect).
+    Reply(Reply),
+}
+
+/// How one script run ended.
+enum Run {
+    Reply(Reply),
+    /// The client went away before a response began.
+    Gone,
+    Streamed {
+        status: u16,
+        head_len: u64,
+        body_bytes: u64,
+        ok: bool,
+        keep_alive: bool,
+        consumed: usize,
+    },
+}
+
+/// The methods a script is assumed to take, for OPTIONS (mod_cgi: "99 out of 100 CGI
+/// scripts, this is all they support").
+const CGI_ALLOW: &[u8] = b"GET, HEAD, POST, OPTIONS";
+
+/// Request-wide values the script runs need.
+#[derive(Clone, Copy)]
+struct Ctx<'r> {
+    served_before: u32,
+    now: i64,
+    now_us: u64,
+    /// The original request, for REDIRECT_* after an internal redirect.
+    original: &'r Request<'r>,
+}
+
+impl Worker<'_> {
+    /// If `decoded` names a CGI script (or a refused one), the reply that stands for it: a
+    /// [`Body::Cgi`] to run, or an error page. `None` for anything else.
+    pub(super) fn cgi_route(
+        &mut self,
+        req: &Request<'_>,
+        io: &ConnIo,
+        decoded: &[u8],
+        route: &Route<'_>,
+    ) -> Option<Reply> {
+        let cgi = &self.site.cgi;
+        if !cgi.is_enabled() && route.handler != crate::config::Handler::Cgi {
+            return None;
+        }
+        let found = cgi.locate(
+            &self.site.document_root,
+            &self.site.locations,
+            route,
+            decoded,
+            io.peer.ip(),
+            io.local.ip(),
+        );
+        match found {
+            Lookup::NotCgi => None,
+            Lookup::Refused(status) => Some(self.error_reply(status, req.method().as_str(), b"")),
+            Lookup::Script(_) if req.method() == Method::Options => {
+                self.fields.push("Allow", CGI_ALLOW);
+                Some(Reply::new(Status::OK))
+            }
+            Lookup::Script(s) => {
+                let mut r = Reply::new(Status::OK);
+                r.filename = Some(s.filename.display().to_string());
+                r.body = Body::Cgi(s);
+                Some(r)
+            }
+        }
+    }
+
+    /// Run `script` for `req` and answer the client. `input` holds the head (`head_len` bytes)
+    /// and whatever of the body has arrived.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn cgi_respond(
+        &mut self,
+        io: &ConnIo,
+        req: &Request<'_>,
+        head_bytes: &[u8],
+        head_len: usize,
+        input: &Input,
+        script: &Script,
+        served_before: u32,
+        started: StdInstant,
+        wall: SystemTime,
+        now: i64,
+        now_us: u64,
+    ) -> CgiDone {
+        let body = RequestBody {
+            framing: req.body(),
+            buffered: input.buffered().get(head_len..).unwrap_or(&[]),
+            expects_continue: req.expects_continue(),
+            limits: self.shared.limits,
+        };
+        let ctx = Ctx {
+            served_before,
+            now,
+            now_us,
+            original: req,
+        };
+        match self.run_script(io, req, script, body, ctx, 0, true) {
+            Run::Reply(r) => CgiDone::Reply(r),
+            Run::Gone => {
+                self.last_keep_alive = false;
+                CgiDone::Sent(Sent::Failed, 0)
+            }
+            Run::Streamed {
+                status,
+                head_len: head_out,
+                body_bytes,
+                ok,
+                keep_alive,
+                consumed,
+            } => {
+                self.last_keep_alive = keep_alive;
+                let filename = script.filename.display().to_string();
+                self.log(
+                    io,
+                    req,
+                    head_bytes,
+                    status,
+                    body_bytes,
+                    head_out,
+                    started,
+                    wall,
+                    served_before,
+                    Some(&filename),
+                );
+                if let Some(r) = self.record {
+                    r.count_request(head_out + body_bytes, crate::board::monotonic_now());
+                }
+                // A response cut short by the client is a failed connection; one cut short by
+                // the script (timeout, wrong length) closes normally after what was sent.
+                let sent = if ok { Sent::All } else { Sent::Failed };
+                CgiDone::Sent(sent, head_len + consumed)
+            }
+        }
+    }
+
+    /// One script run (and, for an internal redirect, the runs it leads to, at most
+    /// [`MAX_REDIRECTS`] deep). `may_keep`: the connection may stay open afterwards as far as
+    /// earlier runs are concerned.
+    #[allow(clippy::too_many_arguments)]
+    fn run_script(
+        &mut self,
+        io: &ConnIo,
+        req: &Request<'_>,
+        script: &Script,
+        body: RequestBody<'_>,
+        ctx: Ctx<'_>,
+        depth: u32,
+        may_keep: bool,
+    ) -> Run {
+        let method = req.method().as_str();
+        let site = self.site;
+        let facts = ServerFacts {
+            software: &site.server_software,
+            name: &site.server_name,
+            admin: &site.server_admin,
+            document_root: &site.document_root,
+            path: &site.cgi.path_env,
+        };
+        let redirected = (depth > 0).then(|| Redirected {
+            url: ctx.original.target().path().as_bytes(),
+            query: ctx.original.target().query().map(str::as_bytes),
+        });
+        let env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
+        let name = script.name();
+        let file = script.filename.display().to_string();
+        let mut ex = match Exchange::start(
+            &script.filename,
+            &script.dir,
+            &env,
+            &io.sock,
+            io.peer,
+            body,
+            site.cgi.timeout,
+        ) {
+            Ok(ex) => ex,
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(0);
+                log::error!(
+                    "[client {}] AH01215: ({errno}){e}: exec of '{file}' failed: {file}",
+                    io.peer
+                );
+                return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, method, b""));
+            }
+        };
+        let head = match ex.read_head() {
+            Ok(h) => h,
+            Err(HeadFailure::Abort(a)) => {
+                ex.abort(&a, &name, true);
+                return match a {
+                    Abort::ClientGone => Run::Gone,
+                    Abort::Timeout => {
+                        Run::Reply(self.error_reply(Status::GATEWAY_TIMEOUT, method, b""))
+                    }
+                    Abort::Body(e) => {
+                        let mut r = self.error_reply(e.status(), method, b"");
+                        r.close = true;
+                        Run::Reply(r)
+                    }
+                };
+            }
+            Err(HeadFailure::Malformed(e)) => {
+                // Let a script that ended say why on stderr before the verdict is logged.
+                let st = match e {
+                    HeadError::Ended { .. } => ex.finish(),
+                    _ => ex.kill(),
+                };
+                log::error!("[client {}] {}", io.peer, e.message(&name));
+                if matches!(e, HeadError::Ended { .. }) && !st.success() {
+                    log::error!(
+                        "[client {}] CGI script {file} {}",
+                        io.peer,
+                        process::describe(st)
+                    );
+                }
+                return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, method, b""));
+            }
+        };
+        if let (Some(local), Some(location)) = (head.head.redirect(), &head.head.location) {
+            // mod_cgi: the script's body for a redirect is read and dropped.
+            match ex.discard_output() {
+                Ok(()) => {
+                    ex.finish();
+                }
+                Err(a) => {
+                    ex.abort(&a, &name, false);
+                    if a == Abort::ClientGone {
+                        return Run::Gone;
+                    }
+                }
+            }
+            if !local {
+                return Run::Reply(self.error_reply(Status::FOUND, method, location));
+            }
+            let keep = may_keep && ex.body_complete() && req.body() == BodyFraming::None;
+            drop(ex);
+            return self.internal_redirect(io, req, location, ctx, depth + 1, keep);
+        }
+        self.stream(io, req, &mut ex, head, ctx, may_keep, &name)
+    }
+
+    /// Send the script's response: its header block as our head, then its output.
+    #[allow(clippy::too_many_arguments)]
+    fn stream(
+        &mut self,
+        io: &ConnIo,
+        req: &Request<'_>,
+        ex: &mut Exchange<'_>,
+        head: crate::cgi::exchange::Head,
+        ctx: Ctx<'_>,
+        may_keep: bool,
+        name: &str,
+    ) -> Run {
+        let script_head = &head.head;
+        let status = script_head.status();
+        let stopping = self
+            .shared
+            .stopping
+            .load(std::sync::atomic::Ordering::Relaxed);
+        // The connection can carry another request only if the body has been read whole by
+        // now (a script answering while it still reads its input gets `Connection: close`).
+        let wants = req.keep_alive() && may_keep && ex.body_complete();
+        let persistence = match conn::keep_alive(
+            &self.site.keep_alive,
+            ctx.served_before,
+            wants,
+            true,
+            status.code(),
+            stopping,
+        ) {
+            KeepAlive::Close => Persistence::Close,
+            KeepAlive::Open { timeout, remaining } => Persistence::KeepAlive {
+                timeout,
+                max: remaining,
+            },
+        };
+        let mut fields: Vec<(&str, &[u8])> = Vec::with_capacity(script_head.fields.len() + 2);
+        if let Some(ct) = &script_head.content_type {
+            fields.push(("Content-Type", ct));
+        }
+        if let Some(loc) = &script_head.location {
+            fields.push(("Location", loc));
+        }
+        for (n, v) in &script_head.fields {
+            fields.push((n.as_str(), v));
+        }
+        let size: usize = fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        let mut buf = vec![0u8; size + 1024];
+        let date = *self.date.get(ctx.now);
+        let written = ResponseHead {
+            status,
+            request_version: req.version(),
+            head_only: req.method() == Method::Head,
+            length: match script_head.content_length {
+                Some(n) => BodyLength::Known(n),
+                None => BodyLength::Unknown,
+            },
+            date: &date,
+            server: self.site.server_software.as_bytes(),
+            persistence,
+            headers: &fields,
+        }
+        .write(&mut buf);
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                log::error!(
+                    "[client {}] cannot write the response head of {name}: {e}",
+                    io.peer
+                );
+                ex.kill();
+                return Run::Reply(self.error_reply(
+                    Status::INTERNAL_SERVER_ERROR,
+                    req.method().as_str(),
+                    b"",
+                ));
+            }
+        };
+        buf.truncate(written.len);
+        if let Some((_, Some(reason))) = &script_head.status {
+            buf = with_reason(buf, reason);
+        }
+        let head_len = buf.len() as u64;
+        let framing = match written.body {
+            BodyPlan::None => Framing::Discard,
+            BodyPlan::Length(n) => Framing::Length(n),
+            BodyPlan::Chunked => Framing::Chunked,
+            BodyPlan::UntilClose => Framing::Close,
+        };
+        let mut out = Out::new(buf, framing, &head.rest);
+        let result = ex.stream(&mut out);
+        let ok = match &result {
+            Ok(()) => {
+                ex.finish();
+                true
+            }
+            Err(a) => {
+                ex.abort(a, name, false);
+                false
+            }
+        };
+        Run::Streamed {
+            status: status.code(),
+            head_len,
+            body_bytes: out.body_bytes,
+            // Only a client that went away fails the connection; other ends close it after
+            // what was sent (a truncated body tells the client the response is incomplete).
+            ok: !matches!(result, Err(Abort::ClientGone)),
+            keep_alive: ok
+                && !written.close
+                && !out.mismatch
+                && ex.body_complete()
+                && framing != Framing::Close,
+            consumed: ex.input_consumed(),
+        }
+    }
+
+    /// Serve `location` (a local URL-path a script redirected to) as a GET with the original
+    /// request's header fields (those framing a body aside), as httpd's
+    /// `ap_internal_redirect_handler` does.
+    fn internal_redirect(
+        &mut self,
+        io: &ConnIo,
+        req: &Request<'_>,
+        location: &[u8],
+        ctx: Ctx<'_>,
+        depth: u32,
+        may_keep: bool,
+    ) -> Run {
+        if depth > MAX_REDIRECTS {
+            log::error!(
+                "[client {}] AH00124: Request exceeded the limit of {MAX_REDIRECTS} internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary.",
+                io.peer
+            );
+            return Run::Reply(self.error_reply(
+                Status::INTERNAL_SERVER_ERROR,
+                req.method().as_str(),
+                b"",
+            ));
+        }
+        let mut head = Vec::with_capacity(256 + location.len());
+        head.extend_from_slice(b"GET ");
+        head.extend_from_slice(location);
+        head.push(b' ');
+        head.extend_from_slice(req.version().as_str().as_bytes());
+        head.extend_from_slice(b"\r\n");
+        for h in req.headers() {
+            let n = h.name;
+            if n.eq_ignore_ascii_case("content-length")
+                || n.eq_ignore_ascii_case("transfer-encoding")
+                || n.eq_ignore_ascii_case("expect")
+            {
+                continue;
+            }
+            head.extend_from_slice(n.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(h.value);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        let mut fields = vec![httparse::EMPTY_HEADER; req.headers().len() + 1];
+        let limits = self.shared.limits;
+        let target = match http1::parse(&head, &limits, &mut fields) {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!(
+                    "[client {}] invalid Location from CGI script: {:?}: {}",
+                    io.peer,
+                    String::from_utf8_lossy(location),
+                    e.reason()
+                );
+                return Run::Reply(self.error_reply(
+                    Status::INTERNAL_SERVER_ERROR,
+                    req.method().as_str(),
+                    b"",
+                ));
+            }
+        };
+        let mut buf = vec![0u8; limits.request_line as usize + 1];
+        let decoded = match path::normalize(target.target().path().as_bytes(), &mut buf) {
+            Ok(n) => &buf[..n],
+            Err(e) => {
+                log::info!("{} (client {})", e.reason(), io.peer.ip());
+                return Run::Reply(self.error_reply(e.status(), "GET", b""));
+            }
+        };
+        self.fields.clear();
+        let mut reply = self.handle_path(&target, io, decoded, ctx.now, ctx.now_us);
+        match std::mem::replace(&mut reply.body, Body::None) {
+            Body::Cgi(script) => {
+                let body = RequestBody {
+                    framing: BodyFraming::None,
+                    buffered: &[],
+                    expects_continue: false,
+                    limits,
+                };
+                self.run_script(io, &target, &script, body, ctx, depth, may_keep)
+            }
+            other => {
+                reply.body = other;
+                Run::Reply(reply)
+            }
+        }
+    }
+}
+
+/// The head with the script's own reason phrase (`Status: 404 Gone Fishing`) on its status line,
+/// as httpd sends it; a phrase with control bytes keeps the standard one.
+fn with_reason(head: Vec<u8>, reason: &str) -> Vec<u8> {
+    const PREFIX: usize = "HTTP/1.1 NNN ".len();
+    let printable = reason
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+    let Some(eol) = head.windows(2).position(|w| w == b"\r\n") else {
+        return head;
+    };
+    if !printable || reason.len() > 256 || eol < PREFIX || &head[PREFIX..eol] == reason.as_bytes() {
+        return head;
+    }
+    let mut v = Vec::with_capacity(head.len() + reason.len());
+    v.extend_from_slice(&head[..PREFIX]);
+    v.extend_from_slice(reason.as_bytes());
+    v.extend_from_slice(&head[eol..]);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_phrases_are_spliced_into_the_status_line() {
+        let h = b"HTTP/1.1 404 Not Found\r\nDate: x\r\n\r\n".to_vec();
+        assert_eq!(
+            with_reason(h.clone(), "Gone Fishing"),
+            b"HTTP/1.1 404 Gone Fishing\r\nDate: x\r\n\r\n"
+        );
+        assert_eq!(with_reason(h.clone(), "Not Found"), h);
+        assert_eq!(with_reason(h.clone(), "bad\u{1}"), h);
+    }
+}
