@@ -848,6 +848,21 @@ fn status_and_location_from_scripts() {
     assert_eq!(var(&env, "PATH_INFO"), Some("/more"));
     assert_eq!(var(&env, "REDIRECT_URL"), Some("/cgi-bin/tocgi.cgi"));
     assert_eq!(var(&env, "CONTENT_LENGTH"), None);
+    // A body the redirecting script left unread must not be taken for the next request on
+    // a kept-alive connection: the connection closes after the answer.
+    let mut s = srv.connect();
+    s.write_all(
+        b"POST /cgi-bin/local.cgi HTTP/1.1\r\nHost: localhost\r\nContent-Length: 42\r\n\r\n\
+          GET /cgi-bin/env.cgi HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .unwrap();
+    let raw = read_until_close(&mut s, T);
+    let text = String::from_utf8_lossy(&raw);
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    assert!(
+        text.contains("Connection: close") && text.ends_with("static content\n"),
+        "{text}"
+    );
     // An absolute URL: a 302 to the client.
     let r = get(&srv, "/cgi-bin/away.cgi");
     assert_eq!(r.status, 302);

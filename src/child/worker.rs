@@ -360,6 +360,7 @@ impl Worker<'_> {
             }
         };
         if let (Body::Cgi(script), Ok(req)) = (&reply.body, &parsed) {
+            let has_body = req.body() != BodyFraming::None;
             let done = self.cgi_respond(
                 io,
                 req,
@@ -381,7 +382,11 @@ impl Worker<'_> {
                     }
                     return sent;
                 }
-                cgi::CgiDone::Reply(r) => reply = r,
+                cgi::CgiDone::Reply(r) => {
+                    // What is left of the body must not be read as the next request.
+                    reply = r;
+                    reply.close |= has_body;
+                }
             }
         }
         let ka = conn::keep_alive(
