@@ -287,6 +287,7 @@ impl Parent {
             )));
         };
         record.prepare(generation);
+        let parent = std::process::id() as i32;
         // SAFETY: the parent is single-threaded (it never spawns threads), so the child starts
         // in a consistent state; it only returns from `child_main` by exiting.
         let pid = unsafe { libc::fork() };
@@ -294,7 +295,7 @@ impl Parent {
             return Err(std::io::Error::last_os_error());
         }
         if pid == 0 {
-            let code = self.child_main(slot as usize, generation);
+            let code = self.child_main(slot as usize, generation, parent);
             // Skip the parent's exit handlers and destructors.
             // SAFETY: _exit ends the process at once.
             unsafe { libc::_exit(code) };
@@ -311,9 +312,8 @@ impl Parent {
         Ok(())
     }
 
-    /// The child process's life after `fork`. Returns its exit code.
-    fn child_main(&mut self, slot: usize, generation: u32) -> i32 {
-        crate::sys::die_with_parent(libc::SIGTERM);
+    /// The child process's life after `fork` from `parent`. Returns its exit code.
+    fn child_main(&mut self, slot: usize, generation: u32, parent: i32) -> i32 {
         for sig in [libc::SIGCHLD, libc::SIGUSR2] {
             crate::signals::set_default(sig);
         }
@@ -328,6 +328,13 @@ impl Parent {
                 );
                 return EXIT_CHILD_FATAL;
             }
+        }
+        // After the switch of user: changing credentials clears the parent-death signal.
+        crate::sys::die_with_parent(libc::SIGTERM);
+        // SAFETY: getppid has no preconditions.
+        if unsafe { libc::getppid() } != parent {
+            // The parent died before the signal was armed.
+            return 0;
         }
         let listeners: Vec<TcpListener> = self
             .listeners
