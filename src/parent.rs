@@ -288,9 +288,17 @@ impl Parent {
         };
         record.prepare(generation);
         let parent = std::process::id() as i32;
+        // Until the child has its own signal pipe, a signal sent to it would run the inherited
+        // handler and land in the parent's pipe (a graceful stop meant for a new child would
+        // stop or restart the whole server): the child starts with them blocked, and unblocks
+        // them once its pipe is installed (`child::run`).
+        let mask = block_signals(&CHILD_SIGNALS);
         // SAFETY: the parent is single-threaded (it never spawns threads), so the child starts
         // in a consistent state; it only returns from `child_main` by exiting.
         let pid = unsafe { libc::fork() };
+        if pid != 0 {
+            restore_signals(&mask);
+        }
         if pid < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -599,6 +607,40 @@ impl Parent {
                 self.clear_slot(slot as usize);
             }
         }
+    }
+}
+
+/// The signals the parent routes to its pipe, which a child routes to its own.
+const CHILD_SIGNALS: [libc::c_int; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGUSR1,
+    libc::SIGWINCH,
+    libc::SIGCHLD,
+];
+
+/// Block `signals` for the calling thread; returns the previous mask.
+fn block_signals(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; pthread_sigmask
+    // only reads `set` and writes `old`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        old
+    }
+}
+
+/// Put back a mask [`block_signals`] returned.
+fn restore_signals(old: &libc::sigset_t) {
+    // SAFETY: `old` is a mask pthread_sigmask filled in.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut());
     }
 }
 
