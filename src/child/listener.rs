@@ -311,8 +311,13 @@ impl<'t> Listener<'t> {
                     // Published before the worker can render server-status, so the page counts
                     // the connection it is answering.
                     self.shared.board.publish_counts(&self.table.counts());
-                    if self.shared.dispatch.idle() == 0 {
-                        // httpd's workers_were_busy: no worker could take this request at once.
+                    // httpd's workers_were_busy: no worker can take this request at once. Only
+                    // when every worker holds a connection: a worker between two jobs (not
+                    // waiting yet, or still starting in a new child) is not busy, and killing
+                    // keep-alive connections then loses requests already on their way.
+                    if self.shared.dispatch.idle() == 0
+                        && self.table.counts().in_worker > self.admission.threads_per_child()
+                    {
                         self.table.kill_keep_alive();
                     }
                     // The queue holds as many jobs as the table has connections, so a push fails
