@@ -344,10 +344,12 @@ impl Parent {
             // The parent died before the signal was armed.
             return 0;
         }
-        let listeners: Vec<TcpListener> = self
-            .listeners
-            .iter()
-            .filter_map(|(_, l)| l.try_clone().ok())
+        // The inherited sockets themselves, not duplicates: a child that stops closes its
+        // listeners, and a duplicate left behind would keep the port accepting connections
+        // nobody answers until the child exits.
+        let listeners: Vec<TcpListener> = std::mem::take(&mut self.listeners)
+            .into_iter()
+            .map(|(_, l)| l)
             .collect();
         let params = server::child_params(&self.cfg, listeners, self.nofile);
         let board = ChildBoard::new(self.scoreboard, slot, generation);
