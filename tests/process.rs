@@ -74,24 +74,20 @@ fn stop(mut srv: Server) {
 /// A download in a thread, with its progress.
 struct Background {
     progress: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
     handle: std::thread::JoinHandle<Download>,
 }
 
 fn background_download(srv: &Server, rate: u64) -> Background {
     let progress = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (p, s, addr) = (progress.clone(), stop.clone(), srv.addr());
-    let handle = std::thread::spawn(move || slow_download(addr, "/big.bin", rate, T, &p, &s));
+    let (p, addr) = (progress.clone(), srv.addr());
+    let handle = std::thread::spawn(move || {
+        slow_download(addr, "/big.bin", rate, T, &p, &AtomicBool::new(false))
+    });
     assert!(
         eventually(Duration::from_secs(10), || progress.load(Relaxed) > 0),
         "the download did not start"
     );
-    Background {
-        progress,
-        stop,
-        handle,
-    }
+    Background { progress, handle }
 }
 
 /// A connection that asked for the big file, read its first bytes and stopped reading: the
@@ -575,7 +571,6 @@ fn graceful_stop_finishes_what_it_can_within_the_timeout() {
     assert!(children.iter().all(|&c| !alive(c)));
     assert!(TcpStream::connect_timeout(&srv.addr(), Duration::from_secs(1)).is_err());
     assert!(srv.error_log().contains("AH00492: caught SIGWINCH"));
-    let _ = fast.stop;
 }
 
 /// Run `eventmpm -f conf -k verb`; returns (exit code, stderr).
