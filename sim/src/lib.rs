@@ -68,6 +68,9 @@ pub enum PollerKind {
     /// Linux epoll: `EPOLLONESHOT` connections, level-triggered listeners.
     #[default]
     Epoll,
+    /// BSD kqueue: `EV_DISPATCH` connections, a batched changelist, error entries,
+    /// level-triggered listeners ([`poller::KqueueModel`]).
+    Kqueue,
 }
 
 /// How to run.

@@ -12,7 +12,7 @@ use eventmpm_core::timeouts::Class;
 use crate::check::Checker;
 use crate::client::Client;
 use crate::clock::Clock;
-use crate::poller::{EpollModel, Interest, PollEvent, Poller, Readiness};
+use crate::poller::{EpollModel, Interest, KqueueModel, PollEvent, Poller, Readiness};
 use crate::prng::Rng;
 use crate::report::{Failure, Report};
 use crate::scenario::Scenario;
@@ -94,6 +94,7 @@ impl<'a> World<'a> {
         let capacity = table.capacity();
         let mut poller: Box<dyn Poller> = match cfg.poller {
             PollerKind::Epoll => Box::new(EpollModel::new()),
+            PollerKind::Kqueue => Box::new(KqueueModel::new()),
         };
         poller.listen(LISTEN, true);
         let first = |rng: &mut Rng, every: Option<u64>| {
