@@ -5,8 +5,8 @@ use crate::interest::Interest;
 use crate::kevent::{Filter, Flags, Kevent};
 
 /// The changelist's default capacity: the listener's batch of events, since
-/// a full changelist is also flushed early when it exceeds the event buffer
-/// of the wait that would carry it (see [`crate::Poller`]'s docs).
+/// a changelist is also flushed early when it exceeds the event buffer of
+/// the wait that would carry it.
 pub(crate) const MAX_CHANGES: usize = 512;
 
 /// The first arm of a new registration: the wanted filter only, since a

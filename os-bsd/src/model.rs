@@ -451,3 +451,128 @@ fn probe(ident: usize, filter: Filter) -> Probe {
         data: i64::from(data),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::empty_raw;
+    use crate::testutil::socket_pair;
+
+    fn submit(model: &Model, changes: &[Kevent], room: usize) -> io::Result<Vec<Kevent>> {
+        let raw: Vec<Raw> = changes.iter().map(|c| to_raw(c).unwrap()).collect();
+        let mut events = vec![empty_raw(); room];
+        let count = model.kevent(&raw, &mut events, Some(Duration::ZERO))?;
+        Ok(events.iter().take(count).map(from_raw).collect())
+    }
+
+    fn fd_ident(fd: &OwnedFd) -> usize {
+        fd.as_raw_fd() as usize
+    }
+
+    #[test]
+    fn a_later_add_keeps_the_dispatch_of_the_first() {
+        let model = Model::new();
+        let (ours, _theirs) = socket_pair();
+        let ident = fd_ident(&ours);
+        let dispatch = Flags::ADD | Flags::ENABLE | Flags::DISPATCH;
+        submit(&model, &[Kevent::fd(ident, Filter::Write, dispatch, 1)], 0).unwrap();
+        // A plain EV_ADD later: only udata changes.
+        submit(
+            &model,
+            &[Kevent::fd(ident, Filter::Write, Flags::ADD, 2)],
+            0,
+        )
+        .unwrap();
+        let got = submit(&model, &[], 4).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].udata, 2);
+        assert!(got[0].flags.contains(Flags::DISPATCH));
+        assert!(submit(&model, &[], 4).unwrap().is_empty(), "dispatched");
+    }
+
+    #[test]
+    fn missing_knotes_and_closed_fds_fail_with_their_errno() {
+        let model = Model::new();
+        let (ours, _theirs) = socket_pair();
+        let ident = fd_ident(&ours);
+        let got = submit(
+            &model,
+            &[
+                Kevent::fd(ident, Filter::Read, Flags::DISABLE, 1),
+                Kevent::fd(ident, Filter::Read, Flags::ADD | Flags::RECEIPT, 1),
+            ],
+            4,
+        )
+        .unwrap();
+        let errnos: Vec<i64> = got.iter().map(|e| e.data).collect();
+        assert_eq!(errnos, [errno(Errno::NOENT), 0]);
+        assert!(got.iter().all(|e| e.flags.contains(Flags::ERROR)));
+        // A number no other test's fd is likely to get (lowest first).
+        let high = rustix::io::fcntl_dupfd_cloexec(&ours, 730).unwrap();
+        let high_ident = fd_ident(&high);
+        model.close(high);
+        let got = submit(
+            &model,
+            &[Kevent::fd(high_ident, Filter::Read, Flags::ADD, 1)],
+            4,
+        );
+        let got = got.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].data, errno(Errno::BADF));
+    }
+
+    #[test]
+    fn an_error_without_room_fails_the_call_and_stops_the_changes() {
+        let model = Model::new();
+        let (a, _a) = socket_pair();
+        let (b, _b) = socket_pair();
+        let got = submit(
+            &model,
+            &[
+                Kevent::fd(fd_ident(&a), Filter::Read, Flags::ENABLE, 1),
+                Kevent::fd(fd_ident(&b), Filter::Write, Flags::ADD, 2),
+            ],
+            0,
+        );
+        assert_eq!(
+            got.unwrap_err().raw_os_error(),
+            Some(Errno::NOENT.raw_os_error())
+        );
+        assert_eq!(
+            model.knote(fd_ident(&b), Filter::Write),
+            None,
+            "not applied"
+        );
+    }
+
+    #[test]
+    fn a_user_trigger_fires_once_with_clear() {
+        let model = Model::new();
+        let add = Kevent::user(0, Flags::ADD | Flags::CLEAR, false, 5);
+        let trigger = Kevent::user(0, Flags::empty(), true, 5);
+        submit(&model, &[add], 0).unwrap();
+        assert!(submit(&model, &[], 4).unwrap().is_empty());
+        submit(&model, &[trigger], 0).unwrap();
+        submit(&model, &[trigger], 0).unwrap();
+        let got = submit(&model, &[], 4).unwrap();
+        assert_eq!(got.len(), 1, "two triggers, one event");
+        assert_eq!((got[0].filter, got[0].udata), (Filter::User, 5));
+        assert!(submit(&model, &[], 4).unwrap().is_empty(), "consumed");
+    }
+
+    #[test]
+    fn eof_reports_the_bytes_left_and_level_knotes_repeat() {
+        let model = Model::new();
+        let (ours, theirs) = socket_pair();
+        assert_eq!(rustix::io::write(&theirs, b"abc").unwrap(), 3);
+        drop(theirs);
+        let level = Kevent::fd(fd_ident(&ours), Filter::Read, Flags::ADD, 1);
+        submit(&model, &[level], 0).unwrap();
+        for _ in 0..2 {
+            let got = submit(&model, &[], 4).unwrap();
+            assert_eq!(got.len(), 1);
+            assert!(got[0].flags.contains(Flags::EOF));
+            assert_eq!(got[0].data, 3);
+        }
+    }
+}

@@ -58,13 +58,16 @@ struct State {
 
 impl fmt::Debug for Poller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
-        f.debug_struct("Poller")
-            .field("kernel", &self.kernel)
-            .field("queued", &state.changes.len())
-            .field("deferred", &state.deferred.len())
-            .field("wake", &self.wake)
-            .finish()
+        let mut debug = f.debug_struct("Poller");
+        debug.field("kernel", &self.kernel);
+        // try_lock: formatting must not block on, or deadlock with, a lock
+        // held further up this thread's stack.
+        if let Ok(state) = self.state.try_lock() {
+            debug
+                .field("queued", &state.changes.len())
+                .field("deferred", &state.deferred.len());
+        }
+        debug.field("wake", &self.wake).finish_non_exhaustive()
     }
 }
 
@@ -104,11 +107,19 @@ impl Poller {
             deferred: Vec::with_capacity(capacity),
         };
         // At once and checked: a poller whose waker is not in the kqueue
-        // would sleep through every wake-up.
+        // would sleep through every wake-up. The answer also proves that the
+        // kernel knows EV_RECEIPT, which every immediate submission relies on
+        // to collect no events (a kernel without it would answer a successful
+        // change with nothing, and could hand over events meant for a wait).
         let registration = wake.registration()?;
-        for receipt in state.submit_now(&*kernel, &[registration])? {
-            check_receipt(&from_raw(receipt), &[])?;
+        let receipt = match state.submit_now(&*kernel, &[registration])? {
+            [receipt] => from_raw(receipt),
+            _ => return Err(no_receipts()),
+        };
+        if !receipt.flags.contains(Flags::ERROR) {
+            return Err(no_receipts());
         }
+        check_receipt(&receipt, &[])?;
         Ok(Poller {
             kernel,
             state: Mutex::new(state),
@@ -337,6 +348,13 @@ fn submit_now(
     let count = kernel.kevent(submit, receipts, Some(Duration::ZERO));
     submit.clear();
     Ok(count?.min(receipts.len()))
+}
+
+fn no_receipts() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this kqueue ignores EV_RECEIPT (NetBSD and DragonFly before 2016)",
+    )
 }
 
 /// Fails with a receipt's errno unless it is 0 or one of `ignore`.
@@ -644,6 +662,43 @@ mod tests {
             assert_eq!(tokens(&got), [2], "{errno:?}");
             drop(waker);
             drop(sender.join().unwrap());
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_queue() {
+        let (poller, _model) = poller();
+        let (ours, _theirs) = socket_pair();
+        poller.add(ours.as_fd(), 1, Interest::Read).unwrap();
+        let text = format!("{poller:?}");
+        assert!(text.contains("queued: 1"), "{text}");
+        let _held = poller.lock();
+        assert!(!format!("{poller:?}").contains("queued"), "no deadlock");
+    }
+
+    #[test]
+    fn the_handles_cross_threads_like_os_linuxs() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Poller>();
+        shareable::<Events>();
+        shareable::<Waker>();
+        shareable::<Event>();
+    }
+
+    #[test]
+    fn a_kqueue_without_receipts_is_refused() {
+        /// Answers every change with nothing, as a kernel that ignores
+        /// EV_RECEIPT does for changes that worked.
+        #[derive(Debug)]
+        struct NoReceipts;
+        impl Kernel for NoReceipts {
+            fn kevent(&self, _: &[Raw], _: &mut [Raw], _: Option<Duration>) -> io::Result<usize> {
+                Ok(0)
+            }
+        }
+        for mode in MODES {
+            let error = Poller::with_kernel(Arc::new(NoReceipts), mode, MAX_CHANGES).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::Unsupported);
         }
     }
 

@@ -175,6 +175,13 @@ impl Kqueue {
         fcntl_setfd(&fd, FdFlags::CLOEXEC)?;
         Ok(Kqueue { fd })
     }
+
+    /// The kqueue's fd, for the tests.
+    #[cfg(test)]
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
 }
 
 impl Kernel for Kqueue {
