@@ -32,8 +32,9 @@ pub const ACCEPTS_PER_EVENT: usize = 64;
 const STEPS_PER_ACTION: usize = 8;
 /// Poller events per wait.
 const EVENTS: usize = 512;
-/// The token of the signal pipe.
-const SIGNAL_TOKEN: u64 = u64::MAX - 1;
+/// The token of the signal pipe: the first one above every connection token, and like them
+/// within a pointer's range (kqueue and event ports carry tokens in pointer-sized fields).
+const SIGNAL_TOKEN: u64 = eventmpm_core::table::TOKEN_LIMIT;
 /// How long a complete request may wait for a worker before the listener closes its idle
 /// keep-alive connections (httpd's `workers_were_busy`: httpd closes them as soon as a request
 /// finds no idle worker). Our workers never wait for a client, so a request queued for a moment
