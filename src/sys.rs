@@ -142,6 +142,9 @@ fn open_beneath_portable(
 /// be unread (Linux's `POLLRDHUP`; elsewhere only `POLLHUP` reports a full close).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub const POLL_PEER_CLOSED: libc::c_short = libc::POLLRDHUP;
+/// See the Linux definition: without it, a close is seen when a write fails or on `POLLHUP`.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub const POLL_PEER_CLOSED: libc::c_short = 0;
 
 /// In a process forked to run a program (a CGI script), just before exec: every signal back to
 /// its default disposition, every descriptor above stderr closed on exec, and SIGTERM when the
