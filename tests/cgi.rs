@@ -58,6 +58,10 @@ fn cgi_bin(s: &Scratch) {
         &bin.join("env.cgi"),
         "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv\n",
     );
+    script(
+        &bin.join("id.cgi"),
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n%s\\n' \"$(id -u)\"\n",
+    );
     // Streams its input back as it reads it, with the request's length when there is one.
     script(
         &bin.join("echo.cgi"),
@@ -439,6 +443,14 @@ fn the_environment_follows_rfc3875() {
     let env = env_map(&r.text());
     assert_eq!(var(&env, "CONTENT_LENGTH"), None, "{}", r.text());
     assert_eq!(var(&env, "HTTP_TRANSFER_ENCODING"), Some("chunked"));
+    // Scripts run as the children's user: started as root, not root.
+    let uid = get(&srv, "/cgi-bin/id.cgi").text().trim().to_string();
+    let server_uid = proc_status_of(srv.pid(), "Uid");
+    if server_uid == 0 {
+        assert!(!uid.is_empty() && uid != "0", "a script ran as root ({uid:?})");
+    } else {
+        assert_eq!(uid, server_uid.to_string());
+    }
     assert_no_zombies(&srv);
 }
 
