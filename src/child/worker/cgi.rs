@@ -360,7 +360,14 @@ impl Worker<'_> {
         let result = ex.stream(&mut out);
         let ok = match &result {
             Ok(()) => {
-                ex.finish();
+                let st = ex.finish();
+                if !st.success() {
+                    log::info!(
+                        "[client {}] CGI script {name} {} after its response",
+                        io.peer,
+                        process::describe(st)
+                    );
+                }
                 true
             }
             Err(a) => {
