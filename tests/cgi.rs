@@ -447,7 +447,10 @@ fn the_environment_follows_rfc3875() {
     let uid = get(&srv, "/cgi-bin/id.cgi").text().trim().to_string();
     let server_uid = proc_status_of(srv.pid(), "Uid");
     if server_uid == 0 {
-        assert!(!uid.is_empty() && uid != "0", "a script ran as root ({uid:?})");
+        assert!(
+            !uid.is_empty() && uid != "0",
+            "a script ran as root ({uid:?})"
+        );
     } else {
         assert_eq!(uid, server_uid.to_string());
     }
