@@ -137,3 +137,37 @@ fn open_beneath_portable(
     }
     Ok(rustix::fs::open(&real, flags, rustix::fs::Mode::empty())?.into())
 }
+
+/// The accept mutex `Mutex default` means here: APR's build-time default, which httpd -V shows
+/// as `APR_USE_*_SERIALIZE`. Linux has process-shared robust pthread mutexes, which APR prefers
+/// (`-D APR_USE_PROC_PTHREAD_SERIALIZE`, "Accept mutex: … (default: pthread)").
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const DEFAULT_ACCEPT_MUTEX: eventmpm_core::config::MutexMechanism =
+    eventmpm_core::config::MutexMechanism::Pthread;
+
+/// Make a process-shared pthread mutex robust: if its holder dies, the next locker gets it
+/// (with `EOWNERDEAD`) instead of waiting for ever.
+///
+/// # Safety
+/// `attr` must be an initialised mutex attribute object.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub unsafe fn mutexattr_set_robust(attr: *mut libc::pthread_mutexattr_t) -> io::Result<()> {
+    // SAFETY: the caller passes an initialised attribute object.
+    match unsafe { libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST) } {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// Mark a robust mutex whose previous holder died as consistent again (the caller holds it).
+///
+/// # Safety
+/// `m` must be an initialised robust mutex the calling thread holds after `EOWNERDEAD`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub unsafe fn mutex_consistent(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
+    // SAFETY: as the caller promises.
+    match unsafe { libc::pthread_mutex_consistent(m) } {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
