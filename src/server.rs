@@ -174,6 +174,8 @@ pub fn child_params(cfg: &ServerConfig, listeners: Vec<TcpListener>, nofile: u64
         stack_size: core.thread_stack_size.min(usize::MAX as u64) as usize,
         buffer_size,
         max_free_buffers,
+        mpm: cfg.core.mpm,
+        accept_mutex: None,
     }
 }
 
