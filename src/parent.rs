@@ -443,12 +443,22 @@ impl Parent {
             } else {
                 ExitStatus::Code(libc::WEXITSTATUS(status))
             };
+            // Worker MPM: a stopping child whose slot another child took over owns no slot, but
+            // may have left thread records behind (killed mid-connection).
+            let evicted_from = self.retained.slot_of(pid).filter(|&s| {
+                self.retained
+                    .slot(s as usize)
+                    .and_then(|e| e.evicted())
+                    .is_some_and(|c| c.pid == pid)
+            });
             let outcome = self.retained.child_exited(&self.params, pid, exit);
             for m in &outcome.messages {
                 log_message(m);
             }
             if let Some(slot) = outcome.freed {
                 self.clear_slot(slot as usize);
+            } else if let Some(slot) = evicted_from {
+                self.clear_threads(slot as usize, |owner| owner == pid);
             }
             if outcome.shutdown {
                 ending = Some(Ending::Stop);
@@ -463,9 +473,25 @@ impl Parent {
         if let Some(p) = self.scoreboard.process(slot) {
             p.release();
         }
+        // Worker MPM: the stopping child this one took the slot over from may still run, its
+        // busy threads still writing their records; those are not ours to mark dead (a new
+        // child would start threads over them).
+        let evicted = self
+            .retained
+            .slot(slot)
+            .and_then(|e| e.evicted())
+            .map(|c| c.pid);
+        self.clear_threads(slot, |owner| Some(owner) != evicted);
+    }
+
+    /// Mark dead the thread records of `slot` whose writer `owns` says is gone (a record that
+    /// reads inconsistent was left mid-update by a dead writer).
+    fn clear_threads(&self, slot: usize, owns: impl Fn(i32) -> bool) {
         let now = monotonic_now();
         for w in self.scoreboard.workers(slot) {
-            w.take_over(now);
+            if w.read().map_or(true, |r| owns(r.pid)) {
+                w.take_over(now);
+            }
         }
     }
 
