@@ -226,7 +226,8 @@ pub fn run(cfg: ServerConfig, opts: Options) -> i32 {
         .global()
         .set_running_generation(parent.retained.generation());
     log::info!(
-        "AH00489: {} configured -- resuming normal operations",
+        "{}: {} configured -- resuming normal operations",
+        server::resuming_id(parent.cfg.core.mpm),
         parent.cfg.server_software()
     );
     log::info!(
