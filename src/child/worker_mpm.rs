@@ -168,13 +168,13 @@ pub fn run(
     };
     let mode = wait_for_stop(&child, &signals);
     begin_stop(&child);
+    if mode == StopMode::Immediate {
+        // Connections in progress, and the threads serving them, end with the process.
+        return Ok(mode);
+    }
     wake_listener(&child, &listener, wake_tries);
     if let Some(Ok(s)) = starter {
         let _ = s.join();
-    }
-    if mode == StopMode::Immediate {
-        // Connections in progress end with the process.
-        return Ok(mode);
     }
     child.queue.terminate();
     // As in event mode: nothing reads the signal pipe any more, so a further stop signal takes
