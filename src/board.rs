@@ -119,11 +119,19 @@ impl Board {
         }
     }
 
-    /// The child started stopping (httpd's `quiescing = 1`).
+    /// The child started stopping (httpd's `quiescing = 1`); its idle workers show 'G' (as
+    /// httpd's `close_listeners`), so neither the parent nor server-status counts them as
+    /// ready. Call after setting the stopping flag workers check on going idle.
     pub fn set_stopping(&self) {
         if let Some(p) = self.process() {
             p.set_stopping();
             p.set_accepting(false);
+        }
+        // Pairs with the fence in the worker's `on_idle`: a worker publishing '_' either sees
+        // the stopping flag or has its '_' seen here.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        for w in self.scoreboard.workers(self.slot) {
+            w.mark_graceful_if_ready();
         }
     }
 

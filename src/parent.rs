@@ -341,22 +341,23 @@ impl Parent {
             )));
         };
         record.prepare(generation);
-        let parent_pid = std::process::id() as libc::pid_t;
+        let parent = std::process::id() as i32;
+        // Until the child has its own signal pipe, a signal sent to it would run the inherited
+        // handler and land in the parent's pipe (a graceful stop meant for a new child would
+        // stop or restart the whole server): the child starts with them blocked, and unblocks
+        // them once its pipe is installed (`child::run`).
+        let mask = block_signals(&CHILD_SIGNALS);
         // SAFETY: the parent is single-threaded (it never spawns threads), so the child starts
         // in a consistent state; it only returns from `child_main` by exiting.
         let pid = unsafe { libc::fork() };
+        if pid != 0 {
+            restore_signals(&mask);
+        }
         if pid < 0 {
             return Err(std::io::Error::last_os_error());
         }
         if pid == 0 {
-            crate::sys::die_with_parent(libc::SIGTERM);
-            // The parent may have died before the line above took effect.
-            // SAFETY: getppid has no preconditions.
-            if unsafe { libc::getppid() } != parent_pid {
-                // SAFETY: _exit ends the process at once.
-                unsafe { libc::_exit(0) };
-            }
-            let code = self.child_main(slot as usize, generation);
+            let code = self.child_main(slot as usize, generation, parent);
             // Skip the parent's exit handlers and destructors.
             // SAFETY: _exit ends the process at once.
             unsafe { libc::_exit(code) };
@@ -373,8 +374,8 @@ impl Parent {
         Ok(())
     }
 
-    /// The child process's life after `fork`. Returns its exit code.
-    fn child_main(&mut self, slot: usize, generation: u32) -> i32 {
+    /// The child process's life after `fork` from `parent`. Returns its exit code.
+    fn child_main(&mut self, slot: usize, generation: u32, parent: i32) -> i32 {
         for sig in [libc::SIGCHLD, libc::SIGUSR2] {
             crate::signals::set_default(sig);
         }
@@ -402,10 +403,19 @@ impl Parent {
                 return EXIT_CHILD_FATAL;
             }
         }
-        let listeners: Vec<TcpListener> = self
-            .listeners
-            .iter()
-            .filter_map(|(_, l)| l.try_clone().ok())
+        // After the switch of user: changing credentials clears the parent-death signal.
+        crate::sys::die_with_parent(libc::SIGTERM);
+        // SAFETY: getppid has no preconditions.
+        if unsafe { libc::getppid() } != parent {
+            // The parent died before the signal was armed.
+            return 0;
+        }
+        // The inherited sockets themselves, not duplicates: a child that stops closes its
+        // listeners, and a duplicate left behind would keep the port accepting connections
+        // nobody answers until the child exits.
+        let listeners: Vec<TcpListener> = std::mem::take(&mut self.listeners)
+            .into_iter()
+            .map(|(_, l)| l)
             .collect();
         let mut params = server::child_params(&self.cfg, listeners, self.nofile);
         params.accept_mutex = accept;
@@ -705,6 +715,40 @@ impl Parent {
                 self.clear_slot(slot as usize);
             }
         }
+    }
+}
+
+/// The signals the parent routes to its pipe, which a child routes to its own.
+const CHILD_SIGNALS: [libc::c_int; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGUSR1,
+    libc::SIGWINCH,
+    libc::SIGCHLD,
+];
+
+/// Block `signals` for the calling thread; returns the previous mask.
+fn block_signals(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; pthread_sigmask
+    // only reads `set` and writes `old`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        old
+    }
+}
+
+/// Put back a mask [`block_signals`] returned.
+fn restore_signals(old: &libc::sigset_t) {
+    // SAFETY: `old` is a mask pthread_sigmask filled in.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut());
     }
 }
 

@@ -166,6 +166,11 @@ impl Admission {
         }
     }
 
+    /// ThreadsPerChild: the workers this child has.
+    pub const fn threads_per_child(&self) -> u32 {
+        self.threads_per_child
+    }
+
     /// Whether the listening sockets are switched off (the scoreboard's `not_accepting`).
     pub const fn is_disabled(&self) -> bool {
         self.disabled

@@ -69,20 +69,34 @@ impl ConnId {
         self.index as usize
     }
 
-    /// The id as a poller token. Tokens whose low 32 bits are at or above the table's capacity
-    /// are never connection tokens: the caller may use them for listeners and wake-ups.
+    /// The id as a poller token: the slot index in the low [`INDEX_BITS`] bits, the slot's
+    /// generation (truncated) above them, and always below [`TOKEN_LIMIT`] — half the range of
+    /// a pointer-sized integer, so tokens fit the `udata` of kqueue and event ports on 32-bit
+    /// systems too. Tokens whose index part is at or above the table's capacity, and tokens at
+    /// or above `TOKEN_LIMIT`, are never connection tokens: the caller may use them for
+    /// listeners and wake-ups.
     pub const fn token(self) -> u64 {
-        (self.generation as u64) << 32 | self.index as u64
+        (self.generation as u64 & GENERATION_MASK) << INDEX_BITS | self.index as u64
     }
 
     /// The id a token stands for (it may be stale; the table checks).
     pub const fn from_token(token: u64) -> ConnId {
         ConnId {
-            index: token as u32,
-            generation: (token >> 32) as u32,
+            index: (token & INDEX_MASK) as u32,
+            generation: ((token >> INDEX_BITS) & GENERATION_MASK) as u32,
         }
     }
 }
+
+/// Bits of a token that hold the slot index: at most 2²⁴ − 1 connections per table.
+pub const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// Connection tokens are below this; the half of the pointer range above it is the caller's.
+pub const TOKEN_LIMIT: u64 = 1 << (usize::BITS - 1);
+/// The generation bits a token keeps (7 on 32-bit targets, 39 on 64-bit ones): a stale event
+/// must come from a connection closed fewer than 2⁷ slot reuses ago to be mistaken, which no
+/// batch of poller events can span.
+const GENERATION_MASK: u64 = (TOKEN_LIMIT >> INDEX_BITS) - 1;
 
 /// The table's counters, exact at every moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -151,9 +165,9 @@ pub struct ConnTable<'a> {
 }
 
 impl<'a> ConnTable<'a> {
-    /// A table over `slots` (every slot is reset). At most `u32::MAX - 1` slots are used.
+    /// A table over `slots` (every slot is reset). At most 2²⁴ − 1 slots are used.
     pub fn new(slots: &'a mut [Slot], settings: &Settings) -> ConnTable<'a> {
-        let len = slots.len().min(NIL as usize - 1);
+        let len = slots.len().min(INDEX_MASK as usize);
         let slots = &mut slots[..len];
         for (i, s) in slots.iter_mut().enumerate() {
             let next = if i + 1 < len { i as u32 + 1 } else { NIL };
@@ -219,7 +233,8 @@ impl<'a> ConnTable<'a> {
     /// The connection `id` names, if it is still open.
     pub fn conn(&self, id: ConnId) -> Option<&Conn> {
         let s = self.slots.get(id.index as usize)?;
-        (s.live && s.generation == id.generation).then_some(&s.conn)
+        let generation = (s.generation as u64 & GENERATION_MASK) as u32;
+        (s.live && generation == id.generation).then_some(&s.conn)
     }
 
     /// Take a just-accepted connection. `None` if the table is full (the caller closes the
@@ -233,7 +248,7 @@ impl<'a> ConnTable<'a> {
         slot.conn = Conn::NEW;
         let id = ConnId {
             index: i,
-            generation: slot.generation,
+            generation: (slot.generation as u64 & GENERATION_MASK) as u32,
         };
         self.counts.connections += 1;
         self.counts.reading += 1;
@@ -337,7 +352,7 @@ impl<'a> ConnTable<'a> {
     fn id(&self, i: u32) -> ConnId {
         ConnId {
             index: i,
-            generation: self.slots[i as usize].generation,
+            generation: (self.slots[i as usize].generation as u64 & GENERATION_MASK) as u32,
         }
     }
 
@@ -436,6 +451,29 @@ mod tests {
         assert_eq!(t.event(a, Event::Ready, at(2)), Action::Nothing);
         assert_eq!(ConnId::from_token(b.token()), b);
         assert_eq!(t.counts().connections, 2);
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn tokens_fit_half_a_pointer_and_tell_reused_slots_apart() {
+        let mut slots = [Slot::EMPTY; 3];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let mut previous = None;
+        for _ in 0..1000 {
+            let (id, _) = t.open(at(0)).unwrap();
+            assert!(id.token() < TOKEN_LIMIT);
+            assert!(id.token() <= usize::MAX as u64 / 2);
+            assert_eq!(ConnId::from_token(id.token()), id);
+            if let Some(old) = previous {
+                // The slot was reused: the old token no longer reaches it.
+                assert_eq!(t.event(old, Event::Ready, at(0)), Action::Nothing);
+            }
+            assert_eq!(
+                t.event(id, Event::HeadRead(HeadRead::Closed), at(0)),
+                Action::Close
+            );
+            previous = Some(id);
+        }
         t.validate().unwrap();
     }
 

@@ -36,7 +36,8 @@
 //!   - Linux: `EPOLLIN`/`EPOLLOUT`; `closed` = `EPOLLHUP | EPOLLRDHUP`;
 //!     `error` = `EPOLLERR`.
 //!   - kqueue: the filter gives readable/writable; `closed` = `EV_EOF`;
-//!     `error` = `EV_ERROR`, or `EV_EOF` with a socket error in `fflags`.
+//!     `error` = `EV_ERROR` (rustix hides `fflags`, so a socket error that comes
+//!     with `EV_EOF` shows as `closed` and surfaces on the next read or write).
 //!     A change that failed inside a batched changelist comes back as an
 //!     `EV_ERROR` entry and is reported as `error` for its token.
 //!   - event ports: `POLLIN`/`POLLOUT`; `closed` = `POLLHUP` (and `POLLRDHUP`
@@ -56,8 +57,8 @@
 //!   - Linux: `EPOLL_CTL_ADD` / `EPOLL_CTL_MOD`, immediately.
 //!   - kqueue: `EV_ADD | EV_ENABLE | EV_DISPATCH` for the wanted filter (the
 //!     `EV_ADD` also replaces `udata`, so the token may change) and
-//!     `EV_DISABLE` for the other filter (an `ENOENT` answer, when that filter
-//!     was never added, is dropped). The changes are queued in the changelist
+//!     `EV_ADD | EV_DISABLE` for the other filter (a bare `EV_DISABLE` would
+//!     fail with `ENOENT` for a filter never added, costing an event slot). The changes are queued in the changelist
 //!     and submitted with the next `kevent` wait, one syscall per loop rather
 //!     than one per connection; a full changelist is flushed early. A failed
 //!     change surfaces as an `error` event for its token.

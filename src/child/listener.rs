@@ -32,8 +32,9 @@ pub const ACCEPTS_PER_EVENT: usize = 64;
 const STEPS_PER_ACTION: usize = 8;
 /// Poller events per wait.
 const EVENTS: usize = 512;
-/// The token of the signal pipe.
-const SIGNAL_TOKEN: u64 = u64::MAX - 1;
+/// The token of the signal pipe: the first one above every connection token, and like them
+/// within a pointer's range (kqueue and event ports carry tokens in pointer-sized fields).
+const SIGNAL_TOKEN: u64 = eventmpm_core::table::TOKEN_LIMIT;
 /// How long a complete request may wait for a worker before the listener closes its idle
 /// keep-alive connections (httpd's `workers_were_busy`: httpd closes them as soon as a request
 /// finds no idle worker). Our workers never wait for a client, so a request queued for a moment
@@ -108,11 +109,10 @@ impl<'t> Listener<'t> {
     }
 
     /// Workers not holding a job (httpd's `ap_queue_info_num_idlers`), counted here from the
-    /// jobs pushed and the completions taken back. Counting the workers that wait on the queue
-    /// instead loses wake-ups: a worker checks whether the listening sockets are off just before
-    /// it starts waiting, so the listener could switch them off, see no waiting worker, and
-    /// sleep with every worker idle and connections left in the backlog. Every completion wakes
-    /// the listener, and it takes completions before it re-checks admission.
+    /// jobs pushed and the completions taken back rather than from the workers waiting on the
+    /// queue: the listener then never races a worker on its way to the queue, and since every
+    /// completion wakes it and it takes completions before re-checking admission, a worker
+    /// becoming free can never be missed (httpd PR 65769's lost wake-up).
     fn idle_workers(&self) -> u32 {
         self.workers.saturating_sub(self.in_flight)
     }
@@ -177,7 +177,7 @@ impl<'t> Listener<'t> {
             }
             self.take_completions(now);
             if self.stall_deadline().is_some_and(|d| d <= now) {
-                log::info!(
+                log::debug!(
                     "a request has waited {WORKERS_STALLED} for a worker: closing {} idle keep-alive connections",
                     self.table.counts().keep_alive
                 );

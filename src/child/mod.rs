@@ -171,6 +171,16 @@ pub fn run(
         libc::SIGUSR1,
         libc::SIGWINCH,
     ])?;
+    // The parent forks with these blocked (see `parent::fork_child`): from here on they reach
+    // this child's own pipe, including any that arrived while it was starting.
+    unblock_signals(&[
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGWINCH,
+        libc::SIGCHLD,
+    ]);
     if params.mpm == Mpm::Worker {
         return worker_mpm::run(params, site, board, limits, signals);
     }
@@ -245,4 +255,18 @@ pub fn run(
         }
     }
     Ok(how)
+}
+
+/// Unblock `signals` for the calling thread (and the threads it starts afterwards).
+fn unblock_signals(signals: &[libc::c_int]) {
+    // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; pthread_sigmask
+    // only reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
 }

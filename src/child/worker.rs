@@ -192,6 +192,14 @@ impl Worker<'_> {
         } else {
             WorkerStatus::Ready
         });
+        // The listener may have started stopping (and marked the idle workers 'G') between the
+        // load above and the '_' just published: look again (pairs with Board::set_stopping).
+        if !stopping {
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if self.shared.stopping.load(Ordering::Relaxed) {
+                self.set_status(WorkerStatus::Graceful);
+            }
+        }
         self.flush_logs();
     }
 

@@ -528,3 +528,304 @@ impl Server {
             .unwrap_or(0)
     }
 }
+
+// ---- Processes: the parent and its children (tests/process.rs) ----
+
+/// The direct children of `pid` (Linux: /proc/PID/task/*/children), sorted.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            let path = t.path().join("children");
+            for p in std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .split_whitespace()
+            {
+                if let Ok(p) = p.parse() {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The children of `pid` that are running (not zombies waiting to be reaped).
+pub fn live_children_of(pid: u32) -> Vec<u32> {
+    children_of(pid).into_iter().filter(|&c| alive(c)).collect()
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) S ...": the state follows the last ')'.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|s| s != "Z" && s != "X")
+}
+
+/// The ids of a /proc/PID/status line such as `Uid` or `Gid`: real, effective, saved, fs.
+pub fn proc_ids(pid: u32, key: &str) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::to_string))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A child the parent logged starting (LogLevel debug: "Child N started: pid P, gen G, ...").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    pub slot: u32,
+    pub pid: u32,
+    pub generation: u32,
+}
+
+/// Every "Child N started" line of an error log, in order.
+pub fn children_started(log: &str) -> Vec<Started> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = &l[l.find("] Child ")? + 8..];
+            let (slot, rest) = rest.split_once(" started: pid ")?;
+            let (pid, rest) = rest.split_once(", gen ")?;
+            let generation = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+            Some(Started {
+                slot: slot.parse().ok()?,
+                pid: pid.parse().ok()?,
+                generation: generation.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// The time of day of an error-log line (`[Mon Nov 23 15:53:15.669958 2026]`), in seconds.
+pub fn log_time(line: &str) -> Option<f64> {
+    let stamp = line.strip_prefix('[')?.split(']').next()?;
+    let clock = stamp.split_whitespace().nth(3)?;
+    let mut parts = clock.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// Send a signal by name or number through kill(1), e.g. `signal_named(pid, "USR1")`.
+pub fn signal_named(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// The byte at `offset` of the files [`pattern_file`] writes: varied, so a misplaced or
+/// repeated chunk is caught.
+pub fn pattern_byte(offset: u64) -> u8 {
+    (offset.wrapping_mul(2_654_435_761) >> 13) as u8 ^ (offset >> 20) as u8
+}
+
+/// Write a `len`-byte [`pattern_byte`] file under the document root.
+pub fn pattern_file(scratch: &Scratch, rel: &str, len: u64) -> PathBuf {
+    let bytes: Vec<u8> = (0..len).map(pattern_byte).collect();
+    scratch.file(rel, &bytes)
+}
+
+/// How a download ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// The response's status code (0 if no head arrived).
+    pub status: u16,
+    /// Content-Length announced.
+    pub announced: u64,
+    /// Body bytes received.
+    pub received: u64,
+    /// Every body byte received matched [`pattern_byte`].
+    pub intact: bool,
+    /// The connection ended (EOF or error) before the whole body arrived.
+    pub cut: bool,
+}
+
+impl Download {
+    /// The whole announced body arrived, byte-exact.
+    pub fn complete(&self) -> bool {
+        self.status == 200 && self.intact && !self.cut && self.received == self.announced
+    }
+}
+
+/// A client socket connected to `addr` with a small receive buffer (set before connecting, so
+/// the window stays small), and read/write timeouts.
+pub fn small_window_connect(addr: SocketAddr, rcvbuf: usize) -> TcpStream {
+    use rustix::net::{AddressFamily, SocketType, sockopt};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    sockopt::set_socket_recv_buffer_size(&fd, rcvbuf).unwrap();
+    rustix::net::connect(&fd, &addr).unwrap();
+    let s = TcpStream::from(fd);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// GET `path` of a [`pattern_file`] through a small receive window, reading at most
+/// `bytes_per_sec` (so a 10 MB body takes long enough to span restarts), until the body ends,
+/// the connection ends, `stop` is set, or `limit` passes. `progress` is updated as bytes
+/// arrive.
+pub fn slow_download(
+    addr: SocketAddr,
+    path: &str,
+    bytes_per_sec: u64,
+    limit: Duration,
+    progress: &std::sync::atomic::AtomicU64,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Download {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut s = small_window_connect(addr, 8192);
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let start = Instant::now();
+    let end = start + limit;
+    let mut d = Download {
+        status: 0,
+        announced: 0,
+        received: 0,
+        intact: true,
+        cut: true,
+    };
+    let mut head = Vec::new();
+    let mut in_body = false;
+    let mut buf = [0u8; 8192];
+    while Instant::now() < end && !stop.load(Relaxed) {
+        // Pace: never ahead of bytes_per_sec since the start.
+        let due = Duration::from_secs_f64(d.received as f64 / bytes_per_sec as f64);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait.min(Duration::from_millis(50)));
+            continue;
+        }
+        let n = match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                continue;
+            }
+            Err(_) => break,
+        };
+        let mut body = &buf[..n];
+        if !in_body {
+            head.extend_from_slice(body);
+            let Some(at) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&head[..at + 4]).into_owned();
+            d.status = status_of(text.as_bytes());
+            d.announced = header(&text, "content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            in_body = true;
+            let rest = head.split_off(at + 4);
+            for (i, &b) in rest.iter().enumerate() {
+                d.intact &= b == pattern_byte(i as u64);
+            }
+            d.received = rest.len() as u64;
+            progress.store(d.received, Relaxed);
+            body = &[];
+        }
+        for (i, &b) in body.iter().enumerate() {
+            d.intact &= b == pattern_byte(d.received + i as u64);
+        }
+        d.received += body.len() as u64;
+        progress.store(d.received, Relaxed);
+        if in_body && d.received >= d.announced {
+            d.cut = false;
+            break;
+        }
+    }
+    d
+}
+
+/// A server started detached (`-k start`): stopped by the pid in its PidFile on drop.
+pub struct Daemon {
+    pub pid_file: PathBuf,
+}
+
+impl Daemon {
+    /// The pid the PidFile names, if any.
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(&self.pid_file)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Only if that pid is still an eventmpm (a stale file's pid may have been reused).
+        if let Some(pid) = self.pid()
+            && alive(pid)
+            && std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("eventmpm"))
+        {
+            signal(pid, 15);
+            if !eventually(Duration::from_secs(10), || !alive(pid)) {
+                signal(pid, 9);
+            }
+        }
+    }
+}
+
+/// Write the harness's configuration for `port` (as [`start_with`] does) without starting a
+/// server; returns the file's path.
+pub fn write_config(scratch: &Scratch, port: u16, directives: &str) -> PathBuf {
+    let conf = scratch.path().join("eventmpm.conf");
+    let text = format!(
+        "ServerRoot \"{root}\"\nListen 127.0.0.1:{port}\nServerName localhost\n\
+         DocumentRoot \"{root}/htdocs\"\nErrorLog logs/error.log\nLogLevel info\n\
+         CustomLog logs/access.log common\n\
+         <Location /server-status>\n  SetHandler server-status\n  Require local\n</Location>\n\
+         ExtendedStatus On\n{directives}\n",
+        root = scratch.path().display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    conf
+}
+
+/// One GET over a fresh connection; the status code (0 if none arrived).
+pub fn get_status(addr: SocketAddr, path: &str) -> u16 {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+        return 0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return 0;
+    }
+    status_of(&read_until_close(&mut s, Duration::from_secs(10)))
+}
+
+/// h2load's request counts: (succeeded, failed, errored, timeout), from its "requests:" line.
+pub fn h2load_counts(out: &str) -> Option<(u64, u64, u64, u64)> {
+    let line = out.lines().find(|l| l.starts_with("requests:"))?;
+    let num = |word: &str| -> Option<u64> {
+        let before = line.split(&format!(" {word}")).next()?;
+        before.rsplit(' ').next()?.parse().ok()
+    };
+    Some((
+        num("succeeded")?,
+        num("failed")?,
+        num("errored")?,
+        num("timeout")?,
+    ))
+}

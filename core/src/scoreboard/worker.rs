@@ -264,6 +264,16 @@ impl WorkerScore {
         });
     }
 
+    /// Another thread of the same child, when the child starts stopping: an idle
+    /// ([`Ready`](WorkerStatus::Ready)) worker now shows [`Graceful`](WorkerStatus::Graceful),
+    /// as httpd's `close_listeners` marks its slots. One compare-and-swap of the status byte
+    /// (read on its own, outside the seqlock), so a worker that took a request meanwhile keeps
+    /// the status it set. Returns whether the status changed.
+    pub fn mark_graceful_if_ready(&self) -> bool {
+        self.status
+            .swap_if(WorkerStatus::Ready as u8, WorkerStatus::Graceful as u8)
+    }
+
     /// Zeroes the whole record (an ungraceful restart), leaving the version even.
     pub fn clear(&self) {
         self.version.write(|| {
@@ -465,6 +475,23 @@ mod tests {
             w.read().unwrap(),
             WorkerSnapshot::status_only(Some(WorkerStatus::Dead))
         );
+    }
+
+    #[test]
+    fn only_an_idle_worker_is_marked_graceful() {
+        let w = WorkerScore::new();
+        assert!(!w.mark_graceful_if_ready(), "a dead slot stays dead");
+        w.start(4242, 17, 3);
+        w.set_status(WorkerStatus::Write, at(1_000));
+        assert!(
+            !w.mark_graceful_if_ready(),
+            "a busy worker keeps its status"
+        );
+        assert_eq!(w.status(), Some(WorkerStatus::Write));
+        w.set_status(WorkerStatus::Ready, at(1_100));
+        assert!(w.mark_graceful_if_ready());
+        assert_eq!(w.status(), Some(WorkerStatus::Graceful));
+        assert!(w.read().is_ok(), "the seqlock is untouched");
     }
 
     #[test]
