@@ -142,7 +142,7 @@ impl AcceptMutex {
                 }
                 (Lock::Flock(fd), Some(file))
             }
-            MutexMechanism::SysvSem => (Lock::SysvSem(create_sysvsem(owner)?), None),
+            MutexMechanism::SysvSem => (Lock::SysvSem(crate::sys::sysv_sem::create(owner)?), None),
             MutexMechanism::PosixSem => (Lock::PosixSem(create_posixsem(id, creator)?), None),
             MutexMechanism::Pthread | MutexMechanism::Default => {
                 (Lock::Pthread(create_pthread()?), None)
@@ -205,13 +205,9 @@ impl Drop for AcceptMutex {
                     let _ = std::fs::remove_file(p);
                 }
             }
-            Lock::SysvSem(id) => {
-                // SAFETY: removes the semaphore set we created; children still using it get
-                // EIDRM, which they report as a lock failure (only after a restart or at exit).
-                unsafe {
-                    libc::semctl(id, 0, libc::IPC_RMID);
-                }
-            }
+            // Children still using it get EIDRM, which they report as a lock failure (only
+            // after a restart or at exit).
+            Lock::SysvSem(id) => crate::sys::sysv_sem::remove(id),
             Lock::PosixSem(sem) => {
                 // SAFETY: closes this process's handle; children keep theirs.
                 unsafe {
@@ -250,45 +246,6 @@ fn create_file(path: &Path, unlink: bool) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-fn create_sysvsem(owner: Option<(u32, u32)>) -> io::Result<libc::c_int> {
-    // SAFETY: semget with IPC_PRIVATE creates a new set; no pointers involved.
-    let id = check(unsafe { libc::semget(libc::IPC_PRIVATE, 1, libc::IPC_CREAT | 0o600) })?;
-    let fail = |e: io::Error| {
-        // SAFETY: removes the set we just created.
-        unsafe {
-            libc::semctl(id, 0, libc::IPC_RMID);
-        }
-        e
-    };
-    // SAFETY: SETVAL takes the value as the variadic `union semun`, whose int member is passed
-    // as an int.
-    check(unsafe { libc::semctl(id, 0, libc::SETVAL, 1 as libc::c_int) }).map_err(fail)?;
-    if let Some((uid, gid)) = owner {
-        // SAFETY: IPC_STAT fills the semid_ds we pass; IPC_SET reads it back.
-        unsafe {
-            let mut ds: libc::semid_ds = std::mem::zeroed();
-            check(libc::semctl(
-                id,
-                0,
-                libc::IPC_STAT,
-                &mut ds as *mut libc::semid_ds,
-            ))
-            .map_err(fail)?;
-            ds.sem_perm.uid = uid;
-            ds.sem_perm.gid = gid;
-            ds.sem_perm.mode = 0o600;
-            check(libc::semctl(
-                id,
-                0,
-                libc::IPC_SET,
-                &mut ds as *mut libc::semid_ds,
-            ))
-            .map_err(fail)?;
-        }
-    }
-    Ok(id)
-}
-
 fn create_posixsem(id: u32, creator: u32) -> io::Result<*mut libc::sem_t> {
     // A name nobody else uses, unlinked right after: the semaphore lives on in this process and
     // in the children that inherit the mapping, and nothing is left behind in /dev/shm.
@@ -306,7 +263,8 @@ fn create_posixsem(id: u32, creator: u32) -> io::Result<*mut libc::sem_t> {
             1 as libc::c_uint,
         )
     };
-    if sem == libc::SEM_FAILED {
+    // SEM_FAILED is a null pointer on some systems and `(sem_t *)-1` on others.
+    if sem.is_null() || sem as isize == -1 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: as above.
@@ -338,12 +296,7 @@ fn create_pthread() -> io::Result<*mut libc::pthread_mutex_t> {
     let r = unsafe {
         let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
         check_pthread(libc::pthread_mutexattr_init(&mut attr))
-            .and_then(|()| {
-                check_pthread(libc::pthread_mutexattr_setpshared(
-                    &mut attr,
-                    libc::PTHREAD_PROCESS_SHARED,
-                ))
-            })
+            .and_then(|()| crate::sys::mutexattr_set_shared(&mut attr))
             .and_then(|()| crate::sys::mutexattr_set_robust(&mut attr))
             .and_then(|()| check_pthread(libc::pthread_mutex_init(m, &attr)))
             .inspect(|()| {
@@ -385,7 +338,7 @@ impl ChildMutex {
     pub fn lock(&self) -> io::Result<()> {
         match &self.mutex.lock {
             Lock::Fcntl(fd) => {
-                let mut fl = whole_file(libc::F_WRLCK);
+                let mut fl = whole_file(true);
                 // SAFETY: F_SETLKW reads the flock struct we pass.
                 check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLKW, &mut fl) }).map(drop)
             }
@@ -417,7 +370,7 @@ impl ChildMutex {
     pub fn unlock(&self) -> io::Result<()> {
         match &self.mutex.lock {
             Lock::Fcntl(fd) => {
-                let mut fl = whole_file(libc::F_UNLCK);
+                let mut fl = whole_file(false);
                 loop {
                     // SAFETY: as in lock.
                     match check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLKW, &mut fl) }) {
@@ -444,27 +397,23 @@ impl ChildMutex {
     }
 }
 
-fn whole_file(kind: libc::c_int) -> libc::flock {
+/// A write lock (`lock`) or an unlock of the whole file.
+fn whole_file(lock: bool) -> libc::flock {
     // SAFETY: an all-zero flock is valid (start 0, length 0 = the whole file).
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = kind as _;
+    // The constants are ints on some systems and shorts on others, as is the field.
+    fl.l_type = if lock { libc::F_WRLCK } else { libc::F_UNLCK } as _;
     fl.l_whence = libc::SEEK_SET as _;
     fl
 }
 
 /// One `semop` on the set's only semaphore, undone by the kernel if the process dies.
 fn sem_op(id: libc::c_int, op: libc::c_short) -> io::Result<()> {
-    let mut b = libc::sembuf {
-        sem_num: 0,
-        sem_op: op,
-        sem_flg: libc::SEM_UNDO as libc::c_short,
-    };
     loop {
-        // SAFETY: semop reads one sembuf.
-        match check(unsafe { libc::semop(id, &mut b, 1) }) {
+        match crate::sys::sysv_sem::op(id, op) {
             // Releasing must not be cut short by a signal; taking may (see `lock`).
             Err(e) if e.kind() == io::ErrorKind::Interrupted && op > 0 => continue,
-            r => return r.map(drop),
+            r => return r,
         }
     }
 }
