@@ -4,6 +4,7 @@
 
 pub use eventmpm_core as core;
 
+pub mod accept_mutex;
 pub mod access;
 pub mod board;
 pub mod buffers;

@@ -184,10 +184,6 @@ fn main() -> ExitCode {
     for n in &cfg.notes {
         log::warn!("{n}");
     }
-    if cfg.core.mpm == eventmpm::core::config::Mpm::Worker {
-        eprintln!("eventmpm: the worker MPM is not available yet; use mpm_event_module");
-        return ExitCode::from(1);
-    }
     if args.single {
         return ExitCode::from(server::run_single(&cfg) as u8);
     }

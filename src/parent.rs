@@ -26,6 +26,7 @@ use eventmpm_core::maintenance::{
 use eventmpm_core::scoreboard::{Scoreboard, WorkerStatus};
 use eventmpm_core::time::Duration;
 
+use crate::accept_mutex::{self, AcceptMutex};
 use crate::board::{self, Board as ChildBoard, monotonic_now};
 use crate::child::{self, StopMode};
 use crate::config::{self, Options, ServerConfig};
@@ -116,6 +117,8 @@ struct Parent {
     config_generation: u32,
     pid_file: Option<PathBuf>,
     nofile: u64,
+    /// Worker MPM with several listening sockets: the accept mutex, created before any fork.
+    accept_mutex: Option<Arc<AcceptMutex>>,
 }
 
 fn log_message(m: &Message) {
@@ -193,6 +196,14 @@ pub fn run(cfg: ServerConfig, opts: Options) -> i32 {
         );
         return 1;
     }
+    let accept_mutex = match create_accept_mutex(&cfg, listeners.len(), identity.as_ref()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("eventmpm: {e}");
+            log::error!("{e}");
+            return 1;
+        }
+    };
     let params = params(&cfg);
     let slots = vec![ChildSlot::EMPTY; params.server_limit as usize];
     let mut parent = Parent {
@@ -208,19 +219,24 @@ pub fn run(cfg: ServerConfig, opts: Options) -> i32 {
         pid_file,
         nofile,
         cfg,
+        accept_mutex,
     };
     parent
         .scoreboard
         .global()
         .set_running_generation(parent.retained.generation());
     log::info!(
-        "AH00489: {} configured -- resuming normal operations",
+        "{}: {} configured -- resuming normal operations",
+        server::resuming_id(parent.cfg.core.mpm),
         parent.cfg.server_software()
     );
     log::info!(
         "AH00094: Command line: '{}'",
         std::env::args().collect::<Vec<_>>().join(" ")
     );
+    if parent.cfg.core.mpm == Mpm::Worker {
+        log_accept_mutex(parent.accept_mutex.as_deref());
+    }
     let startup = parent.retained.startup(&parent.params);
     parent.spawn(&startup);
     let ending = parent.main_loop();
@@ -238,6 +254,44 @@ pub fn run(cfg: ServerConfig, opts: Options) -> i32 {
         let _ = std::fs::remove_file(path);
     }
     0
+}
+
+/// Worker MPM: the accept mutex for this configuration, if it needs one (several listening
+/// sockets, as httpd's `SAFE_ACCEPT`), with httpd's AH00023 on failure.
+fn create_accept_mutex(
+    cfg: &ServerConfig,
+    listeners: usize,
+    identity: Option<&Identity>,
+) -> Result<Option<Arc<AcceptMutex>>, String> {
+    if cfg.core.mpm != Mpm::Worker || listeners < 2 {
+        return Ok(None);
+    }
+    let setting = cfg.core.mutex.accept_mutex();
+    let dir = cfg.resolve(
+        setting
+            .dir
+            .as_ref()
+            .map_or(accept_mutex::DEFAULT_DIR, |d| d.as_str()),
+    );
+    AcceptMutex::create(setting, &dir, 0, identity.map(|i| (i.uid, i.gid)))
+        .map(|m| Some(Arc::new(m)))
+        .map_err(|e| {
+            format!(
+                "({}){e}: AH00023: Couldn't create the {} mutex (id 0) in {}",
+                e.raw_os_error().unwrap_or(0),
+                accept_mutex::TYPE,
+                dir.display()
+            )
+        })
+}
+
+/// httpd's AH00294, at debug level as in httpd.
+fn log_accept_mutex(m: Option<&AcceptMutex>) {
+    log::debug!(
+        "AH00294: Accept mutex: {} (default: {})",
+        m.map_or("none", AcceptMutex::name),
+        accept_mutex::mechanism_name(eventmpm_core::config::MutexMechanism::Default)
+    );
 }
 
 fn write_pid_file(path: &std::path::Path) -> std::io::Result<()> {
@@ -325,6 +379,18 @@ impl Parent {
         for sig in [libc::SIGCHLD, libc::SIGUSR2] {
             crate::signals::set_default(sig);
         }
+        // Attach to the accept mutex while still privileged (httpd's AH00280 on failure).
+        let accept = match self.accept_mutex.as_ref().map(AcceptMutex::child_init) {
+            None => None,
+            Some(Ok(m)) => Some(m),
+            Some(Err(e)) => {
+                log::error!(
+                    "({}){e}: AH00280: Couldn't initialize cross-process lock in child",
+                    e.raw_os_error().unwrap_or(0)
+                );
+                return EXIT_CHILD_FATAL;
+            }
+        };
         if let Some(id) = &self.identity {
             let dumpable = self.cfg.core.core_dump_directory.is_some();
             if let Err(e) = privileges::drop_to(id, dumpable) {
@@ -351,7 +417,8 @@ impl Parent {
             .into_iter()
             .map(|(_, l)| l)
             .collect();
-        let params = server::child_params(&self.cfg, listeners, self.nofile);
+        let mut params = server::child_params(&self.cfg, listeners, self.nofile);
+        params.accept_mutex = accept;
         let board = ChildBoard::new(self.scoreboard, slot, generation);
         match child::run(params, self.site.clone(), board, server::limits(&self.cfg)) {
             Ok(StopMode::Graceful | StopMode::Immediate) => 0,
@@ -387,12 +454,22 @@ impl Parent {
             } else {
                 ExitStatus::Code(libc::WEXITSTATUS(status))
             };
+            // Worker MPM: a stopping child whose slot another child took over owns no slot, but
+            // may have left thread records behind (killed mid-connection).
+            let evicted_from = self.retained.slot_of(pid).filter(|&s| {
+                self.retained
+                    .slot(s as usize)
+                    .and_then(|e| e.evicted())
+                    .is_some_and(|c| c.pid == pid)
+            });
             let outcome = self.retained.child_exited(&self.params, pid, exit);
             for m in &outcome.messages {
                 log_message(m);
             }
             if let Some(slot) = outcome.freed {
                 self.clear_slot(slot as usize);
+            } else if let Some(slot) = evicted_from {
+                self.clear_threads(slot as usize, |owner| owner == pid);
             }
             if outcome.shutdown {
                 ending = Some(Ending::Stop);
@@ -407,9 +484,25 @@ impl Parent {
         if let Some(p) = self.scoreboard.process(slot) {
             p.release();
         }
+        // Worker MPM: the stopping child this one took the slot over from may still run, its
+        // busy threads still writing their records; those are not ours to mark dead (a new
+        // child would start threads over them).
+        let evicted = self
+            .retained
+            .slot(slot)
+            .and_then(|e| e.evicted())
+            .map(|c| c.pid);
+        self.clear_threads(slot, |owner| Some(owner) != evicted);
+    }
+
+    /// Mark dead the thread records of `slot` whose writer `owns` says is gone (a record that
+    /// reads inconsistent was left mid-update by a dead writer).
+    fn clear_threads(&self, slot: usize, owns: impl Fn(i32) -> bool) {
         let now = monotonic_now();
         for w in self.scoreboard.workers(slot) {
-            w.take_over(now);
+            if w.read().map_or(true, |r| owns(r.pid)) {
+                w.take_over(now);
+            }
         }
     }
 
@@ -504,6 +597,19 @@ impl Parent {
         self.cfg = cfg;
         for n in &self.cfg.notes {
             log::warn!("{n}");
+        }
+        // A new accept mutex per generation, as httpd (whose pconf cleanup removes the old one
+        // before the new configuration creates its own: same lock file name). Old children
+        // stop accepting on the restart, so they no longer need it.
+        drop(self.accept_mutex.take());
+        self.accept_mutex =
+            create_accept_mutex(&self.cfg, self.listeners.len(), self.identity.as_ref())
+                .unwrap_or_else(|e| {
+                    log::error!("{e}");
+                    None
+                });
+        if self.cfg.core.mpm == Mpm::Worker {
+            log_accept_mutex(self.accept_mutex.as_deref());
         }
         if graceful {
             // Old children finish their work as "old gen"; new ones start as they leave.

@@ -42,6 +42,15 @@ pub fn log_module(mpm: Mpm) -> &'static str {
     }
 }
 
+/// The message id of "… configured -- resuming normal operations": event's AH00489,
+/// worker's AH00292.
+pub fn resuming_id(mpm: Mpm) -> &'static str {
+    match mpm {
+        Mpm::Event => "AH00489",
+        Mpm::Worker => "AH00292",
+    }
+}
+
 /// Bind every `Listen`. A wildcard address binds IPv6's (dual-stack), falling back to IPv4's
 /// where the host has no IPv6.
 pub fn bind_listeners(cfg: &ServerConfig) -> std::io::Result<Vec<TcpListener>> {
@@ -174,6 +183,8 @@ pub fn child_params(cfg: &ServerConfig, listeners: Vec<TcpListener>, nofile: u64
         stack_size: core.thread_stack_size.min(usize::MAX as u64) as usize,
         buffer_size,
         max_free_buffers,
+        mpm: cfg.core.mpm,
+        accept_mutex: None,
     }
 }
 
@@ -280,7 +291,8 @@ pub fn run_single(cfg: &ServerConfig) -> i32 {
     };
     let params = child_params(cfg, listeners, nofile);
     log::info!(
-        "AH00489: {} configured -- resuming normal operations",
+        "{}: {} configured -- resuming normal operations",
+        resuming_id(cfg.core.mpm),
         cfg.server_software()
     );
     log::debug!(

@@ -177,3 +177,176 @@ pub fn prepare_exec() {
         }
     }
 }
+
+/// The accept mutex `Mutex default` means here: APR's build-time default, which httpd -V shows
+/// as `APR_USE_*_SERIALIZE`. Where process-shared robust pthread mutexes exist APR prefers them
+/// (Linux: `-D APR_USE_PROC_PTHREAD_SERIALIZE`, "Accept mutex: … (default: pthread)"); elsewhere
+/// its configure settles on System V semaphores, the last of its sysvsem → fcntl → flock choices.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+pub const DEFAULT_ACCEPT_MUTEX: eventmpm_core::config::MutexMechanism =
+    eventmpm_core::config::MutexMechanism::Pthread;
+/// See the other definition.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+pub const DEFAULT_ACCEPT_MUTEX: eventmpm_core::config::MutexMechanism =
+    eventmpm_core::config::MutexMechanism::SysvSem;
+
+/// Make a pthread mutex attribute process-shared (the mutex may live in memory several processes
+/// map). Declared here: libc lacks the binding on some targets; it is POSIX everywhere, and
+/// `PTHREAD_PROCESS_SHARED` is 1 on every system eventmpm targets.
+///
+/// # Safety
+/// `attr` must be an initialised mutex attribute object.
+pub unsafe fn mutexattr_set_shared(attr: *mut libc::pthread_mutexattr_t) -> io::Result<()> {
+    unsafe extern "C" {
+        fn pthread_mutexattr_setpshared(
+            attr: *mut libc::pthread_mutexattr_t,
+            shared: libc::c_int,
+        ) -> libc::c_int;
+    }
+    // SAFETY: the caller passes an initialised attribute object.
+    match unsafe { pthread_mutexattr_setpshared(attr, 1) } {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// Make a process-shared pthread mutex robust: if its holder dies, the next locker gets it
+/// (with `EOWNERDEAD`) instead of waiting for ever. A no-op where robust mutexes do not exist
+/// (there a child killed while holding the accept mutex blocks the others, as with APR).
+///
+/// # Safety
+/// `attr` must be an initialised mutex attribute object.
+pub unsafe fn mutexattr_set_robust(attr: *mut libc::pthread_mutexattr_t) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    // SAFETY: the caller passes an initialised attribute object.
+    match unsafe { libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST) } {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    {
+        let _ = attr;
+        Ok(())
+    }
+}
+
+/// Mark a robust mutex whose previous holder died as consistent again (the caller holds it).
+///
+/// # Safety
+/// `m` must be an initialised robust mutex the calling thread holds after `EOWNERDEAD`.
+pub unsafe fn mutex_consistent(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    // SAFETY: as the caller promises.
+    match unsafe { libc::pthread_mutex_consistent(m) } {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    {
+        let _ = m;
+        Ok(())
+    }
+}
+
+/// System V semaphores, for the accept mutex's `sysvsem` mechanism. Declared here rather than
+/// taken from libc, which lacks them (or their constants) on some targets; the XSI functions
+/// have the same signatures everywhere, the constants differ.
+pub mod sysv_sem {
+    use std::io;
+
+    #[repr(C)]
+    struct SemBuf {
+        num: libc::c_ushort,
+        op: libc::c_short,
+        flg: libc::c_short,
+    }
+
+    unsafe extern "C" {
+        fn semget(key: libc::key_t, nsems: libc::c_int, flags: libc::c_int) -> libc::c_int;
+        fn semop(id: libc::c_int, sops: *mut SemBuf, nsops: libc::size_t) -> libc::c_int;
+        fn semctl(id: libc::c_int, num: libc::c_int, cmd: libc::c_int, ...) -> libc::c_int;
+    }
+
+    const IPC_PRIVATE: libc::key_t = 0;
+    const IPC_CREAT: libc::c_int = 0o1000;
+    const SEM_UNDO: libc::c_short = 0o10000;
+    #[cfg(any(target_os = "illumos", target_os = "solaris"))]
+    const IPC_RMID: libc::c_int = 10;
+    #[cfg(not(any(target_os = "illumos", target_os = "solaris")))]
+    const IPC_RMID: libc::c_int = 0;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const SETVAL: libc::c_int = 16;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const SETVAL: libc::c_int = 8;
+
+    fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+        if rc == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(rc)
+        }
+    }
+
+    /// A new private set of one semaphore, value 1, mode 0600, owned by `owner` (uid, gid) if
+    /// given (the account children switch to).
+    pub fn create(owner: Option<(u32, u32)>) -> io::Result<libc::c_int> {
+        // SAFETY: semget with IPC_PRIVATE creates a new set; no pointers involved.
+        let id = check(unsafe { semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600) })?;
+        // SAFETY: SETVAL takes the value as the variadic `union semun`, whose int member is
+        // passed as an int.
+        let r = check(unsafe { semctl(id, 0, SETVAL, 1 as libc::c_int) })
+            .and_then(|_| owner.map_or(Ok(()), |(uid, gid)| set_owner(id, uid, gid)));
+        if let Err(e) = r {
+            remove(id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn set_owner(id: libc::c_int, uid: u32, gid: u32) -> io::Result<()> {
+        // SAFETY: IPC_STAT fills the semid_ds we pass; IPC_SET reads it back.
+        unsafe {
+            let mut ds: libc::semid_ds = std::mem::zeroed();
+            check(semctl(
+                id,
+                0,
+                libc::IPC_STAT,
+                &mut ds as *mut libc::semid_ds,
+            ))?;
+            ds.sem_perm.uid = uid;
+            ds.sem_perm.gid = gid;
+            ds.sem_perm.mode = 0o600;
+            check(semctl(id, 0, libc::IPC_SET, &mut ds as *mut libc::semid_ds))?;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn set_owner(_id: libc::c_int, _uid: u32, _gid: u32) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "handing a System V semaphore to User is not implemented for this system",
+        ))
+    }
+
+    /// Add `delta` to the semaphore (−1 waits until it can), undone by the kernel if the
+    /// process dies. A signal interrupts a wait with `ErrorKind::Interrupted`.
+    pub fn op(id: libc::c_int, delta: libc::c_short) -> io::Result<()> {
+        let mut b = SemBuf {
+            num: 0,
+            op: delta,
+            flg: SEM_UNDO,
+        };
+        // SAFETY: semop reads one SemBuf.
+        check(unsafe { semop(id, &mut b, 1) }).map(drop)
+    }
+
+    /// Remove the set (processes still using it get EIDRM).
+    pub fn remove(id: libc::c_int) {
+        // SAFETY: no pointers involved.
+        unsafe {
+            semctl(id, 0, IPC_RMID);
+        }
+    }
+}

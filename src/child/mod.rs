@@ -4,10 +4,16 @@
 //! requests from the dispatch queue, answer them without ever waiting on a client, and hand the
 //! connection back. Everything is sized when the child starts: the connection table, the per
 //! connection I/O slots, both queues, the buffer pool's ceiling.
+//!
+//! That is the event MPM. With `LoadModule mpm_worker_module …` the child runs the worker MPM
+//! instead ([`worker_mpm`]): the listener only accepts, and each connection belongs to one
+//! worker for its whole life. Both answer requests with the same code ([`worker`]).
 
 pub mod connio;
+pub mod fdqueue;
 pub mod listener;
 pub mod worker;
+pub mod worker_mpm;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -15,11 +21,13 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant as StdInstant;
 
 use eventmpm_core::admission::Admission;
+use eventmpm_core::config::Mpm;
 use eventmpm_core::conn::Handback;
 use eventmpm_core::http1::Limits;
 use eventmpm_core::table::{ConnId, ConnTable, Slot};
 use eventmpm_core::time::Instant;
 
+use crate::accept_mutex::ChildMutex;
 use crate::board::Board;
 use crate::buffers::Pool;
 use crate::handoff::{Completions, Dispatch};
@@ -75,17 +83,12 @@ impl Clock {
     }
 }
 
-/// What the listener and the workers share.
+/// What answering requests needs, in either MPM: the buffers, the limits, the site, the
+/// scoreboard records and whether the child is stopping.
 #[derive(Debug)]
-pub struct Shared {
-    /// Listener → workers.
-    pub dispatch: Dispatch<Job>,
-    /// Workers → listener.
-    pub completions: Completions<Completion>,
+pub struct Serving {
     /// I/O buffers.
     pub pool: &'static Pool,
-    /// Wakes the listener's poller.
-    pub waker: Waker,
     /// The child is stopping: responses say `Connection: close`.
     pub stopping: AtomicBool,
     /// Request limits.
@@ -94,6 +97,28 @@ pub struct Shared {
     pub site: Arc<Site>,
     /// This child's scoreboard records.
     pub board: Board,
+}
+
+/// What the event MPM's listener and workers share: the two queues, the listener's waker, and
+/// (through `Deref`) what serving needs.
+#[derive(Debug)]
+pub struct Shared {
+    /// Listener → workers.
+    pub dispatch: Dispatch<Job>,
+    /// Workers → listener.
+    pub completions: Completions<Completion>,
+    /// Wakes the listener's poller.
+    pub waker: Waker,
+    /// What answering requests needs.
+    pub serving: Serving,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Serving;
+
+    fn deref(&self) -> &Serving {
+        &self.serving
+    }
 }
 
 /// A small complete error response, for the listener's rejections (malformed or timed-out
@@ -123,6 +148,13 @@ pub struct ChildParams {
     pub buffer_size: usize,
     /// See `buffer_size`.
     pub max_free_buffers: usize,
+    /// Which MPM the child runs: event (the listener owns every waiting connection) or worker
+    /// (one worker per connection for its whole life).
+    pub mpm: Mpm,
+    /// Worker MPM: this child's handle on the accept mutex serialising accepts across children
+    /// (several listening sockets and several children only): the parent creates the mutex
+    /// before it forks, and the child attaches before it drops privileges.
+    pub accept_mutex: Option<ChildMutex>,
 }
 
 /// Run a child until it stops. Returns how it stopped.
@@ -149,22 +181,27 @@ pub fn run(
         libc::SIGWINCH,
         libc::SIGCHLD,
     ]);
+    if params.mpm == Mpm::Worker {
+        return worker_mpm::run(params, site, board, limits, signals);
+    }
     let poller = Poller::new()?;
     let capacity = params.capacity.max(1);
     let shared = Arc::new(Shared {
         dispatch: Dispatch::new(capacity),
         completions: Completions::new(capacity),
-        // Each connection holds at most an input and an output buffer; workers keep one each.
-        pool: Pool::new(
-            params.buffer_size,
-            params.max_free_buffers,
-            2 * capacity + params.threads as usize,
-        ),
         waker: poller.waker(),
-        stopping: AtomicBool::new(false),
-        limits,
-        site,
-        board,
+        serving: Serving {
+            // Each connection holds at most an input and an output buffer; workers keep one each.
+            pool: Pool::new(
+                params.buffer_size,
+                params.max_free_buffers,
+                2 * capacity + params.threads as usize,
+            ),
+            stopping: AtomicBool::new(false),
+            limits,
+            site,
+            board,
+        },
     });
     let mut workers = Vec::with_capacity(params.threads as usize);
     for n in 0..params.threads {

@@ -28,7 +28,7 @@ use eventmpm_core::status::{self, Format, Query, ServerInfo};
 mod cgi;
 
 use super::connio::{ConnIo, Mem, Sent};
-use super::{Completion, Job, Shared};
+use super::{Completion, Job, Serving, Shared};
 use crate::board::monotonic_now;
 use crate::config::Handler;
 use crate::logformat::Entry;
@@ -112,8 +112,11 @@ impl Reply {
     }
 }
 
-struct Worker<'s> {
-    shared: &'s Shared,
+/// A worker thread's request-answering state: its scoreboard record, its caches and buffered
+/// log lines. The event MPM's workers ([`run`]) and the worker MPM's
+/// ([`super::worker_mpm`]) answer requests through it alike.
+pub(super) struct Worker<'s> {
+    shared: &'s Serving,
     site: &'s Site,
     record: Option<&'static WorkerScore>,
     date: DateCache,
@@ -126,46 +129,58 @@ struct Worker<'s> {
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
 pub fn run(n: u32, shared: &Shared) {
-    let record = shared.board.worker(n as usize);
-    if let Some(r) = record {
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() } as u32;
-        r.start(std::process::id() as i32, tid, shared.board.generation());
-    }
-    let mut w = Worker {
-        shared,
-        site: &shared.site,
-        record,
-        date: DateCache {
-            secs: -1,
-            value: [0; 29],
-        },
-        fields: Fields {
-            spans: Vec::with_capacity(8),
-            bytes: Vec::with_capacity(256),
-        },
-        logs: shared
-            .site
-            .access_logs
-            .iter()
-            .map(|_| Vec::with_capacity(LOG_FLUSH))
-            .collect(),
-        path: vec![0u8; shared.limits.request_line as usize + 1],
-        last_keep_alive: false,
-    };
+    let mut w = Worker::new(n, shared);
     loop {
         let job = shared.dispatch.pop(|| w.on_idle());
         let Some(job) = job else { break };
-        w.serve(job);
+        w.serve(job, shared);
     }
-    w.flush_logs();
-    if let Some(r) = w.record {
-        r.set_status(WorkerStatus::Dead, monotonic_now());
+    w.exit();
+}
+
+impl<'s> Worker<'s> {
+    /// Worker `n` of this child: claims scoreboard slot `n` (status 'S').
+    pub(super) fn new(n: u32, shared: &'s Serving) -> Worker<'s> {
+        let record = shared.board.worker(n as usize);
+        if let Some(r) = record {
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::gettid() } as u32;
+            r.start(std::process::id() as i32, tid, shared.board.generation());
+        }
+        Worker {
+            shared,
+            site: &shared.site,
+            record,
+            date: DateCache {
+                secs: -1,
+                value: [0; 29],
+            },
+            fields: Fields {
+                spans: Vec::with_capacity(8),
+                bytes: Vec::with_capacity(256),
+            },
+            logs: shared
+                .site
+                .access_logs
+                .iter()
+                .map(|_| Vec::with_capacity(LOG_FLUSH))
+                .collect(),
+            path: vec![0u8; shared.limits.request_line as usize + 1],
+            last_keep_alive: false,
+        }
+    }
+
+    /// The thread ends: write buffered log lines, mark the slot dead ('.').
+    pub(super) fn exit(mut self) {
+        self.flush_logs();
+        if let Some(r) = self.record {
+            r.set_status(WorkerStatus::Dead, monotonic_now());
+        }
     }
 }
 
 impl Worker<'_> {
-    fn set_status(&self, s: WorkerStatus) {
+    pub(super) fn set_status(&self, s: WorkerStatus) {
         if let Some(r) = self.record {
             r.set_status(s, monotonic_now());
         }
@@ -174,7 +189,7 @@ impl Worker<'_> {
     /// About to wait for work: publish idleness and write buffered log lines. (The listener
     /// learns a worker is free from the completion it just pushed, which also wakes it to
     /// re-check admission: httpd PR 65769.)
-    fn on_idle(&mut self) {
+    pub(super) fn on_idle(&mut self) {
         let stopping = self.shared.stopping.load(Ordering::Relaxed);
         self.set_status(if stopping {
             WorkerStatus::Graceful
@@ -192,19 +207,31 @@ impl Worker<'_> {
         self.flush_logs();
     }
 
-    fn flush_logs(&mut self) {
+    pub(super) fn flush_logs(&mut self) {
         for (buf, log) in self.logs.iter_mut().zip(&self.site.access_logs) {
             log.append(buf);
             buf.clear();
         }
     }
 
-    fn serve(&mut self, job: Job) {
+    fn serve(&mut self, job: Job, shared: &Shared) {
         let Job { id, mut io, served } = job;
+        let handback = self.serve_requests(&mut io, served);
+        shared.completions.push(Completion { id, io, handback });
+        if let Err(e) = shared.waker.wake() {
+            log::error!("cannot wake the listener: {e}");
+        }
+    }
+
+    /// Answer the request whose head is buffered in `io` and, while the connection stays open
+    /// and the next request is already there, the ones after it (at most
+    /// [`MAX_REQUESTS_PER_DISPATCH`]). `served` responses were sent on the connection before.
+    /// Never waits on the client: says what state the connection is left in.
+    pub(super) fn serve_requests(&mut self, io: &mut ConnIo, served: u32) -> Handback {
         self.set_status(WorkerStatus::Write);
         let mut done = 0u32;
         let outcome = loop {
-            match self.respond(&mut io, served + done) {
+            match self.respond(io, served + done) {
                 Sent::All if io.output.is_empty() => {}
                 Sent::All | Sent::Partial { .. } => {
                     break Outcome::WriteCompletion {
@@ -217,7 +244,7 @@ impl Worker<'_> {
             if !self.last_keep_alive {
                 break Outcome::Linger;
             }
-            match self.next_request(&mut io) {
+            match self.next_request(io) {
                 Next::Complete if done < MAX_REQUESTS_PER_DISPATCH => continue,
                 Next::Complete => break Outcome::Yield,
                 Next::Partial(bytes) => break Outcome::PartialHead { bytes },
@@ -234,15 +261,9 @@ impl Worker<'_> {
         ) {
             io.input.release_if_empty();
         }
-        let handback = Handback {
+        Handback {
             served: done,
             outcome,
-        };
-        self.shared
-            .completions
-            .push(Completion { id, io, handback });
-        if let Err(e) = self.shared.waker.wake() {
-            log::error!("cannot wake the listener: {e}");
         }
     }
 }
