@@ -1,7 +1,8 @@
 //! CGI end to end: scripts written by the tests into a scratch `cgi-bin` (and the document
 //! root), run by the real binary over loopback — the RFC 3875 environment, request bodies in
 //! both framings, streaming, Status/Location, ExecCGI, and the lifetime rules (Timeout, a client
-//! that leaves, crashes, no zombies, the process group killed, workers held in the event MPM).
+//! that leaves, crashes, no zombies, the process group killed, workers held in the event MPM),
+//! and the same scripts under the worker MPM.
 
 mod common;
 
@@ -1020,5 +1021,62 @@ fn with_every_worker_held_by_scripts_idle_keep_alive_connections_are_closed() {
     let (head, body) = read_response(&mut third);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(body, b"static content\n");
+    assert_no_zombies(&srv);
+}
+
+#[test]
+fn scripts_run_the_same_under_the_worker_mpm() {
+    // The worker MPM answers requests through the same handlers: a script keeps the worker
+    // that owns its connection anyway.
+    let srv = cgi_server(
+        "workermpm",
+        "LoadModule mpm_worker_module modules/mod_mpm_worker.so\nTimeout 2",
+        &[],
+    );
+    let r = get(&srv, "/cgi-bin/env.cgi/p?q=1");
+    let env = env_map(&r.text());
+    assert_eq!(var(&env, "GATEWAY_INTERFACE"), Some("CGI/1.1"), "{r:?}");
+    assert_eq!(var(&env, "PATH_INFO"), Some("/p"));
+    assert_eq!(var(&env, "QUERY_STRING"), Some("q=1"));
+    let data = noise(1 << 20, 7);
+    let r = upload(
+        &srv,
+        b"POST /cgi-bin/echo.cgi HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        data.clone(),
+        true,
+    );
+    assert!(r.complete && r.body == data, "chunked echo under worker");
+    // A slow script streams; its worker is W on a worker-MPM status page; static requests
+    // are answered meanwhile.
+    let mut s = srv.connect();
+    s.write_all(b"GET /cgi-bin/slow.cgi?wslow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(6).any(|w| w == b"line 1") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    let page = get(&srv, "/server-status?json").text();
+    assert!(page.contains("\"mpm\":\"worker\""), "{page}");
+    let cgi = page
+        .split("{\"slot\"")
+        .find(|t| t.contains("\"request\":\"GET /cgi-bin/slow.cgi?wslow HTTP/1.1\""))
+        .unwrap_or_else(|| panic!("no worker on the script: {page}"));
+    assert!(cgi.contains("\"status\":\"W\""), "{cgi}");
+    assert_eq!(get(&srv, "/static.txt").status, 200);
+    // The client leaves: the script is stopped.
+    let pgid = script_pid(&srv, "wslow");
+    drop(s);
+    assert!(
+        eventually(Duration::from_secs(3), || live_in_group(pgid).is_empty()),
+        "script {pgid} outlived its client"
+    );
+    // Timeout before the header block: 504, group gone.
+    let r = get(&srv, "/cgi-bin/hang.cgi?whang");
+    assert_eq!(r.status, 504);
+    let pgid = script_pid(&srv, "whang");
+    assert!(eventually(Duration::from_secs(5), || live_in_group(pgid).is_empty()));
     assert_no_zombies(&srv);
 }
