@@ -224,7 +224,7 @@ fn directives_in_sources() -> Vec<String> {
         .filter_map(|chunk| chunk.split('"').nth(1).map(str::to_string))
         .collect();
     assert!(names.len() >= 35, "core table: {names:?}");
-    let rt = std::fs::read_to_string(repo().join("src/config/mod.rs")).unwrap();
+    let rt = std::fs::read_to_string(repo().join("src/config/reader.rs")).unwrap();
     let body = &rt[rt.find("fn directive(").unwrap()..];
     let body = &body[body.find("match lname.as_str() {").unwrap()..];
     let before = names.len();
