@@ -124,8 +124,7 @@ struct Worker<'s> {
 pub fn run(n: u32, shared: &Shared) {
     let record = shared.board.worker(n as usize);
     if let Some(r) = record {
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() } as u32;
+        let tid = crate::sys::thread_id() as u32;
         r.start(std::process::id() as i32, tid, shared.board.generation());
     }
     let mut w = Worker {
