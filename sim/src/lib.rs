@@ -76,6 +76,9 @@ pub enum PollerKind {
         /// Spurious `POLLIN` rate, in thousandths (at most 1000).
         spurious_per_mille: u16,
     },
+    /// BSD kqueue: `EV_DISPATCH` connections, a batched changelist, error entries,
+    /// level-triggered listeners ([`poller::KqueueModel`]).
+    Kqueue,
 }
 
 /// How to run.

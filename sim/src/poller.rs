@@ -5,10 +5,14 @@
 //! on and off by admission. [`EpollModel`] reproduces that: an armed registration whose condition
 //! holds is reported once by the next [`Poller::wait`] and then disarmed until re-armed. Faults the
 //! real kernels are allowed to produce can be injected: a readiness report with nothing behind it
-//! (spurious), and an event for a registration closed earlier (stale). Later kqueue and event-port
-//! models implement the same trait.
+//! (spurious), and an event for a registration closed earlier (stale). [`KqueueModel`] implements
+//! the same trait with kqueue's quirks; an event-port model would too.
 
 use std::collections::BTreeMap;
+
+mod kqueue;
+
+pub use kqueue::KqueueModel;
 
 /// What a connection registration waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use eventmpm_core::timeouts::Class;
 use crate::check::Checker;
 use crate::client::Client;
 use crate::clock::Clock;
-use crate::poller::{EpollModel, Interest, PollEvent, Poller, Readiness};
+use crate::poller::{EpollModel, Interest, KqueueModel, PollEvent, Poller, Readiness};
 use crate::ports::PortsModel;
 use crate::prng::Rng;
 use crate::report::{Failure, Report};
@@ -99,6 +99,7 @@ impl<'a> World<'a> {
                 Rng::new(seed ^ 0x0000_9085_F00D),
                 spurious_per_mille,
             )),
+            PollerKind::Kqueue => Box::new(KqueueModel::new()),
         };
         poller.listen(LISTEN, true);
         let first = |rng: &mut Rng, every: Option<u64>| {
