@@ -40,9 +40,7 @@ impl SignalPipe {
     /// child, it replaces the inherited pipe, so parent and children never read each other's
     /// signals.
     pub fn install(signals: &[libc::c_int]) -> io::Result<SignalPipe> {
-        let (read, write) = rustix::pipe::pipe_with(
-            rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-        )?;
+        let (read, write) = crate::sys::pipe()?;
         WRITE_FD.store(write.as_raw_fd(), Ordering::Relaxed);
         for &sig in signals {
             // SAFETY: a zeroed sigaction is valid; we set the handler and an empty mask, and

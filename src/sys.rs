@@ -143,6 +143,51 @@ pub fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
     )?)
 }
 
+/// A pipe whose ends are non-blocking and close-on-exec (`pipe2`; macOS has no `pipe2`, so
+/// the flags are set right after, which is fine before any `fork`).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    cfg_if::cfg_if! {
+        if #[cfg(target_vendor = "apple")] {
+            let (read, write) = rustix::pipe::pipe()?;
+            set_nonblocking_cloexec(&read)?;
+            set_nonblocking_cloexec(&write)?;
+            Ok((read, write))
+        } else {
+            use rustix::pipe::PipeFlags;
+            Ok(rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+        }
+    }
+}
+
+/// A stream socket that is non-blocking and close-on-exec (`SOCK_NONBLOCK | SOCK_CLOEXEC`;
+/// macOS has neither flag, so they are set right after).
+pub fn stream_socket(family: rustix::net::AddressFamily) -> io::Result<OwnedFd> {
+    use rustix::net::{SocketFlags, SocketType};
+    cfg_if::cfg_if! {
+        if #[cfg(target_vendor = "apple")] {
+            let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::empty(), None)?;
+            set_nonblocking_cloexec(&fd)?;
+            Ok(fd)
+        } else {
+            Ok(rustix::net::socket_with(
+                family,
+                SocketType::STREAM,
+                SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+                None,
+            )?)
+        }
+    }
+}
+
+#[cfg(target_vendor = "apple")]
+fn set_nonblocking_cloexec(fd: &impl AsFd) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    use rustix::io::{FdFlags, fcntl_setfd};
+    fcntl_setfd(fd, FdFlags::CLOEXEC)?;
+    fcntl_setfl(fd, fcntl_getfl(fd)? | OFlags::NONBLOCK)?;
+    Ok(())
+}
+
 /// The local zone's offset from UTC in seconds at `secs` (Unix time), or `None` if the system
 /// cannot convert it.
 pub fn utc_offset(secs: i64) -> Option<i64> {
