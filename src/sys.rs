@@ -236,7 +236,10 @@ pub fn local_zone(secs: i64) -> Option<(i64, String)> {
 }
 
 fn localtime(secs: i64) -> Option<libc::tm> {
-    let t = libc::time_t::try_from(secs).ok()?;
+    // time_t: 32 bits on some targets; inferred, not named, because 32-bit musl deprecates the
+    // name ahead of its 64-bit change.
+    #[allow(clippy::useless_conversion)]
+    let t = secs.try_into().ok()?;
     // SAFETY: localtime_r only writes the `tm` we pass; a zeroed tm is a valid out-parameter,
     // and both pointers are valid for the call's duration.
     unsafe {
@@ -414,7 +417,8 @@ mod tests {
     fn tm_as_utc_secs_inverts_gmtime() {
         for secs in [0i64, 951_782_400, 1_700_000_000, 4_102_444_800, -86_400] {
             // 32-bit time_t (i686, armv7, mips glibc) cannot hold every one of them.
-            let Some(t) = libc::time_t::try_from(secs).ok() else {
+            #[allow(clippy::useless_conversion)]
+            let Some(t) = secs.try_into().ok() else {
                 continue;
             };
             // SAFETY: as in `localtime`.
