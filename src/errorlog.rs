@@ -97,8 +97,7 @@ impl log::Log for Logger {
             self.module,
             level,
             std::process::id(),
-            // SAFETY: gettid has no preconditions.
-            unsafe { libc::gettid() },
+            crate::sys::thread_id(),
             r.args()
         );
         match &self.target {

@@ -332,12 +332,7 @@ fn clf_time(t: SystemTime) -> String {
 
 /// The local calendar time of `secs` and the zone's offset from UTC in seconds.
 pub fn local_time(secs: i64) -> (eventmpm_core::calendar::DateTime, i64) {
-    let t: libc::time_t = secs as libc::time_t;
-    // SAFETY: localtime_r only writes the `tm` we pass; a zeroed tm is a valid out-parameter.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call's duration.
-    let ok = !unsafe { libc::localtime_r(&t, &mut tm) }.is_null();
-    let offset = if ok { tm.tm_gmtoff as i64 } else { 0 };
+    let offset = crate::sys::utc_offset(secs).unwrap_or(0);
     (
         eventmpm_core::calendar::DateTime::from_unix(secs + offset),
         offset,
@@ -346,21 +341,10 @@ pub fn local_time(secs: i64) -> (eventmpm_core::calendar::DateTime, i64) {
 
 /// The local zone's offset from UTC in seconds and its abbreviation (`%Z`), at `secs`.
 pub fn local_zone(secs: i64) -> (i32, String) {
-    let t: libc::time_t = secs as libc::time_t;
-    // SAFETY: as in `local_time`; tm_zone points at static storage owned by libc (or is null).
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            return (0, "UTC".into());
-        }
-        let zone = if tm.tm_zone.is_null() {
-            "UTC".into()
-        } else {
-            std::ffi::CStr::from_ptr(tm.tm_zone)
-                .to_string_lossy()
-                .into_owned()
-        };
-        (tm.tm_gmtoff as i32, zone)
+    match crate::sys::local_zone(secs) {
+        Some((offset, zone)) if !zone.is_empty() => (offset as i32, zone),
+        Some((offset, _)) => (offset as i32, "UTC".into()),
+        None => (0, "UTC".into()),
     }
 }
 

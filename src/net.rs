@@ -10,7 +10,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType, sockopt};
+use rustix::net::{self as rnet, AddressFamily, sockopt};
 
 /// One socket to listen on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,12 +40,7 @@ pub fn bind(spec: &ListenSpec) -> io::Result<TcpListener> {
         SocketAddr::V4(_) => AddressFamily::INET,
         SocketAddr::V6(_) => AddressFamily::INET6,
     };
-    let fd: OwnedFd = rnet::socket_with(
-        family,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    )?;
+    let fd: OwnedFd = crate::sys::stream_socket(family)?;
     sockopt::set_socket_reuseaddr(&fd, true)?;
     sockopt::set_socket_keepalive(&fd, true)?;
     if let SocketAddr::V6(v6) = spec.addr

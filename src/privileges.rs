@@ -100,7 +100,8 @@ pub fn drop_to(id: &Identity, dumpable: bool) -> io::Result<()> {
     // credentials change for the whole process.
     unsafe {
         let ok = match &id.name {
-            Some(n) => libc::initgroups(n.as_ptr(), id.gid as libc::gid_t),
+            // The group's type differs (gid_t, or int on macOS).
+            Some(n) => libc::initgroups(n.as_ptr(), id.gid as _),
             None => libc::setgroups(1, &(id.gid as libc::gid_t)),
         };
         if ok != 0 {

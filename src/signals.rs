@@ -18,13 +18,13 @@ extern "C" fn on_signal(sig: libc::c_int) {
     // interrupted code's errno intact. write(2) is async-signal-safe; a full pipe drops the
     // byte, which is fine: one pending byte per signal kind is enough to act on it.
     unsafe {
-        let saved = *libc::__errno_location();
+        let saved = crate::sys::errno();
         let fd = WRITE_FD.load(Ordering::Relaxed);
         if fd >= 0 {
             let b = sig as u8;
             libc::write(fd, (&b as *const u8).cast(), 1);
         }
-        *libc::__errno_location() = saved;
+        crate::sys::set_errno(saved);
     }
 }
 
@@ -40,9 +40,7 @@ impl SignalPipe {
     /// child, it replaces the inherited pipe, so parent and children never read each other's
     /// signals.
     pub fn install(signals: &[libc::c_int]) -> io::Result<SignalPipe> {
-        let (read, write) = rustix::pipe::pipe_with(
-            rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-        )?;
+        let (read, write) = crate::sys::pipe()?;
         WRITE_FD.store(write.as_raw_fd(), Ordering::Relaxed);
         for &sig in signals {
             // SAFETY: a zeroed sigaction is valid; we set the handler and an empty mask, and

@@ -116,11 +116,7 @@ impl Site {
                 ),
             )
         })?;
-        let root_fd = rustix::fs::open(
-            &root,
-            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )?;
+        let root_fd = crate::sys::open_dir(&root)?;
         let mime = match &cfg.types_config {
             None => MimeTypes::built_in(),
             Some(p) => {

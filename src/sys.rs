@@ -1,9 +1,14 @@
 //! The one place the runtime names an operating system: it picks the OS crate whose poller,
-//! waker, accept, sendfile and accept filter the rest of `src/` uses, and the few socket flags
-//! that differ between systems.
+//! waker, accept, sendfile and accept filter the rest of `src/` uses, and wraps every other call
+//! whose name, existence or layout differs between systems (errno, thread ids, parent-death
+//! signals, `openat2`, the local time zone), each with a portable fallback.
+//!
+//! OS families: Linux and Android (epoll, `eventmpm-os-linux`); FreeBSD, NetBSD, OpenBSD,
+//! DragonFly and macOS (kqueue, `eventmpm-os-bsd`); illumos and Solaris (event ports,
+//! `eventmpm-os-solaris`).
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 cfg_if::cfg_if! {
     if #[cfg(any(target_os = "linux", target_os = "android"))] {
@@ -11,19 +16,262 @@ cfg_if::cfg_if! {
             Accepted, Event, Events, Interest, Poller, WAKE_TOKEN, Waker, accept, sendfile,
             set_defer_accept,
         };
-        use rustix::net::SendFlags;
-        /// `send` flags: never raise SIGPIPE; say more follows when it does (a response head
-        /// followed by sendfile then leaves in full segments).
-        fn send_flags(more: bool) -> SendFlags {
-            if more { SendFlags::NOSIGNAL | SendFlags::MORE } else { SendFlags::NOSIGNAL }
-        }
+    } else if #[cfg(any(
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "macos",
+    ))] {
+        pub use eventmpm_os_bsd::{
+            Accepted, Event, Events, Interest, Poller, WAKE_TOKEN, Waker, accept, sendfile,
+            set_defer_accept,
+        };
+    } else if #[cfg(any(target_os = "illumos", target_os = "solaris"))] {
+        pub use eventmpm_os_solaris::{
+            Accepted, Event, Events, Interest, Poller, WAKE_TOKEN, Waker, accept, sendfile,
+            set_defer_accept,
+        };
     } else {
-        compile_error!("eventmpm has no OS layer for this target yet (kqueue and event ports are issue 5)");
+        compile_error!(
+            "eventmpm has no OS layer for this target: it needs epoll (Linux), kqueue (BSD, macOS) \
+             or event ports (illumos, Solaris)"
+        );
     }
 }
 
+/// `send` flags: never raise SIGPIPE (where the system has a flag for it; SIGPIPE is ignored
+/// process-wide anyway); on Linux, say more follows when it does, so a response head followed
+/// by sendfile leaves in full segments.
+fn send_flags(more: bool) -> rustix::net::SendFlags {
+    use rustix::net::SendFlags;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if more {
+        return SendFlags::NOSIGNAL | SendFlags::MORE;
+    }
+    let _ = more;
+    cfg_if::cfg_if! {
+        if #[cfg(target_vendor = "apple")] {
+            SendFlags::empty()
+        } else {
+            SendFlags::NOSIGNAL
+        }
+    }
+}
+
+/// The calling thread's errno (read and restored by the signal handler, which must not clobber
+/// the value seen by the code it interrupted). Async-signal-safe.
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: each of these returns the address of the calling thread's errno and has no
+    // preconditions.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(any(target_os = "linux", target_os = "dragonfly"))] {
+                libc::__errno_location()
+            } else if #[cfg(any(target_os = "android", target_os = "netbsd", target_os = "openbsd"))] {
+                libc::__errno()
+            } else if #[cfg(any(target_os = "freebsd", target_vendor = "apple"))] {
+                libc::__error()
+            } else if #[cfg(any(target_os = "illumos", target_os = "solaris"))] {
+                libc::___errno()
+            }
+        }
+    }
+}
+
+/// The calling thread's errno. Async-signal-safe.
+pub fn errno() -> libc::c_int {
+    // SAFETY: the pointer is the calling thread's errno, valid for the thread's lifetime.
+    unsafe { *errno_location() }
+}
+
+/// Set the calling thread's errno. Async-signal-safe.
+pub fn set_errno(value: libc::c_int) {
+    // SAFETY: as in `errno`.
+    unsafe { *errno_location() = value }
+}
+
+/// The calling thread's id as the system shows it (`ps -L`, `top -H`, httpd's `[tid N]` in the
+/// error log), or where the system has no such number, a small id unique in this process.
+pub fn thread_id() -> u64 {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            // SAFETY: gettid has no preconditions.
+            unsafe { libc::gettid() as u64 }
+        } else if #[cfg(target_os = "freebsd")] {
+            // SAFETY: no preconditions.
+            unsafe { libc::pthread_getthreadid_np() as u64 }
+        } else if #[cfg(target_os = "netbsd")] {
+            // SAFETY: no preconditions.
+            unsafe { libc::_lwp_self() as u64 }
+        } else if #[cfg(target_os = "openbsd")] {
+            // SAFETY: no preconditions.
+            unsafe { libc::getthrid() as u64 }
+        } else if #[cfg(any(target_os = "illumos", target_os = "solaris"))] {
+            // pthread_t is the thread's small integer id there (the LWP id in the 1:1 model).
+            // SAFETY: no preconditions.
+            unsafe { libc::pthread_self() as u64 }
+        } else if #[cfg(target_vendor = "apple")] {
+            let mut id = 0u64;
+            // SAFETY: a null thread means the calling thread; `id` is a valid out-parameter.
+            unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut id) };
+            id
+        } else {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static NEXT: AtomicU32 = AtomicU32::new(1);
+            std::thread_local!(static ID: u32 = NEXT.fetch_add(1, Ordering::Relaxed));
+            ID.with(|id| u64::from(*id))
+        }
+    }
+}
+
+/// Open a handle on the directory `path` for `open_beneath` (`O_PATH` where the system has it:
+/// no read permission needed), close-on-exec.
+pub fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))] {
+            let access = OFlags::PATH;
+        } else {
+            let access = OFlags::RDONLY;
+        }
+    }
+    Ok(rustix::fs::open(
+        path,
+        access | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+/// A pipe whose ends are non-blocking and close-on-exec (`pipe2`; macOS has no `pipe2`, so
+/// the flags are set right after, which is fine before any `fork`).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    cfg_if::cfg_if! {
+        if #[cfg(target_vendor = "apple")] {
+            let (read, write) = rustix::pipe::pipe()?;
+            set_nonblocking_cloexec(&read)?;
+            set_nonblocking_cloexec(&write)?;
+            Ok((read, write))
+        } else {
+            use rustix::pipe::PipeFlags;
+            Ok(rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+        }
+    }
+}
+
+/// A stream socket that is non-blocking and close-on-exec (`SOCK_NONBLOCK | SOCK_CLOEXEC`;
+/// macOS has neither flag, so they are set right after).
+pub fn stream_socket(family: rustix::net::AddressFamily) -> io::Result<OwnedFd> {
+    use rustix::net::{SocketFlags, SocketType};
+    cfg_if::cfg_if! {
+        if #[cfg(target_vendor = "apple")] {
+            let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::empty(), None)?;
+            set_nonblocking_cloexec(&fd)?;
+            Ok(fd)
+        } else {
+            Ok(rustix::net::socket_with(
+                family,
+                SocketType::STREAM,
+                SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+                None,
+            )?)
+        }
+    }
+}
+
+#[cfg(target_vendor = "apple")]
+fn set_nonblocking_cloexec(fd: &impl AsFd) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    use rustix::io::{FdFlags, fcntl_setfd};
+    fcntl_setfd(fd, FdFlags::CLOEXEC)?;
+    fcntl_setfl(fd, fcntl_getfl(fd)? | OFlags::NONBLOCK)?;
+    Ok(())
+}
+
+/// The local zone's offset from UTC in seconds at `secs` (Unix time), or `None` if the system
+/// cannot convert it.
+pub fn utc_offset(secs: i64) -> Option<i64> {
+    let tm = localtime(secs)?;
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "illumos", target_os = "solaris"))] {
+            // No tm_gmtoff there: the offset is local calendar time minus UTC.
+            Some(tm_as_utc_secs(&tm) - secs)
+        } else {
+            #[allow(clippy::unnecessary_cast)] // c_long: 32 bits on 32-bit targets
+            let offset = tm.tm_gmtoff as i64;
+            Some(offset)
+        }
+    }
+}
+
+/// The local zone's offset from UTC in seconds at `secs` and its abbreviation (`CET`, `UTC`,
+/// strftime's `%Z`), or `None` if the system cannot convert it.
+pub fn local_zone(secs: i64) -> Option<(i64, String)> {
+    let tm = localtime(secs)?;
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "illumos", target_os = "solaris"))] {
+            let offset = tm_as_utc_secs(&tm) - secs;
+            let mut buf = [0u8; 64];
+            // SAFETY: the buffer and its length match; the format is NUL-terminated; `tm` was
+            // filled by localtime_r.
+            let n = unsafe {
+                libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%Z".as_ptr(), &tm)
+            };
+            let zone = String::from_utf8_lossy(&buf[..n]).into_owned();
+        } else {
+            #[allow(clippy::unnecessary_cast)] // c_long: 32 bits on 32-bit targets
+            let offset = tm.tm_gmtoff as i64;
+            let zone = if tm.tm_zone.is_null() {
+                String::new()
+            } else {
+                // SAFETY: tm_zone points at a NUL-terminated string in static storage owned by
+                // libc.
+                unsafe { std::ffi::CStr::from_ptr(tm.tm_zone) }
+                    .to_string_lossy()
+                    .into_owned()
+            };
+        }
+    }
+    Some((offset, zone))
+}
+
+fn localtime(secs: i64) -> Option<libc::tm> {
+    // time_t: 32 bits on some targets; inferred, not named, because 32-bit musl deprecates the
+    // name ahead of its 64-bit change.
+    #[allow(clippy::useless_conversion)]
+    let t = secs.try_into().ok()?;
+    // SAFETY: localtime_r only writes the `tm` we pass; a zeroed tm is a valid out-parameter,
+    // and both pointers are valid for the call's duration.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        (!libc::localtime_r(&t, &mut tm).is_null()).then_some(tm)
+    }
+}
+
+/// `tm`'s calendar fields read as a UTC time (`timegm`, which not every system has).
+#[cfg_attr(
+    not(any(target_os = "illumos", target_os = "solaris")),
+    allow(dead_code)
+)]
+fn tm_as_utc_secs(tm: &libc::tm) -> i64 {
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's days_from_civil).
+    let (y, m, d) = (
+        i64::from(tm.tm_year) + 1900,
+        i64::from(tm.tm_mon) + 1,
+        i64::from(tm.tm_mday),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + i64::from(tm.tm_hour) * 3600 + i64::from(tm.tm_min) * 60 + i64::from(tm.tm_sec)
+}
+
 /// Allow core dumps after a change of user (httpd's CoreDumpDirectory; Linux clears the flag on
-/// setuid).
+/// setuid). Elsewhere nothing to do here: the BSDs and illumos govern set-id core dumps with a
+/// system setting (`kern.sugid_coredump`, `coreadm`).
 pub fn set_dumpable() {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: prctl with these arguments only changes this process's dumpable flag.
@@ -33,12 +281,30 @@ pub fn set_dumpable() {
 }
 
 /// Ask the kernel to send `sig` to this process when its parent dies, so children never outlive
-/// a parent that was killed outright (elsewhere children notice on their next maintenance).
+/// a parent that was killed outright (Linux's `PR_SET_PDEATHSIG`, FreeBSD's and DragonFly's
+/// `PROC_PDEATHSIG_CTL`). Elsewhere this does nothing, and children notice on their next
+/// maintenance that their parent is gone.
 pub fn die_with_parent(sig: libc::c_int) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: prctl with these arguments only sets this process's parent-death signal.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            // SAFETY: prctl with these arguments only sets this process's parent-death signal.
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+            }
+        } else if #[cfg(any(target_os = "freebsd", target_os = "dragonfly"))] {
+            let mut sig = sig;
+            // SAFETY: procctl reads one int through the pointer, which is valid for the call.
+            unsafe {
+                libc::procctl(
+                    libc::P_PID,
+                    0,
+                    libc::PROC_PDEATHSIG_CTL,
+                    (&mut sig as *mut libc::c_int).cast(),
+                );
+            }
+        } else {
+            let _ = sig;
+        }
     }
 }
 
@@ -57,16 +323,21 @@ pub fn open_beneath(
     rel: &std::path::Path,
     follow_symlinks: bool,
 ) -> io::Result<std::fs::File> {
-    use rustix::fs::{Mode, OFlags};
+    use rustix::fs::OFlags;
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
     let rel = if rel.as_os_str().is_empty() {
         std::path::Path::new(".")
     } else {
         rel
     };
+    // Linux: openat2 resolves the path beneath `root` in the kernel, with no window for a link
+    // swapped in between a check and the open. Elsewhere only the portable check below runs.
+    // (FreeBSD 13+ has O_RESOLVE_BENEATH, which could play the same part.)
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = root;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        use rustix::fs::ResolveFlags;
+        use rustix::fs::{Mode, ResolveFlags};
         let mut resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
         if !follow_symlinks {
             resolve |= ResolveFlags::NO_SYMLINKS;
@@ -348,5 +619,60 @@ pub mod sysv_sem {
         unsafe {
             semctl(id, 0, IPC_RMID);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tm_as_utc_secs_inverts_gmtime() {
+        for secs in [0i64, 951_782_400, 1_700_000_000, 4_102_444_800, -86_400] {
+            // 32-bit time_t (i686, armv7, mips glibc) cannot hold every one of them.
+            #[allow(clippy::useless_conversion)]
+            let Some(t) = secs.try_into().ok() else {
+                continue;
+            };
+            // SAFETY: as in `localtime`.
+            let tm = unsafe {
+                let mut tm: libc::tm = std::mem::zeroed();
+                assert!(!libc::gmtime_r(&t, &mut tm).is_null());
+                tm
+            };
+            assert_eq!(tm_as_utc_secs(&tm), secs, "{secs}");
+        }
+    }
+
+    #[test]
+    fn the_computed_offset_is_the_one_localtime_reports() {
+        // The illumos/Solaris way (local calendar time minus UTC) checked against this host.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        for secs in [now, now - 182 * 86_400, 0] {
+            let tm = localtime(secs).unwrap();
+            let offset = utc_offset(secs).unwrap();
+            assert_eq!(tm_as_utc_secs(&tm) - secs, offset);
+            assert_eq!(local_zone(secs).unwrap().0, offset);
+        }
+    }
+
+    #[test]
+    fn thread_ids_differ_between_threads_and_stay_put_within_one() {
+        let here = thread_id();
+        assert_eq!(thread_id(), here);
+        let there = std::thread::spawn(thread_id).join().unwrap();
+        assert_ne!(there, here);
+    }
+
+    #[test]
+    fn errno_round_trips() {
+        let saved = errno();
+        set_errno(libc::EINTR);
+        assert_eq!(errno(), libc::EINTR);
+        assert_eq!(io::Error::last_os_error().raw_os_error(), Some(libc::EINTR));
+        set_errno(saved);
     }
 }

@@ -143,8 +143,7 @@ impl<'s> Worker<'s> {
     pub(super) fn new(n: u32, shared: &'s Serving) -> Worker<'s> {
         let record = shared.board.worker(n as usize);
         if let Some(r) = record {
-            // SAFETY: gettid has no preconditions.
-            let tid = unsafe { libc::gettid() } as u32;
+            let tid = crate::sys::thread_id() as u32;
             r.start(std::process::id() as i32, tid, shared.board.generation());
         }
         Worker {
