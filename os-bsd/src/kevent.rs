@@ -225,9 +225,19 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_through_udata() {
-        for token in [0u64, 1, 7, u32::MAX as u64, u64::MAX - 1] {
+        // The widest token a pointer carries, below the reserved wake-up word.
+        let widest = usize::MAX as u64 - 1;
+        for token in [0u64, 1, 7, u64::from(u16::MAX), widest / 2, widest] {
             let udata = udata_for(token).unwrap();
             assert_eq!(token_of(udata), token);
+        }
+    }
+
+    #[test]
+    fn tokens_wider_than_a_pointer_are_refused() {
+        if usize::BITS < 64 {
+            let error = udata_for(u64::from(u32::MAX) + 1).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
         }
     }
 

@@ -51,8 +51,17 @@ mod tests {
 
     #[test]
     fn tokens_round_trip() {
-        for t in [0u64, 1, 42, u64::from(u32::MAX) - 1, u64::MAX / 2] {
+        let widest = usize::MAX as u64 - 1;
+        for t in [0u64, 1, 42, widest / 2, widest] {
             assert_eq!(token(user_data(t).unwrap()), t);
+        }
+    }
+
+    #[test]
+    fn tokens_wider_than_a_pointer_are_refused() {
+        if usize::BITS < 64 {
+            let error = user_data(u64::from(u32::MAX) + 1).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
         }
     }
 
