@@ -27,7 +27,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -134,6 +134,10 @@ impl AcceptMutex {
             MutexMechanism::Fcntl => (Lock::Fcntl(create_file(&file, true)?), Some(file)),
             MutexMechanism::Flock => {
                 let fd = create_file(&file, false)?;
+                // A probe (unlocking an unlocked file changes nothing): a system or file system
+                // without flock (Solaris; some network file systems) fails at start, not at
+                // the first accept.
+                crate::sys::flock(fd.as_fd(), false)?;
                 if let Some((uid, gid)) = owner {
                     // Children reopen the file after switching user only in theory (they attach
                     // before): httpd chowns it anyway, and so do we.
@@ -344,8 +348,7 @@ impl ChildMutex {
             }
             Lock::Flock(parent) => {
                 let fd = self.own.as_ref().unwrap_or(parent);
-                // SAFETY: flock on a descriptor we own.
-                check(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) }).map(drop)
+                crate::sys::flock(fd.as_fd(), true)
             }
             Lock::SysvSem(id) => sem_op(*id, -1),
             Lock::PosixSem(sem) => {
@@ -381,8 +384,7 @@ impl ChildMutex {
             }
             Lock::Flock(parent) => {
                 let fd = self.own.as_ref().unwrap_or(parent);
-                // SAFETY: flock on a descriptor we own.
-                check(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_UN) }).map(drop)
+                crate::sys::flock(fd.as_fd(), false)
             }
             Lock::SysvSem(id) => sem_op(*id, 1),
             Lock::PosixSem(sem) => {

@@ -519,6 +519,34 @@ pub unsafe fn mutex_consistent(m: *mut libc::pthread_mutex_t) -> io::Result<()> 
     }
 }
 
+/// `flock(2)` on `fd`: take the exclusive lock (waiting; a signal interrupts the wait with
+/// [`io::ErrorKind::Interrupted`]) or release it. Solaris has no flock (illumos does); there, as
+/// with APR on Solaris, the `flock` mechanism is unavailable and this says so.
+pub fn flock(fd: std::os::fd::BorrowedFd<'_>, exclusive: bool) -> io::Result<()> {
+    #[cfg(not(target_os = "solaris"))]
+    {
+        use std::os::fd::AsRawFd;
+        let op = if exclusive {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_UN
+        };
+        // SAFETY: flock on a descriptor the caller borrows for the call.
+        if unsafe { libc::flock(fd.as_raw_fd(), op) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(target_os = "solaris")]
+    {
+        let _ = (fd, exclusive);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Mutex flock: Solaris has no flock(2); use fcntl, sysvsem, posixsem or pthread",
+        ))
+    }
+}
+
 /// System V semaphores, for the accept mutex's `sysvsem` mechanism. Declared here rather than
 /// taken from libc, which lacks them (or their constants) on some targets; the XSI functions
 /// have the same signatures everywhere, the constants differ.
