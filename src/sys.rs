@@ -462,22 +462,36 @@ pub const DEFAULT_ACCEPT_MUTEX: eventmpm_core::config::MutexMechanism =
     eventmpm_core::config::MutexMechanism::SysvSem;
 
 /// Make a pthread mutex attribute process-shared (the mutex may live in memory several processes
-/// map). Declared here: libc lacks the binding on some targets; it is POSIX everywhere, and
-/// `PTHREAD_PROCESS_SHARED` is 1 on every system eventmpm targets.
+/// map). Declared here: libc lacks the binding on some targets; it is POSIX everywhere it
+/// exists, and `PTHREAD_PROCESS_SHARED` is 1 on every system eventmpm targets. NetBSD and OpenBSD
+/// have no process-shared mutexes (their libpthread lacks the call): there `Mutex pthread` is
+/// refused with a clear error, as APR leaves that mechanism out on those systems.
 ///
 /// # Safety
 /// `attr` must be an initialised mutex attribute object.
 pub unsafe fn mutexattr_set_shared(attr: *mut libc::pthread_mutexattr_t) -> io::Result<()> {
-    unsafe extern "C" {
-        fn pthread_mutexattr_setpshared(
-            attr: *mut libc::pthread_mutexattr_t,
-            shared: libc::c_int,
-        ) -> libc::c_int;
+    #[cfg(not(any(target_os = "netbsd", target_os = "openbsd")))]
+    {
+        unsafe extern "C" {
+            fn pthread_mutexattr_setpshared(
+                attr: *mut libc::pthread_mutexattr_t,
+                shared: libc::c_int,
+            ) -> libc::c_int;
+        }
+        // SAFETY: the caller passes an initialised attribute object.
+        match unsafe { pthread_mutexattr_setpshared(attr, 1) } {
+            0 => Ok(()),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
     }
-    // SAFETY: the caller passes an initialised attribute object.
-    match unsafe { pthread_mutexattr_setpshared(attr, 1) } {
-        0 => Ok(()),
-        e => Err(io::Error::from_raw_os_error(e)),
+    #[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
+    {
+        let _ = attr;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Mutex pthread: this system has no process-shared mutexes; \
+             use sysvsem (the default here), fcntl, flock or posixsem",
+        ))
     }
 }
 
