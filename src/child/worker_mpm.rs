@@ -32,7 +32,8 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::thread::JoinHandleExt;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+// 32-bit atomics only: MIPS32 and 32-bit PowerPC have no 64-bit ones.
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
@@ -86,10 +87,10 @@ struct Child {
     clock: Clock,
     /// MaxConnectionsPerChild: connections left, counted down by the workers; `None` without a
     /// limit.
-    conns_left: Option<AtomicI64>,
-    /// Connections this child's listener has accepted (AH00272 tells apart a child that never
-    /// served any).
-    accepted: AtomicI64,
+    conns_left: Option<AtomicU32>,
+    /// Whether this child's listener has accepted a connection (AH00272 tells apart a child that
+    /// never served any).
+    accepted_any: AtomicBool,
     /// The listener has left its loop.
     listener_done: AtomicBool,
     /// Asks the main thread to stop the child gracefully (MaxConnectionsPerChild, an accept
@@ -135,9 +136,8 @@ pub fn run(
         queue: WorkerQueue::new(threads),
         settings: params.table,
         clock: Clock::start(),
-        conns_left: (params.max_connections > 0)
-            .then(|| AtomicI64::new(params.max_connections as i64)),
-        accepted: AtomicI64::new(0),
+        conns_left: (params.max_connections > 0).then(|| AtomicU32::new(params.max_connections)),
+        accepted_any: AtomicBool::new(false),
         listener_done: AtomicBool::new(false),
         control,
         workers: Mutex::new(Vec::with_capacity(threads)),
@@ -400,7 +400,7 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
         }
         match accepted {
             Some(conn) => {
-                child.accepted.fetch_add(1, Ordering::Relaxed);
+                child.accepted_any.store(true, Ordering::Relaxed);
                 reserved = false;
                 // Refused only once the queue is terminated (an immediate stop): the
                 // connection closes as it drops.
@@ -484,7 +484,7 @@ fn accept_mutex_error(child: &Child, func: &str, e: &std::io::Error) {
             log::error!("{msg}");
         }
     };
-    if child.accepted.load(Ordering::Relaxed) == 0 {
+    if !child.accepted_any.load(Ordering::Relaxed) {
         log(format!(
             "({}){e}: AH00272: apr_proc_mutex_{func} failed before this child process served any requests.",
             e.raw_os_error().unwrap_or(0)
@@ -511,7 +511,8 @@ fn work(child: &Child, n: u32) {
         let Some(conn) = child.queue.pop() else { break };
         serve_connection(child, &mut w, &mut table, conn, &mut scratch);
         if let Some(left) = &child.conns_left
-            && left.fetch_sub(1, Ordering::Relaxed) == 1
+            // Stops at zero: exactly one worker sees the last connection go.
+            && left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)) == Ok(1)
         {
             log::info!("Stopping process due to MaxConnectionsPerChild");
             child.request_stop();
