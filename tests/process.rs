@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// The big file's size: 10 MB.
@@ -73,12 +73,12 @@ fn stop(mut srv: Server) {
 
 /// A download in a thread, with its progress.
 struct Background {
-    progress: Arc<AtomicU64>,
+    progress: Arc<AtomicU32>,
     handle: std::thread::JoinHandle<Download>,
 }
 
 fn background_download(srv: &Server, rate: u64) -> Background {
-    let progress = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(AtomicU32::new(0));
     let (p, addr) = (progress.clone(), srv.addr());
     let handle = std::thread::spawn(move || {
         slow_download(addr, "/big.bin", rate, T, &p, &AtomicBool::new(false))
@@ -165,7 +165,7 @@ fn graceful_restarts_under_load_lose_no_request_and_finish_a_slow_download() {
         tail(&log, 30)
     );
     assert!(
-        during < BIG,
+        u64::from(during) < BIG,
         "the download must still be running at the last restart"
     );
     assert!(d.complete(), "download {d:?}\n{}", tail(&log, 30));

@@ -676,13 +676,13 @@ pub fn small_window_connect(addr: SocketAddr, rcvbuf: usize) -> TcpStream {
 /// GET `path` of a [`pattern_file`] through a small receive window, reading at most
 /// `bytes_per_sec` (so a 10 MB body takes long enough to span restarts), until the body ends,
 /// the connection ends, `stop` is set, or `limit` passes. `progress` is updated as bytes
-/// arrive.
+/// arrive (a count that saturates at `u32::MAX`: 32-bit MIPS has no 64-bit atomics).
 pub fn slow_download(
     addr: SocketAddr,
     path: &str,
     bytes_per_sec: u64,
     limit: Duration,
-    progress: &std::sync::atomic::AtomicU64,
+    progress: &std::sync::atomic::AtomicU32,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Download {
     use std::sync::atomic::Ordering::Relaxed;
@@ -738,14 +738,14 @@ pub fn slow_download(
                 d.intact &= b == pattern_byte(i as u64);
             }
             d.received = rest.len() as u64;
-            progress.store(d.received, Relaxed);
+            progress.store(u32::try_from(d.received).unwrap_or(u32::MAX), Relaxed);
             body = &[];
         }
         for (i, &b) in body.iter().enumerate() {
             d.intact &= b == pattern_byte(d.received + i as u64);
         }
         d.received += body.len() as u64;
-        progress.store(d.received, Relaxed);
+        progress.store(u32::try_from(d.received).unwrap_or(u32::MAX), Relaxed);
         if in_body && d.received >= d.announced {
             d.cut = false;
             break;
