@@ -115,7 +115,7 @@ mod tests {
     use rustix::io::{FdFlags, fcntl_getfd};
     use rustix::net::SocketFlags;
 
-    use crate::testutil::nonblocking;
+    use eventmpm_os_testkit::nonblocking;
 
     fn nonblocking_listener() -> TcpListener {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

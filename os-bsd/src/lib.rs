@@ -115,8 +115,6 @@ mod sockopt;
     target_os = "macos"
 ))]
 mod sys;
-#[cfg(test)]
-mod testutil;
 mod timeout;
 mod waker;
 

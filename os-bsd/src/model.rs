@@ -456,7 +456,7 @@ fn probe(ident: usize, filter: Filter) -> Probe {
 mod tests {
     use super::*;
     use crate::kernel::empty_raw;
-    use crate::testutil::socket_pair;
+    use eventmpm_os_testkit::socket_pair;
 
     fn submit(model: &Model, changes: &[Kevent], room: usize) -> io::Result<Vec<Kevent>> {
         let raw: Vec<Raw> = changes.iter().map(|c| to_raw(c).unwrap()).collect();

@@ -394,8 +394,8 @@ mod tests {
     use crate::changes::MAX_CHANGES;
     use crate::kevent::Filter;
     use crate::model::Model;
-    use crate::testutil::socket_pair;
     use crate::waker::WAKE_TOKEN;
+    use eventmpm_os_testkit::socket_pair;
 
     /// Generous enough that only a missing event reaches it: tests assert
     /// that the event came, never how fast.

@@ -135,7 +135,7 @@ mod tests {
     use super::*;
     use std::os::fd::AsFd;
 
-    use crate::testutil::{pattern, read_available, socket_pair, temp_file_with};
+    use eventmpm_os_testkit::{pattern, read_available, socket_pair, temp_file_with};
 
     #[test]
     fn bytes_sent_before_eagain_or_eintr_count() {

@@ -162,8 +162,6 @@ mod poller;
 mod sendfile;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod sockopt;
-#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
-mod testutil;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod timeout;
 #[cfg(any(target_os = "linux", target_os = "android"))]

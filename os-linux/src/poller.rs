@@ -151,7 +151,7 @@ mod tests {
 
     use crate::accept::{Accepted, accept};
     use crate::event::Event;
-    use crate::testutil::socket_pair;
+    use eventmpm_os_testkit::socket_pair;
 
     /// Generous enough that only a missing event reaches it: tests assert
     /// that the event came, never how fast.

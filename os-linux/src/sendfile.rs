@@ -36,7 +36,7 @@ mod tests {
     use super::*;
     use std::os::fd::AsFd;
 
-    use crate::testutil::{pattern, read_available, socket_pair, temp_file_with};
+    use eventmpm_os_testkit::{pattern, read_available, socket_pair, temp_file_with};
 
     #[test]
     fn sends_from_an_offset_and_advances_it() {

@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn a_non_tcp_socket_is_an_error() {
-        let (ours, _theirs) = crate::testutil::socket_pair();
+        let (ours, _theirs) = eventmpm_os_testkit::socket_pair();
         assert!(set_defer_accept(ours.as_fd(), 30).is_err());
     }
 }

@@ -30,10 +30,10 @@ mod tests {
     use std::os::fd::AsFd;
     use std::time::Duration;
 
-    use crate::testutil::{pattern, read_available, socket_pair, temp_file_with};
     use crate::{
         Accepted, Events, Interest, Poller, WAKE_TOKEN, accept, sendfile, set_defer_accept,
     };
+    use eventmpm_os_testkit::{pattern, read_available, socket_pair, temp_file_with};
 
     const PATIENCE: Duration = Duration::from_secs(5);
 
