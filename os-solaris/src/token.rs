@@ -58,10 +58,13 @@ mod tests {
     }
 
     #[test]
-    fn tokens_wider_than_a_pointer_are_refused() {
-        if usize::BITS < 64 {
-            let error = user_data(u64::from(u32::MAX) + 1).unwrap_err();
-            assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    fn tokens_past_the_widest_are_refused() {
+        // The all-ones word is the wake-up's; on 32-bit targets every wider token is refused
+        // too (on 64-bit ones both are u64::MAX).
+        let all_ones = usize::MAX as u64;
+        for t in [all_ones, all_ones.saturating_add(1), u64::MAX] {
+            let error = user_data(t).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{t}");
         }
     }
 
