@@ -1030,7 +1030,7 @@ fn scripts_run_the_same_under_the_worker_mpm() {
     // that owns its connection anyway.
     let srv = cgi_server(
         "workermpm",
-        "LoadModule mpm_worker_module modules/mod_mpm_worker.so\nTimeout 2",
+        &format!("{}Timeout 2", Mpm::Worker.directive()),
         &[],
     );
     let r = get(&srv, "/cgi-bin/env.cgi/p?q=1");

@@ -1,6 +1,7 @@
 //! HTTP/1.1 behaviour of the real binary, driven by curl, Python's http.client and raw sockets:
 //! keep-alive reuse, HTTP/1.0 keep-alive, pipelining, HEAD, conditional and range requests,
-//! errors, and the document root's boundaries.
+//! errors, and the document root's boundaries. Every test runs under both MPMs (`name::event`,
+//! `name::worker`): the answers are the same code's, whichever thread model carries them.
 
 mod common;
 
@@ -10,8 +11,8 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-fn site(tag: &str, extra: &str) -> Server {
-    let s = Scratch::new(tag);
+fn site(mpm: Mpm, tag: &str, extra: &str) -> Server {
+    let s = Scratch::new(&mpm.tag(tag));
     s.file("index.html", b"<!doctype html><p>hello\n");
     s.file("1k.txt", &[b'a'; 1024]);
     s.file("sub/page.html", b"<p>sub\n");
@@ -23,12 +24,11 @@ fn site(tag: &str, extra: &str) -> Server {
     std::os::unix::fs::symlink(s.path().join("secret.txt"), s.docroot().join("escape.txt"))
         .unwrap();
     std::os::unix::fs::symlink(s.docroot().join("1k.txt"), s.docroot().join("inside.txt")).unwrap();
-    start_with(s, extra, &[])
+    start_with(s, &format!("{}{extra}", mpm.directive()), &[])
 }
 
-#[test]
-fn curl_reuses_one_connection_for_several_requests() {
-    let srv = site("reuse", "");
+fn curl_reuses_one_connection_for_several_requests(mpm: Mpm) {
+    let srv = site(mpm, "reuse", "");
     let (code, out, err) = run_tool(
         "curl",
         &[
@@ -59,9 +59,8 @@ fn curl_reuses_one_connection_for_several_requests() {
     assert!(err.contains("< Keep-Alive: timeout=5, max=100"), "{err}");
 }
 
-#[test]
-fn python_http_client_keep_alive_head_and_etag() {
-    let srv = site("python", "");
+fn python_http_client_keep_alive_head_and_etag(mpm: Mpm) {
+    let srv = site(mpm, "python", "");
     let script = format!(
         r#"
 import http.client
@@ -88,9 +87,8 @@ print("ok")
     assert_eq!((code, out.trim()), (Some(0), "ok"), "{err}");
 }
 
-#[test]
-fn http10_keep_alive_only_when_asked() {
-    let srv = site("http10", "");
+fn http10_keep_alive_only_when_asked(mpm: Mpm) {
+    let srv = site(mpm, "http10", "");
     let mut s = srv.connect();
     s.write_all(b"GET /1k.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         .unwrap();
@@ -106,9 +104,8 @@ fn http10_keep_alive_only_when_asked() {
     assert_eq!(status_of(&r), 200);
 }
 
-#[test]
-fn pipelined_requests_are_answered_in_order() {
-    let srv = site("pipeline", "");
+fn pipelined_requests_are_answered_in_order(mpm: Mpm) {
+    let srv = site(mpm, "pipeline", "");
     let mut s = srv.connect();
     let mut req = Vec::new();
     for p in ["/1k.txt", "/index.html", "/nope", "/sub/page.html"] {
@@ -124,9 +121,8 @@ fn pipelined_requests_are_answered_in_order() {
     assert_eq!(statuses, ["200", "200", "404", "200", "200"], "{all}");
 }
 
-#[test]
-fn h2load_pipelining_gets_every_response() {
-    let srv = site("h2load", "MaxKeepAliveRequests 0");
+fn h2load_pipelining_gets_every_response(mpm: Mpm) {
+    let srv = site(mpm, "h2load", "MaxKeepAliveRequests 0");
     let (code, out, err) = run_tool(
         "h2load",
         &["--h1", "-t1", "-c4", "-n4000", "-m8", &srv.url("/1k.txt")],
@@ -136,9 +132,8 @@ fn h2load_pipelining_gets_every_response() {
     assert!(out.contains("4000 succeeded, 0 failed"), "{out}");
 }
 
-#[test]
-fn ranges() {
-    let srv = site("range", "");
+fn ranges(mpm: Mpm) {
+    let srv = site(mpm, "range", "");
     let get = |range: &str| {
         let (_, out, _) = run_tool("curl", &["-s", "-i", "-r", range, &srv.url("/big.bin")], T);
         out
@@ -178,9 +173,8 @@ fn ranges() {
     assert_eq!(part, whole[1000..=250999]);
 }
 
-#[test]
-fn large_file_is_byte_exact() {
-    let srv = site("large", "");
+fn large_file_is_byte_exact(mpm: Mpm) {
+    let srv = site(mpm, "large", "");
     let out = srv.scratch.path().join("got");
     let (code, _, err) = run_tool(
         "curl",
@@ -194,9 +188,9 @@ fn large_file_is_byte_exact() {
     );
 }
 
-#[test]
-fn errors_and_methods() {
+fn errors_and_methods(mpm: Mpm) {
     let srv = site(
+        mpm,
         "errors",
         "<Location /private>\nRequire all denied\n</Location>",
     );
@@ -241,9 +235,8 @@ fn errors_and_methods() {
     assert_eq!(status(b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"), 505);
 }
 
-#[test]
-fn no_escape_from_the_document_root() {
-    let srv = site("escape", "");
+fn no_escape_from_the_document_root(mpm: Mpm) {
+    let srv = site(mpm, "escape", "");
     let status = |path: &str| {
         status_of(&raw(
             &srv,
@@ -267,9 +260,8 @@ fn no_escape_from_the_document_root() {
     assert!(!String::from_utf8_lossy(&r).contains("outside the document root"));
 }
 
-#[test]
-fn access_log_records_requests() {
-    let srv = site("accesslog", "");
+fn access_log_records_requests(mpm: Mpm) {
+    let srv = site(mpm, "accesslog", "");
     let _ = raw(
         &srv,
         b"GET /1k.txt?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -291,3 +283,16 @@ fn access_log_records_requests() {
     );
     assert!(log.contains("\"GET /missing HTTP/1.1\" 404 "), "{log}");
 }
+
+under_both_mpms!(
+    curl_reuses_one_connection_for_several_requests,
+    python_http_client_keep_alive_head_and_etag,
+    http10_keep_alive_only_when_asked,
+    pipelined_requests_are_answered_in_order,
+    h2load_pipelining_gets_every_response,
+    ranges,
+    large_file_is_byte_exact,
+    errors_and_methods,
+    no_escape_from_the_document_root,
+    access_log_records_requests,
+);

@@ -1,6 +1,6 @@
-//! The worker MPM (`LoadModule mpm_worker_module …`) of the real binary: the HTTP behaviour it
-//! shares with the event MPM (keep-alive reuse, pipelining, HEAD, conditional and range requests,
-//! errors, large files, timeouts), what is its own (a worker waits in 'K' on a keep-alive
+//! The worker MPM (`LoadModule mpm_worker_module …`) of the real binary (tests/http.rs runs the
+//! shared HTTP behaviour under both MPMs): bad and limited requests answered as in event mode,
+//! what is its own (a worker waits in 'K' on a keep-alive
 //! connection, so keep-alive clients beyond MaxRequestWorkers make further clients wait, where
 //! the event MPM serves them at once), the accept mutex across children with every `Mutex`
 //! mechanism, MaxConnectionsPerChild counted by workers, graceful stop, and a new child taking
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 /// The bound on any single wait in these tests.
 const T: Duration = Duration::from_secs(20);
-/// The directive that chooses the worker MPM, as in httpd (the module file need not exist).
-const WORKER: &str = "LoadModule mpm_worker_module modules/mod_mpm_worker.so\n";
+/// The directive that chooses the worker MPM, as in httpd.
+const WORKER: &str = Mpm::Worker.directive();
 const GET_KA: &[u8] = b"GET /1k.txt HTTP/1.1\r\nHost: x\r\n\r\n";
 
 fn files(s: &Scratch) {
@@ -141,171 +141,8 @@ fn worker_mode_serves_and_reports_itself_as_worker() {
 }
 
 // ------------------------------------------------------------------------------------------
-// The HTTP behaviour shared with the event MPM (the essential cases of tests/http.rs).
-
-#[test]
-fn keep_alive_reuse_pipelining_head_and_conditional_requests() {
-    // No limit on requests per connection: h2load pipelines 8 deep below.
-    let srv = worker("http", "MaxKeepAliveRequests 0\n");
-    let (code, out, err) = run_tool(
-        "curl",
-        &[
-            "-sv",
-            "-o",
-            "/dev/null",
-            "-o",
-            "/dev/null",
-            "-o",
-            "/dev/null",
-            &srv.url("/1k.txt"),
-            &srv.url("/index.html"),
-            &srv.url("/sub/page.html"),
-        ],
-        T,
-    );
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(err.matches("< HTTP/1.1 200 OK").count(), 3, "{err}");
-    assert_eq!(
-        err.matches("Connected to").count(),
-        1,
-        "one connection: {err}"
-    );
-    assert!(err.contains("< Keep-Alive: timeout=5"), "{err}");
-
-    // Pipelined requests, answered in order on one connection.
-    let mut s = srv.connect();
-    let mut req = Vec::new();
-    for p in ["/1k.txt", "/index.html", "/nope", "/sub/page.html"] {
-        req.extend_from_slice(format!("GET {p} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
-    }
-    req.extend_from_slice(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    s.write_all(&req).unwrap();
-    let all = String::from_utf8_lossy(&read_all(&mut s, T).0).into_owned();
-    let statuses: Vec<&str> = all
-        .match_indices("HTTP/1.1 ")
-        .map(|(i, _)| &all[i + 9..i + 12])
-        .collect();
-    assert_eq!(statuses, ["200", "200", "404", "200", "200"], "{all}");
-
-    // HEAD, ETag and Last-Modified validators, on one kept-alive connection.
-    let script = format!(
-        r#"
-import http.client
-c = http.client.HTTPConnection("127.0.0.1", {port}, timeout=10)
-c.request("GET", "/1k.txt"); r = c.getresponse(); body = r.read()
-assert r.status == 200 and body == b"a" * 1024, (r.status, len(body))
-etag = r.getheader("ETag"); lm = r.getheader("Last-Modified")
-sock = c.sock
-c.request("HEAD", "/1k.txt"); r = c.getresponse(); body = r.read()
-assert r.status == 200 and body == b"" and r.getheader("Content-Length") == "1024"
-c.request("GET", "/1k.txt", headers={{"If-None-Match": etag}}); r = c.getresponse(); r.read()
-assert r.status == 304, r.status
-c.request("GET", "/1k.txt", headers={{"If-Modified-Since": lm}}); r = c.getresponse(); r.read()
-assert r.status == 304, r.status
-c.request("GET", "/1k.txt", headers={{"If-Match": '"nope"'}}); r = c.getresponse(); r.read()
-assert r.status == 412, r.status
-assert c.sock is sock, "the connection was replaced"
-print("ok")
-"#,
-        port = srv.port
-    );
-    let (code, out, err) = run_tool("python3", &["-c", &script], T);
-    assert_eq!((code, out.trim()), (Some(0), "ok"), "{err}");
-
-    // HTTP/1.0 keeps the connection only when asked.
-    let mut s = srv.connect();
-    s.write_all(b"GET /1k.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-        .unwrap();
-    let (head, body) = read_response(&mut s);
-    assert_eq!(body.len(), 1024);
-    assert!(head.contains("Connection: Keep-Alive"), "{head}");
-    s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").unwrap();
-    let (rest, closed) = read_all(&mut s, T);
-    assert!(closed && status_of(&rest) == 200);
-    assert!(String::from_utf8_lossy(&rest).contains("Connection: close"));
-
-    // h2load pipelining on several connections: every response arrives.
-    let (code, out, err) = run_tool(
-        "h2load",
-        &["--h1", "-t1", "-c4", "-n2000", "-m8", &srv.url("/1k.txt")],
-        Duration::from_secs(60),
-    );
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("2000 succeeded, 0 failed"), "{out}");
-    // Every request is in the access log (workers write before they wait on a client).
-    assert!(eventually(Duration::from_secs(5), || srv
-        .access_log()
-        .lines()
-        .count()
-        >= 2000 + 3 + 5 + 5 + 2));
-}
-
-#[test]
-fn ranges_errors_and_large_files() {
-    let srv = worker(
-        "ranges",
-        "<Location /private>\nRequire all denied\n</Location>",
-    );
-    let get = |range: &str| {
-        let (_, out, _) = run_tool("curl", &["-s", "-i", "-r", range, &srv.url("/big.bin")], T);
-        out
-    };
-    let r = get("100-199");
-    assert!(r.starts_with("HTTP/1.1 206"), "{r}");
-    assert!(r.contains("Content-Range: bytes 100-199/300000"), "{r}");
-    let r = raw(
-        &srv,
-        b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=400000-\r\nConnection: close\r\n\r\n",
-    );
-    assert_eq!(status_of(&r), 416);
-    let out = srv.scratch.path().join("part");
-    let (code, _, _) = run_tool(
-        "curl",
-        &[
-            "-s",
-            "-r",
-            "1000-250999",
-            "-o",
-            out.to_str().unwrap(),
-            &srv.url("/big.bin"),
-        ],
-        T,
-    );
-    assert_eq!(code, Some(0));
-    let whole = std::fs::read(srv.scratch.docroot().join("big.bin")).unwrap();
-    assert_eq!(std::fs::read(&out).unwrap(), whole[1000..=250999]);
-    let (code, _, _) = run_tool(
-        "curl",
-        &["-s", "-o", out.to_str().unwrap(), &srv.url("/big.bin")],
-        T,
-    );
-    assert_eq!(code, Some(0));
-    assert_eq!(std::fs::read(&out).unwrap(), whole);
-
-    let status = |req: &[u8]| status_of(&raw(&srv, req));
-    assert_eq!(
-        status(b"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-        404
-    );
-    assert_eq!(
-        status(b"GET /private/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-        403
-    );
-    let r = raw(
-        &srv,
-        b"DELETE /1k.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
-    assert_eq!(status_of(&r), 405);
-    assert!(String::from_utf8_lossy(&r).contains("Allow: GET,HEAD,OPTIONS"));
-    let r = raw(
-        &srv,
-        b"GET /sub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
-    assert_eq!(status_of(&r), 301);
-    assert_eq!(status(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"), 400);
-    assert_eq!(status(b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"), 505);
-    assert_eq!(status(b"GET /../secret HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
-}
+// The HTTP behaviour shared with the event MPM: tests/http.rs runs every one of its tests under
+// both MPMs. Here, what the two must answer alike under limits and bad input.
 
 /// Requests answered identically by both MPMs: status, and whether the connection closes.
 #[test]

@@ -25,6 +25,48 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The MPM a test server runs, chosen the httpd way (the module file need not exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mpm {
+    Event,
+    Worker,
+}
+
+impl Mpm {
+    /// The directive that selects this MPM (`""` for event, the default).
+    pub const fn directive(self) -> &'static str {
+        match self {
+            Mpm::Event => "",
+            Mpm::Worker => "LoadModule mpm_worker_module modules/mod_mpm_worker.so\n",
+        }
+    }
+
+    /// A scratch-directory tag that tells the two MPMs' runs of one test apart.
+    pub fn tag(self, tag: &str) -> String {
+        match self {
+            Mpm::Event => format!("{tag}-event"),
+            Mpm::Worker => format!("{tag}-worker"),
+        }
+    }
+}
+
+/// `#[test]`s that run each named `fn(Mpm)` under both MPMs: `name::event`, `name::worker`.
+#[macro_export]
+macro_rules! under_both_mpms {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn event() {
+                super::$name($crate::common::Mpm::Event)
+            }
+            #[test]
+            fn worker() {
+                super::$name($crate::common::Mpm::Worker)
+            }
+        }
+    )+};
+}
+
 /// A scratch directory removed on drop.
 pub struct Scratch(pub PathBuf);
 
