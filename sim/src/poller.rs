@@ -11,6 +11,9 @@
 use std::collections::BTreeMap;
 
 mod kqueue;
+mod oneshot;
+
+pub(crate) use oneshot::OneShots;
 
 pub use kqueue::KqueueModel;
 
@@ -69,21 +72,11 @@ pub trait Poller: std::fmt::Debug {
     fn registrations(&self) -> usize;
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Registration {
-    armed: Option<Interest>,
-    spurious: bool,
-}
-
 /// Linux epoll with `EPOLLONESHOT` connection registrations and level-triggered listeners.
 #[derive(Clone, Debug, Default)]
 pub struct EpollModel {
-    regs: BTreeMap<u64, Registration>,
+    conns: OneShots,
     listeners: BTreeMap<u64, bool>,
-    stale: Vec<u64>,
-    // Where the next wait starts scanning: epoll's ready list is roughly FIFO, so no registration
-    // is starved when batches are truncated.
-    cursor: u64,
 }
 
 impl EpollModel {
@@ -91,34 +84,20 @@ impl EpollModel {
     pub fn new() -> EpollModel {
         EpollModel::default()
     }
-
-    fn reportable(&self, ready: &dyn Readiness, token: u64, r: &Registration) -> bool {
-        match r.armed {
-            Some(interest) => r.spurious || ready.ready(token, interest),
-            None => false,
-        }
-    }
 }
 
 impl Poller for EpollModel {
     fn add(&mut self, token: u64) {
-        self.regs.insert(
-            token,
-            Registration {
-                armed: None,
-                spurious: false,
-            },
-        );
+        self.conns.add(token);
     }
 
     fn arm(&mut self, token: u64, interest: Interest) {
-        if let Some(r) = self.regs.get_mut(&token) {
-            r.armed = Some(interest);
-        }
+        // EPOLL_CTL_MOD keeps an event the kernel already queued.
+        self.conns.arm(token, interest, None);
     }
 
     fn remove(&mut self, token: u64) {
-        self.regs.remove(&token);
+        self.conns.remove(token);
     }
 
     fn listen(&mut self, token: u64, enabled: bool) {
@@ -135,83 +114,34 @@ impl Poller for EpollModel {
                 });
             }
         }
-        while out.len() < max {
-            let Some(token) = self.stale.pop() else {
-                break;
-            };
-            out.push(PollEvent {
-                token,
-                spurious: true,
-            });
-        }
-        let cursor = self.cursor;
-        let order: Vec<u64> = self
-            .regs
-            .range(cursor..)
-            .chain(self.regs.range(..cursor))
-            .map(|(&t, _)| t)
-            .collect();
-        for token in order {
-            if out.len() >= max {
-                self.cursor = token;
-                return;
-            }
-            let Some(r) = self.regs.get(&token).copied() else {
-                continue;
-            };
-            if self.reportable(ready, token, &r) {
-                let spurious = r.spurious && !r.armed.is_some_and(|i| ready.ready(token, i));
-                out.push(PollEvent { token, spurious });
-                if let Some(r) = self.regs.get_mut(&token) {
-                    r.armed = None;
-                    r.spurious = false;
-                }
-            }
-        }
-        self.cursor = 0;
+        self.conns.deliver(ready, max, out);
     }
 
     fn has_events(&self, ready: &dyn Readiness) -> bool {
-        !self.stale.is_empty()
-            || self
-                .listeners
-                .iter()
-                .any(|(&t, &on)| on && ready.ready(t, Interest::Readable))
-            || self.regs.iter().any(|(&t, r)| self.reportable(ready, t, r))
+        self.listeners
+            .iter()
+            .any(|(&t, &on)| on && ready.ready(t, Interest::Readable))
+            || self.conns.has_events(ready)
     }
 
     fn armed(&self, token: u64) -> Option<Interest> {
-        self.regs.get(&token).and_then(|r| r.armed)
+        self.conns.armed(token)
     }
 
     fn inject_spurious(&mut self, token: u64) -> bool {
-        match self.regs.get_mut(&token) {
-            Some(r) if r.armed.is_some() => {
-                r.spurious = true;
-                true
-            }
-            _ => false,
-        }
+        self.conns.inject_spurious(token)
     }
 
     fn inject_stale(&mut self, token: u64) {
-        if !self.regs.contains_key(&token) {
-            self.stale.push(token);
-        }
+        self.conns.inject_stale(token);
     }
 
     fn armed_tokens(&self, out: &mut Vec<u64>) {
-        out.clear();
-        out.extend(
-            self.regs
-                .iter()
-                .filter(|(_, r)| r.armed.is_some())
-                .map(|(&t, _)| t),
-        );
+        self.conns.armed_tokens(out);
     }
 
     fn registrations(&self) -> usize {
-        self.regs.len()
+        self.conns.len()
     }
 }
 

@@ -22,20 +22,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::poller::{Interest, PollEvent, Poller, Readiness};
+use crate::poller::{Interest, OneShots, PollEvent, Poller, Readiness};
 use crate::prng::Rng;
 
 /// The spurious `POLLIN` rate the sweep uses, in thousandths of read associations.
 pub const DEFAULT_SPURIOUS_PER_MILLE: u16 = 20;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Association {
-    /// The interest of the live association, if any (none after delivery or before the first
-    /// arm).
-    armed: Option<Interest>,
-    /// An event is queued with nothing behind it: injected by the world, or drawn at arm time.
-    spurious: bool,
-}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Listener {
@@ -49,12 +40,8 @@ struct Listener {
 /// listeners re-associated after each delivery, and spurious `POLLIN`.
 #[derive(Clone, Debug)]
 pub struct PortsModel {
-    regs: BTreeMap<u64, Association>,
+    conns: OneShots,
     listeners: BTreeMap<u64, Listener>,
-    stale: Vec<u64>,
-    // Where the next wait starts scanning, so truncated batches starve no one (the port's queue
-    // is FIFO).
-    cursor: u64,
     rng: Rng,
     spurious_per_mille: u16,
 }
@@ -64,19 +51,10 @@ impl PortsModel {
     /// thousandths, drawn from `rng`.
     pub fn new(rng: Rng, spurious_per_mille: u16) -> PortsModel {
         PortsModel {
-            regs: BTreeMap::new(),
+            conns: OneShots::default(),
             listeners: BTreeMap::new(),
-            stale: Vec::new(),
-            cursor: 0,
             rng,
             spurious_per_mille: spurious_per_mille.min(1000),
-        }
-    }
-
-    fn reportable(ready: &dyn Readiness, token: u64, a: &Association) -> bool {
-        match a.armed {
-            Some(interest) => a.spurious || ready.ready(token, interest),
-            None => false,
         }
     }
 }
@@ -85,30 +63,19 @@ impl Poller for PortsModel {
     fn add(&mut self, token: u64) {
         // Ports keep nothing for a fd that is not associated; this is the simulator's
         // bookkeeping of open connections.
-        self.regs.insert(
-            token,
-            Association {
-                armed: None,
-                spurious: false,
-            },
-        );
+        self.conns.add(token);
     }
 
     fn arm(&mut self, token: u64, interest: Interest) {
         let per_mille = u64::from(self.spurious_per_mille);
         let draw = interest == Interest::Readable && self.rng.below(1000) < per_mille;
-        if let Some(a) = self.regs.get_mut(&token) {
-            // port_associate: new interest, any queued event dropped, and the fresh association
-            // may report POLLIN with nothing behind it.
-            *a = Association {
-                armed: Some(interest),
-                spurious: draw,
-            };
-        }
+        // port_associate: new interest, any queued event dropped, and the fresh association
+        // may report POLLIN with nothing behind it.
+        self.conns.arm(token, interest, Some(draw));
     }
 
     fn remove(&mut self, token: u64) {
-        self.regs.remove(&token);
+        self.conns.remove(token);
     }
 
     fn listen(&mut self, token: u64, enabled: bool) {
@@ -140,94 +107,37 @@ impl Poller for PortsModel {
                 l.queued = now;
             }
         }
-        while out.len() < max {
-            let Some(token) = self.stale.pop() else {
-                break;
-            };
-            out.push(PollEvent {
-                token,
-                spurious: true,
-            });
-        }
-        let cursor = self.cursor;
-        let order: Vec<u64> = self
-            .regs
-            .range(cursor..)
-            .chain(self.regs.range(..cursor))
-            .map(|(&t, _)| t)
-            .collect();
-        for token in order {
-            if out.len() >= max {
-                self.cursor = token;
-                return;
-            }
-            let Some(a) = self.regs.get(&token).copied() else {
-                continue;
-            };
-            if Self::reportable(ready, token, &a) {
-                let real = a.armed.is_some_and(|i| ready.ready(token, i));
-                out.push(PollEvent {
-                    token,
-                    spurious: !real,
-                });
-                // Delivered: the port has dissociated the fd until the next arm.
-                if let Some(a) = self.regs.get_mut(&token) {
-                    *a = Association {
-                        armed: None,
-                        spurious: false,
-                    };
-                }
-            }
-        }
-        self.cursor = 0;
+        // A delivered association is dissociated until the next arm. (A port drops a closed
+        // fd's queued event, so an injected stale event stands for one retrieved in the same
+        // batch as the event that led to the close.)
+        self.conns.deliver(ready, max, out);
     }
 
     fn has_events(&self, ready: &dyn Readiness) -> bool {
-        !self.stale.is_empty()
-            || self
-                .listeners
-                .iter()
-                .any(|(&t, l)| l.enabled && (l.queued || ready.ready(t, Interest::Readable)))
-            || self
-                .regs
-                .iter()
-                .any(|(&t, a)| Self::reportable(ready, t, a))
+        self.listeners
+            .iter()
+            .any(|(&t, l)| l.enabled && (l.queued || ready.ready(t, Interest::Readable)))
+            || self.conns.has_events(ready)
     }
 
     fn armed(&self, token: u64) -> Option<Interest> {
-        self.regs.get(&token).and_then(|a| a.armed)
+        self.conns.armed(token)
     }
 
     fn inject_spurious(&mut self, token: u64) -> bool {
-        match self.regs.get_mut(&token) {
-            Some(a) if a.armed.is_some() => {
-                a.spurious = true;
-                true
-            }
-            _ => false,
-        }
+        self.conns.inject_spurious(token)
     }
 
     fn inject_stale(&mut self, token: u64) {
-        // A port drops a closed fd's queued event, so this stands for an event retrieved in the
-        // same batch as the one that led to the close.
-        if !self.regs.contains_key(&token) {
-            self.stale.push(token);
-        }
+        self.conns.inject_stale(token);
     }
 
     fn armed_tokens(&self, out: &mut Vec<u64>) {
-        out.clear();
-        out.extend(
-            self.regs
-                .iter()
-                .filter(|(_, a)| a.armed.is_some())
-                .map(|(&t, _)| t),
-        );
+        self.conns.armed_tokens(out);
     }
 
     fn registrations(&self) -> usize {
-        self.regs.len()
+        self.conns.len()
     }
 }
 
