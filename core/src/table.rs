@@ -288,6 +288,12 @@ impl<'a> ConnTable<'a> {
         if after == Phase::Closed {
             self.release(i);
         }
+        // A kill covers the connections idle when it was ordered; once the last of them has left
+        // keep-alive (a new request, a timeout) there is nothing for it to do, and a pending kill
+        // would make `next_deadline` wake the listener at once for nothing.
+        if self.counts.keep_alive == 0 {
+            self.kill_keep_alive = false;
+        }
         step.action
     }
 
@@ -391,6 +397,9 @@ impl<'a> ConnTable<'a> {
         }
         if recount != self.counts {
             return Err("counters differ from a recount");
+        }
+        if self.kill_keep_alive && recount.keep_alive == 0 {
+            return Err("a keep-alive kill is pending with no keep-alive connection");
         }
         let (mut i, mut free) = (self.free, 0usize);
         while i != NIL {
@@ -603,6 +612,31 @@ mod tests {
             Some(Phase::Worker),
             "busy connections untouched"
         );
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn a_kill_lapses_when_its_connections_leave_keep_alive() {
+        let mut slots = [Slot::EMPTY; 2];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let (a, _) = t.open(at(0)).unwrap();
+        t.event(a, Event::HeadRead(HeadRead::Complete), at(0));
+        t.event(
+            a,
+            Event::Handback(Handback {
+                served: 1,
+                outcome: Outcome::KeepAlive,
+            }),
+            at(0),
+        );
+        t.kill_keep_alive();
+        assert_eq!(t.next_deadline(), Some(Instant::ZERO));
+        // The client's next request arrives before the listener gets round to the kill.
+        t.event(a, Event::Ready, at(0));
+        t.event(a, Event::HeadRead(HeadRead::Complete), at(0));
+        assert_eq!(t.conn(a).map(Conn::phase), Some(Phase::Worker));
+        assert_eq!(t.next_deadline(), None, "nothing waits, so nothing is due");
+        assert_eq!(t.expire(at(0)), None);
         t.validate().unwrap();
     }
 
