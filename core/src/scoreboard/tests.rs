@@ -3,7 +3,7 @@
 extern crate std;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::vec::Vec;
 
 use proptest::prelude::*;
@@ -169,13 +169,22 @@ fn a_parent_that_died_mid_update_leaves_the_global_record_unreadable_until_rewri
 }
 
 /// A reader racing a writer on real threads only ever accepts states the writer published.
+///
+/// Every `CHECKPOINT` requests the writer pauses until the reader has made a consistent read, so
+/// the two really interleave even where threads share one CPU (qemu-user runs them on one host
+/// thread): without it the writer could finish before the reader is ever scheduled.
 #[test]
 fn concurrent_reader_sees_only_published_states() {
     const REQUESTS: u64 = 20_000;
+    const CHECKPOINT: u64 = 1_000;
+    // A liveness aid, not a correctness condition: a writer that gives up waiting still checks
+    // everything below, and the final count says whether the reads interleaved.
+    const MAX_YIELDS_PER_CHECKPOINT: u32 = 1_000_000;
     let worker = Arc::new(WorkerScore::new());
     let done = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU32::new(0));
     let writer = {
-        let (worker, done) = (Arc::clone(&worker), Arc::clone(&done));
+        let (worker, done, reads) = (Arc::clone(&worker), Arc::clone(&done), Arc::clone(&reads));
         std::thread::spawn(move || {
             for n in 1..=REQUESTS {
                 worker.begin_request(Instant::from_millis(n));
@@ -186,19 +195,31 @@ fn concurrent_reader_sees_only_published_states() {
                 } else {
                     b"GET /odd HTTP/1.1"
                 });
+                if n % CHECKPOINT == 0 {
+                    let before = reads.load(Ordering::Acquire);
+                    for _ in 0..MAX_YIELDS_PER_CHECKPOINT {
+                        if reads.load(Ordering::Acquire) > before {
+                            break;
+                        }
+                        std::thread::yield_now();
+                    }
+                }
             }
             done.store(true, Ordering::Release);
         })
     };
-    let mut consistent = 0u64;
+    let mut consistent = 0u32;
     let mut last = 0u64;
+    let mut counts_seen = std::collections::BTreeSet::new();
     while !done.load(Ordering::Acquire) {
         if let Ok(s) = worker.read() {
             consistent += 1;
+            reads.store(consistent, Ordering::Release);
             assert_eq!(s.bytes_served, s.access_count * 0x1_0000_0001);
             assert_eq!(s.duration.as_millis(), s.access_count);
             assert!(s.access_count >= last, "counters never go back");
             last = s.access_count;
+            counts_seen.insert(s.access_count);
             assert!(matches!(
                 s.request.as_slice(),
                 b"" | b"GET /even HTTP/1.1" | b"GET /odd HTTP/1.1"
@@ -208,7 +229,12 @@ fn concurrent_reader_sees_only_published_states() {
     writer.join().unwrap();
     let s = worker.read().unwrap();
     assert_eq!(s.access_count, REQUESTS);
-    assert!(consistent > 0);
+    // The reader saw the writer part-way through, not only before or after it.
+    let midway = counts_seen
+        .iter()
+        .filter(|&&c| c > 0 && c < REQUESTS)
+        .count();
+    assert!(midway > 0, "the reader never saw a write in progress");
 }
 
 proptest! {
