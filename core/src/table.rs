@@ -284,15 +284,15 @@ impl<'a> ConnTable<'a> {
             if let Some(n) = self.counts.bucket(after) {
                 *n += 1;
             }
+            // A kill covers the connections idle when it was ordered; once the last of them has
+            // left keep-alive (a new request, a timeout) there is nothing for it to do, and a
+            // pending kill would make `next_deadline` wake the listener at once for nothing.
+            if before == Phase::KeepAlive && self.counts.keep_alive == 0 {
+                self.kill_keep_alive = false;
+            }
         }
         if after == Phase::Closed {
             self.release(i);
-        }
-        // A kill covers the connections idle when it was ordered; once the last of them has left
-        // keep-alive (a new request, a timeout) there is nothing for it to do, and a pending kill
-        // would make `next_deadline` wake the listener at once for nothing.
-        if self.counts.keep_alive == 0 {
-            self.kill_keep_alive = false;
         }
         step.action
     }
@@ -440,6 +440,17 @@ mod tests {
         Instant::from_millis(s * 1000)
     }
 
+    /// A worker hands `id` back after one request, to wait for the next.
+    fn keep_alive_after_a_request(t: &mut ConnTable<'_>, id: ConnId, now: Instant) {
+        let handback = Handback {
+            served: 1,
+            outcome: Outcome::KeepAlive,
+        };
+        assert_eq!(t.conn(id).map(Conn::phase), Some(Phase::Worker));
+        t.event(id, Event::Handback(handback), now);
+        assert_eq!(t.conn(id).map(Conn::phase), Some(Phase::KeepAlive));
+    }
+
     #[test]
     fn open_until_full_and_reuse_with_a_new_generation() {
         let mut slots = [Slot::EMPTY; 2];
@@ -536,14 +547,7 @@ mod tests {
             None,
             "a connection in a worker has no deadline"
         );
-        t.event(
-            a,
-            Event::Handback(Handback {
-                served: 1,
-                outcome: Outcome::KeepAlive,
-            }),
-            at(1),
-        );
+        keep_alive_after_a_request(&mut t, a, at(1));
         assert_eq!(t.next_deadline(), Some(at(6)));
         assert_eq!(t.expire(at(5)), None);
         assert_eq!(t.expire(at(6)), Some((a, Action::Linger)));
@@ -582,22 +586,8 @@ mod tests {
             *id = Some(c);
         }
         let [a, b, c] = ids.map(Option::unwrap);
-        t.event(
-            a,
-            Event::Handback(Handback {
-                served: 1,
-                outcome: Outcome::KeepAlive,
-            }),
-            at(0),
-        );
-        t.event(
-            b,
-            Event::Handback(Handback {
-                served: 1,
-                outcome: Outcome::KeepAlive,
-            }),
-            at(0),
-        );
+        keep_alive_after_a_request(&mut t, a, at(0));
+        keep_alive_after_a_request(&mut t, b, at(0));
         t.kill_keep_alive();
         assert_eq!(t.next_deadline(), Some(Instant::ZERO));
         let mut killed = [t.expire(at(0)), t.expire(at(0))];
@@ -621,14 +611,7 @@ mod tests {
         let mut t = ConnTable::new(&mut slots, &settings());
         let (a, _) = t.open(at(0)).unwrap();
         t.event(a, Event::HeadRead(HeadRead::Complete), at(0));
-        t.event(
-            a,
-            Event::Handback(Handback {
-                served: 1,
-                outcome: Outcome::KeepAlive,
-            }),
-            at(0),
-        );
+        keep_alive_after_a_request(&mut t, a, at(0));
         t.kill_keep_alive();
         assert_eq!(t.next_deadline(), Some(Instant::ZERO));
         // The client's next request arrives before the listener gets round to the kill.
