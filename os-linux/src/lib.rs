@@ -74,11 +74,13 @@
 //!     dissociated).
 //! - [`Poller::add_listener`]: a listening socket stays armed until deleted;
 //!   disabling listeners is [`Poller::delete`], enabling is `add_listener`.
-//!   - Linux: level-triggered `EPOLLIN | EPOLLEXCLUSIVE`, so of several
-//!     children waiting on the same socket only one is woken per connection.
-//!   - kqueue: level-triggered `EVFILT_READ` (no `EV_DISPATCH`). kqueue has no
-//!     exclusive wake-up: every child wakes and the losers' accepts answer
-//!     [`Accepted::WouldBlock`]. (FreeBSD's `SO_REUSEPORT_LB` per child avoids
+//!   - Linux: level-triggered `EPOLLIN`, deliberately not `EPOLLEXCLUSIVE`:
+//!     that flag wakes one child per *arriving* connection, and a child that
+//!     declines the wake-up (at its admission bound) leaves the connection in
+//!     the backlog unseen by the others. Every child wakes; the losers'
+//!     accepts answer [`Accepted::WouldBlock`].
+//!   - kqueue: level-triggered `EVFILT_READ` (no `EV_DISPATCH`); every child
+//!     wakes, as on Linux. (FreeBSD's `SO_REUSEPORT_LB` per child avoids
 //!     the herd; that is a socket option in `src/`.)
 //!   - event ports: no level mode exists, so the backend keeps a small table
 //!     of listener fds and re-associates each listener inside `wait` before
@@ -142,9 +144,7 @@
 //!
 //! # Platform
 //!
-//! Linux ≥ 2.6.28 (`epoll_create1`, `eventfd2`, `accept4`). `EPOLLEXCLUSIVE`
-//! needs Linux 4.5; older kernels did not check unknown event bits, so there
-//! the flag has no effect and every child wakes for a connection. On other
+//! Linux ≥ 2.6.28 (`epoll_create1`, `eventfd2`, `accept4`). On other
 //! targets this crate compiles to nothing.
 
 #![deny(missing_docs)]

@@ -1,5 +1,5 @@
-//! The epoll poller: oneshot connections, level-triggered exclusive
-//! listeners, and the eventfd waker.
+//! The epoll poller: oneshot connections, level-triggered listeners, and the
+//! eventfd waker.
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -70,18 +70,19 @@ impl Poller {
     /// Registers a listening socket: reported with `token` whenever a
     /// connection is pending, without re-arming.
     ///
-    /// Level-triggered, with `EPOLLEXCLUSIVE` so that when several children
-    /// poll the same socket only one is woken per connection. That flag
-    /// forbids `EPOLL_CTL_MOD`, so to stop accepting, [`delete`](Poller::delete)
-    /// the listener, and to resume, add it again.
-    #[doc(alias = "EPOLLEXCLUSIVE")]
+    /// Level-triggered and not `EPOLLEXCLUSIVE`: every child polling the
+    /// socket wakes for a connection and the losers' accepts answer
+    /// [`Accepted::WouldBlock`](crate::Accepted::WouldBlock), as with kqueue
+    /// and event ports. An exclusive wake-up is given once per arriving
+    /// connection, not while one is pending, so a child woken that declines
+    /// it (at its admission bound, its table full, stopping) would leave the
+    /// connection in the backlog unseen by every other child until the next
+    /// one arrived; httpd 2.4 polls its listeners the same way. To stop
+    /// accepting, [`delete`](Poller::delete) the listener; to resume, add it
+    /// again.
+    #[doc(alias = "apr_pollset_add")]
     pub fn add_listener(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
-        epoll::add(
-            &self.epoll,
-            fd,
-            data(token)?,
-            EventFlags::IN | EventFlags::EXCLUSIVE,
-        )?;
+        epoll::add(&self.epoll, fd, data(token)?, EventFlags::IN)?;
         Ok(())
     }
 
@@ -342,6 +343,63 @@ mod tests {
         poller.add_listener(listener.as_fd(), 9).unwrap();
         let got = wait_for(&poller, &mut events);
         assert_eq!(got.iter().map(|e| e.token).collect::<Vec<_>>(), [9]);
+    }
+
+    /// Two children poll one listening socket; the one woken for a connection declines it (at
+    /// its admission bound) and stops polling. The other must still see the connection waiting:
+    /// with `EPOLLEXCLUSIVE` only the first waiter was told, and the connection sat in the
+    /// backlog until another one arrived (issue 11's 27.5 s stall).
+    #[test]
+    fn a_declined_connection_is_seen_by_the_other_poller() {
+        let declining = Poller::new().unwrap();
+        let other = Poller::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let address = listener.local_addr().unwrap();
+        declining.add_listener(listener.as_fd(), 1).unwrap();
+        other.add_listener(listener.as_fd(), 2).unwrap();
+        thread::scope(|s| {
+            // The declining child is the one blocked in its wait when the connection arrives
+            // (the exclusive wake-up goes to the first waiter).
+            let (tid_tx, tid_rx) = mpsc::channel();
+            let declining = &declining;
+            let waiting = s.spawn(move || {
+                tid_tx
+                    .send(rustix::thread::gettid().as_raw_nonzero())
+                    .unwrap();
+                let mut events = Events::with_capacity(8);
+                wait_for(declining, &mut events)
+            });
+            // Connect only once that thread sleeps in epoll_wait (bounded by PATIENCE). Were it
+            // still on its way there, both pollers would be told and the test could not tell
+            // an exclusive registration from ours: a missed regression, never a false failure.
+            let tid = tid_rx.recv_timeout(PATIENCE).unwrap();
+            let stat = format!("/proc/self/task/{tid}/stat");
+            let asleep = || {
+                std::fs::read_to_string(&stat).is_ok_and(|st| {
+                    st.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('S')
+                })
+            };
+            let until = std::time::Instant::now() + PATIENCE;
+            while !asleep() && std::time::Instant::now() < until {
+                thread::sleep(Duration::from_millis(1));
+            }
+            let _client = TcpStream::connect(address).unwrap();
+            let got = waiting.join().unwrap();
+            assert_eq!(got.iter().map(|e| e.token).collect::<Vec<_>>(), [1]);
+            declining.delete(listener.as_fd()).unwrap();
+            let mut events = Events::with_capacity(8);
+            let got = wait_for(&other, &mut events);
+            assert_eq!(got.iter().map(|e| e.token).collect::<Vec<_>>(), [2]);
+            assert!(matches!(
+                accept(listener.as_fd()).unwrap(),
+                Accepted::Socket(..)
+            ));
+        });
     }
 
     #[test]
