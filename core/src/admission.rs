@@ -8,14 +8,24 @@
 //! > `connections − lingering < ThreadsPerChild + (idle − disabled) × AsyncRequestWorkerFactor`
 //!
 //! * lingering connections are not counted: they need no worker and end on their own;
-//! * `disabled` (1 while the listeners are switched off) is hysteresis: re-enabling needs one more
-//!   idle worker's worth of room than disabling did, so the listeners don't flip-flop;
 //! * with no idle worker at all the child is "busy": it stops accepting, and the listener closes
 //!   its keep-alive connections so their clients reconnect to a child that can serve them.
 //!
-//! One deliberate difference: httpd truncates the factor to an integer (`F / 16` in integer
-//! arithmetic), so its documented `AsyncRequestWorkerFactor 1.5` behaves as 1. Here the fraction is
-//! honoured: `(idle − disabled) × factor` is computed exactly and rounded down.
+//! Two deliberate differences:
+//!
+//! * httpd truncates the factor to an integer (`F / 16` in integer arithmetic), so its documented
+//!   `AsyncRequestWorkerFactor 1.5` behaves as 1. Here the fraction is honoured: `idle × factor`
+//!   is computed exactly and rounded down.
+//! * httpd's `disabled` (1 while the listeners are switched off) is hysteresis: switching them
+//!   back on needs one more idle worker's worth of room than switching them off did. That worth
+//!   is `AsyncRequestWorkerFactor` connections, and a child switches off whenever a connection
+//!   arrives while its workers are momentarily busy, so with a large factor it stayed deaf for as
+//!   long as its long-lived connections lasted (issue 11: ThreadsPerChild 2, factor 40 and 50 slow
+//!   downloads kept a fast client in the backlog for seconds while a worker sat idle). Here the
+//!   listeners are back on as soon as a connection arriving would be accepted. They cannot
+//!   flip-flop for nothing: they are switched off only when a connection is waiting, and switched
+//!   on at the end of an iteration with the same bound the next accept applies, so each time
+//!   they come back on a waiting connection is taken.
 
 use core::fmt;
 
@@ -98,33 +108,23 @@ pub enum Verdict {
     Busy,
 }
 
-/// The connection bound for a child with `idle_workers` idle and the listeners `disabled` or not:
-/// it may accept while `connections − lingering` is below this number.
-pub const fn capacity(
-    threads_per_child: u32,
-    idle_workers: u32,
-    disabled: bool,
-    factor: Factor,
-) -> u32 {
-    let idle = idle_workers.saturating_sub(disabled as u32);
-    threads_per_child.saturating_add(factor.scale(idle))
+/// The connection bound for a child with `idle_workers` idle: it may accept while
+/// `connections − lingering` is below this number.
+pub const fn capacity(threads_per_child: u32, idle_workers: u32, factor: Factor) -> u32 {
+    threads_per_child.saturating_add(factor.scale(idle_workers))
 }
 
-/// httpd's `connections_above_limit()`, with the factor's fraction honoured.
+/// httpd's `connections_above_limit()`, with the factor's fraction honoured and without its
+/// re-enabling hysteresis (see the module docs).
 #[doc(alias = "connections_above_limit")]
-pub const fn verdict(
-    load: Load,
-    threads_per_child: u32,
-    factor: Factor,
-    disabled: bool,
-) -> Verdict {
+pub const fn verdict(load: Load, threads_per_child: u32, factor: Factor) -> Verdict {
     if load.idle_workers == 0 {
         return Verdict::Busy;
     }
     // Lingering connections can exceed the total only through a caller's bookkeeping slip; treat
     // that as "nothing counts" rather than wrapping.
     let counted = load.connections.saturating_sub(load.lingering);
-    if counted < capacity(threads_per_child, load.idle_workers, disabled, factor) {
+    if counted < capacity(threads_per_child, load.idle_workers, factor) {
         Verdict::Accept
     } else {
         Verdict::AboveLimit
@@ -176,9 +176,9 @@ impl Admission {
         self.disabled
     }
 
-    /// The verdict for the current load, with this state's hysteresis.
+    /// The verdict for the current load.
     pub const fn verdict(&self, load: Load) -> Verdict {
-        verdict(load, self.threads_per_child, self.factor, self.disabled)
+        verdict(load, self.threads_per_child, self.factor)
     }
 
     /// A listening socket is ready: may the listener accept one connection? On `AboveLimit` or
@@ -199,8 +199,8 @@ impl Admission {
         }
     }
 
-    /// End of a listener iteration: switch the listeners back on once the load allows it (never
-    /// while the child is stopping: its listeners are closed for good).
+    /// End of a listener iteration: switch the listeners back on once a connection arriving now
+    /// would be accepted (never while the child is stopping: its listeners are closed for good).
     #[doc(alias = "should_enable_listensocks")]
     pub fn after_iteration(&mut self, load: Load, stopping: bool) -> Switch {
         if self.disabled && !stopping && self.verdict(load) == Verdict::Accept {
@@ -247,9 +247,9 @@ mod tests {
     fn fractions_are_honoured_unlike_httpd() {
         let f = Factor::from_thousandths(1500);
         // 10 idle × 1.5 = 15 (httpd would compute 10 × 1 = 10).
-        assert_eq!(capacity(25, 10, false, f), 40);
+        assert_eq!(capacity(25, 10, f), 40);
         // 3 idle × 1.5 = 4.5, rounded down.
-        assert_eq!(capacity(25, 3, false, f), 29);
+        assert_eq!(capacity(25, 3, f), 29);
         assert_eq!(format!("{f}"), "1.5");
         assert_eq!(format!("{}", Factor::from_thousandths(1250)), "1.25");
         assert_eq!(format!("{}", Factor::from_thousandths(1001)), "1.001");
@@ -263,23 +263,20 @@ mod tests {
             lingering: 90,
             idle_workers: 1,
         };
-        assert_eq!(verdict(load, 10, Factor::DEFAULT, false), Verdict::Accept);
+        assert_eq!(verdict(load, 10, Factor::DEFAULT), Verdict::Accept);
         let load = Load {
             connections: 100,
             lingering: 0,
             idle_workers: 1,
         };
-        assert_eq!(
-            verdict(load, 10, Factor::DEFAULT, false),
-            Verdict::AboveLimit
-        );
+        assert_eq!(verdict(load, 10, Factor::DEFAULT), Verdict::AboveLimit);
         // A bookkeeping slip (more lingering than connections) must not wrap into "full".
         let load = Load {
             connections: 1,
             lingering: 5,
             idle_workers: 1,
         };
-        assert_eq!(verdict(load, 10, Factor::DEFAULT, false), Verdict::Accept);
+        assert_eq!(verdict(load, 10, Factor::DEFAULT), Verdict::Accept);
     }
 
     #[test]
@@ -289,35 +286,80 @@ mod tests {
             lingering: 0,
             idle_workers: 0,
         };
-        assert_eq!(verdict(load, 25, Factor::DEFAULT, false), Verdict::Busy);
+        assert_eq!(verdict(load, 25, Factor::DEFAULT), Verdict::Busy);
     }
 
     #[test]
-    fn hysteresis_needs_one_more_idle_worker_to_reenable() {
+    fn listeners_come_back_on_as_soon_as_a_connection_would_be_accepted() {
         // TPC 2, factor 1: with 2 idle the bound is 4 connections.
         let mut adm = Admission::new(2, Factor::MIN);
-        let at = |c| Load {
+        let at = |c, idle| Load {
             connections: c,
             lingering: 0,
-            idle_workers: 2,
+            idle_workers: idle,
         };
-        assert_eq!(adm.before_accept(at(3)), (Verdict::Accept, Switch::Keep));
+        assert_eq!(adm.before_accept(at(3, 2)), (Verdict::Accept, Switch::Keep));
         assert_eq!(
-            adm.before_accept(at(4)),
+            adm.before_accept(at(4, 2)),
             (Verdict::AboveLimit, Switch::Disable)
         );
         assert_eq!(
-            adm.before_accept(at(4)),
+            adm.before_accept(at(4, 2)),
             (Verdict::AboveLimit, Switch::Keep)
         );
-        // Disabled, the bound is 2 + (2 − 1) = 3: one closed connection is not enough...
-        assert_eq!(adm.after_iteration(at(3), false), Switch::Keep);
-        // ...two are.
-        assert_eq!(adm.after_iteration(at(2), false), Switch::Enable);
+        assert_eq!(adm.after_iteration(at(4, 2), false), Switch::Keep);
+        // One closed connection is enough (httpd would want a second one).
+        assert_eq!(adm.after_iteration(at(3, 2), false), Switch::Enable);
         assert!(!adm.is_disabled());
+        assert_eq!(adm.after_iteration(at(3, 2), false), Switch::Keep);
         // A stopping child never re-enables.
-        adm.before_accept(at(9));
-        assert_eq!(adm.after_iteration(at(0), true), Switch::Keep);
+        adm.before_accept(at(9, 2));
+        assert_eq!(adm.after_iteration(at(0, 2), true), Switch::Keep);
+    }
+
+    /// Issue 11's second reproducer in numbers: ThreadsPerChild 2, factor 40, 50 long downloads.
+    /// A connection that finds one worker busy is refused (50 ≥ 2 + 40), and once that worker is
+    /// idle again the child must take connections (50 < 2 + 80). httpd's hysteresis asked for
+    /// fewer than 2 + 40 connections, so it stayed switched off until downloads ended.
+    #[test]
+    fn a_large_factor_does_not_keep_the_listeners_off() {
+        let mut adm = Admission::new(2, Factor::from_thousandths(40_000));
+        let downloads = |idle| Load {
+            connections: 50,
+            lingering: 0,
+            idle_workers: idle,
+        };
+        assert_eq!(
+            adm.before_accept(downloads(1)),
+            (Verdict::AboveLimit, Switch::Disable)
+        );
+        assert_eq!(adm.after_iteration(downloads(2), false), Switch::Enable);
+        assert_eq!(
+            adm.before_accept(downloads(2)),
+            (Verdict::Accept, Switch::Keep)
+        );
+    }
+
+    /// Switched back on, the next accept with the same load is taken: the listeners never come on
+    /// only to be switched off again by the same numbers.
+    #[test]
+    fn re_enabling_is_followed_by_an_accept_at_the_same_load() {
+        for tpc in 1..8 {
+            for idle in 0..8 {
+                for conns in 0..40 {
+                    let mut adm = Admission::new(tpc, Factor::from_thousandths(1500));
+                    let load = Load {
+                        connections: conns,
+                        lingering: 0,
+                        idle_workers: idle,
+                    };
+                    adm.disabled = true;
+                    if adm.after_iteration(load, false) == Switch::Enable {
+                        assert_eq!(adm.before_accept(load), (Verdict::Accept, Switch::Keep));
+                    }
+                }
+            }
+        }
     }
 
     proptest! {
@@ -339,7 +381,7 @@ mod tests {
                     let (v, _) = adm.before_accept(load);
                     if v == Verdict::Accept {
                         prop_assert!(idle > 0);
-                        prop_assert!(load.connections - load.lingering < capacity(tpc, idle, false, factor));
+                        prop_assert!(load.connections - load.lingering < capacity(tpc, idle, factor));
                     } else {
                         // Refusing always leaves the listeners switched off.
                         prop_assert!(adm.is_disabled());
