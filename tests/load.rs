@@ -149,38 +149,6 @@ fn soft_nofile_of(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// One request on a fresh connection, answered within `limit` (a read timeout per read).
-fn get_within(srv: &Server, path: &str, limit: Duration) -> Result<(String, Vec<u8>), String> {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect_timeout(&srv.addr(), limit)
-        .map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(limit)).unwrap();
-    s.set_write_timeout(Some(limit)).unwrap();
-    let start = Instant::now();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .map_err(|e| format!("write: {e}"))?;
-    let mut all = Vec::new();
-    let mut buf = [0u8; 16384];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => all.extend_from_slice(&buf[..n]),
-            Err(e) => return Err(format!("read after {:?}: {e}", start.elapsed())),
-        }
-        if start.elapsed() > limit {
-            return Err(format!("not answered within {limit:?}"));
-        }
-    }
-    let at = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no head in {:?}", String::from_utf8_lossy(&all)))?;
-    let head = String::from_utf8_lossy(&all[..at + 4]).into_owned();
-    Ok((head, all[at + 4..].to_vec()))
-}
-
 /// wrk's summary: the request count, and every error line it printed (non-2xx/3xx responses,
 /// socket errors).
 fn run_wrk(args: &[&str], limit: Duration) -> (u64, Vec<String>, String) {

@@ -315,24 +315,33 @@ pub fn read_until_close(s: &mut TcpStream, limit: Duration) -> Vec<u8> {
 
 /// Read one response with a Content-Length body from a keep-alive connection.
 pub fn read_response(s: &mut TcpStream) -> (String, Vec<u8>) {
+    try_read_response(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// As [`read_response`], with an error instead of a panic when the connection ends or a read
+/// times out first.
+pub fn try_read_response(s: &mut TcpStream) -> Result<(String, Vec<u8>), String> {
     let mut head = Vec::new();
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         match s.read(&mut b) {
             Ok(1) => head.push(b[0]),
-            _ => panic!(
-                "connection ended inside a response head: {:?}",
-                String::from_utf8_lossy(&head)
-            ),
+            r => {
+                return Err(format!(
+                    "connection ended inside a response head ({r:?}): {:?}",
+                    String::from_utf8_lossy(&head)
+                ));
+            }
         }
     }
-    let head = String::from_utf8(head).unwrap();
+    let head = String::from_utf8_lossy(&head).into_owned();
     let len = header(&head, "content-length")
-        .map(|v| v.parse::<usize>().unwrap())
+        .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
     let mut body = vec![0u8; len];
-    s.read_exact(&mut body).unwrap();
-    (head, body)
+    s.read_exact(&mut body)
+        .map_err(|e| format!("body of {len} bytes: {e}"))?;
+    Ok((head, body))
 }
 
 /// A header's value in a response head (case-insensitive name).
@@ -870,4 +879,36 @@ pub fn h2load_counts(out: &str) -> Option<(u64, u64, u64, u64)> {
         num("errored")?,
         num("timeout")?,
     ))
+}
+
+/// One request on a fresh connection, answered within `limit` (a read timeout per read).
+pub fn get_within(srv: &Server, path: &str, limit: Duration) -> Result<(String, Vec<u8>), String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect_timeout(&srv.addr(), limit)
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(limit)).unwrap();
+    s.set_write_timeout(Some(limit)).unwrap();
+    let start = Instant::now();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .map_err(|e| format!("write: {e}"))?;
+    let mut all = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("read after {:?}: {e}", start.elapsed())),
+        }
+        if start.elapsed() > limit {
+            return Err(format!("not answered within {limit:?}"));
+        }
+    }
+    let at = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("no head in {:?}", String::from_utf8_lossy(&all)))?;
+    let head = String::from_utf8_lossy(&all[..at + 4]).into_owned();
+    Ok((head, all[at + 4..].to_vec()))
 }
