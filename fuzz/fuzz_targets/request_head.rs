@@ -10,7 +10,10 @@
 //! - a head the scan calls complete is never `Incomplete` to the parser, and a parsed head ends
 //!   exactly where the scan said;
 //! - every part of a parsed request is a slice of the input, within the configured limits;
-//! - `parse` on the raw bytes (without a scan first) is safe too, with the same guarantees.
+//! - `parse` on the raw bytes (without a scan first) is safe too, with the same guarantees;
+//! - a request it accepts as HTTP/1.0 or 1.1, httparse's own request parser reads the same way
+//!   (method, target, fields): the request line is parsed here, not by httparse, and a proxy in
+//!   front built on httparse must not see another request in the same bytes.
 #![no_main]
 
 use eventmpm_core::http1::{
@@ -73,10 +76,44 @@ fuzz_target!(|input: &[u8]| {
     // The parser alone, on everything (it must not rely on the scan having run).
     let mut headers = vec![httparse::EMPTY_HEADER; slots];
     match parse(bytes, &limits, &mut headers) {
-        Ok(req) => check_request(&req, bytes, &limits, slots),
+        Ok(req) => {
+            check_request(&req, bytes, &limits, slots);
+            same_as_httparse(&req, bytes);
+        }
         Err(e) => check_error(e),
     }
 });
+
+/// httparse reads an accepted HTTP/1.0 or 1.1 head as we do.
+fn same_as_httparse(req: &Request<'_>, bytes: &[u8]) {
+    let head = &bytes[..req.head_len()];
+    let line_start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let line = head
+        .get(line_start..)
+        .and_then(|l| l.split(|&b| b == b'\n').next());
+    let literal_version = line.is_some_and(|l| {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        l.ends_with(b" HTTP/1.0") || l.ends_with(b" HTTP/1.1")
+    });
+    if !literal_version {
+        return;
+    }
+    let mut fields = vec![httparse::EMPTY_HEADER; req.headers().len()];
+    let mut theirs = httparse::Request::new(&mut fields);
+    match theirs.parse(head) {
+        Ok(httparse::Status::Complete(n)) => assert_eq!(n, head.len(), "httparse ends elsewhere"),
+        other => panic!("httparse refuses what we accept: {other:?}"),
+    }
+    assert_eq!(theirs.method, Some(req.method().as_str()));
+    assert_eq!(theirs.path, Some(req.target().raw()));
+    assert_eq!(theirs.headers.len(), req.headers().len());
+    for (a, b) in theirs.headers.iter().zip(req.headers()) {
+        assert_eq!((a.name, a.value), (b.name, b.value));
+    }
+}
 
 /// Scans `bytes` in pieces ending at `cuts` (then the rest), checking each answer against a fresh
 /// scan of the same prefix; returns the first answer that is not `Partial`.
