@@ -8,12 +8,15 @@ ci/fuzz runs this before fuzzing; `cargo fuzz cmin` then merges the seeds into t
 corpora (fuzz/corpus/<target>/), so a new test's inputs reach the fuzzer without a hand step.
 """
 import hashlib
+import shutil
 import pathlib
 import re
 import struct
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "fuzz" / "seeds"
+# ci/fuzz's -max_len: longer seeds would be cut.
+MAX_LEN = 4096
 LITERAL = re.compile(rb'b?"((?:[^"\\]|\\.|\\\n)*)"', re.S)
 METHOD = re.compile(rb"^(\r?\n)*[A-Za-z]+ \S+ HTTP/")
 
@@ -64,12 +67,15 @@ def literals(*globs):
 
 
 def write(target, data):
+    if len(data) > MAX_LEN:
+        return
     d = OUT / target
     d.mkdir(parents=True, exist_ok=True)
     (d / hashlib.sha1(data).hexdigest()).write_bytes(data)
 
 
 def main():
+    shutil.rmtree(OUT, ignore_errors=True)
     # request_head: kind 0 (httpd's default limits), no slack, 20 header slots, no split.
     heads = {s for s in literals("tests/*.rs", "core/src/http1/*.rs") if METHOD.match(s)}
     for h in heads:
@@ -99,11 +105,16 @@ def main():
     write("range_conditional", bytes([0, 0x3F, 0]) + struct.pack("<HIH", 1024, 784111777, 3000)
           + b"\n".join(values[:7]))
     # config_core and config_reader: the shipped files and the Debian fixtures.
+    # Comments make up most of conf/eventmpm.conf: the seeds keep its directives (and a few
+    # comments), so they stay within libFuzzer's 4 KiB inputs and the corpora small.
     for f in sorted(ROOT.glob("conf/*.conf")) + sorted(ROOT.glob("tests/fixtures/**/*.conf")):
-        text = f.read_bytes()
-        write("config_core", bytes([0]) + text)
-        write("config_core", bytes([0x05]) + text)
-        write("config_reader", text)
+        lines = f.read_bytes().splitlines(keepends=True)
+        text = b"".join(l for l in lines if l.strip() and not l.lstrip().startswith(b"#"))
+        head = b"".join(lines[:12])[:1024]
+        for seed in (text[:MAX_LEN - 1], head):
+            write("config_core", bytes([0]) + seed)
+            write("config_core", bytes([0x05]) + seed)
+            write("config_reader", seed)
     for s in literals("tests/*.rs", "src/config/*.rs"):
         if re.match(rb"^(Listen|<If|<Location|<Directory|ThreadsPerChild|ScriptAlias|LogFormat)", s):
             write("config_reader", s)
