@@ -10,7 +10,8 @@
 //! - `?auto`: the first line is the server name, every other line `Key: value` (`ServerUptime:`
 //!   alone when up less than a second), keys from httpd's list, in httpd's order, and the
 //!   `Scoreboard:` line has one letter per slot that is not disabled;
-//! - `?json` is valid JSON; the HTML page is ASCII;
+//! - `?json` is valid JSON and agrees with `?auto` (workers, processes, connections, uptime,
+//!   scoreboard letters); the HTML page is ASCII;
 //! - rendering into a bounded buffer gives the same text when it fits and an error when not.
 #![no_main]
 
@@ -133,9 +134,11 @@ fuzz_target!(|input: &[u8]| {
     check_auto(&auto, &info, &board);
     let mut json = String::new();
     render_json(&mut json, &info, &board).expect("renders into a String");
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
-        panic!("invalid JSON ({e}): {json}");
-    }
+    let parsed: serde_json::Value = match serde_json::from_str(&json) {
+        Ok(v) => v,
+        Err(e) => panic!("invalid JSON ({e}): {json}"),
+    };
+    json_agrees_with_auto(&parsed, &auto, info.is_async);
     let mut html = String::new();
     render_html(&mut html, &info, &board, &q).expect("renders into a String");
     assert!(html.is_ascii(), "the page is not ASCII");
@@ -182,6 +185,39 @@ fn check_auto(auto: &str, info: &ServerInfo<'_>, board: &Scoreboard<'_>) {
         letters.chars().all(|c| "_SRWKLDCGI.".contains(c)),
         "{letters}"
     );
+}
+
+/// The counts `?json` and `?auto` both show are the same numbers.
+fn json_agrees_with_auto(json: &serde_json::Value, auto: &str, is_async: bool) {
+    let key = |k: &str| -> &str {
+        auto.lines()
+            .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(": ")))
+            .unwrap_or_else(|| panic!("?auto has no {k}"))
+    };
+    let number = |k: &str| -> u64 { key(k).parse().unwrap_or_else(|_| panic!("{k}: {}", key(k))) };
+    let pairs = [
+        ("BusyWorkers", &json["workers"]["busy"]),
+        ("GracefulWorkers", &json["workers"]["graceful"]),
+        ("IdleWorkers", &json["workers"]["idle"]),
+        ("ServerUptimeSeconds", &json["uptime_seconds"]),
+    ];
+    for (k, v) in pairs {
+        assert_eq!(v.as_u64(), Some(number(k)), "{k}");
+    }
+    if is_async {
+        let pairs = [
+            ("Processes", &json["processes"]["total"]),
+            ("Stopping", &json["processes"]["stopping"]),
+            ("ConnsTotal", &json["connections"]["total"]),
+            ("ConnsAsyncWriting", &json["connections"]["writing"]),
+            ("ConnsAsyncKeepAlive", &json["connections"]["keep_alive"]),
+            ("ConnsAsyncClosing", &json["connections"]["closing"]),
+        ];
+        for (k, v) in pairs {
+            assert_eq!(v.as_u64(), Some(number(k)), "{k}");
+        }
+    }
+    assert_eq!(json["scoreboard"].as_str(), Some(key("Scoreboard")));
 }
 
 /// Renders into a `heapless::String<N>`: the same text when it fits, an error when it does not.
