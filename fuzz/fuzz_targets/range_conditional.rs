@@ -88,8 +88,9 @@ fuzz_target!(|input: &[u8]| {
             field(&mut head, name, value(i));
         }
     }
-    let two_ranges = present & 0x40 != 0;
-    if two_ranges {
+    // Bit 6 adds another Range field with the same value (after any others).
+    let ranges = (present & 1) + (present >> 6 & 1);
+    if present & 0x40 != 0 {
         field(&mut head, "Range", value(0));
     }
     head.extend_from_slice(b"\r\n");
@@ -113,15 +114,15 @@ fuzz_target!(|input: &[u8]| {
             assert_eq!(outcome.len(), end - start + 1);
             assert_eq!(cr, format!("bytes {start}-{end}/{len}"));
             assert_eq!(req.method(), Method::Get);
-            assert!(present & 1 != 0 && !two_ranges);
+            assert_eq!(ranges, 1, "only a single Range field is honoured");
         }
         RangeOutcome::NotSatisfiable => {
             assert_eq!(cr, format!("bytes */{len}"));
-            assert!(present & 1 != 0 && !two_ranges);
+            assert_eq!(ranges, 1, "only a single Range field is honoured");
         }
         RangeOutcome::Full => assert_eq!(cr, ""),
     }
-    if req.method() == Method::Get && present & 3 == 1 && !two_ranges {
+    if req.method() == Method::Get && ranges == 1 && present & 2 == 0 {
         assert_eq!(
             outcome,
             model_range(value(0), len),
