@@ -175,11 +175,7 @@ impl Site {
                 .map(|l| (l.path.clone(), l.handler.clone(), l.access.clone()))
                 .collect(),
             directories,
-            keep_alive: KeepAliveSettings {
-                enabled: cfg.core.keep_alive,
-                timeout: cfg.core.keep_alive_timeout,
-                max_requests: cfg.core.max_keep_alive_requests,
-            },
+            keep_alive: cfg.core.keep_alive_settings(),
             server_name: cfg.server_name.clone(),
             server_software: cfg.server_software(),
             server_admin: cfg
