@@ -9,7 +9,6 @@ use eventmpm_core::config::{Mpm, ProcessModel};
 use eventmpm_core::http1::Limits;
 use eventmpm_core::scoreboard::{Layout, Scoreboard};
 use eventmpm_core::table::Settings;
-use eventmpm_core::time::Duration;
 
 use crate::board::{self, Board};
 use crate::child::{self, ChildParams, StopMode};

@@ -25,7 +25,8 @@
 extern crate std;
 
 #[macro_use]
-mod log;
+#[doc(hidden)]
+pub mod log;
 
 pub mod admission;
 pub mod calendar;

@@ -17,8 +17,16 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+#[macro_use]
+mod log;
+
 pub mod config;
+pub mod handler;
+pub mod io;
+mod respond;
+pub mod runtime;
 pub mod socket;
+pub mod status;
 pub mod tree;
 
 #[cfg(feature = "smoltcp")]

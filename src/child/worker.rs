@@ -16,10 +16,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use eventmpm_core::conn::{self, Handback, KeepAlive, MAX_REQUESTS_PER_DISPATCH, Outcome};
-use eventmpm_core::http1::conditional::{self, Precondition, Validators};
+use eventmpm_core::http1::conditional::Validators;
 use eventmpm_core::http1::error_page::{self, ErrorPage};
 use eventmpm_core::http1::etag::Etag;
-use eventmpm_core::http1::range::{self, RangeOutcome};
+use eventmpm_core::http1::representation::{self, Answer, FieldText, Stored};
 use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
 use eventmpm_core::http1::{self, BodyFraming, Method, Request, Scan, Status, Version, date, path};
 use eventmpm_core::scoreboard::{WorkerScore, WorkerStatus};
@@ -685,57 +685,32 @@ impl Worker<'_> {
             etag: Some(etag.as_bytes()),
             last_modified: Some(meta.mtime()),
         };
-        let last_modified = date::format(meta.mtime().min(now));
-        match conditional::evaluate(req, &validators, now) {
-            Precondition::Proceed => {}
-            Precondition::NotModified => {
-                self.fields.push("Last-Modified", &last_modified);
-                self.fields.push("ETag", etag.as_bytes());
-                return Reply::new(Status::NOT_MODIFIED);
-            }
-            Precondition::Failed => {
-                return self.error_reply(Status::PRECONDITION_FAILED, method, b"");
-            }
+        let answer = representation::answer(req, size, &validators, now);
+        let stored = Stored {
+            size,
+            content_type: site.mime.lookup(&served).map(str::as_bytes),
+            etag: etag.as_bytes(),
+            modified: meta.mtime(),
+        };
+        let mut text = FieldText::new();
+        let mut fields = [("", &b""[..]); representation::MAX_FIELDS];
+        let n = answer.fields(&stored, now, &mut text, &mut fields);
+        for (name, value) in &fields[..n] {
+            self.fields.push(name, value);
         }
-        if let Some(ty) = self.site.mime.lookup(&served) {
-            self.fields.push("Content-Type", ty.as_bytes());
-        }
-        self.fields.push("Last-Modified", &last_modified);
-        self.fields.push("ETag", etag.as_bytes());
-        self.fields.push("Accept-Ranges", b"bytes");
-        let filename = Some(self.site.document_root.join(&served).display().to_string());
-        match range::evaluate(req, size, &validators) {
-            RangeOutcome::Full => Reply {
-                status: Status::OK,
-                body: Body::File {
-                    file,
-                    start: 0,
-                    len: size,
-                },
-                close: false,
-                filename,
-            },
-            r @ RangeOutcome::Partial { start, .. } => {
-                let mut cr = [0u8; 80];
-                let k = r.content_range(size, &mut cr).unwrap_or(0);
-                self.fields.push("Content-Range", &cr[..k]);
+        match answer {
+            Answer::NotModified => Reply::new(Status::NOT_MODIFIED),
+            Answer::PreconditionFailed | Answer::NotSatisfiable => {
+                self.error_reply(answer.status(), method, b"")
+            }
+            Answer::Full | Answer::Partial { .. } => {
+                let (start, len) = answer.body(size).unwrap_or((0, size));
                 Reply {
-                    status: Status::PARTIAL_CONTENT,
-                    body: Body::File {
-                        file,
-                        start,
-                        len: r.len(),
-                    },
+                    status: answer.status(),
+                    body: Body::File { file, start, len },
                     close: false,
-                    filename,
+                    filename: Some(self.site.document_root.join(&served).display().to_string()),
                 }
-            }
-            r @ RangeOutcome::NotSatisfiable => {
-                let mut cr = [0u8; 80];
-                let k = r.content_range(size, &mut cr).unwrap_or(0);
-                self.fields.clear();
-                self.fields.push("Content-Range", &cr[..k]);
-                self.error_reply(Status::RANGE_NOT_SATISFIABLE, method, b"")
             }
         }
     }

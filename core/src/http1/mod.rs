@@ -45,6 +45,7 @@ pub mod error_page;
 pub mod etag;
 pub mod path;
 pub mod range;
+pub mod representation;
 pub mod request;
 pub mod response;
 pub mod scan;
