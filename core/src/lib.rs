@@ -12,6 +12,7 @@
 //! | [`timeouts`] | one O(1) FIFO per timeout class; the next deadline | `timeout_queue`, `queues_next_expiry` |
 //! | [`admission`] | whether a child may accept; when to drop keep-alive connections | `connections_above_limit` |
 //! | [`conn`] | one connection's life: read head, handler, write completion, keep-alive, linger | `process_socket`, `listener_thread` |
+//! | [`driver`] | the loop that turns a connection's actions into I/O and results back into events | `process_socket`'s state loop |
 //! | [`table`] | the listener's connection slab: phases, queues and exact counters | `event_conn_state_t`, the queues' counts |
 //! | [`http1`] | request heads, bodies, keep-alive rules, response heads | `ap_read_request`, `ap_http_header_filter` |
 //! | [`scoreboard`] | the shared-memory records and their status letters | `scoreboard.h` |
@@ -32,6 +33,7 @@ pub mod admission;
 pub mod calendar;
 pub mod config;
 pub mod conn;
+pub mod driver;
 pub mod http1;
 pub mod maintenance;
 pub mod scoreboard;

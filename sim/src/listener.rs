@@ -3,7 +3,9 @@
 
 use eventmpm_core::admission::{Switch, Verdict};
 use eventmpm_core::conn::{Action, Event, HeadRead, Outcome, Wrote};
-use eventmpm_core::table::ConnId;
+use eventmpm_core::driver::{self, Io, Settled};
+use eventmpm_core::table::{ConnId, ConnTable};
+use eventmpm_core::time::Instant;
 use eventmpm_core::timeouts::Class;
 
 use crate::Sabotage;
@@ -13,10 +15,6 @@ use crate::report::Failure;
 use crate::socket::{EndReason, Owner, Response};
 use crate::trace::What;
 use crate::world::{LISTEN, World};
-
-/// The longest chain of actions one event may cause (ReadHead → Reject → Drain → WaitReadable is
-/// the longest the table produces).
-const MAX_CHAIN: usize = 8;
 
 impl World<'_> {
     /// One listener iteration: poll, handle the batch, apply worker hand-backs, expire, and let
@@ -72,8 +70,7 @@ impl World<'_> {
                     self.report.stale += 1;
                 }
             }
-            let action = self.feed(id, Event::Ready)?;
-            self.perform(id, action)?;
+            self.perform_event(id, Event::Ready)?;
         }
         self.events = events;
         if !handbacks_first {
@@ -150,8 +147,7 @@ impl World<'_> {
                 Outcome::Close => 5,
             };
             self.report.handbacks[i] += 1;
-            let action = self.feed(id, Event::Handback(h))?;
-            self.perform(id, action)?;
+            self.perform_event(id, Event::Handback(h))?;
         }
         Ok(n as u64)
     }
@@ -245,22 +241,45 @@ impl World<'_> {
         Ok(accepted)
     }
 
-    /// Feed `event` to the table and the model; returns the table's action.
-    pub(crate) fn feed(&mut self, id: ConnId, event: Event) -> Result<Action, Failure> {
+    /// Feed `event` for `id` through the core's driver, then arm what the connection waits for.
+    pub(crate) fn perform_event(&mut self, id: ConnId, event: Event) -> Result<(), Failure> {
         let now = self.now();
-        let action = self.table.event(id, event, now);
-        self.trace(What::Table {
-            conn: id,
-            event,
-            action,
-        });
-        self.checker
-            .event(id, event, now, action)
-            .map_err(|e| self.fail(e))?;
-        if let Some(wi) = self.wire_of(id) {
-            self.note_end(wi, event, action);
+        let settled = driver::drive_event(self, id, event, now)?;
+        self.settle(id, settled)
+    }
+
+    /// Carry out `action` for `id` through the core's driver, then arm what it waits for.
+    pub(crate) fn perform(&mut self, id: ConnId, action: Action) -> Result<(), Failure> {
+        let now = self.now();
+        let settled = driver::drive(self, id, action, now)?;
+        self.settle(id, settled)
+    }
+
+    fn settle(&mut self, id: ConnId, settled: Settled) -> Result<(), Failure> {
+        let interest = match settled {
+            Settled::Wait(driver::Interest::Readable) => Interest::Readable,
+            Settled::Wait(driver::Interest::Writable) => Interest::Writable,
+            Settled::Unchanged | Settled::Dispatched | Settled::Closed => return Ok(()),
+            Settled::Unsettled => {
+                return Err(self.fail(format!(
+                    "an action chain for {id:?} did not settle within {} steps",
+                    driver::MAX_STEPS
+                )));
+            }
+        };
+        if self.wire_of(id).is_none() {
+            return Err(self.fail(format!("a wait for {id:?}, which has no socket")));
         }
-        Ok(action)
+        self.poller.arm(id.token(), interest);
+        Ok(())
+    }
+
+    /// The wire of a connection the table asks I/O for.
+    fn wire_for(&mut self, id: ConnId, what: &str) -> Result<usize, Failure> {
+        match self.wire_of(id) {
+            Some(wi) => Ok(wi),
+            None => Err(self.fail(format!("{what} for {id:?}, which has no socket"))),
+        }
     }
 
     /// Record why the server stops reading requests, when an answer ends the stream.
@@ -280,55 +299,8 @@ impl World<'_> {
         self.end_stream(wi, reason);
     }
 
-    /// Perform `action` for `id` and every action it leads to.
-    pub(crate) fn perform(&mut self, id: ConnId, mut action: Action) -> Result<(), Failure> {
-        for _ in 0..MAX_CHAIN {
-            if action == Action::Nothing {
-                return Ok(());
-            }
-            let Some(wi) = self.wire_of(id) else {
-                return Err(self.fail(format!("{action:?} for {id:?}, which has no socket")));
-            };
-            let event = match action {
-                Action::Nothing => return Ok(()),
-                Action::ReadHead => Event::HeadRead(self.read_head(wi)),
-                Action::WaitReadable => {
-                    self.poller.arm(id.token(), Interest::Readable);
-                    return Ok(());
-                }
-                Action::WaitWritable => {
-                    self.poller.arm(id.token(), Interest::Writable);
-                    return Ok(());
-                }
-                Action::Dispatch { served } => return self.dispatch(id, wi, served),
-                Action::Write => Event::Wrote(self.write_pending(wi)?),
-                Action::Reject { status } => {
-                    self.write_error(wi, status)?;
-                    self.shutdown(wi);
-                    Event::Drained {
-                        eof: self.wires[wi].drain(),
-                    }
-                }
-                Action::Linger => {
-                    self.shutdown(wi);
-                    Event::Drained {
-                        eof: self.wires[wi].drain(),
-                    }
-                }
-                Action::Drain => Event::Drained {
-                    eof: self.wires[wi].drain(),
-                },
-                Action::Close => return self.close(id, wi),
-            };
-            action = self.feed(id, event)?;
-        }
-        Err(self.fail(format!(
-            "an action chain for {id:?} did not settle within {MAX_CHAIN} steps"
-        )))
-    }
-
     /// Scan the buffer, read what the socket has, scan again.
-    fn read_head(&mut self, wi: usize) -> HeadRead {
+    fn read_head_of(&mut self, wi: usize) -> HeadRead {
         let partial_ok = self.sabotaged(Sabotage::DispatchPartialHeads);
         let w = &mut self.wires[wi];
         let found = |s: Scan| match s {
@@ -426,7 +398,7 @@ impl World<'_> {
         self.notify(wi);
     }
 
-    fn close(&mut self, id: ConnId, wi: usize) -> Result<(), Failure> {
+    fn close_wire(&mut self, id: ConnId, wi: usize) -> Result<(), Failure> {
         let now = self.now();
         let w = &mut self.wires[wi];
         w.server_closed = true;
@@ -519,5 +491,70 @@ impl World<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The simulator's sockets as the core's driver sees them: every I/O is checked against the
+/// model, and a broken rule stops the run with a [`Failure`].
+impl<'a> Io<'a> for World<'a> {
+    type Error = Failure;
+
+    fn table(&mut self) -> &mut ConnTable<'a> {
+        &mut self.table
+    }
+
+    fn fed(&mut self, id: ConnId, event: Event, action: Action) -> Result<(), Failure> {
+        let now = self.now();
+        self.trace(What::Table {
+            conn: id,
+            event,
+            action,
+        });
+        self.checker
+            .event(id, event, now, action)
+            .map_err(|e| self.fail(e))?;
+        if let Some(wi) = self.wire_of(id) {
+            self.note_end(wi, event, action);
+        }
+        Ok(())
+    }
+
+    fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Failure> {
+        let wi = self.wire_for(id, "ReadHead")?;
+        Ok(self.read_head_of(wi))
+    }
+
+    fn dispatch(&mut self, id: ConnId, served: u32, _: Instant) -> Result<Option<Event>, Failure> {
+        let wi = self.wire_for(id, "Dispatch")?;
+        self.hand_to_worker(id, wi, served)?;
+        Ok(None)
+    }
+
+    fn write(&mut self, id: ConnId) -> Result<Wrote, Failure> {
+        let wi = self.wire_for(id, "Write")?;
+        self.write_pending(wi)
+    }
+
+    fn reject(&mut self, id: ConnId, status: u16) -> Result<bool, Failure> {
+        let wi = self.wire_for(id, "Reject")?;
+        self.write_error(wi, status)?;
+        self.shutdown(wi);
+        Ok(self.wires[wi].drain())
+    }
+
+    fn linger(&mut self, id: ConnId) -> Result<bool, Failure> {
+        let wi = self.wire_for(id, "Linger")?;
+        self.shutdown(wi);
+        Ok(self.wires[wi].drain())
+    }
+
+    fn drain(&mut self, id: ConnId) -> Result<bool, Failure> {
+        let wi = self.wire_for(id, "Drain")?;
+        Ok(self.wires[wi].drain())
+    }
+
+    fn close(&mut self, id: ConnId) -> Result<(), Failure> {
+        let wi = self.wire_for(id, "Close")?;
+        self.close_wire(id, wi)
     }
 }

@@ -60,7 +60,12 @@ impl World<'_> {
     }
 
     /// The listener hands `id` to a worker.
-    pub(crate) fn dispatch(&mut self, id: ConnId, wi: usize, served: u32) -> Result<(), Failure> {
+    pub(crate) fn hand_to_worker(
+        &mut self,
+        id: ConnId,
+        wi: usize,
+        served: u32,
+    ) -> Result<(), Failure> {
         let w = &self.wires[wi];
         match w.request_at_consumed().map(|i| w.requests[i]) {
             Some(q) if q.valid && q.head_end.is_some_and(|e| e <= w.srv_read) => {}

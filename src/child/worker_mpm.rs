@@ -29,6 +29,7 @@
 //! `Connection: close` (or ends at KeepAliveTimeout), lingering close is cut to 2 s. An immediate
 //! stop (SIGTERM) ends the process at once.
 
+use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::thread::JoinHandleExt;
@@ -37,10 +38,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use eventmpm_core::conn::{Action, Event, Phase};
+use eventmpm_core::conn::{Action, Event, HeadRead, Phase, Wrote};
+use eventmpm_core::driver::{self, Interest, Io, Settled};
 use eventmpm_core::http1::Limits;
 use eventmpm_core::scoreboard::WorkerStatus;
-use eventmpm_core::table::{ConnTable, SHORT_LINGER, Settings, Slot};
+use eventmpm_core::table::{ConnId, ConnTable, SHORT_LINGER, Settings, Slot};
 use eventmpm_core::time::Instant;
 
 use super::connio::ConnIo;
@@ -521,8 +523,8 @@ fn work(child: &Child, n: u32) {
     w.exit();
 }
 
-/// Own one connection until it closes: every wait is a `poll(2)` on its socket bounded by the
-/// state machine's timeout for the phase it is in.
+/// Own one connection until it closes: the core's driver decides, and every wait is a `poll(2)`
+/// on its socket bounded by the state machine's timeout for the phase it is in.
 fn serve_connection(
     child: &Child,
     w: &mut Worker<'_>,
@@ -530,95 +532,132 @@ fn serve_connection(
     conn: Conn,
     scratch: &mut [u8],
 ) {
-    let pool = child.serving.pool;
-    let limits = &child.serving.limits;
     let clock = child.clock;
     let local = conn.sock.local_addr().unwrap_or(conn.peer);
-    let Some((id, mut action)) = table.open(clock.now()) else {
+    let Some((id, action)) = table.open(clock.now()) else {
         return;
     };
-    let mut io = ConnIo::new(conn.sock, conn.peer, local);
-    // Bounded in time, not in steps: each step either makes progress on the connection or
+    let mut owned = Owned {
+        table,
+        io: ConnIo::new(conn.sock, conn.peer, local),
+        worker: w,
+        scratch,
+        serving: &child.serving,
+    };
+    let mut next = Next::Action(action);
+    // Bounded in time, not in rounds: each round either makes progress on the connection or
     // waits at most until the phase's deadline, and every phase has one.
     loop {
-        if child.stopping() && !table.is_stopping() {
-            table.stop();
+        if child.stopping() && !owned.table.is_stopping() {
+            owned.table.stop();
         }
-        let phase = table.conn(id).map(|c| c.phase());
-        let event = match action {
-            Action::ReadHead => {
-                w.set_status(WorkerStatus::Read);
-                Event::HeadRead(io.read_head(pool, limits))
-            }
-            Action::WaitReadable | Action::WaitWritable | Action::Nothing => {
-                let readable = match action {
-                    Action::WaitReadable => true,
-                    Action::WaitWritable => false,
-                    // A timeout that only moved the connection to a later stage (a head-read
-                    // extension): keep waiting for what its phase waits for.
-                    _ => phase != Some(Phase::WriteCompletion),
-                };
-                if phase.is_none() {
-                    break;
-                }
-                w.set_status(match phase {
-                    Some(Phase::KeepAlive) => WorkerStatus::KeepAlive,
-                    Some(Phase::Linger) => WorkerStatus::Closing,
-                    Some(Phase::WriteCompletion) => WorkerStatus::Write,
-                    _ => WorkerStatus::Read,
-                });
-                // Lines of the requests served so far go out before the worker blocks.
-                w.flush_logs();
-                match wait(&io, table, readable, phase == Some(Phase::Linger), clock) {
-                    Waited::Ready => Event::Ready,
-                    Waited::Again => {
-                        action = if readable {
-                            Action::WaitReadable
-                        } else {
-                            Action::WaitWritable
-                        };
-                        continue;
-                    }
-                    Waited::Expired(next) => {
-                        action = next;
-                        continue;
-                    }
-                    // Two seconds without a byte in lingering close: done.
-                    Waited::LingerRead => Event::Drained { eof: true },
-                }
-            }
-            Action::Dispatch { served } => Event::Handback(w.serve_requests(&mut io, served)),
-            Action::Write => {
-                w.set_status(WorkerStatus::Write);
-                Event::Wrote(io.write_pending())
-            }
-            Action::Reject { status } => {
-                log::debug!("rejecting a request from {} with {status}", io.peer);
-                let page = super::error_response(status);
-                io.write_now(&page);
-                io.shutdown_write();
-                Event::Drained {
-                    eof: io.drain(scratch),
-                }
-            }
-            Action::Linger => {
-                w.set_status(WorkerStatus::Closing);
-                io.input.release();
-                io.output.release();
-                let eof = !io.shutdown_write() || io.drain(scratch);
-                Event::Drained { eof }
-            }
-            Action::Drain => Event::Drained {
-                eof: io.drain(scratch),
-            },
-            Action::Close => {
-                io.release();
-                break;
-            }
+        let now = clock.now();
+        let Ok(settled) = match next {
+            Next::Action(a) => driver::drive(&mut owned, id, a, now),
+            Next::Event(e) => driver::drive_event(&mut owned, id, e, now),
         };
-        action = table.event(id, event, clock.now());
+        let phase = owned.table.conn(id).map(|c| c.phase());
+        let readable = match settled {
+            Settled::Wait(i) => i == Interest::Readable,
+            // A timeout that only moved the connection to a later stage (a head-read
+            // extension): keep waiting for what its phase waits for.
+            Settled::Unchanged => phase != Some(Phase::WriteCompletion),
+            Settled::Closed | Settled::Dispatched | Settled::Unsettled => break,
+        };
+        if phase.is_none() {
+            break;
+        }
+        owned.worker.set_status(match phase {
+            Some(Phase::KeepAlive) => WorkerStatus::KeepAlive,
+            Some(Phase::Linger) => WorkerStatus::Closing,
+            Some(Phase::WriteCompletion) => WorkerStatus::Write,
+            _ => WorkerStatus::Read,
+        });
+        // Lines of the requests served so far go out before the worker blocks.
+        owned.worker.flush_logs();
+        let lingering = phase == Some(Phase::Linger);
+        next = match wait(&owned.io, owned.table, readable, lingering, clock) {
+            Waited::Ready => Next::Event(Event::Ready),
+            Waited::Again => Next::Action(if readable {
+                Action::WaitReadable
+            } else {
+                Action::WaitWritable
+            }),
+            Waited::Expired(action) => Next::Action(action),
+            // Two seconds without a byte in lingering close: done.
+            Waited::LingerRead => Next::Event(Event::Drained { eof: true }),
+        };
     }
-    // A stale id (the table closed it) still holds the socket in `io`; it closes as it drops.
+    // A stale id (the table closed it) still holds the socket in `owned.io`; it closes as it
+    // drops.
+}
+
+/// What the connection's loop does next: carry out an action, or feed an event.
+enum Next {
+    Action(Action),
+    Event(Event),
+}
+
+/// A worker-MPM thread's connection, as the core's driver sees it: I/O on the one socket the
+/// thread owns; a dispatch is served inline.
+struct Owned<'a, 'w, 't> {
+    table: &'a mut ConnTable<'t>,
+    io: ConnIo,
+    worker: &'a mut Worker<'w>,
+    scratch: &'a mut [u8],
+    serving: &'a Serving,
+}
+
+impl<'t> Io<'t> for Owned<'_, '_, 't> {
+    type Error = Infallible;
+
+    fn table(&mut self) -> &mut ConnTable<'t> {
+        self.table
+    }
+
+    fn read_head(&mut self, _: ConnId) -> Result<HeadRead, Infallible> {
+        self.worker.set_status(WorkerStatus::Read);
+        Ok(self.io.read_head(self.serving.pool, &self.serving.limits))
+    }
+
+    fn dispatch(
+        &mut self,
+        _: ConnId,
+        served: u32,
+        _: Instant,
+    ) -> Result<Option<Event>, Infallible> {
+        Ok(Some(Event::Handback(
+            self.worker.serve_requests(&mut self.io, served),
+        )))
+    }
+
+    fn write(&mut self, _: ConnId) -> Result<Wrote, Infallible> {
+        self.worker.set_status(WorkerStatus::Write);
+        Ok(self.io.write_pending())
+    }
+
+    fn reject(&mut self, _: ConnId, status: u16) -> Result<bool, Infallible> {
+        log::debug!("rejecting a request from {} with {status}", self.io.peer);
+        self.io.write_now(&super::error_response(status));
+        self.io.shutdown_write();
+        Ok(self.io.drain(self.scratch))
+    }
+
+    fn linger(&mut self, _: ConnId) -> Result<bool, Infallible> {
+        self.worker.set_status(WorkerStatus::Closing);
+        self.io.input.release();
+        self.io.output.release();
+        Ok(!self.io.shutdown_write() || self.io.drain(self.scratch))
+    }
+
+    fn drain(&mut self, _: ConnId) -> Result<bool, Infallible> {
+        Ok(self.io.drain(self.scratch))
+    }
+
+    fn close(&mut self, _: ConnId) -> Result<(), Infallible> {
+        self.io.release();
+        Ok(())
+    }
 }
 
 /// How a blocking wait ended.
