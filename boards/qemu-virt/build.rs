@@ -46,9 +46,14 @@ fn main() {
     println!("cargo:rerun-if-changed={}", conf.display());
     let text = std::fs::read_to_string(&conf)
         .unwrap_or_else(|e| fail(&format!("{}: {e}", conf.display())));
-    if let Err(e) = eventmpm_os_embedded::build::check_config(&conf.display().to_string(), &text) {
-        fail(&e);
-    }
+    let settings = eventmpm_os_embedded::build::check_config(&conf.display().to_string(), &text)
+        .unwrap_or_else(|e| fail(&e));
+    // The scoreboard has one worker record per worker step.
+    std::fs::write(
+        out.join("worker_steps.rs"),
+        settings.worker_steps.to_string(),
+    )
+    .unwrap();
     std::fs::write(out.join("httpd.conf"), &text).unwrap();
 
     let site = std::env::var("EVENTMPM_SITE")
@@ -70,8 +75,8 @@ fn main() {
     for f in files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
-    let built = now;
-    std::fs::write(out.join("built.rs"), built.to_string()).unwrap();
+    let built = eventmpm_os_embedded::build::built_stamp(now);
+    std::fs::write(out.join("built.rs"), format!("{built:?}")).unwrap();
 }
 
 fn fail(message: &str) -> ! {

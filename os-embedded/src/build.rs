@@ -124,6 +124,15 @@ fn walk(
     Ok(())
 }
 
+/// `YYYY-MM-DDTHH:MM:SS` (UTC) for Unix time `secs`: the status page's `Server Built:`.
+pub fn built_stamp(secs: i64) -> String {
+    let t = eventmpm_core::calendar::DateTime::from_unix(secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
 /// Load `text` as the firmware will at boot; an error reads `file:line: message`.
 pub fn check_config(file: &str, text: &str) -> Result<Settings, String> {
     let mut buf = vec![0u8; MAX_LINE_LEN];

@@ -23,6 +23,7 @@ mod log;
 pub mod config;
 pub mod handler;
 pub mod io;
+mod poll;
 mod respond;
 pub mod runtime;
 pub mod socket;

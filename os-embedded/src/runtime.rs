@@ -7,7 +7,8 @@
 
 use eventmpm_core::admission::{self, Load, Verdict};
 use eventmpm_core::conn::{Action, Handback, HeadRead, Wrote};
-use eventmpm_core::table::{ConnId, ConnTable, Slot};
+use eventmpm_core::driver::Interest;
+use eventmpm_core::table::{ConnId, ConnTable, Counts, Slot};
 use eventmpm_core::time::Instant;
 
 use crate::config::Settings;
@@ -22,15 +23,6 @@ pub const MAX_SLOTS: usize = 64;
 
 /// Bytes of client input read and thrown away per drain read.
 const DRAIN_SCRATCH: usize = 128;
-
-/// What a connection waits for from its socket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interest {
-    /// Input (a request head, a client's FIN while lingering).
-    Read,
-    /// Room to send.
-    Write,
-}
 
 /// What the firmware serves and how.
 pub struct Site<'a> {
@@ -86,6 +78,9 @@ pub struct Runtime<'a> {
     next_dispatch: usize,
     /// Sockets held by a connection (bit per socket).
     held: u64,
+    /// What the scoreboard was last told: the counters and whether sockets listen.
+    published: Option<(Counts, bool)>,
+    accepting: bool,
 }
 
 impl core::fmt::Debug for Runtime<'_> {
@@ -133,6 +128,8 @@ impl<'a> Runtime<'a> {
             dispatched: [None; MAX_SLOTS],
             next_dispatch: 0,
             held: 0,
+            published: None,
+            accepting: true,
         }
     }
 
@@ -256,7 +253,8 @@ impl<'a> Runtime<'a> {
             crate::log::debug!("no connection slot free: closing idle keep-alive connections");
             self.table.kill_keep_alive();
         }
-        self.serving.scores.publish(&self.table.counts(), accepting);
+        self.accepting = accepting;
+        self.publish();
         accepting
     }
 
@@ -278,8 +276,8 @@ impl<'a> Runtime<'a> {
             let ready = {
                 let mut sock = sockets.socket(usize::from(s));
                 match interest {
-                    Interest::Read => embedded_io::ReadReady::read_ready(&mut sock),
-                    Interest::Write => embedded_io::WriteReady::write_ready(&mut sock),
+                    Interest::Readable => embedded_io::ReadReady::read_ready(&mut sock),
+                    Interest::Writable => embedded_io::WriteReady::write_ready(&mut sock),
                 }
             };
             // An error is "ready": the operation that follows reports it.
@@ -289,6 +287,15 @@ impl<'a> Runtime<'a> {
                     f(self, sockets, id);
                 }
             }
+        }
+    }
+
+    /// Write the counters to the scoreboard if they changed.
+    pub(crate) fn publish(&mut self) {
+        let now = (self.table.counts(), self.accepting);
+        if self.published != Some(now) {
+            self.serving.scores.publish(&now.0, now.1);
+            self.published = Some(now);
         }
     }
 
@@ -379,6 +386,11 @@ impl<'a> Runtime<'a> {
     }
 
     // --- worker steps ----------------------------------------------------------------------
+
+    /// Whether requests wait for a worker step.
+    pub fn has_dispatched(&self) -> bool {
+        self.dispatched.iter().any(Option::is_some)
+    }
 
     /// One worker step: answer the next dispatched connection's requests (round robin) and say
     /// how it is handed back; `None` when nothing is dispatched. `step` (below the configured

@@ -141,16 +141,17 @@ impl<'a> Sockets for SmolSockets<'_, 'a, '_> {
     fn state(&mut self, i: usize) -> SocketState {
         let s = self.tcp(i);
         match s.state() {
-            tcp::State::Listen => SocketState::Listening,
+            // A handshake in progress is still the listener's: the connection is taken once
+            // established (before that, smoltcp reports it as not readable and at end of
+            // stream).
+            tcp::State::Listen | tcp::State::SynReceived => SocketState::Listening,
             tcp::State::Closed => SocketState::Free,
             tcp::State::TimeWait => {
                 // Our ACK of the client's FIN went out with the poll that got here.
                 s.abort();
                 SocketState::Free
             }
-            tcp::State::SynReceived | tcp::State::Established | tcp::State::CloseWait => {
-                SocketState::Arrived
-            }
+            tcp::State::Established | tcp::State::CloseWait => SocketState::Arrived,
             tcp::State::SynSent
             | tcp::State::FinWait1
             | tcp::State::FinWait2
@@ -169,7 +170,8 @@ impl<'a> Sockets for SmolSockets<'_, 'a, '_> {
 
     fn unlisten(&mut self, i: usize) {
         let s = self.tcp(i);
-        if s.is_listening() {
+        // Only a socket still waiting: a handshake in progress is let through.
+        if s.state() == tcp::State::Listen {
             s.abort();
         }
     }

@@ -6,7 +6,7 @@ use eventmpm_core::time::Instant;
 /// `mtime` in the CLINT at 0x0200_0000 (offset 0xBFF8).
 const MTIME: usize = 0x0200_BFF8;
 /// `mtime` ticks per millisecond (10 MHz).
-const TICKS_PER_MS: u64 = 10_000;
+pub const TICKS_PER_MS: u64 = 10_000;
 
 /// The counter, read as two 32-bit halves (riscv32 has no 64-bit load): high, low, high again,
 /// retried if the low half wrapped in between.

@@ -1,6 +1,6 @@
 //! eventmpm as firmware for QEMU's riscv32 `virt` board: boot, bring up virtio-net and smoltcp
 //! on QEMU's user-mode network (10.0.2.15/24, gateway 10.0.2.2), and serve HTTP on port 80 with
-//! eventmpm-os-embedded: the sample site compiled into flash, a JSON endpoint, server-status.
+//! eventmpm-os-embedded: the sample site compiled into flash, JSON endpoints, server-status.
 //!
 //! Everything board-specific is in this crate (startup through riscv-rt, the CLINT timer, the
 //! goldfish RTC, the UART, the test device that ends a run, the NIC); another board is another
@@ -8,6 +8,7 @@
 #![no_std]
 #![no_main]
 
+mod api;
 mod clint;
 mod console;
 mod exit;
@@ -17,25 +18,54 @@ mod rtc;
 mod stack;
 mod uart;
 
+use eventmpm_core::config::tokenizer::MAX_LINE_LEN;
+use eventmpm_core::table::Slot;
+use eventmpm_os_embedded::config::{self, Settings};
+use eventmpm_os_embedded::handler::Handler;
+use eventmpm_os_embedded::io::ConnIo;
+use eventmpm_os_embedded::runtime::{Runtime, Site};
+use eventmpm_os_embedded::smoltcp::SmolSockets;
+use eventmpm_os_embedded::status::{Board, Scores};
+use eventmpm_os_embedded::tree::{File, Tree};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
-use smoltcp::time::Instant as SmolInstant;
+use smoltcp::time::{Duration as SmolDuration, Instant as SmolInstant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address};
-
-use eventmpm_os_embedded::smoltcp::SmolSockets;
-use eventmpm_os_embedded::socket::{SocketState, Sockets};
 
 /// Connection slots: TCP sockets (`EVENTMPM_SLOTS` at build time).
 const SLOTS: usize = include!(concat!(env!("OUT_DIR"), "/slots.rs"));
-/// Per-socket receive and send buffers.
+/// Worker steps per poll (`ThreadsPerChild` in httpd.conf): one scoreboard record each.
+const WORKER_STEPS: usize = include!(concat!(env!("OUT_DIR"), "/worker_steps.rs"));
+/// Per-socket TCP receive and send buffers.
 const RX_BUFFER: usize = 1024;
 const TX_BUFFER: usize = 2048;
-/// The longest the loop sleeps with nothing due (smoltcp's own timers are honoured too).
+/// Per-slot request-head buffer (a longer head is refused with 431 or 414) and response buffer.
+const HEAD_BUFFER: usize = 1024;
+const OUT_BUFFER: usize = 1024;
+/// The buffer generated pages (server-status) are rendered into, one at a time.
+const PAGE_BUFFER: usize = 6 * 1024;
+/// The longest the loop sleeps with nothing due.
 const MAX_SLEEP_MS: u64 = 1000;
+/// TCP retransmission gives up after this long without an ACK (a socket whose client vanished
+/// is then free again).
+const SOCKET_TIMEOUT: SmolDuration = SmolDuration::from_secs(60);
+
+/// The site, compiled from `site/` by the build script.
+static FILES: &[File] = include!(concat!(env!("OUT_DIR"), "/site.rs"));
+static CONFIG: &str = include_str!(concat!(env!("OUT_DIR"), "/httpd.conf"));
+static BUILT: &str = include!(concat!(env!("OUT_DIR"), "/built.rs"));
+
+/// Set once at boot from `CONFIG`.
+static SETTINGS: spin::Once<Settings> = spin::Once::new();
+static BOARD: Board<WORKER_STEPS> = Board::new();
 
 static mut RX: [[u8; RX_BUFFER]; SLOTS] = [[0; RX_BUFFER]; SLOTS];
 static mut TX: [[u8; TX_BUFFER]; SLOTS] = [[0; TX_BUFFER]; SLOTS];
 static mut STORAGE: [SocketStorage<'static>; SLOTS] = [SocketStorage::EMPTY; SLOTS];
+static mut TABLE: [Slot; SLOTS] = [Slot::EMPTY; SLOTS];
+static mut HEADS: [[u8; HEAD_BUFFER]; SLOTS] = [[0; HEAD_BUFFER]; SLOTS];
+static mut OUTS: [[u8; OUT_BUFFER]; SLOTS] = [[0; OUT_BUFFER]; SLOTS];
+static mut PAGE: [u8; PAGE_BUFFER] = [0; PAGE_BUFFER];
 
 fn smol_now() -> SmolInstant {
     SmolInstant::from_millis(clint::now().as_millis() as i64)
@@ -47,13 +77,45 @@ fn main() -> ! {
     console::init();
     idle::init();
     let boot_unix = rtc::unix_seconds();
-    info(format_args!(
-        "eventmpm-qemu-virt booting: {SLOTS} slots, wall clock {boot_unix}"
-    ));
+
+    // SAFETY: main runs once and never returns; each static is borrowed here only, for the
+    // firmware's whole life.
+    let (rx, tx, storage, table, heads, outs, page) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(RX),
+            &mut *core::ptr::addr_of_mut!(TX),
+            &mut *core::ptr::addr_of_mut!(STORAGE),
+            &mut *core::ptr::addr_of_mut!(TABLE),
+            &mut *core::ptr::addr_of_mut!(HEADS),
+            &mut *core::ptr::addr_of_mut!(OUTS),
+            &mut *core::ptr::addr_of_mut!(PAGE),
+        )
+    };
+
+    // The configuration, loaded with the tokenizer's 8 KiB line buffer lent by the send buffers,
+    // which are not in use yet (the build script has already loaded this text once).
+    let settings = {
+        let lent: Option<&mut [u8; MAX_LINE_LEN]> = tx.as_flattened_mut().first_chunk_mut();
+        let mut own = None;
+        let buf = match lent {
+            Some(b) => b,
+            None => own.insert([0u8; MAX_LINE_LEN]),
+        };
+        match config::load(CONFIG, buf) {
+            Ok(s) => SETTINGS.call_once(|| s),
+            Err(e) => {
+                fatal(format_args!(
+                    "httpd.conf:{}: {}",
+                    e.line,
+                    e.message.as_str()
+                ));
+            }
+        }
+    };
+    tx.as_flattened_mut().fill(0);
 
     let Some(mut nic) = nic::Nic::probe() else {
-        info(format_args!("no virtio-net device"));
-        exit::exit(2);
+        fatal(format_args!("no virtio-net device"));
     };
     let mac = EthernetAddress(nic.mac());
     let mut config = Config::new(HardwareAddress::Ethernet(mac));
@@ -66,37 +128,70 @@ fn main() -> ! {
         .routes_mut()
         .add_default_ipv4_route(Ipv4Address::new(10, 0, 2, 2));
 
-    // SAFETY: main runs once and never returns; these statics are borrowed here only, for the
-    // firmware's whole life.
-    let (rx, tx, storage) = unsafe {
-        (
-            &mut *core::ptr::addr_of_mut!(RX),
-            &mut *core::ptr::addr_of_mut!(TX),
-            &mut *core::ptr::addr_of_mut!(STORAGE),
-        )
-    };
     let mut sockets = SocketSet::new(&mut storage[..]);
     let mut handles = [SocketHandle::default(); SLOTS];
     for ((h, r), t) in handles.iter_mut().zip(rx.iter_mut()).zip(tx.iter_mut()) {
-        let s = tcp::Socket::new(
+        let mut s = tcp::Socket::new(
             tcp::SocketBuffer::new(&mut r[..]),
             tcp::SocketBuffer::new(&mut t[..]),
         );
+        s.set_timeout(Some(SOCKET_TIMEOUT));
+        // Responses are written whole: no reason to hold a small segment back.
+        s.set_nagle_enabled(false);
         *h = sockets.add(s);
     }
-    info(format_args!("listening on 10.0.2.15:80"));
+
+    let mut heads = heads.iter_mut();
+    let mut outs = outs.iter_mut();
+    let mut conns: [ConnIo<'static>; SLOTS] = core::array::from_fn(|_| {
+        // Both iterators have SLOTS items.
+        ConnIo::new(heads.next().unwrap(), outs.next().unwrap())
+    });
+    let mut status_api = api::Status::new(boot_unix);
+    let mut sequence_api = api::Sequence;
+    let mut handlers: [&mut dyn Handler; 2] = [&mut status_api, &mut sequence_api];
+    let scores = Scores::start(&BOARD, boot_unix, clint::now());
+    // SAFETY: `conns` and `handlers` live in main's frame, which never returns, so extending
+    // their borrows to 'static is sound; nothing else touches them.
+    let (conns, handlers) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(conns),
+            &mut *(core::ptr::addr_of_mut!(handlers) as *mut [&'static mut dyn Handler; 2]),
+        )
+    };
+    let site = Site {
+        tree: Tree::new(FILES),
+        handlers,
+        status: true,
+        server_software: "eventmpm/0.1.0 (embedded)",
+        built: BUILT,
+        local_ip: "10.0.2.15",
+    };
+    let mut rt = Runtime::new(settings, table, conns, page, site, scores);
+    info(format_args!(
+        "eventmpm-qemu-virt: serving 10.0.2.15:{} with {} slots, {} files, stack used at boot {} bytes",
+        settings.port,
+        SLOTS,
+        FILES.len(),
+        stack::high_water()
+    ));
+
     loop {
         iface.poll(smol_now(), &mut nic, &mut sockets);
-        let mut s = SmolSockets::new(&mut sockets, &handles);
-        for i in 0..s.len() {
-            if s.state(i) == SocketState::Free {
-                s.listen(i, 80);
-            }
+        let now = clint::now();
+        let unix = boot_unix + (now.as_millis() / 1000) as i64;
+        let next = rt.poll(&mut SmolSockets::new(&mut sockets, &handles), now, unix);
+        // What the runtime just wrote goes out now, not after the sleep.
+        iface.poll(smol_now(), &mut nic, &mut sockets);
+        let now_ms = clint::now().as_millis();
+        let mut wake = now_ms + MAX_SLEEP_MS;
+        if let Some(d) = iface.poll_delay(smol_now(), &sockets) {
+            wake = wake.min(now_ms + d.total_millis());
         }
-        let delay = iface
-            .poll_delay(smol_now(), &sockets)
-            .map_or(MAX_SLEEP_MS, |d| d.total_millis().min(MAX_SLEEP_MS));
-        idle::wait_until(clint::ticks() + delay * 10_000);
+        if let Some(at) = next {
+            wake = wake.min(at.as_millis());
+        }
+        idle::wait_until(wake * clint::TICKS_PER_MS);
     }
 }
 
@@ -105,6 +200,15 @@ fn info(args: core::fmt::Arguments<'_>) {
     log::info!(target: "eventmpm", "{args}");
     #[cfg(feature = "defmt")]
     defmt::info!("{}", defmt::Display2Format(&args));
+}
+
+/// A boot-time error: say why and end the run with status 3.
+fn fatal(args: core::fmt::Arguments<'_>) -> ! {
+    #[cfg(all(feature = "log", not(feature = "defmt")))]
+    log::error!(target: "eventmpm", "{args}");
+    #[cfg(feature = "defmt")]
+    defmt::error!("{}", defmt::Display2Format(&args));
+    exit::exit(3);
 }
 
 #[panic_handler]
