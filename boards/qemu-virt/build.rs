@@ -1,6 +1,6 @@
 //! Links the firmware for the board's memory map, compiles `site/` into a flash file tree, and
-//! checks `httpd.conf` with the runtime's own loader, so a bad line stops the build with
-//! `httpd.conf:LINE: message` (the firmware loads the same text again at boot).
+//! loads `httpd.conf` with the runtime's loader (the core's tokenizer and directive table): a bad
+//! line stops the build with `httpd.conf:LINE: message`, and the settings are compiled in.
 //!
 //! `EVENTMPM_SLOTS` (default 4) sets the number of connection slots, i.e. TCP sockets, which
 //! decides most of the RAM; `EVENTMPM_SITE` and `EVENTMPM_CONF` replace the sample site and
@@ -54,7 +54,11 @@ fn main() {
         settings.worker_steps.to_string(),
     )
     .unwrap();
-    std::fs::write(out.join("httpd.conf"), &text).unwrap();
+    std::fs::write(
+        out.join("settings.rs"),
+        eventmpm_os_embedded::build::settings_source(&settings),
+    )
+    .unwrap();
 
     let site = std::env::var("EVENTMPM_SITE")
         .map(PathBuf::from)

@@ -124,6 +124,68 @@ fn walk(
     Ok(())
 }
 
+/// Rust source for an expression of type [`Settings`] equal to `s` (the firmware sets its
+/// `spin::Once` from it at boot, so it carries neither the tokenizer nor the directive table: the
+/// text was read, with the Unix server's messages, when the firmware was built).
+pub fn settings_source(s: &Settings) -> String {
+    let ms = |d: eventmpm_core::time::Duration| d.as_millis();
+    let extended = match s.table.head.extended {
+        Some(d) => format!("Some(Duration::from_millis({}))", ms(d)),
+        None => "None".into(),
+    };
+    format!(
+        "{{
+    use eventmpm_core::time::Duration;
+    let mut server_name = heapless::String::new();
+    let _ = server_name.push_str({name:?});
+    let mut server_admin = heapless::String::new();
+    let _ = server_admin.push_str({admin:?});
+    eventmpm_os_embedded::config::Settings {{
+        port: {port},
+        table: eventmpm_core::table::Settings {{
+            keep_alive_timeout: Duration::from_millis({kat}),
+            timeout: Duration::from_millis({timeout}),
+            head: eventmpm_core::conn::HeadTimeout {{
+                initial: Duration::from_millis({initial}),
+                extended: {extended},
+                min_rate: {min_rate},
+            }},
+        }},
+        keep_alive: eventmpm_core::conn::KeepAliveSettings {{
+            enabled: {ka},
+            timeout: Duration::from_millis({kat}),
+            max_requests: {max},
+        }},
+        limits: eventmpm_core::http1::Limits {{
+            request_line: {line},
+            field_size: {field},
+            fields: {fields},
+            body: {body},
+        }},
+        worker_steps: {steps},
+        factor: eventmpm_core::admission::Factor::from_thousandths({factor}),
+        server_name,
+        server_admin,
+    }}
+}}",
+        name = s.server_name.as_str(),
+        admin = s.server_admin.as_str(),
+        port = s.port,
+        kat = ms(s.table.keep_alive_timeout),
+        timeout = ms(s.table.timeout),
+        initial = ms(s.table.head.initial),
+        min_rate = s.table.head.min_rate,
+        ka = s.keep_alive.enabled,
+        max = s.keep_alive.max_requests,
+        line = s.limits.request_line,
+        field = s.limits.field_size,
+        fields = s.limits.fields,
+        body = s.limits.body,
+        steps = s.worker_steps,
+        factor = s.factor.thousandths(),
+    )
+}
+
 /// `YYYY-MM-DDTHH:MM:SS` (UTC) for Unix time `secs`: the status page's `Server Built:`.
 pub fn built_stamp(secs: i64) -> String {
     let t = eventmpm_core::calendar::DateTime::from_unix(secs);

@@ -1,8 +1,10 @@
 //! The device's configuration: httpd.conf directives, read by the core's tokenizer and
-//! [`Config::set`] from a text compiled into the firmware, with the same messages as the Unix
-//! server. The board's build script loads the same text with [`load`] (see
-//! [`crate::build::check_config`]), so an error stops the build; the firmware loads it again
-//! at boot and never later.
+//! [`Config::set`], with the same messages as the Unix server. The board's build script loads
+//! the firmware's text with [`load`] ([`crate::build::check_config`]): an error stops the build
+//! with `httpd.conf:LINE: message`, and the resulting [`Settings`] are compiled in
+//! ([`crate::build::settings_source`]) and set once at boot. [`load`] is `no_std` too, for a
+//! firmware that reads its text at boot (from a flash partition, say), where an error stops
+//! the boot; nothing is ever read mid-request.
 //!
 //! Directives that make sense on a device: `Listen` (its port), `KeepAlive`,
 //! `KeepAliveTimeout`, `MaxKeepAliveRequests`, `Timeout`, `RequestReadTimeout`,

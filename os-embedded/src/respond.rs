@@ -540,7 +540,7 @@ impl Serving<'_> {
             threads_per_child: self.settings.worker_steps,
             max_servers: 1,
             is_async: true,
-            extended_status: false,
+            extended_status: self.site.extended_status,
         };
         match crate::status::render(self.page, &query, &info, &self.scores) {
             Some(n) => {

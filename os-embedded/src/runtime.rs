@@ -32,6 +32,8 @@ pub struct Site<'a> {
     pub handlers: &'a mut [&'a mut dyn Handler],
     /// Whether `/server-status` is served.
     pub status: bool,
+    /// `ExtendedStatus`: traffic totals on the status page.
+    pub extended_status: bool,
     /// The `Server` field and `ServerVersion:`.
     pub server_software: &'static str,
     /// `Server Built:` on the status page.

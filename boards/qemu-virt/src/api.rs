@@ -1,6 +1,7 @@
 //! The sample site's dynamic pages, as a router firmware would have them.
 //!
-//! - `/api/status.json`: uptime and wall clock, a small JSON object of known length.
+//! - `/api/status.json`: uptime, wall clock and the stack's high-water mark, a small JSON object
+//!   of known length.
 //! - `/api/sequence.json?n=N`: a JSON array of the numbers 0 to N−1 (N up to 1,000,000, default
 //!   1000), produced as the socket takes it: its length is not known in advance, so it goes out
 //!   chunked, and it is larger than any buffer the firmware has.
@@ -19,7 +20,7 @@ const MAX_SEQUENCE: u64 = 1_000_000;
 #[derive(Debug)]
 pub struct Status {
     boot_unix: i64,
-    text: heapless::String<96>,
+    text: heapless::String<128>,
 }
 
 impl Status {
@@ -40,11 +41,12 @@ impl Handler for Status {
     fn start(&mut self, _request: &Request<'_>) -> Dynamic {
         let up = clint::now().as_millis() / 1000;
         self.text.clear();
-        // 96 bytes hold both numbers at their widest.
+        // 128 bytes hold the numbers at their widest.
         let _ = write!(
             self.text,
-            "{{\"uptime_s\":{up},\"unix_time\":{},\"board\":\"qemu-virt\"}}\n",
-            self.boot_unix + up as i64
+            "{{\"uptime_s\":{up},\"unix_time\":{},\"stack_high_water\":{},\"board\":\"qemu-virt\"}}\n",
+            self.boot_unix + up as i64,
+            crate::stack::high_water()
         );
         Dynamic {
             content_type: "application/json",

@@ -88,3 +88,7 @@ mod frames {
 
 #[cfg(feature = "defmt")]
 pub use frames::init;
+
+/// Neither console: the firmware is silent.
+#[cfg(not(any(feature = "log", feature = "defmt")))]
+pub fn init() {}

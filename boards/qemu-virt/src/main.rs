@@ -18,9 +18,8 @@ mod rtc;
 mod stack;
 mod uart;
 
-use eventmpm_core::config::tokenizer::MAX_LINE_LEN;
 use eventmpm_core::table::Slot;
-use eventmpm_os_embedded::config::{self, Settings};
+use eventmpm_os_embedded::config::Settings;
 use eventmpm_os_embedded::handler::Handler;
 use eventmpm_os_embedded::io::ConnIo;
 use eventmpm_os_embedded::runtime::{Runtime, Site};
@@ -52,10 +51,9 @@ const SOCKET_TIMEOUT: SmolDuration = SmolDuration::from_secs(60);
 
 /// The site, compiled from `site/` by the build script.
 static FILES: &[File] = include!(concat!(env!("OUT_DIR"), "/site.rs"));
-static CONFIG: &str = include_str!(concat!(env!("OUT_DIR"), "/httpd.conf"));
 static BUILT: &str = include!(concat!(env!("OUT_DIR"), "/built.rs"));
 
-/// Set once at boot from `CONFIG`.
+/// Set once at boot from httpd.conf, which the build script read (`settings.rs`).
 static SETTINGS: spin::Once<Settings> = spin::Once::new();
 static BOARD: Board<WORKER_STEPS> = Board::new();
 
@@ -92,27 +90,8 @@ fn main() -> ! {
         )
     };
 
-    // The configuration, loaded with the tokenizer's 8 KiB line buffer lent by the send buffers,
-    // which are not in use yet (the build script has already loaded this text once).
-    let settings = {
-        let lent: Option<&mut [u8; MAX_LINE_LEN]> = tx.as_flattened_mut().first_chunk_mut();
-        let mut own = None;
-        let buf = match lent {
-            Some(b) => b,
-            None => own.insert([0u8; MAX_LINE_LEN]),
-        };
-        match config::load(CONFIG, buf) {
-            Ok(s) => SETTINGS.call_once(|| s),
-            Err(e) => {
-                fatal(format_args!(
-                    "httpd.conf:{}: {}",
-                    e.line,
-                    e.message.as_str()
-                ));
-            }
-        }
-    };
-    tx.as_flattened_mut().fill(0);
+    let settings: &'static Settings =
+        SETTINGS.call_once(|| include!(concat!(env!("OUT_DIR"), "/settings.rs")));
 
     let Some(mut nic) = nic::Nic::probe() else {
         fatal(format_args!("no virtio-net device"));
@@ -163,6 +142,7 @@ fn main() -> ! {
         tree: Tree::new(FILES),
         handlers,
         status: true,
+        extended_status: true,
         server_software: "eventmpm/0.1.0 (embedded)",
         built: BUILT,
         local_ip: "10.0.2.15",
@@ -195,6 +175,7 @@ fn main() -> ! {
     }
 }
 
+#[allow(unused_variables)]
 fn info(args: core::fmt::Arguments<'_>) {
     #[cfg(all(feature = "log", not(feature = "defmt")))]
     log::info!(target: "eventmpm", "{args}");
@@ -203,6 +184,7 @@ fn info(args: core::fmt::Arguments<'_>) {
 }
 
 /// A boot-time error: say why and end the run with status 3.
+#[allow(unused_variables)]
 fn fatal(args: core::fmt::Arguments<'_>) -> ! {
     #[cfg(all(feature = "log", not(feature = "defmt")))]
     log::error!(target: "eventmpm", "{args}");
@@ -212,6 +194,7 @@ fn fatal(args: core::fmt::Arguments<'_>) -> ! {
 }
 
 #[panic_handler]
+#[allow(unused_variables)]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     #[cfg(all(feature = "log", not(feature = "defmt")))]
     log::error!(target: "eventmpm", "panic: {info}");

@@ -24,9 +24,11 @@ pub fn write(bytes: &[u8]) {
 }
 
 /// `core::fmt::Write` over the UART.
+#[cfg(all(feature = "log", not(feature = "defmt")))]
 #[derive(Debug)]
 pub struct Console;
 
+#[cfg(all(feature = "log", not(feature = "defmt")))]
 impl core::fmt::Write for Console {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         write(s.as_bytes());
