@@ -175,6 +175,8 @@ const APPLIED: [&str; 12] = [
 
 /// Read `text`. `buf` is the tokenizer's line buffer (8 KiB; the caller decides where it lives:
 /// at boot it can be memory that is not yet in use).
+// No heap to box the message in; `load` runs once, at build time or boot.
+#[allow(clippy::result_large_err)]
 pub fn load(text: &str, buf: &mut [u8; MAX_LINE_LEN]) -> Result<Settings, LoadError> {
     let mut config = Config::new();
     let mut server_name: heapless::String<MAX_NAME_LEN> = heapless::String::new();

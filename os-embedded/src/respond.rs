@@ -436,7 +436,7 @@ impl Serving<'_> {
             }
         }
         if self.site.status && decoded == b"/server-status" {
-            return self.status_page(req, fields);
+            return self.status_page(req, allow, fields);
         }
         if let Some(h) = self.site.handlers.iter().position(|h| h.claims(decoded)) {
             let d = self.site.handlers[h].start(req);
@@ -516,7 +516,12 @@ impl Serving<'_> {
         }
     }
 
-    fn status_page<'t>(&mut self, req: &Request<'_>, fields: &mut Fields<'t>) -> Reply {
+    fn status_page<'t>(
+        &mut self,
+        req: &Request<'_>,
+        scratch: &'t mut [u8; 32],
+        fields: &mut Fields<'t>,
+    ) -> Reply {
         let query = Query::parse(req.target().query().unwrap_or(""));
         if self.page_leased {
             // One page buffer: a second status request while the first is still being sent
@@ -545,6 +550,20 @@ impl Serving<'_> {
         match crate::status::render(self.page, &query, &info, &self.scores) {
             Some(n) => {
                 fields.push("Content-Type", query.format().content_type().as_bytes());
+                if let Some(secs) = query.refresh {
+                    // `?refresh=N`, as the Unix server: the page asks to be reloaded.
+                    let mut k = scratch.len();
+                    let mut v = secs;
+                    loop {
+                        k -= 1;
+                        scratch[k] = b'0' + (v % 10) as u8;
+                        v /= 10;
+                        if v == 0 || k == 0 {
+                            break;
+                        }
+                    }
+                    fields.push("Refresh", &scratch[k..]);
+                }
                 Reply::new(Status::OK, Content::Page(n))
             }
             None => {

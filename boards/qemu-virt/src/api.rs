@@ -42,9 +42,9 @@ impl Handler for Status {
         let up = clint::now().as_millis() / 1000;
         self.text.clear();
         // 128 bytes hold the numbers at their widest.
-        let _ = write!(
+        let _ = writeln!(
             self.text,
-            "{{\"uptime_s\":{up},\"unix_time\":{},\"stack_high_water\":{},\"board\":\"qemu-virt\"}}\n",
+            "{{\"uptime_s\":{up},\"unix_time\":{},\"stack_high_water\":{},\"board\":\"qemu-virt\"}}",
             self.boot_unix + up as i64,
             crate::stack::high_water()
         );
@@ -100,9 +100,9 @@ impl Handler for Sequence {
             }
             let mut item: heapless::String<16> = heapless::String::new();
             let _ = match next {
-                0 if n == 0 => write!(item, "[]\n"),
+                0 if n == 0 => writeln!(item, "[]"),
                 0 => write!(item, "[0"),
-                k if k == n => write!(item, "]\n"),
+                k if k == n => writeln!(item, "]"),
                 k => write!(item, ",{k}"),
             };
             out[len..len + item.len()].copy_from_slice(item.as_bytes());

@@ -122,7 +122,7 @@ fn main() -> ! {
 
     let mut heads = heads.iter_mut();
     let mut outs = outs.iter_mut();
-    let mut conns: [ConnIo<'static>; SLOTS] = core::array::from_fn(|_| {
+    let mut conns: [ConnIo<'_>; SLOTS] = core::array::from_fn(|_| {
         // Both iterators have SLOTS items.
         ConnIo::new(heads.next().unwrap(), outs.next().unwrap())
     });
@@ -130,24 +130,16 @@ fn main() -> ! {
     let mut sequence_api = api::Sequence;
     let mut handlers: [&mut dyn Handler; 2] = [&mut status_api, &mut sequence_api];
     let scores = Scores::start(&BOARD, boot_unix, clint::now());
-    // SAFETY: `conns` and `handlers` live in main's frame, which never returns, so extending
-    // their borrows to 'static is sound; nothing else touches them.
-    let (conns, handlers) = unsafe {
-        (
-            &mut *core::ptr::addr_of_mut!(conns),
-            &mut *(core::ptr::addr_of_mut!(handlers) as *mut [&'static mut dyn Handler; 2]),
-        )
-    };
     let site = Site {
         tree: Tree::new(FILES),
-        handlers,
+        handlers: &mut handlers,
         status: true,
         extended_status: true,
         server_software: "eventmpm/0.1.0 (embedded)",
         built: BUILT,
         local_ip: "10.0.2.15",
     };
-    let mut rt = Runtime::new(settings, table, conns, page, site, scores);
+    let mut rt = Runtime::new(settings, table, &mut conns, page, site, scores);
     info(format_args!(
         "eventmpm-qemu-virt: serving 10.0.2.15:{} with {} slots, {} files, stack used at boot {} bytes",
         settings.port,
