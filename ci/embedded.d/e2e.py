@@ -357,8 +357,10 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--workload", action="store_true")
     ap.add_argument("--defmt-smoke", action="store_true")
+    ap.add_argument("--slots", type=int, default=SLOTS, help="the firmware's connection slots")
     args = ap.parse_args()
     PORT = args.port
+    globals()["SLOTS"] = args.slots
     if args.workload:
         for check in (check_index_and_file_with_curl, check_ranges, check_errors,
                       check_pipelining, check_dynamic, check_status_pages, check_burst):

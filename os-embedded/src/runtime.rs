@@ -409,7 +409,10 @@ impl<'a> Runtime<'a> {
                 continue;
             };
             self.next_dispatch = (i + 1) % n;
-            let id = self.table.id_of(i)?;
+            // A dispatched connection stays open until its hand-back; skip a slot that is not.
+            let Some(id) = self.table.id_of(i) else {
+                continue;
+            };
             let handback = self.serve(sockets, id, served, step);
             return Some((id, handback));
         }
