@@ -256,22 +256,17 @@ impl World<'_> {
     }
 
     fn settle(&mut self, id: ConnId, settled: Settled) -> Result<(), Failure> {
-        let interest = match settled {
-            Settled::Wait(driver::Interest::Readable) => Interest::Readable,
-            Settled::Wait(driver::Interest::Writable) => Interest::Writable,
-            Settled::Unchanged | Settled::Dispatched | Settled::Closed => return Ok(()),
-            Settled::Unsettled => {
-                return Err(self.fail(format!(
-                    "an action chain for {id:?} did not settle within {} steps",
-                    driver::MAX_STEPS
-                )));
-            }
-        };
-        if self.wire_of(id).is_none() {
-            return Err(self.fail(format!("a wait for {id:?}, which has no socket")));
+        match settled {
+            Settled::Unsettled => Err(self.fail(format!(
+                "an action chain for {id:?} did not settle within {} steps",
+                driver::MAX_STEPS
+            ))),
+            Settled::Again(action) => Err(self.fail(format!(
+                "{id:?} was served inline by the listener ({action:?} next): it must queue to \
+                 the workers"
+            ))),
+            Settled::Wait(_) | Settled::Unchanged | Settled::Dispatched | Settled::Closed => Ok(()),
         }
-        self.poller.arm(id.token(), interest);
-        Ok(())
     }
 
     /// The wire of a connection the table asks I/O for.
@@ -517,6 +512,16 @@ impl<'a> Io<'a> for World<'a> {
             self.note_end(wi, event, action);
         }
         Ok(())
+    }
+
+    fn wait(&mut self, id: ConnId, interest: driver::Interest) -> Result<bool, Failure> {
+        self.wire_for(id, "a wait")?;
+        let interest = match interest {
+            driver::Interest::Readable => Interest::Readable,
+            driver::Interest::Writable => Interest::Writable,
+        };
+        self.poller.arm(id.token(), interest);
+        Ok(true)
     }
 
     fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Failure> {

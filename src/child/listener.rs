@@ -344,32 +344,24 @@ impl<'t> Listener<'t> {
     /// Feed `event` for `id` to the table and carry out what follows.
     fn perform_event(&mut self, id: ConnId, event: Event, now: Instant) {
         let Ok(settled) = driver::drive_event(&mut self.conns, id, event, now);
-        self.settle(id, settled, now);
+        self.settled(id, settled, now);
     }
 
-    /// Carry out `action` for `id` through the core's driver, then arm the poller for whatever
-    /// the connection waits for.
+    /// Carry out `action` for `id` through the core's driver.
     fn perform(&mut self, id: ConnId, action: Action, now: Instant) {
         let Ok(settled) = driver::drive(&mut self.conns, id, action, now);
-        self.settle(id, settled, now);
+        self.settled(id, settled, now);
     }
 
-    /// Arm the poller for a connection that waits. A registration that fails ends the
-    /// connection as a client that went away would; the chain that follows (lingering close)
-    /// waits at most once more, so two rounds bound it.
-    fn settle(&mut self, id: ConnId, mut settled: Settled, now: Instant) {
-        for _ in 0..2 {
-            let Settled::Wait(interest) = settled else {
+    fn settled(&mut self, id: ConnId, mut settled: Settled, now: Instant) {
+        // `Again` follows only a dispatch served inline, which this listener never does (it
+        // queues to its workers); were it to, one more round each is bounded by the dispatch
+        // limit of the connection's served count.
+        for _ in 0..eventmpm_core::conn::MAX_REQUESTS_PER_DISPATCH {
+            let Settled::Again(action) = settled else {
                 return;
             };
-            let Err(e) = self.conns.arm(id, interest) else {
-                return;
-            };
-            if let Some(io) = self.conns.conn(id) {
-                log::warn!("cannot poll a connection from {}: {e}", io.peer);
-            }
-            let closed = Event::HeadRead(HeadRead::Closed);
-            let Ok(next) = driver::drive_event(&mut self.conns, id, closed, now);
+            let Ok(next) = driver::drive(&mut self.conns, id, action, now);
             settled = next;
         }
     }
@@ -391,24 +383,6 @@ impl Conns<'_> {
     fn conn(&mut self, id: ConnId) -> Option<&mut ConnIo> {
         self.io.get_mut(id.index()).and_then(Option::as_mut)
     }
-
-    /// Register (the first time) or re-arm the connection's oneshot registration.
-    fn arm(&mut self, id: ConnId, interest: driver::Interest) -> std::io::Result<()> {
-        let interest = match interest {
-            driver::Interest::Readable => Interest::Read,
-            driver::Interest::Writable => Interest::Write,
-        };
-        let Some(io) = self.io.get_mut(id.index()).and_then(Option::as_mut) else {
-            return Ok(());
-        };
-        if io.registered {
-            self.poller.rearm(io.sock.as_fd(), id.token(), interest)
-        } else {
-            self.poller.add(io.sock.as_fd(), id.token(), interest)?;
-            io.registered = true;
-            Ok(())
-        }
-    }
 }
 
 impl<'t> Io<'t> for Conns<'t> {
@@ -423,6 +397,32 @@ impl<'t> Io<'t> for Conns<'t> {
         // close, server-status rendered by the worker this dispatches to) comes before the
         // counters that describe it.
         self.publish();
+    }
+
+    fn wait(&mut self, id: ConnId, interest: driver::Interest) -> Result<bool, Infallible> {
+        let interest = match interest {
+            driver::Interest::Readable => Interest::Read,
+            driver::Interest::Writable => Interest::Write,
+        };
+        let Some(io) = self.io.get_mut(id.index()).and_then(Option::as_mut) else {
+            return Ok(false);
+        };
+        // Registered once, then re-armed (oneshot) for each wait.
+        let r = if io.registered {
+            self.poller.rearm(io.sock.as_fd(), id.token(), interest)
+        } else {
+            self.poller.add(io.sock.as_fd(), id.token(), interest)
+        };
+        match r {
+            Ok(()) => {
+                io.registered = true;
+                Ok(true)
+            }
+            Err(e) => {
+                log::warn!("cannot poll a connection from {}: {e}", io.peer);
+                Ok(false)
+            }
+        }
     }
 
     fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Infallible> {
