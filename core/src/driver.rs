@@ -82,6 +82,16 @@ pub trait Io<'t> {
         Ok(())
     }
 
+    /// The listener's expiry handed `action` to `id` (its timeout expired, or idle keep-alive
+    /// connections are being closed); called before the action is driven (tracing, checking).
+    fn expired(&mut self, _id: ConnId, _action: Action) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// The listener is closing idle keep-alive connections because its workers are stalled
+    /// (they come back through [`Io::expired`]).
+    fn keep_alive_killed(&mut self) {}
+
     /// [`Action::WaitReadable`], [`Action::WaitWritable`]: arm a poller for `interest` (a
     /// oneshot registration, reported with [`ConnId::token`]), or do nothing when the caller
     /// blocks on the socket itself after [`drive`] returns. `false` when the socket cannot be
