@@ -8,9 +8,10 @@
 //! implements [`Io`] and calls [`drive`]; which action follows which result is decided here and
 //! in [`ConnTable`], once (quinn-proto's "one state machine, many drivers").
 //!
-//! Waiting is the caller's: [`drive`] returns [`Settled::Wait`] and the caller arms its poller
-//! (or blocks) and comes back with [`Event::Ready`], so the loop never blocks and a runtime that
-//! blocks (the worker MPM) still runs no second copy of it.
+//! The loop never blocks: for a wait it asks [`Io::wait`] to arm a poller, and a runtime that
+//! blocks on its socket instead (the worker MPM) answers that it will wait itself, blocks after
+//! [`drive`] returns [`Settled::Wait`], and comes back with [`Event::Ready`] — still no second
+//! copy of the loop.
 
 use crate::conn::{Action, Event, HeadRead};
 use crate::table::{ConnId, ConnTable};
@@ -33,8 +34,9 @@ pub enum Interest {
 /// How a [`drive`] call ended for the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Settled {
-    /// The connection waits for its socket: arm a poller for `Interest` (or block on it), then
-    /// come back with [`Event::Ready`]; its deadline is in the table's timeout queues.
+    /// The connection waits for its socket ([`Io::wait`] armed a poller, or the caller blocks
+    /// on it now) and comes back with [`Event::Ready`]; its deadline is in the table's timeout
+    /// queues.
     Wait(Interest),
     /// The event did not apply to the connection's phase (a stale or spurious event, or a
     /// timeout that only moved it to a later stage): whatever it waited for, it still waits for.
@@ -42,6 +44,13 @@ pub enum Settled {
     /// [`Io::dispatch`] took the connection (queued for a worker); it comes back as an
     /// [`Event::Handback`].
     Dispatched,
+    /// [`Io::dispatch`] served requests inline and the connection has more to do at once
+    /// (pipelined requests, a yield after [`MAX_REQUESTS_PER_DISPATCH`]): call [`drive`] again
+    /// with this action — straight away (the worker MPM's thread owns the connection) or after
+    /// the other connections' turns (a cooperative loop), so one client cannot hold the loop.
+    ///
+    /// [`MAX_REQUESTS_PER_DISPATCH`]: crate::conn::MAX_REQUESTS_PER_DISPATCH
+    Again(Action),
     /// The connection is closed and its slot free.
     Closed,
     /// The chain did not settle within [`MAX_STEPS`]: a table bug, logged; the connection is left
@@ -72,6 +81,22 @@ pub trait Io<'t> {
     fn fed(&mut self, _id: ConnId, _event: Event, _action: Action) -> Result<(), Self::Error> {
         Ok(())
     }
+
+    /// The listener's expiry handed `action` to `id` (its timeout expired, or idle keep-alive
+    /// connections are being closed); called before the action is driven (tracing, checking).
+    fn expired(&mut self, _id: ConnId, _action: Action) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// The listener is closing idle keep-alive connections because its workers are stalled
+    /// (they come back through [`Io::expired`]).
+    fn keep_alive_killed(&mut self) {}
+
+    /// [`Action::WaitReadable`], [`Action::WaitWritable`]: arm a poller for `interest` (a
+    /// oneshot registration, reported with [`ConnId::token`]), or do nothing when the caller
+    /// blocks on the socket itself after [`drive`] returns. `false` when the socket cannot be
+    /// waited for (the poller refused it): the connection then ends as if its client had gone.
+    fn wait(&mut self, id: ConnId, interest: Interest) -> Result<bool, Self::Error>;
 
     /// [`Action::ReadHead`]: scan what is buffered, read what the socket has (non-blocking),
     /// scan again.
@@ -120,7 +145,8 @@ pub fn drive_event<'t, I: Io<'t>>(
 }
 
 /// Carry out `action` for `id`, feeding each result back into the table, until the connection
-/// waits, is dispatched or closes; at most [`MAX_STEPS`] actions.
+/// waits, is dispatched or closes, or has been served inline and has more to do; at most
+/// [`MAX_STEPS`] actions.
 pub fn drive<'t, I: Io<'t>>(
     io: &mut I,
     id: ConnId,
@@ -135,14 +161,27 @@ pub fn drive<'t, I: Io<'t>>(
         if !waits {
             io.before_io();
         }
+        let mut inline = false;
         let event = match action {
             Action::Nothing => return Ok(Settled::Unchanged),
-            Action::WaitReadable => return Ok(Settled::Wait(Interest::Readable)),
-            Action::WaitWritable => return Ok(Settled::Wait(Interest::Writable)),
+            Action::WaitReadable | Action::WaitWritable => {
+                let interest = if action == Action::WaitReadable {
+                    Interest::Readable
+                } else {
+                    Interest::Writable
+                };
+                if io.wait(id, interest)? {
+                    return Ok(Settled::Wait(interest));
+                }
+                Event::HeadRead(HeadRead::Closed)
+            }
             Action::ReadHead => Event::HeadRead(io.read_head(id)?),
             Action::Dispatch { served } => match io.dispatch(id, served, now)? {
                 None => return Ok(Settled::Dispatched),
-                Some(event) => event,
+                Some(event) => {
+                    inline = matches!(event, Event::Handback(_));
+                    event
+                }
             },
             Action::Write => Event::Wrote(io.write(id)?),
             Action::Reject { status } => Event::Drained {
@@ -159,6 +198,9 @@ pub fn drive<'t, I: Io<'t>>(
         };
         action = io.table().event(id, event, now);
         io.fed(id, event, action)?;
+        if inline && matches!(action, Action::ReadHead | Action::Dispatch { .. }) {
+            return Ok(Settled::Again(action));
+        }
     }
     warn!("a connection did not settle after {} steps", MAX_STEPS);
     Ok(Settled::Unsettled)
@@ -179,6 +221,7 @@ mod tests {
         heads: Vec<HeadRead>,
         inline: Option<Handback>,
         drained_eof: bool,
+        armable: bool,
         calls: Vec<&'static str>,
     }
 
@@ -194,6 +237,7 @@ mod tests {
                 heads: Vec::new(),
                 inline: None,
                 drained_eof: false,
+                armable: true,
                 calls: Vec::new(),
             }
         }
@@ -208,6 +252,10 @@ mod tests {
         type Error = Infallible;
         fn table(&mut self) -> &mut ConnTable<'t> {
             &mut self.table
+        }
+        fn wait(&mut self, _: ConnId, _: Interest) -> Result<bool, Infallible> {
+            self.calls.push("wait");
+            Ok(self.armable)
         }
         fn read_head(&mut self, _: ConnId) -> Result<HeadRead, Infallible> {
             self.calls.push("read_head");
@@ -252,7 +300,18 @@ mod tests {
         let (id, action) = io.open();
         let r = drive(&mut io, id, action, NOW);
         assert_eq!(r, Ok(Settled::Wait(Interest::Readable)));
-        assert_eq!(io.calls, ["read_head"]);
+        assert_eq!(io.calls, ["read_head", "wait"]);
+    }
+
+    #[test]
+    fn a_socket_that_cannot_be_waited_for_ends_the_connection() {
+        let mut slots = [Slot::EMPTY; 1];
+        let mut io = Script::new(&mut slots);
+        io.armable = false;
+        let (id, action) = io.open();
+        assert_eq!(drive(&mut io, id, action, NOW), Ok(Settled::Closed));
+        assert_eq!(io.calls, ["read_head", "wait", "close"]);
+        assert_eq!(io.table.counts().connections, 0);
     }
 
     #[test]
@@ -271,8 +330,32 @@ mod tests {
         let r = drive(&mut io, id, action, NOW);
         assert_eq!(r, Ok(Settled::Wait(Interest::Readable)));
         // No read after the hand-back: the worker said nothing was left buffered.
-        assert_eq!(io.calls, ["read_head", "dispatch"]);
+        assert_eq!(io.calls, ["read_head", "dispatch", "wait"]);
         assert_eq!(io.table.counts().keep_alive, 1);
+    }
+
+    /// Pipelined requests served inline: each drive ends after one dispatch, so a client that
+    /// keeps sending never runs a chain into [`MAX_STEPS`] (which would drop its connection) and
+    /// a cooperative loop gets its turn back.
+    #[test]
+    fn an_inline_dispatch_with_more_to_do_hands_the_turn_back() {
+        let mut slots = [Slot::EMPTY; 1];
+        let mut io = Script::new(&mut slots);
+        let (id, mut action) = io.open();
+        for round in 0..3 * MAX_STEPS {
+            io.heads = [HeadRead::Complete].into();
+            io.inline = Some(Handback {
+                served: 1,
+                outcome: Outcome::Yield,
+            });
+            io.calls.clear();
+            match drive(&mut io, id, action, NOW) {
+                Ok(Settled::Again(next)) => action = next,
+                other => panic!("round {round}: {other:?}"),
+            }
+            assert_eq!(action, Action::ReadHead);
+            assert!(io.calls.len() <= 2, "{:?}", io.calls);
+        }
     }
 
     #[test]
@@ -309,6 +392,9 @@ mod tests {
             type Error = &'static str;
             fn table(&mut self) -> &mut ConnTable<'t> {
                 &mut self.0
+            }
+            fn wait(&mut self, _: ConnId, _: Interest) -> Result<bool, &'static str> {
+                Err("not reached")
             }
             fn read_head(&mut self, _: ConnId) -> Result<HeadRead, &'static str> {
                 Err("model broken")

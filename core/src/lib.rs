@@ -13,6 +13,7 @@
 //! | [`admission`] | whether a child may accept; when to drop keep-alive connections | `connections_above_limit` |
 //! | [`conn`] | one connection's life: read head, handler, write completion, keep-alive, linger | `process_socket`, `listener_thread` |
 //! | [`driver`] | the loop that turns a connection's actions into I/O and results back into events | `process_socket`'s state loop |
+//! | [`listener`] | when the listener wakes, when workers count as stalled, what expires, whether to accept | `listener_thread`'s loop |
 //! | [`table`] | the listener's connection slab: phases, queues and exact counters | `event_conn_state_t`, the queues' counts |
 //! | [`http1`] | request heads, bodies, keep-alive rules, response heads | `ap_read_request`, `ap_http_header_filter` |
 //! | [`scoreboard`] | the shared-memory records and their status letters | `scoreboard.h` |
@@ -35,6 +36,7 @@ pub mod config;
 pub mod conn;
 pub mod driver;
 pub mod http1;
+pub mod listener;
 pub mod maintenance;
 pub mod scoreboard;
 pub mod status;

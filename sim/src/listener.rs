@@ -1,9 +1,10 @@
 //! The simulated listener thread: one iteration of its loop, and the I/O behind each
 //! [`Action`] the table asks for. This mirrors what the runtime's listener does with the core.
 
-use eventmpm_core::admission::{Switch, Verdict};
+use eventmpm_core::admission::Switch;
 use eventmpm_core::conn::{Action, Event, HeadRead, Outcome, Wrote};
 use eventmpm_core::driver::{self, Io, Settled};
+use eventmpm_core::listener::Accept;
 use eventmpm_core::table::{ConnId, ConnTable};
 use eventmpm_core::time::Instant;
 use eventmpm_core::timeouts::Class;
@@ -77,36 +78,28 @@ impl World<'_> {
             work += self.apply_handbacks()?;
         }
 
-        if !self.sabotaged(Sabotage::SkipExpire) {
-            // At most one return per open connection plus one (the table's documented bound).
-            for round in 0..=capacity + 1 {
-                let Some((id, action)) = self.table.expire(now) else {
-                    break;
-                };
-                if round > capacity {
-                    return Err(self.fail("expire() returned more connections than are open"));
-                }
-                work += 1;
-                self.trace(What::Expire { conn: id, action });
-                let event = self
-                    .checker
-                    .expired(id, action, now)
-                    .map_err(|e| self.fail(e))?;
-                match event {
-                    Event::KeepAliveKilled => self.report.kills += 1,
-                    Event::TimedOut(c) => self.report.timeouts[c as usize] += 1,
-                    _ => {}
-                }
-                if let Some(wi) = self.wire_of(id) {
-                    self.note_end(wi, event, action);
-                }
-                self.perform(id, action)?;
+        // The server's end of iteration: stalled workers, expiry, admission. The sabotage
+        // skips only the expiry.
+        let (idle, oldest) = (self.idle_workers(), self.oldest_queued());
+        // The rules are copied out and back: the world is both their owner and their I/O.
+        let switch = if self.sabotaged(Sabotage::SkipExpire) {
+            let mut rules = self.rules;
+            rules.kill_if_stalled(self, now, oldest);
+            let (_, switch) = rules.switch(&self.table, idle);
+            self.rules = rules;
+            switch
+        } else {
+            let mut rules = self.rules;
+            let it = rules.end_iteration(self, now, idle, oldest);
+            self.rules = rules;
+            let it = it?;
+            work += u64::from(it.expired);
+            if it.expired > capacity as u32 + 1 {
+                return Err(self.fail("expire() returned more connections than are open"));
             }
             self.checker.after_expire(now).map_err(|e| self.fail(e))?;
-        }
-
-        let load = self.table.counts().load(self.idle_workers());
-        let switch = self.admission.after_iteration(load, self.stopping);
+            it.switch
+        };
         if switch != Switch::Keep {
             self.trace(What::Admission { switch });
         }
@@ -154,14 +147,14 @@ impl World<'_> {
 
     /// Poll the listening socket only while accepting is possible.
     fn update_listening(&mut self) {
-        let on = !self.stopping && !self.admission.is_disabled() && !self.table.is_full();
+        let on = self.rules.listening(&self.table);
         self.poller.listen(LISTEN, on);
     }
 
     /// The graceful stop: close the listener, refuse the backlog, shorten lingering.
     pub(crate) fn stop(&mut self) {
         self.stopping = true;
-        self.table.stop();
+        self.rules.stop(&mut self.table);
         self.checker.stop();
         self.poller.listen(LISTEN, false);
         self.trace(What::Stop);
@@ -187,13 +180,18 @@ impl World<'_> {
             let idle = self.idle_workers();
             let counts = self.table.counts();
             if !self.sabotaged(Sabotage::IgnoreAdmission) {
-                let (verdict, switch) = self.admission.before_accept(counts.load(idle));
-                if switch != Switch::Keep {
-                    self.trace(What::Admission { switch });
-                }
-                if verdict != Verdict::Accept {
-                    self.report.admission_refusals += 1;
-                    break;
+                match self.rules.may_accept(&self.table, idle, accepted == 0) {
+                    Accept::Take => {}
+                    Accept::Pause => break,
+                    Accept::Refuse { switched, .. } => {
+                        if switched {
+                            self.trace(What::Admission {
+                                switch: Switch::Disable,
+                            });
+                        }
+                        self.report.admission_refusals += 1;
+                        break;
+                    }
                 }
             }
             // Admission's bound, recomputed here: an idle worker, and
@@ -256,22 +254,17 @@ impl World<'_> {
     }
 
     fn settle(&mut self, id: ConnId, settled: Settled) -> Result<(), Failure> {
-        let interest = match settled {
-            Settled::Wait(driver::Interest::Readable) => Interest::Readable,
-            Settled::Wait(driver::Interest::Writable) => Interest::Writable,
-            Settled::Unchanged | Settled::Dispatched | Settled::Closed => return Ok(()),
-            Settled::Unsettled => {
-                return Err(self.fail(format!(
-                    "an action chain for {id:?} did not settle within {} steps",
-                    driver::MAX_STEPS
-                )));
-            }
-        };
-        if self.wire_of(id).is_none() {
-            return Err(self.fail(format!("a wait for {id:?}, which has no socket")));
+        match settled {
+            Settled::Unsettled => Err(self.fail(format!(
+                "an action chain for {id:?} did not settle within {} steps",
+                driver::MAX_STEPS
+            ))),
+            Settled::Again(action) => Err(self.fail(format!(
+                "{id:?} was served inline by the listener ({action:?} next): it must queue to \
+                 the workers"
+            ))),
+            Settled::Wait(_) | Settled::Unchanged | Settled::Dispatched | Settled::Closed => Ok(()),
         }
-        self.poller.arm(id.token(), interest);
-        Ok(())
     }
 
     /// The wire of a connection the table asks I/O for.
@@ -517,6 +510,39 @@ impl<'a> Io<'a> for World<'a> {
             self.note_end(wi, event, action);
         }
         Ok(())
+    }
+
+    fn wait(&mut self, id: ConnId, interest: driver::Interest) -> Result<bool, Failure> {
+        self.wire_for(id, "a wait")?;
+        let interest = match interest {
+            driver::Interest::Readable => Interest::Readable,
+            driver::Interest::Writable => Interest::Writable,
+        };
+        self.poller.arm(id.token(), interest);
+        Ok(true)
+    }
+
+    fn expired(&mut self, id: ConnId, action: Action) -> Result<(), Failure> {
+        let now = self.now();
+        self.trace(What::Expire { conn: id, action });
+        let event = self
+            .checker
+            .expired(id, action, now)
+            .map_err(|e| self.fail(e))?;
+        match event {
+            Event::KeepAliveKilled => self.report.kills += 1,
+            Event::TimedOut(c) => self.report.timeouts[c as usize] += 1,
+            _ => {}
+        }
+        if let Some(wi) = self.wire_of(id) {
+            self.note_end(wi, event, action);
+        }
+        Ok(())
+    }
+
+    fn keep_alive_killed(&mut self) {
+        self.checker.kill();
+        self.trace(What::KillKeepAlive);
     }
 
     fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Failure> {

@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration as StdDuration;
 
-use eventmpm_core::admission::{Admission, Switch, Verdict};
+use eventmpm_core::admission::{Admission, Verdict};
 use eventmpm_core::conn::{Action, Event, Handback, HeadRead, Outcome, Wrote};
 use eventmpm_core::driver::{self, Io, Settled};
+use eventmpm_core::listener::{self, Accept};
 use eventmpm_core::table::{ConnId, ConnTable, Counts};
-use eventmpm_core::time::{Duration, Instant};
+use eventmpm_core::time::Instant;
 
 use super::connio::ConnIo;
 use super::{Clock, Completion, Job, Shared, StopMode};
@@ -35,20 +36,13 @@ const EVENTS: usize = 512;
 /// The token of the signal pipe: the first one above every connection token, and like them
 /// within a pointer's range (kqueue and event ports carry tokens in pointer-sized fields).
 const SIGNAL_TOKEN: u64 = eventmpm_core::table::TOKEN_LIMIT;
-/// How long a complete request may wait for a worker before the listener closes its idle
-/// keep-alive connections (httpd's `workers_were_busy`: httpd closes them as soon as a request
-/// finds no idle worker). Our workers never wait for a client, so a request queued for a moment
-/// behind busy workers (a burst, a benchmark with more connections than workers) is served
-/// within milliseconds, and closing keep-alive connections then would only break clients; a
-/// request that waits this long means the workers are stuck, and idle clients are better off
-/// reconnecting to another child.
-const WORKERS_STALLED: Duration = Duration::from_secs(1);
 
 /// What the listener needs to run.
 #[allow(missing_debug_implementations)]
 pub struct Listener<'t> {
     conns: Conns<'t>,
-    admission: Admission,
+    /// The core's rules: admission, stalled workers, expiry.
+    rules: listener::Listener,
     listeners: Vec<TcpListener>,
     listening: bool,
     completed: Vec<Completion>,
@@ -103,7 +97,7 @@ impl<'t> Listener<'t> {
                 published: None,
                 in_flight: 0,
             },
-            admission,
+            rules: listener::Listener::new(admission),
             listeners,
             listening: false,
             completed: Vec::with_capacity(capacity),
@@ -159,10 +153,9 @@ impl<'t> Listener<'t> {
             let now = self.clock.now();
             // Sleep until the next timeout or the moment a queued request has waited too long
             // for a worker; with neither pending, until an event (no periodic wake-ups).
-            let deadline = match (self.conns.table.next_deadline(), self.stall_deadline()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = self
+                .rules
+                .wake_at(&self.conns.table, self.conns.shared.dispatch.oldest());
             let timeout = deadline
                 .map(|d| StdDuration::from_millis(d.as_millis().saturating_sub(now.as_millis())));
             if let Err(e) = self.conns.poller.wait(&mut events, timeout) {
@@ -184,23 +177,11 @@ impl<'t> Listener<'t> {
                 }
             }
             self.take_completions(now);
-            if self.stall_deadline().is_some_and(|d| d <= now) {
-                log::debug!(
-                    "a request has waited {WORKERS_STALLED} for a worker: closing {} idle keep-alive connections",
-                    self.conns.table.counts().keep_alive
-                );
-                self.conns.table.kill_keep_alive();
-            }
-            while let Some((id, action)) = self.conns.table.expire(now) {
-                self.perform(id, action, now);
-            }
-            let load = self.conns.table.counts().load(self.idle_workers());
-            self.admission.after_iteration(load, self.stop.is_some());
-            // A full table disables the (level-triggered) listening sockets too; re-enabling
+            let (idle, oldest) = (self.idle_workers(), self.conns.shared.dispatch.oldest());
+            let Ok(it) = self.rules.end_iteration(&mut self.conns, now, idle, oldest);
+            // A full table switches the (level-triggered) listening sockets off too; polling
             // them while it is full would spin.
-            let listen =
-                self.stop.is_none() && !self.admission.is_disabled() && !self.conns.table.is_full();
-            self.set_listening(listen);
+            self.set_listening(it.listen);
             self.conns.publish();
             match self.stop {
                 Some(StopMode::Immediate) => return StopMode::Immediate,
@@ -210,15 +191,6 @@ impl<'t> Listener<'t> {
                 _ => {}
             }
         }
-    }
-
-    /// When idle keep-alive connections are to be closed because a request has waited too long
-    /// for a worker; `None` while no request waits or no connection is idle.
-    fn stall_deadline(&self) -> Option<Instant> {
-        if self.conns.table.counts().keep_alive == 0 {
-            return None;
-        }
-        Some(self.conns.shared.dispatch.oldest()? + WORKERS_STALLED)
     }
 
     fn on_signals(&mut self) {
@@ -242,7 +214,7 @@ impl<'t> Listener<'t> {
             self.set_listening(false);
             // Closing our copies releases the ports once every child has closed its own.
             self.listeners.clear();
-            self.conns.table.stop();
+            self.rules.stop(&mut self.conns.table);
             self.conns.shared.stopping.store(true, Ordering::Relaxed);
             self.conns.shared.board.set_stopping();
         }
@@ -261,32 +233,28 @@ impl<'t> Listener<'t> {
 
     fn accept_burst(&mut self, which: usize) {
         for n in 0..ACCEPTS_PER_EVENT {
-            if self.stop.is_some() || self.conns.table.is_full() {
-                self.set_listening(false);
-                return;
-            }
-            let load = self.conns.table.counts().load(self.idle_workers());
-            if n > 0 && self.admission.verdict(load) != Verdict::Accept {
-                // Whether another connection is waiting is unknown (the request just accepted
-                // may have taken a worker a moment ago), and switching the socket off for none
-                // costs two poller calls. As httpd, decide only when the socket reports a
-                // waiting connection: it is level-triggered and does so at the next wait if one
-                // is there.
-                return;
-            }
-            let (verdict, switch) = self.admission.before_accept(load);
-            if switch == Switch::Disable {
-                log::debug!(
-                    "{}, not accepting new conns in this process",
-                    match verdict {
-                        Verdict::Busy => "All workers busy".to_string(),
-                        _ => format!("Too many open connections ({})", load.connections),
+            let idle = self.idle_workers();
+            match self.rules.may_accept(&self.conns.table, idle, n == 0) {
+                Accept::Take => {}
+                // The socket is level-triggered: it reports again at the next wait if another
+                // connection is there.
+                Accept::Pause => return,
+                Accept::Refuse { verdict, switched } => {
+                    if switched {
+                        log::debug!(
+                            "{}, not accepting new conns in this process",
+                            match verdict {
+                                Verdict::Busy => "All workers busy".to_string(),
+                                _ => format!(
+                                    "Too many open connections ({})",
+                                    self.conns.table.counts().connections
+                                ),
+                            }
+                        );
                     }
-                );
-                self.set_listening(false);
-            }
-            if verdict != Verdict::Accept {
-                return;
+                    self.set_listening(false);
+                    return;
+                }
             }
             let Some(listener) = self.listeners.get(which) else {
                 return;
@@ -344,32 +312,24 @@ impl<'t> Listener<'t> {
     /// Feed `event` for `id` to the table and carry out what follows.
     fn perform_event(&mut self, id: ConnId, event: Event, now: Instant) {
         let Ok(settled) = driver::drive_event(&mut self.conns, id, event, now);
-        self.settle(id, settled, now);
+        self.settled(id, settled, now);
     }
 
-    /// Carry out `action` for `id` through the core's driver, then arm the poller for whatever
-    /// the connection waits for.
+    /// Carry out `action` for `id` through the core's driver.
     fn perform(&mut self, id: ConnId, action: Action, now: Instant) {
         let Ok(settled) = driver::drive(&mut self.conns, id, action, now);
-        self.settle(id, settled, now);
+        self.settled(id, settled, now);
     }
 
-    /// Arm the poller for a connection that waits. A registration that fails ends the
-    /// connection as a client that went away would; the chain that follows (lingering close)
-    /// waits at most once more, so two rounds bound it.
-    fn settle(&mut self, id: ConnId, mut settled: Settled, now: Instant) {
-        for _ in 0..2 {
-            let Settled::Wait(interest) = settled else {
+    fn settled(&mut self, id: ConnId, mut settled: Settled, now: Instant) {
+        // `Again` follows only a dispatch served inline, which this listener never does (it
+        // queues to its workers); were it to, one more round each is bounded by the dispatch
+        // limit of the connection's served count.
+        for _ in 0..eventmpm_core::conn::MAX_REQUESTS_PER_DISPATCH {
+            let Settled::Again(action) = settled else {
                 return;
             };
-            let Err(e) = self.conns.arm(id, interest) else {
-                return;
-            };
-            if let Some(io) = self.conns.conn(id) {
-                log::warn!("cannot poll a connection from {}: {e}", io.peer);
-            }
-            let closed = Event::HeadRead(HeadRead::Closed);
-            let Ok(next) = driver::drive_event(&mut self.conns, id, closed, now);
+            let Ok(next) = driver::drive(&mut self.conns, id, action, now);
             settled = next;
         }
     }
@@ -391,24 +351,6 @@ impl Conns<'_> {
     fn conn(&mut self, id: ConnId) -> Option<&mut ConnIo> {
         self.io.get_mut(id.index()).and_then(Option::as_mut)
     }
-
-    /// Register (the first time) or re-arm the connection's oneshot registration.
-    fn arm(&mut self, id: ConnId, interest: driver::Interest) -> std::io::Result<()> {
-        let interest = match interest {
-            driver::Interest::Readable => Interest::Read,
-            driver::Interest::Writable => Interest::Write,
-        };
-        let Some(io) = self.io.get_mut(id.index()).and_then(Option::as_mut) else {
-            return Ok(());
-        };
-        if io.registered {
-            self.poller.rearm(io.sock.as_fd(), id.token(), interest)
-        } else {
-            self.poller.add(io.sock.as_fd(), id.token(), interest)?;
-            io.registered = true;
-            Ok(())
-        }
-    }
 }
 
 impl<'t> Io<'t> for Conns<'t> {
@@ -423,6 +365,32 @@ impl<'t> Io<'t> for Conns<'t> {
         // close, server-status rendered by the worker this dispatches to) comes before the
         // counters that describe it.
         self.publish();
+    }
+
+    fn wait(&mut self, id: ConnId, interest: driver::Interest) -> Result<bool, Infallible> {
+        let interest = match interest {
+            driver::Interest::Readable => Interest::Read,
+            driver::Interest::Writable => Interest::Write,
+        };
+        let Some(io) = self.io.get_mut(id.index()).and_then(Option::as_mut) else {
+            return Ok(false);
+        };
+        // Registered once, then re-armed (oneshot) for each wait.
+        let r = if io.registered {
+            self.poller.rearm(io.sock.as_fd(), id.token(), interest)
+        } else {
+            self.poller.add(io.sock.as_fd(), id.token(), interest)
+        };
+        match r {
+            Ok(()) => {
+                io.registered = true;
+                Ok(true)
+            }
+            Err(e) => {
+                log::warn!("cannot poll a connection from {}: {e}", io.peer);
+                Ok(false)
+            }
+        }
     }
 
     fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Infallible> {

@@ -558,6 +558,11 @@ fn serve_connection(
         };
         let phase = owned.table.conn(id).map(|c| c.phase());
         let readable = match settled {
+            // Served inline with more to do (pipelined requests): on without waiting.
+            Settled::Again(action) => {
+                next = Next::Action(action);
+                continue;
+            }
             Settled::Wait(i) => i == Interest::Readable,
             // A timeout that only moved the connection to a later stage (a head-read
             // extension): keep waiting for what its phase waits for.
@@ -613,6 +618,11 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
 
     fn table(&mut self) -> &mut ConnTable<'t> {
         self.table
+    }
+
+    fn wait(&mut self, _: ConnId, _: Interest) -> Result<bool, Infallible> {
+        // The thread blocks on the socket itself once the driver returns.
+        Ok(true)
     }
 
     fn read_head(&mut self, _: ConnId) -> Result<HeadRead, Infallible> {
