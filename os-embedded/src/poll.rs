@@ -14,8 +14,9 @@
 
 use core::convert::Infallible;
 
-use eventmpm_core::conn::{Event, HeadRead, Wrote};
-use eventmpm_core::driver::{self, Io, Settled};
+use eventmpm_core::conn::{Event, HeadRead, MAX_REQUESTS_PER_DISPATCH, Wrote};
+use eventmpm_core::driver::{self, Interest, Io, Settled};
+use eventmpm_core::listener;
 use eventmpm_core::table::{ConnId, ConnTable};
 use eventmpm_core::time::Instant;
 
@@ -39,6 +40,12 @@ impl<'a, S: Sockets> Io<'a> for Polling<'_, 'a, S> {
         // As the Unix listener: nothing a client can observe (a response, server-status
         // rendered by a worker step) precedes the counters that describe it.
         self.rt.publish();
+    }
+
+    fn wait(&mut self, id: ConnId, interest: Interest) -> Result<bool, Infallible> {
+        // The "poller" is the readiness scan at the next poll: nothing can refuse it.
+        self.rt.wait(id, interest);
+        Ok(true)
     }
 
     fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Infallible> {
@@ -77,9 +84,15 @@ impl<'a, S: Sockets> Io<'a> for Polling<'_, 'a, S> {
     }
 }
 
-fn settle(rt: &mut Runtime<'_>, id: ConnId, settled: Settled) {
-    if let Settled::Wait(interest) = settled {
-        rt.wait(id, interest);
+/// Finish a chain the driver handed back: connections are dispatched to worker steps (never
+/// served inline), so `Again` does not occur; it is driven on all the same, boundedly.
+fn settle<S: Sockets>(io: &mut Polling<'_, '_, S>, id: ConnId, mut settled: Settled, now: Instant) {
+    for _ in 0..MAX_REQUESTS_PER_DISPATCH {
+        let Settled::Again(action) = settled else {
+            return;
+        };
+        let Ok(next) = driver::drive(io, id, action, now);
+        settled = next;
     }
 }
 
@@ -99,30 +112,28 @@ impl Runtime<'_> {
             let Some((id, action)) = self.accept(sockets) else {
                 break;
             };
-            let Ok(settled) = driver::drive(&mut Polling { rt: self, sockets }, id, action, now);
-            settle(self, id, settled);
+            let io = &mut Polling { rt: self, sockets };
+            let Ok(settled) = driver::drive(io, id, action, now);
+            settle(io, id, settled, now);
         }
         // 2. Readiness.
         self.ready(sockets, |rt, sockets, id| {
-            let Ok(settled) =
-                driver::drive_event(&mut Polling { rt, sockets }, id, Event::Ready, now);
-            settle(rt, id, settled);
+            let io = &mut Polling { rt, sockets };
+            let Ok(settled) = driver::drive_event(io, id, Event::Ready, now);
+            settle(io, id, settled, now);
         });
         // 3. Worker steps.
         for step in 0..self.serving.settings.worker_steps as usize {
             let Some((id, handback)) = self.worker_step(sockets, step) else {
                 break;
             };
-            let event = Event::Handback(handback);
-            let Ok(settled) =
-                driver::drive_event(&mut Polling { rt: self, sockets }, id, event, now);
-            settle(self, id, settled);
+            let io = &mut Polling { rt: self, sockets };
+            let Ok(settled) = driver::drive_event(io, id, Event::Handback(handback), now);
+            settle(io, id, settled, now);
         }
-        // 4. Timeouts, and the keep-alive kill ordered by the last admission pass.
-        while let Some((id, action)) = self.table.expire(now) {
-            let Ok(settled) = driver::drive(&mut Polling { rt: self, sockets }, id, action, now);
-            settle(self, id, settled);
-        }
+        // 4. Timeouts, and the keep-alive kill ordered by the last admission pass: the core's
+        //    expiry step, as every listener runs it.
+        let Ok(_) = listener::expire(&mut Polling { rt: self, sockets }, now);
         // 5. Admission.
         self.admit(sockets);
         if self.has_dispatched() {
