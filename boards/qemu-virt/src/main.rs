@@ -8,6 +8,19 @@
 #![no_std]
 #![no_main]
 
+/// A console line through whichever logger the features chose; `{}` with integers and `&str`
+/// only, which both format (defmt then needs no `core::fmt` at all).
+macro_rules! console {
+    ($level:ident, $($arg:tt)*) => {{
+        #[cfg(all(feature = "log", not(feature = "defmt")))]
+        log::$level!(target: "eventmpm", $($arg)*);
+        #[cfg(feature = "defmt")]
+        defmt::$level!($($arg)*);
+        #[cfg(not(any(feature = "log", feature = "defmt")))]
+        let _ = ($($arg)*,);
+    }};
+}
+
 mod api;
 mod clint;
 mod console;
@@ -94,7 +107,7 @@ fn main() -> ! {
         SETTINGS.call_once(|| include!(concat!(env!("OUT_DIR"), "/settings.rs")));
 
     let Some(mut nic) = nic::Nic::probe() else {
-        fatal(format_args!("no virtio-net device"));
+        fatal("no virtio-net device");
     };
     let mac = EthernetAddress(nic.mac());
     let mut config = Config::new(HardwareAddress::Ethernet(mac));
@@ -140,13 +153,14 @@ fn main() -> ! {
         local_ip: "10.0.2.15",
     };
     let mut rt = Runtime::new(settings, table, &mut conns, page, site, scores);
-    info(format_args!(
+    console!(
+        info,
         "eventmpm-qemu-virt: serving 10.0.2.15:{} with {} slots, {} files, stack used at boot {} bytes",
         settings.port,
         SLOTS,
         FILES.len(),
         stack::high_water()
-    ));
+    );
 
     loop {
         iface.poll(smol_now(), &mut nic, &mut sockets);
@@ -167,30 +181,17 @@ fn main() -> ! {
     }
 }
 
-#[allow(unused_variables)]
-fn info(args: core::fmt::Arguments<'_>) {
-    #[cfg(all(feature = "log", not(feature = "defmt")))]
-    log::info!(target: "eventmpm", "{args}");
-    #[cfg(feature = "defmt")]
-    defmt::info!("{}", defmt::Display2Format(&args));
-}
-
 /// A boot-time error: say why and end the run with status 3.
-#[allow(unused_variables)]
-fn fatal(args: core::fmt::Arguments<'_>) -> ! {
-    #[cfg(all(feature = "log", not(feature = "defmt")))]
-    log::error!(target: "eventmpm", "{args}");
-    #[cfg(feature = "defmt")]
-    defmt::error!("{}", defmt::Display2Format(&args));
+fn fatal(why: &str) -> ! {
+    console!(error, "{}", why);
     exit::exit(3);
 }
 
 #[panic_handler]
-#[allow(unused_variables)]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    #[cfg(all(feature = "log", not(feature = "defmt")))]
-    log::error!(target: "eventmpm", "panic: {info}");
-    #[cfg(feature = "defmt")]
-    defmt::error!("panic: {}", defmt::Display2Format(info));
+    match info.location() {
+        Some(at) => console!(error, "panic at {}:{}", at.file(), at.line()),
+        None => console!(error, "panic"),
+    }
     exit::exit(101);
 }
