@@ -182,6 +182,9 @@ impl<'a> Sockets for SmolSockets<'_, 'a, '_> {
             // Both FINs are out and ours awaits its ACK: let it finish (bounded by the socket's
             // timeout, set when it started listening).
             tcp::State::Closing | tcp::State::LastAck => {}
+            // The client closed first (it went away between requests): answer its FIN with ours
+            // rather than a reset; the socket is free once that is acknowledged.
+            tcp::State::CloseWait => s.close(),
             // Done, or closed without (or after a timed-out) lingering: free it now.
             _ => s.abort(),
         }

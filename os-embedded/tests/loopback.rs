@@ -423,3 +423,22 @@ fn no_slot_free_closes_idle_keep_alive_connections() {
     net.send(c, b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(net.responses(c, 1).starts_with("HTTP/1.1 200 OK"));
 }
+
+#[test]
+fn a_client_closing_an_idle_connection_gets_a_fin_not_a_reset() {
+    let mut net = Net::new(2, 1, 1000);
+    let c = net.connect(50_050);
+    net.send(c, b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(net.responses(c, 1).starts_with("HTTP/1.1 200 OK"));
+    assert_eq!(net.rt.table().counts().keep_alive, 1);
+    net.client(c).close();
+    net.run(20, 1);
+    assert_eq!(net.rt.table().counts().connections, 0);
+    // Our FIN answered, its ACK received: the client is in TIME-WAIT, which a reset would have
+    // skipped.
+    assert_eq!(net.client(c).state(), tcp::State::TimeWait);
+    // And the server's socket listens again.
+    let d = net.connect(50_051);
+    net.send(d, b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(net.responses(d, 1).starts_with("HTTP/1.1 200 OK"));
+}
