@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn defaults_and_keywords() {
-        assert_eq!(HttpProtocolOptions::DEFAULT.options(), ProtocolOptions::DEFAULT);
+        assert_eq!(
+            HttpProtocolOptions::DEFAULT.options(),
+            ProtocolOptions::DEFAULT
+        );
         assert_eq!(
             apply(&[&["strict", "LENIENTMETHODS", "allow0.9"]]),
             Ok(ProtocolOptions::DEFAULT)

@@ -410,7 +410,10 @@ mod tests {
             b"4\r\nWiki\r\n5;name=value\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\nGET /";
         let mut d = Decoder::new(&Limits::default());
         let p = d.skip(input).unwrap();
-        assert_eq!((p.consumed, p.produced, p.done), (input.len() - 5, 23, true));
+        assert_eq!(
+            (p.consumed, p.produced, p.done),
+            (input.len() - 5, 23, true)
+        );
         // Byte by byte, the same.
         let mut d = Decoder::new(&Limits::default());
         let mut consumed = 0;

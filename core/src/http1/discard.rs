@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(d(Method::Post, BodyFraming::None, b"GET"), Discard::Nothing);
         assert_eq!(d(Method::Post, Length(0), b""), Discard::Nothing);
         assert_eq!(d(Method::Get, Length(0), b""), Discard::Nothing);
-        assert_eq!(d(Method::Post, Length(5), b"hello"), Discard::Skip { len: 5 });
+        assert_eq!(
+            d(Method::Post, Length(5), b"hello"),
+            Discard::Skip { len: 5 }
+        );
         assert_eq!(
             d(Method::Put, Length(5), b"helloGET / HTTP/1.1\r\n"),
             Discard::Skip { len: 5 }

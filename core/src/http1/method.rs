@@ -139,12 +139,25 @@ mod tests {
     #[test]
     fn registered_methods_are_httpds() {
         for name in [
-            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-            "PROPFIND", "MKCOL", "BASELINE-CONTROL", "MERGE",
+            "GET",
+            "HEAD",
+            "POST",
+            "PUT",
+            "DELETE",
+            "CONNECT",
+            "OPTIONS",
+            "TRACE",
+            "PATCH",
+            "PROPFIND",
+            "MKCOL",
+            "BASELINE-CONTROL",
+            "MERGE",
         ] {
             assert!(Method::from_token(name).is_registered(), "{name}");
         }
-        for name in ["get", "Get", "FOO", "SEARCH", "QUERY", "PRI", "BIND", "propfind"] {
+        for name in [
+            "get", "Get", "FOO", "SEARCH", "QUERY", "PRI", "BIND", "propfind",
+        ] {
             assert!(!Method::from_token(name).is_registered(), "{name}");
         }
         assert!(!Method::Post.is_get_or_head());

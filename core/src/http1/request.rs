@@ -394,15 +394,16 @@ mod tests {
     #[test]
     fn versions_and_request_lines() {
         // Later versions are read as 1.1 (RFC 9110 §6.2), Host rules included.
-        with(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", &Limits::default(), |r| {
-            let r = r.unwrap();
-            assert_eq!(r.version(), Version::Http11);
-            assert!(r.keep_alive());
-        });
-        assert_eq!(
-            err(b"GET / HTTP/2.0\r\n\r\n"),
-            Some(HeadError::MissingHost)
+        with(
+            b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            &Limits::default(),
+            |r| {
+                let r = r.unwrap();
+                assert_eq!(r.version(), Version::Http11);
+                assert!(r.keep_alive());
+            },
         );
+        assert_eq!(err(b"GET / HTTP/2.0\r\n\r\n"), Some(HeadError::MissingHost));
         assert_eq!(status(b"GET / HTTP/3.0\r\nHost: a\r\n\r\n"), 200);
         assert_eq!(status(b"GET / HTTP/0.9\r\n\r\n"), 400);
         assert_eq!(status(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n"), 200);
@@ -470,7 +471,10 @@ mod tests {
             Err(HeadError::UnregisteredMethod)
         );
         assert_eq!(
-            with_options(b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", &ProtocolOptions::DEFAULT),
+            with_options(
+                b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n",
+                &ProtocolOptions::DEFAULT
+            ),
             Ok(false)
         );
         assert_eq!(

@@ -159,9 +159,12 @@ mod tests {
 
     #[test]
     fn splits_a_request_line() {
-        let (l, next) =
-            parse_request_line(b"GET /a?b HTTP/1.1\r\nHost: x\r\n\r\n", &Limits::default(), &ProtocolOptions::DEFAULT)
-                .unwrap();
+        let (l, next) = parse_request_line(
+            b"GET /a?b HTTP/1.1\r\nHost: x\r\n\r\n",
+            &Limits::default(),
+            &ProtocolOptions::DEFAULT,
+        )
+        .unwrap();
         assert_eq!(
             (l.method, l.target, l.version),
             (Method::Get, "/a?b", Version::Http11)
@@ -171,7 +174,10 @@ mod tests {
             line(b"OPTIONS * HTTP/1.0\r\n").unwrap().version,
             Version::Http10
         );
-        assert_eq!(line(b"GET /\xc3\xa9 HTTP/1.1\r\n").unwrap().target, "/\u{e9}");
+        assert_eq!(
+            line(b"GET /\xc3\xa9 HTTP/1.1\r\n").unwrap().target,
+            "/\u{e9}"
+        );
     }
 
     #[test]
@@ -212,7 +218,10 @@ mod tests {
     #[test]
     fn simple_requests() {
         let l = line(b"GET /a\r\n").unwrap();
-        assert_eq!((l.method, l.target, l.version), (Method::Get, "/a", Version::Http09));
+        assert_eq!(
+            (l.method, l.target, l.version),
+            (Method::Get, "/a", Version::Http09)
+        );
         assert_eq!(line(b"POST /a\r\n"), Err(HeadError::Http09Method));
         assert_eq!(line(b"get /a\r\n"), Err(HeadError::Http09Method));
         assert_eq!(line(b"GET /a\n"), Err(HeadError::BareLf));
@@ -234,7 +243,10 @@ mod tests {
     #[test]
     fn methods_and_the_h2_preface() {
         assert_eq!(line(b"PRI * HTTP/2.0\r\n"), Err(HeadError::Http2Preface));
-        assert_eq!(line(b"FOO / HTTP/1.1\r\n").unwrap().method, Method::Other("FOO"));
+        assert_eq!(
+            line(b"FOO / HTTP/1.1\r\n").unwrap().method,
+            Method::Other("FOO")
+        );
         let registered = ProtocolOptions {
             registered_methods: true,
             ..ProtocolOptions::DEFAULT
@@ -242,9 +254,18 @@ mod tests {
         let with = |s: &'static [u8]| {
             parse_request_line(s, &Limits::DEFAULT, &registered).map(|(l, _)| l.method)
         };
-        assert_eq!(with(b"FOO / HTTP/1.1\r\n"), Err(HeadError::UnregisteredMethod));
-        assert_eq!(with(b"get / HTTP/1.1\r\n"), Err(HeadError::UnregisteredMethod));
-        assert_eq!(with(b"PROPFIND / HTTP/1.1\r\n"), Ok(Method::Other("PROPFIND")));
+        assert_eq!(
+            with(b"FOO / HTTP/1.1\r\n"),
+            Err(HeadError::UnregisteredMethod)
+        );
+        assert_eq!(
+            with(b"get / HTTP/1.1\r\n"),
+            Err(HeadError::UnregisteredMethod)
+        );
+        assert_eq!(
+            with(b"PROPFIND / HTTP/1.1\r\n"),
+            Ok(Method::Other("PROPFIND"))
+        );
         assert_eq!(with(b"GET / HTTP/1.1\r\n"), Ok(Method::Get));
     }
 

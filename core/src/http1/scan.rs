@@ -295,10 +295,7 @@ mod tests {
         assert_eq!(scan_all(b"GET /a", &l), Scan::Partial);
         assert_eq!(scan_all(b"GET /a\n", &l), Scan::Error(HeadError::BareLf));
         // Whatever the method: the parser says which simple requests are acceptable.
-        assert_eq!(
-            scan_all(b"POST /a\r\n", &l),
-            Scan::Complete { head_len: 9 }
-        );
+        assert_eq!(scan_all(b"POST /a\r\n", &l), Scan::Complete { head_len: 9 });
     }
 
     #[test]
