@@ -410,6 +410,8 @@ impl<'t> Listener<'t> {
                     );
                     let page = super::error_response(status);
                     io.write_now(&page);
+                    // Lingering close only discards input: the buffers (a large head's too) go back now.
+                    io.release();
                     io.shutdown_write();
                     Event::Drained {
                         eof: io.drain(&mut self.scratch),

@@ -127,7 +127,12 @@ pub fn run(
     let child = Arc::new(Child {
         serving: Serving {
             // A connection holds an input and an output buffer; a response being built one more.
-            pool: Pool::new(params.buffer_size, params.max_free_buffers, 3 * threads),
+            pool: Pool::new(
+                params.buffer_size,
+                params.max_free_buffers,
+                3 * threads,
+                super::large_head_budget(params.threads, &limits),
+            ),
             stopping: AtomicBool::new(false),
             limits,
             site,
@@ -596,6 +601,8 @@ fn serve_connection(
                 log::debug!("rejecting a request from {} with {status}", io.peer);
                 let page = super::error_response(status);
                 io.write_now(&page);
+                // Lingering close only discards input: the buffers (a large head's too) go back now.
+                io.release();
                 io.shutdown_write();
                 Event::Drained {
                     eof: io.drain(scratch),
