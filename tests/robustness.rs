@@ -1017,9 +1017,7 @@ fn is_simple_request(input: &[u8]) -> bool {
         return false;
     };
     let line = &rest[..end];
-    line.starts_with(b"GET ")
-        && line.len() > 4
-        && line[4..].iter().all(|&b| b > b' ' && b != 0x7f)
+    line.starts_with(b"GET ") && line.len() > 4 && line[4..].iter().all(|&b| b > b' ' && b != 0x7f)
 }
 
 /// A random input: pure noise, or a valid request with a few random mutations.
