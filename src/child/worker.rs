@@ -626,17 +626,13 @@ impl Worker<'_> {
         }
     }
 
-    /// httpd's `default_handler` for a method the handler does not implement: 501 for a method
-    /// httpd does not know at all (the connection then closes), 405 for a known one; both name
-    /// the methods that are allowed.
+    /// httpd's `default_handler` for a method the handler does not implement
+    /// ([`Method::refusal`]), naming the methods that are allowed.
     fn refuse_method(&mut self, method: Method<'_>, allowed: &[Method<'_>]) -> Reply {
-        let status = if method.is_registered() {
-            Status::METHOD_NOT_ALLOWED
-        } else {
+        if !method.is_registered() {
             log::info!("Invalid method in request {}", method.as_str());
-            Status::NOT_IMPLEMENTED
-        };
-        let r = self.error_reply(status, method.as_str(), b"");
+        }
+        let r = self.error_reply(method.refusal(), method.as_str(), b"");
         self.push_allow(allowed);
         r
     }

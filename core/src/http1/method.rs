@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use super::Status;
+
 /// A request method: the RFC 9110 methods and PATCH by name, anything else as its raw token.
 ///
 /// Methods are case-sensitive (RFC 9110 §9.1): `get` is an unknown method, not GET.
@@ -79,6 +81,18 @@ impl<'a> Method<'a> {
         match self {
             Method::Other(name) => REGISTERED.contains(name),
             _ => true,
+        }
+    }
+
+    /// How a handler that does not implement this method answers it, as httpd's
+    /// `default_handler`: 405 for a method httpd knows, 501 for one it does not (after which the
+    /// connection closes: [`drops_connection`](crate::conn::drops_connection)). Either answer
+    /// carries an `Allow` field.
+    pub fn refusal(&self) -> Status {
+        if self.is_registered() {
+            Status::METHOD_NOT_ALLOWED
+        } else {
+            Status::NOT_IMPLEMENTED
         }
     }
 
