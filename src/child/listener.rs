@@ -442,6 +442,8 @@ impl<'t> Io<'t> for Conns<'t> {
             String::from_utf8_lossy(&buffered[..buffered.len().min(80)])
         );
         io.write_now(&super::error_response(status));
+        // Lingering close only discards input: the buffers (a large head's too) go back now.
+        io.release();
         io.shutdown_write();
         Ok(io.drain(&mut self.scratch))
     }

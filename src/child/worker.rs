@@ -17,11 +17,14 @@ use std::time::{Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use eventmpm_core::conn::{self, Handback, KeepAlive, MAX_REQUESTS_PER_DISPATCH, Outcome};
 use eventmpm_core::http1::conditional::{self, Precondition, Validators};
+use eventmpm_core::http1::discard::{Discard, discard};
 use eventmpm_core::http1::error_page::{self, ErrorPage};
 use eventmpm_core::http1::etag::Etag;
 use eventmpm_core::http1::range::{self, RangeOutcome};
 use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
-use eventmpm_core::http1::{self, BodyFraming, Method, Request, Scan, Status, Version, date, path};
+use eventmpm_core::http1::{
+    self, BodyFraming, Method, Request, Scan, Status, TargetForm, Version, date, path,
+};
 use eventmpm_core::scoreboard::{WorkerScore, WorkerStatus};
 use eventmpm_core::status::{self, Format, Query, ServerInfo};
 
@@ -318,8 +321,12 @@ fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
-/// The methods static files and server-status answer.
-const ALLOWED: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
+/// The methods static files answer: POST is served as GET, its body skipped (httpd's
+/// `default_handler`).
+const FILE_METHODS: [Method<'static>; 4] =
+    [Method::Get, Method::Head, Method::Post, Method::Options];
+/// The methods server-status answers.
+const STATUS_METHODS: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
 
 impl Worker<'_> {
     /// Answer one request whose head is buffered at the start of `io.input`: parse, handle,
@@ -352,11 +359,18 @@ impl Worker<'_> {
             &mut stack[..want]
         };
         self.fields.clear();
-        let parsed = http1::parse(head_bytes, &limits, headers);
+        let parsed = http1::parse_with(head_bytes, &limits, &self.site.protocol, headers);
+        // Bytes of an unread body to skip with the head when the connection stays open.
+        let mut body_len = 0;
         let (mut reply, version, head_only, client_wants) = match &parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
-                let mut r = self.error_reply(e.status(), "GET", b"");
+                let method = request_line(head_bytes)
+                    .split(|&b| b == b' ')
+                    .next()
+                    .and_then(|m| std::str::from_utf8(m).ok())
+                    .unwrap_or("GET");
+                let mut r = self.error_reply(e.status(), method, b"");
                 r.close = true;
                 (r, Version::Http11, false, false)
             }
@@ -374,10 +388,21 @@ impl Worker<'_> {
                     r.set_protocol(req.version().as_str().as_bytes());
                 }
                 let mut reply = self.handle(req, io, now_secs, since_epoch.as_micros() as u64);
-                // A request body we did not read would be taken for the next request: close,
-                // and lingering close drains it.
-                if req.body() != BodyFraming::None {
-                    reply.close = true;
+                if !matches!(reply.body, Body::Cgi(_)) {
+                    // A body no handler reads must not be taken for the next request.
+                    let after_head = input.buffered().get(head_len..).unwrap_or(&[]);
+                    match discard(&req.method(), req.body(), after_head, &limits) {
+                        Discard::Nothing => {}
+                        Discard::Skip { len } => body_len = len,
+                        // Lingering close drains what is still coming.
+                        Discard::Close => reply.close = true,
+                        Discard::Invalid(e) => {
+                            log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
+                            self.fields.clear();
+                            reply = self.error_reply(e.status(), req.method().as_str(), b"");
+                            reply.close = true;
+                        }
+                    }
                 }
                 (
                     reply,
@@ -522,7 +547,7 @@ impl Worker<'_> {
         // The request's bytes are done with; pipelined bytes after them stay buffered. A
         // connection that closes keeps its input (lingering close discards it).
         if self.last_keep_alive {
-            io.input.consume(head_len);
+            io.input.consume(head_len + body_len);
         }
         let sent = io.send();
         if sent == Sent::All {
@@ -537,6 +562,15 @@ impl Worker<'_> {
     /// Route and answer a parsed request.
     fn handle(&mut self, req: &Request<'_>, io: &ConnIo, now: i64, now_us: u64) -> Reply {
         let method = req.method();
+        match req.target().form() {
+            // `OPTIONS *` asks about the server, not a resource: 200 with no body, as httpd
+            // answers it (without an Allow field).
+            TargetForm::Asterisk => return Reply::new(Status::OK),
+            // `CONNECT host:port` asks for a tunnel, and this server is no proxy: 405, as httpd
+            // without mod_proxy answers.
+            TargetForm::Authority => return self.refuse_method(method, &FILE_METHODS),
+            TargetForm::Origin | TargetForm::Absolute => {}
+        }
         // The decoding buffer is taken out for the request so `decoded` can be borrowed while the
         // handlers use the rest of the worker; it is put back below (no allocation per request).
         let mut buf = std::mem::take(&mut self.path);
@@ -572,22 +606,17 @@ impl Worker<'_> {
             );
             return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
         }
+        let allowed: &[Method<'_>] = match route.handler {
+            Handler::ServerStatus => &STATUS_METHODS,
+            Handler::Default | Handler::Cgi => &FILE_METHODS,
+        };
         match method {
-            Method::Get | Method::Head => {}
             Method::Options => {
-                let mut allow = [0u8; 64];
-                let k = error_page::allow_value(&ALLOWED, &mut allow).unwrap_or(0);
-                self.fields.push("Allow", &allow[..k]);
+                self.push_allow(allowed);
                 return Reply::new(Status::OK);
             }
-            m => {
-                let mut r = self.error_reply(Status::METHOD_NOT_ALLOWED, m.as_str(), b"");
-                let mut allow = [0u8; 64];
-                let k = error_page::allow_value(&ALLOWED, &mut allow).unwrap_or(0);
-                self.fields.push("Allow", &allow[..k]);
-                r.close = req.body() != BodyFraming::None;
-                return r;
-            }
+            m if allowed.contains(&m) => {}
+            m => return self.refuse_method(m, allowed),
         }
         match route.handler {
             Handler::ServerStatus => self.status_page(req, io, now),
@@ -595,6 +624,24 @@ impl Worker<'_> {
                 self.static_file(req, decoded, route.follow_symlinks, now, now_us)
             }
         }
+    }
+
+    /// httpd's `default_handler` for a method the handler does not implement
+    /// ([`Method::refusal`]), naming the methods that are allowed.
+    fn refuse_method(&mut self, method: Method<'_>, allowed: &[Method<'_>]) -> Reply {
+        if !method.is_registered() {
+            log::info!("Invalid method in request {}", method.as_str());
+        }
+        let r = self.error_reply(method.refusal(), method.as_str(), b"");
+        self.push_allow(allowed);
+        r
+    }
+
+    /// An `Allow` field naming `methods`.
+    fn push_allow(&mut self, methods: &[Method<'_>]) {
+        let mut allow = [0u8; 64];
+        let k = error_page::allow_value(methods, &mut allow).unwrap_or(0);
+        self.fields.push("Allow", &allow[..k]);
     }
 
     fn error_reply(&mut self, status: Status, method: &str, location: &[u8]) -> Reply {

@@ -129,7 +129,12 @@ pub fn run(
     let child = Arc::new(Child {
         serving: Serving {
             // A connection holds an input and an output buffer; a response being built one more.
-            pool: Pool::new(params.buffer_size, params.max_free_buffers, 3 * threads),
+            pool: Pool::new(
+                params.buffer_size,
+                params.max_free_buffers,
+                3 * threads,
+                super::large_head_budget(params.threads, &limits),
+            ),
             stopping: AtomicBool::new(false),
             limits,
             site,
@@ -649,6 +654,8 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
     fn reject(&mut self, _: ConnId, status: u16) -> Result<bool, Infallible> {
         log::debug!("rejecting a request from {} with {status}", self.io.peer);
         self.io.write_now(&super::error_response(status));
+        // Lingering close only discards input: the buffers (a large head's too) go back now.
+        self.io.release();
         self.io.shutdown_write();
         Ok(self.io.drain(self.scratch))
     }
