@@ -10,6 +10,9 @@
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
+mod cpu;
+pub use cpu::{CpuTime, children_cpu, clock_ticks, process_cpu, thread_cpu};
+
 cfg_if::cfg_if! {
     if #[cfg(any(target_os = "linux", target_os = "android"))] {
         pub use eventmpm_os_linux::{

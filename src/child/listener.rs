@@ -5,7 +5,8 @@
 //! One iteration: wait on the poller until the next timeout deadline (forever when there is none,
 //! so an idle child makes no wake-ups); act on each ready socket; take back connections workers
 //! finished with; expire what timed out; switch the listening sockets on or off by the admission
-//! formula; publish the counters. Every step is bounded: a wait returns at most the event
+//! formula; publish the counters and, every [`crate::cputime::SAMPLE_EVERY`] at most, its own
+//! CPU time. Every step is bounded: a wait returns at most the event
 //! buffer's capacity, an accept burst at most [`ACCEPTS_PER_EVENT`], each connection action at
 //! most [`STEPS_PER_ACTION`] state-machine steps with bounded I/O each.
 
@@ -66,6 +67,8 @@ pub struct Listener<'t> {
     workers: u32,
     /// Jobs pushed to the workers and not yet handed back.
     in_flight: u32,
+    /// When this thread last recorded its CPU time.
+    cpu: crate::cputime::Sampler,
 }
 
 impl<'t> Listener<'t> {
@@ -103,6 +106,7 @@ impl<'t> Listener<'t> {
             accepts_left: (max_connections > 0).then_some(max_connections as u64),
             workers,
             in_flight: 0,
+            cpu: crate::cputime::Sampler::default(),
         };
         l.set_listening(true);
         Ok(l)
@@ -194,6 +198,11 @@ impl<'t> Listener<'t> {
                 self.stop.is_none() && !self.admission.is_disabled() && !self.table.is_full();
             self.set_listening(listen);
             self.publish();
+            if self.cpu.due(now)
+                && let Some(cpu) = crate::cputime::thread_ticks()
+            {
+                self.shared.board.set_listener_cpu(cpu);
+            }
             match self.stop {
                 Some(StopMode::Immediate) => return StopMode::Immediate,
                 Some(StopMode::Graceful) if self.table.counts().connections == 0 => {

@@ -375,7 +375,13 @@ fn wait_fd(
 fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>) {
     let mut next = 0usize;
     let mut reserved = false;
+    let mut cpu = crate::cputime::Sampler::default();
     'serve: while !child.stopping() {
+        if cpu.due(child.clock.now())
+            && let Some(ticks) = crate::cputime::thread_ticks()
+        {
+            child.serving.board.set_listener_cpu(ticks);
+        }
         if !reserved {
             if !child.queue.wait_for_idler() {
                 break;
