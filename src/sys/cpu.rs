@@ -143,10 +143,14 @@ mod tests {
     fn a_thread_counts_its_own_time_not_its_siblings() {
         let before = thread_cpu().unwrap();
         // Another thread burns 100 ms of CPU; this one waits for it, off the CPU.
-        let sibling = std::thread::spawn(|| burn(Duration::from_millis(100), Duration::from_secs(20)));
+        let sibling =
+            std::thread::spawn(|| burn(Duration::from_millis(100), Duration::from_secs(20)));
         let theirs = sibling.join().unwrap();
         let mine = thread_cpu().unwrap();
-        assert!(mine.user >= before.user && mine.system >= before.system, "monotonic");
+        assert!(
+            mine.user >= before.user && mine.system >= before.system,
+            "monotonic"
+        );
         assert!(total(theirs) >= Duration::from_millis(100), "{theirs:?}");
         assert!(
             total(mine) - total(before) < Duration::from_millis(100),
