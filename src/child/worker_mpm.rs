@@ -121,9 +121,7 @@ pub fn run(
 ) -> std::io::Result<StopMode> {
     install_wake_handler()?;
     let threads = params.threads.max(1) as usize;
-    let control = rustix::pipe::pipe_with(
-        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-    )?;
+    let control = sys::pipe()?;
     let child = Arc::new(Child {
         serving: Serving {
             // A connection holds an input and an output buffer; a response being built one more.

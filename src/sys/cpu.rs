@@ -93,8 +93,16 @@ pub fn thread_cpu() -> io::Result<CpuTime> {
                 system: time(info.system_time),
             })
         } else {
-            // NetBSD, DragonFly: no per-thread rusage; the thread's CPU clock has the total.
-            let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+            // NetBSD, DragonFly: no per-thread rusage; the thread's CPU clock has the total
+            // (through libc: rustix names no thread CPU clock for NetBSD).
+            // SAFETY: clock_gettime writes one timespec, which all-zero bytes already are.
+            let t = unsafe {
+                let mut t: libc::timespec = std::mem::zeroed();
+                if libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                t
+            };
             Ok(CpuTime {
                 user: Duration::new(
                     u64::try_from(t.tv_sec).unwrap_or(0),
