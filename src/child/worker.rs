@@ -25,7 +25,7 @@ use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, Response
 use eventmpm_core::http1::{
     self, BodyFraming, Method, Request, Scan, Status, TargetForm, Version, date, path,
 };
-use eventmpm_core::scoreboard::{WorkerScore, WorkerStatus};
+use eventmpm_core::scoreboard::{CpuTimes, WorkerScore, WorkerStatus};
 use eventmpm_core::status::{self, Format, Query, ServerInfo};
 
 mod cgi;
@@ -128,6 +128,8 @@ pub(super) struct Worker<'s> {
     path: Vec<u8>,
     /// Whether the latest response keeps the connection open.
     last_keep_alive: bool,
+    /// When this thread last recorded its CPU time.
+    cpu: crate::cputime::Sampler,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -169,6 +171,7 @@ impl<'s> Worker<'s> {
                 .collect(),
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
+            cpu: crate::cputime::Sampler::default(),
         }
     }
 
@@ -188,10 +191,36 @@ impl Worker<'_> {
         }
     }
 
+    /// Record this thread's CPU time in its scoreboard record, if [`crate::cputime::SAMPLE_EVERY`]
+    /// has passed since it last did (httpd calls `times()` at the end of every request).
+    fn record_cpu(&mut self, now: eventmpm_core::time::Instant) {
+        let Some(r) = self.record else { return };
+        if !self.cpu.due(now) {
+            return;
+        }
+        if let Some((user, system)) = crate::cputime::thread_ticks() {
+            r.set_cpu_times(CpuTimes {
+                user,
+                system,
+                ..CpuTimes::default()
+            });
+        }
+    }
+
+    /// A request has ended (`bytes` sent): count it, and record the thread's CPU time.
+    pub(super) fn request_done(&mut self, bytes: u64) {
+        let now = monotonic_now();
+        if let Some(r) = self.record {
+            r.count_request(bytes, now);
+        }
+        self.record_cpu(now);
+    }
+
     /// About to wait for work: publish idleness and write buffered log lines. (The listener
     /// learns a worker is free from the completion it just pushed, which also wakes it to
     /// re-check admission: httpd PR 65769.)
     pub(super) fn on_idle(&mut self) {
+        self.record_cpu(monotonic_now());
         let stopping = self.shared.stopping.load(Ordering::Relaxed);
         self.set_status(if stopping {
             WorkerStatus::Graceful
@@ -221,7 +250,7 @@ impl Worker<'_> {
         let handback = self.serve_requests(&mut io, served);
         shared.completions.push(Completion { id, io, handback });
         if let Err(e) = shared.waker.wake() {
-            log::error!("cannot wake the listener: {e}");
+            listener_unreachable(&e);
         }
     }
 
@@ -267,6 +296,23 @@ impl Worker<'_> {
             served: done,
             outcome,
         }
+    }
+}
+
+/// The listener's waker failed. A full eventfd counter or pipe is no failure (the OS layers
+/// report success: the descriptor is readable, the listener due to wake); what is left is a
+/// waker that cannot ring at all (or an event port at its event limit, see the OS layer). The listener may then sleep through the completion just pushed (a
+/// connection hanging, a worker it counts as busy) and through every later one, so the child
+/// cannot go on: it stops gracefully, its listener woken through the signal pipe instead, as if
+/// the parent had sent SIGWINCH. Each completion pushed while it stops takes this way again, so
+/// each still reaches the listener; the parent replaces the child.
+fn listener_unreachable(e: &std::io::Error) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REPORTED.swap(true, Ordering::Relaxed) {
+        log::error!("cannot wake the listener: {e}; stopping this child gracefully");
+    }
+    if !crate::signals::deliver(libc::SIGWINCH) {
+        log::error!("cannot wake the listener through its signal pipe either");
     }
 }
 
@@ -553,9 +599,7 @@ impl Worker<'_> {
         if sent == Sent::All {
             io.output.release();
         }
-        if let Some(r) = self.record {
-            r.count_request(written.len as u64 + body_bytes, monotonic_now());
-        }
+        self.request_done(written.len as u64 + body_bytes);
         sent
     }
 

@@ -123,9 +123,7 @@ pub fn run(
 ) -> std::io::Result<StopMode> {
     install_wake_handler()?;
     let threads = params.threads.max(1) as usize;
-    let control = rustix::pipe::pipe_with(
-        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-    )?;
+    let control = sys::pipe()?;
     let child = Arc::new(Child {
         serving: Serving {
             // A connection holds an input and an output buffer; a response being built one more.
@@ -382,7 +380,13 @@ fn wait_fd(
 fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>) {
     let mut next = 0usize;
     let mut reserved = false;
+    let mut cpu = crate::cputime::Sampler::default();
     'serve: while !child.stopping() {
+        if cpu.due(child.clock.now())
+            && let Some(ticks) = crate::cputime::thread_ticks()
+        {
+            child.serving.board.set_listener_cpu(ticks);
+        }
         if !reserved {
             if !child.queue.wait_for_idler() {
                 break;
