@@ -6,8 +6,9 @@
 //! so an idle child makes no wake-ups); act on each ready socket; take back connections workers
 //! finished with; expire what timed out; switch the listening sockets on or off by the admission
 //! formula; publish the counters and, every [`crate::cputime::SAMPLE_EVERY`] at most, its own
-//! CPU time. Every step is bounded: a wait returns at most the event buffer's capacity, an accept burst at most [`ACCEPTS_PER_EVENT`], each connection action at
-//! most [`driver::MAX_STEPS`] state-machine steps with bounded I/O each.
+//! CPU time. Every step is bounded: a wait returns at most the event buffer's capacity, an
+//! accept burst at most [`ACCEPTS_PER_EVENT`], each connection action at most
+//! [`driver::MAX_STEPS`] state-machine steps with bounded I/O each.
 
 use std::convert::Infallible;
 use std::net::TcpListener;
