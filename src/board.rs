@@ -135,6 +135,21 @@ impl Board {
         }
     }
 
+    /// The listener's own thread CPU time so far, in clock ticks.
+    pub fn set_listener_cpu(&self, (user, system): (u32, u32)) {
+        if let Some(p) = self.process() {
+            p.set_listener_cpu(user, system);
+        }
+    }
+
+    /// Any thread, after it reaped a CGI script: the CPU time of every child this process has
+    /// reaped so far, in clock ticks (only ever raised, so racing threads are harmless).
+    pub fn raise_children_cpu(&self, (user, system): (u32, u32)) {
+        if let Some(p) = self.process() {
+            p.raise_children_cpu(user, system);
+        }
+    }
+
     /// Publish the connection table's counters (exact, unlike httpd's, which it copies only
     /// when it processes its timeout queues). Only the listener calls this, and only when they
     /// changed.

@@ -91,6 +91,8 @@ pub struct Site {
     pub status: StatusInfo,
     /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
     pub cgi: crate::cgi::Settings,
+    /// HttpProtocolOptions: HTTP/0.9 and unknown methods.
+    pub protocol: eventmpm_core::http1::ProtocolOptions,
 }
 
 /// What the configuration says about one request path.
@@ -186,6 +188,7 @@ impl Site {
             access_logs,
             status,
             cgi: crate::cgi::Settings::new(cfg),
+            protocol: cfg.core.http_protocol_options.options(),
         })
     }
 

@@ -162,6 +162,10 @@ pub fn settings_source(s: &Settings) -> String {
             fields: {fields},
             body: {body},
         }},
+        protocol: eventmpm_core::http1::ProtocolOptions {{
+            registered_methods: {registered},
+            allow_http09: {http09},
+        }},
         worker_steps: {steps},
         factor: eventmpm_core::admission::Factor::from_thousandths({factor}),
         server_name,
@@ -182,6 +186,8 @@ pub fn settings_source(s: &Settings) -> String {
         fields = s.limits.fields,
         body = s.limits.body,
         steps = s.worker_steps,
+        registered = s.protocol.registered_methods,
+        http09 = s.protocol.allow_http09,
         factor = s.factor.thousandths(),
     )
 }

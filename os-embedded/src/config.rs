@@ -9,7 +9,8 @@
 //! Directives that make sense on a device: `Listen` (its port), `KeepAlive`,
 //! `KeepAliveTimeout`, `MaxKeepAliveRequests`, `Timeout`, `RequestReadTimeout`,
 //! `LimitRequestLine`, `LimitRequestFieldSize`, `LimitRequestFields`, `LimitRequestBody`,
-//! `ThreadsPerChild` (worker steps per poll), `AsyncRequestWorkerFactor`, `ServerName`,
+//! `ThreadsPerChild` (worker steps per poll), `AsyncRequestWorkerFactor`,
+//! `HttpProtocolOptions`, `ServerName`,
 //! `ServerAdmin`, and `<IfModule>` (true for the event MPM and mod_status). Directives the Unix
 //! server knows but that mean nothing here (processes, users, files) are refused by name, and
 //! unknown ones with httpd's "Invalid command" text. The number of connection slots is a
@@ -23,7 +24,7 @@ use eventmpm_core::admission::Factor;
 use eventmpm_core::config::tokenizer::{LineKind, MAX_LINE_LEN, Tokenizer};
 use eventmpm_core::config::{Applied, Config, Context};
 use eventmpm_core::conn::KeepAliveSettings;
-use eventmpm_core::http1::Limits;
+use eventmpm_core::http1::{Limits, ProtocolOptions};
 use eventmpm_core::table;
 
 /// Longest `ServerName` / `ServerAdmin` kept.
@@ -44,6 +45,8 @@ pub struct Settings {
     pub keep_alive: KeepAliveSettings,
     /// Request limits.
     pub limits: Limits,
+    /// `HttpProtocolOptions`.
+    pub protocol: ProtocolOptions,
     /// Requests answered per poll at most (`ThreadsPerChild`, 1 to [`MAX_WORKER_STEPS`]).
     pub worker_steps: u32,
     /// `AsyncRequestWorkerFactor`.
@@ -75,6 +78,7 @@ fn from_core(c: &Config, port: u16, worker_steps: u32) -> Settings {
         },
         keep_alive: c.keep_alive_settings(),
         limits: c.limits(),
+        protocol: c.http_protocol_options.options(),
         worker_steps,
         factor: c.async_request_worker_factor,
         server_name,
@@ -158,7 +162,7 @@ const MODULES: [&str; 6] = [
 ];
 
 /// Core directives that apply on a device; the core's other directives are refused by name.
-const APPLIED: [&str; 12] = [
+const APPLIED: [&str; 13] = [
     "Listen",
     "KeepAlive",
     "KeepAliveTimeout",
@@ -171,6 +175,7 @@ const APPLIED: [&str; 12] = [
     "LimitRequestBody",
     "ThreadsPerChild",
     "AsyncRequestWorkerFactor",
+    "HttpProtocolOptions",
 ];
 
 /// Read `text`. `buf` is the tokenizer's line buffer (8 KiB; the caller decides where it lives:

@@ -243,11 +243,13 @@ impl<'b> ConnIo<'b> {
         }
     }
 
-    /// The complete head (empty if none was found) and the output buffer, together.
-    pub fn head_and_output(&mut self) -> (&[u8], &mut [u8]) {
+    /// The complete head (empty if none was found), the bytes buffered after it (the start of a
+    /// body, or pipelined requests) and the output buffer, together.
+    pub fn head_and_output(&mut self) -> (&[u8], &[u8], &mut [u8]) {
         let len = self.head_len.unwrap_or(0);
-        let head = self.input.get(self.start..self.start + len).unwrap_or(&[]);
-        (head, &mut *self.output)
+        let buffered = &self.input[self.start..self.end];
+        let (head, after) = buffered.split_at(len.min(buffered.len()));
+        (head, after, &mut *self.output)
     }
 
     /// The output buffer, to write a response head (and a small body) into.

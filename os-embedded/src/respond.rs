@@ -9,10 +9,11 @@
 
 use eventmpm_core::conn::{self, Handback, KeepAlive, MAX_REQUESTS_PER_DISPATCH, Outcome};
 use eventmpm_core::http1::conditional::Validators;
+use eventmpm_core::http1::discard::{Discard, discard};
 use eventmpm_core::http1::error_page::{self, ErrorPage};
 use eventmpm_core::http1::representation::{self, Answer, FieldText, Stored};
 use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
-use eventmpm_core::http1::{self, BodyFraming, Method, Request, Scan, Status, Version, date, path};
+use eventmpm_core::http1::{self, Method, Request, Scan, Status, TargetForm, Version, date, path};
 use eventmpm_core::scoreboard::{WorkerScore, WorkerStatus};
 use eventmpm_core::status::{Query, ServerInfo};
 use eventmpm_core::table::ConnId;
@@ -29,8 +30,12 @@ pub const MAX_HEADERS: usize = 48;
 const MAX_PATH: usize = 512;
 /// Fields a response carries besides those the head writer owns.
 const MAX_FIELDS: usize = 6;
-/// The methods the tree and server-status answer.
-const ALLOWED: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
+/// The methods files answer: POST is served as GET, its body skipped (httpd's
+/// `default_handler`, as the Unix server).
+const FILE_METHODS: [Method<'static>; 4] =
+    [Method::Get, Method::Head, Method::Post, Method::Options];
+/// The methods server-status and the dynamic handlers answer.
+const PAGE_METHODS: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
 
 /// What a request's body is, before its head is written.
 enum Content {
@@ -146,6 +151,22 @@ impl Runtime<'_> {
     }
 }
 
+/// httpd's `default_handler` for a method the handler does not implement: 405 for a method httpd
+/// knows, 501 (and close) for one it does not ([`Method::refusal`]), naming the allowed ones.
+fn refuse_method<'t>(
+    method: Method<'_>,
+    allowed: &[Method<'_>],
+    allow: &'t mut [u8; 32],
+    fields: &mut Fields<'t>,
+) -> Reply {
+    if !method.is_registered() {
+        crate::log::info!("Invalid method in request {}", method.as_str());
+    }
+    let k = error_page::allow_value(allowed, allow).unwrap_or(0);
+    fields.push("Allow", &allow[..k]);
+    Reply::error(method.refusal())
+}
+
 enum Next {
     Complete,
     Partial(u32),
@@ -249,15 +270,24 @@ impl Serving<'_> {
             list: [("", &[]); MAX_FIELDS],
             n: 0,
         };
-        let (head, out) = conn.head_and_output();
+        let (head, conn_after_head, out) = conn.head_and_output();
         let head_len = head.len();
-        let parsed = http1::parse(head, &limits, &mut headers[..want]);
+        let protocol = self.settings.protocol;
+        let parsed = http1::parse_with(head, &limits, &protocol, &mut headers[..want]);
+        // Bytes of an unread body to skip with the head when the connection stays open.
+        let mut body_len = 0;
         let (reply, version, head_only, client_wants, method) = match &parsed {
             Err(e) => {
                 crate::log::info!("request failed: {}", e.reason());
                 let mut r = Reply::error(e.status());
                 r.close = true;
-                (r, Version::Http11, false, false, "GET")
+                // The error page quotes the method as the request line has it.
+                let method = head
+                    .split(|&b| b == b' ' || b == b'\r' || b == b'\n')
+                    .find(|w| !w.is_empty())
+                    .and_then(|m| core::str::from_utf8(m).ok())
+                    .unwrap_or("GET");
+                (r, Version::Http11, false, false, method)
             }
             Ok(req) => {
                 let mut r = self.route(
@@ -268,10 +298,19 @@ impl Serving<'_> {
                     &mut location,
                     &mut fields,
                 );
-                // A request body we do not read would be taken for the next request: close, and
-                // lingering close drains it.
-                if req.body() != BodyFraming::None {
-                    r.close = true;
+                // A body no handler reads must not be taken for the next request.
+                let after_head = conn_after_head;
+                match discard(&req.method(), req.body(), after_head, &limits) {
+                    Discard::Nothing => {}
+                    Discard::Skip { len } => body_len = len,
+                    // Lingering close drains what is still coming.
+                    Discard::Close => r.close = true,
+                    Discard::Invalid(e) => {
+                        crate::log::info!("request failed: {}", e.reason());
+                        fields.n = 0;
+                        r = Reply::error(e.status());
+                        r.close = true;
+                    }
                 }
                 (
                     r,
@@ -384,7 +423,7 @@ impl Serving<'_> {
         // The request's bytes are done with; pipelined bytes after them stay. A connection that
         // closes keeps its input (lingering close discards it).
         if keep_alive {
-            conn.consume(head_len);
+            conn.consume(head_len + body_len);
         }
         let mut src = Sources {
             page: &*self.page,
@@ -412,6 +451,13 @@ impl Serving<'_> {
         fields: &mut Fields<'t>,
     ) -> Reply {
         let method = req.method();
+        match req.target().form() {
+            // `OPTIONS *` asks about the server, not a resource: 200 with no body and no Allow.
+            TargetForm::Asterisk => return Reply::new(Status::OK, Content::None),
+            // `CONNECT host:port` asks for a tunnel, and this server is no proxy.
+            TargetForm::Authority => return refuse_method(method, &FILE_METHODS, allow, fields),
+            TargetForm::Origin | TargetForm::Absolute => {}
+        }
         let n = match path::normalize(req.target().path().as_bytes(), decoded) {
             Ok(n) => n,
             Err(e) => {
@@ -420,25 +466,30 @@ impl Serving<'_> {
             }
         };
         let decoded: &'t [u8] = &decoded[..n];
+        let status = self.site.status && decoded == b"/server-status";
+        let handler = if status {
+            None
+        } else {
+            self.site.handlers.iter().position(|h| h.claims(decoded))
+        };
+        let allowed: &[Method<'_>] = if status || handler.is_some() {
+            &PAGE_METHODS
+        } else {
+            &FILE_METHODS
+        };
         match method {
-            Method::Get | Method::Head => {}
             Method::Options => {
-                let k = error_page::allow_value(&ALLOWED, allow).unwrap_or(0);
+                let k = error_page::allow_value(allowed, allow).unwrap_or(0);
                 fields.push("Allow", &allow[..k]);
                 return Reply::new(Status::OK, Content::None);
             }
-            _ => {
-                let k = error_page::allow_value(&ALLOWED, allow).unwrap_or(0);
-                fields.push("Allow", &allow[..k]);
-                let mut r = Reply::error(Status::METHOD_NOT_ALLOWED);
-                r.close = req.body() != BodyFraming::None;
-                return r;
-            }
+            m if allowed.contains(&m) => {}
+            m => return refuse_method(m, allowed, allow, fields),
         }
-        if self.site.status && decoded == b"/server-status" {
+        if status {
             return self.status_page(req, allow, fields);
         }
-        if let Some(h) = self.site.handlers.iter().position(|h| h.claims(decoded)) {
+        if let Some(h) = handler {
             let d = self.site.handlers[h].start(req);
             fields.push("Content-Type", d.content_type.as_bytes());
             return Reply::new(

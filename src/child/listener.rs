@@ -5,9 +5,10 @@
 //! One iteration: wait on the poller until the next timeout deadline (forever when there is none,
 //! so an idle child makes no wake-ups); act on each ready socket; take back connections workers
 //! finished with; expire what timed out; switch the listening sockets on or off by the admission
-//! formula; publish the counters. Every step is bounded: a wait returns at most the event
-//! buffer's capacity, an accept burst at most [`ACCEPTS_PER_EVENT`], each connection action at
-//! most [`driver::MAX_STEPS`] state-machine steps with bounded I/O each.
+//! formula; publish the counters and, every [`crate::cputime::SAMPLE_EVERY`] at most, its own
+//! CPU time. Every step is bounded: a wait returns at most the event buffer's capacity, an
+//! accept burst at most [`ACCEPTS_PER_EVENT`], each connection action at most
+//! [`driver::MAX_STEPS`] state-machine steps with bounded I/O each.
 
 use std::convert::Infallible;
 use std::net::TcpListener;
@@ -52,6 +53,8 @@ pub struct Listener<'t> {
     accepts_left: Option<u64>,
     /// Worker threads running.
     workers: u32,
+    /// When this thread last recorded its CPU time.
+    cpu: crate::cputime::Sampler,
 }
 
 /// The listener's connections: their state machines, their sockets and buffers, the poller and
@@ -106,6 +109,7 @@ impl<'t> Listener<'t> {
             stop: None,
             accepts_left: (max_connections > 0).then_some(max_connections as u64),
             workers,
+            cpu: crate::cputime::Sampler::default(),
         };
         l.set_listening(true);
         Ok(l)
@@ -183,6 +187,11 @@ impl<'t> Listener<'t> {
             // them while it is full would spin.
             self.set_listening(it.listen);
             self.conns.publish();
+            if self.cpu.due(now)
+                && let Some(cpu) = crate::cputime::thread_ticks()
+            {
+                self.conns.shared.board.set_listener_cpu(cpu);
+            }
             match self.stop {
                 Some(StopMode::Immediate) => return StopMode::Immediate,
                 Some(StopMode::Graceful) if self.conns.table.counts().connections == 0 => {
@@ -442,6 +451,8 @@ impl<'t> Io<'t> for Conns<'t> {
             String::from_utf8_lossy(&buffered[..buffered.len().min(80)])
         );
         io.write_now(&super::error_response(status));
+        // Lingering close only discards input: the buffers (a large head's too) go back now.
+        io.release();
         io.shutdown_write();
         Ok(io.drain(&mut self.scratch))
     }

@@ -123,13 +123,16 @@ pub fn run(
 ) -> std::io::Result<StopMode> {
     install_wake_handler()?;
     let threads = params.threads.max(1) as usize;
-    let control = rustix::pipe::pipe_with(
-        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-    )?;
+    let control = sys::pipe()?;
     let child = Arc::new(Child {
         serving: Serving {
             // A connection holds an input and an output buffer; a response being built one more.
-            pool: Pool::new(params.buffer_size, params.max_free_buffers, 3 * threads),
+            pool: Pool::new(
+                params.buffer_size,
+                params.max_free_buffers,
+                3 * threads,
+                super::large_head_budget(params.threads, &limits),
+            ),
             stopping: AtomicBool::new(false),
             limits,
             site,
@@ -377,7 +380,13 @@ fn wait_fd(
 fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>) {
     let mut next = 0usize;
     let mut reserved = false;
+    let mut cpu = crate::cputime::Sampler::default();
     'serve: while !child.stopping() {
+        if cpu.due(child.clock.now())
+            && let Some(ticks) = crate::cputime::thread_ticks()
+        {
+            child.serving.board.set_listener_cpu(ticks);
+        }
         if !reserved {
             if !child.queue.wait_for_idler() {
                 break;
@@ -649,6 +658,8 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
     fn reject(&mut self, _: ConnId, status: u16) -> Result<bool, Infallible> {
         log::debug!("rejecting a request from {} with {status}", self.io.peer);
         self.io.write_now(&super::error_response(status));
+        // Lingering close only discards input: the buffers (a large head's too) go back now.
+        self.io.release();
         self.io.shutdown_write();
         Ok(self.io.drain(self.scratch))
     }

@@ -37,6 +37,7 @@ mod listen;
 mod messages;
 mod mutex;
 mod number;
+mod protocol;
 mod reqtimeout;
 pub mod tokenizer;
 
@@ -48,6 +49,7 @@ pub use error::{Arity, ConfError, ConfErrorKind, DirectiveError, ReadTimeoutProb
 pub use listen::{Listener, MAX_LISTENERS, MAX_PROTOCOL_LEN, Protocol};
 pub use messages::{Clamp, Console, Note, Warning};
 pub use mutex::{MutexMechanism, MutexSetting, Mutexes};
+pub use protocol::HttpProtocolOptions;
 pub use reqtimeout::{ReadTimeoutStage, RequestReadTimeout};
 pub use tokenizer::{Line, LineKind, Tokenizer};
 
@@ -242,6 +244,10 @@ pub struct Config {
     /// mod_reqtimeout's limits on reading requests.
     #[doc(alias = "RequestReadTimeout")]
     pub request_read_timeout: RequestReadTimeout,
+    /// Which request lines are read: HTTP/0.9, unknown methods (default
+    /// `Strict LenientMethods Allow0.9`).
+    #[doc(alias = "HttpProtocolOptions")]
+    pub http_protocol_options: HttpProtocolOptions,
 }
 
 /// The process model after [`Config::check`], as unsigned numbers.
@@ -306,6 +312,7 @@ impl Config {
             limit_request_fields: 100,
             limit_request_body: 1 << 30,
             request_read_timeout: RequestReadTimeout::DEFAULT,
+            http_protocol_options: HttpProtocolOptions::DEFAULT,
         }
     }
 
