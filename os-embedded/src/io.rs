@@ -274,7 +274,7 @@ impl<'b> ConnIo<'b> {
         matches!(self.body, Body::Page { .. })
     }
 
-    /// Send pending output, at most [`WRITES_PER_CALL`] socket writes.
+    /// Send pending output, at most eight socket writes.
     pub fn send<S: Socket>(&mut self, sock: &mut S, src: &mut Sources<'_, '_>) -> Sent {
         let mut progress = false;
         for _ in 0..WRITES_PER_CALL {

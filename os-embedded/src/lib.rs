@@ -6,11 +6,15 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`runtime`] | the runtime: [`Runtime::poll`](runtime::Runtime::poll) (the listener's work and up to `ThreadsPerChild` worker steps, each connection through the core's driver), admission by listening sockets |
+//! | [`io`] | a connection's buffers and its bounded, non-blocking socket operations |
 //! | [`socket`] | what a TCP stack must offer: embedded-io sockets plus shutdown and abort, and a fixed set of them that listen |
 //! | [`smoltcp`] | the smoltcp adapter (feature `smoltcp`) |
-//! | [`config`] | httpd.conf directives from a text compiled into the firmware |
+//! | [`handler`] | dynamic pages, streamed |
+//! | [`status`] | the single-process scoreboard behind server-status |
+//! | [`config`] | httpd.conf directives, read with the core's tokenizer |
 //! | [`tree`] | a read-only file tree compiled into flash |
-//! | [`build`] | for build scripts (feature `build`): the file tree generator and the configuration check |
+//! | [`build`] | for build scripts (feature `build`): the file tree generator, the configuration check, the settings as Rust source |
 #![no_std]
 #![deny(missing_docs)]
 

@@ -8,7 +8,7 @@
 //!
 //! Stacks without a listen backlog (smoltcp, embassy-net) accept by leaving a socket listening:
 //! a connection attempt that finds none is reset. [`Sockets`] therefore names sockets by index and
-//! lets the runtime decide how many of them listen at a time (see [`crate::admission`]).
+//! lets the runtime decide how many of them listen at a time (see [`crate::runtime::Runtime::admit`]).
 
 /// A connected TCP socket, non-blocking through `ReadReady`/`WriteReady`.
 pub trait Socket:

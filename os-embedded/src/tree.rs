@@ -3,7 +3,7 @@
 //!
 //! Lookups answer what the Unix server's file system answers: a file, a directory (some file
 //! lies below the path), or nothing. Directory rules (the trailing-slash redirect, the index
-//! file, 403 without one) are applied by [`crate::respond`] as the Unix server applies them.
+//! file, 403 without one) are applied by the worker steps as the Unix server applies them.
 
 /// One file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
