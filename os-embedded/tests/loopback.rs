@@ -172,8 +172,13 @@ impl Net {
     }
 
     fn connect(&mut self, port: u16) -> SocketHandle {
+        self.connect_with(port, 64 * 1024)
+    }
+
+    /// A client whose receive buffer holds `rx` bytes.
+    fn connect_with(&mut self, port: u16, rx: usize) -> SocketHandle {
         let mut s = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; 64 * 1024]),
+            tcp::SocketBuffer::new(vec![0; rx]),
             tcp::SocketBuffer::new(vec![0; 4096]),
         );
         s.connect(
@@ -515,4 +520,19 @@ fn mangled_requests_never_break_the_loop() {
     net.run(400, 100);
     let counts = net.rt.table().counts();
     assert_eq!(counts.connections, 0, "{counts:?}");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_closed_after_timeout() {
+    let mut net = Net::new(2, 1, 1000);
+    // 1 KiB of receive window, never read: the 20 KB response stalls in write completion.
+    let c = net.connect_with(50_060, 1024);
+    net.send(c, b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    net.run(20, 10);
+    assert_eq!(net.rt.table().counts().write_completion, 1);
+    // Timeout is 60 s (httpd's default): still waiting after 50 s, closed after 61.
+    net.run(500, 100);
+    assert_eq!(net.rt.table().counts().write_completion, 1);
+    net.run(110, 100);
+    assert_eq!(net.rt.table().counts().connections, 0);
 }
