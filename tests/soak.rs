@@ -1087,6 +1087,8 @@ fn soak() {
         pct(rss_ratio)
     );
     assert!(!log.contains("panicked"), "a panic in the error log");
+    let mut srv = srv;
+    assert_eq!(srv.stop(), Some(0), "the server's exit after SIGTERM");
 }
 
 /// The scoreboard's letters other than idle (`_`) and open slot (`.`), in order.
