@@ -12,11 +12,14 @@
 //! 3. drive each hand-back from the workers;
 //! 4. [`Listener::end_iteration`]: close idle keep-alive connections if a queued request has
 //!    waited [`WORKERS_STALLED`] for a worker, drive what expired, switch the listening sockets
-//!    on or off by admission.
+//!    on or off by admission (and by an accept pause: an `accept` that failed for lack of
+//!    descriptors or memory, reported with [`Listener::accept_failed`], switches them off for
+//!    [`PAUSE`](crate::accept_pause::PAUSE), see [`crate::accept_pause`]).
 //!
 //! Steps 1–3 are the runtime's (they are its I/O); step 4 and the answers it asks for are here,
 //! once.
 
+use crate::accept_pause::{AcceptPause, Recovered};
 use crate::admission::{Admission, Switch, Verdict};
 use crate::driver::{self, Io, Settled};
 use crate::table::ConnTable;
@@ -52,20 +55,23 @@ pub enum Accept {
     /// Stop the burst; the listening sockets stay as they are (no connection is known to wait).
     Pause,
     /// Stop the burst and stop polling the listening sockets: the table is full, the child is
-    /// stopping, or admission refused a connection that is waiting ([`Verdict`] says which, and
-    /// `switched` whether this turned them off).
+    /// stopping, accepting is paused, or admission refused a connection that is waiting
+    /// ([`Verdict`] says which, and `switched` whether this turned them off).
     Refuse {
-        /// Admission's verdict (`Accept` when the table is full or the child stops).
+        /// Admission's verdict (`Accept` when the table is full, the child stops or accepting
+        /// is paused).
         verdict: Verdict,
         /// This refusal switched the listening sockets off (the first since they were on).
         switched: bool,
     },
 }
 
-/// The listener's state besides its table: admission and whether it is stopping.
+/// The listener's state besides its table: admission, an accept pause, and whether it is
+/// stopping.
 #[derive(Clone, Copy, Debug)]
 pub struct Listener {
     admission: Admission,
+    pause: AcceptPause,
     stopping: bool,
 }
 
@@ -74,6 +80,7 @@ impl Listener {
     pub const fn new(admission: Admission) -> Listener {
         Listener {
             admission,
+            pause: AcceptPause::new(),
             stopping: false,
         }
     }
@@ -109,21 +116,37 @@ impl Listener {
         Some(oldest_queued? + WORKERS_STALLED)
     }
 
-    /// When the listener must wake without an event: the first timeout, or the moment the
-    /// workers count as stalled. `None`: sleep until an event (an idle server makes no
-    /// wake-ups).
+    /// When the listener must wake without an event: the first timeout, the moment the
+    /// workers count as stalled, or the end of an accept pause. `None`: sleep until an event
+    /// (an idle server makes no wake-ups).
     pub fn wake_at(
         &self,
         table: &ConnTable<'_>,
         oldest_queued: Option<Instant>,
     ) -> Option<Instant> {
-        match (
+        [
             table.next_deadline(),
             self.stall_deadline(table, oldest_queued),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            self.pause.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// An `accept` failed at `now` for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
+    /// ENOMEM): the listening sockets go off until [`PAUSE`](crate::accept_pause::PAUSE) has
+    /// passed, then accepting is tried again; the connections already open are served
+    /// meanwhile. Returns whether this begins an episode (the runtime logs it then, and only
+    /// then).
+    pub fn accept_failed(&mut self, now: Instant) -> bool {
+        self.pause.shortage(now)
+    }
+
+    /// A connection was accepted at `now`: an episode of shortage that is over is returned for
+    /// the runtime to log (see [`AcceptPause::accepted`]).
+    pub fn accepted(&mut self, now: Instant) -> Option<Recovered> {
+        self.pause.accepted(now)
     }
 
     /// A listening socket reported a waiting connection: may the listener accept one more?
@@ -131,7 +154,7 @@ impl Listener {
     /// admission: for the later ones no connection is known to wait (the one just accepted may
     /// have taken a worker a moment ago), and switching off for none costs two poller calls.
     pub fn may_accept(&mut self, table: &ConnTable<'_>, idle_workers: u32, first: bool) -> Accept {
-        if self.stopping || table.is_full() {
+        if self.stopping || table.is_full() || self.pause.paused() {
             return Accept::Refuse {
                 verdict: Verdict::Accept,
                 switched: false,
@@ -155,7 +178,7 @@ impl Listener {
 
     /// Whether the listening sockets should be polled now.
     pub fn listening(&self, table: &ConnTable<'_>) -> bool {
-        !self.stopping && !self.admission.is_disabled() && !table.is_full()
+        !self.stopping && !self.admission.is_disabled() && !table.is_full() && !self.pause.paused()
     }
 
     /// The end of an iteration, after the events and the hand-backs: close idle keep-alive
@@ -172,6 +195,7 @@ impl Listener {
     ) -> Result<Iteration, I::Error> {
         let killed = self.kill_if_stalled(io, now, oldest_queued);
         let expired = expire(io, now)?;
+        self.pause.expire(now);
         let (listen, switch) = self.switch(io.table(), idle_workers);
         Ok(Iteration {
             listen,
@@ -239,6 +263,7 @@ pub fn expire<'t, I: Io<'t>>(io: &mut I, now: Instant) -> Result<u32, I::Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accept_pause;
     use crate::admission::Factor;
     use crate::conn::{Action, Event, Handback, HeadRead, HeadTimeout, Outcome, Wrote};
     use crate::driver::Interest;
@@ -417,5 +442,49 @@ mod tests {
         ));
         let it = l.end_iteration(&mut io, T0, 8, None).unwrap();
         assert!(!it.listen);
+    }
+
+    #[test]
+    fn an_accept_shortage_switches_off_until_the_pause_ends_and_wakes_for_it() {
+        let mut slots = [Slot::EMPTY; 4];
+        let mut io = conns(&mut slots);
+        let mut l = Listener::new(Admission::new(2, Factor::DEFAULT));
+        assert_eq!(l.wake_at(&io.table, None), None);
+        assert!(l.accept_failed(T0), "the first shortage begins an episode");
+        let end = T0 + accept_pause::PAUSE;
+        // Off, refusing without admission, and the wait is bounded by the pause (no ticks
+        // otherwise: an idle child sleeps until then, not forever and not less).
+        assert!(!l.listening(&io.table));
+        assert!(matches!(
+            l.may_accept(&io.table, 2, true),
+            Accept::Refuse {
+                verdict: Verdict::Accept,
+                switched: false
+            }
+        ));
+        assert_eq!(l.wake_at(&io.table, None), Some(end));
+        let it = l
+            .end_iteration(&mut io, Instant::from_millis(end.as_millis() - 1), 2, None)
+            .unwrap();
+        assert!(!it.listen);
+        // The open connections are not touched by it.
+        let open = keep_alive(&mut io, T0);
+        assert!(io.table.conn(open).is_some());
+        let it = l.end_iteration(&mut io, end, 2, None).unwrap();
+        assert!(it.listen, "back on at the deadline");
+        assert_eq!(l.may_accept(&io.table, 2, true), Accept::Take);
+        assert_eq!(
+            l.wake_at(&io.table, None),
+            Some(T0 + Duration::from_secs(5))
+        );
+        // Refused again at once: the same episode, not logged again.
+        assert!(!l.accept_failed(end));
+        assert_eq!(
+            l.accepted(end + accept_pause::QUIET),
+            Some(Recovered {
+                lasted: accept_pause::PAUSE,
+                refused: 2,
+            })
+        );
     }
 }

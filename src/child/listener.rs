@@ -5,10 +5,11 @@
 //! One iteration: wait on the poller until the next timeout deadline (forever when there is none,
 //! so an idle child makes no wake-ups); act on each ready socket; take back connections workers
 //! finished with; expire what timed out; switch the listening sockets on or off by the admission
-//! formula; publish the counters and, every [`crate::cputime::SAMPLE_EVERY`] at most, its own
-//! CPU time. Every step is bounded: a wait returns at most the event buffer's capacity, an
-//! accept burst at most [`ACCEPTS_PER_EVENT`], each connection action at most
-//! [`driver::MAX_STEPS`] state-machine steps with bounded I/O each.
+//! formula (and off for a while when accept runs out of descriptors); publish the counters and,
+//! every [`crate::cputime::SAMPLE_EVERY`] at most, its own CPU time. Every step is bounded: a
+//! wait returns at most the event buffer's capacity, an accept burst at most
+//! [`ACCEPTS_PER_EVENT`], each connection action at most [`driver::MAX_STEPS`] state-machine
+//! steps with bounded I/O each.
 
 use std::convert::Infallible;
 use std::net::TcpListener;
@@ -24,6 +25,7 @@ use eventmpm_core::listener::{self, Accept};
 use eventmpm_core::table::{ConnId, ConnTable, Counts};
 use eventmpm_core::time::Instant;
 
+use super::accept_shortage;
 use super::connio::ConnIo;
 use super::{Clock, Completion, Job, Shared, StopMode};
 use crate::signals::SignalPipe;
@@ -155,8 +157,9 @@ impl<'t> Listener<'t> {
         let mut events = Events::with_capacity(EVENTS);
         loop {
             let now = self.clock.now();
-            // Sleep until the next timeout or the moment a queued request has waited too long
-            // for a worker; with neither pending, until an event (no periodic wake-ups).
+            // Sleep until the next timeout, the moment a queued request has waited too long for
+            // a worker, or the end of an accept pause; with none pending, until an event (no
+            // periodic wake-ups).
             let deadline = self
                 .rules
                 .wake_at(&self.conns.table, self.conns.shared.dispatch.oldest());
@@ -273,13 +276,25 @@ impl<'t> Listener<'t> {
                 Ok(Accepted::WouldBlock) => return,
                 Ok(Accepted::Transient) => continue,
                 Err(e) => {
-                    // EMFILE, ENFILE, ENOMEM…: httpd's resource shortage, which stops the child
-                    // gracefully so the parent replaces it.
-                    log::error!("accept failed: {e}; stopping this child gracefully");
-                    self.begin_stop(StopMode::Graceful);
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM: pause accepting and retry, serving the
+                    // open connections meanwhile (httpd stops the child, and its replacement
+                    // meets the same limit). Anything else is a fault of the socket: stop
+                    // gracefully so the parent replaces this child.
+                    if accept_shortage::is_shortage(&e) {
+                        if self.rules.accept_failed(self.clock.now()) {
+                            accept_shortage::log_began(&e);
+                        }
+                        self.set_listening(false);
+                    } else {
+                        log::error!("accept failed: {e}; stopping this child gracefully");
+                        self.begin_stop(StopMode::Graceful);
+                    }
                     return;
                 }
             };
+            if let Some(r) = self.rules.accepted(self.clock.now()) {
+                accept_shortage::log_over(r);
+            }
             let sock = std::net::TcpStream::from(fd);
             let _ = crate::net::configure_accepted(&sock);
             let local = sock.local_addr().unwrap_or(peer);

@@ -9,6 +9,7 @@
 //! instead ([`worker_mpm`]): the listener only accepts, and each connection belongs to one
 //! worker for its whole life. Both answer requests with the same code ([`worker`]).
 
+pub mod accept_shortage;
 pub mod connio;
 pub mod fdqueue;
 pub mod listener;

@@ -812,6 +812,16 @@ impl Worker<'_> {
             K::NotFound | K::NotADirectory => Status::NOT_FOUND,
             K::PermissionDenied => Status::FORBIDDEN,
             K::InvalidFilename => Status::REQUEST_URI_TOO_LONG,
+            // Out of descriptors or memory: a passing condition the client may retry (httpd
+            // answers 403 to every failed open, which tells it the file is forbidden).
+            _ if matches!(
+                e.raw_os_error(),
+                Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+            ) =>
+            {
+                log::error!("cannot open {}: {e}", rel.display());
+                Status::SERVICE_UNAVAILABLE
+            }
             _ => {
                 log::error!("cannot open {}: {e}", rel.display());
                 Status::INTERNAL_SERVER_ERROR

@@ -23,7 +23,9 @@
 //! MaxKeepAliveRequests is reached) — in event mode it is served at once.
 //!
 //! MaxConnectionsPerChild is counted by the workers, after each connection, as httpd's worker
-//! does. A graceful stop (SIGWINCH/SIGUSR1, MaxConnectionsPerChild, an accept error) closes the
+//! does. An accept that fails for lack of descriptors or memory pauses accepting for a moment
+//! ([`AcceptShortage`]) rather than stopping the child as httpd does. A graceful stop
+//! (SIGWINCH/SIGUSR1, MaxConnectionsPerChild, another accept error) closes the
 //! listening sockets, lets idle workers exit, and lets busy ones finish their connection: a
 //! worker waiting for the next request on a keep-alive connection answers it with
 //! `Connection: close` (or ends at KeepAliveTimeout), lingering close is cut to 2 s. An immediate
@@ -45,6 +47,7 @@ use eventmpm_core::scoreboard::WorkerStatus;
 use eventmpm_core::table::{ConnId, ConnTable, SHORT_LINGER, Settings, Slot};
 use eventmpm_core::time::Instant;
 
+use super::accept_shortage::AcceptShortage;
 use super::connio::ConnIo;
 use super::fdqueue::WorkerQueue;
 use super::worker::Worker;
@@ -72,6 +75,17 @@ const WAKE_TRIES_PTHREAD: u32 = 4;
 const SLOT_RETRY: StdDuration = StdDuration::from_secs(1);
 /// Bytes read and discarded per read in lingering close.
 const DRAIN_BUFFER: usize = 32 * 1024;
+
+/// What one accept attempt gave the listener.
+#[derive(Debug)]
+enum Attempt {
+    /// A connection for the reserved worker.
+    Conn(Conn),
+    /// Nothing: the child is stopping, or the accept failed for good (a stop is requested).
+    Nothing,
+    /// A descriptor or memory shortage: sit out the accept pause, then try again.
+    Shortage,
+}
 
 /// A connection on its way from the listener to a worker.
 #[derive(Debug)]
@@ -381,6 +395,7 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
     let mut next = 0usize;
     let mut reserved = false;
     let mut cpu = crate::cputime::Sampler::default();
+    let mut shortage = AcceptShortage::new();
     'serve: while !child.stopping() {
         if cpu.due(child.clock.now())
             && let Some(ticks) = crate::cputime::thread_ticks()
@@ -402,7 +417,7 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
             accept_mutex_error(child, "lock", &e);
             break;
         }
-        let accepted = accept_one(child, &listeners, &mut next);
+        let accepted = accept_one(child, &listeners, &mut next, &mut shortage);
         if let Some(m) = &mutex
             && let Err(e) = m.unlock()
             && !child.stopping()
@@ -410,15 +425,17 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
             accept_mutex_error(child, "unlock", &e);
         }
         match accepted {
-            Some(conn) => {
+            Attempt::Conn(conn) => {
                 child.accepted_any.store(true, Ordering::Relaxed);
                 reserved = false;
                 // Refused only once the queue is terminated (an immediate stop): the
                 // connection closes as it drops.
                 let _ = child.queue.push(conn);
             }
-            None if child.stopping() => break 'serve,
-            None => {}
+            // Out of the mutex, so other children accept meanwhile; the worker stays reserved.
+            Attempt::Shortage => sit_out(child, &mut shortage),
+            Attempt::Nothing if child.stopping() => break 'serve,
+            Attempt::Nothing => {}
         }
     }
     // Closing our copies releases the ports once every child has closed its own.
@@ -426,12 +443,33 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
     child.listener_done.store(true, Ordering::Release);
 }
 
-/// Wait until a listening socket has a connection and accept it. `None` when the child is
-/// stopping or the accept failed for good (then a graceful stop is requested).
-fn accept_one(child: &Child, listeners: &[TcpListener], next: &mut usize) -> Option<Conn> {
+/// Sleep until the accept pause ends, or the child stops (the wake signal interrupts the
+/// sleep). Bounded: each round sleeps at most until the pause's deadline.
+fn sit_out(child: &Child, shortage: &mut AcceptShortage) {
+    while let Some(until) = shortage.deadline() {
+        let now = child.clock.now();
+        if child.stopping() || shortage.expire(now) {
+            return;
+        }
+        let left = StdDuration::from_millis(until.saturating_since(now).as_millis());
+        let ts = rustix::time::Timespec {
+            tv_sec: left.as_secs() as _,
+            tv_nsec: left.subsec_nanos() as _,
+        };
+        let _ = rustix::event::poll(&mut [], Some(&ts));
+    }
+}
+
+/// Wait until a listening socket has a connection and accept it.
+fn accept_one(
+    child: &Child,
+    listeners: &[TcpListener],
+    next: &mut usize,
+    shortage: &mut AcceptShortage,
+) -> Attempt {
     let n = listeners.len();
     if n == 0 {
-        return None;
+        return Attempt::Nothing;
     }
     // Bounded by the stop flag: each round either accepts, or sleeps in poll until a socket is
     // ready or a signal arrives.
@@ -446,7 +484,7 @@ fn accept_one(child: &Child, listeners: &[TcpListener], next: &mut usize) -> Opt
             Err(e) => {
                 log::error!("AH00271: apr_pollset_poll: {e}; stopping this child gracefully");
                 child.request_stop();
-                return None;
+                return Attempt::Nothing;
             }
         }
         // Round-robin from the socket after the last one served, so none starves.
@@ -460,22 +498,24 @@ fn accept_one(child: &Child, listeners: &[TcpListener], next: &mut usize) -> Opt
         *next = (which + 1) % n;
         match sys::accept(listeners[which].as_fd()) {
             Ok(Accepted::Socket(fd, peer)) => {
+                shortage.accepted(child.clock.now());
                 let sock = TcpStream::from(fd);
                 let _ = crate::net::configure_accepted(&sock);
-                return Some(Conn { sock, peer });
+                return Attempt::Conn(Conn { sock, peer });
             }
             // Another child took it (the sockets are shared and non-blocking).
             Ok(Accepted::WouldBlock | Accepted::Transient) => continue,
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM: pause and retry, as the event MPM does (httpd
+            // stops the child, and its replacement meets the same limit).
+            Err(e) if shortage.failed(&e, child.clock.now()) => return Attempt::Shortage,
             Err(e) => {
-                // EMFILE, ENFILE, ENOMEM…: httpd's resource shortage, which stops the child
-                // gracefully so the parent replaces it.
                 log::error!("accept failed: {e}; stopping this child gracefully");
                 child.request_stop();
-                return None;
+                return Attempt::Nothing;
             }
         }
     }
-    None
+    Attempt::Nothing
 }
 
 /// httpd's `accept_mutex_error`: a child that has not served anything yet exits sick (the parent
