@@ -7,7 +7,7 @@
 
 use std::io;
 
-use eventmpm_core::scoreboard::{AsyncCounts, Layout, ProcessScore, Scoreboard, WorkerScore};
+use eventmpm_core::scoreboard::{Layout, ProcessScore, Scoreboard, WorkerScore};
 use eventmpm_core::table::Counts;
 use eventmpm_core::time::Instant;
 
@@ -154,15 +154,7 @@ impl Board {
     /// when it processes its timeout queues). Only the listener calls this, and only when they
     /// changed.
     pub fn publish_counts(&self, c: &Counts) {
-        let counts = AsyncCounts {
-            connections: c.connections,
-            reading: c.reading,
-            write_completion: c.write_completion,
-            keep_alive: c.keep_alive,
-            lingering_close: c.lingering,
-            suspended: 0,
-            wait_io: 0,
-        };
+        let counts = c.published();
         if let Some(p) = self.process() {
             p.publish(&counts);
         }

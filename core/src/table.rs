@@ -135,6 +135,20 @@ impl Counts {
             idle_workers,
         }
     }
+
+    /// The counts as a child's scoreboard record publishes them (nothing here is suspended or
+    /// waits for other I/O).
+    pub const fn published(&self) -> crate::scoreboard::AsyncCounts {
+        crate::scoreboard::AsyncCounts {
+            connections: self.connections,
+            reading: self.reading,
+            write_completion: self.write_completion,
+            keep_alive: self.keep_alive,
+            lingering_close: self.lingering,
+            suspended: 0,
+            wait_io: 0,
+        }
+    }
 }
 
 /// The timeouts a table applies.

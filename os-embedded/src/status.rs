@@ -4,9 +4,7 @@
 
 use core::fmt;
 
-use eventmpm_core::scoreboard::{
-    AsyncCounts, GlobalScore, ProcessScore, Scoreboard, WorkerScore, WorkerStatus,
-};
+use eventmpm_core::scoreboard::{GlobalScore, ProcessScore, Scoreboard, WorkerScore, WorkerStatus};
 use eventmpm_core::status::{self, Format, Query, ServerInfo};
 use eventmpm_core::table::Counts;
 use eventmpm_core::time::Instant;
@@ -78,15 +76,7 @@ impl Scores {
     /// Publish the connection table's counters.
     pub fn publish(&self, c: &Counts, accepting: bool) {
         if let Some(p) = self.board.process(0) {
-            p.publish(&AsyncCounts {
-                connections: c.connections,
-                reading: c.reading,
-                write_completion: c.write_completion,
-                keep_alive: c.keep_alive,
-                lingering_close: c.lingering,
-                suspended: 0,
-                wait_io: 0,
-            });
+            p.publish(&c.published());
             p.set_accepting(accepting);
         }
     }
