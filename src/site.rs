@@ -235,6 +235,17 @@ impl Site {
     }
 }
 
+/// The file path, relative to the DocumentRoot, that a normalised URL-path names
+/// ([`path::normalize`](eventmpm_core::http1::path::normalize)'s output): the path without its
+/// leading `/`, byte for byte. Every component of the result is a plain name (no `..`, no root),
+/// so joining it to a directory stays beneath that directory; the fuzz target `url_path` checks
+/// this for every path the normaliser accepts.
+pub fn relative_path(decoded: &[u8]) -> &Path {
+    Path::new(std::ffi::OsStr::from_bytes(
+        decoded.strip_prefix(b"/").unwrap_or(decoded),
+    ))
+}
+
 /// A complete, self-contained error response (`Connection: close`), for the listener's
 /// rejections where no request could be parsed.
 pub fn error_response(status: u16) -> Vec<u8> {

@@ -189,9 +189,7 @@ impl Settings {
         if ext_match {
             return true;
         }
-        let full = docroot.join(Path::new(std::ffi::OsStr::from_bytes(
-            decoded.strip_prefix(b"/").unwrap_or(decoded),
-        )));
+        let full = docroot.join(crate::site::relative_path(decoded));
         self.dirs
             .iter()
             .any(|d| d.handler == Some(Handler::Cgi) && full.starts_with(&d.path))

@@ -9,7 +9,6 @@
 //! listener. At most [`MAX_REQUESTS_PER_DISPATCH`] requests are served per dispatch.
 
 use std::io::Write as _;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -721,9 +720,7 @@ impl Worker<'_> {
         now_us: u64,
     ) -> Reply {
         let method = req.method().as_str();
-        let rel = Path::new(std::ffi::OsStr::from_bytes(
-            path.strip_prefix(b"/").unwrap_or(path),
-        ));
+        let rel = crate::site::relative_path(path);
         let site = self.site;
         let open = |rel: &Path| {
             sys::open_beneath(&site.root_fd, &site.document_root, rel, follow)
