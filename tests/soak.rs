@@ -37,7 +37,8 @@ use common::*;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+// 32-bit counters: the end-to-end tests are built for MIPS32 too, which has no AtomicU64.
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -109,22 +110,27 @@ impl Kind {
 
 #[derive(Default, Debug)]
 struct Tally {
-    sent: AtomicU64,
-    ok: AtomicU64,
-    aborted: AtomicU64,
-    failed: AtomicU64,
-    resent: AtomicU64,
+    sent: AtomicU32,
+    ok: AtomicU32,
+    aborted: AtomicU32,
+    failed: AtomicU32,
+    resent: AtomicU32,
+}
+
+/// A count for a 32-bit tally (a soak sends far fewer than 2³² requests of one kind).
+fn n32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Tally {
     /// sent, ok, aborted, failed, re-sent.
     fn values(&self) -> [u64; 5] {
         [
-            self.sent.load(Relaxed),
-            self.ok.load(Relaxed),
-            self.aborted.load(Relaxed),
-            self.failed.load(Relaxed),
-            self.resent.load(Relaxed),
+            self.sent.load(Relaxed).into(),
+            self.ok.load(Relaxed).into(),
+            self.aborted.load(Relaxed).into(),
+            self.failed.load(Relaxed).into(),
+            self.resent.load(Relaxed).into(),
         ]
     }
 }
@@ -150,14 +156,17 @@ impl Soak {
     }
 
     fn sent(&self) -> u64 {
-        self.tallies.iter().map(|t| t.sent.load(Relaxed)).sum()
+        self.tallies
+            .iter()
+            .map(|t| u64::from(t.sent.load(Relaxed)))
+            .sum()
     }
 
     fn failed(&self, k: Kind, n: u64, reason: String) {
         if n == 0 {
             return;
         }
-        self.t(k).failed.fetch_add(n, Relaxed);
+        self.t(k).failed.fetch_add(n32(n), Relaxed);
         let mut r = self.reasons.lock().unwrap();
         if r.len() < KEEP_REASONS {
             r.push(format!(
@@ -173,7 +182,7 @@ impl Soak {
     }
 
     fn sending(&self, k: Kind, n: u64) {
-        self.t(k).sent.fetch_add(n, Relaxed);
+        self.t(k).sent.fetch_add(n32(n), Relaxed);
     }
 
     fn connect(&self) -> Result<Client, String> {
@@ -383,7 +392,7 @@ fn pipelined(s: &Soak, mut rng: Rng) {
                         if close {
                             // The server ends the connection after this answer: the rest were
                             // never processed and go again on a new connection.
-                            s.t(k).resent.fetch_add(queue.len() as u64, Relaxed);
+                            s.t(k).resent.fetch_add(n32(queue.len() as u64), Relaxed);
                             break 'conn;
                         }
                     }
@@ -629,7 +638,7 @@ fn h2load(s: &Soak, _rng: Rng) {
             Duration::from_secs(300),
         );
         let (ok, failed, errored, timeout) = h2load_counts(&out).unwrap_or((0, 0, 0, 0));
-        s.t(k).ok.fetch_add(ok.min(H2LOAD_RUN), Relaxed);
+        s.t(k).ok.fetch_add(n32(ok.min(H2LOAD_RUN)), Relaxed);
         let bad = H2LOAD_RUN - ok.min(H2LOAD_RUN);
         if bad > 0 || code != Some(0) {
             s.failed(
@@ -1055,7 +1064,11 @@ fn soak() {
         "the run reached its time limit ({limit:?})"
     );
     assert!(balanced, "a request went unaccounted for:\n{table}");
-    let failed: u64 = soak.tallies.iter().map(|t| t.failed.load(Relaxed)).sum();
+    let failed: u64 = soak
+        .tallies
+        .iter()
+        .map(|t| u64::from(t.failed.load(Relaxed)))
+        .sum();
     assert_eq!(
         failed,
         0,
