@@ -7,7 +7,7 @@
 
 use std::io;
 
-use eventmpm_core::scoreboard::{AsyncCounts, Layout, ProcessScore, Scoreboard, WorkerScore};
+use eventmpm_core::scoreboard::{Layout, ProcessScore, Scoreboard, WorkerScore};
 use eventmpm_core::table::Counts;
 use eventmpm_core::time::Instant;
 
@@ -135,19 +135,26 @@ impl Board {
         }
     }
 
+    /// The listener's own thread CPU time so far, in clock ticks.
+    pub fn set_listener_cpu(&self, (user, system): (u32, u32)) {
+        if let Some(p) = self.process() {
+            p.set_listener_cpu(user, system);
+        }
+    }
+
+    /// Any thread, after it reaped a CGI script: the CPU time of every child this process has
+    /// reaped so far, in clock ticks (only ever raised, so racing threads are harmless).
+    pub fn raise_children_cpu(&self, (user, system): (u32, u32)) {
+        if let Some(p) = self.process() {
+            p.raise_children_cpu(user, system);
+        }
+    }
+
     /// Publish the connection table's counters (exact, unlike httpd's, which it copies only
     /// when it processes its timeout queues). Only the listener calls this, and only when they
     /// changed.
     pub fn publish_counts(&self, c: &Counts) {
-        let counts = AsyncCounts {
-            connections: c.connections,
-            reading: c.reading,
-            write_completion: c.write_completion,
-            keep_alive: c.keep_alive,
-            lingering_close: c.lingering,
-            suspended: 0,
-            wait_io: 0,
-        };
+        let counts = c.published();
         if let Some(p) = self.process() {
             p.publish(&counts);
         }

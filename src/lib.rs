@@ -11,6 +11,7 @@ pub mod buffers;
 pub mod cgi;
 pub mod child;
 pub mod config;
+pub mod cputime;
 pub mod errorlog;
 pub mod handoff;
 pub mod logformat;

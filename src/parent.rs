@@ -529,7 +529,13 @@ impl Parent {
                 }
             }
             let before = self.retained.total_daemons();
-            if let Some(end) = self.reap() {
+            let ending = self.reap();
+            // httpd's `times()` in its main loop: the parent's own CPU time and, once reaped,
+            // its children's (their slots were emptied just now, so nothing counts twice).
+            self.scoreboard
+                .global()
+                .set_cpu_times(crate::cputime::process_times());
+            if let Some(end) = ending {
                 return end;
             }
             let reaped = self.retained.total_daemons() < before;

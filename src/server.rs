@@ -6,11 +6,9 @@ use std::sync::Arc;
 
 use eventmpm_core::admission::Admission;
 use eventmpm_core::config::{Mpm, ProcessModel};
-use eventmpm_core::conn::HeadTimeout;
 use eventmpm_core::http1::Limits;
 use eventmpm_core::scoreboard::{Layout, Scoreboard};
 use eventmpm_core::table::Settings;
-use eventmpm_core::time::Duration;
 
 use crate::board::{self, Board};
 use crate::child::{self, ChildParams, StopMode};
@@ -142,24 +140,7 @@ pub fn table_capacity(cfg: &ServerConfig, nofile: u64) -> usize {
 pub fn child_params(cfg: &ServerConfig, listeners: Vec<TcpListener>, nofile: u64) -> ChildParams {
     let p: ProcessModel = cfg.core.process();
     let core = &cfg.core;
-    let header = core.request_read_timeout.header;
-    let head = if header.timeout_s == 0 {
-        // No header stage: reads are bounded by Timeout, as in httpd without mod_reqtimeout.
-        HeadTimeout {
-            initial: core.timeout,
-            extended: None,
-            min_rate: 0,
-        }
-    } else {
-        let initial = Duration::from_secs(header.timeout_s as u64);
-        let extended = (header.max_timeout_s > header.timeout_s)
-            .then(|| Duration::from_secs((header.max_timeout_s - header.timeout_s) as u64));
-        HeadTimeout {
-            initial,
-            extended,
-            min_rate: header.min_rate,
-        }
-    };
+    let head = core.head_timeout();
     let buffer_size =
         (core.limit_request_line as usize + core.limit_request_field_size as usize + 512)
             .clamp(16 * 1024, 1 << 20)
@@ -190,12 +171,7 @@ pub fn child_params(cfg: &ServerConfig, listeners: Vec<TcpListener>, nofile: u64
 
 /// The request limits.
 pub fn limits(cfg: &ServerConfig) -> Limits {
-    Limits {
-        request_line: cfg.core.limit_request_line,
-        field_size: cfg.core.limit_request_field_size,
-        fields: cfg.core.limit_request_fields,
-        body: cfg.core.limit_request_body,
-    }
+    cfg.core.limits()
 }
 
 /// The scoreboard's layout for this configuration.

@@ -28,6 +28,23 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
+/// Put `sig` into this process's pipe as if it had arrived, without sending a signal: whoever
+/// polls the pipe wakes and acts on it. Returns whether the byte is there (a full pipe counts:
+/// it is readable, and the signal's byte is likely among those waiting); `false` before
+/// [`SignalPipe::install`].
+pub fn deliver(sig: libc::c_int) -> bool {
+    let fd = WRITE_FD.load(Ordering::Relaxed);
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: the descriptor is this process's pipe, open for its lifetime once installed.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    match rustix::io::write(fd, &[sig as u8]) {
+        Ok(n) => n == 1,
+        Err(e) => e == rustix::io::Errno::AGAIN,
+    }
+}
+
 /// The read end of the signal pipe.
 #[derive(Debug)]
 pub struct SignalPipe {
@@ -107,5 +124,8 @@ mod tests {
         }
         assert_eq!(pipe.take(), vec![libc::SIGUSR2]);
         assert_eq!(pipe.take(), Vec::<libc::c_int>::new(), "drained");
+        // A byte put in without a signal reads the same.
+        assert!(deliver(libc::SIGWINCH));
+        assert_eq!(pipe.take(), vec![libc::SIGWINCH]);
     }
 }

@@ -91,6 +91,8 @@ pub struct Site {
     pub status: StatusInfo,
     /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
     pub cgi: crate::cgi::Settings,
+    /// HttpProtocolOptions: HTTP/0.9 and unknown methods.
+    pub protocol: eventmpm_core::http1::ProtocolOptions,
 }
 
 /// What the configuration says about one request path.
@@ -175,11 +177,7 @@ impl Site {
                 .map(|l| (l.path.clone(), l.handler.clone(), l.access.clone()))
                 .collect(),
             directories,
-            keep_alive: KeepAliveSettings {
-                enabled: cfg.core.keep_alive,
-                timeout: cfg.core.keep_alive_timeout,
-                max_requests: cfg.core.max_keep_alive_requests,
-            },
+            keep_alive: cfg.core.keep_alive_settings(),
             server_name: cfg.server_name.clone(),
             server_software: cfg.server_software(),
             server_admin: cfg
@@ -190,6 +188,7 @@ impl Site {
             access_logs,
             status,
             cgi: crate::cgi::Settings::new(cfg),
+            protocol: cfg.core.http_protocol_options.options(),
         })
     }
 

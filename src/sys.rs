@@ -10,6 +10,9 @@
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
+mod cpu;
+pub use cpu::{CpuTime, children_cpu, clock_ticks, process_cpu, thread_cpu};
+
 cfg_if::cfg_if! {
     if #[cfg(any(target_os = "linux", target_os = "android"))] {
         pub use eventmpm_os_linux::{
@@ -580,6 +583,18 @@ pub mod sysv_sem {
         fn semctl(id: libc::c_int, num: libc::c_int, cmd: libc::c_int, ...) -> libc::c_int;
     }
 
+    /// `semctl`'s fourth argument, `union semun` (which the caller must define, POSIX says), by
+    /// value through the variadic list, as C passes it. An `int` passed in its place fills the
+    /// wrong half of a 64-bit argument slot on big-endian 64-bit machines (s390x, ppc64,
+    /// sparc64): `SETVAL` read 0 there, and the first lock of `Mutex sysvsem` waited forever.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    union Semun {
+        val: libc::c_int,
+        buf: *mut libc::c_void,
+        array: *mut libc::c_ushort,
+    }
+
     const IPC_PRIVATE: libc::key_t = 0;
     const IPC_CREAT: libc::c_int = 0o1000;
     const SEM_UNDO: libc::c_short = 0o10000;
@@ -587,6 +602,10 @@ pub mod sysv_sem {
     const IPC_RMID: libc::c_int = 10;
     #[cfg(not(any(target_os = "illumos", target_os = "solaris")))]
     const IPC_RMID: libc::c_int = 0;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const GETVAL: libc::c_int = 12;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const GETVAL: libc::c_int = 5;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     const SETVAL: libc::c_int = 16;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -605,9 +624,8 @@ pub mod sysv_sem {
     pub fn create(owner: Option<(u32, u32)>) -> io::Result<libc::c_int> {
         // SAFETY: semget with IPC_PRIVATE creates a new set; no pointers involved.
         let id = check(unsafe { semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600) })?;
-        // SAFETY: SETVAL takes the value as the variadic `union semun`, whose int member is
-        // passed as an int.
-        let r = check(unsafe { semctl(id, 0, SETVAL, 1 as libc::c_int) })
+        // SAFETY: SETVAL reads the `val` member of the union passed; no pointers involved.
+        let r = check(unsafe { semctl(id, 0, SETVAL, Semun { val: 1 }) })
             .and_then(|_| owner.map_or(Ok(()), |(uid, gid)| set_owner(id, uid, gid)));
         if let Err(e) = r {
             remove(id);
@@ -621,16 +639,15 @@ pub mod sysv_sem {
         // SAFETY: IPC_STAT fills the semid_ds we pass; IPC_SET reads it back.
         unsafe {
             let mut ds: libc::semid_ds = std::mem::zeroed();
-            check(semctl(
-                id,
-                0,
-                libc::IPC_STAT,
-                &mut ds as *mut libc::semid_ds,
-            ))?;
+            // A fresh pointer for each call: writing `ds` in between invalidates older ones.
+            let arg = |ds: &mut libc::semid_ds| Semun {
+                buf: (ds as *mut libc::semid_ds).cast(),
+            };
+            check(semctl(id, 0, libc::IPC_STAT, arg(&mut ds)))?;
             ds.sem_perm.uid = uid;
             ds.sem_perm.gid = gid;
             ds.sem_perm.mode = 0o600;
-            check(semctl(id, 0, libc::IPC_SET, &mut ds as *mut libc::semid_ds))?;
+            check(semctl(id, 0, libc::IPC_SET, arg(&mut ds)))?;
         }
         Ok(())
     }
@@ -653,6 +670,12 @@ pub mod sysv_sem {
         };
         // SAFETY: semop reads one SemBuf.
         check(unsafe { semop(id, &mut b, 1) }).map(drop)
+    }
+
+    /// The semaphore's value (`GETVAL`).
+    pub fn value(id: libc::c_int) -> io::Result<libc::c_int> {
+        // SAFETY: GETVAL reads no argument beyond the command.
+        check(unsafe { semctl(id, 0, GETVAL) })
     }
 
     /// Remove the set (processes still using it get EIDRM).
@@ -707,6 +730,24 @@ mod tests {
         assert_eq!(thread_id(), here);
         let there = std::thread::spawn(thread_id).join().unwrap();
         assert_ne!(there, here);
+    }
+
+    #[test]
+    fn a_sysv_semaphore_starts_at_one_and_counts() {
+        let id = sysv_sem::create(None).unwrap();
+        let values = (|| -> io::Result<_> {
+            let first = sysv_sem::value(id)?;
+            // Taking a semaphore that starts at 0 would wait forever (the s390x bug).
+            if first != 1 {
+                return Ok(vec![first]);
+            }
+            sysv_sem::op(id, -1)?;
+            let taken = sysv_sem::value(id)?;
+            sysv_sem::op(id, 1)?;
+            Ok(vec![first, taken, sysv_sem::value(id)?])
+        })();
+        sysv_sem::remove(id);
+        assert_eq!(values.unwrap(), [1, 0, 1]);
     }
 
     #[test]

@@ -269,10 +269,18 @@ fn max_connections_per_child_recycles_children_without_failures() {
         "a child served more than MaxConnectionsPerChild: {per_child:?}"
     );
     assert!(per_child.keys().all(|p| started.contains(p)));
-    // 20,000 connections at 500 per child: at most 40 children used up and replaced, and about
-    // that many (the last children of each batch of concurrent ones end the run short of 500).
-    assert!((36..=40).contains(&used_up), "{per_child:?}");
-    assert!((36..=40).contains(&recycled), "{}", tail(&log, 30));
+    // 20,000 connections at 500 per child: at most 40 children used up and replaced, each
+    // announcing it once (one more may announce it with 499 logged requests: the harness's
+    // readiness probe is a connection without a request). Every child with room wakes for a
+    // connection (no EPOLLEXCLUSIVE), so connections spread over the children that are running,
+    // and those running when the load ends, or stopped as spares, end short of 500: many, but
+    // not most of the work.
+    assert!((20..=40).contains(&used_up), "{per_child:?}");
+    assert!(
+        (used_up..=used_up + 1).contains(&recycled),
+        "{recycled} recycled, {used_up} served 500: {}",
+        tail(&log, 30)
+    );
     stop(srv);
 }
 

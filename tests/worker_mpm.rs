@@ -180,7 +180,7 @@ fn bad_and_limited_requests_get_the_same_answers_as_in_event_mode() {
         ),
         (
             "a body the handler does not read",
-            b"POST /1k.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
+            b"PUT /1k.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
         ),
     ];
     let answer = |srv: &Server, bytes: &[u8]| -> (u16, bool) {

@@ -380,7 +380,10 @@ impl Conn {
             }
             // A malformed request may be followed by a body the client is still sending: a
             // normal (30 s) linger lets it read our answer instead of getting a reset.
-            HeadRead::Invalid { status } => self.linger(Class::Linger, Action::Reject { status }),
+            HeadRead::Invalid { status } => {
+                debug!("client error: request head refused with {}", status);
+                self.linger(Class::Linger, Action::Reject { status })
+            }
             HeadRead::Closed => self.close(),
         }
     }
@@ -405,6 +408,10 @@ impl Conn {
             // linger.
             self.linger(Class::ShortLinger, Action::Linger)
         } else {
+            debug!(
+                "request head timed out after {} bytes: 408",
+                self.head_bytes
+            );
             self.linger(Class::ShortLinger, Action::Reject { status: 408 })
         }
     }

@@ -11,7 +11,10 @@
 //! | [`config`] | directives, defaults, clamps and errors; the httpd.conf tokenizer | `event_check_config`, `ap_cfg_getline` |
 //! | [`timeouts`] | one O(1) FIFO per timeout class; the next deadline | `timeout_queue`, `queues_next_expiry` |
 //! | [`admission`] | whether a child may accept; when to drop keep-alive connections | `connections_above_limit` |
+//! | [`accept_pause`] | pausing accepts through a descriptor shortage instead of churning children | nginx's `accept_mutex_delay` |
 //! | [`conn`] | one connection's life: read head, handler, write completion, keep-alive, linger | `process_socket`, `listener_thread` |
+//! | [`driver`] | the loop that turns a connection's actions into I/O and results back into events | `process_socket`'s state loop |
+//! | [`listener`] | when the listener wakes, when workers count as stalled, what expires, whether to accept | `listener_thread`'s loop |
 //! | [`table`] | the listener's connection slab: phases, queues and exact counters | `event_conn_state_t`, the queues' counts |
 //! | [`http1`] | request heads, bodies, keep-alive rules, response heads | `ap_read_request`, `ap_http_header_filter` |
 //! | [`scoreboard`] | the shared-memory records and their status letters | `scoreboard.h` |
@@ -25,13 +28,17 @@
 extern crate std;
 
 #[macro_use]
-mod log;
+#[doc(hidden)]
+pub mod log;
 
+pub mod accept_pause;
 pub mod admission;
 pub mod calendar;
 pub mod config;
 pub mod conn;
+pub mod driver;
 pub mod http1;
+pub mod listener;
 pub mod maintenance;
 pub mod scoreboard;
 pub mod status;

@@ -135,6 +135,20 @@ impl Counts {
             idle_workers,
         }
     }
+
+    /// The counts as a child's scoreboard record publishes them (nothing here is suspended or
+    /// waits for other I/O).
+    pub const fn published(&self) -> crate::scoreboard::AsyncCounts {
+        crate::scoreboard::AsyncCounts {
+            connections: self.connections,
+            reading: self.reading,
+            write_completion: self.write_completion,
+            keep_alive: self.keep_alive,
+            lingering_close: self.lingering,
+            suspended: 0,
+            wait_io: 0,
+        }
+    }
 }
 
 /// The timeouts a table applies.
@@ -347,12 +361,20 @@ impl<'a> ConnTable<'a> {
         for _ in 0..=self.slots.len() {
             let (i, class) = self.timeouts.pop_expired(&mut *self.slots, now)?;
             let id = self.id(i);
+            trace!("timeout: {}", class.name());
             match self.apply(i, Event::TimedOut(class), now) {
                 Action::Nothing => continue,
                 action => return Some((id, action)),
             }
         }
         None
+    }
+
+    /// The id of the connection open in slot `index`, if any (for a runtime that keeps its own
+    /// per-slot state and scans it).
+    pub fn id_of(&self, index: usize) -> Option<ConnId> {
+        let s = self.slots.get(index)?;
+        s.live.then(|| self.id(index as u32))
     }
 
     fn id(&self, i: u32) -> ConnId {

@@ -39,6 +39,20 @@ pub enum Class {
     ShortLinger = 5,
 }
 
+impl Class {
+    /// A short name for diagnostics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Class::KeepAlive => "keep-alive",
+            Class::HeadInitial => "request head",
+            Class::HeadExtended => "request head (extended)",
+            Class::WriteCompletion => "write completion",
+            Class::Linger => "lingering close",
+            Class::ShortLinger => "short lingering close",
+        }
+    }
+}
+
 /// The number of timeout classes.
 pub const CLASSES: usize = 6;
 

@@ -71,10 +71,13 @@ impl Waker {
     /// swap and no system call).
     ///
     /// Work pushed before this call is visible to the listener when it
-    /// handles that event. An error (none is expected: the trigger is a
+    /// handles that event. A full pipe is no error (it is readable then: the
+    /// wait returns anyway). An error (none is expected: the trigger is a
     /// `kevent` call that never waits, the pipe write never blocks) means
-    /// the listener may sleep through this wake-up; treat it as fatal for
-    /// the process.
+    /// this wake-up reached nobody and the listener may sleep through it and
+    /// every later one: fatal for the process, which must reach the listener
+    /// some other way and stop (eventmpm's worker stops its child gracefully,
+    /// waking the listener through the signal pipe).
     #[doc(alias = "apr_pollset_wakeup")]
     pub fn wake(&self) -> io::Result<()> {
         self.state.wake()

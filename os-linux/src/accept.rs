@@ -32,8 +32,8 @@ pub enum Accepted {
 /// connection that `accept` passes on and that callers should retry.
 ///
 /// Every other error is returned: `EMFILE`, `ENFILE`, `ENOBUFS` and `ENOMEM`
-/// are a resource shortage, which the runtime answers as httpd does (stop
-/// accepting in this child and let it exit gracefully); `ENETDOWN` is, as in
+/// are a resource shortage, which the runtime answers by pausing its accepts
+/// for a moment (nginx's rule; httpd stops the child); `ENETDOWN` is, as in
 /// httpd, not worth retrying; `EBADF`, `EINVAL` and `ENOTSOCK` are bugs.
 /// A peer that is not IPv4 or IPv6 (the listener is not a TCP socket)
 /// closes the accepted socket and gives [`io::ErrorKind::Unsupported`].

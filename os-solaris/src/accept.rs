@@ -36,7 +36,7 @@ pub enum Accepted {
 /// system (an errno a system never returns costs nothing).
 ///
 /// Every other error is returned: `EMFILE`, `ENFILE`, `ENOBUFS` and `ENOMEM`
-/// are a resource shortage (stop accepting in this child, as httpd does);
+/// are a resource shortage (the runtime pauses its accepts for a moment);
 /// `ENETDOWN` is not worth retrying; `EBADF`, `EINVAL` and `ENOTSOCK` are
 /// bugs. A peer that is not IPv4 or IPv6 closes the accepted socket and gives
 /// [`io::ErrorKind::Unsupported`].

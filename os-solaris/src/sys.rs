@@ -218,9 +218,14 @@ impl Waker {
     /// pending (then this is one atomic swap and no system call).
     ///
     /// Work pushed before this call is visible to the listener when it
-    /// handles that event. An error (`EAGAIN`: the port holds
-    /// `process.max-port-events` events) means the listener may sleep
-    /// through this wake-up; treat it as fatal for the process.
+    /// handles that event. An error means this wake-up reached nobody and
+    /// the listener may sleep through it and every later one: fatal for the
+    /// process, which must reach the listener some other way and stop
+    /// (eventmpm's worker stops its child gracefully, waking the listener
+    /// through the signal pipe). Unlike a full eventfd or pipe, `EAGAIN` is
+    /// such an error: the port has `process.max-port-events` events
+    /// allocated, which counts every association, so it may hold nothing the
+    /// wait would return.
     #[doc(alias = "apr_pollset_wakeup")]
     pub fn wake(&self) -> io::Result<()> {
         self.shared.wake()

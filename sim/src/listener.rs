@@ -1,9 +1,12 @@
 //! The simulated listener thread: one iteration of its loop, and the I/O behind each
 //! [`Action`] the table asks for. This mirrors what the runtime's listener does with the core.
 
-use eventmpm_core::admission::{Switch, Verdict};
+use eventmpm_core::admission::Switch;
 use eventmpm_core::conn::{Action, Event, HeadRead, Outcome, Wrote};
-use eventmpm_core::table::ConnId;
+use eventmpm_core::driver::{self, Io, Settled};
+use eventmpm_core::listener::Accept;
+use eventmpm_core::table::{ConnId, ConnTable};
+use eventmpm_core::time::Instant;
 use eventmpm_core::timeouts::Class;
 
 use crate::Sabotage;
@@ -13,10 +16,6 @@ use crate::report::Failure;
 use crate::socket::{EndReason, Owner, Response};
 use crate::trace::What;
 use crate::world::{LISTEN, World};
-
-/// The longest chain of actions one event may cause (ReadHead → Reject → Drain → WaitReadable is
-/// the longest the table produces).
-const MAX_CHAIN: usize = 8;
 
 impl World<'_> {
     /// One listener iteration: poll, handle the batch, apply worker hand-backs, expire, and let
@@ -72,44 +71,35 @@ impl World<'_> {
                     self.report.stale += 1;
                 }
             }
-            let action = self.feed(id, Event::Ready)?;
-            self.perform(id, action)?;
+            self.perform_event(id, Event::Ready)?;
         }
         self.events = events;
         if !handbacks_first {
             work += self.apply_handbacks()?;
         }
 
-        if !self.sabotaged(Sabotage::SkipExpire) {
-            // At most one return per open connection plus one (the table's documented bound).
-            for round in 0..=capacity + 1 {
-                let Some((id, action)) = self.table.expire(now) else {
-                    break;
-                };
-                if round > capacity {
-                    return Err(self.fail("expire() returned more connections than are open"));
-                }
-                work += 1;
-                self.trace(What::Expire { conn: id, action });
-                let event = self
-                    .checker
-                    .expired(id, action, now)
-                    .map_err(|e| self.fail(e))?;
-                match event {
-                    Event::KeepAliveKilled => self.report.kills += 1,
-                    Event::TimedOut(c) => self.report.timeouts[c as usize] += 1,
-                    _ => {}
-                }
-                if let Some(wi) = self.wire_of(id) {
-                    self.note_end(wi, event, action);
-                }
-                self.perform(id, action)?;
+        // The server's end of iteration: stalled workers, expiry, admission. The sabotage
+        // skips only the expiry.
+        let (idle, oldest) = (self.idle_workers(), self.oldest_queued());
+        // The rules are copied out and back: the world is both their owner and their I/O.
+        let switch = if self.sabotaged(Sabotage::SkipExpire) {
+            let mut rules = self.rules;
+            rules.kill_if_stalled(self, now, oldest);
+            let (_, switch) = rules.switch(&self.table, idle);
+            self.rules = rules;
+            switch
+        } else {
+            let mut rules = self.rules;
+            let it = rules.end_iteration(self, now, idle, oldest);
+            self.rules = rules;
+            let it = it?;
+            work += u64::from(it.expired);
+            if it.expired > capacity as u32 + 1 {
+                return Err(self.fail("expire() returned more connections than are open"));
             }
             self.checker.after_expire(now).map_err(|e| self.fail(e))?;
-        }
-
-        let load = self.table.counts().load(self.idle_workers());
-        let switch = self.admission.after_iteration(load, self.stopping);
+            it.switch
+        };
         if switch != Switch::Keep {
             self.trace(What::Admission { switch });
         }
@@ -150,22 +140,21 @@ impl World<'_> {
                 Outcome::Close => 5,
             };
             self.report.handbacks[i] += 1;
-            let action = self.feed(id, Event::Handback(h))?;
-            self.perform(id, action)?;
+            self.perform_event(id, Event::Handback(h))?;
         }
         Ok(n as u64)
     }
 
     /// Poll the listening socket only while accepting is possible.
     fn update_listening(&mut self) {
-        let on = !self.stopping && !self.admission.is_disabled() && !self.table.is_full();
+        let on = self.rules.listening(&self.table);
         self.poller.listen(LISTEN, on);
     }
 
     /// The graceful stop: close the listener, refuse the backlog, shorten lingering.
     pub(crate) fn stop(&mut self) {
         self.stopping = true;
-        self.table.stop();
+        self.rules.stop(&mut self.table);
         self.checker.stop();
         self.poller.listen(LISTEN, false);
         self.trace(What::Stop);
@@ -191,13 +180,18 @@ impl World<'_> {
             let idle = self.idle_workers();
             let counts = self.table.counts();
             if !self.sabotaged(Sabotage::IgnoreAdmission) {
-                let (verdict, switch) = self.admission.before_accept(counts.load(idle));
-                if switch != Switch::Keep {
-                    self.trace(What::Admission { switch });
-                }
-                if verdict != Verdict::Accept {
-                    self.report.admission_refusals += 1;
-                    break;
+                match self.rules.may_accept(&self.table, idle, accepted == 0) {
+                    Accept::Take => {}
+                    Accept::Pause => break,
+                    Accept::Refuse { switched, .. } => {
+                        if switched {
+                            self.trace(What::Admission {
+                                switch: Switch::Disable,
+                            });
+                        }
+                        self.report.admission_refusals += 1;
+                        break;
+                    }
                 }
             }
             // Admission's bound, recomputed here: an idle worker, and
@@ -245,22 +239,40 @@ impl World<'_> {
         Ok(accepted)
     }
 
-    /// Feed `event` to the table and the model; returns the table's action.
-    pub(crate) fn feed(&mut self, id: ConnId, event: Event) -> Result<Action, Failure> {
+    /// Feed `event` for `id` through the core's driver, then arm what the connection waits for.
+    pub(crate) fn perform_event(&mut self, id: ConnId, event: Event) -> Result<(), Failure> {
         let now = self.now();
-        let action = self.table.event(id, event, now);
-        self.trace(What::Table {
-            conn: id,
-            event,
-            action,
-        });
-        self.checker
-            .event(id, event, now, action)
-            .map_err(|e| self.fail(e))?;
-        if let Some(wi) = self.wire_of(id) {
-            self.note_end(wi, event, action);
+        let settled = driver::drive_event(self, id, event, now)?;
+        self.settle(id, settled)
+    }
+
+    /// Carry out `action` for `id` through the core's driver, then arm what it waits for.
+    pub(crate) fn perform(&mut self, id: ConnId, action: Action) -> Result<(), Failure> {
+        let now = self.now();
+        let settled = driver::drive(self, id, action, now)?;
+        self.settle(id, settled)
+    }
+
+    fn settle(&mut self, id: ConnId, settled: Settled) -> Result<(), Failure> {
+        match settled {
+            Settled::Unsettled => Err(self.fail(format!(
+                "an action chain for {id:?} did not settle within {} steps",
+                driver::MAX_STEPS
+            ))),
+            Settled::Again(action) => Err(self.fail(format!(
+                "{id:?} was served inline by the listener ({action:?} next): it must queue to \
+                 the workers"
+            ))),
+            Settled::Wait(_) | Settled::Unchanged | Settled::Dispatched | Settled::Closed => Ok(()),
         }
-        Ok(action)
+    }
+
+    /// The wire of a connection the table asks I/O for.
+    fn wire_for(&mut self, id: ConnId, what: &str) -> Result<usize, Failure> {
+        match self.wire_of(id) {
+            Some(wi) => Ok(wi),
+            None => Err(self.fail(format!("{what} for {id:?}, which has no socket"))),
+        }
     }
 
     /// Record why the server stops reading requests, when an answer ends the stream.
@@ -280,55 +292,8 @@ impl World<'_> {
         self.end_stream(wi, reason);
     }
 
-    /// Perform `action` for `id` and every action it leads to.
-    pub(crate) fn perform(&mut self, id: ConnId, mut action: Action) -> Result<(), Failure> {
-        for _ in 0..MAX_CHAIN {
-            if action == Action::Nothing {
-                return Ok(());
-            }
-            let Some(wi) = self.wire_of(id) else {
-                return Err(self.fail(format!("{action:?} for {id:?}, which has no socket")));
-            };
-            let event = match action {
-                Action::Nothing => return Ok(()),
-                Action::ReadHead => Event::HeadRead(self.read_head(wi)),
-                Action::WaitReadable => {
-                    self.poller.arm(id.token(), Interest::Readable);
-                    return Ok(());
-                }
-                Action::WaitWritable => {
-                    self.poller.arm(id.token(), Interest::Writable);
-                    return Ok(());
-                }
-                Action::Dispatch { served } => return self.dispatch(id, wi, served),
-                Action::Write => Event::Wrote(self.write_pending(wi)?),
-                Action::Reject { status } => {
-                    self.write_error(wi, status)?;
-                    self.shutdown(wi);
-                    Event::Drained {
-                        eof: self.wires[wi].drain(),
-                    }
-                }
-                Action::Linger => {
-                    self.shutdown(wi);
-                    Event::Drained {
-                        eof: self.wires[wi].drain(),
-                    }
-                }
-                Action::Drain => Event::Drained {
-                    eof: self.wires[wi].drain(),
-                },
-                Action::Close => return self.close(id, wi),
-            };
-            action = self.feed(id, event)?;
-        }
-        Err(self.fail(format!(
-            "an action chain for {id:?} did not settle within {MAX_CHAIN} steps"
-        )))
-    }
-
     /// Scan the buffer, read what the socket has, scan again.
-    fn read_head(&mut self, wi: usize) -> HeadRead {
+    fn read_head_of(&mut self, wi: usize) -> HeadRead {
         let partial_ok = self.sabotaged(Sabotage::DispatchPartialHeads);
         let w = &mut self.wires[wi];
         let found = |s: Scan| match s {
@@ -426,7 +391,7 @@ impl World<'_> {
         self.notify(wi);
     }
 
-    fn close(&mut self, id: ConnId, wi: usize) -> Result<(), Failure> {
+    fn close_wire(&mut self, id: ConnId, wi: usize) -> Result<(), Failure> {
         let now = self.now();
         let w = &mut self.wires[wi];
         w.server_closed = true;
@@ -519,5 +484,103 @@ impl World<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The simulator's sockets as the core's driver sees them: every I/O is checked against the
+/// model, and a broken rule stops the run with a [`Failure`].
+impl<'a> Io<'a> for World<'a> {
+    type Error = Failure;
+
+    fn table(&mut self) -> &mut ConnTable<'a> {
+        &mut self.table
+    }
+
+    fn fed(&mut self, id: ConnId, event: Event, action: Action) -> Result<(), Failure> {
+        let now = self.now();
+        self.trace(What::Table {
+            conn: id,
+            event,
+            action,
+        });
+        self.checker
+            .event(id, event, now, action)
+            .map_err(|e| self.fail(e))?;
+        if let Some(wi) = self.wire_of(id) {
+            self.note_end(wi, event, action);
+        }
+        Ok(())
+    }
+
+    fn wait(&mut self, id: ConnId, interest: driver::Interest) -> Result<bool, Failure> {
+        self.wire_for(id, "a wait")?;
+        let interest = match interest {
+            driver::Interest::Readable => Interest::Readable,
+            driver::Interest::Writable => Interest::Writable,
+        };
+        self.poller.arm(id.token(), interest);
+        Ok(true)
+    }
+
+    fn expired(&mut self, id: ConnId, action: Action) -> Result<(), Failure> {
+        let now = self.now();
+        self.trace(What::Expire { conn: id, action });
+        let event = self
+            .checker
+            .expired(id, action, now)
+            .map_err(|e| self.fail(e))?;
+        match event {
+            Event::KeepAliveKilled => self.report.kills += 1,
+            Event::TimedOut(c) => self.report.timeouts[c as usize] += 1,
+            _ => {}
+        }
+        if let Some(wi) = self.wire_of(id) {
+            self.note_end(wi, event, action);
+        }
+        Ok(())
+    }
+
+    fn keep_alive_killed(&mut self) {
+        self.checker.kill();
+        self.trace(What::KillKeepAlive);
+    }
+
+    fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Failure> {
+        let wi = self.wire_for(id, "ReadHead")?;
+        Ok(self.read_head_of(wi))
+    }
+
+    fn dispatch(&mut self, id: ConnId, served: u32, _: Instant) -> Result<Option<Event>, Failure> {
+        let wi = self.wire_for(id, "Dispatch")?;
+        self.hand_to_worker(id, wi, served)?;
+        Ok(None)
+    }
+
+    fn write(&mut self, id: ConnId) -> Result<Wrote, Failure> {
+        let wi = self.wire_for(id, "Write")?;
+        self.write_pending(wi)
+    }
+
+    fn reject(&mut self, id: ConnId, status: u16) -> Result<bool, Failure> {
+        let wi = self.wire_for(id, "Reject")?;
+        self.write_error(wi, status)?;
+        self.shutdown(wi);
+        Ok(self.wires[wi].drain())
+    }
+
+    fn linger(&mut self, id: ConnId) -> Result<bool, Failure> {
+        let wi = self.wire_for(id, "Linger")?;
+        self.shutdown(wi);
+        Ok(self.wires[wi].drain())
+    }
+
+    fn drain(&mut self, id: ConnId) -> Result<bool, Failure> {
+        let wi = self.wire_for(id, "Drain")?;
+        Ok(self.wires[wi].drain())
+    }
+
+    fn close(&mut self, id: ConnId) -> Result<(), Failure> {
+        let wi = self.wire_for(id, "Close")?;
+        self.close_wire(id, wi)
     }
 }

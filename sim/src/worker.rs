@@ -26,6 +26,8 @@ pub(crate) struct Job {
     pub served: u32,
     /// When the current handler finishes.
     pub until: Instant,
+    /// When it was queued for a worker (the stalled-workers rule reads the oldest).
+    pub queued_at: Instant,
     /// The request being handled: a valid head, an invalid one (its status), or nothing usable.
     pub head: Option<Head>,
     pub invalid: Option<u16>,
@@ -53,6 +55,11 @@ impl Pool {
 }
 
 impl World<'_> {
+    /// When the oldest request still waiting for a worker was queued.
+    pub(crate) fn oldest_queued(&self) -> Option<Instant> {
+        self.pool.queue.front().map(|j| j.queued_at)
+    }
+
     /// Idle workers not spoken for by a queued dispatch.
     pub(crate) fn idle_workers(&self) -> u32 {
         let idle = self.pool.threads.iter().filter(|t| t.is_none()).count();
@@ -60,7 +67,12 @@ impl World<'_> {
     }
 
     /// The listener hands `id` to a worker.
-    pub(crate) fn dispatch(&mut self, id: ConnId, wi: usize, served: u32) -> Result<(), Failure> {
+    pub(crate) fn hand_to_worker(
+        &mut self,
+        id: ConnId,
+        wi: usize,
+        served: u32,
+    ) -> Result<(), Failure> {
         let w = &self.wires[wi];
         match w.request_at_consumed().map(|i| w.requests[i]) {
             Some(q) if q.valid && q.head_end.is_some_and(|e| e <= w.srv_read) => {}
@@ -79,22 +91,17 @@ impl World<'_> {
             }
         }
         self.report.dispatches += 1;
-        let job = Job {
+        let mut job = Job {
             id,
             wire: wi,
             served_before: served,
             served: 0,
             until: self.now(),
+            queued_at: self.now(),
             head: None,
             invalid: None,
             request: None,
         };
-        if self.idle_workers() == 0 {
-            // httpd's workers_were_busy: idle keep-alive clients should go elsewhere.
-            self.table.kill_keep_alive();
-            self.checker.kill();
-            self.trace(What::KillKeepAlive);
-        }
         match self.pool.threads.iter().position(Option::is_none) {
             Some(t) if self.pool.queue.is_empty() => {
                 self.trace(What::Dispatch {
@@ -106,6 +113,7 @@ impl World<'_> {
             _ => {
                 self.report.queued_dispatches += 1;
                 self.wires[wi].owner = Owner::Queue;
+                job.queued_at = self.now();
                 self.trace(What::Dispatch {
                     conn: id,
                     worker: None,

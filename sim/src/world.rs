@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use eventmpm_core::admission::Admission;
 use eventmpm_core::conn::{MAX_REQUESTS_PER_DISPATCH, Phase};
+use eventmpm_core::listener::Listener;
 use eventmpm_core::table::{ConnId, ConnTable};
 use eventmpm_core::time::{Duration, Instant};
 use eventmpm_core::timeouts::Class;
@@ -65,7 +66,8 @@ pub(crate) struct World<'a> {
     pub clock: Clock,
     pub rng: Rng,
     pub table: ConnTable<'a>,
-    pub admission: Admission,
+    /// The core's listener rules (admission, stalled workers, expiry): the server's own.
+    pub rules: Listener,
     pub poller: Box<dyn Poller>,
     pub wires: Vec<Wire>,
     pub clients: Vec<Client>,
@@ -113,7 +115,7 @@ impl<'a> World<'a> {
             cfg,
             clock: Clock::new(),
             rng,
-            admission: Admission::new(sc.workers, sc.factor),
+            rules: Listener::new(Admission::new(sc.workers, sc.factor)),
             poller,
             wires: Vec::new(),
             clients: sc.clients.iter().cloned().map(Client::new).collect(),
@@ -223,7 +225,7 @@ impl<'a> World<'a> {
     /// When the listener's timer fires: at `next_deadline()`, or later with a late-wake fault
     /// (drawn once per deadline).
     fn timer_wake(&mut self) -> Option<Instant> {
-        let deadline = self.table.next_deadline()?;
+        let deadline = self.rules.wake_at(&self.table, self.oldest_queued())?;
         let Some(max) = self.sc.faults.late_wake_ms else {
             return Some(deadline);
         };

@@ -88,15 +88,17 @@ impl Input {
         self.end = 0;
     }
 
-    /// Scan the buffered bytes for the end of a head.
+    /// Scan the buffered bytes for the end of a head. The head may grow to the longest the
+    /// limits allow ([`Limits::max_head_len`]); [`ConnIo::read_head`] grows the buffer for it.
     pub fn scan(&mut self, limits: &Limits) -> Scan {
         let Some(buf) = &self.buf else {
             return Scan::Partial;
         };
-        let capacity = buf.len() - self.start;
-        let r = self
-            .scan
-            .scan(&buf.as_slice()[self.start..self.end], capacity, limits);
+        let r = self.scan.scan(
+            &buf.as_slice()[self.start..self.end],
+            max_head(limits),
+            limits,
+        );
         if let Scan::Complete { head_len } = r {
             self.head_len = Some(head_len);
         }
@@ -114,6 +116,11 @@ impl Input {
             self.start = 0;
         }
     }
+}
+
+/// The longest head `limits` allow, as a buffer length.
+fn max_head(limits: &Limits) -> usize {
+    usize::try_from(limits.max_head_len()).unwrap_or(usize::MAX)
 }
 
 /// Response bytes held in memory.
@@ -225,12 +232,25 @@ impl ConnIo {
                 break;
             };
             if self.input.end == buf.len() {
-                if self.input.start == 0 {
-                    // The scan reports an over-long head before the buffer fills; this is
-                    // only a safety net.
+                if self.input.start > 0 {
+                    self.input.compact();
+                    continue;
+                }
+                // A head larger than a pool buffer: double the buffer, up to the longest head
+                // the limits allow (the scan refuses a longer one before it gets here).
+                let max = max_head(limits);
+                if buf.len() >= max {
                     return HeadRead::Invalid { status: 431 };
                 }
-                self.input.compact();
+                if !buf.grow(buf.len().saturating_mul(2).min(max)) {
+                    // Other connections hold the child's whole budget for large heads.
+                    log::warn!(
+                        "no memory left for a large request head from {} ({} bytes so far)",
+                        self.peer,
+                        buf.len()
+                    );
+                    return HeadRead::Invalid { status: 503 };
+                }
                 continue;
             }
             let Some(buf) = &mut self.input.buf else {

@@ -9,6 +9,7 @@
 //! instead ([`worker_mpm`]): the listener only accepts, and each connection belongs to one
 //! worker for its whole life. Both answer requests with the same code ([`worker`]).
 
+pub mod accept_shortage;
 pub mod connio;
 pub mod fdqueue;
 pub mod listener;
@@ -196,6 +197,7 @@ pub fn run(
                 params.buffer_size,
                 params.max_free_buffers,
                 2 * capacity + params.threads as usize,
+                large_head_budget(params.threads, &limits),
             ),
             stopping: AtomicBool::new(false),
             limits,
@@ -255,6 +257,16 @@ pub fn run(
         }
     }
     Ok(how)
+}
+
+/// Bytes a child's grown head buffers may hold beyond the pool's buffer size, all together: as
+/// many of the largest heads the limits allow as the child has worker threads. That is what
+/// httpd, which reads each head in a worker thread, can hold at once; here heads are read
+/// without a thread, so the budget, not the thread count, is what bounds them.
+pub(crate) fn large_head_budget(threads: u32, limits: &Limits) -> usize {
+    usize::try_from(limits.max_head_len())
+        .unwrap_or(usize::MAX)
+        .saturating_mul(threads.max(1) as usize)
 }
 
 /// Unblock `signals` for the calling thread (and the threads it starts afterwards).

@@ -15,13 +15,16 @@ use std::sync::atomic::Ordering;
 use std::time::{Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use eventmpm_core::conn::{self, Handback, KeepAlive, MAX_REQUESTS_PER_DISPATCH, Outcome};
-use eventmpm_core::http1::conditional::{self, Precondition, Validators};
+use eventmpm_core::http1::conditional::Validators;
+use eventmpm_core::http1::discard::{Discard, discard};
 use eventmpm_core::http1::error_page::{self, ErrorPage};
 use eventmpm_core::http1::etag::Etag;
-use eventmpm_core::http1::range::{self, RangeOutcome};
+use eventmpm_core::http1::representation::{self, Answer, FieldText, Stored};
 use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
-use eventmpm_core::http1::{self, BodyFraming, Method, Request, Scan, Status, Version, date, path};
-use eventmpm_core::scoreboard::{WorkerScore, WorkerStatus};
+use eventmpm_core::http1::{
+    self, BodyFraming, Method, Request, Scan, Status, TargetForm, Version, date, path,
+};
+use eventmpm_core::scoreboard::{CpuTimes, WorkerScore, WorkerStatus};
 use eventmpm_core::status::{self, Format, Query, ServerInfo};
 
 mod cgi;
@@ -124,6 +127,8 @@ pub(super) struct Worker<'s> {
     path: Vec<u8>,
     /// Whether the latest response keeps the connection open.
     last_keep_alive: bool,
+    /// When this thread last recorded its CPU time.
+    cpu: crate::cputime::Sampler,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -165,6 +170,7 @@ impl<'s> Worker<'s> {
                 .collect(),
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
+            cpu: crate::cputime::Sampler::default(),
         }
     }
 
@@ -184,10 +190,36 @@ impl Worker<'_> {
         }
     }
 
+    /// Record this thread's CPU time in its scoreboard record, if [`crate::cputime::SAMPLE_EVERY`]
+    /// has passed since it last did (httpd calls `times()` at the end of every request).
+    fn record_cpu(&mut self, now: eventmpm_core::time::Instant) {
+        let Some(r) = self.record else { return };
+        if !self.cpu.due(now) {
+            return;
+        }
+        if let Some((user, system)) = crate::cputime::thread_ticks() {
+            r.set_cpu_times(CpuTimes {
+                user,
+                system,
+                ..CpuTimes::default()
+            });
+        }
+    }
+
+    /// A request has ended (`bytes` sent): count it, and record the thread's CPU time.
+    pub(super) fn request_done(&mut self, bytes: u64) {
+        let now = monotonic_now();
+        if let Some(r) = self.record {
+            r.count_request(bytes, now);
+        }
+        self.record_cpu(now);
+    }
+
     /// About to wait for work: publish idleness and write buffered log lines. (The listener
     /// learns a worker is free from the completion it just pushed, which also wakes it to
     /// re-check admission: httpd PR 65769.)
     pub(super) fn on_idle(&mut self) {
+        self.record_cpu(monotonic_now());
         let stopping = self.shared.stopping.load(Ordering::Relaxed);
         self.set_status(if stopping {
             WorkerStatus::Graceful
@@ -217,7 +249,7 @@ impl Worker<'_> {
         let handback = self.serve_requests(&mut io, served);
         shared.completions.push(Completion { id, io, handback });
         if let Err(e) = shared.waker.wake() {
-            log::error!("cannot wake the listener: {e}");
+            listener_unreachable(&e);
         }
     }
 
@@ -263,6 +295,23 @@ impl Worker<'_> {
             served: done,
             outcome,
         }
+    }
+}
+
+/// The listener's waker failed. A full eventfd counter or pipe is no failure (the OS layers
+/// report success: the descriptor is readable, the listener due to wake); what is left is a
+/// waker that cannot ring at all (or an event port at its event limit, see the OS layer). The listener may then sleep through the completion just pushed (a
+/// connection hanging, a worker it counts as busy) and through every later one, so the child
+/// cannot go on: it stops gracefully, its listener woken through the signal pipe instead, as if
+/// the parent had sent SIGWINCH. Each completion pushed while it stops takes this way again, so
+/// each still reaches the listener; the parent replaces the child.
+fn listener_unreachable(e: &std::io::Error) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REPORTED.swap(true, Ordering::Relaxed) {
+        log::error!("cannot wake the listener: {e}; stopping this child gracefully");
+    }
+    if !crate::signals::deliver(libc::SIGWINCH) {
+        log::error!("cannot wake the listener through its signal pipe either");
     }
 }
 
@@ -317,8 +366,12 @@ fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
-/// The methods static files and server-status answer.
-const ALLOWED: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
+/// The methods static files answer: POST is served as GET, its body skipped (httpd's
+/// `default_handler`).
+const FILE_METHODS: [Method<'static>; 4] =
+    [Method::Get, Method::Head, Method::Post, Method::Options];
+/// The methods server-status answers.
+const STATUS_METHODS: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
 
 impl Worker<'_> {
     /// Answer one request whose head is buffered at the start of `io.input`: parse, handle,
@@ -351,11 +404,18 @@ impl Worker<'_> {
             &mut stack[..want]
         };
         self.fields.clear();
-        let parsed = http1::parse(head_bytes, &limits, headers);
+        let parsed = http1::parse_with(head_bytes, &limits, &self.site.protocol, headers);
+        // Bytes of an unread body to skip with the head when the connection stays open.
+        let mut body_len = 0;
         let (mut reply, version, head_only, client_wants) = match &parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
-                let mut r = self.error_reply(e.status(), "GET", b"");
+                let method = request_line(head_bytes)
+                    .split(|&b| b == b' ')
+                    .next()
+                    .and_then(|m| std::str::from_utf8(m).ok())
+                    .unwrap_or("GET");
+                let mut r = self.error_reply(e.status(), method, b"");
                 r.close = true;
                 (r, Version::Http11, false, false)
             }
@@ -373,10 +433,21 @@ impl Worker<'_> {
                     r.set_protocol(req.version().as_str().as_bytes());
                 }
                 let mut reply = self.handle(req, io, now_secs, since_epoch.as_micros() as u64);
-                // A request body we did not read would be taken for the next request: close,
-                // and lingering close drains it.
-                if req.body() != BodyFraming::None {
-                    reply.close = true;
+                if !matches!(reply.body, Body::Cgi(_)) {
+                    // A body no handler reads must not be taken for the next request.
+                    let after_head = input.buffered().get(head_len..).unwrap_or(&[]);
+                    match discard(&req.method(), req.body(), after_head, &limits) {
+                        Discard::Nothing => {}
+                        Discard::Skip { len } => body_len = len,
+                        // Lingering close drains what is still coming.
+                        Discard::Close => reply.close = true,
+                        Discard::Invalid(e) => {
+                            log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
+                            self.fields.clear();
+                            reply = self.error_reply(e.status(), req.method().as_str(), b"");
+                            reply.close = true;
+                        }
+                    }
                 }
                 (
                     reply,
@@ -521,21 +592,28 @@ impl Worker<'_> {
         // The request's bytes are done with; pipelined bytes after them stay buffered. A
         // connection that closes keeps its input (lingering close discards it).
         if self.last_keep_alive {
-            io.input.consume(head_len);
+            io.input.consume(head_len + body_len);
         }
         let sent = io.send();
         if sent == Sent::All {
             io.output.release();
         }
-        if let Some(r) = self.record {
-            r.count_request(written.len as u64 + body_bytes, monotonic_now());
-        }
+        self.request_done(written.len as u64 + body_bytes);
         sent
     }
 
     /// Route and answer a parsed request.
     fn handle(&mut self, req: &Request<'_>, io: &ConnIo, now: i64, now_us: u64) -> Reply {
         let method = req.method();
+        match req.target().form() {
+            // `OPTIONS *` asks about the server, not a resource: 200 with no body, as httpd
+            // answers it (without an Allow field).
+            TargetForm::Asterisk => return Reply::new(Status::OK),
+            // `CONNECT host:port` asks for a tunnel, and this server is no proxy: 405, as httpd
+            // without mod_proxy answers.
+            TargetForm::Authority => return self.refuse_method(method, &FILE_METHODS),
+            TargetForm::Origin | TargetForm::Absolute => {}
+        }
         // The decoding buffer is taken out for the request so `decoded` can be borrowed while the
         // handlers use the rest of the worker; it is put back below (no allocation per request).
         let mut buf = std::mem::take(&mut self.path);
@@ -571,22 +649,17 @@ impl Worker<'_> {
             );
             return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
         }
+        let allowed: &[Method<'_>] = match route.handler {
+            Handler::ServerStatus => &STATUS_METHODS,
+            Handler::Default | Handler::Cgi => &FILE_METHODS,
+        };
         match method {
-            Method::Get | Method::Head => {}
             Method::Options => {
-                let mut allow = [0u8; 64];
-                let k = error_page::allow_value(&ALLOWED, &mut allow).unwrap_or(0);
-                self.fields.push("Allow", &allow[..k]);
+                self.push_allow(allowed);
                 return Reply::new(Status::OK);
             }
-            m => {
-                let mut r = self.error_reply(Status::METHOD_NOT_ALLOWED, m.as_str(), b"");
-                let mut allow = [0u8; 64];
-                let k = error_page::allow_value(&ALLOWED, &mut allow).unwrap_or(0);
-                self.fields.push("Allow", &allow[..k]);
-                r.close = req.body() != BodyFraming::None;
-                return r;
-            }
+            m if allowed.contains(&m) => {}
+            m => return self.refuse_method(m, allowed),
         }
         match route.handler {
             Handler::ServerStatus => self.status_page(req, io, now),
@@ -594,6 +667,24 @@ impl Worker<'_> {
                 self.static_file(req, decoded, route.follow_symlinks, now, now_us)
             }
         }
+    }
+
+    /// httpd's `default_handler` for a method the handler does not implement
+    /// ([`Method::refusal`]), naming the methods that are allowed.
+    fn refuse_method(&mut self, method: Method<'_>, allowed: &[Method<'_>]) -> Reply {
+        if !method.is_registered() {
+            log::info!("Invalid method in request {}", method.as_str());
+        }
+        let r = self.error_reply(method.refusal(), method.as_str(), b"");
+        self.push_allow(allowed);
+        r
+    }
+
+    /// An `Allow` field naming `methods`.
+    fn push_allow(&mut self, methods: &[Method<'_>]) {
+        let mut allow = [0u8; 64];
+        let k = error_page::allow_value(methods, &mut allow).unwrap_or(0);
+        self.fields.push("Allow", &allow[..k]);
     }
 
     fn error_reply(&mut self, status: Status, method: &str, location: &[u8]) -> Reply {
@@ -682,57 +773,32 @@ impl Worker<'_> {
             etag: Some(etag.as_bytes()),
             last_modified: Some(meta.mtime()),
         };
-        let last_modified = date::format(meta.mtime().min(now));
-        match conditional::evaluate(req, &validators, now) {
-            Precondition::Proceed => {}
-            Precondition::NotModified => {
-                self.fields.push("Last-Modified", &last_modified);
-                self.fields.push("ETag", etag.as_bytes());
-                return Reply::new(Status::NOT_MODIFIED);
-            }
-            Precondition::Failed => {
-                return self.error_reply(Status::PRECONDITION_FAILED, method, b"");
-            }
+        let answer = representation::answer(req, size, &validators, now);
+        let stored = Stored {
+            size,
+            content_type: site.mime.lookup(&served).map(str::as_bytes),
+            etag: etag.as_bytes(),
+            modified: meta.mtime(),
+        };
+        let mut text = FieldText::new();
+        let mut fields = [("", &b""[..]); representation::MAX_FIELDS];
+        let n = answer.fields(&stored, now, &mut text, &mut fields);
+        for (name, value) in &fields[..n] {
+            self.fields.push(name, value);
         }
-        if let Some(ty) = self.site.mime.lookup(&served) {
-            self.fields.push("Content-Type", ty.as_bytes());
-        }
-        self.fields.push("Last-Modified", &last_modified);
-        self.fields.push("ETag", etag.as_bytes());
-        self.fields.push("Accept-Ranges", b"bytes");
-        let filename = Some(self.site.document_root.join(&served).display().to_string());
-        match range::evaluate(req, size, &validators) {
-            RangeOutcome::Full => Reply {
-                status: Status::OK,
-                body: Body::File {
-                    file,
-                    start: 0,
-                    len: size,
-                },
-                close: false,
-                filename,
-            },
-            r @ RangeOutcome::Partial { start, .. } => {
-                let mut cr = [0u8; 80];
-                let k = r.content_range(size, &mut cr).unwrap_or(0);
-                self.fields.push("Content-Range", &cr[..k]);
+        match answer {
+            Answer::NotModified => Reply::new(Status::NOT_MODIFIED),
+            Answer::PreconditionFailed | Answer::NotSatisfiable => {
+                self.error_reply(answer.status(), method, b"")
+            }
+            Answer::Full | Answer::Partial { .. } => {
+                let (start, len) = answer.body(size).unwrap_or((0, size));
                 Reply {
-                    status: Status::PARTIAL_CONTENT,
-                    body: Body::File {
-                        file,
-                        start,
-                        len: r.len(),
-                    },
+                    status: answer.status(),
+                    body: Body::File { file, start, len },
                     close: false,
-                    filename,
+                    filename: Some(self.site.document_root.join(&served).display().to_string()),
                 }
-            }
-            r @ RangeOutcome::NotSatisfiable => {
-                let mut cr = [0u8; 80];
-                let k = r.content_range(size, &mut cr).unwrap_or(0);
-                self.fields.clear();
-                self.fields.push("Content-Range", &cr[..k]);
-                self.error_reply(Status::RANGE_NOT_SATISFIABLE, method, b"")
             }
         }
     }
@@ -743,6 +809,16 @@ impl Worker<'_> {
             K::NotFound | K::NotADirectory => Status::NOT_FOUND,
             K::PermissionDenied => Status::FORBIDDEN,
             K::InvalidFilename => Status::REQUEST_URI_TOO_LONG,
+            // Out of descriptors or memory: a passing condition the client may retry (httpd
+            // answers 403 to every failed open, which tells it the file is forbidden).
+            _ if matches!(
+                e.raw_os_error(),
+                Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+            ) =>
+            {
+                log::error!("cannot open {}: {e}", rel.display());
+                Status::SERVICE_UNAVAILABLE
+            }
             _ => {
                 log::error!("cannot open {}: {e}", rel.display());
                 Status::INTERNAL_SERVER_ERROR

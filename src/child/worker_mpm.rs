@@ -23,12 +23,15 @@
 //! MaxKeepAliveRequests is reached) — in event mode it is served at once.
 //!
 //! MaxConnectionsPerChild is counted by the workers, after each connection, as httpd's worker
-//! does. A graceful stop (SIGWINCH/SIGUSR1, MaxConnectionsPerChild, an accept error) closes the
+//! does. An accept that fails for lack of descriptors or memory pauses accepting for a moment
+//! ([`AcceptShortage`]) rather than stopping the child as httpd does. A graceful stop
+//! (SIGWINCH/SIGUSR1, MaxConnectionsPerChild, another accept error) closes the
 //! listening sockets, lets idle workers exit, and lets busy ones finish their connection: a
 //! worker waiting for the next request on a keep-alive connection answers it with
 //! `Connection: close` (or ends at KeepAliveTimeout), lingering close is cut to 2 s. An immediate
 //! stop (SIGTERM) ends the process at once.
 
+use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::thread::JoinHandleExt;
@@ -37,12 +40,14 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use eventmpm_core::conn::{Action, Event, Phase};
+use eventmpm_core::conn::{Action, Event, HeadRead, Phase, Wrote};
+use eventmpm_core::driver::{self, Interest, Io, Settled};
 use eventmpm_core::http1::Limits;
 use eventmpm_core::scoreboard::WorkerStatus;
-use eventmpm_core::table::{ConnTable, SHORT_LINGER, Settings, Slot};
+use eventmpm_core::table::{ConnId, ConnTable, SHORT_LINGER, Settings, Slot};
 use eventmpm_core::time::Instant;
 
+use super::accept_shortage::AcceptShortage;
 use super::connio::ConnIo;
 use super::fdqueue::WorkerQueue;
 use super::worker::Worker;
@@ -70,6 +75,17 @@ const WAKE_TRIES_PTHREAD: u32 = 4;
 const SLOT_RETRY: StdDuration = StdDuration::from_secs(1);
 /// Bytes read and discarded per read in lingering close.
 const DRAIN_BUFFER: usize = 32 * 1024;
+
+/// What one accept attempt gave the listener.
+#[derive(Debug)]
+enum Attempt {
+    /// A connection for the reserved worker.
+    Conn(Conn),
+    /// Nothing: the child is stopping, or the accept failed for good (a stop is requested).
+    Nothing,
+    /// A descriptor or memory shortage: sit out the accept pause, then try again.
+    Shortage,
+}
 
 /// A connection on its way from the listener to a worker.
 #[derive(Debug)]
@@ -121,13 +137,16 @@ pub fn run(
 ) -> std::io::Result<StopMode> {
     install_wake_handler()?;
     let threads = params.threads.max(1) as usize;
-    let control = rustix::pipe::pipe_with(
-        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-    )?;
+    let control = sys::pipe()?;
     let child = Arc::new(Child {
         serving: Serving {
             // A connection holds an input and an output buffer; a response being built one more.
-            pool: Pool::new(params.buffer_size, params.max_free_buffers, 3 * threads),
+            pool: Pool::new(
+                params.buffer_size,
+                params.max_free_buffers,
+                3 * threads,
+                super::large_head_budget(params.threads, &limits),
+            ),
             stopping: AtomicBool::new(false),
             limits,
             site,
@@ -375,7 +394,14 @@ fn wait_fd(
 fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>) {
     let mut next = 0usize;
     let mut reserved = false;
+    let mut cpu = crate::cputime::Sampler::default();
+    let mut shortage = AcceptShortage::new();
     'serve: while !child.stopping() {
+        if cpu.due(child.clock.now())
+            && let Some(ticks) = crate::cputime::thread_ticks()
+        {
+            child.serving.board.set_listener_cpu(ticks);
+        }
         if !reserved {
             if !child.queue.wait_for_idler() {
                 break;
@@ -391,7 +417,7 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
             accept_mutex_error(child, "lock", &e);
             break;
         }
-        let accepted = accept_one(child, &listeners, &mut next);
+        let accepted = accept_one(child, &listeners, &mut next, &mut shortage);
         if let Some(m) = &mutex
             && let Err(e) = m.unlock()
             && !child.stopping()
@@ -399,15 +425,17 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
             accept_mutex_error(child, "unlock", &e);
         }
         match accepted {
-            Some(conn) => {
+            Attempt::Conn(conn) => {
                 child.accepted_any.store(true, Ordering::Relaxed);
                 reserved = false;
                 // Refused only once the queue is terminated (an immediate stop): the
                 // connection closes as it drops.
                 let _ = child.queue.push(conn);
             }
-            None if child.stopping() => break 'serve,
-            None => {}
+            // Out of the mutex, so other children accept meanwhile; the worker stays reserved.
+            Attempt::Shortage => sit_out(child, &mut shortage),
+            Attempt::Nothing if child.stopping() => break 'serve,
+            Attempt::Nothing => {}
         }
     }
     // Closing our copies releases the ports once every child has closed its own.
@@ -415,12 +443,33 @@ fn listen(child: &Child, listeners: Vec<TcpListener>, mutex: Option<ChildMutex>)
     child.listener_done.store(true, Ordering::Release);
 }
 
-/// Wait until a listening socket has a connection and accept it. `None` when the child is
-/// stopping or the accept failed for good (then a graceful stop is requested).
-fn accept_one(child: &Child, listeners: &[TcpListener], next: &mut usize) -> Option<Conn> {
+/// Sleep until the accept pause ends, or the child stops (the wake signal interrupts the
+/// sleep). Bounded: each round sleeps at most until the pause's deadline.
+fn sit_out(child: &Child, shortage: &mut AcceptShortage) {
+    while let Some(until) = shortage.deadline() {
+        let now = child.clock.now();
+        if child.stopping() || shortage.expire(now) {
+            return;
+        }
+        let left = StdDuration::from_millis(until.saturating_since(now).as_millis());
+        let ts = rustix::time::Timespec {
+            tv_sec: left.as_secs() as _,
+            tv_nsec: left.subsec_nanos() as _,
+        };
+        let _ = rustix::event::poll(&mut [], Some(&ts));
+    }
+}
+
+/// Wait until a listening socket has a connection and accept it.
+fn accept_one(
+    child: &Child,
+    listeners: &[TcpListener],
+    next: &mut usize,
+    shortage: &mut AcceptShortage,
+) -> Attempt {
     let n = listeners.len();
     if n == 0 {
-        return None;
+        return Attempt::Nothing;
     }
     // Bounded by the stop flag: each round either accepts, or sleeps in poll until a socket is
     // ready or a signal arrives.
@@ -435,7 +484,7 @@ fn accept_one(child: &Child, listeners: &[TcpListener], next: &mut usize) -> Opt
             Err(e) => {
                 log::error!("AH00271: apr_pollset_poll: {e}; stopping this child gracefully");
                 child.request_stop();
-                return None;
+                return Attempt::Nothing;
             }
         }
         // Round-robin from the socket after the last one served, so none starves.
@@ -449,22 +498,24 @@ fn accept_one(child: &Child, listeners: &[TcpListener], next: &mut usize) -> Opt
         *next = (which + 1) % n;
         match sys::accept(listeners[which].as_fd()) {
             Ok(Accepted::Socket(fd, peer)) => {
+                shortage.accepted(child.clock.now());
                 let sock = TcpStream::from(fd);
                 let _ = crate::net::configure_accepted(&sock);
-                return Some(Conn { sock, peer });
+                return Attempt::Conn(Conn { sock, peer });
             }
             // Another child took it (the sockets are shared and non-blocking).
             Ok(Accepted::WouldBlock | Accepted::Transient) => continue,
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM: pause and retry, as the event MPM does (httpd
+            // stops the child, and its replacement meets the same limit).
+            Err(e) if shortage.failed(&e, child.clock.now()) => return Attempt::Shortage,
             Err(e) => {
-                // EMFILE, ENFILE, ENOMEM…: httpd's resource shortage, which stops the child
-                // gracefully so the parent replaces it.
                 log::error!("accept failed: {e}; stopping this child gracefully");
                 child.request_stop();
-                return None;
+                return Attempt::Nothing;
             }
         }
     }
-    None
+    Attempt::Nothing
 }
 
 /// httpd's `accept_mutex_error`: a child that has not served anything yet exits sick (the parent
@@ -521,8 +572,8 @@ fn work(child: &Child, n: u32) {
     w.exit();
 }
 
-/// Own one connection until it closes: every wait is a `poll(2)` on its socket bounded by the
-/// state machine's timeout for the phase it is in.
+/// Own one connection until it closes: the core's driver decides, and every wait is a `poll(2)`
+/// on its socket bounded by the state machine's timeout for the phase it is in.
 fn serve_connection(
     child: &Child,
     w: &mut Worker<'_>,
@@ -530,95 +581,144 @@ fn serve_connection(
     conn: Conn,
     scratch: &mut [u8],
 ) {
-    let pool = child.serving.pool;
-    let limits = &child.serving.limits;
     let clock = child.clock;
     let local = conn.sock.local_addr().unwrap_or(conn.peer);
-    let Some((id, mut action)) = table.open(clock.now()) else {
+    let Some((id, action)) = table.open(clock.now()) else {
         return;
     };
-    let mut io = ConnIo::new(conn.sock, conn.peer, local);
-    // Bounded in time, not in steps: each step either makes progress on the connection or
+    let mut owned = Owned {
+        table,
+        io: ConnIo::new(conn.sock, conn.peer, local),
+        worker: w,
+        scratch,
+        serving: &child.serving,
+    };
+    let mut next = Next::Action(action);
+    // Bounded in time, not in rounds: each round either makes progress on the connection or
     // waits at most until the phase's deadline, and every phase has one.
     loop {
-        if child.stopping() && !table.is_stopping() {
-            table.stop();
+        if child.stopping() && !owned.table.is_stopping() {
+            owned.table.stop();
         }
-        let phase = table.conn(id).map(|c| c.phase());
-        let event = match action {
-            Action::ReadHead => {
-                w.set_status(WorkerStatus::Read);
-                Event::HeadRead(io.read_head(pool, limits))
-            }
-            Action::WaitReadable | Action::WaitWritable | Action::Nothing => {
-                let readable = match action {
-                    Action::WaitReadable => true,
-                    Action::WaitWritable => false,
-                    // A timeout that only moved the connection to a later stage (a head-read
-                    // extension): keep waiting for what its phase waits for.
-                    _ => phase != Some(Phase::WriteCompletion),
-                };
-                if phase.is_none() {
-                    break;
-                }
-                w.set_status(match phase {
-                    Some(Phase::KeepAlive) => WorkerStatus::KeepAlive,
-                    Some(Phase::Linger) => WorkerStatus::Closing,
-                    Some(Phase::WriteCompletion) => WorkerStatus::Write,
-                    _ => WorkerStatus::Read,
-                });
-                // Lines of the requests served so far go out before the worker blocks.
-                w.flush_logs();
-                match wait(&io, table, readable, phase == Some(Phase::Linger), clock) {
-                    Waited::Ready => Event::Ready,
-                    Waited::Again => {
-                        action = if readable {
-                            Action::WaitReadable
-                        } else {
-                            Action::WaitWritable
-                        };
-                        continue;
-                    }
-                    Waited::Expired(next) => {
-                        action = next;
-                        continue;
-                    }
-                    // Two seconds without a byte in lingering close: done.
-                    Waited::LingerRead => Event::Drained { eof: true },
-                }
-            }
-            Action::Dispatch { served } => Event::Handback(w.serve_requests(&mut io, served)),
-            Action::Write => {
-                w.set_status(WorkerStatus::Write);
-                Event::Wrote(io.write_pending())
-            }
-            Action::Reject { status } => {
-                log::debug!("rejecting a request from {} with {status}", io.peer);
-                let page = super::error_response(status);
-                io.write_now(&page);
-                io.shutdown_write();
-                Event::Drained {
-                    eof: io.drain(scratch),
-                }
-            }
-            Action::Linger => {
-                w.set_status(WorkerStatus::Closing);
-                io.input.release();
-                io.output.release();
-                let eof = !io.shutdown_write() || io.drain(scratch);
-                Event::Drained { eof }
-            }
-            Action::Drain => Event::Drained {
-                eof: io.drain(scratch),
-            },
-            Action::Close => {
-                io.release();
-                break;
-            }
+        let now = clock.now();
+        let Ok(settled) = match next {
+            Next::Action(a) => driver::drive(&mut owned, id, a, now),
+            Next::Event(e) => driver::drive_event(&mut owned, id, e, now),
         };
-        action = table.event(id, event, clock.now());
+        let phase = owned.table.conn(id).map(|c| c.phase());
+        let readable = match settled {
+            // Served inline with more to do (pipelined requests): on without waiting.
+            Settled::Again(action) => {
+                next = Next::Action(action);
+                continue;
+            }
+            Settled::Wait(i) => i == Interest::Readable,
+            // A timeout that only moved the connection to a later stage (a head-read
+            // extension): keep waiting for what its phase waits for.
+            Settled::Unchanged => phase != Some(Phase::WriteCompletion),
+            Settled::Closed | Settled::Dispatched | Settled::Unsettled => break,
+        };
+        if phase.is_none() {
+            break;
+        }
+        owned.worker.set_status(match phase {
+            Some(Phase::KeepAlive) => WorkerStatus::KeepAlive,
+            Some(Phase::Linger) => WorkerStatus::Closing,
+            Some(Phase::WriteCompletion) => WorkerStatus::Write,
+            _ => WorkerStatus::Read,
+        });
+        // Lines of the requests served so far go out before the worker blocks.
+        owned.worker.flush_logs();
+        let lingering = phase == Some(Phase::Linger);
+        next = match wait(&owned.io, owned.table, readable, lingering, clock) {
+            Waited::Ready => Next::Event(Event::Ready),
+            Waited::Again => Next::Action(if readable {
+                Action::WaitReadable
+            } else {
+                Action::WaitWritable
+            }),
+            Waited::Expired(action) => Next::Action(action),
+            // Two seconds without a byte in lingering close: done.
+            Waited::LingerRead => Next::Event(Event::Drained { eof: true }),
+        };
     }
-    // A stale id (the table closed it) still holds the socket in `io`; it closes as it drops.
+    // A stale id (the table closed it) still holds the socket in `owned.io`; it closes as it
+    // drops.
+}
+
+/// What the connection's loop does next: carry out an action, or feed an event.
+enum Next {
+    Action(Action),
+    Event(Event),
+}
+
+/// A worker-MPM thread's connection, as the core's driver sees it: I/O on the one socket the
+/// thread owns; a dispatch is served inline.
+struct Owned<'a, 'w, 't> {
+    table: &'a mut ConnTable<'t>,
+    io: ConnIo,
+    worker: &'a mut Worker<'w>,
+    scratch: &'a mut [u8],
+    serving: &'a Serving,
+}
+
+impl<'t> Io<'t> for Owned<'_, '_, 't> {
+    type Error = Infallible;
+
+    fn table(&mut self) -> &mut ConnTable<'t> {
+        self.table
+    }
+
+    fn wait(&mut self, _: ConnId, _: Interest) -> Result<bool, Infallible> {
+        // The thread blocks on the socket itself once the driver returns.
+        Ok(true)
+    }
+
+    fn read_head(&mut self, _: ConnId) -> Result<HeadRead, Infallible> {
+        self.worker.set_status(WorkerStatus::Read);
+        Ok(self.io.read_head(self.serving.pool, &self.serving.limits))
+    }
+
+    fn dispatch(
+        &mut self,
+        _: ConnId,
+        served: u32,
+        _: Instant,
+    ) -> Result<Option<Event>, Infallible> {
+        Ok(Some(Event::Handback(
+            self.worker.serve_requests(&mut self.io, served),
+        )))
+    }
+
+    fn write(&mut self, _: ConnId) -> Result<Wrote, Infallible> {
+        self.worker.set_status(WorkerStatus::Write);
+        Ok(self.io.write_pending())
+    }
+
+    fn reject(&mut self, _: ConnId, status: u16) -> Result<bool, Infallible> {
+        log::debug!("rejecting a request from {} with {status}", self.io.peer);
+        self.io.write_now(&super::error_response(status));
+        // Lingering close only discards input: the buffers (a large head's too) go back now.
+        self.io.release();
+        self.io.shutdown_write();
+        Ok(self.io.drain(self.scratch))
+    }
+
+    fn linger(&mut self, _: ConnId) -> Result<bool, Infallible> {
+        self.worker.set_status(WorkerStatus::Closing);
+        self.io.input.release();
+        self.io.output.release();
+        Ok(!self.io.shutdown_write() || self.io.drain(self.scratch))
+    }
+
+    fn drain(&mut self, _: ConnId) -> Result<bool, Infallible> {
+        Ok(self.io.drain(self.scratch))
+    }
+
+    fn close(&mut self, _: ConnId) -> Result<(), Infallible> {
+        self.io.release();
+        Ok(())
+    }
 }
 
 /// How a blocking wait ended.

@@ -5,6 +5,8 @@
 //! the test panics.
 #![allow(dead_code)]
 
+pub mod client;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

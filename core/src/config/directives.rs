@@ -49,6 +49,7 @@ enum Id {
     LimitRequestFields,
     LimitRequestBody,
     RequestReadTimeout,
+    HttpProtocolOptions,
 }
 
 /// How httpd's `invoke_cmd` checks the argument count before the handler runs.
@@ -102,7 +103,7 @@ use Takes::{Flag, One, Words};
 
 /// httpd's command tables (event.c, worker.c, listen.c, core.c, http_core.c, mpm_common.c,
 /// mod_unixd.c, mod_reqtimeout.c), reduced to the directives [`Config`] holds.
-static SPECS: [Spec; 35] = [
+static SPECS: [Spec; 36] = [
     spec(
         Id::StartServers,
         "StartServers",
@@ -348,6 +349,14 @@ static SPECS: [Spec; 35] = [
         Server,
         "Set various timeout parameters for TLS handshake and/or reading request headers and body",
     ),
+    spec(
+        Id::HttpProtocolOptions,
+        "HttpProtocolOptions",
+        Words,
+        Server,
+        "'Allow0.9' or 'Require1.0' (default); 'RegisteredMethods' or 'LenientMethods' (default); \
+         'Unsafe' or 'Strict' (default). Sets HTTP acceptance rules",
+    ),
 ];
 
 impl Config {
@@ -526,6 +535,7 @@ impl Config {
                     ))?;
             }
             Id::RequestReadTimeout => self.request_read_timeout.apply(args)?,
+            Id::HttpProtocolOptions => self.http_protocol_options.apply(args)?,
         }
         Ok(Applied::Done)
     }

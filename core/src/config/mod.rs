@@ -37,6 +37,7 @@ mod listen;
 mod messages;
 mod mutex;
 mod number;
+mod protocol;
 mod reqtimeout;
 pub mod tokenizer;
 
@@ -48,10 +49,13 @@ pub use error::{Arity, ConfError, ConfErrorKind, DirectiveError, ReadTimeoutProb
 pub use listen::{Listener, MAX_LISTENERS, MAX_PROTOCOL_LEN, Protocol};
 pub use messages::{Clamp, Console, Note, Warning};
 pub use mutex::{MutexMechanism, MutexSetting, Mutexes};
+pub use protocol::HttpProtocolOptions;
 pub use reqtimeout::{ReadTimeoutStage, RequestReadTimeout};
 pub use tokenizer::{Line, LineKind, Tokenizer};
 
 use crate::admission::Factor;
+use crate::conn::{HeadTimeout, KeepAliveSettings};
+use crate::http1::Limits;
 use crate::time::Duration;
 
 /// The longest path kept (`PidFile`, `ScoreBoardFile`, `CoreDumpDirectory`, `Mutex` directory).
@@ -240,6 +244,10 @@ pub struct Config {
     /// mod_reqtimeout's limits on reading requests.
     #[doc(alias = "RequestReadTimeout")]
     pub request_read_timeout: RequestReadTimeout,
+    /// Which request lines are read: HTTP/0.9, unknown methods (default
+    /// `Strict LenientMethods Allow0.9`).
+    #[doc(alias = "HttpProtocolOptions")]
+    pub http_protocol_options: HttpProtocolOptions,
 }
 
 /// The process model after [`Config::check`], as unsigned numbers.
@@ -304,6 +312,7 @@ impl Config {
             limit_request_fields: 100,
             limit_request_body: 1 << 30,
             request_read_timeout: RequestReadTimeout::DEFAULT,
+            http_protocol_options: HttpProtocolOptions::DEFAULT,
         }
     }
 
@@ -371,6 +380,54 @@ impl Config {
             None
         } else {
             Some(self.max_mem_free_kb as u64 * 1024)
+        }
+    }
+
+    /// The request-head timeouts the connection state machine applies: `RequestReadTimeout
+    /// header=…` as stages, or `Timeout` alone when the header stage is off (httpd without
+    /// mod_reqtimeout).
+    #[doc(alias = "RequestReadTimeout")]
+    pub const fn head_timeout(&self) -> HeadTimeout {
+        let header = self.request_read_timeout.header;
+        if header.timeout_s == 0 {
+            return HeadTimeout {
+                initial: self.timeout,
+                extended: None,
+                min_rate: 0,
+            };
+        }
+        let extended = if header.max_timeout_s > header.timeout_s {
+            Some(Duration::from_secs(
+                (header.max_timeout_s - header.timeout_s) as u64,
+            ))
+        } else {
+            None
+        };
+        HeadTimeout {
+            initial: Duration::from_secs(header.timeout_s as u64),
+            extended,
+            min_rate: header.min_rate,
+        }
+    }
+
+    /// The request limits (`LimitRequestLine`, `LimitRequestFieldSize`, `LimitRequestFields`,
+    /// `LimitRequestBody`).
+    pub const fn limits(&self) -> Limits {
+        Limits {
+            request_line: self.limit_request_line,
+            field_size: self.limit_request_field_size,
+            fields: self.limit_request_fields,
+            body: self.limit_request_body,
+        }
+    }
+
+    /// The keep-alive rules a response is judged by (`KeepAlive`, `KeepAliveTimeout`,
+    /// `MaxKeepAliveRequests`).
+    pub const fn keep_alive_settings(&self) -> KeepAliveSettings {
+        KeepAliveSettings {
+            enabled: self.keep_alive,
+            timeout: self.keep_alive_timeout,
+            max_requests: self.max_keep_alive_requests,
         }
     }
 

@@ -32,6 +32,35 @@ fn fails(name: &str, args: &[&str]) -> String {
 }
 
 #[test]
+fn http_protocol_options() {
+    use crate::http1::ProtocolOptions;
+    assert_eq!(
+        Config::new().http_protocol_options.options(),
+        ProtocolOptions::DEFAULT
+    );
+    let c = with("HttpProtocolOptions", &["Require1.0", "RegisteredMethods"]);
+    assert_eq!(
+        c.http_protocol_options.options(),
+        ProtocolOptions {
+            registered_methods: true,
+            allow_http09: false
+        }
+    );
+    let mut v = Config::new();
+    assert!(
+        v.set("httpprotocoloptions", &["Strict"], Context::VirtualHost)
+            .is_ok()
+    );
+    assert_eq!(
+        Config::new()
+            .set("HttpProtocolOptions", &["Strict"], Context::Directory)
+            .map_err(|e| e.to_string()),
+        Err("HttpProtocolOptions not allowed here".to_string())
+    );
+    assert!(fails("HttpProtocolOptions", &["Unsafe"]).contains("not supported"));
+}
+
+#[test]
 fn defaults_are_httpds() {
     let c = Config::default();
     assert_eq!(c, Config::new());
@@ -591,7 +620,7 @@ proptest! {
         context in 0u8..3,
         worker in any::<bool>(),
     ) {
-        const NAMES: [&str; 40] = [
+        const NAMES: [&str; 41] = [
             "StartServers", "ServerLimit", "MinSpareThreads", "MaxSpareThreads", "MaxClients",
             "MaxRequestWorkers", "ThreadsPerChild", "ThreadLimit", "AsyncRequestWorkerFactor",
             "GracefulShutdownTimeout", "ListenBacklog", "ListenCoresBucketsRatio", "Listen",
@@ -601,6 +630,7 @@ proptest! {
             "KeepAliveTimeout", "MaxKeepAliveRequests", "Timeout", "LimitRequestLine",
             "LimitRequestFieldSize", "LimitRequestFields", "LimitRequestBody",
             "RequestReadTimeout", "Unknown", "Listen", "Mutex", "RequestReadTimeout", "User",
+            "HttpProtocolOptions",
         ];
         let context = [Context::Server, Context::VirtualHost, Context::Directory][context as usize];
         let mut c = Config::new();

@@ -155,6 +155,18 @@ impl Decoder {
     /// Decodes from `input` into `output` until the input is used up, the output is full, or the
     /// body ends. After an error every later call returns the same error.
     pub fn decode(&mut self, input: &[u8], output: &mut [u8]) -> Result<Progress, BodyError> {
+        self.run(input, Some(output))
+    }
+
+    /// As [`decode`](Self::decode), dropping the data instead of copying it out: for a body no
+    /// handler reads (`ap_discard_request_body`). `produced` counts the data bytes skipped.
+    #[doc(alias = "ap_discard_request_body")]
+    pub fn skip(&mut self, input: &[u8]) -> Result<Progress, BodyError> {
+        self.run(input, None)
+    }
+
+    /// The decoding loop; `output` is `None` when the data is dropped.
+    fn run(&mut self, input: &[u8], mut output: Option<&mut [u8]>) -> Result<Progress, BodyError> {
         let mut consumed = 0;
         let mut produced = 0;
         // Each round consumes at least one input byte or ends the call, so the loop runs at most
@@ -165,15 +177,20 @@ impl Decoder {
                 State::Failed(e) => return Err(e),
                 State::Data => {
                     let input_left = input.get(consumed..).unwrap_or(&[]);
-                    let output_left = output.get_mut(produced..).unwrap_or(&mut []);
+                    let room = match &output {
+                        Some(out) => out.len().saturating_sub(produced),
+                        None => usize::MAX,
+                    };
                     let n = input_left
                         .len()
-                        .min(output_left.len())
+                        .min(room)
                         .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
                     if n == 0 {
                         break;
                     }
-                    if let (Some(src), Some(dst)) = (input_left.get(..n), output_left.get_mut(..n))
+                    if let Some(out) = output.as_deref_mut()
+                        && let (Some(src), Some(dst)) =
+                            (input_left.get(..n), out.get_mut(produced..produced + n))
                     {
                         dst.copy_from_slice(src);
                     }
@@ -385,6 +402,31 @@ mod tests {
         assert_eq!(body, b"Wikipedia in\r\n\r\nchunks.");
         assert!(p.done);
         assert_eq!(p.consumed, input.len() - 5);
+    }
+
+    #[test]
+    fn skip_drops_the_data_and_finds_the_same_end() {
+        let input =
+            b"4\r\nWiki\r\n5;name=value\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\nGET /";
+        let mut d = Decoder::new(&Limits::default());
+        let p = d.skip(input).unwrap();
+        assert_eq!(
+            (p.consumed, p.produced, p.done),
+            (input.len() - 5, 23, true)
+        );
+        // Byte by byte, the same.
+        let mut d = Decoder::new(&Limits::default());
+        let mut consumed = 0;
+        for b in input.chunks(1) {
+            let p = d.skip(b).unwrap();
+            consumed += p.consumed;
+            if p.done {
+                break;
+            }
+        }
+        assert_eq!(consumed, input.len() - 5);
+        let mut d = Decoder::new(&Limits::default());
+        assert_eq!(d.skip(b"5\nhello\n0\n\n"), Err(BodyError::BadChunkSize));
     }
 
     #[test]

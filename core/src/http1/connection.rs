@@ -54,7 +54,7 @@ impl ConnectionOptions {
 
     /// Whether a request with these options may be followed by another on the same connection
     /// (RFC 9112 §9.3): HTTP/1.1 persists unless `close` is sent; HTTP/1.0 only with
-    /// `keep-alive` (and no `close`). The server may still close for its own reasons
+    /// `keep-alive` (and no `close`); HTTP/0.9 never. The server may still close for its own reasons
     /// (`MaxKeepAliveRequests`, a graceful stop, an error).
     #[doc(alias = "ap_set_keepalive")]
     pub fn persistent(&self, version: Version) -> bool {
@@ -64,6 +64,7 @@ impl ConnectionOptions {
         match version {
             Version::Http11 => true,
             Version::Http10 => self.keep_alive,
+            Version::Http09 => false,
         }
     }
 }
@@ -98,5 +99,6 @@ mod tests {
         assert!(!opts(&[b"close"]).persistent(Version::Http11));
         assert!(!opts(&[b"keep-alive, close"]).persistent(Version::Http10));
         assert!(!opts(&[b"keep-alive", b"close"]).persistent(Version::Http11));
+        assert!(!opts(&[b"keep-alive"]).persistent(Version::Http09));
     }
 }

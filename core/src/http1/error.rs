@@ -32,24 +32,35 @@ pub enum HeadError {
     TooManyEmptyLines,
     /// The request line is not `method SP target SP version`, with single spaces: 400.
     BadRequestLine,
+    /// A line of the head ends in a bare LF instead of CRLF: 400, as httpd's default
+    /// `HttpProtocolOptions Strict` answers. RFC 9112 §2.2 lets a server accept it, but a proxy
+    /// in front that does not would split the head into different fields (request smuggling).
+    BareLf,
+    /// An HTTP/0.9 simple request with a method other than GET: 400.
+    Http09Method,
+    /// An HTTP/0.9 simple request under `HttpProtocolOptions Require1.0`: 400 (httpd AH02401).
+    Http09Refused,
+    /// A method httpd does not know by name under `HttpProtocolOptions RegisteredMethods`: 501
+    /// (httpd AH02423).
+    UnregisteredMethod,
+    /// The HTTP/2 connection preface (`PRI * HTTP/2.0`) on an HTTP/1.1 connection: 400, as httpd
+    /// answers it without mod_http2.
+    Http2Preface,
     /// The method is not a token: 400.
     BadMethod,
     /// The request target has a forbidden byte, a fragment, user information, a scheme other than
     /// http(s), or a form its method does not allow: 400.
     BadTarget,
-    /// The version is not `HTTP/d.d` (case-sensitive, as httpd's default `Strict`): 400.
+    /// The version is not `HTTP/d.d` (case-sensitive, as httpd's default `Strict`), or is an
+    /// `HTTP/0.x` (a 0.9 request has no version): 400.
     BadVersion,
-    /// A well-formed version whose major number is not 1 (`HTTP/2.0`, `HTTP/0.9`): 505.
-    ///
-    /// httpd 2.4 answers an `HTTP/2.0` request line as if it were 1.1; RFC 9110 §15.6.6 lets a
-    /// server refuse a major version it does not implement, which is clearer to the client.
-    UnsupportedVersion,
     /// A field line is malformed (bad name, control character in the value, bare CR): 400.
     BadField,
     /// A field line is folded onto the previous one (obs-fold): 400. RFC 9112 §5.2 allows
     /// refusing it; httpd instead joins the lines.
     ObsFold,
-    /// HTTP/1.1 without a Host field (RFC 9112 §3.2, httpd AH00569): 400.
+    /// HTTP/1.1 without a Host field, or with an empty one and no host in the target (RFC 9112
+    /// §3.2, RFC 9110 §4.2.1; httpd AH00569): 400.
     MissingHost,
     /// More than one Host field: 400.
     MultipleHosts,
@@ -87,12 +98,17 @@ impl HeadError {
             HeadError::FieldTooLong | HeadError::TooManyFields | HeadError::HeadTooLarge => {
                 Status::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
-            HeadError::UnsupportedVersion => Status::HTTP_VERSION_NOT_SUPPORTED,
-            HeadError::UnsupportedTransferCoding => Status::NOT_IMPLEMENTED,
+            HeadError::UnsupportedTransferCoding | HeadError::UnregisteredMethod => {
+                Status::NOT_IMPLEMENTED
+            }
             HeadError::BodyTooLarge => Status::REQUEST_ENTITY_TOO_LARGE,
             HeadError::UnsupportedExpectation => Status::EXPECTATION_FAILED,
             HeadError::TooManyEmptyLines
             | HeadError::BadRequestLine
+            | HeadError::BareLf
+            | HeadError::Http09Method
+            | HeadError::Http09Refused
+            | HeadError::Http2Preface
             | HeadError::BadMethod
             | HeadError::BadTarget
             | HeadError::BadVersion
@@ -120,10 +136,18 @@ impl HeadError {
             HeadError::HeadTooLarge => "request head exceeds the connection's buffer",
             HeadError::TooManyEmptyLines => "too many empty lines before the request line",
             HeadError::BadRequestLine => "malformed request line",
+            HeadError::BareLf => "request head line ends in a bare LF, not CRLF",
+            HeadError::Http09Method => {
+                "HTTP Request Line; Invalid method token (only GET is allowed for HTTP/0.9 requests)"
+            }
+            HeadError::Http09Refused => "HTTP Request Line; Rejected HTTP/0.9 request",
+            HeadError::UnregisteredMethod => {
+                "HTTP Request Line; Unrecognized HTTP method (disallowed by RegisteredMethods)"
+            }
+            HeadError::Http2Preface => "HTTP/2 connection preface on an HTTP/1.1 connection",
             HeadError::BadMethod => "invalid method token",
             HeadError::BadTarget => "invalid request target",
             HeadError::BadVersion => "unrecognized protocol in request line",
-            HeadError::UnsupportedVersion => "unsupported HTTP major version",
             HeadError::BadField => "malformed request header field",
             HeadError::ObsFold => "request header line folding (obs-fold) refused",
             HeadError::MissingHost => "client sent HTTP/1.1 request without hostname",
@@ -161,7 +185,9 @@ mod tests {
     fn statuses_and_display() {
         assert_eq!(HeadError::RequestLineTooLong.status().code(), 414);
         assert_eq!(HeadError::FieldTooLong.status().code(), 431);
-        assert_eq!(HeadError::UnsupportedVersion.status().code(), 505);
+        assert_eq!(HeadError::UnregisteredMethod.status().code(), 501);
+        assert_eq!(HeadError::BareLf.status().code(), 400);
+        assert_eq!(HeadError::Http2Preface.status().code(), 400);
         assert_eq!(HeadError::UnsupportedTransferCoding.status().code(), 501);
         assert_eq!(HeadError::ChunkedNotFinal.status().code(), 400);
         assert_eq!(HeadError::BodyTooLarge.status().code(), 413);

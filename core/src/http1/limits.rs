@@ -35,6 +35,26 @@ impl Limits {
         self.body == 0 || len <= self.body
     }
 
+    /// The longest request head these limits allow, in bytes: the empty lines a client may send
+    /// first, the request line, [`fields`](Self::fields) field lines of
+    /// [`field_size`](Self::field_size) bytes, each with its CRLF, and the final CRLF. httpd has no
+    /// other bound on a head, so a server must be ready to hold this much for one request (about
+    /// 800 KiB with the defaults); the runtime grows a connection's buffer to it only when a head
+    /// needs the room. With `LimitRequestFields 0` the field lines may take
+    /// [`UNLIMITED_FIELDS_BYTES`](Self::UNLIMITED_FIELDS_BYTES) in all.
+    pub const fn max_head_len(&self) -> u64 {
+        let empty_lines = 2 * super::scan::MAX_EMPTY_LINES as u64;
+        let line = self.request_line as u64 + 2;
+        let fields = match self.fields {
+            0 => Limits::UNLIMITED_FIELDS_BYTES,
+            n => (n as u64).saturating_mul(self.field_size as u64 + 2),
+        };
+        fields.saturating_add(empty_lines + line + 2)
+    }
+
+    /// The bytes of field lines a head may hold when `LimitRequestFields` is 0 (httpd: no bound).
+    pub const UNLIMITED_FIELDS_BYTES: u64 = 1 << 20;
+
     /// Whether a head may hold `count` field lines.
     pub(crate) const fn fields_allow(&self, count: u32) -> bool {
         self.fields == 0 || count <= self.fields
@@ -63,5 +83,23 @@ mod tests {
         l.fields = 0;
         assert!(l.body_allows(u64::MAX));
         assert!(l.fields_allow(u32::MAX));
+    }
+
+    #[test]
+    fn the_longest_head() {
+        // 20 + 8192 + 100 x 8192 + 2: httpd's defaults admit heads of about 800 KiB.
+        assert_eq!(Limits::DEFAULT.max_head_len(), 827_414);
+        let l = Limits {
+            fields: 0,
+            ..Limits::DEFAULT
+        };
+        assert_eq!(l.max_head_len(), 20 + 8192 + (1 << 20) + 2);
+        let huge = Limits {
+            request_line: u32::MAX,
+            field_size: u32::MAX,
+            fields: u32::MAX,
+            body: 0,
+        };
+        assert_eq!(huge.max_head_len(), u64::MAX);
     }
 }

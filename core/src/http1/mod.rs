@@ -26,25 +26,30 @@
 //! checked against a running httpd):
 //!
 //! - an oversized header field or too many fields is 431 rather than 400;
-//! - a bare LF ends a head line (RFC 9112 §2.2 permits it, nginx accepts it; httpd's `Strict`
-//!   answers 400) — chunked framing still requires CRLF;
-//! - HTTP/0.9 simple requests (`GET /`) are refused with 400 rather than served;
-//! - obs-fold is refused with 400 (httpd joins the lines);
+//! - obs-fold is refused with 400 (httpd joins the lines, even in `Content-Length`);
 //! - `Transfer-Encoding` with `Content-Length`, or in an HTTP/1.0 request, is 400 (httpd drops
 //!   the length, or serves the 1.0 request, and closes);
 //! - `Transfer-Encoding: gzip, chunked` is 501 (httpd passes the gzip data to the handler);
-//! - a major version other than 1 is 505 (httpd answers `HTTP/2.0` heads as 1.1);
 //! - identical repeated `Content-Length` values are accepted (RFC 9110 §8.6; httpd refuses them);
+//! - an unread body that has not all arrived when the answer is ready, or one sent with GET or
+//!   HEAD, closes the connection after the answer ([`discard`]; httpd reads it and carries on);
 //! - a request for several byte ranges is answered with the whole file (httpd sends
 //!   multipart/byteranges), and `bytes=-0` is 416 (httpd ignores it).
+//!
+//! As httpd: a bare LF in the head is 400, HTTP/0.9 simple requests are served (body only),
+//! `HTTP/2.0` and later versions in a request line are answered as 1.1, the HTTP/2 preface is
+//! 400, an empty `Host` in HTTP/1.1 is 400, and methods httpd does not know are told apart from
+//! known ones ([`Method::is_registered`]) so handlers can answer 501 or 405.
 
 pub mod chunked;
 pub mod conditional;
 pub mod date;
+pub mod discard;
 pub mod error_page;
 pub mod etag;
 pub mod path;
 pub mod range;
+pub mod representation;
 pub mod request;
 pub mod response;
 pub mod scan;
@@ -56,6 +61,7 @@ mod host;
 mod limits;
 mod lines;
 mod method;
+mod protocol_options;
 mod request_line;
 mod status;
 mod target;
@@ -67,7 +73,8 @@ pub use error::HeadError;
 pub use framing::BodyFraming;
 pub use limits::Limits;
 pub use method::Method;
-pub use request::{Request, parse};
+pub use protocol_options::ProtocolOptions;
+pub use request::{Request, parse, parse_with};
 pub use request_line::Version;
 pub use scan::{Scan, ScanState};
 pub use status::Status;

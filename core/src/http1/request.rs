@@ -10,11 +10,12 @@ use httparse::Header;
 use super::connection::ConnectionOptions;
 use super::framing::{BodyFraming, FramingFields};
 use super::host::is_valid_host;
+use super::lines::has_bare_lf;
 use super::request_line::{Version, parse_request_line};
 use super::scan::MAX_EMPTY_LINES;
 use super::target::{Target, TargetForm, parse_target};
 use super::token::list;
-use super::{HeadError, Limits, Method};
+use super::{HeadError, Limits, Method, ProtocolOptions};
 
 /// A parsed request head, borrowing from the connection's buffer.
 #[derive(Clone, Copy, Debug)]
@@ -39,26 +40,58 @@ pub struct Request<'a> {
 /// `headers` holds, or than `limits.fields`, is refused with 431.
 ///
 /// Refusals, by status:
-/// - 400: a malformed request line, target, field or obs-fold; HTTP/1.1 without Host, several
-///   Host fields, an invalid Host; a malformed or conflicting Content-Length; Transfer-Encoding
-///   with Content-Length, in HTTP/1.0, or not ending in `chunked` (see [`HeadError`]);
+/// - 400: a malformed request line, target, field or obs-fold; a line ending in a bare LF; the
+///   HTTP/2 preface; an HTTP/0.9 request that is not a GET; HTTP/1.1 without Host or with an
+///   empty one, several Host fields, an invalid Host; a malformed or conflicting Content-Length;
+///   Transfer-Encoding with Content-Length, in HTTP/1.0, or not ending in `chunked` (see
+///   [`HeadError`]);
 /// - 414 / 431: the `LimitRequestLine`, `LimitRequestFieldSize` and `LimitRequestFields` limits;
 /// - 413: a Content-Length above `LimitRequestBody`;
 /// - 417: an expectation other than `100-continue`;
-/// - 501: a transfer coding other than `chunked`;
-/// - 505: a major version other than 1.
+/// - 501: a transfer coding other than `chunked`.
+///
+/// An HTTP/0.9 simple request (`GET /path` on a line of its own) parses as a [`Request`] of
+/// [`Version::Http09`] without fields. This is httpd's default `HttpProtocolOptions`; see
+/// [`parse_with`] for the others.
 #[doc(alias = "ap_read_request")]
 pub fn parse<'a>(
     head: &'a [u8],
     limits: &Limits,
     headers: &'a mut [Header<'a>],
 ) -> Result<Request<'a>, HeadError> {
+    parse_with(head, limits, &ProtocolOptions::DEFAULT, headers)
+}
+
+/// [`parse`] under `HttpProtocolOptions`: `Require1.0` refuses HTTP/0.9 requests with 400 and
+/// `RegisteredMethods` refuses methods httpd does not know with 501, both as soon as the request
+/// line is read.
+#[doc(alias = "ap_parse_request_line")]
+pub fn parse_with<'a>(
+    head: &'a [u8],
+    limits: &Limits,
+    options: &ProtocolOptions,
+    headers: &'a mut [Header<'a>],
+) -> Result<Request<'a>, HeadError> {
     let start = skip_empty_lines(head)?;
     let rest = head.get(start..).unwrap_or(&[]);
-    let (line, fields_at) = parse_request_line(rest, limits)?;
+    let (line, fields_at) = parse_request_line(rest, limits, options)?;
     let method = line.method;
     let target = parse_target(line.target, &method)?;
     let version = line.version;
+    if version == Version::Http09 {
+        // A simple request has no fields: the head ends with its line.
+        return Ok(Request {
+            method,
+            target,
+            version,
+            headers: &[],
+            host: target.authority(),
+            connection: ConnectionOptions::default(),
+            body: BodyFraming::None,
+            expect_continue: false,
+            head_len: start + fields_at,
+        });
+    }
 
     let fields_src = rest.get(fields_at..).unwrap_or(&[]);
     let slots = match limits.fields {
@@ -76,6 +109,10 @@ pub fn parse<'a>(
         Err(_) if has_obs_fold(fields_src) => return Err(HeadError::ObsFold),
         Err(_) => return Err(HeadError::BadField),
     };
+    // httparse accepts a bare LF between fields; httpd's Strict does not, and neither do we.
+    if has_bare_lf(fields_src.get(..fields_len).unwrap_or(&[])) {
+        return Err(HeadError::BareLf);
+    }
 
     let mut host_field: Option<&'a [u8]> = None;
     let mut host_count = 0u32;
@@ -133,6 +170,8 @@ pub fn parse<'a>(
     }
     let host_field = match host_field {
         Some(v) if !is_valid_host(v) => return Err(HeadError::BadHost),
+        // An empty Host names no host (httpd: no hostname, AH00569 for HTTP/1.1).
+        Some([]) => None,
         Some(v) => core::str::from_utf8(v).ok(),
         None => None,
     };
@@ -142,6 +181,11 @@ pub fn parse<'a>(
         TargetForm::Absolute | TargetForm::Authority => target.authority(),
         TargetForm::Origin | TargetForm::Asterisk => host_field,
     };
+    if version == Version::Http11 && host.is_none() {
+        // An `http` URI may not have an empty host (RFC 9110 §4.2.1): `Host:` empty with an
+        // origin-form target leaves an HTTP/1.1 request without one.
+        return Err(HeadError::MissingHost);
+    }
 
     if bad_expectation {
         return Err(HeadError::UnsupportedExpectation);
@@ -177,11 +221,11 @@ fn skip_empty_lines(head: &[u8]) -> Result<usize, HeadError> {
     }
 }
 
-/// The length of an empty line (CRLF or LF) at `at`, if there is one.
+/// The length of an empty line (CRLF) at `at`, if there is one. A bare LF is not skipped: the
+/// request line parser then refuses it.
 fn empty_line_at(head: &[u8], at: usize) -> Option<usize> {
     match head.get(at..)? {
         [b'\r', b'\n', ..] => Some(2),
-        [b'\n', ..] => Some(1),
         _ => None,
     }
 }
@@ -206,13 +250,13 @@ impl<'a> Request<'a> {
         &self.target
     }
 
-    /// The protocol version (any HTTP/1.x above 1.1 counts as 1.1).
+    /// The protocol version (any version above 1.1 counts as 1.1).
     pub fn version(&self) -> Version {
         self.version
     }
 
     /// The host the request is for: the target's authority for an absolute-form target, else the
-    /// Host field (`None` only for an HTTP/1.0 request without one; `Some("")` for an empty Host).
+    /// Host field (`None` only for an HTTP/1.0 or 0.9 request without one, or with an empty one).
     /// Validated, not normalised: case and a trailing dot are left as sent.
     pub fn host(&self) -> Option<&'a str> {
         self.host
@@ -320,7 +364,7 @@ mod tests {
 
     #[test]
     fn leading_empty_lines_and_bare_lf() {
-        let head = b"\r\n\n\r\nPOST /x HTTP/1.0\nContent-Length: 3\n\nabc";
+        let head = b"\r\n\r\nPOST /x HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc";
         with(head, &Limits::default(), |r| {
             let r = r.unwrap();
             assert_eq!(r.method(), Method::Post);
@@ -334,26 +378,108 @@ mod tests {
         many.extend_from_slice(b"GET / HTTP/1.0\r\n\r\n");
         assert_eq!(err(&many), Some(HeadError::TooManyEmptyLines));
         assert_eq!(status(&many[2..]), 200);
+        // Every line ends in CRLF: a bare LF anywhere in the head is refused.
+        for bare in [
+            &b"\nGET / HTTP/1.0\r\n\r\n"[..],
+            b"\r\n\nGET / HTTP/1.0\r\n\r\n",
+            b"GET / HTTP/1.1\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n\n",
+            b"GET / HTTP/1.1\nHost: a\n\n",
+        ] {
+            assert_eq!(err(bare), Some(HeadError::BareLf), "{bare:?}");
+        }
     }
 
     #[test]
     fn versions_and_request_lines() {
-        assert_eq!(status(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"), 505);
-        assert_eq!(status(b"GET / HTTP/0.9\r\n\r\n"), 505);
+        // Later versions are read as 1.1 (RFC 9110 §6.2), Host rules included.
+        with(
+            b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            &Limits::default(),
+            |r| {
+                let r = r.unwrap();
+                assert_eq!(r.version(), Version::Http11);
+                assert!(r.keep_alive());
+            },
+        );
+        assert_eq!(err(b"GET / HTTP/2.0\r\n\r\n"), Some(HeadError::MissingHost));
+        assert_eq!(status(b"GET / HTTP/3.0\r\nHost: a\r\n\r\n"), 200);
+        assert_eq!(status(b"GET / HTTP/0.9\r\n\r\n"), 400);
         assert_eq!(status(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n"), 200);
         assert_eq!(status(b"GET / http/1.1\r\nHost: a\r\n\r\n"), 400);
-        assert_eq!(status(b"GET /\r\n\r\n"), 400);
         assert_eq!(status(b"\x16\x03\x01\r\n\r\n"), 400);
         assert_eq!(status(b"GET x HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
         assert_eq!(status(b"GET * HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
         assert_eq!(status(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), 200);
+        assert_eq!(status(b"OPTIONS * HTTP/1.1\r\n\r\n"), 400);
         assert_eq!(status(b"GET / HTTP/1.1\r\nHost: a\r\n"), 400);
+        assert_eq!(
+            err(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            Some(HeadError::Http2Preface)
+        );
         with(
             b"PROPFIND /d HTTP/1.1\r\nHost: a\r\n\r\n",
             &Limits::default(),
             |r| {
                 assert_eq!(r.unwrap().method(), Method::Other("PROPFIND"));
             },
+        );
+    }
+
+    #[test]
+    fn simple_requests() {
+        let head = b"GET /a?b\r\nHost: x\r\n\r\n";
+        with(head, &Limits::default(), |r| {
+            let r = r.unwrap();
+            assert_eq!(r.version(), Version::Http09);
+            assert_eq!(r.target().path(), "/a");
+            assert_eq!(r.target().query(), Some("b"));
+            assert_eq!(r.headers().len(), 0);
+            assert_eq!(r.host(), None);
+            assert_eq!(r.body(), BodyFraming::None);
+            assert!(!r.keep_alive());
+            assert_eq!(r.head_len(), 10);
+        });
+        assert_eq!(err(b"POST /a\r\n"), Some(HeadError::Http09Method));
+        assert_eq!(err(b"GET *\r\n"), Some(HeadError::BadTarget));
+        let require10 = ProtocolOptions {
+            allow_http09: false,
+            ..ProtocolOptions::DEFAULT
+        };
+        let mut headers = [EMPTY_HEADER; 4];
+        assert_eq!(
+            parse_with(b"GET /a\r\n", &Limits::DEFAULT, &require10, &mut headers).err(),
+            Some(HeadError::Http09Refused)
+        );
+    }
+
+    #[test]
+    fn registered_methods() {
+        let registered = ProtocolOptions {
+            registered_methods: true,
+            ..ProtocolOptions::DEFAULT
+        };
+        let with_options = |head: &[u8], options: &ProtocolOptions| {
+            let mut headers = [EMPTY_HEADER; 4];
+            parse_with(head, &Limits::DEFAULT, options, &mut headers)
+                .map(|r| r.method().is_registered())
+        };
+        // Refused while the request line is read, before the missing Host is noticed.
+        assert_eq!(
+            with_options(b"FOO / HTTP/1.1\r\n\r\n", &registered),
+            Err(HeadError::UnregisteredMethod)
+        );
+        assert_eq!(
+            with_options(
+                b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n",
+                &ProtocolOptions::DEFAULT
+            ),
+            Ok(false)
+        );
+        assert_eq!(
+            with_options(b"MKCOL / HTTP/1.1\r\nHost: a\r\n\r\n", &registered),
+            Ok(true)
         );
     }
 
@@ -436,11 +562,28 @@ mod tests {
             err(b"GET / HTTP/1.0\r\nHost: a@b\r\n\r\n"),
             Some(HeadError::BadHost)
         );
+        // An empty Host names no host: HTTP/1.1 then has none (httpd AH00569), HTTP/1.0 may.
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost:\r\n\r\n"),
+            Some(HeadError::MissingHost)
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: \r\n\r\n"),
+            Some(HeadError::MissingHost)
+        );
         with(
-            b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
+            b"GET / HTTP/1.0\r\nHost:\r\n\r\n",
             &Limits::default(),
             |r| {
-                assert_eq!(r.unwrap().host(), Some(""));
+                assert_eq!(r.unwrap().host(), None);
+            },
+        );
+        // With an absolute-form target the host is the target's.
+        with(
+            b"GET http://u.example/ HTTP/1.1\r\nHost:\r\n\r\n",
+            &Limits::default(),
+            |r| {
+                assert_eq!(r.unwrap().host(), Some("u.example"));
             },
         );
         // Absolute form: the URI's authority wins, but HTTP/1.1 still needs a Host field.
@@ -580,11 +723,10 @@ mod tests {
             prop_oneof![Just("GET"), Just("HEAD"), Just("POST"), Just("PUT")],
             "/[a-z0-9/._=&%-]{0,30}(\\?[a-z=&]{0,10})?",
             proptest::collection::vec(("X-[A-Za-z]{1,10}", "[!-~]([ -~]{0,20}[!-~])?"), 0..10),
-            any::<bool>(),
             proptest::collection::vec(any::<u8>(), 0..16),
         )
-            .prop_map(|(empty, method, target, fields, lf, tail)| {
-                let eol: &[u8] = if lf { b"\n" } else { b"\r\n" };
+            .prop_map(|(empty, method, target, fields, tail)| {
+                let eol: &[u8] = b"\r\n";
                 let mut head = Vec::new();
                 for _ in 0..empty {
                     head.extend_from_slice(eol);

@@ -49,7 +49,8 @@ pub struct ResponseHead<'a> {
     pub status: Status,
     /// The request's version: decides chunked versus close-delimited bodies and whether
     /// `Connection: Keep-Alive` is needed. The status line itself always says HTTP/1.1 (RFC 9110
-    /// §6.2: a server sends its own version), as httpd does.
+    /// §6.2: a server sends its own version), as httpd does; an HTTP/0.9 request gets no head at
+    /// all.
     pub request_version: Version,
     /// The request was HEAD: no body is sent, but Content-Length still tells what GET would send.
     pub head_only: bool,
@@ -158,6 +159,14 @@ impl ResponseHead<'_> {
         }
 
         let (length_field, body, must_close) = self.framing();
+        if self.request_version == Version::Http09 {
+            // HTTP/0.9 has no response head: the body alone, ended by closing the connection.
+            return Ok(Written {
+                len: 0,
+                body,
+                close: true,
+            });
+        }
         let close = !interim && (must_close || self.persistence == Persistence::Close);
 
         let mut w = Writer::new(out);
@@ -235,7 +244,9 @@ impl ResponseHead<'_> {
             (BodyLength::Unknown, true) => (LengthField::None, BodyPlan::None, false),
             (BodyLength::Unknown, false) => match self.request_version {
                 Version::Http11 => (LengthField::Chunked, BodyPlan::Chunked, false),
-                Version::Http10 => (LengthField::None, BodyPlan::UntilClose, true),
+                Version::Http10 | Version::Http09 => {
+                    (LengthField::None, BodyPlan::UntilClose, true)
+                }
             },
         }
     }
@@ -281,6 +292,20 @@ mod tests {
         let mut buf = [0u8; 512];
         let w = h.write(&mut buf).unwrap();
         (String::from_utf8(buf[..w.len].to_vec()).unwrap(), w)
+    }
+
+    #[test]
+    fn an_http09_response_is_the_body_alone() {
+        let mut h = head();
+        h.request_version = Version::Http09;
+        let (text, w) = write(&h);
+        assert_eq!(text, "");
+        assert_eq!(w.body, BodyPlan::Length(60));
+        assert!(w.close);
+        h.length = BodyLength::Unknown;
+        assert_eq!(write(&h).1.body, BodyPlan::UntilClose);
+        h.status = Status::NOT_MODIFIED;
+        assert_eq!(write(&h).1.body, BodyPlan::None);
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! instead of a full re-parse per byte (hyper#3764). Only when the head is complete does a worker
 //! [`parse`](super::parse) it.
 //!
-//! The scan knows lines, not HTTP: it finds line ends (CRLF, or a bare LF as RFC 9112 §2.2
-//! permits), skips the empty lines a client may send before the request line, and enforces the
-//! size limits early, while the head is still partial, so a client cannot make the server buffer
-//! a head it will refuse anyway.
+//! The scan knows lines, not HTTP: it finds line ends (CRLF; a bare LF is refused, see
+//! [`HeadError::BareLf`]), skips the empty lines a client may send before the request line, and
+//! enforces the size limits early, while the head is still partial, so a client cannot make the
+//! server buffer a head it will refuse anyway. An HTTP/0.9 simple request (`GET /path`) is a head
+//! of one line.
 
-use super::lines::{find_lf, strip_cr};
+use super::lines::{crlf_line, find_lf, strip_cr};
+use super::request_line::is_simple_request;
 use super::token::is_tchar;
 use super::{HeadError, Limits};
 
@@ -94,7 +96,8 @@ impl ScanState {
     /// - more than `limits.fields` field lines: 431 (httpd: 400);
     /// - a request line that does not start with a method character (a TLS handshake on the
     ///   plain port, stray whitespace): 400;
-    /// - more than [`MAX_EMPTY_LINES`] empty lines before the request line: 400.
+    /// - more than [`MAX_EMPTY_LINES`] empty lines before the request line: 400;
+    /// - a line that ends in a bare LF: 400.
     ///
     /// The answer depends only on the bytes, not on how they were split across calls.
     #[doc(alias = "read_request_line")]
@@ -119,25 +122,37 @@ impl ScanState {
             let lf = self.examined + i;
             let next = lf + 1;
             self.examined = next;
-            let line = strip_cr(filled.get(self.line_start..lf).unwrap_or(&[]));
+            let raw = filled.get(self.line_start..lf).unwrap_or(&[]);
             self.line_start = next;
             match self.phase {
                 Phase::Start { empty_lines } => {
-                    if line.is_empty() {
-                        if empty_lines >= MAX_EMPTY_LINES {
-                            return Scan::Error(HeadError::TooManyEmptyLines);
+                    let line = strip_cr(raw);
+                    if !line.is_empty()
+                        && let Err(e) = check_request_line(line, limits)
+                    {
+                        return Scan::Error(e);
+                    }
+                    if crlf_line(raw).is_none() {
+                        return Scan::Error(HeadError::BareLf);
+                    }
+                    if !line.is_empty() {
+                        if is_simple_request(line) {
+                            self.phase = Phase::Done { head_len: next };
+                            return Scan::Complete { head_len: next };
                         }
+                        self.phase = Phase::Fields { count: 0 };
+                    } else if empty_lines >= MAX_EMPTY_LINES {
+                        return Scan::Error(HeadError::TooManyEmptyLines);
+                    } else {
                         self.phase = Phase::Start {
                             empty_lines: empty_lines + 1,
                         };
-                    } else {
-                        if let Err(e) = check_request_line(line, limits) {
-                            return Scan::Error(e);
-                        }
-                        self.phase = Phase::Fields { count: 0 };
                     }
                 }
                 Phase::Fields { count } => {
+                    let Some(line) = crlf_line(raw) else {
+                        return Scan::Error(HeadError::BareLf);
+                    };
                     if line.is_empty() {
                         self.phase = Phase::Done { head_len: next };
                         return Scan::Complete { head_len: next };
@@ -238,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn finds_crlf_and_bare_lf_ends() {
+    fn finds_crlf_ends_and_refuses_bare_lf() {
         let l = Limits::default();
         assert_eq!(
             scan_all(HEAD, &l),
@@ -247,12 +262,40 @@ mod tests {
             }
         );
         let lf = b"GET / HTTP/1.1\nHost: a\n\nBODY";
-        assert_eq!(scan_all(lf, &l), Scan::Complete { head_len: 24 });
+        assert_eq!(scan_all(lf, &l), Scan::Error(HeadError::BareLf));
         let mixed = b"GET / HTTP/1.1\r\nHost: a\n\r\nnext";
-        assert_eq!(scan_all(mixed, &l), Scan::Complete { head_len: 26 });
+        assert_eq!(scan_all(mixed, &l), Scan::Error(HeadError::BareLf));
+        let end = b"GET / HTTP/1.1\r\nHost: a\r\n\n";
+        assert_eq!(scan_all(end, &l), Scan::Error(HeadError::BareLf));
+        assert_eq!(
+            scan_all(b"\nGET / HTTP/1.1\r\n", &l),
+            Scan::Error(HeadError::BareLf)
+        );
+        // Refused as soon as the LF arrives, before the head could end.
+        assert_eq!(
+            scan_all(b"GET / HTTP/1.1\r\nHost: a\nX", &l),
+            Scan::Error(HeadError::BareLf)
+        );
         // A request line alone is not a head.
         assert_eq!(scan_all(b"GET / HTTP/1.1\r\n", &l), Scan::Partial);
         assert_eq!(scan_all(b"", &l), Scan::Partial);
+    }
+
+    #[test]
+    fn a_simple_request_is_a_one_line_head() {
+        let l = Limits::default();
+        assert_eq!(
+            scan_all(b"GET /a\r\nHost: x\r\n\r\n", &l),
+            Scan::Complete { head_len: 8 }
+        );
+        assert_eq!(
+            scan_all(b"\r\nGET /a\r\n", &l),
+            Scan::Complete { head_len: 10 }
+        );
+        assert_eq!(scan_all(b"GET /a", &l), Scan::Partial);
+        assert_eq!(scan_all(b"GET /a\n", &l), Scan::Error(HeadError::BareLf));
+        // Whatever the method: the parser says which simple requests are acceptable.
+        assert_eq!(scan_all(b"POST /a\r\n", &l), Scan::Complete { head_len: 9 });
     }
 
     #[test]
@@ -282,8 +325,8 @@ mod tests {
             }
         );
         assert_eq!(
-            s.scan(b"GET / HTTP/1.0\n\n", 4096, &l),
-            Scan::Complete { head_len: 16 }
+            s.scan(b"GET / HTTP/1.0\r\n\r\n", 4096, &l),
+            Scan::Complete { head_len: 18 }
         );
     }
 
@@ -294,13 +337,13 @@ mod tests {
         for _ in 0..MAX_EMPTY_LINES {
             head.extend_from_slice(b"\r\n");
         }
-        head.extend_from_slice(b"\n");
+        head.extend_from_slice(b"\r\n");
         // Eleven empty lines: one too many, whatever follows.
         assert_eq!(
             scan_all(&head, &l),
             Scan::Error(HeadError::TooManyEmptyLines)
         );
-        head.pop();
+        head.truncate(head.len() - 2);
         head.extend_from_slice(HEAD);
         assert_eq!(
             scan_all(&head, &l),
@@ -431,28 +474,23 @@ mod tests {
 
     /// A valid head built from parts, and where it ends.
     fn valid_head() -> impl Strategy<Value = (Vec<u8>, usize)> {
-        let eol = prop_oneof![Just(&b"\r\n"[..]), Just(&b"\n"[..])];
         (
             0..=MAX_EMPTY_LINES as usize,
             "[A-Z]{1,7}",
             "/[a-z0-9/._?=&%-]{0,40}",
             proptest::collection::vec(("[A-Za-z-]{1,12}", "[ -~]{0,30}"), 0..12),
-            proptest::collection::vec(eol, 16),
             proptest::collection::vec(any::<u8>(), 0..20),
         )
-            .prop_map(|(empty, method, target, fields, eols, body)| {
-                let mut eol = eols.into_iter().cycle();
+            .prop_map(|(empty, method, target, fields, body)| {
                 let mut head = Vec::new();
                 for _ in 0..empty {
-                    head.extend_from_slice(eol.next().unwrap_or(b"\r\n"));
+                    head.extend_from_slice(b"\r\n");
                 }
-                head.extend_from_slice(format!("{method} {target} HTTP/1.1").as_bytes());
-                head.extend_from_slice(eol.next().unwrap_or(b"\r\n"));
+                head.extend_from_slice(format!("{method} {target} HTTP/1.1\r\n").as_bytes());
                 for (name, value) in fields {
-                    head.extend_from_slice(format!("{name}: {}", value.trim()).as_bytes());
-                    head.extend_from_slice(eol.next().unwrap_or(b"\r\n"));
+                    head.extend_from_slice(format!("{name}: {}\r\n", value.trim()).as_bytes());
                 }
-                head.extend_from_slice(eol.next().unwrap_or(b"\r\n"));
+                head.extend_from_slice(b"\r\n");
                 let len = head.len();
                 head.extend_from_slice(&body);
                 (head, len)

@@ -1,5 +1,6 @@
 //! One child process's record (`process_score`).
 
+use super::CpuTimes;
 use super::seqlock::{Byte, Inconsistent, Version, Word};
 
 /// Where a child is in stopping (`process_score.quiescing`).
@@ -56,9 +57,16 @@ pub struct AsyncCounts {
 /// - `quiescing`: the child moves it 0 → 1 ([`set_stopping`](Self::set_stopping)), the parent
 ///   1 → 2 ([`note_stopping`](Self::note_stopping)); both by compare-and-swap, so neither can undo
 ///   the other.
-/// - `not_accepting` and the [`AsyncCounts`]: the child's listener thread
-///   ([`set_accepting`](Self::set_accepting), [`publish`](Self::publish)); the counts are one
-///   seqlock section so readers see them from one moment.
+/// - `not_accepting`, the [`AsyncCounts`] and the listener thread's own CPU time: the child's
+///   listener thread ([`set_accepting`](Self::set_accepting), [`publish`](Self::publish),
+///   [`set_listener_cpu`](Self::set_listener_cpu)); the counts are one seqlock section so readers
+///   see them from one moment, and so is the CPU time.
+/// - the CPU time of the child's reaped children (CGI scripts): any thread of the child, after
+///   it reaped one, but only ever raised ([`raise_children_cpu`](Self::raise_children_cpu)): the
+///   process-wide figure grows monotonically, so the largest value written is the latest.
+///
+/// The worker threads' CPU times are in their own records; a process's CPU time is theirs plus
+/// the listener's plus its children's.
 ///
 /// Readers must treat what a child wrote as untrusted (httpd's CVE-2019-0211 let a child steer the
 /// parent through such a field): nothing here is ever used as an index or size.
@@ -80,6 +88,8 @@ pub struct ProcessScore {
     lingering_close: Word,
     suspended: Word,
     wait_io: Word,
+    listener_cpu: [Word; 2],
+    children_cpu: [Word; 2],
 }
 
 /// A copy of a [`ProcessScore`], as plain data.
@@ -96,6 +106,9 @@ pub struct ProcessSnapshot {
     pub not_accepting: bool,
     /// The connection counts, or [`Inconsistent`] if the listener kept them mid-update.
     pub counts: Result<AsyncCounts, Inconsistent>,
+    /// CPU time not in any worker record: the listener thread's (`user`, `system`; zero if it
+    /// kept them mid-update) and the reaped children's (`children_user`, `children_system`).
+    pub cpu: CpuTimes,
 }
 
 impl ProcessSnapshot {
@@ -127,6 +140,8 @@ impl ProcessScore {
             lingering_close: Word::new(),
             suspended: Word::new(),
             wait_io: Word::new(),
+            listener_cpu: [const { Word::new() }; 2],
+            children_cpu: [const { Word::new() }; 2],
         }
     }
 
@@ -136,6 +151,7 @@ impl ProcessScore {
         self.quiescing.set(0);
         self.not_accepting.set(0);
         self.publish(&AsyncCounts::default());
+        self.clear_cpu();
         self.generation.set(generation);
     }
 
@@ -151,6 +167,46 @@ impl ProcessScore {
         self.quiescing.set(0);
         self.not_accepting.set(0);
         self.publish(&AsyncCounts::default());
+        self.clear_cpu();
+    }
+
+    /// The parent, on an empty slot (no child writes it): zero CPU times.
+    fn clear_cpu(&self) {
+        self.set_listener_cpu(0, 0);
+        for word in &self.children_cpu {
+            word.set(0);
+        }
+    }
+
+    /// The child's listener: its own thread's CPU time so far, in clock ticks.
+    pub fn set_listener_cpu(&self, user: u32, system: u32) {
+        self.version.write(|| {
+            self.listener_cpu[0].set(user);
+            self.listener_cpu[1].set(system);
+        });
+    }
+
+    /// Any thread of the child, after reaping a child of its own (a CGI script): the CPU time of
+    /// every child the process has reaped so far (`RUSAGE_CHILDREN`), in clock ticks. Only ever
+    /// raises each value, so two threads reporting at once leave the later figure.
+    pub fn raise_children_cpu(&self, user: u32, system: u32) {
+        self.children_cpu[0].raise(user);
+        self.children_cpu[1].raise(system);
+    }
+
+    /// The CPU time not in any worker record: the listener's (zero while it stayed mid-update)
+    /// and the reaped children's.
+    pub fn cpu(&self) -> CpuTimes {
+        let [user, system] = self
+            .version
+            .read(|| [self.listener_cpu[0].get(), self.listener_cpu[1].get()])
+            .unwrap_or_default();
+        CpuTimes {
+            user,
+            system,
+            children_user: self.children_cpu[0].get(),
+            children_system: self.children_cpu[1].get(),
+        }
     }
 
     /// The child: it has started stopping (closed its listeners). Returns `false` if it already
@@ -227,6 +283,7 @@ impl ProcessScore {
             quiescing: self.quiescing.get(),
             not_accepting: !self.is_accepting(),
             counts: self.counts(),
+            cpu: self.cpu(),
         }
     }
 
@@ -259,6 +316,42 @@ mod tests {
         let s = p.read();
         assert!(!s.is_live() && !s.is_stopping() && !s.not_accepting);
         assert_eq!(s.counts, Ok(AsyncCounts::default()));
+        assert_eq!(s.cpu, CpuTimes::default());
+    }
+
+    #[test]
+    fn cpu_times_round_trip_children_only_rise_and_the_parent_clears_them() {
+        let p = ProcessScore::new();
+        p.prepare(1);
+        p.set_pid(77);
+        p.set_listener_cpu(12, 34);
+        p.raise_children_cpu(500, 60);
+        // A thread reporting an older figure after a newer one changes nothing.
+        p.raise_children_cpu(499, 61);
+        let cpu = CpuTimes {
+            user: 12,
+            system: 34,
+            children_user: 500,
+            children_system: 61,
+        };
+        assert_eq!(p.read().cpu, cpu);
+        p.set_listener_cpu(13, 34);
+        assert_eq!(p.cpu().user, 13, "the listener's figure is simply replaced");
+        // A listener that died mid-update: its part reads as zero, the children's stays.
+        p.version_for_test().force(5);
+        assert_eq!(
+            p.cpu(),
+            CpuTimes {
+                user: 0,
+                system: 0,
+                ..cpu
+            }
+        );
+        p.release();
+        assert_eq!(p.cpu(), CpuTimes::default());
+        p.raise_children_cpu(9, 9);
+        p.prepare(2);
+        assert_eq!(p.cpu(), CpuTimes::default(), "a new child starts from zero");
     }
 
     #[test]

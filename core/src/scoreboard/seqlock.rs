@@ -105,6 +105,12 @@ impl Word {
     pub(crate) fn set(&self, value: u32) {
         self.0.store(value, Ordering::Release);
     }
+
+    /// Raise the value to `value` if it is lower: a counter several threads may report, each
+    /// with a figure that only grows.
+    pub(crate) fn raise(&self, value: u32) {
+        self.0.fetch_max(value, Ordering::AcqRel);
+    }
 }
 
 /// One byte cell (`status`, flags).

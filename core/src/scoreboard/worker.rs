@@ -84,7 +84,9 @@ pub struct WorkerSnapshot {
     pub last_used: Instant,
     /// The sum of all requests' durations.
     pub duration: Duration,
-    /// The process's CPU times at the last request.
+    /// The thread's CPU time so far, as last recorded (the runtime records it when a request
+    /// ends; `children_*` stay zero: a script's CPU time is its process's, see
+    /// [`ProcessScore::raise_children_cpu`](super::ProcessScore::raise_children_cpu)).
     pub cpu: CpuTimes,
     /// The request line (first or last 63 bytes, password removed); untrusted bytes.
     pub request: heapless::Vec<u8, REQUEST_LEN>,
@@ -216,7 +218,9 @@ impl WorkerScore {
         });
     }
 
-    /// Records the process's CPU times (httpd calls `times()` at each request).
+    /// Records the owning thread's CPU time so far. httpd stores the process's `times()` at each
+    /// request in every worker's record; each of ours holds its own thread's, so a process's
+    /// time is the sum over its threads.
     pub fn set_cpu_times(&self, cpu: CpuTimes) {
         self.version.write(|| {
             for (word, ticks) in self.cpu.iter().zip(cpu.to_array()) {

@@ -5,6 +5,7 @@ use core::fmt::{self, Write};
 use super::ServerInfo;
 use super::auto::write_letters;
 use super::escape::{json_bytes, json_str};
+use super::printf::write_f;
 use super::summary::{ConnSums, Summary, read_worker};
 use crate::scoreboard::{AsyncCounts, CpuTimes, Scoreboard, ThreadCounts, WorkerStatus};
 
@@ -246,10 +247,12 @@ fn conns(out: &mut dyn Write, c: &ConnSums) -> fmt::Result {
     )
 }
 
-/// A JSON number with two decimals, or `null` for values JSON cannot hold.
+/// A JSON number with two decimals, or `null` for values JSON cannot hold. C's `%.2f` (the
+/// status page's own formatter) rather than `{:.2}`, which would pull core's float formatting
+/// (some 20 KB of flash) into firmware.
 fn number(out: &mut dyn Write, value: f64) -> fmt::Result {
     if value.is_finite() {
-        write!(out, "{value:.2}")
+        write_f(out, value, 2)
     } else {
         out.write_str("null")
     }

@@ -56,7 +56,9 @@ pub(crate) struct Summary {
     pub kbytes: u64,
     /// Their summed durations.
     pub duration_ms: u64,
-    /// Parent plus children CPU ticks: user, system, children user, children system.
+    /// CPU ticks (user, system, children user, children system): the parent's own and its
+    /// reaped children's, plus every live child's threads (workers and listener) and reaped
+    /// children (CGI scripts).
     pub cpu: [u64; 4],
     /// Live processes.
     pub processes: u32,
@@ -83,9 +85,7 @@ impl Summary {
         };
         s.restart_time = restart_time;
         s.uptime = u32::try_from(info.now.saturating_sub(restart_time).max(0)).unwrap_or(u32::MAX);
-        for (sum, ticks) in s.cpu.iter_mut().zip(parent_cpu.to_array()) {
-            *sum = u64::from(ticks);
-        }
+        add_cpu(&mut s.cpu, parent_cpu);
         let mut remainder = 0u64;
         for (slot, process) in board.processes().iter().enumerate() {
             let process = process.read();
@@ -101,23 +101,20 @@ impl Summary {
             }
             let counted = rules.counts_threads(&process);
             let current = process.generation == rules.mpm_generation;
-            let mut process_cpu = CpuTimes::default();
+            // Each thread records its own CPU time (httpd sums thread times too where threads
+            // have their own, and takes one thread's where they all report the process's): the
+            // process's is the sum of its workers', its listener's and its reaped children's.
+            add_cpu(&mut s.cpu, process.cpu);
             for worker in board.workers(slot) {
                 let w = read_worker(worker, &mut s.inconsistent);
                 let status = w.status_or_dead();
+                add_cpu(&mut s.cpu, w.cpu);
                 if counted {
                     s.workers.count_for_server(status, current);
                 }
                 if w.access_count != 0
                     || !matches!(status, WorkerStatus::Ready | WorkerStatus::Dead)
                 {
-                    // The threads of one process share its CPU times (Linux `times()`): keep the
-                    // latest, as httpd does when threads are not separate processes.
-                    let [u, st, cu, cs] = w.cpu.to_array();
-                    let [pu, ps, pcu, pcs] = process_cpu.to_array();
-                    if u > pu || st > ps || cu > pcu || cs > pcs {
-                        process_cpu = w.cpu;
-                    }
                     s.accesses = s.accesses.saturating_add(w.access_count);
                     s.bytes = s.bytes.saturating_add(w.bytes_served);
                     s.duration_ms = s.duration_ms.saturating_add(w.duration.as_millis());
@@ -128,9 +125,6 @@ impl Summary {
                     }
                 }
             }
-            for (sum, ticks) in s.cpu.iter_mut().zip(process_cpu.to_array()) {
-                *sum = sum.saturating_add(u64::from(ticks));
-            }
         }
         s
     }
@@ -138,6 +132,12 @@ impl Summary {
     /// All CPU ticks (the condition for printing `CPULoad`).
     pub(crate) fn cpu_total(&self) -> u64 {
         self.cpu.iter().fold(0u64, |a, &b| a.saturating_add(b))
+    }
+}
+
+fn add_cpu(sums: &mut [u64; 4], cpu: CpuTimes) {
+    for (sum, ticks) in sums.iter_mut().zip(cpu.to_array()) {
+        *sum = sum.saturating_add(u64::from(ticks));
     }
 }
 

@@ -22,6 +22,11 @@ const APACHE_AUTO_BUSY: &str = include_str!("fixtures/apache-2.4.67-auto-busy.tx
 const APACHE_AUTO_FRESH: &str = include_str!("fixtures/apache-2.4.67-auto-fresh.txt");
 /// The HTML page of that server, one request for a 1 KiB file after start.
 const APACHE_PAGE: &str = include_str!("fixtures/apache-2.4.67-page.html");
+/// `?auto` of that server 8 s after a start, after `h2load --h1 -t1 -c20 -n30000` for a 1 KiB
+/// file: 0.47 s user and 0.98 s system CPU time.
+const APACHE_AUTO_CPU: &str = include_str!("fixtures/apache-2.4.67-auto-cpu.txt");
+/// The HTML page right after that `?auto`.
+const APACHE_PAGE_CPU: &str = include_str!("fixtures/apache-2.4.67-page-cpu.html");
 
 struct Board {
     global: GlobalScore,
@@ -143,6 +148,152 @@ fn auto_reproduces_apache_byte_for_byte_fresh() {
     serve(board.worker(1, 3).unwrap(), 4500, 0);
     let info = apache_info(unix(23, 15, 28, 48), [0.73, 0.65, 0.36]);
     assert_eq!(auto(&info, &board), APACHE_AUTO_FRESH);
+}
+
+/// The server of [`APACHE_AUTO_CPU`], its CPU time spread as ours records it: over the
+/// parent, each child's listener and each worker thread (httpd's records hold process times).
+fn apache_cpu_board() -> (Board, ServerInfo<'static>) {
+    let at = |second| {
+        DateTime {
+            year: 2026,
+            month: 12,
+            day: 7,
+            hour: 1,
+            minute: 0,
+            second,
+            weekday: 0,
+        }
+        .to_unix()
+        .unwrap()
+    };
+    let owned = apache_board(at(44), (0, 18));
+    let board = owned.view();
+    // 30000 requests, 39205 KiB in all, 2529 ms in all, on 20 threads of the first child.
+    for j in 0..20 {
+        let w = board.worker(0, j).unwrap();
+        for n in 0..1500u64 {
+            let millis = u64::from(j as u64 * 1500 + n < 2529);
+            let bytes = 39_205 * 1024 / 20 / 1500 + u64::from(n < 39_205 * 1024 / 20 % 1500);
+            serve(w, bytes, millis);
+        }
+    }
+    // 0.47 s user, 0.98 s system.
+    let ticks = |user, system| CpuTimes {
+        user,
+        system,
+        ..CpuTimes::default()
+    };
+    board.global().set_cpu_times(ticks(1, 2));
+    board.process(0).unwrap().set_listener_cpu(5, 16);
+    board.process(1).unwrap().set_listener_cpu(0, 1);
+    for (j, (u, s)) in [(11, 30), (25, 30), (5, 19)].into_iter().enumerate() {
+        board.worker(0, j).unwrap().set_cpu_times(ticks(u, s));
+    }
+    let info = apache_info(at(52), [8.81, 3.80, 1.61]);
+    (owned, info)
+}
+
+#[test]
+fn auto_reproduces_apache_byte_for_byte_with_cpu_time() {
+    let (owned, info) = apache_cpu_board();
+    assert_eq!(auto(&info, &owned.view()), APACHE_AUTO_CPU);
+}
+
+#[test]
+fn html_prints_cpu_time_as_apache_does() {
+    let (owned, info) = apache_cpu_board();
+    let board = owned.view();
+    let page = text(|s| render_html(s, &info, &board, &Query::default()));
+    let usage = APACHE_PAGE_CPU
+        .lines()
+        .find(|l| l.starts_with("<dt>CPU Usage:"))
+        .unwrap();
+    assert_eq!(
+        usage,
+        "<dt>CPU Usage: u.47 s.98 cu0 cs0 - 18.1% CPU load</dt>"
+    );
+    assert!(page.lines().any(|l| l == usage), "{usage} not in\n{page}");
+    // A worker's CPU column: its thread's user + system time, as `%.2f` seconds (httpd's rows
+    // show the whole process's, 0.55 s here).
+    assert!(APACHE_PAGE_CPU.contains("</td><td>0.55</td><td>"));
+    assert!(page.contains("</td><td>0.55</td><td>"), "{page}");
+    assert!(page.contains("</td><td>0.41</td><td>"), "{page}");
+    assert!(page.contains("</td><td>0.24</td><td>"), "{page}");
+    // `?notable`: a paragraph per worker with the four times, each `%g` seconds.
+    let notable = text(|s| render_html(s, &info, &board, &Query::parse("notable")));
+    assert!(notable.contains("] u.05 s.19 cu0 cs0\n"), "{notable}");
+}
+
+#[test]
+fn cpu_time_sums_every_thread_and_reaped_children_of_every_process() {
+    let owned = Board::new(3, 2);
+    let board = owned.view();
+    let now = 1_800_000_000;
+    board.global().init(3, 2, now - 200);
+    board.global().set_cpu_times(CpuTimes {
+        user: 100,
+        system: 50,
+        children_user: 7_000,
+        children_system: 900,
+    });
+    for slot in 0..2 {
+        let p = board.process(slot).unwrap();
+        p.prepare(0);
+        p.set_pid(100 + slot as i32);
+        p.set_listener_cpu(10, 20);
+        p.raise_children_cpu(300, 40);
+        for thread in 0..2 {
+            let w = board.worker(slot, thread).unwrap();
+            w.start(100 + slot as i32, thread as u32, 0);
+            w.set_status(WorkerStatus::Ready, Instant::ZERO);
+            w.set_cpu_times(CpuTimes {
+                user: 1_000,
+                system: 250,
+                ..CpuTimes::default()
+            });
+        }
+    }
+    // A dead slot's leftovers count for nothing: the parent cleared them when it reaped the
+    // child (and its own children's figure took them over).
+    let p = board.process(2).unwrap();
+    p.prepare(0);
+    p.set_pid(102);
+    p.set_listener_cpu(1, 1);
+    p.raise_children_cpu(1, 1);
+    p.release();
+    board.worker(2, 0).unwrap().set_cpu_times(CpuTimes {
+        user: 5,
+        ..CpuTimes::default()
+    });
+    board.worker(2, 0).unwrap().take_over(Instant::ZERO);
+    let info = ServerInfo {
+        max_servers: 3,
+        threads_per_child: 2,
+        clock_ticks: 100,
+        ..apache_info(now, [0.0; 3])
+    };
+    // user 100 + 2 × (10 + 2 × 1000) = 4120 ticks, system 50 + 2 × (20 + 2 × 250) = 1090,
+    // children 7000 + 2 × 300 and 900 + 2 × 40; (4120 + 1090 + 7600 + 980) / 100 / 200 s.
+    let report = auto(&info, &board);
+    assert!(
+        report.contains(
+            "CPUUser: 41.2\nCPUSystem: 10.9\nCPUChildrenUser: 76\nCPUChildrenSystem: 9.8\n\
+             CPULoad: 68.95\nUptime: 200\n"
+        ),
+        "{report}"
+    );
+    let page = text(|s| render_html(s, &info, &board, &Query::default()));
+    assert!(
+        page.contains("<dt>CPU Usage: u41.2 s10.9 cu76 cs9.8 - 68.9% CPU load</dt>"),
+        "{page}"
+    );
+    let json = text(|s| render_json(s, &info, &board));
+    assert!(
+        json.contains(
+            "\"cpu_seconds\":{\"user\":41.20,\"system\":10.90,\"children_user\":76.00,\"children_system\":9.80}"
+        ),
+        "{json}"
+    );
 }
 
 fn keys(report: &str) -> Vec<&str> {

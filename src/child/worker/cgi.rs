@@ -124,7 +124,12 @@ impl Worker<'_> {
             now_us,
             original: req,
         };
-        match self.run_script(io, req, script, body, ctx, 0, true) {
+        let run = self.run_script(io, req, script, body, ctx, 0, true);
+        // Every script of the run has been reaped: its CPU time is now the process's children's.
+        if let Some(children) = crate::cputime::children_ticks() {
+            self.shared.board.raise_children_cpu(children);
+        }
+        match run {
             Run::Reply(r) => CgiDone::Reply(r),
             Run::Gone => {
                 self.last_keep_alive = false;
@@ -152,9 +157,7 @@ impl Worker<'_> {
                     served_before,
                     Some(&filename),
                 );
-                if let Some(r) = self.record {
-                    r.count_request(head_out + body_bytes, crate::board::monotonic_now());
-                }
+                self.request_done(head_out + body_bytes);
                 // A response cut short by the client is a failed connection; one cut short by
                 // the script (timeout, wrong length) closes normally after what was sent.
                 let sent = if ok { Sent::All } else { Sent::Failed };
