@@ -189,6 +189,22 @@ impl Soak {
         Client::connect(self.addr, IO_LIMIT)
     }
 
+    /// A keep-alive thread's connection, opened if it has none; `None` when it cannot be (the
+    /// attempt counts as a failed request of kind `k`).
+    fn kept_alive<'c>(&self, k: Kind, conn: &'c mut Option<Client>) -> Option<&'c mut Client> {
+        if conn.is_none() {
+            match self.connect() {
+                Ok(c) => *conn = Some(c),
+                Err(e) => {
+                    self.sending(k, 1);
+                    self.failed(k, 1, e);
+                    return None;
+                }
+            }
+        }
+        conn.as_mut()
+    }
+
     /// Check a file's response: status and body byte for byte (HEAD: no body, the length
     /// announced).
     fn check_file(&self, f: usize, head: bool, r: &client::Response) -> Result<(), String> {
@@ -283,17 +299,9 @@ fn keep_alive(s: &Soak, mut rng: Rng) {
     let mut conn: Option<Client> = None;
     let mut etags = vec![None; FILES.len()];
     while s.running() {
-        if conn.is_none() {
-            match s.connect() {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    s.sending(k, 1);
-                    s.failed(k, 1, e);
-                    continue;
-                }
-            }
-        }
-        let c = conn.as_mut().unwrap();
+        let Some(c) = s.kept_alive(k, &mut conn) else {
+            continue;
+        };
         s.sending(k, 1);
         match one_keep_alive(s, c, &mut rng, &mut etags) {
             Ok(close) => {
@@ -549,17 +557,9 @@ fn cgi(s: &Soak, mut rng: Rng) {
     let mut conn: Option<Client> = None;
     let mut n = 0u64;
     while s.running() {
-        if conn.is_none() {
-            match s.connect() {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    s.sending(k, 1);
-                    s.failed(k, 1, e);
-                    continue;
-                }
-            }
-        }
-        let c = conn.as_mut().unwrap();
+        let Some(c) = s.kept_alive(k, &mut conn) else {
+            continue;
+        };
         n += 1;
         s.sending(k, 1);
         let r = if rng.below(2) == 0 {
