@@ -26,6 +26,9 @@ struct DispatchState<T> {
     /// Jobs and when they were queued.
     jobs: VecDeque<(Instant, T)>,
     terminated: bool,
+    /// Workers blocked in [`Dispatch::pop`]'s wait. A push wakes one only when there is one:
+    /// a condvar notification is a `futex` system call even when nobody sleeps on it.
+    waiting: u32,
 }
 
 /// Listener → workers.
@@ -43,6 +46,7 @@ impl<T> Dispatch<T> {
             state: Mutex::new(DispatchState {
                 jobs: VecDeque::with_capacity(capacity),
                 terminated: false,
+                waiting: 0,
             }),
             ready: Condvar::new(),
             capacity,
@@ -57,8 +61,13 @@ impl<T> Dispatch<T> {
             return Err(job);
         }
         st.jobs.push_back((now, job));
+        let sleeper = st.waiting > 0;
         drop(st);
-        self.ready.notify_one();
+        // A worker that is not waiting looks at the queue before it does (under the lock), so
+        // it cannot miss this job.
+        if sleeper {
+            self.ready.notify_one();
+        }
         Ok(())
     }
 
@@ -80,8 +89,15 @@ impl<T> Dispatch<T> {
             if st.terminated {
                 return None;
             }
+            st.waiting += 1;
             st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.waiting -= 1;
         }
+    }
+
+    /// Workers asleep waiting for a job.
+    pub fn sleeping(&self) -> u32 {
+        lock(&self.state).waiting
     }
 
     /// Jobs waiting for a worker.
@@ -170,6 +186,31 @@ mod tests {
         assert_eq!(all, vec![0, 1, 2, 3, 4], "every job delivered exactly once");
         assert_eq!(q.queued(), 0);
         assert_eq!(q.push(9, Instant::ZERO), Err(9), "terminated");
+    }
+
+    /// A push with no worker asleep does not notify (no futex call), yet a worker that comes
+    /// to the queue afterwards still takes the job; one that sleeps is woken.
+    #[test]
+    fn a_push_wakes_only_a_sleeping_worker_and_loses_nothing() {
+        let q = Arc::new(Dispatch::<u32>::new(4));
+        assert_eq!(q.sleeping(), 0);
+        q.push(1, Instant::ZERO).unwrap();
+        assert_eq!(q.pop(|| {}), Some(1));
+        let worker = {
+            let q = q.clone();
+            thread::spawn(move || q.pop(|| {}))
+        };
+        // Bounded wait for the worker to fall asleep (5 s of 1 ms polls).
+        for _ in 0..5000 {
+            if q.sleeping() == 1 {
+                break;
+            }
+            thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(q.sleeping(), 1, "the worker never slept");
+        q.push(2, Instant::ZERO).unwrap();
+        assert_eq!(worker.join().unwrap(), Some(2));
+        assert_eq!(q.sleeping(), 0);
     }
 
     #[test]

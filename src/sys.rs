@@ -16,9 +16,15 @@ pub use cpu::{CpuTime, children_cpu, clock_ticks, process_cpu, thread_cpu};
 cfg_if::cfg_if! {
     if #[cfg(any(target_os = "linux", target_os = "android"))] {
         pub use eventmpm_os_linux::{
-            Accepted, Event, Events, Interest, Poller, WAKE_TOKEN, Waker, accept, sendfile,
-            set_defer_accept,
+            Accepted, EDGE_TRIGGERED, Event, Events, Interest, Poller, WAKE_TOKEN, Waker, accept,
+            sendfile, set_defer_accept,
         };
+
+        /// Register a connection once, for both directions, edge-triggered
+        /// ([`Poller::add_edge`]).
+        pub fn add_edge(poller: &Poller, fd: std::os::fd::BorrowedFd<'_>, token: u64) -> io::Result<()> {
+            poller.add_edge(fd, token)
+        }
     } else if #[cfg(any(
         target_os = "freebsd",
         target_os = "netbsd",
@@ -30,11 +36,29 @@ cfg_if::cfg_if! {
             Accepted, Event, Events, Interest, Poller, WAKE_TOKEN, Waker, accept, sendfile,
             set_defer_accept,
         };
+
+        /// Whether connections are registered once, edge-triggered: not with this backend
+        /// (each wait arms a oneshot registration).
+        pub const EDGE_TRIGGERED: bool = false;
+
+        /// Not offered by this backend ([`EDGE_TRIGGERED`] is `false`, so never called).
+        pub fn add_edge(_: &Poller, _: std::os::fd::BorrowedFd<'_>, _: u64) -> io::Result<()> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
     } else if #[cfg(any(target_os = "illumos", target_os = "solaris"))] {
         pub use eventmpm_os_solaris::{
             Accepted, Event, Events, Interest, Poller, WAKE_TOKEN, Waker, accept, sendfile,
             set_defer_accept,
         };
+
+        /// Whether connections are registered once, edge-triggered: not with this backend
+        /// (each wait arms a oneshot registration).
+        pub const EDGE_TRIGGERED: bool = false;
+
+        /// Not offered by this backend ([`EDGE_TRIGGERED`] is `false`, so never called).
+        pub fn add_edge(_: &Poller, _: std::os::fd::BorrowedFd<'_>, _: u64) -> io::Result<()> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
     } else {
         compile_error!(
             "eventmpm has no OS layer for this target: it needs epoll (Linux), kqueue (BSD, macOS) \

@@ -172,7 +172,7 @@ pub use crate::{
     accept::{Accepted, accept},
     event::{Event, Events, Iter, MAX_EVENTS},
     interest::Interest,
-    poller::Poller,
+    poller::{EDGE_TRIGGERED, Poller},
     sendfile::sendfile,
     sockopt::set_defer_accept,
     waker::{WAKE_TOKEN, Waker},

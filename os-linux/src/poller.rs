@@ -14,6 +14,9 @@ use crate::interest::Interest;
 use crate::timeout;
 use crate::waker::{WAKE_TOKEN, WakeState, Waker};
 
+/// Whether this backend offers [`Poller::add_edge`]: epoll does.
+pub const EDGE_TRIGGERED: bool = true;
+
 /// An epoll instance with oneshot registrations and a built-in waker.
 ///
 /// Close-on-exec, so CGI-like children never inherit it. See the crate docs
@@ -64,6 +67,30 @@ impl Poller {
     #[doc(alias = "EPOLL_CTL_MOD")]
     pub fn rearm(&self, fd: BorrowedFd<'_>, token: u64, interest: Interest) -> io::Result<()> {
         epoll::modify(&self.epoll, fd, data(token)?, interest.oneshot_flags())?;
+        Ok(())
+    }
+
+    /// Registers `fd` once, for both directions, edge-triggered
+    /// (`EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`): reported with `token`
+    /// each time it *becomes* readable (new data, end of stream) or writable
+    /// (room freed after a write that would have blocked), for as long as it
+    /// stays registered, with no re-arm.
+    ///
+    /// This is how nginx registers connections: a connection then costs one
+    /// `epoll_ctl` in its life instead of one per wait. The price is the
+    /// caller's bookkeeping: an edge is reported once, so the caller must
+    /// remember a socket is ready until a read or write answers `WouldBlock`
+    /// (or a read returns less than it asked for, unless the peer has closed
+    /// its side: see [`Event::closed`](crate::Event::closed)), and must
+    /// remember edges that arrive while it is not waiting for them. If `fd`
+    /// is ready when added, the first wait reports it.
+    ///
+    /// Only this backend offers it ([`EDGE_TRIGGERED`](crate::EDGE_TRIGGERED)):
+    /// kqueue's `EV_CLEAR` could, event ports cannot.
+    #[doc(alias = "EPOLLET")]
+    pub fn add_edge(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+        let flags = EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET;
+        epoll::add(&self.epoll, fd, data(token)?, flags)?;
         Ok(())
     }
 
@@ -194,6 +221,78 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].token, 7);
         assert!(got[0].readable);
+    }
+
+    #[test]
+    fn an_edge_registration_reports_each_change_once_without_rearming() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::with_capacity(8);
+        let (ours, theirs) = socket_pair();
+        poller.add_edge(ours.as_fd(), 7).unwrap();
+        // Writable from the start: reported once, at the first wait.
+        let got = wait_for(&poller, &mut events);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].writable && !got[0].readable);
+        assert!(poll_now(&poller, &mut events).is_empty());
+
+        // New data: one report, and none while it stays unread.
+        send_byte(&theirs);
+        let got = wait_for(&poller, &mut events);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].token, 7);
+        assert!(got[0].readable);
+        assert!(poll_now(&poller, &mut events).is_empty());
+
+        // More data is a new edge, though the first byte was never read.
+        send_byte(&theirs);
+        let got = wait_for(&poller, &mut events);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].readable);
+
+        // The peer's end of stream is an edge too, marked closed.
+        rustix::net::shutdown(&theirs, rustix::net::Shutdown::Write).unwrap();
+        let got = wait_for(&poller, &mut events);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].readable && got[0].closed);
+        assert!(poll_now(&poller, &mut events).is_empty());
+    }
+
+    #[test]
+    fn an_edge_registration_reports_room_after_a_full_send_buffer() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::with_capacity(8);
+        let (ours, theirs) = socket_pair();
+        poller.add_edge(ours.as_fd(), 3).unwrap();
+        let got = wait_for(&poller, &mut events);
+        assert!(got.len() == 1 && got[0].writable);
+        // Fill our send side until it would block (bounded: a socket buffer is at most a few
+        // MiB here, so 100,000 writes of 4 KiB suffice).
+        let chunk = [0u8; 4096];
+        let mut full = false;
+        for _ in 0..100_000 {
+            match rustix::io::write(&ours, &chunk) {
+                Ok(_) => {}
+                Err(Errno::AGAIN) => {
+                    full = true;
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(full);
+        assert!(poll_now(&poller, &mut events).is_empty());
+        // The peer reads everything: room again, one edge.
+        let mut sink = [0u8; 65536];
+        for _ in 0..100_000 {
+            match rustix::io::read(&theirs, &mut sink) {
+                Ok(0) | Err(Errno::AGAIN) => break,
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let got = wait_for(&poller, &mut events);
+        assert_eq!(got.iter().map(|e| e.token).collect::<Vec<_>>(), [3]);
+        assert!(got[0].writable);
     }
 
     #[test]

@@ -174,10 +174,44 @@ pub struct ConnIo {
     pub local: SocketAddr,
     /// Whether the socket is registered with the listener's poller.
     pub registered: bool,
+    /// What the socket is known to be ready for, kept for an edge-triggered poller
+    /// ([`crate::sys::EDGE_TRIGGERED`]), which reports each change once.
+    pub ready: Readiness,
     /// Buffered input.
     pub input: Input,
     /// Pending output.
     pub output: Output,
+}
+
+/// A socket's readiness as far as the edges reported and the I/O since tell (nginx's
+/// `ready` flags). An edge sets a flag; an operation that would have blocked clears it, and so
+/// does a read that returned less than it asked for (the socket was drained then: any byte that
+/// arrives later is a new edge) — unless the peer has closed its side, whose edge came once and
+/// whose end of stream a further read must still see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// A read may find bytes or the end of the stream.
+    pub read: bool,
+    /// A write may find room.
+    pub write: bool,
+    /// The peer shut down its sending side (or the socket failed).
+    pub peer_closed: bool,
+}
+
+impl Readiness {
+    /// A new connection: nothing is known, so both directions are tried before waiting.
+    pub const UNKNOWN: Readiness = Readiness {
+        read: true,
+        write: true,
+        peer_closed: false,
+    };
+
+    /// A read of `room` bytes returned `n` (or would block, `n == 0`).
+    fn read(&mut self, n: usize, room: usize) {
+        if n < room && !self.peer_closed {
+            self.read = false;
+        }
+    }
 }
 
 /// The result of an output attempt.
@@ -202,6 +236,7 @@ impl ConnIo {
             peer,
             local,
             registered: false,
+            ready: Readiness::UNKNOWN,
             input: Input::default(),
             output: Output::default(),
         }
@@ -256,13 +291,22 @@ impl ConnIo {
             let Some(buf) = &mut self.input.buf else {
                 break;
             };
+            let room = buf.len() - self.input.end;
             match self.sock.read(&mut buf.as_mut_slice()[self.input.end..]) {
                 Ok(0) => return HeadRead::Closed,
                 Ok(n) => {
                     self.input.end += n;
                     new_bytes = new_bytes.saturating_add(n as u32);
+                    self.ready.read(n, room);
+                    if !self.ready.read {
+                        // Drained: a second read would only say so.
+                        break;
+                    }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.ready.read(0, room);
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return HeadRead::Closed,
             }
@@ -297,13 +341,16 @@ impl ConnIo {
                 r => break r,
             }
         };
+        let room = room.len();
         match r {
             Ok(0) => None,
             Ok(n) => {
                 self.input.end += n;
+                self.ready.read(n, room);
                 Some(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.ready.read(0, room);
                 self.input.release_if_empty();
                 Some(0)
             }
@@ -326,6 +373,7 @@ impl ConnIo {
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.ready.write = false;
                         return Sent::Partial { progress };
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -345,6 +393,7 @@ impl ConnIo {
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.ready.write = false;
                         return Sent::Partial { progress };
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -393,8 +442,16 @@ impl ConnIo {
         for _ in 0..DRAIN_READS {
             match self.sock.read(scratch) {
                 Ok(0) => return true,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Ok(n) => {
+                    self.ready.read(n, scratch.len());
+                    if !self.ready.read {
+                        return false;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.ready.read(0, scratch.len());
+                    return false;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return true,
             }

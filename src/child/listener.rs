@@ -26,7 +26,7 @@ use eventmpm_core::table::{ConnId, ConnTable, Counts};
 use eventmpm_core::time::Instant;
 
 use super::accept_shortage;
-use super::connio::ConnIo;
+use super::connio::{self, ConnIo};
 use super::{Clock, Completion, Job, Shared, StopMode};
 use crate::signals::SignalPipe;
 use crate::sys::{self, Accepted, Events, Interest, Poller, WAKE_TOKEN};
@@ -72,6 +72,26 @@ struct Conns<'t> {
     published: Option<Counts>,
     /// Jobs pushed to the workers and not yet handed back.
     in_flight: u32,
+    /// Edge-triggered polling only: connections whose awaited readiness is already known (an
+    /// edge came while they were busy, or a bounded step stopped before the socket would
+    /// block). Their [`Event::Ready`] is fed after this iteration's events, as nginx's posted
+    /// events; each is here at most once ([`Edges::posted`]), so the list never outgrows the
+    /// table.
+    posted: Vec<ConnId>,
+    /// Per slot: what the poller reported while the connection was away with a worker.
+    edges: Vec<Edges>,
+}
+
+/// The listener's edge bookkeeping for one slot.
+#[derive(Debug, Clone, Copy, Default)]
+struct Edges {
+    /// Readable, writable or closed edges reported while a worker held the connection: merged
+    /// into its [`connio::Readiness`] when it comes back.
+    away: Option<connio::Readiness>,
+    /// What the connection waits for, if it waits.
+    waiting: Option<driver::Interest>,
+    /// In [`Conns::posted`].
+    posted: bool,
 }
 
 impl<'t> Listener<'t> {
@@ -101,6 +121,8 @@ impl<'t> Listener<'t> {
                 scratch: vec![0u8; 32 * 1024].into_boxed_slice(),
                 published: None,
                 in_flight: 0,
+                posted: Vec::with_capacity(if sys::EDGE_TRIGGERED { capacity } else { 0 }),
+                edges: vec![Edges::default(); if sys::EDGE_TRIGGERED { capacity } else { 0 }],
             },
             rules: listener::Listener::new(admission),
             listeners,
@@ -163,8 +185,14 @@ impl<'t> Listener<'t> {
             let deadline = self
                 .rules
                 .wake_at(&self.conns.table, self.conns.shared.dispatch.oldest());
-            let timeout = deadline
-                .map(|d| StdDuration::from_millis(d.as_millis().saturating_sub(now.as_millis())));
+            let timeout = if self.conns.posted.is_empty() {
+                deadline.map(|d| {
+                    StdDuration::from_millis(d.as_millis().saturating_sub(now.as_millis()))
+                })
+            } else {
+                // Connections already known to be ready go on at once.
+                Some(StdDuration::ZERO)
+            };
             if let Err(e) = self.conns.poller.wait(&mut events, timeout) {
                 // httpd: "apr_pollset_poll failed. Attempting to shutdown process gracefully".
                 log::error!("poller wait failed: {e}; stopping this child gracefully");
@@ -180,10 +208,11 @@ impl<'t> Listener<'t> {
                     {
                         self.accept_burst((t - self.conns.table.capacity() as u64) as usize)
                     }
-                    t => self.perform_event(ConnId::from_token(t), Event::Ready, now),
+                    t => self.on_ready(ConnId::from_token(t), ev, now),
                 }
             }
             self.take_completions(now);
+            self.run_posted(now);
             let (idle, oldest) = (self.idle_workers(), self.conns.shared.dispatch.oldest());
             let Ok(it) = self.rules.end_iteration(&mut self.conns, now, idle, oldest);
             // A full table switches the (level-triggered) listening sockets off too; polling
@@ -317,6 +346,69 @@ impl<'t> Listener<'t> {
         }
     }
 
+    /// The poller reported `ev` for `id`. Oneshot polling: the connection waited for exactly
+    /// this. Edge-triggered: record the edge, and go on only if it is what the connection waits
+    /// for (an edge for a connection a worker holds is kept for its return).
+    fn on_ready(&mut self, id: ConnId, ev: sys::Event, now: Instant) {
+        if !sys::EDGE_TRIGGERED {
+            return self.perform_event(id, Event::Ready, now);
+        }
+        if self.conns.table.conn(id).is_none() {
+            return; // closed earlier in this batch
+        }
+        let edge = connio::Readiness {
+            read: ev.readable || ev.closed || ev.error,
+            write: ev.writable || ev.error,
+            peer_closed: ev.closed || ev.error,
+        };
+        let i = id.index();
+        let Some(io) = self.conns.io[i].as_mut() else {
+            let away = self.conns.edges[i].away.get_or_insert(connio::Readiness {
+                read: false,
+                write: false,
+                peer_closed: false,
+            });
+            away.read |= edge.read;
+            away.write |= edge.write;
+            away.peer_closed |= edge.peer_closed;
+            return;
+        };
+        io.ready.read |= edge.read;
+        io.ready.write |= edge.write;
+        io.ready.peer_closed |= edge.peer_closed;
+        if self.conns.take_ready(id) {
+            self.perform_event(id, Event::Ready, now);
+        }
+    }
+
+    /// Feed [`Event::Ready`] to the connections posted as ready. Those that post themselves
+    /// again meanwhile (a capped write that has more to send) wait for the next iteration, so
+    /// one fast client cannot hold the loop.
+    fn run_posted(&mut self, now: Instant) {
+        if self.conns.posted.is_empty() {
+            return;
+        }
+        let mut posted = std::mem::replace(
+            &mut self.conns.posted,
+            Vec::with_capacity(self.conns.table.capacity()),
+        );
+        for id in posted.drain(..) {
+            let i = id.index();
+            if !std::mem::take(&mut self.conns.edges[i].posted)
+                || self.conns.table.conn(id).is_none()
+            {
+                continue;
+            }
+            if self.conns.take_ready(id) {
+                self.perform_event(id, Event::Ready, now);
+            }
+        }
+        // Keep the emptied list's allocation for the next swap (no allocation per iteration).
+        if self.conns.posted.is_empty() {
+            self.conns.posted = posted;
+        }
+    }
+
     fn take_completions(&mut self, now: Instant) {
         let mut done = std::mem::take(&mut self.completed);
         self.conns.shared.completions.take_all(&mut done);
@@ -327,7 +419,16 @@ impl<'t> Listener<'t> {
                 io.release();
                 continue;
             }
-            self.conns.io[c.id.index()] = Some(c.io);
+            let mut io = c.io;
+            if sys::EDGE_TRIGGERED {
+                let e = &mut self.conns.edges[c.id.index()];
+                if let Some(away) = e.away.take() {
+                    io.ready.read |= away.read;
+                    io.ready.write |= away.write;
+                    io.ready.peer_closed |= away.peer_closed;
+                }
+            }
+            self.conns.io[c.id.index()] = Some(io);
             self.perform_event(c.id, Event::Handback(c.handback), now);
         }
         self.completed = done;
@@ -369,6 +470,54 @@ impl Conns<'_> {
         }
     }
 
+    /// [`Io::wait`] with an edge-triggered poller: register the socket the first time (its
+    /// only `epoll_ctl`), then only note what the connection waits for; if the socket is known
+    /// to be ready for it already, post the connection rather than wait for an edge that has
+    /// come and gone.
+    fn wait_edge(&mut self, id: ConnId, interest: driver::Interest) -> bool {
+        let i = id.index();
+        let Some(io) = self.io.get_mut(i).and_then(Option::as_mut) else {
+            return false;
+        };
+        if !io.registered {
+            if let Err(e) = sys::add_edge(&self.poller, io.sock.as_fd(), id.token()) {
+                log::warn!("cannot poll a connection from {}: {e}", io.peer);
+                return false;
+            }
+            io.registered = true;
+        }
+        let e = &mut self.edges[i];
+        e.waiting = Some(interest);
+        let ready = match interest {
+            driver::Interest::Readable => io.ready.read,
+            driver::Interest::Writable => io.ready.write,
+        };
+        if ready && !e.posted {
+            e.posted = true;
+            self.posted.push(id);
+        }
+        true
+    }
+
+    /// Whether `id` waits for a readiness its socket is known to have; if so it stops waiting
+    /// (the caller feeds [`Event::Ready`]).
+    fn take_ready(&mut self, id: ConnId) -> bool {
+        let i = id.index();
+        let Some(io) = self.io[i].as_ref() else {
+            return false;
+        };
+        let e = &mut self.edges[i];
+        let ready = match e.waiting {
+            Some(driver::Interest::Readable) => io.ready.read,
+            Some(driver::Interest::Writable) => io.ready.write,
+            None => false,
+        };
+        if ready {
+            e.waiting = None;
+        }
+        ready
+    }
+
     /// The socket and buffers of `id`. The table asks for I/O only on connections the listener
     /// holds (a dispatched one is a worker's until its hand-back), so a missing entry is answered
     /// as a connection that has gone.
@@ -392,6 +541,9 @@ impl<'t> Io<'t> for Conns<'t> {
     }
 
     fn wait(&mut self, id: ConnId, interest: driver::Interest) -> Result<bool, Infallible> {
+        if sys::EDGE_TRIGGERED {
+            return Ok(self.wait_edge(id, interest));
+        }
         let interest = match interest {
             driver::Interest::Readable => Interest::Read,
             driver::Interest::Writable => Interest::Write,
@@ -434,6 +586,9 @@ impl<'t> Io<'t> for Conns<'t> {
         let Some(io) = self.io[id.index()].take() else {
             return Ok(Some(Event::HeadRead(HeadRead::Closed)));
         };
+        if sys::EDGE_TRIGGERED {
+            self.edges[id.index()].waiting = None;
+        }
         // The queue holds as many jobs as the table has connections, so a push fails only once
         // the queue is terminated (an immediate stop): close.
         match self.shared.dispatch.push(Job { id, io, served }, now) {
@@ -489,6 +644,11 @@ impl<'t> Io<'t> for Conns<'t> {
     }
 
     fn close(&mut self, id: ConnId) -> Result<(), Infallible> {
+        if sys::EDGE_TRIGGERED {
+            // A posted entry left behind is skipped (its flag is down); the slot's next
+            // connection starts with nothing recorded.
+            self.edges[id.index()] = Edges::default();
+        }
         if let Some(mut io) = self.io[id.index()].take() {
             if io.registered {
                 let _ = self.poller.delete(io.sock.as_fd());
