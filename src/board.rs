@@ -142,6 +142,13 @@ impl Board {
         }
     }
 
+    /// The listener answered a request itself (no worker), sending `bytes` in `duration_ms`.
+    pub fn count_listener_request(&self, bytes: u64, duration_ms: u64) {
+        if let Some(p) = self.process() {
+            p.count_listener_request(bytes, duration_ms);
+        }
+    }
+
     /// Any thread, after it reaped a CGI script: the CPU time of every child this process has
     /// reaped so far, in clock ticks (only ever raised, so racing threads are harmless).
     pub fn raise_children_cpu(&self, (user, system): (u32, u32)) {

@@ -48,7 +48,7 @@ mod worker;
 pub use count::{CountRules, ThreadClass, ThreadCounts, classify};
 pub use global::{GlobalScore, GlobalSnapshot};
 pub use layout::{Layout, Scoreboard};
-pub use process::{AsyncCounts, ProcessScore, ProcessSnapshot, Quiescing};
+pub use process::{AsyncCounts, ListenerServed, ProcessScore, ProcessSnapshot, Quiescing};
 pub use seqlock::{Inconsistent, READ_ATTEMPTS};
 pub use worker::{CLIENT_LEN, PROTOCOL_LEN, REQUEST_LEN, VHOST_LEN, WorkerScore, WorkerSnapshot};
 

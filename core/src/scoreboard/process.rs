@@ -1,7 +1,7 @@
 //! One child process's record (`process_score`).
 
 use super::CpuTimes;
-use super::seqlock::{Byte, Inconsistent, Version, Word};
+use super::seqlock::{Byte, Inconsistent, Version, Word, Word64};
 
 /// Where a child is in stopping (`process_score.quiescing`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,6 +90,21 @@ pub struct ProcessScore {
     wait_io: Word,
     listener_cpu: [Word; 2],
     children_cpu: [Word; 2],
+    listener_served: [Word64; 3],
+}
+
+/// Requests the child's listener thread answered itself, without a worker (cheap requests:
+/// a cached small file, an error, server-status). Lifetime counters of the slot, as a worker
+/// record's `access_count` and `bytes_served`: they carry over from the slot's earlier children,
+/// so the totals on the status page never go back when a child exits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListenerServed {
+    /// Requests answered.
+    pub requests: u64,
+    /// Bytes sent for them (heads and bodies).
+    pub bytes: u64,
+    /// Milliseconds spent on them.
+    pub duration_ms: u64,
 }
 
 /// A copy of a [`ProcessScore`], as plain data.
@@ -109,6 +124,8 @@ pub struct ProcessSnapshot {
     /// CPU time not in any worker record: the listener thread's (`user`, `system`; zero if it
     /// kept them mid-update) and the reaped children's (`children_user`, `children_system`).
     pub cpu: CpuTimes,
+    /// Requests the listener answered itself (zero if it kept them mid-update).
+    pub listener_served: ListenerServed,
 }
 
 impl ProcessSnapshot {
@@ -142,6 +159,7 @@ impl ProcessScore {
             wait_io: Word::new(),
             listener_cpu: [const { Word::new() }; 2],
             children_cpu: [const { Word::new() }; 2],
+            listener_served: [const { Word64::new() }; 3],
         }
     }
 
@@ -184,6 +202,30 @@ impl ProcessScore {
             self.listener_cpu[0].set(user);
             self.listener_cpu[1].set(system);
         });
+    }
+
+    /// The child's listener: it answered a request itself, sending `bytes` in `duration_ms`
+    /// (httpd's `ap_increment_counts`, for the one thread that is no worker).
+    pub fn count_listener_request(&self, bytes: u64, duration_ms: u64) {
+        self.version.write(|| {
+            let [requests, sent, duration] = &self.listener_served;
+            requests.add(1);
+            sent.add(bytes);
+            duration.add(duration_ms);
+        });
+    }
+
+    /// What [`count_listener_request`](Self::count_listener_request) added up.
+    pub fn listener_served(&self) -> ListenerServed {
+        let [requests, bytes, duration_ms] = self
+            .version
+            .read(|| self.listener_served.each_ref().map(Word64::get))
+            .unwrap_or_default();
+        ListenerServed {
+            requests,
+            bytes,
+            duration_ms,
+        }
     }
 
     /// Any thread of the child, after reaping a child of its own (a CGI script): the CPU time of
@@ -284,6 +326,7 @@ impl ProcessScore {
             not_accepting: !self.is_accepting(),
             counts: self.counts(),
             cpu: self.cpu(),
+            listener_served: self.listener_served(),
         }
     }
 
@@ -291,6 +334,11 @@ impl ProcessScore {
     pub fn clear(&self) {
         self.release();
         self.generation.set(0);
+        self.version.write(|| {
+            for word in &self.listener_served {
+                word.set(0);
+            }
+        });
     }
 
     /// Test access: simulate a corrupted `quiescing` byte.

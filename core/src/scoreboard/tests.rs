@@ -35,12 +35,12 @@ fn two_views(chunks: &mut [Chunk], layout: Layout) -> (Scoreboard<'_>, Scoreboar
 #[test]
 fn layout_sizes_and_offsets() {
     assert_eq!(size_of::<GlobalScore>(), 64);
-    assert_eq!(size_of::<ProcessScore>(), 64);
+    assert_eq!(size_of::<ProcessScore>(), 128);
     assert_eq!(size_of::<WorkerScore>(), 320);
     let layout = Layout::new(16, 64);
     assert_eq!(layout.process_offset(), 64);
-    assert_eq!(layout.worker_offset(), Some(64 + 16 * 64));
-    assert_eq!(layout.size(), Some(64 + 16 * 64 + 16 * 64 * 320));
+    assert_eq!(layout.worker_offset(), Some(64 + 16 * 128));
+    assert_eq!(layout.size(), Some(64 + 16 * 128 + 16 * 64 * 320));
     assert_eq!(layout.workers(), Some(1024));
     for offset in [layout.process_offset(), layout.worker_offset().unwrap()] {
         assert_eq!(offset % 8, 0, "httpd's 8-byte alignment holds");

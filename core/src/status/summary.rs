@@ -105,6 +105,16 @@ impl Summary {
             // have their own, and takes one thread's where they all report the process's): the
             // process's is the sum of its workers', its listener's and its reaped children's.
             add_cpu(&mut s.cpu, process.cpu);
+            // Requests the listener answered itself count as any worker's do.
+            let served = process.listener_served;
+            s.accesses = s.accesses.saturating_add(served.requests);
+            s.bytes = s.bytes.saturating_add(served.bytes);
+            s.duration_ms = s.duration_ms.saturating_add(served.duration_ms);
+            remainder = remainder.saturating_add(served.bytes);
+            if remainder >= 1024 {
+                s.kbytes = s.kbytes.saturating_add(remainder >> 10);
+                remainder &= 0x3ff;
+            }
             for worker in board.workers(slot) {
                 let w = read_worker(worker, &mut s.inconsistent);
                 let status = w.status_or_dead();

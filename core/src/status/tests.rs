@@ -913,3 +913,37 @@ proptest! {
         prop_assert!(valid_json(&json), "{}", json);
     }
 }
+
+/// Requests a child's listener answered itself count in the totals as a worker's do, and stay
+/// counted after the child exits (its slot released), as a worker record's counters do.
+#[test]
+fn requests_the_listener_answered_count_in_the_totals() {
+    let owned = apache_board(unix(23, 15, 16, 42), (1, 4));
+    let board = owned.view();
+    let info = apache_info(unix(23, 15, 17, 42), [0.0; 3]);
+    let line = |report: &str, key: &str| {
+        report
+            .lines()
+            .find(|l| l.starts_with(key))
+            .map(String::from)
+            .unwrap()
+    };
+    let before = auto(&info, &board);
+    assert_eq!(line(&before, "Total Accesses:"), "Total Accesses: 0");
+    serve(board.worker(0, 3).unwrap(), 1000, 2);
+    let listener = board.process(1).unwrap();
+    for _ in 0..3 {
+        listener.count_listener_request(700, 1);
+    }
+    let report = auto(&info, &board);
+    assert_eq!(line(&report, "Total Accesses:"), "Total Accesses: 4");
+    // 1000 + 3 x 700 = 3100 bytes: 3 kB.
+    assert_eq!(line(&report, "Total kBytes:"), "Total kBytes: 3");
+    assert_eq!(line(&report, "Total Duration:"), "Total Duration: 5");
+    listener.release();
+    let after = auto(&info, &board);
+    assert_eq!(line(&after, "Total Accesses:"), "Total Accesses: 4");
+    // An ungraceful restart starts the count again.
+    board.reset(unix(23, 15, 17, 42));
+    assert_eq!(line(&auto(&info, &board), "Total Accesses:"), "Total Accesses: 0");
+}
