@@ -17,6 +17,7 @@ pub mod handoff;
 pub mod logformat;
 pub mod mime;
 pub mod net;
+pub mod open_files;
 pub mod parent;
 pub mod privileges;
 pub mod server;

@@ -131,8 +131,13 @@ pub fn table_capacity(cfg: &ServerConfig, nofile: u64) -> usize {
     let tpc = p.threads_per_child;
     let admitted = tpc as u64 + cfg.core.async_request_worker_factor.scale(tpc) as u64;
     let wanted = (admitted + admitted / 2).max(64);
-    // Leave room for listeners, log files, the poller and the odd file being served.
-    let fds = nofile.saturating_sub(64 + 2 * tpc as u64 + cfg.core.listeners.len() as u64);
+    // Leave room for listeners, log files, the poller, the odd file being served and the
+    // open-file cache's descriptors.
+    let fds = nofile.saturating_sub(
+        64 + 2 * tpc as u64
+            + cfg.core.listeners.len() as u64
+            + cfg.open_file_cache.capacity(nofile) as u64,
+    );
     wanted.min(fds).max(1) as usize
 }
 

@@ -93,6 +93,9 @@ pub struct Site {
     pub cgi: crate::cgi::Settings,
     /// HttpProtocolOptions: HTTP/0.9 and unknown methods.
     pub protocol: eventmpm_core::http1::ProtocolOptions,
+    /// OpenFileCache and OpenFileCacheValid. Each child builds its own cache from them
+    /// ([`OpenFiles::for_child`](crate::open_files::OpenFiles::for_child)) once it has forked.
+    pub open_file_cache: crate::open_files::Settings,
 }
 
 /// What the configuration says about one request path.
@@ -189,6 +192,7 @@ impl Site {
             status,
             cgi: crate::cgi::Settings::new(cfg),
             protocol: cfg.core.http_protocol_options.options(),
+            open_file_cache: cfg.open_file_cache,
         })
     }
 

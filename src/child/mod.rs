@@ -98,6 +98,8 @@ pub struct Serving {
     pub site: Arc<Site>,
     /// This child's scoreboard records.
     pub board: Board,
+    /// This child's open static files (OpenFileCache), built after the fork.
+    pub open_files: crate::open_files::OpenFiles,
 }
 
 /// What the event MPM's listener and workers share: the two queues, the listener's waker, and
@@ -201,6 +203,7 @@ pub fn run(
             ),
             stopping: AtomicBool::new(false),
             limits,
+            open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
             site,
             board,
         },

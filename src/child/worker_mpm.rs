@@ -149,6 +149,7 @@ pub fn run(
             ),
             stopping: AtomicBool::new(false),
             limits,
+            open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
             site,
             board,
         },

@@ -151,6 +151,8 @@ pub struct ServerConfig {
     pub cgi_script_timeout: Option<std::time::Duration>,
     /// ExtendedStatus (default on, as in httpd with mod_status loaded).
     pub extended_status: bool,
+    /// OpenFileCache and OpenFileCacheValid: each child's cache of open static files.
+    pub open_file_cache: crate::open_files::Settings,
     /// ServerTokens.
     pub server_tokens: ServerTokens,
     /// ServerAdmin (shown on error pages).
@@ -185,6 +187,7 @@ impl ServerConfig {
             cgi_script_timeout: None,
             // httpd's mod_status turns ExtendedStatus on when it is loaded; it always is here.
             extended_status: true,
+            open_file_cache: crate::open_files::Settings::default(),
             server_tokens: ServerTokens::Full,
             server_admin: None,
             modules: Modules::default(),
@@ -496,6 +499,52 @@ mod tests {
                 .unwrap()
                 .extended_status
         );
+    }
+
+    #[test]
+    fn open_file_cache_defaults_on_and_takes_entries_validity_or_off() {
+        use std::time::Duration;
+        let cfg = load_text("Listen 127.0.0.1:8080\n").unwrap();
+        assert_eq!(cfg.open_file_cache, crate::open_files::Settings::default());
+        assert_eq!(
+            (cfg.open_file_cache.entries, cfg.open_file_cache.valid),
+            (1024, Duration::from_secs(1))
+        );
+        let cfg =
+            load_text("Listen 127.0.0.1:8080\nOpenFileCache 64\nOpenFileCacheValid 5s\n").unwrap();
+        assert_eq!(
+            (cfg.open_file_cache.entries, cfg.open_file_cache.valid),
+            (64, Duration::from_secs(5))
+        );
+        let cfg = load_text("Listen 127.0.0.1:8080\nopenfilecache off\n").unwrap();
+        assert_eq!(cfg.open_file_cache.entries, 0);
+        for (text, line, message) in [
+            (
+                "Listen 8080\nOpenFileCache lots\n",
+                2,
+                "OpenFileCache must be a number",
+            ),
+            (
+                "Listen 8080\n\nOpenFileCache 1 2\n",
+                3,
+                "OpenFileCache takes one argument",
+            ),
+            (
+                "Listen 8080\nOpenFileCacheValid 0\n",
+                2,
+                "OpenFileCacheValid must be",
+            ),
+            (
+                "Listen 8080\n<Directory />\nOpenFileCache 8\n</Directory>\n",
+                3,
+                "OpenFileCache cannot occur within",
+            ),
+        ] {
+            let e = load_text(text).unwrap_err();
+            assert_eq!(e.line, line, "{text}: {e}");
+            assert!(e.message.starts_with(message), "{text}: {e}");
+            assert!(e.to_string().contains(&format!("t.conf:{line}: ")), "{e}");
+        }
     }
 
     #[test]

@@ -333,6 +333,18 @@ impl Reader {
                     one("\"On\" to track extended status information, \"Off\" to disable")?,
                 )?;
             }
+            "openfilecache" => {
+                server_only()?;
+                self.cfg.open_file_cache.entries = crate::open_files::Settings::parse_entries(
+                    one("the number of open files each child keeps, or Off")?,
+                )?;
+            }
+            "openfilecachevalid" => {
+                server_only()?;
+                self.cfg.open_file_cache.valid = crate::open_files::Settings::parse_valid(one(
+                    "the seconds an open file is served before it is looked up again",
+                )?)?;
+            }
             "include" | "includeoptional" => {
                 let pattern = one(
                     "Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file",
