@@ -335,6 +335,38 @@ pub fn die_with_parent(sig: libc::c_int) {
     }
 }
 
+/// Fill `buf` from `file` at `offset` only if that needs no disk I/O: the bytes are all in the
+/// page cache. `Err(WouldBlock)` otherwise — a thread that must never block (the listener) then
+/// hands the request to a worker. Linux: `preadv2(RWF_NOWAIT)` (4.14+); a kernel or file system
+/// without it answers `EOPNOTSUPP`, reported as `WouldBlock` too. Other systems have no such
+/// read (FreeBSD's `SF_NODISKIO` is for sendfile only): always `WouldBlock`.
+#[doc(alias = "RWF_NOWAIT")]
+pub fn read_cached(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    cfg_if::cfg_if! {
+        if #[cfg(all(target_os = "linux", not(target_os = "android")))] {
+            use rustix::io::{Errno, ReadWriteFlags, preadv2};
+            let mut done = 0;
+            // Bounded: each round reads at least one byte or ends.
+            while done < buf.len() {
+                let mut bufs = [io::IoSliceMut::new(&mut buf[done..])];
+                match preadv2(file, &mut bufs, offset + done as u64, ReadWriteFlags::NOWAIT) {
+                    Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => done += n,
+                    Err(Errno::INTR) => {}
+                    Err(Errno::AGAIN | Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => {
+                        return Err(io::ErrorKind::WouldBlock.into());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        } else {
+            let _ = (file, buf, offset);
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+}
+
 /// Send `buf` on a socket without raising SIGPIPE; `more` hints that more data follows at once.
 pub fn send(sock: &impl AsFd, buf: &[u8], more: bool) -> io::Result<usize> {
     Ok(rustix::net::send(sock, buf, send_flags(more))?)
@@ -708,6 +740,35 @@ pub mod sysv_sem {
         unsafe {
             semctl(id, 0, IPC_RMID);
         }
+    }
+}
+
+#[cfg(test)]
+mod read_cached_tests {
+    use super::*;
+
+    /// A file just written is in the page cache: read without blocking, byte for byte; past
+    /// its end is an error, not a short answer.
+    #[test]
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn a_cached_file_reads_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("eventmpm-read-cached-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut buf = vec![0u8; 4000];
+        match read_cached(&file, &mut buf, 3000) {
+            Ok(()) => assert_eq!(buf, data[3000..7000]),
+            // A file system without RWF_NOWAIT (tmpfs before 6.x, overlay): the request would
+            // go to a worker; nothing to check here.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) => panic!("{e}"),
+        }
+        let mut tail = vec![0u8; 100];
+        assert!(read_cached(&file, &mut tail, 9_950).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

@@ -945,5 +945,8 @@ fn requests_the_listener_answered_count_in_the_totals() {
     assert_eq!(line(&after, "Total Accesses:"), "Total Accesses: 4");
     // An ungraceful restart starts the count again.
     board.reset(unix(23, 15, 17, 42));
-    assert_eq!(line(&auto(&info, &board), "Total Accesses:"), "Total Accesses: 0");
+    assert_eq!(
+        line(&auto(&info, &board), "Total Accesses:"),
+        "Total Accesses: 0"
+    );
 }
