@@ -47,6 +47,9 @@ pub struct Listener<'t> {
     /// The core's rules: admission, stalled workers, expiry.
     rules: listener::Listener,
     listeners: Vec<TcpListener>,
+    /// Per listening socket, its address when it is a specific one: every connection it accepts
+    /// has that local address, so no `getsockname` per connection. `None` for a wildcard.
+    bound: Vec<Option<std::net::SocketAddr>>,
     listening: bool,
     completed: Vec<Completion>,
     clock: Clock,
@@ -125,6 +128,10 @@ impl<'t> Listener<'t> {
                 edges: vec![Edges::default(); if sys::EDGE_TRIGGERED { capacity } else { 0 }],
             },
             rules: listener::Listener::new(admission),
+            bound: listeners
+                .iter()
+                .map(|l| l.local_addr().ok().filter(|a| !a.ip().is_unspecified()))
+                .collect(),
             listeners,
             listening: false,
             completed: Vec::with_capacity(capacity),
@@ -326,7 +333,10 @@ impl<'t> Listener<'t> {
             }
             let sock = std::net::TcpStream::from(fd);
             let _ = crate::net::configure_accepted(&sock);
-            let local = sock.local_addr().unwrap_or(peer);
+            let local = match self.bound.get(which).copied().flatten() {
+                Some(addr) => addr,
+                None => sock.local_addr().unwrap_or(peer),
+            };
             // The request-read timeout starts now, not when this iteration began: the connection
             // may have arrived while earlier events were handled, and a stale start would close
             // its head that much early.
@@ -650,7 +660,12 @@ impl<'t> Io<'t> for Conns<'t> {
             self.edges[id.index()] = Edges::default();
         }
         if let Some(mut io) = self.io[id.index()].take() {
-            if io.registered {
+            // Closing the socket ends its epoll registration with it (no other descriptor
+            // shares it: sockets are close-on-exec, and a CGI child's copy between fork and exec
+            // is gone at exec); an edge reported for it before the close is told stale by its
+            // token's generation. Oneshot registrations are deleted, as kqueue and event ports
+            // want.
+            if io.registered && !sys::EDGE_TRIGGERED {
                 let _ = self.poller.delete(io.sock.as_fd());
             }
             io.release();
