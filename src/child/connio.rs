@@ -161,6 +161,58 @@ impl Output {
         self.mem = None;
         self.file = None;
     }
+
+    /// Send what remains on `sock`, at most [`WRITES_PER_CALL`] system calls. (It takes the
+    /// socket apart from its [`ConnIo`] so a request parsed from the connection's input can
+    /// stay borrowed meanwhile.)
+    pub fn send(&mut self, sock: &TcpStream) -> Sent {
+        let mut progress = false;
+        for _ in 0..WRITES_PER_CALL {
+            if let Some((mem, pos, end)) = &mut self.mem {
+                let more_follows = self.file.is_some();
+                match sys::send(sock, &mem.bytes()[*pos..*end], more_follows) {
+                    Ok(n) => {
+                        progress |= n > 0;
+                        *pos += n;
+                        if *pos >= *end {
+                            self.mem = None;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return Sent::Partial { progress };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Sent::Failed,
+                }
+                continue;
+            }
+            if let Some((file, offset, end)) = &mut self.file {
+                let want = (*end - *offset).min(SENDFILE_CHUNK as u64) as usize;
+                match sys::sendfile(sock.as_fd(), file.as_fd(), offset, want) {
+                    // The file shrank under the response: the promised length cannot be met.
+                    Ok(0) => return Sent::Failed,
+                    Ok(_) => {
+                        progress = true;
+                        if *offset >= *end {
+                            self.file = None;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return Sent::Partial { progress };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Sent::Failed,
+                }
+                continue;
+            }
+            return Sent::All;
+        }
+        if self.is_empty() {
+            Sent::All
+        } else {
+            Sent::Partial { progress }
+        }
+    }
 }
 
 /// A connection's I/O state.
@@ -313,52 +365,7 @@ impl ConnIo {
 
     /// Send pending output, at most [`WRITES_PER_CALL`] system calls.
     pub fn send(&mut self) -> Sent {
-        let mut progress = false;
-        for _ in 0..WRITES_PER_CALL {
-            if let Some((mem, pos, end)) = &mut self.output.mem {
-                let more_follows = self.output.file.is_some();
-                match sys::send(&self.sock, &mem.bytes()[*pos..*end], more_follows) {
-                    Ok(n) => {
-                        progress |= n > 0;
-                        *pos += n;
-                        if *pos >= *end {
-                            self.output.mem = None;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        return Sent::Partial { progress };
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return Sent::Failed,
-                }
-                continue;
-            }
-            if let Some((file, offset, end)) = &mut self.output.file {
-                let want = (*end - *offset).min(SENDFILE_CHUNK as u64) as usize;
-                match sys::sendfile(self.sock.as_fd(), file.as_fd(), offset, want) {
-                    // The file shrank under the response: the promised length cannot be met.
-                    Ok(0) => return Sent::Failed,
-                    Ok(_) => {
-                        progress = true;
-                        if *offset >= *end {
-                            self.output.file = None;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        return Sent::Partial { progress };
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return Sent::Failed,
-                }
-                continue;
-            }
-            return Sent::All;
-        }
-        if self.output.is_empty() {
-            Sent::All
-        } else {
-            Sent::Partial { progress }
-        }
+        self.output.send(&self.sock)
     }
 
     /// Write completion's step: send, and say what happened in the core's terms.

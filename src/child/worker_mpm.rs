@@ -50,7 +50,7 @@ use eventmpm_core::time::Instant;
 use super::accept_shortage::AcceptShortage;
 use super::connio::ConnIo;
 use super::fdqueue::WorkerQueue;
-use super::worker::Worker;
+use super::worker::{Blocking, Worker};
 use super::{ChildParams, Clock, Serving, StopMode};
 use crate::accept_mutex::ChildMutex;
 use crate::board::Board;
@@ -685,9 +685,11 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
         served: u32,
         _: Instant,
     ) -> Result<Option<Event>, Infallible> {
-        Ok(Some(Event::Handback(
-            self.worker.serve_requests(&mut self.io, served),
-        )))
+        Ok(Some(Event::Handback(self.worker.serve_requests(
+            &mut self.io,
+            served,
+            Blocking::Allowed,
+        ))))
     }
 
     fn write(&mut self, _: ConnId) -> Result<Wrote, Infallible> {
