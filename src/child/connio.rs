@@ -42,6 +42,11 @@ pub struct Input {
     pub scan: ScanState,
     /// Length of the complete head at `start`, once the scan found it.
     pub head_len: Option<usize>,
+    /// The last read from the socket returned less than the room it was given (or nothing at
+    /// all): the socket was empty then. A request the client sent before that read came with
+    /// it, so looking for a pipelined request needs no further read ([`ConnIo::next_request`]).
+    /// A read that filled its room clears it: more may be waiting.
+    pub drained: bool,
 }
 
 impl Input {
@@ -232,6 +237,19 @@ pub struct ConnIo {
     pub output: Output,
 }
 
+/// What follows a response on a kept-alive connection ([`ConnIo::next_request`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextRequest {
+    /// A complete head is buffered (or a malformed one, for the listener to reject).
+    Complete,
+    /// Part of a head is buffered: this many bytes.
+    Partial(u32),
+    /// Nothing is buffered.
+    Idle,
+    /// The client closed the connection, or the socket failed.
+    Closed,
+}
+
 /// The result of an output attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sent {
@@ -308,13 +326,19 @@ impl ConnIo {
             let Some(buf) = &mut self.input.buf else {
                 break;
             };
-            match self.sock.read(&mut buf.as_mut_slice()[self.input.end..]) {
+            let room = &mut buf.as_mut_slice()[self.input.end..];
+            let want = room.len();
+            match self.sock.read(room) {
                 Ok(0) => return HeadRead::Closed,
                 Ok(n) => {
                     self.input.end += n;
+                    self.input.drained = n < want;
                     new_bytes = new_bytes.saturating_add(n as u32);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.input.drained = true;
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return HeadRead::Closed,
             }
@@ -331,6 +355,34 @@ impl ConnIo {
         }
     }
 
+    /// After a response on a connection that stays open: is the next request already here?
+    /// Scans what is buffered (pipelined bytes) and reads once more only if the last read
+    /// filled its room. After a shorter read the socket was empty, and a request sent before
+    /// it would have come with it: a read now would nearly always find nothing (an EAGAIN per
+    /// request), so the poller watches for the next request instead.
+    pub fn next_request(&mut self, pool: &'static Pool, limits: &Limits) -> NextRequest {
+        match self.input.scan(limits) {
+            // A complete head — or one the listener must reject, which it does on Yield.
+            Scan::Complete { .. } | Scan::Error(_) => return NextRequest::Complete,
+            Scan::Partial => {}
+        }
+        if !self.input.drained {
+            match self.read_more(pool) {
+                None => return NextRequest::Closed,
+                Some(0) => {}
+                Some(_) => {
+                    if let Scan::Complete { .. } | Scan::Error(_) = self.input.scan(limits) {
+                        return NextRequest::Complete;
+                    }
+                }
+            }
+        }
+        match self.input.buffered().len() {
+            0 => NextRequest::Idle,
+            n => NextRequest::Partial(n as u32),
+        }
+    }
+
     /// One non-blocking read into the input buffer (a worker's look for a pipelined or quick
     /// next request). Returns bytes read, or `None` at end of stream or on error.
     pub fn read_more(&mut self, pool: &'static Pool) -> Option<usize> {
@@ -340,7 +392,8 @@ impl ConnIo {
         self.input.compact();
         let buf = self.input.buf.as_mut()?;
         let room = &mut buf.as_mut_slice()[self.input.end..];
-        if room.is_empty() {
+        let want = room.len();
+        if want == 0 {
             return Some(0);
         }
         let r = loop {
@@ -353,9 +406,11 @@ impl ConnIo {
             Ok(0) => None,
             Ok(n) => {
                 self.input.end += n;
+                self.input.drained = n < want;
                 Some(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.input.drained = true;
                 self.input.release_if_empty();
                 Some(0)
             }
@@ -413,5 +468,89 @@ impl ConnIo {
     pub fn release(&mut self) {
         self.input.release();
         self.output.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    const REQ: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// A connected loopback pair: the client's end and the server's connection.
+    fn pair() -> (TcpStream, ConnIo) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (sock, peer) = l.accept().unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let local = sock.local_addr().unwrap();
+        (client, ConnIo::new(sock, peer, local))
+    }
+
+    /// Wait until `n` bytes are ready on the server's socket (at most 5 s, in 10 ms steps).
+    fn wait_for(io: &ConnIo, n: usize) {
+        let mut b = vec![0u8; n];
+        for _ in 0..500 {
+            if io.sock.peek(&mut b).unwrap_or(0) >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{n} bytes never arrived");
+    }
+
+    /// Read the first request head (one read) and consume it, as a response does.
+    fn first_request(io: &mut ConnIo, pool: &'static Pool) {
+        assert_eq!(io.read_head(pool, &Limits::DEFAULT), HeadRead::Complete);
+        io.input.consume(REQ.len());
+    }
+
+    #[test]
+    fn no_look_ahead_read_after_a_read_that_drained_the_socket() {
+        let pool = Pool::new(1024, 2, 2, 0);
+        let (mut client, mut io) = pair();
+        client.write_all(REQ).unwrap();
+        wait_for(&io, REQ.len());
+        first_request(&mut io, pool);
+        assert!(io.input.drained, "27 bytes into 1024 bytes of room");
+        // The next request arrives after the first was read: the look-ahead must not read it,
+        // the poller reports it.
+        client.write_all(REQ).unwrap();
+        wait_for(&io, REQ.len());
+        assert_eq!(io.next_request(pool, &Limits::DEFAULT), NextRequest::Idle);
+        let mut b = [0u8; 64];
+        assert_eq!(io.sock.peek(&mut b).unwrap(), REQ.len(), "still unread");
+    }
+
+    #[test]
+    fn pipelined_bytes_already_buffered_are_still_scanned() {
+        let pool = Pool::new(1024, 2, 2, 0);
+        let (mut client, mut io) = pair();
+        client.write_all(&[REQ, REQ].concat()).unwrap();
+        wait_for(&io, 2 * REQ.len());
+        first_request(&mut io, pool);
+        assert!(io.input.drained);
+        assert_eq!(
+            io.next_request(pool, &Limits::DEFAULT),
+            NextRequest::Complete
+        );
+    }
+
+    #[test]
+    fn after_a_read_that_filled_the_buffer_the_look_ahead_reads() {
+        // 40 bytes of room: the first read takes the first request and 13 bytes of the second.
+        let pool = Pool::new(40, 2, 2, 0);
+        let (mut client, mut io) = pair();
+        client.write_all(&[REQ, REQ].concat()).unwrap();
+        wait_for(&io, 2 * REQ.len());
+        first_request(&mut io, pool);
+        assert!(!io.input.drained, "the read filled its room");
+        assert_eq!(
+            io.next_request(pool, &Limits::DEFAULT),
+            NextRequest::Complete
+        );
+        assert!(io.input.drained, "the rest was shorter than the room");
     }
 }

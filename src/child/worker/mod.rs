@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use eventmpm_core::conn::{Handback, MAX_REQUESTS_PER_DISPATCH, Outcome};
-use eventmpm_core::http1::{Request, Scan};
+use eventmpm_core::http1::Request;
 use eventmpm_core::scoreboard::{CpuTimes, WorkerScore, WorkerStatus};
 
 mod access_log;
@@ -36,7 +36,7 @@ mod status;
 pub use plan::Blocking;
 pub use respond::Responded;
 
-use super::connio::{ConnIo, Sent};
+use super::connio::{ConnIo, NextRequest, Sent};
 use super::{Completion, Job, Serving, Shared};
 use crate::board::monotonic_now;
 use crate::site::Site;
@@ -230,12 +230,12 @@ impl Worker<'_> {
             if !self.last_keep_alive {
                 break Outcome::Linger;
             }
-            match self.next_request(io) {
-                Next::Complete if done < MAX_REQUESTS_PER_DISPATCH => continue,
-                Next::Complete => break Outcome::Yield,
-                Next::Partial(bytes) => break Outcome::PartialHead { bytes },
-                Next::Idle => break Outcome::KeepAlive,
-                Next::Closed => break Outcome::Close,
+            match io.next_request(self.shared.pool, &self.shared.limits) {
+                NextRequest::Complete if done < MAX_REQUESTS_PER_DISPATCH => continue,
+                NextRequest::Complete => break Outcome::Yield,
+                NextRequest::Partial(bytes) => break Outcome::PartialHead { bytes },
+                NextRequest::Idle => break Outcome::KeepAlive,
+                NextRequest::Closed => break Outcome::Close,
             }
         };
         if self.logs.iter().any(|b| b.len() >= access_log::LOG_FLUSH) {
@@ -268,36 +268,5 @@ fn listener_unreachable(e: &std::io::Error) {
     }
     if !crate::signals::deliver(libc::SIGWINCH) {
         log::error!("cannot wake the listener through its signal pipe either");
-    }
-}
-
-/// What follows a response on a kept-alive connection.
-enum Next {
-    Complete,
-    Partial(u32),
-    Idle,
-    Closed,
-}
-
-impl Worker<'_> {
-    fn next_request(&mut self, io: &mut ConnIo) -> Next {
-        let limits = &self.shared.limits;
-        for _ in 0..2 {
-            match io.input.scan(limits) {
-                // A complete head — or one the listener must reject, which it does on Yield.
-                Scan::Complete { .. } | Scan::Error(_) => return Next::Complete,
-                Scan::Partial if !io.input.buffered().is_empty() => {}
-                Scan::Partial => {}
-            }
-            match io.read_more(self.shared.pool) {
-                None => return Next::Closed,
-                Some(0) => break,
-                Some(_) => {}
-            }
-        }
-        match io.input.buffered().len() {
-            0 => Next::Idle,
-            n => Next::Partial(n as u32),
-        }
     }
 }
