@@ -72,7 +72,7 @@ impl Worker<'_> {
             host: req.host().map(str::as_bytes),
         };
         for (buf, log) in self.logs.iter_mut().zip(&self.site.access_logs) {
-            log.format.render(&entry, buf);
+            log.format.render(&entry, &mut self.line_cache, buf);
         }
     }
 

@@ -55,6 +55,8 @@ pub(super) struct Worker<'s> {
     fields: Fields,
     /// Buffered access-log lines, one buffer per log.
     logs: Vec<Vec<u8>>,
+    /// What rendering a log line reuses from the last.
+    line_cache: crate::logformat::LineCache,
     /// Scratch for a request's decoded path (LimitRequestLine + 1 bytes).
     path: Vec<u8>,
     /// Whether the latest response keeps the connection open.
@@ -94,6 +96,7 @@ impl<'s> Worker<'s> {
                 .iter()
                 .map(|_| Vec::with_capacity(access_log::LOG_FLUSH))
                 .collect(),
+            line_cache: crate::logformat::LineCache::default(),
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
             cpu: crate::cputime::Sampler::default(),
