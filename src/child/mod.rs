@@ -98,6 +98,8 @@ pub struct Serving {
     pub site: Arc<Site>,
     /// This child's scoreboard records.
     pub board: Board,
+    /// Access-log lines the threads have not written yet.
+    pub log_buffers: worker::LogBuffers,
 }
 
 /// What the event MPM's listener and workers share: the two queues, the listener's waker, and
@@ -201,6 +203,7 @@ pub fn run(
             ),
             stopping: AtomicBool::new(false),
             limits,
+            log_buffers: worker::LogBuffers::new(params.threads as usize, &site),
             site,
             board,
         },
@@ -239,10 +242,16 @@ pub fn run(
     )?;
     let how = listener.run();
     drop(listener);
+    if how == StopMode::Immediate {
+        // Before the idle workers wake to exit, so none is holding its lines meanwhile.
+        let serving = &shared.serving;
+        serving.log_buffers.write_all(&serving.site.access_logs);
+    }
     shared.dispatch.terminate();
     match how {
         // Every connection is already closed; a worker still inside a handler (or stuck on a
-        // log write) must not keep the process alive: it ends with the process.
+        // log write) must not keep the process alive: it ends with the process (the log lines
+        // the workers buffered were written above).
         StopMode::Immediate => {}
         // Workers finish what they hold and exit on the terminated queue. Nothing reads the
         // signal pipe any more, so a stop signal from now on takes its default action: a

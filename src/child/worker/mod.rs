@@ -20,6 +20,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant as StdInstant};
 
 use eventmpm_core::conn::{Handback, MAX_REQUESTS_PER_DISPATCH, Outcome};
 use eventmpm_core::http1::Request;
@@ -33,6 +34,7 @@ mod respond;
 mod static_file;
 mod status;
 
+pub use access_log::LogBuffers;
 pub use plan::Blocking;
 pub use respond::Responded;
 
@@ -40,6 +42,7 @@ use super::connio::{ConnIo, NextRequest, Sent};
 use super::{Completion, Job, Serving, Shared};
 use crate::board::monotonic_now;
 use crate::site::Site;
+use access_log::ThreadLog;
 use emit::DateCache;
 use plan::Fields;
 use respond::RequestTime;
@@ -53,10 +56,7 @@ pub(super) struct Worker<'s> {
     record: Option<&'static WorkerScore>,
     date: DateCache,
     fields: Fields,
-    /// Buffered access-log lines, one buffer per log.
-    logs: Vec<Vec<u8>>,
-    /// What rendering a log line reuses from the last.
-    line_cache: crate::logformat::LineCache,
+    log: ThreadLog<'s>,
     /// Scratch for a request's decoded path (LimitRequestLine + 1 bytes).
     path: Vec<u8>,
     /// Whether the latest response keeps the connection open.
@@ -77,7 +77,7 @@ pub fn run(n: u32, shared: &Shared) {
 }
 
 impl<'s> Worker<'s> {
-    /// Worker `n` of this child: claims scoreboard slot `n` (status 'S').
+    /// Worker `n` of this child: claims scoreboard slot `n` (status 'S') and log slot `n`.
     pub(super) fn new(n: u32, shared: &'s Serving) -> Worker<'s> {
         let record = shared.board.worker(n as usize);
         if let Some(r) = record {
@@ -90,13 +90,9 @@ impl<'s> Worker<'s> {
             record,
             date: DateCache::new(),
             fields: Fields::new(),
-            logs: shared
-                .site
-                .access_logs
-                .iter()
-                .map(|_| Vec::with_capacity(access_log::LOG_FLUSH))
-                .collect(),
-            line_cache: crate::logformat::LineCache::default(),
+            log: shared
+                .log_buffers
+                .thread(n as usize, &shared.site.access_logs),
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
             cpu: crate::cputime::Sampler::default(),
@@ -105,7 +101,7 @@ impl<'s> Worker<'s> {
 
     /// The thread ends: write buffered log lines, mark the slot dead ('.').
     pub(super) fn exit(mut self) {
-        self.flush_logs();
+        self.log.write();
         if let Some(r) = self.record {
             r.set_status(WorkerStatus::Dead, monotonic_now());
         }
@@ -173,10 +169,12 @@ impl Worker<'_> {
 }
 
 impl Worker<'_> {
-    /// About to wait for work: publish idleness and write buffered log lines. (The listener
+    /// About to wait for work: publish idleness, and write buffered log lines if they are due.
+    /// Returns how long the thread may wait before it must call this again (so lines younger
+    /// than BufferedLogs' bound are written in time); `None`: indefinitely. (The listener
     /// learns a worker is free from the completion it just pushed, which also wakes it to
     /// re-check admission: httpd PR 65769.)
-    pub(super) fn on_idle(&mut self) {
+    pub(super) fn on_idle(&mut self) -> Option<Duration> {
         self.record_cpu(monotonic_now());
         let stopping = self.shared.stopping.load(Ordering::Relaxed);
         self.set_status(if stopping {
@@ -192,7 +190,14 @@ impl Worker<'_> {
                 self.set_status(WorkerStatus::Graceful);
             }
         }
-        self.flush_logs();
+        self.before_wait()
+    }
+
+    /// About to wait (for work, or on a client): write buffered log lines if they are due, and
+    /// say how long the wait may last before this must be called again (`None`: no bound).
+    pub(super) fn before_wait(&mut self) -> Option<Duration> {
+        let stopping = self.shared.stopping.load(Ordering::Relaxed);
+        self.log.before_wait(StdInstant::now(), stopping)
     }
 
     fn serve(&mut self, job: Job, shared: &Shared) {
@@ -241,9 +246,7 @@ impl Worker<'_> {
                 NextRequest::Closed => break Outcome::Close,
             }
         };
-        if self.logs.iter().any(|b| b.len() >= access_log::LOG_FLUSH) {
-            self.flush_logs();
-        }
+        self.log.end_of_batch();
         if matches!(
             outcome,
             Outcome::KeepAlive | Outcome::Linger | Outcome::Close
