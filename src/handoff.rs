@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 
 use eventmpm_core::time::Instant;
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant as StdInstant};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The queues' state is a VecDeque/Vec and plain flags, left consistent by every operation
@@ -21,14 +22,79 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A worker's wait for work on `ready`, which goes with `mutex`: `take` says what the wait ends with
+/// (`Some`) or that there is nothing yet (`None`). Before the first wait, and again after each
+/// wait that ran out its limit, `on_idle` runs outside the lock and gives the next wait's limit
+/// (`None`: until woken).
+///
+/// Bounded: each round ends the wait, runs `on_idle`, or waits once; `on_idle` runs again only
+/// after the limit it gave has passed. The state counts the threads asleep in the wait
+/// ([`Sleepers`]), so a producer notifies only when one is.
+/// A queue state that counts the threads asleep on its condvar: a notification is a `futex`
+/// system call even when nobody sleeps, so producers skip it when the count is zero. A thread
+/// not counted looks at the queue under the lock before it sleeps, so it cannot miss an item.
+pub(crate) trait Sleepers {
+    /// Threads blocked in [`idle_wait`] on this state's condvar.
+    fn sleepers(&mut self) -> &mut u32;
+}
+
+pub(crate) fn idle_wait<S: Sleepers, R>(
+    mutex: &Mutex<S>,
+    ready: &Condvar,
+    mut on_idle: impl FnMut() -> Option<Duration>,
+    mut take: impl FnMut(&mut S) -> Option<R>,
+) -> R {
+    let mut st = lock(mutex);
+    let mut idle_due = true;
+    let mut until: Option<StdInstant> = None;
+    loop {
+        if let Some(r) = take(&mut st) {
+            return r;
+        }
+        if idle_due {
+            idle_due = false;
+            drop(st);
+            until = on_idle().map(|d| StdInstant::now() + d);
+            st = lock(mutex);
+            // Look again before waiting: work may have come meanwhile.
+            continue;
+        }
+        match until {
+            None => {
+                *st.sleepers() += 1;
+                st = ready.wait(st).unwrap_or_else(|e| e.into_inner());
+                *st.sleepers() -= 1;
+            }
+            Some(t) => {
+                let left = t.saturating_duration_since(StdInstant::now());
+                if left.is_zero() {
+                    idle_due = true;
+                    continue;
+                }
+                *st.sleepers() += 1;
+                st = ready
+                    .wait_timeout(st, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                *st.sleepers() -= 1;
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct DispatchState<T> {
     /// Jobs and when they were queued.
     jobs: VecDeque<(Instant, T)>,
     terminated: bool,
-    /// Workers blocked in [`Dispatch::pop`]'s wait. A push wakes one only when there is one:
-    /// a condvar notification is a `futex` system call even when nobody sleeps on it.
+    /// Workers asleep waiting for a job.
     waiting: u32,
+}
+
+impl<T> Sleepers for DispatchState<T> {
+    fn sleepers(&mut self) -> &mut u32 {
+        &mut self.waiting
+    }
 }
 
 /// Listener → workers.
@@ -63,8 +129,6 @@ impl<T> Dispatch<T> {
         st.jobs.push_back((now, job));
         let sleeper = st.waiting > 0;
         drop(st);
-        // A worker that is not waiting looks at the queue before it does (under the lock), so
-        // it cannot miss this job.
         if sleeper {
             self.ready.notify_one();
         }
@@ -72,27 +136,18 @@ impl<T> Dispatch<T> {
     }
 
     /// Wait for a job. `None` once the queue is terminated and empty: the worker exits.
-    /// `on_idle` runs (outside the lock) just before the worker blocks, so it can publish its
-    /// idle state (scoreboard '_') and write out its buffered log lines.
-    pub fn pop(&self, mut on_idle: impl FnMut()) -> Option<T> {
-        let mut st = lock(&self.state);
-        if st.jobs.is_empty() && !st.terminated {
-            drop(st);
-            on_idle();
-            st = lock(&self.state);
-        }
-        // Bounded: each wake-up either takes a job, sees termination, or was spurious.
-        loop {
-            if let Some((_, job)) = st.jobs.pop_front() {
-                return Some(job);
+    /// `on_idle` runs (outside the lock) before the worker blocks, so it can publish its idle
+    /// state (scoreboard '_') and write out buffered log lines. It returns how long the worker
+    /// may sleep before `on_idle` must run again (lines still to be written within a bound), or
+    /// `None` to sleep until a job comes.
+    pub fn pop(&self, on_idle: impl FnMut() -> Option<Duration>) -> Option<T> {
+        idle_wait(&self.state, &self.ready, on_idle, |st| {
+            match st.jobs.pop_front() {
+                Some((_, job)) => Some(Some(job)),
+                None if st.terminated => Some(None),
+                None => None,
             }
-            if st.terminated {
-                return None;
-            }
-            st.waiting += 1;
-            st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
-            st.waiting -= 1;
-        }
+        })
     }
 
     /// Workers asleep waiting for a job.
@@ -167,7 +222,7 @@ mod tests {
                 let q = q.clone();
                 thread::spawn(move || {
                     let mut got = Vec::new();
-                    while let Some(j) = q.pop(|| {}) {
+                    while let Some(j) = q.pop(|| None) {
                         got.push(j);
                     }
                     got
@@ -188,6 +243,33 @@ mod tests {
         assert_eq!(q.push(9, Instant::ZERO), Err(9), "terminated");
     }
 
+    #[test]
+    fn an_idle_worker_runs_on_idle_again_when_its_limit_passes() {
+        let q = Arc::new(Dispatch::<u32>::new(1));
+        let (third, called) = std::sync::mpsc::channel();
+        let worker = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut calls = 0u32;
+                // A short limit from the first two calls, none from the third: the worker then
+                // sleeps until the job comes.
+                let job = q.pop(|| {
+                    calls += 1;
+                    if calls == 3 {
+                        let _ = third.send(());
+                    }
+                    (calls < 3).then_some(Duration::from_millis(5))
+                });
+                (job, calls)
+            })
+        };
+        called
+            .recv_timeout(Duration::from_secs(10))
+            .expect("on_idle ran again after each limit");
+        q.push(7, Instant::ZERO).unwrap();
+        assert_eq!(worker.join().unwrap(), (Some(7), 3));
+    }
+
     /// A push with no worker asleep does not notify (no futex call), yet a worker that comes
     /// to the queue afterwards still takes the job; one that sleeps is woken.
     #[test]
@@ -195,10 +277,10 @@ mod tests {
         let q = Arc::new(Dispatch::<u32>::new(4));
         assert_eq!(q.sleeping(), 0);
         q.push(1, Instant::ZERO).unwrap();
-        assert_eq!(q.pop(|| {}), Some(1));
+        assert_eq!(q.pop(|| None), Some(1));
         let worker = {
             let q = q.clone();
-            thread::spawn(move || q.pop(|| {}))
+            thread::spawn(move || q.pop(|| None))
         };
         // Bounded wait for the worker to fall asleep (5 s of 1 ms polls).
         for _ in 0..5000 {

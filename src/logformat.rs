@@ -212,17 +212,57 @@ impl LogFormat {
         Ok(LogFormat { items })
     }
 
-    /// Append one log line (with its newline) for `e` to `out`.
-    pub fn render(&self, e: &Entry<'_>, out: &mut Vec<u8>) {
+    /// Append one log line (with its newline) for `e` to `out`. `cache` is the rendering
+    /// thread's own (see [`LineCache`]).
+    pub fn render(&self, e: &Entry<'_>, cache: &mut LineCache, out: &mut Vec<u8>) {
         for item in &self.items {
             // Writing into a Vec cannot fail.
-            let _ = render_item(item, e, out);
+            let _ = render_item(item, e, cache, out);
         }
         out.push(b'\n');
     }
 }
 
-fn render_item(item: &Item, e: &Entry<'_>, out: &mut Vec<u8>) -> std::io::Result<()> {
+/// What rendering reuses from one line to the next, one per logging thread: the `%t` text of
+/// the current second (local time needs the zone's offset, formatted anew only when the second
+/// changes — a zone's offset changes on a second boundary too) and the process id (a system call
+/// each time otherwise).
+#[derive(Debug, Default)]
+pub struct LineCache {
+    /// Filled at first use, in the process that logs (not one it was forked from).
+    pid: Option<u32>,
+    /// The second `time` shows.
+    secs: Option<i64>,
+    /// `[10/Oct/2000:13:55:36 -0700]`.
+    time: String,
+}
+
+impl LineCache {
+    /// The `%t` text of the second `t` falls in.
+    fn clf_time(&mut self, t: SystemTime) -> &[u8] {
+        let secs = t
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        if self.secs != Some(secs) {
+            self.secs = Some(secs);
+            self.time.clear();
+            write_clf_time(&mut self.time, secs);
+        }
+        self.time.as_bytes()
+    }
+
+    fn pid(&mut self) -> u32 {
+        *self.pid.get_or_insert_with(std::process::id)
+    }
+}
+
+fn render_item(
+    item: &Item,
+    e: &Entry<'_>,
+    cache: &mut LineCache,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
     match item {
         Item::Literal(s) => out.extend_from_slice(s.as_bytes()),
         Item::ClientIp | Item::PeerIp | Item::RemoteHost => write!(out, "{}", e.peer.ip())?,
@@ -244,7 +284,7 @@ fn render_item(item: &Item, e: &Entry<'_>, out: &mut Vec<u8>) -> std::io::Result
         Item::BytesOut => write!(out, "{}", e.bytes_out)?,
         Item::Port(PortKind::Remote) => write!(out, "{}", e.peer.port())?,
         Item::Port(_) => write!(out, "{}", e.local.port())?,
-        Item::Pid => write!(out, "{}", std::process::id())?,
+        Item::Pid => write!(out, "{}", cache.pid())?,
         Item::Query => {
             if let Some(q) = e.query {
                 out.push(b'?');
@@ -253,7 +293,7 @@ fn render_item(item: &Item, e: &Entry<'_>, out: &mut Vec<u8>) -> std::io::Result
         }
         Item::RequestLine => escape(out, e.request_line),
         Item::Status => write!(out, "{}", e.status)?,
-        Item::Time => out.extend_from_slice(clf_time(e.start).as_bytes()),
+        Item::Time => out.extend_from_slice(cache.clf_time(e.start)),
         Item::TimeEpoch(unit) => {
             let d = e.start.duration_since(UNIX_EPOCH).unwrap_or_default();
             match unit {
@@ -304,16 +344,11 @@ fn escape(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
-/// `[10/Oct/2000:13:55:36 -0700]` in local time.
-fn clf_time(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+/// Append `[10/Oct/2000:13:55:36 -0700]`, `secs` in local time, to `s`.
+fn write_clf_time(s: &mut String, secs: i64) {
     let (dt, offset) = local_time(secs);
     let sign = if offset < 0 { '-' } else { '+' };
     let off = offset.unsigned_abs();
-    let mut s = String::with_capacity(28);
     let _ = write!(
         s,
         "[{:02}/{}/{:04}:{:02}:{:02}:{:02} {}{:02}{:02}]",
@@ -327,7 +362,6 @@ fn clf_time(t: SystemTime) -> String {
         off / 3600,
         off % 3600 / 60
     );
-    s
 }
 
 /// The local calendar time of `secs` and the zone's offset from UTC in seconds.
@@ -379,7 +413,9 @@ mod tests {
 
     fn render(fmt: &str, e: &Entry<'_>) -> String {
         let mut out = Vec::new();
-        LogFormat::parse(fmt).unwrap().render(e, &mut out);
+        LogFormat::parse(fmt)
+            .unwrap()
+            .render(e, &mut LineCache::default(), &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -419,6 +455,36 @@ mod tests {
         let mut e = entry(&[]);
         e.request_line = b"GET /\x01\"\\ HTTP/1.1\n";
         assert_eq!(render("%r", &e), "GET /\\x01\\\"\\\\ HTTP/1.1\\n\n");
+    }
+
+    #[test]
+    fn the_time_is_formatted_once_per_second() {
+        let f = LogFormat::parse("%t %P").unwrap();
+        let mut cache = LineCache::default();
+        let mut e = entry(&[]);
+        let line = |e: &Entry<'_>, cache: &mut LineCache| {
+            let mut out = Vec::new();
+            f.render(e, cache, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let first = line(&e, &mut cache);
+        assert!(
+            first.ends_with(&format!("] {}\n", std::process::id())),
+            "{first}"
+        );
+        // Within the same second the cached text is used: a planted one shows.
+        cache.time = "[cached]".into();
+        e.start += Duration::from_millis(999);
+        assert!(line(&e, &mut cache).starts_with("[cached] "));
+        // The next second is formatted anew.
+        e.start += Duration::from_millis(1);
+        let next = line(&e, &mut cache);
+        assert!(
+            next.starts_with('[') && next != first,
+            "{next} after {first}"
+        );
+        let fresh = line(&e, &mut LineCache::default());
+        assert_eq!(next, fresh);
     }
 
     #[test]

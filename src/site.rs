@@ -18,7 +18,8 @@ use crate::config::{Handler, ServerConfig};
 use crate::logformat::LogFormat;
 use crate::mime::MimeTypes;
 
-/// A `CustomLog`: a file and its format. Workers buffer lines and append them in batches.
+/// A `CustomLog`: a file and its format. Threads buffer lines and append them in batches
+/// (`child::worker`'s `access_log` has the rule).
 #[derive(Debug)]
 pub struct AccessLog {
     /// The log file, opened for appending.
@@ -87,6 +88,8 @@ pub struct Site {
     pub extended_status: bool,
     /// Access logs.
     pub access_logs: Vec<AccessLog>,
+    /// BufferedLogs: threads write their lines in batches, each within a second.
+    pub buffered_logs: bool,
     /// Status page constants.
     pub status: StatusInfo,
     /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
@@ -189,6 +192,7 @@ impl Site {
                 .unwrap_or_else(|| "[no address given]".into()),
             extended_status: cfg.extended_status,
             access_logs,
+            buffered_logs: cfg.buffered_logs,
             status,
             cgi: crate::cgi::Settings::new(cfg),
             protocol: cfg.core.http_protocol_options.options(),

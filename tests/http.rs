@@ -274,7 +274,7 @@ fn access_log_records_requests(mpm: Mpm) {
         &srv,
         b"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
-    // Workers write their buffered lines when they go idle.
+    // Workers write their buffered lines within a second or so.
     assert!(eventually(Duration::from_secs(5), || srv
         .access_log()
         .lines()
@@ -288,6 +288,54 @@ fn access_log_records_requests(mpm: Mpm) {
     assert!(log.contains("\"GET /missing HTTP/1.1\" 404 "), "{log}");
 }
 
+/// BufferedLogs On (the default): a line waits about a second at most for its write, also when
+/// nothing else happens — the thread that logged it waiting for work (event) or on the
+/// kept-alive connection (worker MPM), no request ending, no thread exiting.
+fn buffered_log_lines_reach_the_file_on_an_idle_server(mpm: Mpm) {
+    let srv = site(mpm, "logsoon", "KeepAliveTimeout 30\n");
+    let mut c = srv.connect();
+    c.write_all(b"GET /1k.txt?held HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (head, _) = read_response(&mut c);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        eventually(Duration::from_secs(3), || srv
+            .access_log()
+            .contains("\"GET /1k.txt?held HTTP/1.1\" 200 1024")),
+        "not written within 3 s: {:?}",
+        srv.access_log()
+    );
+    drop(c);
+}
+
+/// Buffered lines are written when the server stops, however young: gracefully (the threads
+/// write theirs as they exit) and at once (the child writes what its threads hold).
+fn buffered_log_lines_are_written_at_stop(mpm: Mpm) {
+    for (tag, sig) in [("logwinch", "WINCH"), ("logterm", "TERM")] {
+        let mut srv = site(mpm, tag, "");
+        for i in 0..5 {
+            let r = raw(
+                &srv,
+                format!("GET /1k.txt?{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            assert_eq!(status_of(&r), 200);
+        }
+        signal_named(srv.pid(), sig);
+        assert!(
+            wait_exit(&mut srv.child, T).is_some(),
+            "SIG{sig}: no exit within {T:?}"
+        );
+        let log = srv.access_log();
+        for i in 0..5 {
+            assert!(
+                log.contains(&format!("\"GET /1k.txt?{i} HTTP/1.1\" 200 1024")),
+                "SIG{sig}: line {i} missing:\n{log}"
+            );
+        }
+    }
+}
+
 under_both_mpms!(
     curl_reuses_one_connection_for_several_requests,
     python_http_client_keep_alive_head_and_etag,
@@ -299,4 +347,6 @@ under_both_mpms!(
     errors_and_methods,
     no_escape_from_the_document_root,
     access_log_records_requests,
+    buffered_log_lines_reach_the_file_on_an_idle_server,
+    buffered_log_lines_are_written_at_stop,
 );

@@ -123,6 +123,9 @@ fn an_idle_server_makes_no_wake_ups() {
         "connections left open: {} sockets",
         srv.socket_count()
     );
+    // The worker that logged the last request writes its buffered line once the line is a
+    // second old (BufferedLogs On): its one wake-up for it may still be ahead. Wait that out.
+    std::thread::sleep(Duration::from_millis(1100));
     assert!(srv.settle(T), "the server did not go quiet");
 
     // Threads sleep forever when nothing is pending: the listener in its poller with no
@@ -660,10 +663,10 @@ fn workers_not_idle(pid: u32, idle: &(String, String)) -> usize {
 
 #[test]
 fn when_every_worker_is_busy_keep_alive_connections_are_closed_early() {
-    // Workers append their access-log lines when they go idle, with a blocking write, as
-    // httpd's workers do. With the access log a FIFO nobody reads, each worker that finishes
-    // a request blocks there (busy, not idle) — a stalled log disk, from the runtime's point of
-    // view. No handler here waits on anything, so that is how every worker is held busy.
+    // Workers append their buffered access-log lines with a blocking write, as httpd's
+    // workers do, once the oldest is a second old (BufferedLogs On). With the access log a
+    // FIFO nobody reads, each worker that finishes a request blocks there (busy, not idle) — a
+    // stalled log disk, from the runtime's point of view. No handler here waits on anything, so that is how every worker is held busy.
     let scratch = Scratch::new("busy");
     let mut fifo = Fifo::create(&scratch.path().join("logs/access.log"));
     let srv = site_in(scratch, "ThreadsPerChild 2\nKeepAliveTimeout 30\n");

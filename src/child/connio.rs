@@ -148,6 +148,9 @@ pub struct Output {
     pub mem: Option<(Mem, usize, usize)>,
     /// A file range `[offset, end)` to send after the memory part.
     pub file: Option<(File, u64, u64)>,
+    /// The last [`Output::send`] stopped because the socket would block (its owner then
+    /// knows the socket is not writable until an edge says so: [`Readiness::write`]).
+    pub blocked: bool,
 }
 
 impl Output {
@@ -160,6 +163,61 @@ impl Output {
     pub fn release(&mut self) {
         self.mem = None;
         self.file = None;
+    }
+
+    /// Send what remains on `sock`, at most [`WRITES_PER_CALL`] system calls. (It takes the
+    /// socket apart from its [`ConnIo`] so a request parsed from the connection's input can
+    /// stay borrowed meanwhile.)
+    pub fn send(&mut self, sock: &TcpStream) -> Sent {
+        self.blocked = false;
+        let mut progress = false;
+        for _ in 0..WRITES_PER_CALL {
+            if let Some((mem, pos, end)) = &mut self.mem {
+                let more_follows = self.file.is_some();
+                match sys::send(sock, &mem.bytes()[*pos..*end], more_follows) {
+                    Ok(n) => {
+                        progress |= n > 0;
+                        *pos += n;
+                        if *pos >= *end {
+                            self.mem = None;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.blocked = true;
+                        return Sent::Partial { progress };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Sent::Failed,
+                }
+                continue;
+            }
+            if let Some((file, offset, end)) = &mut self.file {
+                let want = (*end - *offset).min(SENDFILE_CHUNK as u64) as usize;
+                match sys::sendfile(sock.as_fd(), file.as_fd(), offset, want) {
+                    // The file shrank under the response: the promised length cannot be met.
+                    Ok(0) => return Sent::Failed,
+                    Ok(_) => {
+                        progress = true;
+                        if *offset >= *end {
+                            self.file = None;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.blocked = true;
+                        return Sent::Partial { progress };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Sent::Failed,
+                }
+                continue;
+            }
+            return Sent::All;
+        }
+        if self.is_empty() {
+            Sent::All
+        } else {
+            Sent::Partial { progress }
+        }
     }
 }
 
@@ -174,8 +232,10 @@ pub struct ConnIo {
     pub local: SocketAddr,
     /// Whether the socket is registered with the listener's poller.
     pub registered: bool,
-    /// What the socket is known to be ready for, kept for an edge-triggered poller
-    /// ([`crate::sys::EDGE_TRIGGERED`]), which reports each change once.
+    /// What the socket is known to be ready for: kept for every poller (a read that drained
+    /// the socket spares the look-ahead read, [`ConnIo::next_request`]), and what an
+    /// edge-triggered one ([`crate::sys::EDGE_TRIGGERED`]) relies on, since it reports each
+    /// change once.
     pub ready: Readiness,
     /// Buffered input.
     pub input: Input,
@@ -183,11 +243,25 @@ pub struct ConnIo {
     pub output: Output,
 }
 
+/// What follows a response on a kept-alive connection ([`ConnIo::next_request`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextRequest {
+    /// A complete head is buffered (or a malformed one, for the listener to reject).
+    Complete,
+    /// Part of a head is buffered: this many bytes.
+    Partial(u32),
+    /// Nothing is buffered.
+    Idle,
+    /// The client closed the connection, or the socket failed.
+    Closed,
+}
+
 /// A socket's readiness as far as the edges reported and the I/O since tell (nginx's
 /// `ready` flags). An edge sets a flag; an operation that would have blocked clears it, and so
-/// does a read that returned less than it asked for (the socket was drained then: any byte that
-/// arrives later is a new edge) — unless the peer has closed its side, whose edge came once and
-/// whose end of stream a further read must still see.
+/// does a read that returned less than it asked for (the socket was empty then: a request the
+/// client sent before that read came with it, and any byte that arrives later is a new edge) —
+/// unless the peer has closed its side, whose edge came once and whose end of stream a further
+/// read must still see. A read that filled its room leaves it set: more may be waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Readiness {
     /// A read may find bytes or the end of the stream.
@@ -207,7 +281,7 @@ impl Readiness {
     };
 
     /// A read of `room` bytes returned `n` (or would block, `n == 0`).
-    fn read(&mut self, n: usize, room: usize) {
+    pub fn read(&mut self, n: usize, room: usize) {
         if n < room && !self.peer_closed {
             self.read = false;
         }
@@ -291,20 +365,21 @@ impl ConnIo {
             let Some(buf) = &mut self.input.buf else {
                 break;
             };
-            let room = buf.len() - self.input.end;
-            match self.sock.read(&mut buf.as_mut_slice()[self.input.end..]) {
+            let room = &mut buf.as_mut_slice()[self.input.end..];
+            let want = room.len();
+            match self.sock.read(room) {
                 Ok(0) => return HeadRead::Closed,
                 Ok(n) => {
                     self.input.end += n;
                     new_bytes = new_bytes.saturating_add(n as u32);
-                    self.ready.read(n, room);
+                    self.ready.read(n, want);
                     if !self.ready.read {
                         // Drained: a second read would only say so.
                         break;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.ready.read(0, room);
+                    self.ready.read(0, want);
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -323,6 +398,34 @@ impl ConnIo {
         }
     }
 
+    /// After a response on a connection that stays open: is the next request already here?
+    /// Scans what is buffered (pipelined bytes) and reads once more only if the last read
+    /// filled its room. After a shorter read the socket was empty, and a request sent before
+    /// it would have come with it: a read now would nearly always find nothing (an EAGAIN per
+    /// request), so the poller watches for the next request instead.
+    pub fn next_request(&mut self, pool: &'static Pool, limits: &Limits) -> NextRequest {
+        match self.input.scan(limits) {
+            // A complete head — or one the listener must reject, which it does on Yield.
+            Scan::Complete { .. } | Scan::Error(_) => return NextRequest::Complete,
+            Scan::Partial => {}
+        }
+        if self.ready.read {
+            match self.read_more(pool) {
+                None => return NextRequest::Closed,
+                Some(0) => {}
+                Some(_) => {
+                    if let Scan::Complete { .. } | Scan::Error(_) = self.input.scan(limits) {
+                        return NextRequest::Complete;
+                    }
+                }
+            }
+        }
+        match self.input.buffered().len() {
+            0 => NextRequest::Idle,
+            n => NextRequest::Partial(n as u32),
+        }
+    }
+
     /// One non-blocking read into the input buffer (a worker's look for a pipelined or quick
     /// next request). Returns bytes read, or `None` at end of stream or on error.
     pub fn read_more(&mut self, pool: &'static Pool) -> Option<usize> {
@@ -332,7 +435,8 @@ impl ConnIo {
         self.input.compact();
         let buf = self.input.buf.as_mut()?;
         let room = &mut buf.as_mut_slice()[self.input.end..];
-        if room.is_empty() {
+        let want = room.len();
+        if want == 0 {
             return Some(0);
         }
         let r = loop {
@@ -341,16 +445,15 @@ impl ConnIo {
                 r => break r,
             }
         };
-        let room = room.len();
         match r {
             Ok(0) => None,
             Ok(n) => {
                 self.input.end += n;
-                self.ready.read(n, room);
+                self.ready.read(n, want);
                 Some(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.ready.read(0, room);
+                self.ready.read(0, want);
                 self.input.release_if_empty();
                 Some(0)
             }
@@ -360,54 +463,11 @@ impl ConnIo {
 
     /// Send pending output, at most [`WRITES_PER_CALL`] system calls.
     pub fn send(&mut self) -> Sent {
-        let mut progress = false;
-        for _ in 0..WRITES_PER_CALL {
-            if let Some((mem, pos, end)) = &mut self.output.mem {
-                let more_follows = self.output.file.is_some();
-                match sys::send(&self.sock, &mem.bytes()[*pos..*end], more_follows) {
-                    Ok(n) => {
-                        progress |= n > 0;
-                        *pos += n;
-                        if *pos >= *end {
-                            self.output.mem = None;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.ready.write = false;
-                        return Sent::Partial { progress };
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return Sent::Failed,
-                }
-                continue;
-            }
-            if let Some((file, offset, end)) = &mut self.output.file {
-                let want = (*end - *offset).min(SENDFILE_CHUNK as u64) as usize;
-                match sys::sendfile(self.sock.as_fd(), file.as_fd(), offset, want) {
-                    // The file shrank under the response: the promised length cannot be met.
-                    Ok(0) => return Sent::Failed,
-                    Ok(_) => {
-                        progress = true;
-                        if *offset >= *end {
-                            self.output.file = None;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.ready.write = false;
-                        return Sent::Partial { progress };
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return Sent::Failed,
-                }
-                continue;
-            }
-            return Sent::All;
+        let sent = self.output.send(&self.sock);
+        if self.output.blocked {
+            self.ready.write = false;
         }
-        if self.output.is_empty() {
-            Sent::All
-        } else {
-            Sent::Partial { progress }
-        }
+        sent
     }
 
     /// Write completion's step: send, and say what happened in the core's terms.
@@ -463,5 +523,89 @@ impl ConnIo {
     pub fn release(&mut self) {
         self.input.release();
         self.output.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    const REQ: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// A connected loopback pair: the client's end and the server's connection.
+    fn pair() -> (TcpStream, ConnIo) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (sock, peer) = l.accept().unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let local = sock.local_addr().unwrap();
+        (client, ConnIo::new(sock, peer, local))
+    }
+
+    /// Wait until `n` bytes are ready on the server's socket (at most 5 s, in 10 ms steps).
+    fn wait_for(io: &ConnIo, n: usize) {
+        let mut b = vec![0u8; n];
+        for _ in 0..500 {
+            if io.sock.peek(&mut b).unwrap_or(0) >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{n} bytes never arrived");
+    }
+
+    /// Read the first request head (one read) and consume it, as a response does.
+    fn first_request(io: &mut ConnIo, pool: &'static Pool) {
+        assert_eq!(io.read_head(pool, &Limits::DEFAULT), HeadRead::Complete);
+        io.input.consume(REQ.len());
+    }
+
+    #[test]
+    fn no_look_ahead_read_after_a_read_that_drained_the_socket() {
+        let pool = Pool::new(1024, 2, 2, 0);
+        let (mut client, mut io) = pair();
+        client.write_all(REQ).unwrap();
+        wait_for(&io, REQ.len());
+        first_request(&mut io, pool);
+        assert!(!io.ready.read, "27 bytes into 1024 bytes of room");
+        // The next request arrives after the first was read: the look-ahead must not read it,
+        // the poller reports it.
+        client.write_all(REQ).unwrap();
+        wait_for(&io, REQ.len());
+        assert_eq!(io.next_request(pool, &Limits::DEFAULT), NextRequest::Idle);
+        let mut b = [0u8; 64];
+        assert_eq!(io.sock.peek(&mut b).unwrap(), REQ.len(), "still unread");
+    }
+
+    #[test]
+    fn pipelined_bytes_already_buffered_are_still_scanned() {
+        let pool = Pool::new(1024, 2, 2, 0);
+        let (mut client, mut io) = pair();
+        client.write_all(&[REQ, REQ].concat()).unwrap();
+        wait_for(&io, 2 * REQ.len());
+        first_request(&mut io, pool);
+        assert!(!io.ready.read);
+        assert_eq!(
+            io.next_request(pool, &Limits::DEFAULT),
+            NextRequest::Complete
+        );
+    }
+
+    #[test]
+    fn after_a_read_that_filled_the_buffer_the_look_ahead_reads() {
+        // 40 bytes of room: the first read takes the first request and 13 bytes of the second.
+        let pool = Pool::new(40, 2, 2, 0);
+        let (mut client, mut io) = pair();
+        client.write_all(&[REQ, REQ].concat()).unwrap();
+        wait_for(&io, 2 * REQ.len());
+        first_request(&mut io, pool);
+        assert!(io.ready.read, "the read filled its room");
+        assert_eq!(
+            io.next_request(pool, &Limits::DEFAULT),
+            NextRequest::Complete
+        );
+        assert!(!io.ready.read, "the rest was shorter than the room");
     }
 }

@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 #[derive(Debug)]
 struct State<T> {
@@ -20,6 +21,14 @@ struct State<T> {
     listener_stop: bool,
     /// Workers exit once the queue is empty.
     terminated: bool,
+    /// Workers asleep on `work`.
+    sleeping: u32,
+}
+
+impl<T> crate::handoff::Sleepers for State<T> {
+    fn sleepers(&mut self) -> &mut u32 {
+        &mut self.sleeping
+    }
 }
 
 /// Listener → workers, with idle-worker accounting.
@@ -41,6 +50,7 @@ impl<T> WorkerQueue<T> {
                 jobs: VecDeque::with_capacity(workers),
                 listener_stop: false,
                 terminated: false,
+                sleeping: 0,
             }),
             idler: Condvar::new(),
             work: Condvar::new(),
@@ -83,24 +93,27 @@ impl<T> WorkerQueue<T> {
             return Err(job);
         }
         st.jobs.push_back(job);
+        let sleeper = st.sleeping > 0;
         drop(st);
-        self.work.notify_one();
+        // A worker not asleep takes the job before it would sleep (a notification is a futex
+        // call even with nobody waiting).
+        if sleeper {
+            self.work.notify_one();
+        }
         Ok(())
     }
 
     /// A worker waits for a connection; `None` once the queue is terminated and empty.
-    pub fn pop(&self) -> Option<T> {
-        let mut st = self.lock();
-        // Bounded: each wake-up takes a job, sees termination, or was spurious.
-        loop {
-            if let Some(job) = st.jobs.pop_front() {
-                return Some(job);
+    /// `on_idle` runs before it blocks and says how long it may sleep before `on_idle` runs
+    /// again (as [`crate::handoff::Dispatch::pop`]).
+    pub fn pop(&self, on_idle: impl FnMut() -> Option<Duration>) -> Option<T> {
+        crate::handoff::idle_wait(&self.state, &self.work, on_idle, |st| {
+            match st.jobs.pop_front() {
+                Some(job) => Some(Some(job)),
+                None if st.terminated => Some(None),
+                None => None,
             }
-            if st.terminated {
-                return None;
-            }
-            st = self.work.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
+        })
     }
 
     /// Workers not reserved and not serving.
@@ -130,7 +143,6 @@ impl<T> WorkerQueue<T> {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::time::Duration;
 
     #[test]
     fn the_listener_waits_for_an_idle_worker() {
@@ -157,7 +169,7 @@ mod tests {
         let mut served = Vec::new();
         for _ in 0..3 {
             q.set_idle();
-            served.push(q.pop().unwrap());
+            served.push(q.pop(|| None).unwrap());
         }
         assert_eq!(listener.join().unwrap(), 3);
         assert_eq!(served, vec![0, 1, 2]);
@@ -173,7 +185,7 @@ mod tests {
         };
         let w = {
             let q = q.clone();
-            std::thread::spawn(move || q.pop())
+            std::thread::spawn(move || q.pop(|| None))
         };
         std::thread::sleep(Duration::from_millis(20));
         q.stop_listener();

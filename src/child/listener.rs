@@ -430,6 +430,10 @@ impl<'t> Listener<'t> {
                 continue;
             }
             let mut io = c.io;
+            // A worker's send that would have blocked: not writable until an edge says so.
+            if io.output.blocked {
+                io.ready.write = false;
+            }
             if sys::EDGE_TRIGGERED {
                 let e = &mut self.conns.edges[c.id.index()];
                 if let Some(away) = e.away.take() {

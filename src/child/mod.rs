@@ -100,6 +100,8 @@ pub struct Serving {
     pub board: Board,
     /// This child's open static files (OpenFileCache), built after the fork.
     pub open_files: crate::open_files::OpenFiles,
+    /// Access-log lines the threads have not written yet.
+    pub log_buffers: worker::LogBuffers,
 }
 
 /// What the event MPM's listener and workers share: the two queues, the listener's waker, and
@@ -204,6 +206,7 @@ pub fn run(
             stopping: AtomicBool::new(false),
             limits,
             open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
+            log_buffers: worker::LogBuffers::new(params.threads as usize, &site),
             site,
             board,
         },
@@ -242,10 +245,16 @@ pub fn run(
     )?;
     let how = listener.run();
     drop(listener);
+    if how == StopMode::Immediate {
+        // Before the idle workers wake to exit, so none is holding its lines meanwhile.
+        let serving = &shared.serving;
+        serving.log_buffers.write_all(&serving.site.access_logs);
+    }
     shared.dispatch.terminate();
     match how {
         // Every connection is already closed; a worker still inside a handler (or stuck on a
-        // log write) must not keep the process alive: it ends with the process.
+        // log write) must not keep the process alive: it ends with the process (the log lines
+        // the workers buffered were written above).
         StopMode::Immediate => {}
         // Workers finish what they hold and exit on the terminated queue. Nothing reads the
         // signal pipe any more, so a stop signal from now on takes its default action: a

@@ -50,7 +50,7 @@ use eventmpm_core::time::Instant;
 use super::accept_shortage::AcceptShortage;
 use super::connio::ConnIo;
 use super::fdqueue::WorkerQueue;
-use super::worker::Worker;
+use super::worker::{Blocking, LogBuffers, Worker};
 use super::{ChildParams, Clock, Serving, StopMode};
 use crate::accept_mutex::ChildMutex;
 use crate::board::Board;
@@ -150,6 +150,7 @@ pub fn run(
             stopping: AtomicBool::new(false),
             limits,
             open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
+            log_buffers: LogBuffers::new(threads, &site),
             site,
             board,
         },
@@ -189,7 +190,10 @@ pub fn run(
     let mode = wait_for_stop(&child, &signals);
     begin_stop(&child);
     if mode == StopMode::Immediate {
-        // Connections in progress, and the threads serving them, end with the process.
+        // Connections in progress, and the threads serving them, end with the process; the
+        // log lines they buffered are written first.
+        let serving = &child.serving;
+        serving.log_buffers.write_all(&serving.site.access_logs);
         return Ok(mode);
     }
     wake_listener(&child, &listener, wake_tries);
@@ -559,8 +563,9 @@ fn work(child: &Child, n: u32) {
     let mut scratch = vec![0u8; DRAIN_BUFFER];
     loop {
         child.queue.set_idle();
-        w.on_idle();
-        let Some(conn) = child.queue.pop() else { break };
+        let Some(conn) = child.queue.pop(|| w.on_idle()) else {
+            break;
+        };
         serve_connection(child, &mut w, &mut table, conn, &mut scratch);
         if let Some(left) = &child.conns_left
             // Stops at zero: exactly one worker sees the last connection go.
@@ -628,10 +633,18 @@ fn serve_connection(
             Some(Phase::WriteCompletion) => WorkerStatus::Write,
             _ => WorkerStatus::Read,
         });
-        // Lines of the requests served so far go out before the worker blocks.
-        owned.worker.flush_logs();
+        // Lines of the requests served so far go out if they are due; if not, the wait ends in
+        // time to write them when they are (and comes back here as `Again`).
+        let log_limit = owned.worker.before_wait();
         let lingering = phase == Some(Phase::Linger);
-        next = match wait(&owned.io, owned.table, readable, lingering, clock) {
+        next = match wait(
+            &owned.io,
+            owned.table,
+            readable,
+            lingering,
+            log_limit,
+            clock,
+        ) {
             Waited::Ready => Next::Event(Event::Ready),
             Waited::Again => Next::Action(if readable {
                 Action::WaitReadable
@@ -686,9 +699,11 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
         served: u32,
         _: Instant,
     ) -> Result<Option<Event>, Infallible> {
-        Ok(Some(Event::Handback(
-            self.worker.serve_requests(&mut self.io, served),
-        )))
+        Ok(Some(Event::Handback(self.worker.serve_requests(
+            &mut self.io,
+            served,
+            Blocking::Allowed,
+        ))))
     }
 
     fn write(&mut self, _: ConnId) -> Result<Wrote, Infallible> {
@@ -726,7 +741,7 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
 enum Waited {
     /// The socket is ready.
     Ready,
-    /// Woken early (a signal); wait again.
+    /// Woken early (a signal, or buffered log lines due); wait again.
     Again,
     /// The phase's deadline passed: the table's next action.
     Expired(Action),
@@ -734,11 +749,14 @@ enum Waited {
     LingerRead,
 }
 
+/// Wait on the connection's socket, at most until the table's next deadline, 2 s per read in
+/// lingering close, and `log_limit` (buffered log lines due to be written).
 fn wait(
     io: &ConnIo,
     table: &mut ConnTable<'_>,
     readable: bool,
     lingering: bool,
+    log_limit: Option<StdDuration>,
     clock: Clock,
 ) -> Waited {
     let now = clock.now();
@@ -749,8 +767,8 @@ fn wait(
     // httpd's blocking lingering close reads with a 2 s timeout each (SECONDS_TO_LINGER), within
     // the 30 s the table allows in all (MAX_SECS_TO_LINGER).
     let per_read = lingering.then(|| StdDuration::from_millis(SHORT_LINGER.as_millis()));
-    if let Some(p) = per_read {
-        limit = Some(limit.map_or(p, |l| l.min(p)));
+    for cap in [per_read, log_limit].into_iter().flatten() {
+        limit = Some(limit.map_or(cap, |l| l.min(cap)));
     }
     let events = if readable {
         rustix::event::PollFlags::IN
@@ -768,7 +786,7 @@ fn wait(
             None => Waited::Again,
         };
     }
-    // The per-read limit ran out, unless a signal cut the wait short.
+    // The per-read limit ran out, unless a signal or the log limit cut the wait short.
     let waited = now.saturating_since(started);
     if per_read.is_some_and(|p| waited.as_millis() >= p.as_millis() as u64) {
         Waited::LingerRead

@@ -137,6 +137,9 @@ pub struct ServerConfig {
     pub log_level: log::LevelFilter,
     /// CustomLog files and their formats.
     pub custom_logs: Vec<(PathBuf, LogFormat)>,
+    /// BufferedLogs (default on here, unlike httpd: see the README).
+    #[doc(alias = "BufferedLogs")]
+    pub buffered_logs: bool,
     /// TypesConfig, if given (else the built-in table).
     pub types_config: Option<PathBuf>,
     /// `<Location>` sections, in configuration order.
@@ -179,6 +182,9 @@ impl ServerConfig {
             error_log: PathBuf::from("logs/error_log"),
             log_level: log::LevelFilter::Warn,
             custom_logs: Vec::new(),
+            // Lines wait at most a second here, where httpd's buffered lines could wait without
+            // bound: the reason httpd leaves it off is gone, the write per request saved stays.
+            buffered_logs: true,
             types_config: None,
             locations: Vec::new(),
             directories: Vec::new(),
@@ -545,6 +551,22 @@ mod tests {
             assert!(e.message.starts_with(message), "{text}: {e}");
             assert!(e.to_string().contains(&format!("t.conf:{line}: ")), "{e}");
         }
+    }
+
+    #[test]
+    fn buffered_logs_defaults_on_and_takes_on_or_off() {
+        assert!(load_text("Listen 8080\n").unwrap().buffered_logs);
+        assert!(
+            !load_text("Listen 8080\nBufferedLogs off\n")
+                .unwrap()
+                .buffered_logs
+        );
+        let e = load_text("Listen 8080\nBufferedLogs maybe\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert_eq!(e.message, "BufferedLogs must be On or Off", "{e}");
+        let e =
+            load_text("Listen 8080\n<Location /x>\nBufferedLogs On\n</Location>\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
     }
 
     #[test]

@@ -322,6 +322,11 @@ impl Reader {
                 let path = self.cfg.resolve(target);
                 self.cfg.custom_logs.push((path, format));
             }
+            "bufferedlogs" => {
+                server_only()?;
+                self.cfg.buffered_logs =
+                    on_off(name, one("Enable Buffered Logging (experimental)")?)?;
+            }
             "typesconfig" => {
                 server_only()?;
                 self.cfg.types_config = Some(self.cfg.resolve(one("the MIME types config file")?));

@@ -4,18 +4,20 @@
 //! about running the script is in [`crate::cgi`]; this file ties it to the worker's responses,
 //! logs and keep-alive decisions.
 
-use std::time::{Instant as StdInstant, SystemTime};
-
 use eventmpm_core::conn::{self, KeepAlive};
 use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
 use eventmpm_core::http1::{self, BodyFraming, Method, Request, Status, path};
 
-use super::{Body, Reply, Worker};
+use super::Worker;
+use super::access_log::Delivered;
+use super::plan::{Blocking, Body, Reply};
+use super::respond::RequestTime;
 use crate::cgi::env::{Redirected, ServerFacts};
 use crate::cgi::exchange::{Abort, Exchange, Framing, HeadFailure, Out, RequestBody};
 use crate::cgi::headers::HeadError;
 use crate::cgi::{Lookup, MAX_REDIRECTS, Script, process};
-use crate::child::connio::{ConnIo, Input, Sent};
+use crate::child::connio::{ConnIo, Sent};
+use crate::config::Handler;
 use crate::site::Route;
 
 /// What the CGI handler did with a request.
@@ -51,13 +53,18 @@ const CGI_ALLOW: &[u8] = b"GET, HEAD, POST, OPTIONS";
 #[derive(Clone, Copy)]
 struct Ctx<'r> {
     served_before: u32,
-    now: i64,
-    now_us: u64,
+    time: &'r RequestTime,
     /// The original request, for REDIRECT_* after an internal redirect.
     original: &'r Request<'r>,
 }
 
 impl Worker<'_> {
+    /// Whether a request on `route` may be for a CGI script: finding out looks at the file
+    /// system ([`Self::cgi_route`]).
+    pub(super) fn cgi_may_apply(&self, route: &Route<'_>) -> bool {
+        self.site.cgi.is_enabled() || route.handler == Handler::Cgi
+    }
+
     /// If `decoded` names a CGI script (or a refused one), the reply that stands for it: a
     /// [`Body::Cgi`] to run, or an error page. `None` for anything else.
     pub(super) fn cgi_route(
@@ -67,10 +74,10 @@ impl Worker<'_> {
         decoded: &[u8],
         route: &Route<'_>,
     ) -> Option<Reply> {
-        let cgi = &self.site.cgi;
-        if !cgi.is_enabled() && route.handler != crate::config::Handler::Cgi {
+        if !self.cgi_may_apply(route) {
             return None;
         }
+        let cgi = &self.site.cgi;
         let found = cgi.locate(
             &self.site.document_root,
             &self.site.locations,
@@ -95,33 +102,27 @@ impl Worker<'_> {
         }
     }
 
-    /// Run `script` for `req` and answer the client. `input` holds the head (`head_len` bytes)
-    /// and whatever of the body has arrived.
-    #[allow(clippy::too_many_arguments)]
+    /// Run `script` for `req` and answer the client. The connection's input holds the head
+    /// (`head_bytes`) and whatever of the body has arrived.
     pub(super) fn cgi_respond(
         &mut self,
         io: &ConnIo,
         req: &Request<'_>,
         head_bytes: &[u8],
-        head_len: usize,
-        input: &Input,
         script: &Script,
         served_before: u32,
-        started: StdInstant,
-        wall: SystemTime,
-        now: i64,
-        now_us: u64,
+        time: &RequestTime,
     ) -> CgiDone {
+        let head_len = head_bytes.len();
         let body = RequestBody {
             framing: req.body(),
-            buffered: input.buffered().get(head_len..).unwrap_or(&[]),
+            buffered: io.input.buffered().get(head_len..).unwrap_or(&[]),
             expects_continue: req.expects_continue(),
             limits: self.shared.limits,
         };
         let ctx = Ctx {
             served_before,
-            now,
-            now_us,
+            time,
             original: req,
         };
         let run = self.run_script(io, req, script, body, ctx, 0, true);
@@ -145,18 +146,13 @@ impl Worker<'_> {
             } => {
                 self.last_keep_alive = keep_alive;
                 let filename = script.filename.display().to_string();
-                self.log(
-                    io,
-                    req,
-                    head_bytes,
+                let sent = Delivered {
                     status,
+                    head_len: head_out,
                     body_bytes,
-                    head_out,
-                    started,
-                    wall,
-                    served_before,
-                    Some(&filename),
-                );
+                    filename: Some(&filename),
+                };
+                self.log(io, req, head_bytes, &sent, time, served_before);
                 self.request_done(head_out + body_bytes);
                 // A response cut short by the client is a failed connection; one cut short by
                 // the script (timeout, wrong length) closes normally after what was sent.
@@ -318,7 +314,7 @@ impl Worker<'_> {
         }
         let size: usize = fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
         let mut buf = vec![0u8; size + 1024];
-        let date = *self.date.get(ctx.now);
+        let date = *self.date.get(ctx.time.secs);
         let written = ResponseHead {
             status,
             request_version: req.version(),
@@ -464,7 +460,11 @@ impl Worker<'_> {
             }
         };
         self.fields.clear();
-        let mut reply = self.handle_path(&target, io, decoded, ctx.now, ctx.now_us);
+        let Ok(mut reply) = self.handle_path(&target, io, decoded, ctx.time, Blocking::Allowed)
+        else {
+            // Planning with blocking allowed is never deferred.
+            return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, "GET", b""));
+        };
         match std::mem::replace(&mut reply.body, Body::None) {
             Body::Cgi(script) => {
                 let body = RequestBody {

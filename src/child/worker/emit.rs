@@ -1,0 +1,169 @@
+//! Emitting a planned reply: the response head written into a pool buffer (the keep-alive
+//! decision made there), the body placed after it — a generated page, a small file read in
+//! beside the head, or a file range for sendfile — in the connection's output, and sent.
+//!
+//! The head is written while the request is still borrowed (its log line needs the head's
+//! length); placing the body and sending take the connection's output and socket apart from
+//! its input ([`place`], [`send`]), after that borrow has ended.
+
+use std::net::TcpStream;
+use std::sync::atomic::Ordering;
+
+use eventmpm_core::conn::{self, KeepAlive};
+use eventmpm_core::http1::date;
+use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
+
+use super::Worker;
+use super::plan::{Asked, Body, Reply};
+use crate::buffers::Buf;
+use crate::child::connio::{Mem, Output, Sent};
+
+/// Files up to this size are read into the response buffer and sent with the head in one
+/// write; larger ones go out with sendfile.
+const SMALL_FILE: u64 = 8 * 1024;
+/// Response fields beyond the head writer's own (Allow, Location, Content-Type, the
+/// representation's, Refresh): more than any reply plans.
+const MAX_FIELDS: usize = 8;
+
+/// The `Date` value, formatted once per second per thread.
+pub(super) struct DateCache {
+    secs: i64,
+    value: [u8; 29],
+}
+
+impl DateCache {
+    pub(super) fn new() -> DateCache {
+        DateCache {
+            secs: -1,
+            value: [0; 29],
+        }
+    }
+
+    /// The `Date` value for `now` (seconds since the epoch).
+    pub(super) fn get(&mut self, now: i64) -> &[u8; 29] {
+        if now != self.secs {
+            self.secs = now;
+            self.value = date::format(now);
+        }
+        &self.value
+    }
+}
+
+/// A response head written into a pool buffer.
+pub(super) struct Head {
+    buf: Buf,
+    /// The head's length.
+    pub(super) len: usize,
+    /// Body bytes that follow it (none for HEAD or a 304).
+    pub(super) body_bytes: u64,
+}
+
+impl Worker<'_> {
+    /// Write the head of `reply` for a request that `asked` so, `served_before` responses into
+    /// its connection, and decide whether the connection stays open (`last_keep_alive`).
+    /// `None` if no buffer is left or the head does not fit one (logged).
+    pub(super) fn write_head(
+        &mut self,
+        reply: &Reply,
+        asked: Asked,
+        served_before: u32,
+        now: i64,
+    ) -> Option<Head> {
+        let stopping = self.shared.stopping.load(Ordering::Relaxed);
+        let ka = conn::keep_alive(
+            &self.site.keep_alive,
+            served_before,
+            asked.keep_alive && !reply.close,
+            true,
+            reply.status.code(),
+            stopping,
+        );
+        let persistence = match ka {
+            KeepAlive::Close => Persistence::Close,
+            KeepAlive::Open { timeout, remaining } => Persistence::KeepAlive {
+                timeout,
+                max: remaining,
+            },
+        };
+        let length = reply.body.len();
+        let mut buf = self.shared.pool.take()?;
+        let mut spans = [("", &b""[..]); MAX_FIELDS];
+        let n = self.fields.spans.len().min(spans.len());
+        for (slot, (name, s, e)) in spans.iter_mut().zip(&self.fields.spans) {
+            *slot = (*name, &self.fields.bytes[*s..*e]);
+        }
+        let date = *self.date.get(now);
+        let written = ResponseHead {
+            status: reply.status,
+            request_version: asked.version,
+            head_only: asked.head_only,
+            length: BodyLength::Known(length),
+            date: &date,
+            server: self.site.server_software.as_bytes(),
+            persistence,
+            headers: &spans[..n],
+        }
+        .write(buf.as_mut_slice());
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                log::error!("cannot write a response head: {e}");
+                return None;
+            }
+        };
+        self.last_keep_alive = !written.close;
+        let send_body = !matches!(written.body, BodyPlan::None);
+        Some(Head {
+            buf,
+            len: written.len,
+            body_bytes: if send_body { length } else { 0 },
+        })
+    }
+}
+
+/// Put `head` and `body` into `output`. Fails only if a small file cannot be read (the head
+/// is dropped and `output` left as it was).
+pub(super) fn place(output: &mut Output, head: Head, body: Body) -> std::io::Result<()> {
+    let Head {
+        mut buf,
+        len: mut end,
+        body_bytes,
+    } = head;
+    if body_bytes == 0 {
+        output.mem = Some((Mem::Pooled(buf), 0, end));
+        return Ok(());
+    }
+    match body {
+        Body::Page(mut page) => {
+            let mut v = Vec::with_capacity(end + page.len());
+            v.extend_from_slice(&buf.as_slice()[..end]);
+            v.append(&mut page);
+            drop(buf);
+            let end = v.len();
+            output.mem = Some((Mem::Heap(v), 0, end));
+        }
+        Body::File { file, start, len } => {
+            if len <= SMALL_FILE && len as usize <= buf.len() - end {
+                // One write for head and body.
+                let dst = &mut buf.as_mut_slice()[end..end + len as usize];
+                std::os::unix::fs::FileExt::read_exact_at(&file, dst, start)?;
+                end += len as usize;
+                output.mem = Some((Mem::Pooled(buf), 0, end));
+            } else {
+                output.mem = Some((Mem::Pooled(buf), 0, end));
+                output.file = Some((file, start, start + len));
+            }
+        }
+        Body::None | Body::Cgi(_) => output.mem = Some((Mem::Pooled(buf), 0, end)),
+    }
+    Ok(())
+}
+
+/// Send what `output` holds on `sock`; once all of it is out, its buffers go back.
+pub(super) fn send(output: &mut Output, sock: &TcpStream) -> Sent {
+    let sent = output.send(sock);
+    if sent == Sent::All {
+        output.release();
+    }
+    sent
+}

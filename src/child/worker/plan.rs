@@ -1,0 +1,418 @@
+//! Planning a response: parse the request head, route it, open and examine what a handler
+//! serves, and decide the reply — status, fields, body — without writing anything.
+//!
+//! [`Blocking::Never`] asks for a plan only if it needs nothing that may block the thread:
+//! opening or examining a file, running a CGI script, reading a file. Where it would, the plan
+//! is [`WouldBlock`], given before any side effect (no log line, no output, no input consumed),
+//! so the request can go to a worker thread as it came.
+
+use eventmpm_core::conn;
+use eventmpm_core::http1::discard::{Discard, discard};
+use eventmpm_core::http1::error_page::{self, ErrorPage};
+use eventmpm_core::http1::{
+    self, HeadError, Header, Limits, Method, ProtocolOptions, Request, Status, TargetForm, Version,
+    path,
+};
+
+use super::Worker;
+use super::respond::RequestTime;
+use crate::child::connio::ConnIo;
+use crate::config::Handler;
+use crate::site::Site;
+
+/// Whether planning may block the calling thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocking {
+    /// A worker thread: open and examine files, run CGI scripts.
+    Allowed,
+    /// A thread that must not block (the listener): plan only what needs no file system, else
+    /// say [`WouldBlock`].
+    Never,
+}
+
+/// The plan needs what [`Blocking::Never`] forbids; nothing was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WouldBlock;
+
+/// Header fields per request parsed without allocating; a larger LimitRequestFields uses a
+/// heap array sized per request.
+const STACK_HEADERS: usize = 128;
+
+/// The methods static files answer: POST is served as GET, its body skipped (httpd's
+/// `default_handler`).
+const FILE_METHODS: [Method<'static>; 4] =
+    [Method::Get, Method::Head, Method::Post, Method::Options];
+/// The methods server-status answers.
+const STATUS_METHODS: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
+
+/// Room for a request's header fields while it is parsed: `LimitRequestFields + 1` of them (one
+/// more, to notice too many), on the stack up to [`STACK_HEADERS`].
+pub(super) struct FieldRoom<'h> {
+    stack: [Header<'h>; STACK_HEADERS],
+    heap: Vec<Header<'h>>,
+}
+
+impl<'h> FieldRoom<'h> {
+    pub(super) fn new() -> FieldRoom<'h> {
+        FieldRoom {
+            stack: [httparse::EMPTY_HEADER; STACK_HEADERS],
+            heap: Vec::new(),
+        }
+    }
+
+    /// Parse `head` under the limits and HttpProtocolOptions.
+    pub(super) fn parse(
+        &'h mut self,
+        head: &'h [u8],
+        limits: &Limits,
+        options: &ProtocolOptions,
+    ) -> Result<Request<'h>, HeadError> {
+        let want = limits.fields as usize + 1;
+        let headers: &'h mut [Header<'h>] = if limits.fields == 0 || want > STACK_HEADERS {
+            // LimitRequestFields above the stack array (or unlimited, bounded by the head's
+            // length): rare enough to allocate for.
+            self.heap =
+                vec![httparse::EMPTY_HEADER; want.max(STACK_HEADERS).min(head.len() / 2 + 1)];
+            &mut self.heap[..]
+        } else {
+            &mut self.stack[..want]
+        };
+        http1::parse_with(head, limits, options, headers)
+    }
+}
+
+/// The fields of one response besides those the head writer owns, in a buffer kept by the
+/// thread (no allocation per request once it has grown to the largest set).
+pub(super) struct Fields {
+    /// (name, start, end) into `bytes`.
+    pub(super) spans: Vec<(&'static str, usize, usize)>,
+    pub(super) bytes: Vec<u8>,
+}
+
+impl Fields {
+    pub(super) fn new() -> Fields {
+        Fields {
+            spans: Vec::with_capacity(8),
+            bytes: Vec::with_capacity(256),
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.spans.clear();
+        self.bytes.clear();
+    }
+
+    pub(super) fn push(&mut self, name: &'static str, value: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.spans.push((name, start, self.bytes.len()));
+    }
+}
+
+/// What a request's answer is, before its head is written.
+pub(super) enum Body {
+    None,
+    Page(Vec<u8>),
+    File {
+        file: std::fs::File,
+        start: u64,
+        len: u64,
+    },
+    /// A CGI script to run ([`super::cgi`]): it answers the request itself.
+    Cgi(Box<crate::cgi::Script>),
+}
+
+impl Body {
+    /// The body's length as the head announces it (a script's is its own business).
+    pub(super) fn len(&self) -> u64 {
+        match self {
+            Body::None | Body::Cgi(_) => 0,
+            Body::Page(p) => p.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+}
+
+/// A planned reply; its fields are in the thread's [`Fields`].
+pub(super) struct Reply {
+    pub(super) status: Status,
+    pub(super) body: Body,
+    /// Force `Connection: close` (the request's body was not read, or the stream is untrusted).
+    pub(super) close: bool,
+    pub(super) filename: Option<String>,
+}
+
+impl Reply {
+    pub(super) fn new(status: Status) -> Reply {
+        Reply {
+            status,
+            body: Body::None,
+            close: false,
+            filename: None,
+        }
+    }
+}
+
+/// What a request asked of its response's form.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Asked {
+    pub(super) version: Version,
+    /// HEAD: the head only.
+    pub(super) head_only: bool,
+    /// The client would keep the connection open.
+    pub(super) keep_alive: bool,
+}
+
+/// A request's plan.
+pub(super) struct Decision {
+    pub(super) reply: Reply,
+    pub(super) asked: Asked,
+    /// Bytes of an unread body after the head, skipped with it if the connection stays open.
+    pub(super) body_len: usize,
+}
+
+/// The request line (the head's first line, without its line ending and any empty lines
+/// before it).
+pub(super) fn request_line(head: &[u8]) -> &[u8] {
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(head.len());
+    let rest = &head[start..];
+    let end = rest
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+impl Worker<'_> {
+    /// Decide the reply to the request whose head (`head`, parsed as `parsed`) starts
+    /// `io.input`.
+    pub(super) fn plan(
+        &mut self,
+        parsed: &Result<Request<'_>, HeadError>,
+        io: &ConnIo,
+        head: &[u8],
+        time: &RequestTime,
+        blocking: Blocking,
+    ) -> Result<Decision, WouldBlock> {
+        self.fields.clear();
+        let req = match parsed {
+            Err(e) => {
+                log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
+                let method = request_line(head)
+                    .split(|&b| b == b' ')
+                    .next()
+                    .and_then(|m| std::str::from_utf8(m).ok())
+                    .unwrap_or("GET");
+                let mut reply = self.error_reply(e.status(), method, b"");
+                reply.close = true;
+                let asked = Asked {
+                    version: Version::Http11,
+                    head_only: false,
+                    keep_alive: false,
+                };
+                return Ok(Decision {
+                    reply,
+                    asked,
+                    body_len: 0,
+                });
+            }
+            Ok(req) => req,
+        };
+        let mut reply = self.handle(req, io, time, blocking)?;
+        let mut body_len = 0;
+        if !matches!(reply.body, Body::Cgi(_)) {
+            // A body no handler reads must not be taken for the next request.
+            let after_head = io.input.buffered().get(head.len()..).unwrap_or(&[]);
+            let limits = self.shared.limits;
+            match discard(&req.method(), req.body(), after_head, &limits) {
+                Discard::Nothing => {}
+                Discard::Skip { len } => body_len = len,
+                // Lingering close drains what is still coming.
+                Discard::Close => reply.close = true,
+                Discard::Invalid(e) => {
+                    log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
+                    self.fields.clear();
+                    reply = self.error_reply(e.status(), req.method().as_str(), b"");
+                    reply.close = true;
+                }
+            }
+        }
+        let asked = Asked {
+            version: req.version(),
+            head_only: req.method() == Method::Head,
+            keep_alive: req.keep_alive(),
+        };
+        Ok(Decision {
+            reply,
+            asked,
+            body_len,
+        })
+    }
+
+    /// Route and answer a parsed request.
+    fn handle(
+        &mut self,
+        req: &Request<'_>,
+        io: &ConnIo,
+        time: &RequestTime,
+        blocking: Blocking,
+    ) -> Result<Reply, WouldBlock> {
+        let method = req.method();
+        match req.target().form() {
+            // `OPTIONS *` asks about the server, not a resource: 200 with no body, as httpd
+            // answers it (without an Allow field).
+            TargetForm::Asterisk => return Ok(Reply::new(Status::OK)),
+            // `CONNECT host:port` asks for a tunnel, and this server is no proxy: 405, as httpd
+            // without mod_proxy answers.
+            TargetForm::Authority => return Ok(self.refuse_method(method, &FILE_METHODS)),
+            TargetForm::Origin | TargetForm::Absolute => {}
+        }
+        // The decoding buffer is taken out for the request so `decoded` can be borrowed while the
+        // handlers use the rest of the worker; it is put back below (no allocation per request).
+        let mut buf = std::mem::take(&mut self.path);
+        let reply = match path::normalize(req.target().path().as_bytes(), &mut buf) {
+            Ok(n) => self.handle_path(req, io, &buf[..n], time, blocking),
+            Err(e) => {
+                log::info!("{} (client {})", e.reason(), io.peer.ip());
+                Ok(self.error_reply(e.status(), method.as_str(), b""))
+            }
+        };
+        self.path = buf;
+        reply
+    }
+
+    /// Answer a request for the decoded path `decoded`.
+    pub(super) fn handle_path(
+        &mut self,
+        req: &Request<'_>,
+        io: &ConnIo,
+        decoded: &[u8],
+        time: &RequestTime,
+        blocking: Blocking,
+    ) -> Result<Reply, WouldBlock> {
+        let method = req.method();
+        let route = self.site.route(decoded);
+        // Finding a script looks at the file system.
+        if blocking == Blocking::Never && self.cgi_may_apply(&route) {
+            return Err(WouldBlock);
+        }
+        if let Some(reply) = self.cgi_route(req, io, decoded, &route) {
+            return Ok(reply);
+        }
+        if !Site::allows(&route, io.peer.ip(), io.local.ip()) {
+            log::info!(
+                "client denied by server configuration: {} (client {})",
+                String::from_utf8_lossy(decoded),
+                io.peer.ip()
+            );
+            return Ok(self.error_reply(Status::FORBIDDEN, method.as_str(), b""));
+        }
+        let allowed: &[Method<'_>] = match route.handler {
+            Handler::ServerStatus => &STATUS_METHODS,
+            Handler::Default | Handler::Cgi => &FILE_METHODS,
+        };
+        match method {
+            Method::Options => {
+                self.push_allow(allowed);
+                return Ok(Reply::new(Status::OK));
+            }
+            m if allowed.contains(&m) => {}
+            m => return Ok(self.refuse_method(m, allowed)),
+        }
+        match route.handler {
+            Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
+            Handler::Default | Handler::Cgi => {
+                if blocking == Blocking::Never {
+                    return Err(WouldBlock);
+                }
+                Ok(self.static_file(req, decoded, route.follow_symlinks, time))
+            }
+        }
+    }
+
+    /// httpd's `default_handler` for a method the handler does not implement
+    /// ([`Method::refusal`]), naming the methods that are allowed.
+    fn refuse_method(&mut self, method: Method<'_>, allowed: &[Method<'_>]) -> Reply {
+        if !method.is_registered() {
+            log::info!("Invalid method in request {}", method.as_str());
+        }
+        let r = self.error_reply(method.refusal(), method.as_str(), b"");
+        self.push_allow(allowed);
+        r
+    }
+
+    /// An `Allow` field naming `methods`.
+    fn push_allow(&mut self, methods: &[Method<'_>]) {
+        let mut allow = [0u8; 64];
+        let k = error_page::allow_value(methods, &mut allow).unwrap_or(0);
+        self.fields.push("Allow", &allow[..k]);
+    }
+
+    /// httpd's error page for `status` (with a `Location` field for a redirect).
+    pub(super) fn error_reply(&mut self, status: Status, method: &str, location: &[u8]) -> Reply {
+        let mut page = vec![0u8; 2048];
+        let page_len = ErrorPage {
+            status,
+            method,
+            server_admin: &self.site.server_admin,
+            location,
+            expect: b"",
+        }
+        .write(&mut page)
+        .unwrap_or(0);
+        page.truncate(page_len);
+        if !location.is_empty() {
+            self.fields.push("Location", location);
+        }
+        if page_len > 0 {
+            self.fields.push("Content-Type", error_page::CONTENT_TYPE);
+        }
+        let mut r = Reply::new(status);
+        r.close = conn::drops_connection(status.code());
+        r.body = Body::Page(page);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_line_skips_leading_empty_lines() {
+        assert_eq!(
+            request_line(b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            b"GET / HTTP/1.1"
+        );
+        assert_eq!(request_line(b"GET /\n"), b"GET /");
+        assert_eq!(request_line(b""), b"");
+    }
+
+    #[test]
+    fn field_room_grows_past_the_stack_only_for_large_limits() {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\n\r\n";
+        let mut limits = Limits::DEFAULT;
+        let mut room = FieldRoom::new();
+        let req = room
+            .parse(head, &limits, &ProtocolOptions::DEFAULT)
+            .unwrap();
+        assert_eq!(req.headers().len(), 2);
+        limits.fields = 1;
+        let mut room = FieldRoom::new();
+        assert!(
+            room.parse(head, &limits, &ProtocolOptions::DEFAULT)
+                .is_err(),
+            "two fields over a limit of one"
+        );
+        // Unlimited: a heap array bounded by the head's length.
+        limits.fields = 0;
+        let mut room = FieldRoom::new();
+        let req = room
+            .parse(head, &limits, &ProtocolOptions::DEFAULT)
+            .unwrap();
+        assert_eq!(req.headers().len(), 2);
+    }
+}

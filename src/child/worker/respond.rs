@@ -1,0 +1,177 @@
+//! One request, start to end: plan it ([`super::plan`]), note it on the scoreboard, let a CGI
+//! script answer or write the head ([`super::emit`]), log it ([`super::access_log`]); then,
+//! once the parsed request no longer borrows the connection's input, place the body in the
+//! connection's output, consume the request's bytes and send.
+//!
+//! [`Worker::answer`] takes the connection shared (`&ConnIo`): the request borrows its input
+//! there, and nothing in it can change the input or the output. [`Worker::respond`] changes
+//! them after that call has returned — the compiler keeps the order.
+
+use std::time::{Instant as StdInstant, SystemTime, UNIX_EPOCH};
+
+use eventmpm_core::http1::BodyFraming;
+
+use super::Worker;
+use super::access_log::Delivered;
+use super::cgi::CgiDone;
+use super::emit::{self, Head};
+use super::plan::{Blocking, Body, Decision, FieldRoom};
+use crate::board::monotonic_now;
+use crate::child::connio::{ConnIo, Sent};
+
+/// When a request began, read once from each clock.
+pub(super) struct RequestTime {
+    /// For its duration.
+    pub(super) started: StdInstant,
+    /// For its log line's time.
+    pub(super) wall: SystemTime,
+    /// Seconds since the epoch (Date, Last-Modified, conditionals).
+    pub(super) secs: i64,
+    /// Microseconds since the epoch (an ETag's weakness check).
+    pub(super) micros: u64,
+    /// The scoreboard's clock.
+    pub(super) monotonic: eventmpm_core::time::Instant,
+}
+
+impl RequestTime {
+    pub(super) fn now() -> RequestTime {
+        let wall = SystemTime::now();
+        let since_epoch = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+        RequestTime {
+            started: StdInstant::now(),
+            wall,
+            secs: since_epoch.as_secs() as i64,
+            micros: since_epoch.as_micros() as u64,
+            monotonic: monotonic_now(),
+        }
+    }
+}
+
+/// How an attempt to answer a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Responded {
+    /// The response went out, or part of it (the rest is in the connection's output), or the
+    /// connection failed.
+    Sent(Sent),
+    /// Under [`Blocking::Never`], answering would block: nothing was done, the request is
+    /// still buffered whole.
+    Deferred,
+}
+
+/// What answering did while the request borrowed the connection.
+enum Answered {
+    /// Nothing: see [`Responded::Deferred`].
+    Deferred,
+    /// A CGI script answered; the connection's first `consumed` input bytes were the request.
+    Streamed { sent: Sent, consumed: usize },
+    /// The head is written and the request logged; the body goes after the head.
+    Ready {
+        head: Head,
+        body: Body,
+        consumed: usize,
+        filename: Option<String>,
+    },
+    /// No response could be written (out of buffers, or a head too large for one).
+    Failed,
+}
+
+impl Worker<'_> {
+    /// Answer one request whose head is buffered at the start of `io.input`, the
+    /// `served_before + 1`th on its connection. Sets `last_keep_alive`.
+    pub(super) fn respond(
+        &mut self,
+        io: &mut ConnIo,
+        served_before: u32,
+        blocking: Blocking,
+    ) -> Responded {
+        let time = RequestTime::now();
+        let answered = self.answer(io, served_before, blocking, &time);
+        match answered {
+            Answered::Deferred => Responded::Deferred,
+            Answered::Failed => {
+                self.last_keep_alive = false;
+                Responded::Sent(Sent::Failed)
+            }
+            Answered::Streamed { sent, consumed } => {
+                if self.last_keep_alive {
+                    io.input.consume(consumed);
+                }
+                Responded::Sent(sent)
+            }
+            Answered::Ready {
+                head,
+                body,
+                consumed,
+                filename,
+            } => {
+                let bytes = head.len as u64 + head.body_bytes;
+                if let Err(e) = emit::place(&mut io.output, head, body) {
+                    log::error!("cannot read {}: {e}", filename.as_deref().unwrap_or("?"));
+                    self.last_keep_alive = false;
+                    return Responded::Sent(Sent::Failed);
+                }
+                // The request's bytes are done with; pipelined bytes after them stay buffered.
+                // A connection that closes keeps its input (lingering close discards it).
+                if self.last_keep_alive {
+                    io.input.consume(consumed);
+                }
+                let sent = emit::send(&mut io.output, &io.sock);
+                self.request_done(bytes);
+                Responded::Sent(sent)
+            }
+        }
+    }
+
+    /// Plan, and — unless the plan is deferred — run the script or write the head, and log.
+    fn answer(
+        &mut self,
+        io: &ConnIo,
+        served_before: u32,
+        blocking: Blocking,
+        time: &RequestTime,
+    ) -> Answered {
+        let limits = self.shared.limits;
+        let head_len = io.input.head_len.unwrap_or(0);
+        let head = io.input.head().unwrap_or(&[]);
+        let mut room = FieldRoom::new();
+        let parsed = room.parse(head, &limits, &self.site.protocol);
+        let Ok(Decision {
+            mut reply,
+            asked,
+            body_len,
+        }) = self.plan(&parsed, io, head, time, blocking)
+        else {
+            return Answered::Deferred;
+        };
+        self.record_request(time, parsed.as_ref().ok(), head, io.peer);
+        if let (Body::Cgi(script), Ok(req)) = (&reply.body, &parsed) {
+            let has_body = req.body() != BodyFraming::None;
+            match self.cgi_respond(io, req, head, script, served_before, time) {
+                CgiDone::Sent(sent, consumed) => return Answered::Streamed { sent, consumed },
+                CgiDone::Reply(r) => {
+                    // What is left of the body must not be read as the next request.
+                    reply = r;
+                    reply.close |= has_body;
+                }
+            }
+        }
+        let Some(written) = self.write_head(&reply, asked, served_before, time.secs) else {
+            return Answered::Failed;
+        };
+        if let Ok(req) = &parsed {
+            let sent = Delivered {
+                status: reply.status.code(),
+                head_len: written.len as u64,
+                body_bytes: written.body_bytes,
+                filename: reply.filename.as_deref(),
+            };
+            self.log(io, req, head, &sent, time, served_before);
+        }
+        Answered::Ready {
+            head: written,
+            body: reply.body,
+            consumed: head_len + body_len,
+            filename: reply.filename,
+        }
+    }
+}
