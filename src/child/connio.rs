@@ -5,15 +5,16 @@
 //! Every socket operation here is non-blocking and bounded: a call does at most a fixed number of
 //! system calls, so neither the listener nor a worker ever waits on a client.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
+use std::sync::Arc;
 
 use eventmpm_core::conn::{HeadRead, Wrote};
 use eventmpm_core::http1::{Limits, Scan, ScanState};
 
 use crate::buffers::{Buf, Pool};
+use crate::open_files::OpenFile;
 use crate::sys;
 
 /// Reads per [`ConnIo::read_head`] call: one read normally fills what the socket has; a second
@@ -146,8 +147,9 @@ impl Mem {
 pub struct Output {
     /// In-memory bytes `mem[pos..end]` still to send.
     pub mem: Option<(Mem, usize, usize)>,
-    /// A file range `[offset, end)` to send after the memory part.
-    pub file: Option<(File, u64, u64)>,
+    /// A file range `[offset, end)` to send after the memory part (the file may be shared
+    /// with the open-file cache and other responses: only offset-based sends touch it).
+    pub file: Option<(Arc<OpenFile>, u64, u64)>,
     /// The last [`Output::send`] stopped because the socket would block (its owner then
     /// knows the socket is not writable until an edge says so: [`Readiness::write`]).
     pub blocked: bool,
@@ -193,7 +195,7 @@ impl Output {
             }
             if let Some((file, offset, end)) = &mut self.file {
                 let want = (*end - *offset).min(SENDFILE_CHUNK as u64) as usize;
-                match sys::sendfile(sock.as_fd(), file.as_fd(), offset, want) {
+                match sys::sendfile(sock.as_fd(), file.file.as_fd(), offset, want) {
                     // The file shrank under the response: the promised length cannot be met.
                     Ok(0) => return Sent::Failed,
                     Ok(_) => {

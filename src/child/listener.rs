@@ -27,6 +27,7 @@ use eventmpm_core::time::Instant;
 
 use super::accept_shortage;
 use super::connio::{self, ConnIo};
+use super::worker::{Blocking, Worker};
 use super::{Clock, Completion, Job, Shared, StopMode};
 use crate::signals::SignalPipe;
 use crate::sys::{self, Accepted, Events, Interest, Poller, WAKE_TOKEN};
@@ -83,6 +84,10 @@ struct Conns<'t> {
     posted: Vec<ConnId>,
     /// Per slot: what the poller reported while the connection was away with a worker.
     edges: Vec<Edges>,
+    /// The listener's own request-answering state: a request that needs nothing that may
+    /// block (a cached small file in the page cache, server-status, an error) is answered here,
+    /// with no hand-off to a worker and no wake-up ([`Blocking::Never`]).
+    responder: Worker<'t>,
 }
 
 /// The listener's edge bookkeeping for one slot.
@@ -101,7 +106,7 @@ impl<'t> Listener<'t> {
     /// A listener over `table` (sized at child start) for `listeners`, feeding `workers` worker
     /// threads.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub(super) fn new(
         table: ConnTable<'t>,
         admission: Admission,
         poller: Poller,
@@ -110,6 +115,7 @@ impl<'t> Listener<'t> {
         signals: SignalPipe,
         max_connections: u32,
         workers: u32,
+        responder: Worker<'t>,
     ) -> std::io::Result<Listener<'t>> {
         let capacity = table.capacity();
         let mut io = Vec::with_capacity(capacity);
@@ -126,6 +132,7 @@ impl<'t> Listener<'t> {
                 in_flight: 0,
                 posted: Vec::with_capacity(if sys::EDGE_TRIGGERED { capacity } else { 0 }),
                 edges: vec![Edges::default(); if sys::EDGE_TRIGGERED { capacity } else { 0 }],
+                responder,
             },
             rules: listener::Listener::new(admission),
             bound: listeners
@@ -192,10 +199,17 @@ impl<'t> Listener<'t> {
             let deadline = self
                 .rules
                 .wake_at(&self.conns.table, self.conns.shared.dispatch.oldest());
+            // The lines this thread logged are written within BufferedLogs' bound: now if due,
+            // else by the time this wait ends.
+            let log_due = self.conns.responder.before_wait();
             let timeout = if self.conns.posted.is_empty() {
-                deadline.map(|d| {
+                let timeout = deadline.map(|d| {
                     StdDuration::from_millis(d.as_millis().saturating_sub(now.as_millis()))
-                })
+                });
+                match (timeout, log_due) {
+                    (Some(t), Some(l)) => Some(t.min(l)),
+                    (t, l) => t.or(l),
+                }
             } else {
                 // Connections already known to be ready go on at once.
                 Some(StdDuration::ZERO)
@@ -232,8 +246,12 @@ impl<'t> Listener<'t> {
                 self.conns.shared.board.set_listener_cpu(cpu);
             }
             match self.stop {
-                Some(StopMode::Immediate) => return StopMode::Immediate,
+                Some(StopMode::Immediate) => {
+                    self.conns.responder.write_log();
+                    return StopMode::Immediate;
+                }
                 Some(StopMode::Graceful) if self.conns.table.counts().connections == 0 => {
+                    self.conns.responder.write_log();
                     return StopMode::Graceful;
                 }
                 _ => {}
@@ -597,6 +615,14 @@ impl<'t> Io<'t> for Conns<'t> {
         served: u32,
         now: Instant,
     ) -> Result<Option<Event>, Infallible> {
+        if let Some(io) = self.io[id.index()].as_mut() {
+            let handback = self.responder.serve_requests(io, served, Blocking::Never);
+            // Deferred before any side effect (nothing answered, nothing consumed): a worker's.
+            let deferred = handback.served == 0 && handback.outcome == Outcome::Yield;
+            if !deferred {
+                return Ok(Some(Event::Handback(handback)));
+            }
+        }
         let Some(io) = self.io[id.index()].take() else {
             return Ok(Some(Event::HeadRead(HeadRead::Closed)));
         };

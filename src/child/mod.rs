@@ -206,7 +206,8 @@ pub fn run(
             stopping: AtomicBool::new(false),
             limits,
             open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
-            log_buffers: worker::LogBuffers::new(params.threads as usize, &site),
+            // One slot per worker, and one for the listener, which answers cheap requests.
+            log_buffers: worker::LogBuffers::new(params.threads as usize + 1, &site),
             site,
             board,
         },
@@ -242,6 +243,7 @@ pub fn run(
         signals,
         params.max_connections,
         workers.len() as u32,
+        worker::Worker::for_listener(params.threads as usize, &shared.serving),
     )?;
     let how = listener.run();
     drop(listener);

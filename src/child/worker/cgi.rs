@@ -153,7 +153,7 @@ impl Worker<'_> {
                     filename: Some(&filename),
                 };
                 self.log(io, req, head_bytes, &sent, time, served_before);
-                self.request_done(head_out + body_bytes);
+                self.request_done(head_out + body_bytes, time.started);
                 // A response cut short by the client is a failed connection; one cut short by
                 // the script (timeout, wrong length) closes normally after what was sent.
                 let sent = if ok { Sent::All } else { Sent::Failed };

@@ -20,7 +20,7 @@ use crate::child::connio::{Mem, Output, Sent};
 
 /// Files up to this size are read into the response buffer and sent with the head in one
 /// write; larger ones go out with sendfile.
-const SMALL_FILE: u64 = 8 * 1024;
+pub(super) const SMALL_FILE: u64 = 8 * 1024;
 /// Response fields beyond the head writer's own (Allow, Location, Content-Type, the
 /// representation's, Refresh): more than any reply plans.
 const MAX_FIELDS: usize = 8;
@@ -121,9 +121,15 @@ impl Worker<'_> {
     }
 }
 
-/// Put `head` and `body` into `output`. Fails only if a small file cannot be read (the head
-/// is dropped and `output` left as it was).
-pub(super) fn place(output: &mut Output, head: Head, body: Body) -> std::io::Result<()> {
+/// Put `head` and `body` into `output`; a [`Body::Prefetched`] body is the first bytes of
+/// `prefetched`. Fails only if a small file cannot be read (the head is dropped and `output`
+/// left as it was).
+pub(super) fn place(
+    output: &mut Output,
+    head: Head,
+    body: Body,
+    prefetched: &[u8],
+) -> std::io::Result<()> {
     let Head {
         mut buf,
         len: mut end,
@@ -146,12 +152,29 @@ pub(super) fn place(output: &mut Output, head: Head, body: Body) -> std::io::Res
             if len <= SMALL_FILE && len as usize <= buf.len() - end {
                 // One write for head and body.
                 let dst = &mut buf.as_mut_slice()[end..end + len as usize];
-                std::os::unix::fs::FileExt::read_exact_at(&file, dst, start)?;
+                std::os::unix::fs::FileExt::read_exact_at(&file.file, dst, start)?;
                 end += len as usize;
                 output.mem = Some((Mem::Pooled(buf), 0, end));
             } else {
                 output.mem = Some((Mem::Pooled(buf), 0, end));
                 output.file = Some((file, start, start + len));
+            }
+        }
+        Body::Prefetched { len } => {
+            let body = &prefetched[..len as usize];
+            if body.len() <= buf.len() - end {
+                buf.as_mut_slice()[end..end + body.len()].copy_from_slice(body);
+                end += body.len();
+                output.mem = Some((Mem::Pooled(buf), 0, end));
+            } else {
+                // A head too long to leave the file room in the pool buffer: rare enough to
+                // allocate for.
+                let mut v = Vec::with_capacity(end + body.len());
+                v.extend_from_slice(&buf.as_slice()[..end]);
+                v.extend_from_slice(body);
+                drop(buf);
+                let end = v.len();
+                output.mem = Some((Mem::Heap(v), 0, end));
             }
         }
         Body::None | Body::Cgi(_) => output.mem = Some((Mem::Pooled(buf), 0, end)),

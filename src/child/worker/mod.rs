@@ -63,6 +63,12 @@ pub(super) struct Worker<'s> {
     last_keep_alive: bool,
     /// When this thread last recorded its CPU time.
     cpu: crate::cputime::Sampler,
+    /// A small file's bytes read while planning where blocking is not allowed (the listener;
+    /// at most [`emit::SMALL_FILE`] bytes; empty and unallocated in a worker).
+    prefetch: Vec<u8>,
+    /// This is the listener thread answering cheap requests: it has no worker record, and
+    /// counts its requests in the child's process record.
+    listener: bool,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -96,7 +102,34 @@ impl<'s> Worker<'s> {
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
             cpu: crate::cputime::Sampler::default(),
+            prefetch: Vec::new(),
+            listener: false,
         }
+    }
+
+    /// The listener thread's answering state: no scoreboard worker record (its requests count
+    /// in the child's process record), log slot `log_slot`, a prefetch buffer for small files.
+    pub(super) fn for_listener(log_slot: usize, shared: &'s Serving) -> Worker<'s> {
+        Worker {
+            shared,
+            site: &shared.site,
+            record: None,
+            date: DateCache::new(),
+            fields: Fields::new(),
+            log: shared
+                .log_buffers
+                .thread(log_slot, &shared.site.access_logs),
+            path: vec![0u8; shared.limits.request_line as usize + 1],
+            last_keep_alive: false,
+            cpu: crate::cputime::Sampler::default(),
+            prefetch: Vec::with_capacity(emit::SMALL_FILE as usize),
+            listener: true,
+        }
+    }
+
+    /// Write this thread's buffered log lines now (the listener, as it stops).
+    pub(super) fn write_log(&mut self) {
+        self.log.write();
     }
 
     /// The thread ends: write buffered log lines, mark the slot dead ('.').
@@ -158,8 +191,14 @@ impl Worker<'_> {
         r.set_protocol(req.version().as_str().as_bytes());
     }
 
-    /// A request has ended (`bytes` sent): count it, and record the thread's CPU time.
-    pub(super) fn request_done(&mut self, bytes: u64) {
+    /// A request that began at `started` has ended (`bytes` sent): count it, and record the
+    /// thread's CPU time.
+    pub(super) fn request_done(&mut self, bytes: u64, started: StdInstant) {
+        if self.listener {
+            let ms = started.elapsed().as_millis() as u64;
+            self.shared.board.count_listener_request(bytes, ms);
+            return;
+        }
         let now = monotonic_now();
         if let Some(r) = self.record {
             r.count_request(bytes, now);

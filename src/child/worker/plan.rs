@@ -113,9 +113,16 @@ impl Fields {
 pub(super) enum Body {
     None,
     Page(Vec<u8>),
+    /// A range of a file, read or sent from it when the response is placed.
     File {
-        file: std::fs::File,
+        file: std::sync::Arc<crate::open_files::OpenFile>,
         start: u64,
+        len: u64,
+    },
+    /// `len` bytes of a small file already read into the thread's prefetch buffer
+    /// ([`Worker::prefetch`](super::Worker)), where blocking is not allowed: read from the
+    /// page cache while planning, so the plan could still be given up if they were not there.
+    Prefetched {
         len: u64,
     },
     /// A CGI script to run ([`super::cgi`]): it answers the request itself.
@@ -128,7 +135,7 @@ impl Body {
         match self {
             Body::None | Body::Cgi(_) => 0,
             Body::Page(p) => p.len() as u64,
-            Body::File { len, .. } => *len,
+            Body::File { len, .. } | Body::Prefetched { len } => *len,
         }
     }
 }
@@ -325,10 +332,7 @@ impl Worker<'_> {
         match route.handler {
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
             Handler::Default | Handler::Cgi => {
-                if blocking == Blocking::Never {
-                    return Err(WouldBlock);
-                }
-                Ok(self.static_file(req, decoded, route.follow_symlinks, time))
+                self.static_file(req, decoded, route.follow_symlinks, time, blocking)
             }
         }
     }

@@ -105,7 +105,7 @@ impl Worker<'_> {
                 filename,
             } => {
                 let bytes = head.len as u64 + head.body_bytes;
-                if let Err(e) = emit::place(&mut io.output, head, body) {
+                if let Err(e) = emit::place(&mut io.output, head, body, &self.prefetch) {
                     log::error!("cannot read {}: {e}", filename.as_deref().unwrap_or("?"));
                     self.last_keep_alive = false;
                     return Responded::Sent(Sent::Failed);
@@ -116,7 +116,7 @@ impl Worker<'_> {
                     io.input.consume(consumed);
                 }
                 let sent = emit::send(&mut io.output, &io.sock);
-                self.request_done(bytes);
+                self.request_done(bytes, time.started);
                 Responded::Sent(sent)
             }
         }
