@@ -25,6 +25,10 @@ const HEAD_READS: usize = 2;
 const WRITES_PER_CALL: usize = 8;
 /// Largest sendfile chunk; several fit in one call's budget.
 const SENDFILE_CHUNK: usize = 1 << 20;
+/// Bytes per [`Output::send`] call at most (nginx's `sendfile_max_chunk`, 2 MiB): a call that
+/// reaches it stops with the socket still writable, and the listener gives every other ready
+/// connection its turn before it goes on, so one fast reader of a large file cannot hold it.
+const BYTES_PER_CALL: usize = 2 << 20;
 /// Reads per [`ConnIo::drain`] call (each up to the scratch buffer's size, 32 KiB as httpd's
 /// `LINGERING_BUF_SIZE`).
 const DRAIN_READS: usize = 4;
@@ -173,11 +177,17 @@ impl Output {
     pub fn send(&mut self, sock: &TcpStream) -> Sent {
         self.blocked = false;
         let mut progress = false;
+        let mut budget = BYTES_PER_CALL;
         for _ in 0..WRITES_PER_CALL {
+            if budget == 0 {
+                break;
+            }
             if let Some((mem, pos, end)) = &mut self.mem {
                 let more_follows = self.file.is_some();
-                match sys::send(sock, &mem.bytes()[*pos..*end], more_follows) {
+                let want = (*end - *pos).min(budget);
+                match sys::send(sock, &mem.bytes()[*pos..*pos + want], more_follows) {
                     Ok(n) => {
+                        budget -= n;
                         progress |= n > 0;
                         *pos += n;
                         if *pos >= *end {
@@ -194,11 +204,12 @@ impl Output {
                 continue;
             }
             if let Some((file, offset, end)) = &mut self.file {
-                let want = (*end - *offset).min(SENDFILE_CHUNK as u64) as usize;
+                let want = (*end - *offset).min(SENDFILE_CHUNK.min(budget) as u64) as usize;
                 match sys::sendfile(sock.as_fd(), file.file.as_fd(), offset, want) {
                     // The file shrank under the response: the promised length cannot be met.
                     Ok(0) => return Sent::Failed,
-                    Ok(_) => {
+                    Ok(n) => {
+                        budget = budget.saturating_sub(n);
                         progress = true;
                         if *offset >= *end {
                             self.file = None;

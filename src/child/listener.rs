@@ -76,11 +76,11 @@ struct Conns<'t> {
     published: Option<Counts>,
     /// Jobs pushed to the workers and not yet handed back.
     in_flight: u32,
-    /// Edge-triggered polling only: connections whose awaited readiness is already known (an
-    /// edge came while they were busy, or a bounded step stopped before the socket would
-    /// block). Their [`Event::Ready`] is fed after this iteration's events, as nginx's posted
-    /// events; each is here at most once ([`Edges::posted`]), so the list never outgrows the
-    /// table.
+    /// Connections that go on after this iteration's events, as nginx's posted events: those
+    /// with more to do after requests answered here ([`Edges::again`]) and, with edge-triggered
+    /// polling, those whose awaited readiness is already known (an edge came while they were
+    /// busy, or a bounded step stopped before the socket would block). Each is here at most
+    /// once ([`Edges::posted`]), so the list never outgrows the table.
     posted: Vec<ConnId>,
     /// Per slot: what the poller reported while the connection was away with a worker.
     edges: Vec<Edges>,
@@ -100,6 +100,10 @@ struct Edges {
     waiting: Option<driver::Interest>,
     /// In [`Conns::posted`].
     posted: bool,
+    /// What to do next for a connection the listener answered requests on and that has more to
+    /// do at once ([`Settled::Again`]): done on its posted turn, after every other ready
+    /// connection has had one.
+    again: Option<Action>,
 }
 
 impl<'t> Listener<'t> {
@@ -130,8 +134,8 @@ impl<'t> Listener<'t> {
                 scratch: vec![0u8; 32 * 1024].into_boxed_slice(),
                 published: None,
                 in_flight: 0,
-                posted: Vec::with_capacity(if sys::EDGE_TRIGGERED { capacity } else { 0 }),
-                edges: vec![Edges::default(); if sys::EDGE_TRIGGERED { capacity } else { 0 }],
+                posted: Vec::with_capacity(capacity),
+                edges: vec![Edges::default(); capacity],
                 responder,
             },
             rules: listener::Listener::new(admission),
@@ -427,7 +431,9 @@ impl<'t> Listener<'t> {
             {
                 continue;
             }
-            if self.conns.take_ready(id) {
+            if let Some(action) = self.conns.edges[i].again.take() {
+                self.perform(id, action, now);
+            } else if self.conns.take_ready(id) {
                 self.perform_event(id, Event::Ready, now);
             }
         }
@@ -478,16 +484,17 @@ impl<'t> Listener<'t> {
         self.settled(id, settled, now);
     }
 
-    fn settled(&mut self, id: ConnId, mut settled: Settled, now: Instant) {
-        // `Again` follows only a dispatch served inline, which this listener never does (it
-        // queues to its workers); were it to, one more round each is bounded by the dispatch
-        // limit of the connection's served count.
-        for _ in 0..eventmpm_core::conn::MAX_REQUESTS_PER_DISPATCH {
-            let Settled::Again(action) = settled else {
-                return;
-            };
-            let Ok(next) = driver::drive(&mut self.conns, id, action, now);
-            settled = next;
+    fn settled(&mut self, id: ConnId, settled: Settled, _now: Instant) {
+        // Requests answered here, and more to do at once (pipelined requests past the
+        // per-dispatch bound, a partial head to read on): the connection's next turn comes
+        // after every other ready connection's, so one client cannot hold the listener.
+        if let Settled::Again(action) = settled {
+            let e = &mut self.conns.edges[id.index()];
+            e.again = Some(action);
+            if !e.posted {
+                e.posted = true;
+                self.conns.posted.push(id);
+            }
         }
     }
 }
@@ -684,11 +691,9 @@ impl<'t> Io<'t> for Conns<'t> {
     }
 
     fn close(&mut self, id: ConnId) -> Result<(), Infallible> {
-        if sys::EDGE_TRIGGERED {
-            // A posted entry left behind is skipped (its flag is down); the slot's next
-            // connection starts with nothing recorded.
-            self.edges[id.index()] = Edges::default();
-        }
+        // A posted entry left behind is skipped (its flag is down); the slot's next connection
+        // starts with nothing recorded.
+        self.edges[id.index()] = Edges::default();
         if let Some(mut io) = self.io[id.index()].take() {
             // Closing the socket ends its epoll registration with it (no other descriptor
             // shares it: sockets are close-on-exec, and a CGI child's copy between fork and exec
