@@ -904,9 +904,10 @@ fn scribble(path: &std::path::Path, server_limit: u64, thread_limit: u64, pid: u
     let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) else {
         return;
     };
-    let workers = 64 + server_limit * 64;
+    // The layout: a 64-byte global record, 128-byte process records, 320-byte worker records.
+    let workers = 64 + server_limit * 128;
     for slot in 0..server_limit {
-        let rec = 64 + slot * 64;
+        let rec = 64 + slot * 128;
         let _ = f.write_at(&pid.to_le_bytes(), rec);
         let _ = f.write_at(&(round % 3).to_le_bytes(), rec + 4);
         let _ = f.write_at(
@@ -948,7 +949,7 @@ fn the_root_parent_never_acts_on_what_children_write_to_the_scoreboard() {
     let (sl, tl) = (8u64, 8u64);
     assert_eq!(
         std::fs::metadata(&sb).unwrap().len(),
-        64 + sl * 64 + sl * tl * 320,
+        64 + sl * 128 + sl * tl * 320,
         "scoreboard file layout"
     );
     wait_children(&srv, 2, Duration::from_secs(10));
