@@ -330,6 +330,10 @@ impl Worker<'_> {
             m => return Ok(self.refuse_method(m, allowed)),
         }
         match route.handler {
+            // A worker renders server-status: the page grows with the scoreboard (ServerLimit x
+            // ThreadLimit rows), more work than the listener takes on per event, and httpd's
+            // page counts the worker that answers it (BusyWorkers is never 0 there).
+            Handler::ServerStatus if blocking == Blocking::Never => Err(WouldBlock),
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
             Handler::Default | Handler::Cgi => {
                 self.static_file(req, decoded, route.follow_symlinks, time, blocking)
