@@ -364,6 +364,41 @@ fn plain_close_server() -> (SocketAddr, std::thread::JoinHandle<()>) {
     (addr, h)
 }
 
+/// A client that asks for the close and sends nothing after its request is closed at once
+/// (nothing unread can turn into a reset: nginx's rule); one that sent more after it is
+/// lingered over (httpd's), so its response survives whatever it still sends. Both read their
+/// whole response and the server's FIN; we keep our side open and read the lingering count.
+#[test]
+fn a_close_the_client_asked_for_skips_lingering_unless_it_sent_more() {
+    let srv = site("clean-close", "");
+    let closing = |page: &str| auto_num(page, "ConnsAsyncClosing");
+    // Asked for, nothing more: no lingering connection, though our side stays open.
+    let mut asked = srv.connect();
+    asked.write_all(GET_CLOSE).unwrap();
+    let (out, end) = read_to_end(&mut asked, T);
+    assert_eq!(status_of(&out), 200);
+    assert_eq!(end, End::Eof, "the server's FIN");
+    let page = status_auto(&srv);
+    assert_eq!(closing(&page), Some(0), "{page}");
+    assert_eq!(
+        auto_num(&page, "ConnsTotal"),
+        Some(1),
+        "only the status request: {page}"
+    );
+    // Asked for, with more bytes after the request: lingering until our FIN.
+    let mut more = srv.connect();
+    let mut req = GET_CLOSE.to_vec();
+    req.extend_from_slice(b"GET /1k.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    more.write_all(&req).unwrap();
+    let (out, end) = read_to_end(&mut more, T);
+    assert_eq!(status_of(&out), 200);
+    assert_eq!(end, End::Eof, "the server's FIN");
+    let page = status_auto(&srv);
+    assert_eq!(closing(&page), Some(1), "{page}");
+    drop((asked, more));
+    assert!(eventually(T, || closing(&status_auto(&srv)) == Some(0)));
+}
+
 #[test]
 fn an_error_to_a_large_upload_is_read_whole_while_the_client_still_sends() {
     const TOTAL: u64 = 20_000_000;

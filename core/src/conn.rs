@@ -114,7 +114,10 @@ pub enum Outcome {
     },
     /// The last response is written and the connection must close: linger.
     Linger,
-    /// The connection is dead (reset, write error): close without lingering.
+    /// Close without lingering: the connection is dead (reset, write error), or its last
+    /// response is written, the client asked for the close itself and nothing more can come
+    /// from it that a close could make the kernel answer with a reset (nothing unread,
+    /// nothing more announced: nginx's `lingering_close on`).
     Close,
 }
 

@@ -134,6 +134,7 @@ impl Worker<'_> {
             Run::Reply(r) => CgiDone::Reply(r),
             Run::Gone => {
                 self.last_keep_alive = false;
+                self.clean_close = false;
                 CgiDone::Sent(Sent::Failed, 0)
             }
             Run::Streamed {
@@ -145,6 +146,8 @@ impl Worker<'_> {
                 consumed,
             } => {
                 self.last_keep_alive = keep_alive;
+                // A script's request may have a body still coming: always linger.
+                self.clean_close = false;
                 let filename = script.filename.display().to_string();
                 let sent = Delivered {
                     status,

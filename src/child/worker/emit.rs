@@ -112,6 +112,9 @@ impl Worker<'_> {
             }
         };
         self.last_keep_alive = !written.close;
+        // The client's own wish, not a body left unread or an error that forced the close;
+        // whether anything is left unread is settled when the request is consumed.
+        self.clean_close = written.close && !asked.keep_alive && !reply.close;
         let send_body = !matches!(written.body, BodyPlan::None);
         Some(Head {
             buf,

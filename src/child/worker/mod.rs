@@ -61,6 +61,10 @@ pub(super) struct Worker<'s> {
     path: Vec<u8>,
     /// Whether the latest response keeps the connection open.
     last_keep_alive: bool,
+    /// The latest response closes the connection because its client asked to, nothing of
+    /// the client's is left unread and its socket was drained: closing at once, without
+    /// lingering, can lose nothing.
+    clean_close: bool,
     /// When this thread last recorded its CPU time.
     cpu: crate::cputime::Sampler,
     /// A small file's bytes read while planning where blocking is not allowed (the listener;
@@ -101,6 +105,7 @@ impl<'s> Worker<'s> {
                 .thread(n as usize, &shared.site.access_logs),
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
+            clean_close: false,
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::new(),
             listener: false,
@@ -121,6 +126,7 @@ impl<'s> Worker<'s> {
                 .thread(log_slot, &shared.site.access_logs),
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
+            clean_close: false,
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::with_capacity(emit::SMALL_FILE as usize),
             listener: true,
@@ -275,7 +281,14 @@ impl Worker<'_> {
             }
             done += 1;
             if !self.last_keep_alive {
-                break Outcome::Linger;
+                // httpd lingers before every close, in case the client sent more than was
+                // read (a reset would destroy the response it has not read yet); when it asked
+                // for the close itself and sent nothing more, nginx closes at once, and so do we.
+                break if self.clean_close {
+                    Outcome::Close
+                } else {
+                    Outcome::Linger
+                };
             }
             match io.next_request(self.shared.pool, &self.shared.limits) {
                 NextRequest::Complete if done < MAX_REQUESTS_PER_DISPATCH => continue,

@@ -111,9 +111,13 @@ impl Worker<'_> {
                     return Responded::Sent(Sent::Failed);
                 }
                 // The request's bytes are done with; pipelined bytes after them stay buffered.
-                // A connection that closes keeps its input (lingering close discards it).
+                // A connection that closes keeps its input (lingering close discards it), and
+                // closes without lingering only if nothing followed the request and the last
+                // read drained the socket.
                 if self.last_keep_alive {
                     io.input.consume(consumed);
+                } else {
+                    self.clean_close &= io.input.buffered().len() <= consumed && !io.ready.read;
                 }
                 let sent = emit::send(&mut io.output, &io.sock);
                 self.request_done(bytes, time.started);
