@@ -20,7 +20,7 @@
 mod open_file;
 mod settings;
 
-pub use open_file::{OpenError, OpenFile};
+pub use open_file::{CONTENTS_MAX, OpenError, OpenFile};
 pub use settings::Settings;
 
 use std::collections::HashMap;

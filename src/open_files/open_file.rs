@@ -38,7 +38,18 @@ pub struct OpenFile {
     /// The media type for `served`, looked up once; `None` for an unknown extension (no
     /// `Content-Type`, as httpd without DefaultType).
     pub content_type: Option<Box<str>>,
+    /// The whole file, for one of at most [`CONTENTS_MAX`] bytes, read once when it was
+    /// opened: served from memory, with no read per request (`None` for a larger file, or one
+    /// that could not be read whole then). It is as current as the metadata beside it: the
+    /// entry is reopened, and read again, when its validity ends.
+    pub contents: Option<Box<[u8]>>,
 }
+
+/// The largest file whose bytes an [`OpenFile`] keeps: a page. A cache of `OpenFileCache`
+/// entries then holds at most that many pages (4 MiB at the default 1024) beside its
+/// descriptors — the size class of most of a site's small files (icons, style sheets, scripts),
+/// each of which then costs a request no read at all.
+pub const CONTENTS_MAX: u64 = 4096;
 
 /// Why a URL-path has no file to serve. The worker turns each into its response.
 #[derive(Debug)]
@@ -93,7 +104,16 @@ impl OpenFile {
             return Err(OpenError::NotRegular(served));
         }
         let filename = site.document_root.join(&served).display().to_string();
+        let contents = (meta.len() <= CONTENTS_MAX)
+            .then(|| {
+                let mut bytes = vec![0u8; meta.len() as usize].into_boxed_slice();
+                std::os::unix::fs::FileExt::read_exact_at(&file, &mut bytes, 0)
+                    .ok()
+                    .map(|()| bytes)
+            })
+            .flatten();
         Ok(OpenFile {
+            contents,
             content_type: site.mime.lookup(&served).map(Box::from),
             file,
             size: meta.len(),

@@ -347,3 +347,25 @@ fn several_threads_share_it_within_its_bound() {
     drop(cache);
     assert_eq!(t.open_descriptors(), before);
 }
+
+/// A file of at most a page is kept in memory, byte for byte; a larger one is not.
+#[test]
+fn a_small_files_contents_are_kept_and_a_large_ones_are_not() {
+    let t = Tree::new("contents");
+    let page: Vec<u8> = (0..open_file::CONTENTS_MAX)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    t.write("page.bin", &page);
+    t.write("more.bin", &[7u8; open_file::CONTENTS_MAX as usize + 1]);
+    t.write("empty.txt", b"");
+    let site = t.site();
+    assert_eq!(
+        opened(&site, "/page.bin").contents.as_deref(),
+        Some(&page[..])
+    );
+    assert_eq!(
+        opened(&site, "/empty.txt").contents.as_deref(),
+        Some(&[][..])
+    );
+    assert!(opened(&site, "/more.bin").contents.is_none());
+}

@@ -163,26 +163,35 @@ pub(super) fn place(
                 output.file = Some((file, start, start + len));
             }
         }
-        Body::Prefetched { len } => {
-            let body = &prefetched[..len as usize];
-            if body.len() <= buf.len() - end {
-                buf.as_mut_slice()[end..end + body.len()].copy_from_slice(body);
-                end += body.len();
-                output.mem = Some((Mem::Pooled(buf), 0, end));
-            } else {
-                // A head too long to leave the file room in the pool buffer: rare enough to
-                // allocate for.
-                let mut v = Vec::with_capacity(end + body.len());
-                v.extend_from_slice(&buf.as_slice()[..end]);
-                v.extend_from_slice(body);
-                drop(buf);
-                let end = v.len();
-                output.mem = Some((Mem::Heap(v), 0, end));
-            }
+        Body::Contents { file, start, len } => {
+            let all = file.contents.as_deref().unwrap_or(&[]);
+            let body = all
+                .get(start as usize..(start + len) as usize)
+                .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+            copy_body(output, buf, end, body);
         }
+        Body::Prefetched { len } => copy_body(output, buf, end, &prefetched[..len as usize]),
         Body::None | Body::Cgi(_) => output.mem = Some((Mem::Pooled(buf), 0, end)),
     }
     Ok(())
+}
+
+/// Put a head (`buf[..end]`) and a body held in memory into `output`, in the head's pool
+/// buffer when it has room.
+fn copy_body(output: &mut Output, mut buf: Buf, end: usize, body: &[u8]) {
+    if body.len() <= buf.len() - end {
+        buf.as_mut_slice()[end..end + body.len()].copy_from_slice(body);
+        output.mem = Some((Mem::Pooled(buf), 0, end + body.len()));
+    } else {
+        // A head too long to leave the body room in the pool buffer: rare enough to allocate
+        // for.
+        let mut v = Vec::with_capacity(end + body.len());
+        v.extend_from_slice(&buf.as_slice()[..end]);
+        v.extend_from_slice(body);
+        drop(buf);
+        let end = v.len();
+        output.mem = Some((Mem::Heap(v), 0, end));
+    }
 }
 
 /// Send what `output` holds on `sock`; once all of it is out, its buffers go back.

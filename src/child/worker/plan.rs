@@ -119,6 +119,13 @@ pub(super) enum Body {
         start: u64,
         len: u64,
     },
+    /// Bytes `start..start + len` of a small file whose contents the open-file cache holds
+    /// ([`OpenFile::contents`](crate::open_files::OpenFile::contents)): copied, not read.
+    Contents {
+        file: std::sync::Arc<crate::open_files::OpenFile>,
+        start: u64,
+        len: u64,
+    },
     /// `len` bytes of a small file already read into the thread's prefetch buffer
     /// ([`Worker::prefetch`](super::Worker)), where blocking is not allowed: read from the
     /// page cache while planning, so the plan could still be given up if they were not there.
@@ -135,7 +142,7 @@ impl Body {
         match self {
             Body::None | Body::Cgi(_) => 0,
             Body::Page(p) => p.len() as u64,
-            Body::File { len, .. } | Body::Prefetched { len } => *len,
+            Body::File { len, .. } | Body::Contents { len, .. } | Body::Prefetched { len } => *len,
         }
     }
 }

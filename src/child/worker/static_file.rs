@@ -95,7 +95,13 @@ impl Worker<'_> {
         method: Method<'_>,
         blocking: Blocking,
     ) -> Result<Body, WouldBlock> {
-        if blocking == Blocking::Allowed || method == Method::Head {
+        if method == Method::Head {
+            return Ok(Body::File { file, start, len });
+        }
+        if file.contents.is_some() {
+            return Ok(Body::Contents { file, start, len });
+        }
+        if blocking == Blocking::Allowed {
             return Ok(Body::File { file, start, len });
         }
         if len > SMALL_FILE {
