@@ -165,6 +165,52 @@ impl Output {
         self.mem.is_none() && self.file.is_none()
     }
 
+    /// Queue `mem[..end]` after what is pending. Responses to pipelined requests are held
+    /// back and sent together (`Responded::Held`): appended in the pending pool buffer while it
+    /// has room, else joined in one heap buffer (a response larger than the room, or a socket
+    /// that filled up meanwhile: rare).
+    pub fn push_mem(&mut self, mem: Mem, end: usize) {
+        debug_assert!(
+            self.file.is_none(),
+            "a file range is always the last thing queued"
+        );
+        let Some((old, pos, old_end)) = self.mem.take() else {
+            self.mem = Some((mem, 0, end));
+            return;
+        };
+        let new = &mem.bytes()[..end];
+        self.mem = Some(match old {
+            Mem::Pooled(mut b) if b.len() - old_end >= new.len() => {
+                b.as_mut_slice()[old_end..old_end + new.len()].copy_from_slice(new);
+                (Mem::Pooled(b), pos, old_end + new.len())
+            }
+            old => {
+                let mut v = Vec::with_capacity(old_end - pos + new.len());
+                v.extend_from_slice(&old.bytes()[pos..old_end]);
+                v.extend_from_slice(new);
+                let len = v.len();
+                (Mem::Heap(v), 0, len)
+            }
+        });
+    }
+
+    /// Queue the file range `[start, end)` after what is pending; nothing may follow it until
+    /// it is sent.
+    pub fn push_file(&mut self, file: Arc<OpenFile>, start: u64, end: u64) {
+        debug_assert!(self.file.is_none());
+        self.file = Some((file, start, end));
+    }
+
+    /// Room left after what is pending in memory, in its pool buffer (0 in a heap buffer,
+    /// which never grows in place).
+    pub fn room(&self) -> usize {
+        match &self.mem {
+            Some((Mem::Pooled(b), _, end)) => b.len() - end,
+            Some((Mem::Heap(_), _, _)) => 0,
+            None => usize::MAX,
+        }
+    }
+
     /// Drop what remains (a pooled buffer returns to its pool).
     pub fn release(&mut self) {
         self.mem = None;

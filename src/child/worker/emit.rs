@@ -124,8 +124,9 @@ impl Worker<'_> {
     }
 }
 
-/// Put `head` and `body` into `output`; a [`Body::Prefetched`] body is the first bytes of
-/// `prefetched`. Fails only if a small file cannot be read (the head is dropped and `output`
+/// Put `head` and `body` into `output`, after what it holds already (responses to pipelined
+/// requests held back to go out in one write, [`Output::push_mem`]); a [`Body::Prefetched`]
+/// body is the first bytes of `prefetched`. Fails only if a small file cannot be read (the head is dropped and `output`
 /// left as it was).
 pub(super) fn place(
     output: &mut Output,
@@ -139,7 +140,7 @@ pub(super) fn place(
         body_bytes,
     } = head;
     if body_bytes == 0 {
-        output.mem = Some((Mem::Pooled(buf), 0, end));
+        output.push_mem(Mem::Pooled(buf), end);
         return Ok(());
     }
     match body {
@@ -149,7 +150,7 @@ pub(super) fn place(
             v.append(&mut page);
             drop(buf);
             let end = v.len();
-            output.mem = Some((Mem::Heap(v), 0, end));
+            output.push_mem(Mem::Heap(v), end);
         }
         Body::File { file, start, len } => {
             if len <= SMALL_FILE && len as usize <= buf.len() - end {
@@ -157,10 +158,10 @@ pub(super) fn place(
                 let dst = &mut buf.as_mut_slice()[end..end + len as usize];
                 std::os::unix::fs::FileExt::read_exact_at(&file.file, dst, start)?;
                 end += len as usize;
-                output.mem = Some((Mem::Pooled(buf), 0, end));
+                output.push_mem(Mem::Pooled(buf), end);
             } else {
-                output.mem = Some((Mem::Pooled(buf), 0, end));
-                output.file = Some((file, start, start + len));
+                output.push_mem(Mem::Pooled(buf), end);
+                output.push_file(file, start, start + len);
             }
         }
         Body::Contents { file, start, len } => {
@@ -181,7 +182,7 @@ pub(super) fn place(
 fn copy_body(output: &mut Output, mut buf: Buf, end: usize, body: &[u8]) {
     if body.len() <= buf.len() - end {
         buf.as_mut_slice()[end..end + body.len()].copy_from_slice(body);
-        output.mem = Some((Mem::Pooled(buf), 0, end + body.len()));
+        output.push_mem(Mem::Pooled(buf), end + body.len());
     } else {
         // A head too long to leave the body room in the pool buffer: rare enough to allocate
         // for.
@@ -190,7 +191,7 @@ fn copy_body(output: &mut Output, mut buf: Buf, end: usize, body: &[u8]) {
         v.extend_from_slice(body);
         drop(buf);
         let end = v.len();
-        output.mem = Some((Mem::Heap(v), 0, end));
+        output.push_mem(Mem::Heap(v), end);
     }
 }
 

@@ -271,6 +271,8 @@ impl Worker<'_> {
         let outcome = loop {
             match self.respond(io, served + done, blocking) {
                 Responded::Deferred => break Outcome::Yield,
+                // Complete, held back for the next request's response: go on to it.
+                Responded::Held => {}
                 Responded::Sent(Sent::All) if io.output.is_empty() => {}
                 Responded::Sent(Sent::All | Sent::Partial { .. }) => {
                     break Outcome::WriteCompletion {
@@ -297,6 +299,25 @@ impl Worker<'_> {
                 NextRequest::Idle => break Outcome::KeepAlive,
                 NextRequest::Closed => break Outcome::Close,
             }
+        };
+        // Responses held back for a pipelined request that was then not answered here (deferred
+        // to a worker, or past the per-dispatch bound) go out now.
+        let outcome = match outcome {
+            Outcome::Yield | Outcome::KeepAlive | Outcome::PartialHead { .. }
+                if !io.output.is_empty() =>
+            {
+                match emit::send(&mut io.output, &io.sock) {
+                    Sent::All => outcome,
+                    // The last response held is the one write completion finishes (and
+                    // counts).
+                    Sent::Partial { .. } => {
+                        done -= 1;
+                        Outcome::WriteCompletion { keep_alive: true }
+                    }
+                    Sent::Failed => Outcome::Close,
+                }
+            }
+            outcome => outcome,
         };
         self.log.end_of_batch();
         if matches!(

@@ -56,7 +56,16 @@ pub enum Responded {
     /// Under [`Blocking::Never`], answering would block: nothing was done, the request is
     /// still buffered whole.
     Deferred,
+    /// The response is complete in the connection's output but held back: the next request
+    /// is already buffered, and its response goes out in the same write (lighttpd and h2o
+    /// answer a pipelined batch with one `writev` too).
+    Held,
 }
+
+/// Hold a response back for the next one only while the pending pool buffer has at least
+/// this much room left (a small file's response and its head), so a batch never outgrows
+/// one buffer by more than one response.
+const HOLD_ROOM: usize = 1536;
 
 /// What answering did while the request borrowed the connection.
 enum Answered {
@@ -118,6 +127,17 @@ impl Worker<'_> {
                     io.input.consume(consumed);
                 } else {
                     self.clean_close &= io.input.buffered().len() <= consumed && !io.ready.read;
+                }
+                let hold = self.last_keep_alive
+                    && io.output.file.is_none()
+                    && io.output.room() >= HOLD_ROOM
+                    && matches!(
+                        io.input.scan(&self.shared.limits),
+                        eventmpm_core::http1::Scan::Complete { .. }
+                    );
+                if hold {
+                    self.request_done(bytes, time.started);
+                    return Responded::Held;
                 }
                 let sent = emit::send(&mut io.output, &io.sock);
                 self.request_done(bytes, time.started);
