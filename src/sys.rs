@@ -743,14 +743,13 @@ pub mod sysv_sem {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux", not(target_os = "android")))]
 mod read_cached_tests {
     use super::*;
 
     /// A file just written is in the page cache: read without blocking, byte for byte; past
     /// its end is an error, not a short answer.
     #[test]
-    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn a_cached_file_reads_without_blocking() {
         let dir = std::env::temp_dir().join(format!("eventmpm-read-cached-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -249,12 +249,11 @@ pub(super) mod tests {
         std::fs::write(&outside, b"outside").unwrap();
         std::os::unix::fs::symlink(&outside, t.0.join("out.txt")).unwrap();
         std::os::unix::fs::symlink(t.0.join("real.txt"), t.0.join("in.txt")).unwrap();
-        rustix::fs::mkfifoat(
-            rustix::fs::CWD,
-            t.0.join("fifo"),
-            rustix::fs::Mode::from_raw_mode(0o600),
-        )
-        .unwrap();
+        // mkfifo(3) rather than rustix's mkfifoat, which macOS lacks.
+        let fifo =
+            std::ffi::CString::new(t.0.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path, read only for the call.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let site = t.site();
         let out = OpenFile::open(&site, b"/out.txt", true).unwrap_err();
         assert!(
