@@ -696,6 +696,56 @@ fn workers_not_idle(pid: u32, idle: &(String, String)) -> usize {
     worker_waits(pid).iter().filter(|w| *w != idle).count()
 }
 
+/// The listener, which answers cheap requests itself, never waits on a log: with the access
+/// log a FIFO nobody reads (a stalled log disk), its lines go to the child's log-writer thread,
+/// which blocks, and it goes on answering — for well over a second, past the point where its
+/// buffered lines are due and handed over. When the reader comes back, every line arrives.
+#[test]
+fn the_listener_answers_on_while_its_log_is_stalled() {
+    let scratch = Scratch::new("stalled-log");
+    let mut fifo = Fifo::create(&scratch.path().join("logs/access.log"));
+    let srv = site_in(
+        scratch,
+        "ThreadsPerChild 2\nMaxKeepAliveRequests 0\n",
+    );
+    // Cache the file first (a worker opens it), and let that line through.
+    assert_eq!(status_of(&raw(&srv, GET_CLOSE)), 200);
+    let mut logged = Vec::new();
+    assert!(eventually(T, || {
+        logged.extend(fifo.drain());
+        logged.contains(&b'\n')
+    }));
+    fifo.fill();
+    let mut s = srv.connect();
+    s.set_read_timeout(Some(T)).unwrap();
+    let started = Instant::now();
+    let mut answered = 0u32;
+    // 300 requests over at least 1.5 s: the listener's lines come due (1 s) while the log is
+    // stalled; about 30 KiB of them, under the point where it would stop answering itself.
+    while answered < 300 || started.elapsed() < Duration::from_millis(1500) {
+        s.write_all(GET_KA).unwrap();
+        let (head, _) = try_read_response(&mut s)
+            .unwrap_or_else(|e| panic!("request {answered} unanswered with the log stalled: {e}"));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        answered += 1;
+        if answered >= 300 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(answered < 10_000);
+    }
+    drop(s);
+    // The reader is back: every line of ours arrives (after the junk that filled the FIFO).
+    let mut got = Vec::new();
+    assert!(
+        eventually(T, || {
+            got.extend(fifo.drain());
+            got.windows(9).filter(|w| w == b"GET /1k.t").count() as u32 >= answered
+        }),
+        "{} of {answered} lines arrived",
+        got.windows(9).filter(|w| w == b"GET /1k.t").count()
+    );
+}
+
 #[test]
 fn when_every_worker_is_busy_keep_alive_connections_are_closed_early() {
     // Workers append their buffered access-log lines with a blocking write, as httpd's
@@ -704,7 +754,12 @@ fn when_every_worker_is_busy_keep_alive_connections_are_closed_early() {
     // stalled log disk, from the runtime's point of view. No handler here waits on anything, so that is how every worker is held busy.
     let scratch = Scratch::new("busy");
     let mut fifo = Fifo::create(&scratch.path().join("logs/access.log"));
-    let srv = site_in(scratch, "ThreadsPerChild 2\nKeepAliveTimeout 30\n");
+    // No open-file cache: the listener then answers no file itself, and every request here
+    // goes to a worker.
+    let srv = site_in(
+        scratch,
+        "ThreadsPerChild 2\nKeepAliveTimeout 30\nOpenFileCache Off\n",
+    );
     let mut conns: Vec<TcpStream> = Vec::new();
     // Two idle keep-alive connections (the victims), two that will occupy the workers, and one
     // whose request will find no idle worker. 5 is within the bound 2 + 2 × 2.
@@ -989,7 +1044,15 @@ fn quiet_fd_count(srv: &Server) -> usize {
             .map(|e| std::fs::read_link(e.path()).unwrap_or_default())
             .collect::<Vec<_>>()
     );
-    srv.fd_count()
+    // Files of the document root held open by the open-file cache are no leak (the cache is
+    // bounded by OpenFileCache, and which files it holds depends on what was asked): every
+    // other descriptor counts.
+    let docroot = srv.scratch.docroot();
+    std::fs::read_dir(format!("/proc/{}/fd", srv.pid()))
+        .unwrap()
+        .flatten()
+        .filter(|e| !std::fs::read_link(e.path()).is_ok_and(|target| target.starts_with(&docroot)))
+        .count()
 }
 
 fn alive(srv: &mut Server) {

@@ -207,7 +207,7 @@ pub fn run(
             limits,
             open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
             // One slot per worker, and one for the listener, which answers cheap requests.
-            log_buffers: worker::LogBuffers::new(params.threads as usize + 1, &site),
+            log_buffers: worker::LogBuffers::with_listener(params.threads as usize, &site),
             site,
             board,
         },
@@ -232,6 +232,27 @@ pub fn run(
             }
         }
     }
+    // The listener's access-log lines are written by a thread of their own, so that it never
+    // waits on a log (worker::LogWriter).
+    let log_writer = if shared.site.access_logs.is_empty() {
+        None
+    } else {
+        let shared = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || {
+                if let Some(w) = shared.log_buffers.writer() {
+                    w.run(&shared.site.access_logs);
+                }
+            });
+        match spawned {
+            Ok(h) => Some(h),
+            Err(e) => {
+                log::error!("unable to create the log-writer thread: {e}");
+                return Err(e);
+            }
+        }
+    };
     let mut slots = vec![Slot::EMPTY; capacity].into_boxed_slice();
     let table = ConnTable::new(&mut slots, &params.table);
     let mut listener = listener::Listener::new(
@@ -243,7 +264,7 @@ pub fn run(
         signals,
         params.max_connections,
         workers.len() as u32,
-        worker::Worker::for_listener(params.threads as usize, &shared.serving),
+        worker::Worker::for_listener(&shared.serving),
     )?;
     let how = listener.run();
     drop(listener);
@@ -268,6 +289,15 @@ pub fn run(
             for w in workers {
                 let _ = w.join();
             }
+            if let Some(w) = shared.log_buffers.writer() {
+                w.stop();
+            }
+            if let Some(h) = log_writer {
+                let _ = h.join();
+            }
+            // What the listener could not hand over while the writer was busy.
+            let serving = &shared.serving;
+            serving.log_buffers.write_all(&serving.site.access_logs);
         }
     }
     Ok(how)

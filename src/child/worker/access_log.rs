@@ -10,13 +10,19 @@
 //! at the end of each batch of requests it answers in a row (httpd writes each at the end of
 //! its request).
 //!
+//! The listener thread, which answers cheap requests itself, never writes a log: a stalled log
+//! disk (or a FIFO nobody reads) would stall every connection. It hands its due lines to the
+//! child's log-writer thread ([`LogWriter`]) instead, double-buffered; while that thread is
+//! still writing the previous batch the listener keeps buffering, and past [`LISTENER_CAP`]
+//! bytes it answers nothing itself (a worker answers, and waits on the log as httpd's do).
+//!
 //! Either way, lines are written when their thread exits, and whenever it waits while the
 //! child is stopping; an immediate stop, which does not wait for the threads, has the child's
 //! main thread write what they hold ([`LogBuffers::write_all`]). Each write is one `write(2)`
 //! of whole lines per log, so lines of different threads and processes never interleave
 //! mid-line.
 
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant as StdInstant};
 
 use eventmpm_core::http1::Request;
@@ -33,6 +39,12 @@ use crate::site::{AccessLog, Site};
 const LOG_FLUSH: usize = 32 * 1024;
 /// How long a buffered line may wait for its write (BufferedLogs On).
 const MAX_AGE: Duration = Duration::from_secs(1);
+/// Bytes the listener buffers for one log while the log-writer thread is still writing its
+/// previous batch; beyond them it stops answering requests itself.
+const LISTENER_CAP: usize = 2 * LOG_FLUSH;
+/// How soon the listener looks again when its due lines could not be handed over (the writer
+/// is still busy with the previous batch).
+const RETRY_HAND_OVER: Duration = Duration::from_millis(100);
 /// Request header fields a log line can show (`%{Name}i` looks among these).
 const LOGGED_FIELDS: usize = 32;
 
@@ -66,6 +78,102 @@ pub struct LogBuffers {
     slots: Box<[Mutex<Lines>]>,
     /// BufferedLogs.
     buffered: bool,
+    /// Writes the listener's lines (the event MPM's children; `None` in the worker MPM's).
+    writer: Option<LogWriter>,
+}
+
+/// The child's log-writer thread's mailbox: the listener's full set of buffers to write, and
+/// the emptied set it takes in exchange. The lock is held only to swap buffers, never during a
+/// write, so the listener never waits on a log.
+#[derive(Debug)]
+pub struct LogWriter {
+    state: Mutex<WriterState>,
+    ready: Condvar,
+}
+
+#[derive(Debug)]
+struct WriterState {
+    /// Lines handed over and not yet taken by the writer.
+    full: Option<Vec<Vec<u8>>>,
+    /// Empty buffers for the listener's next swap; `None` while the writer is writing.
+    spare: Option<Vec<Vec<u8>>>,
+    /// The child is ending: write what is handed over, then return.
+    stop: bool,
+}
+
+impl LogWriter {
+    fn new(logs: usize) -> LogWriter {
+        LogWriter {
+            state: Mutex::new(WriterState {
+                full: None,
+                spare: Some((0..logs).map(|_| Vec::with_capacity(LOG_FLUSH)).collect()),
+                stop: false,
+            }),
+            ready: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Swap `bufs` (the listener's lines) for the empty spare set and wake the writer. `false`
+    /// if the writer is still busy with the previous batch: the lines stay where they are.
+    fn hand_over(&self, bufs: &mut Vec<Vec<u8>>) -> bool {
+        let mut st = self.lock();
+        if st.full.is_some() {
+            return false;
+        }
+        let Some(mut spare) = st.spare.take() else {
+            return false;
+        };
+        std::mem::swap(bufs, &mut spare);
+        st.full = Some(spare);
+        drop(st);
+        self.ready.notify_one();
+        true
+    }
+
+    /// The writer thread's body: write each batch handed over, until [`LogWriter::stop`].
+    pub fn run(&self, logs: &[AccessLog]) {
+        loop {
+            let mut st = self.lock();
+            // Bounded: each wake-up takes a batch, sees the stop, or was spurious.
+            let mut bufs = loop {
+                if let Some(full) = st.full.take() {
+                    break full;
+                }
+                if st.stop {
+                    return;
+                }
+                st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+            };
+            drop(st);
+            for (buf, log) in bufs.iter_mut().zip(logs) {
+                log.append(buf);
+                buf.clear();
+            }
+            self.lock().spare = Some(bufs);
+        }
+    }
+
+    /// Let the writer write what is handed over, then return.
+    pub fn stop(&self) {
+        self.lock().stop = true;
+        self.ready.notify_all();
+    }
+
+    /// The child ends without waiting for the writer: write a batch it has not taken yet.
+    fn write_untaken(&self, logs: &[AccessLog]) {
+        let full = match self.state.try_lock() {
+            Ok(mut st) => st.full.take(),
+            Err(TryLockError::Poisoned(p)) => p.into_inner().full.take(),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        for (buf, log) in full.iter().flatten().zip(logs) {
+            log.append(buf);
+        }
+    }
 }
 
 impl LogBuffers {
@@ -88,6 +196,30 @@ impl LogBuffers {
         LogBuffers {
             slots,
             buffered: site.buffered_logs,
+            writer: None,
+        }
+    }
+
+    /// As [`LogBuffers::new`], plus a slot for the listener (the last), whose lines a
+    /// log-writer thread writes ([`LogBuffers::writer`]).
+    pub fn with_listener(threads: usize, site: &Site) -> LogBuffers {
+        let mut b = LogBuffers::new(threads + 1, site);
+        b.writer = Some(LogWriter::new(site.access_logs.len()));
+        b
+    }
+
+    /// The log-writer the child must run a thread for, if any.
+    pub fn writer(&self) -> Option<&LogWriter> {
+        self.writer.as_ref()
+    }
+
+    /// The listener's handle (the last slot), its lines handed to the log-writer thread.
+    pub(super) fn listener<'s>(&'s self, logs: &'s [AccessLog]) -> ThreadLog<'s> {
+        ThreadLog {
+            lines: &self.slots[self.slots.len() - 1],
+            logs,
+            buffered: true,
+            writer: self.writer.as_ref(),
         }
     }
 
@@ -95,6 +227,9 @@ impl LogBuffers {
     /// thread holding its slot at this moment is skipped rather than waited for (it is writing
     /// its lines, or stuck on a log write).
     pub fn write_all(&self, logs: &[AccessLog]) {
+        if let Some(w) = &self.writer {
+            w.write_untaken(logs);
+        }
         for slot in &self.slots {
             let mut lines = match slot.try_lock() {
                 Ok(l) => l,
@@ -112,6 +247,7 @@ impl LogBuffers {
             lines: &self.slots[n % self.slots.len()],
             logs,
             buffered: self.buffered,
+            writer: None,
         }
     }
 }
@@ -121,6 +257,8 @@ pub(super) struct ThreadLog<'s> {
     lines: &'s Mutex<Lines>,
     logs: &'s [AccessLog],
     buffered: bool,
+    /// The listener's: lines go to the log-writer thread, never written here.
+    writer: Option<&'s LogWriter>,
 }
 
 impl ThreadLog<'_> {
@@ -141,8 +279,32 @@ impl ThreadLog<'_> {
         if lines.bufs.iter().any(|b| b.len() >= LOG_FLUSH)
             || now.saturating_duration_since(oldest) >= MAX_AGE
         {
-            lines.write(self.logs);
+            Self::flush(self.writer, self.logs, lines);
         }
+    }
+
+    /// Write `lines` out — or, for the listener, hand them to the log-writer thread (`false`
+    /// if it is still busy: they stay buffered).
+    fn flush(writer: Option<&LogWriter>, logs: &[AccessLog], lines: &mut Lines) -> bool {
+        match writer {
+            None => {
+                lines.write(logs);
+                true
+            }
+            Some(w) => {
+                let handed = w.hand_over(&mut lines.bufs);
+                if handed {
+                    lines.oldest = None;
+                }
+                handed
+            }
+        }
+    }
+
+    /// The listener's lines have outgrown [`LISTENER_CAP`] because the log-writer thread is
+    /// stuck on a write: it should answer nothing more itself until they are handed over.
+    pub(super) fn congested(&self) -> bool {
+        self.writer.is_some() && self.lock().bufs.iter().any(|b| b.len() >= LISTENER_CAP)
     }
 
     /// The thread has answered a batch of requests in a row (one dispatch): with BufferedLogs
@@ -158,20 +320,24 @@ impl ThreadLog<'_> {
     /// and say how long the thread may wait before it must look again (`None`: as long as it
     /// likes, nothing is buffered).
     pub(super) fn before_wait(&mut self, now: StdInstant, stopping: bool) -> Option<Duration> {
-        let mut lines = self.lock();
+        let mut guard = self.lock();
+        let lines = &mut *guard;
         let age = now.saturating_duration_since(lines.oldest?);
         if !self.buffered || stopping || age >= MAX_AGE {
-            lines.write(self.logs);
-            return None;
+            if Self::flush(self.writer, self.logs, lines) {
+                return None;
+            }
+            return Some(RETRY_HAND_OVER);
         }
         Some(MAX_AGE - age)
     }
 
-    /// Write the buffered lines now (the thread exits).
+    /// Write the buffered lines now (the thread exits; the listener hands them over, or leaves
+    /// them to the child's last [`LogBuffers::write_all`] if the writer is busy).
     pub(super) fn write(&mut self) {
-        let mut lines = self.lock();
-        if lines.oldest.is_some() {
-            lines.write(self.logs);
+        let mut guard = self.lock();
+        if guard.oldest.is_some() {
+            Self::flush(self.writer, self.logs, &mut guard);
         }
     }
 }

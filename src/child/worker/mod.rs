@@ -113,17 +113,16 @@ impl<'s> Worker<'s> {
     }
 
     /// The listener thread's answering state: no scoreboard worker record (its requests count
-    /// in the child's process record), log slot `log_slot`, a prefetch buffer for small files.
-    pub(super) fn for_listener(log_slot: usize, shared: &'s Serving) -> Worker<'s> {
+    /// in the child's process record), the listener's log slot (its lines written by the
+    /// log-writer thread), a prefetch buffer for small files.
+    pub(super) fn for_listener(shared: &'s Serving) -> Worker<'s> {
         Worker {
             shared,
             site: &shared.site,
             record: None,
             date: DateCache::new(),
             fields: Fields::new(),
-            log: shared
-                .log_buffers
-                .thread(log_slot, &shared.site.access_logs),
+            log: shared.log_buffers.listener(&shared.site.access_logs),
             path: vec![0u8; shared.limits.request_line as usize + 1],
             last_keep_alive: false,
             clean_close: false,

@@ -93,6 +93,11 @@ impl Worker<'_> {
         served_before: u32,
         blocking: Blocking,
     ) -> Responded {
+        // The listener's log lines are backed up behind a stalled log write: it answers
+        // nothing more itself until they move (a worker answers, and waits on the log).
+        if blocking == Blocking::Never && self.log.congested() {
+            return Responded::Deferred;
+        }
         let time = RequestTime::now();
         let answered = self.answer(io, served_before, blocking, &time);
         match answered {
