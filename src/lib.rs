@@ -18,6 +18,7 @@ pub mod logformat;
 pub mod mime;
 pub mod net;
 pub mod open_files;
+pub mod pages;
 pub mod parent;
 pub mod privileges;
 pub mod server;

@@ -212,6 +212,7 @@ pub fn run(
             board,
         },
     });
+    start_reclaimer(shared.pool);
     let mut workers = Vec::with_capacity(params.threads as usize);
     for n in 0..params.threads {
         let shared = shared.clone();
@@ -301,6 +302,14 @@ pub fn run(
         }
     }
     Ok(how)
+}
+
+/// Start the pool's reclaimer. Without it the child serves as well, but keeps the free buffers a
+/// burst left (up to MaxMemFree) resident while it rests.
+pub(crate) fn start_reclaimer(pool: &'static Pool) {
+    if let Err(e) = pool.start_reclaimer() {
+        log::warn!("cannot start the buffer reclaimer thread: {e}; free buffers are kept");
+    }
 }
 
 /// Bytes a child's grown head buffers may hold beyond the pool's buffer size, all together: as

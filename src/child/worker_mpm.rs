@@ -163,6 +163,7 @@ pub fn run(
         control,
         workers: Mutex::new(Vec::with_capacity(threads)),
     });
+    super::start_reclaimer(child.serving.pool);
     child.serving.board.set_accepting(true);
     let started = start_workers(&child, threads, params.stack_size)?;
     let starter = (started < threads).then(|| {
