@@ -666,9 +666,9 @@ impl Fifo {
     }
 }
 
-/// What each worker thread of `pid` is blocked in, from /proc/PID/task/TID/syscall: the thread
-/// id, the system call number and its first argument (for a futex, the address waited on).
-fn worker_waits(pid: u32) -> Vec<(String, String, String)> {
+/// What each worker thread of `pid` is blocked in, from /proc/PID/task/TID/syscall: the system
+/// call number and its first argument (for a futex, the address waited on).
+fn worker_waits(pid: u32) -> Vec<(String, String)> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| {
             d.flatten()
@@ -681,7 +681,6 @@ fn worker_waits(pid: u32) -> Vec<(String, String, String)> {
                         std::fs::read_to_string(t.path().join("syscall")).unwrap_or_default();
                     let mut f = line.split_whitespace();
                     (
-                        t.file_name().to_string_lossy().into_owned(),
                         f.next().unwrap_or("").to_string(),
                         f.next().unwrap_or("").to_string(),
                     )
@@ -691,13 +690,10 @@ fn worker_waits(pid: u32) -> Vec<(String, String, String)> {
         .unwrap_or_default()
 }
 
-/// Worker threads of `pid` that are not in the wait each sleeps in when idle (`idle`, as
-/// `worker_waits` read it while every worker was idle: each parks on its own futex).
-fn workers_not_idle(pid: u32, idle: &[(String, String, String)]) -> usize {
-    worker_waits(pid)
-        .iter()
-        .filter(|w| !idle.contains(w))
-        .count()
+/// Worker threads of `pid` that are not parked waiting for work on `idle` (the wait an idle
+/// worker sleeps in: the dispatch queue's condition variable).
+fn workers_not_idle(pid: u32, idle: &(String, String)) -> usize {
+    worker_waits(pid).iter().filter(|w| *w != idle).count()
 }
 
 /// The listener, which answers cheap requests itself, never waits on a log: with the access
@@ -786,13 +782,10 @@ fn when_every_worker_is_busy_keep_alive_connections_are_closed_early() {
     let [victim1, victim2, busy1, busy2, last] = &mut conns[..] else {
         unreachable!()
     };
-    // Both workers are idle now, each parked waiting for a job (a futex of its own); remember
-    // where.
-    let idle = worker_waits(srv.pid());
-    assert!(
-        idle.len() == 2 && idle[0].1 == idle[1].1 && idle[0].2 != idle[1].2,
-        "{idle:?}"
-    );
+    // Both workers are idle now, parked in the same wait; remember it.
+    let parked = worker_waits(srv.pid());
+    assert!(parked.len() == 2 && parked[0] == parked[1], "{parked:?}");
+    let idle = parked[0].clone();
     // Each of the two requests is answered; its worker then blocks writing its log line (or on
     // the log's lock behind the other). Wait until it really is blocked before the next
     // request, or the same worker could take that one too before going idle.
