@@ -143,7 +143,15 @@ impl<T> Dispatch<T> {
     pub fn pop(&self, on_idle: impl FnMut() -> Option<Duration>) -> Option<T> {
         idle_wait(&self.state, &self.ready, on_idle, |st| {
             match st.jobs.pop_front() {
-                Some((_, job)) => Some(Some(job)),
+                Some((_, job)) => {
+                    if st.jobs.is_empty() {
+                        // Back to the start of the ring (`clear` resets its head): the next
+                        // jobs reuse the slots just used, so only as many pages as the queue
+                        // was ever deep are touched, not its whole capacity of connections.
+                        st.jobs.clear();
+                    }
+                    Some(Some(job))
+                }
                 None if st.terminated => Some(None),
                 None => None,
             }
@@ -293,6 +301,22 @@ mod tests {
         q.push(2, Instant::ZERO).unwrap();
         assert_eq!(worker.join().unwrap(), Some(2));
         assert_eq!(q.sleeping(), 0);
+    }
+
+    #[test]
+    fn an_emptied_queue_reuses_the_front_of_its_ring() {
+        let q = Dispatch::<u32>::new(64);
+        let front = |q: &Dispatch<u32>| lock(&q.state).jobs.as_slices().0.as_ptr();
+        q.push(1, Instant::ZERO).unwrap();
+        let start = front(&q);
+        for j in 2..5 {
+            q.push(j, Instant::ZERO).unwrap();
+        }
+        for _ in 1..5 {
+            q.pop(|| None).unwrap();
+        }
+        q.push(5, Instant::ZERO).unwrap();
+        assert_eq!(front(&q), start, "the ring starts over once empty");
     }
 
     #[test]

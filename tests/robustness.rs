@@ -704,10 +704,7 @@ fn workers_not_idle(pid: u32, idle: &(String, String)) -> usize {
 fn the_listener_answers_on_while_its_log_is_stalled() {
     let scratch = Scratch::new("stalled-log");
     let mut fifo = Fifo::create(&scratch.path().join("logs/access.log"));
-    let srv = site_in(
-        scratch,
-        "ThreadsPerChild 2\nMaxKeepAliveRequests 0\n",
-    );
+    let srv = site_in(scratch, "ThreadsPerChild 2\nMaxKeepAliveRequests 0\n");
     // Cache the file first (a worker opens it), and let that line through.
     assert_eq!(status_of(&raw(&srv, GET_CLOSE)), 200);
     let mut logged = Vec::new();
