@@ -231,49 +231,40 @@ impl Output {
             if budget == 0 {
                 break;
             }
-            if let Some((mem, pos, end)) = &mut self.mem {
-                let more_follows = self.file.is_some();
-                let want = (*end - *pos).min(budget);
-                match sys::send(sock, &mem.bytes()[*pos..*pos + want], more_follows) {
-                    Ok(n) => {
-                        budget -= n;
-                        progress |= n > 0;
-                        *pos += n;
-                        if *pos >= *end {
-                            self.mem = None;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.blocked = true;
-                        return Sent::Partial { progress };
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return Sent::Failed,
+            // Memory first, then the file range: one system call either way.
+            let result = match (&mut self.mem, &mut self.file) {
+                (Some((mem, pos, end)), file) => {
+                    let want = (*end - *pos).min(budget);
+                    sys::send(sock, &mem.bytes()[*pos..*pos + want], file.is_some())
+                        .inspect(|&n| *pos += n)
                 }
-                continue;
-            }
-            if let Some((file, offset, end)) = &mut self.file {
-                let want = (*end - *offset).min(SENDFILE_CHUNK.min(budget) as u64) as usize;
-                match sys::sendfile(sock.as_fd(), file.file.as_fd(), offset, want) {
-                    // The file shrank under the response: the promised length cannot be met.
-                    Ok(0) => return Sent::Failed,
-                    Ok(n) => {
-                        budget = budget.saturating_sub(n);
-                        progress = true;
-                        if *offset >= *end {
-                            self.file = None;
-                        }
+                (None, Some((file, offset, end))) => {
+                    let want = (*end - *offset).min(SENDFILE_CHUNK.min(budget) as u64) as usize;
+                    match sys::sendfile(sock.as_fd(), file.file.as_fd(), offset, want) {
+                        // The file shrank under the response: the promised length cannot be met.
+                        Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+                        r => r,
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.blocked = true;
-                        return Sent::Partial { progress };
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return Sent::Failed,
                 }
-                continue;
+                (None, None) => return Sent::All,
+            };
+            match result {
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    progress |= n > 0;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked = true;
+                    return Sent::Partial { progress };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Sent::Failed,
             }
-            return Sent::All;
+            if matches!(&self.mem, Some((_, pos, end)) if pos >= end) {
+                self.mem = None;
+            } else if matches!(&self.file, Some((_, offset, end)) if offset >= end) {
+                self.file = None;
+            }
         }
         if self.is_empty() {
             Sent::All
