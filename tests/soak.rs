@@ -677,9 +677,17 @@ impl Snapshot {
     }
 }
 
-fn fds_of(pid: u32) -> u64 {
+/// The descriptors `pid` holds, but for files of the document root: the open-file cache keeps
+/// those (bounded by OpenFileCache; which ones depends on what was asked), so they are no leak.
+fn fds_of(pid: u32, docroot: &std::path::Path) -> u64 {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count() as u64)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    !std::fs::read_link(e.path()).is_ok_and(|target| target.starts_with(docroot))
+                })
+                .count() as u64
+        })
         .unwrap_or(0)
 }
 
@@ -718,12 +726,13 @@ fn settle(srv: &Server, limit: Duration) -> Result<Snapshot, String> {
 /// comes last: it is the only thing that touches a child's memory here).
 fn measure(srv: &Server) -> Snapshot {
     let parent = srv.pid();
+    let docroot = srv.scratch.docroot();
     let children = live_children_of(parent)
         .into_iter()
-        .map(|c| (c, fds_of(c), proc_status_of(c, "VmRSS")))
+        .map(|c| (c, fds_of(c, &docroot), proc_status_of(c, "VmRSS")))
         .collect();
     Snapshot {
-        parent_fds: fds_of(parent),
+        parent_fds: fds_of(parent, &docroot),
         parent_rss_kb: proc_status_of(parent, "VmRSS"),
         children,
         scoreboard: auto_value(&status_auto(srv), "Scoreboard").unwrap_or_default(),
