@@ -12,7 +12,7 @@
 //! returns at most the event buffer's capacity, an accept burst at most [`ACCEPTS_PER_EVENT`],
 //! each connection action at most [`driver::MAX_STEPS`] state-machine steps with bounded I/O each,
 //! a dispatch answered here at most [`MAX_REQUESTS_PER_DISPATCH`] requests of at most 8 KiB read
-//! each, a write-completion step at most 2 MiB; a connection with more to do waits its posted turn.
+//! each, a write-completion step at most 256 KiB; a connection with more to do waits its turn.
 //!
 //! With an edge-triggered poller ([`sys::EDGE_TRIGGERED`], epoll) each connection is registered
 //! once; the listener keeps what each socket is known to be ready for ([`connio::Readiness`]) and
