@@ -63,6 +63,8 @@ pub struct Listener<'t> {
     bound: Vec<Option<std::net::SocketAddr>>,
     listening: bool,
     completed: Vec<Completion>,
+    /// The second half of [`Conns::posted`]'s double buffer (empty between turns).
+    posted_spare: Vec<ConnId>,
     clock: Clock,
     signals: SignalPipe,
     stop: Option<StopMode>,
@@ -156,6 +158,7 @@ impl<'t> Listener<'t> {
             listeners,
             listening: false,
             completed: Vec::with_capacity(capacity),
+            posted_spare: Vec::with_capacity(capacity),
             clock: Clock::start(),
             signals,
             stop: None,
@@ -439,10 +442,10 @@ impl<'t> Listener<'t> {
         if self.conns.posted.is_empty() {
             return;
         }
-        let mut posted = std::mem::replace(
-            &mut self.conns.posted,
-            Vec::with_capacity(self.conns.table.capacity()),
-        );
+        // The turn's list is swapped with the spare (both allocated at start, each the table's
+        // capacity), so posting during the turn allocates nothing and waits for the next one.
+        let mut posted = std::mem::take(&mut self.posted_spare);
+        std::mem::swap(&mut posted, &mut self.conns.posted);
         for id in posted.drain(..) {
             let i = id.index();
             if !std::mem::take(&mut self.conns.edges[i].posted)
@@ -456,10 +459,7 @@ impl<'t> Listener<'t> {
                 self.perform_event(id, Event::Ready, now);
             }
         }
-        // Keep the emptied list's allocation for the next swap (no allocation per iteration).
-        if self.conns.posted.is_empty() {
-            self.conns.posted = posted;
-        }
+        self.posted_spare = posted;
     }
 
     fn take_completions(&mut self, now: Instant) {
