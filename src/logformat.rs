@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The `common` nickname's format.
@@ -265,26 +265,26 @@ fn render_item(
 ) -> std::io::Result<()> {
     match item {
         Item::Literal(s) => out.extend_from_slice(s.as_bytes()),
-        Item::ClientIp | Item::PeerIp | Item::RemoteHost => write!(out, "{}", e.peer.ip())?,
-        Item::LocalIp => write!(out, "{}", e.local.ip())?,
+        Item::ClientIp | Item::PeerIp | Item::RemoteHost => push_ip(out, e.peer.ip()),
+        Item::LocalIp => push_ip(out, e.local.ip()),
         Item::BodyBytesClf if e.body_bytes == 0 => out.push(b'-'),
-        Item::BodyBytesClf | Item::BodyBytes => write!(out, "{}", e.body_bytes)?,
-        Item::DurationUs => write!(out, "{}", e.duration.as_micros())?,
-        Item::DurationSecs(TimeUnit::S) => write!(out, "{}", e.duration.as_secs())?,
-        Item::DurationSecs(TimeUnit::Ms) => write!(out, "{}", e.duration.as_millis())?,
-        Item::DurationSecs(TimeUnit::Us) => write!(out, "{}", e.duration.as_micros())?,
+        Item::BodyBytesClf | Item::BodyBytes => push_decimal(out, e.body_bytes),
+        Item::DurationUs => push_decimal(out, e.duration.as_micros() as u64),
+        Item::DurationSecs(TimeUnit::S) => push_decimal(out, e.duration.as_secs()),
+        Item::DurationSecs(TimeUnit::Ms) => push_decimal(out, e.duration.as_millis() as u64),
+        Item::DurationSecs(TimeUnit::Us) => push_decimal(out, e.duration.as_micros() as u64),
         Item::Filename => dash_or(out, e.filename.map(str::as_bytes)),
         Item::Protocol => out.extend_from_slice(e.protocol.as_bytes()),
         Item::RequestHeader(name) => dash_or(out, find(e.request_headers, name)),
         Item::ResponseHeader(name) => dash_or(out, find(e.response_headers, name)),
-        Item::BytesIn => write!(out, "{}", e.bytes_in)?,
-        Item::KeepAlives => write!(out, "{}", e.keep_alives)?,
+        Item::BytesIn => push_decimal(out, e.bytes_in),
+        Item::KeepAlives => push_decimal(out, u64::from(e.keep_alives)),
         Item::Dash => out.push(b'-'),
         Item::Method => escape(out, e.method.as_bytes()),
-        Item::BytesOut => write!(out, "{}", e.bytes_out)?,
-        Item::Port(PortKind::Remote) => write!(out, "{}", e.peer.port())?,
-        Item::Port(_) => write!(out, "{}", e.local.port())?,
-        Item::Pid => write!(out, "{}", cache.pid())?,
+        Item::BytesOut => push_decimal(out, e.bytes_out),
+        Item::Port(PortKind::Remote) => push_decimal(out, u64::from(e.peer.port())),
+        Item::Port(_) => push_decimal(out, u64::from(e.local.port())),
+        Item::Pid => push_decimal(out, u64::from(cache.pid())),
         Item::Query => {
             if let Some(q) = e.query {
                 out.push(b'?');
@@ -292,14 +292,14 @@ fn render_item(
             }
         }
         Item::RequestLine => escape(out, e.request_line),
-        Item::Status => write!(out, "{}", e.status)?,
+        Item::Status => push_decimal(out, u64::from(e.status)),
         Item::Time => out.extend_from_slice(cache.clf_time(e.start)),
         Item::TimeEpoch(unit) => {
             let d = e.start.duration_since(UNIX_EPOCH).unwrap_or_default();
             match unit {
-                TimeUnit::S => write!(out, "{}", d.as_secs())?,
-                TimeUnit::Ms => write!(out, "{}", d.as_millis())?,
-                TimeUnit::Us => write!(out, "{}", d.as_micros())?,
+                TimeUnit::S => push_decimal(out, d.as_secs()),
+                TimeUnit::Ms => push_decimal(out, d.as_millis() as u64),
+                TimeUnit::Us => push_decimal(out, d.as_micros() as u64),
             }
         }
         Item::UrlPath => escape(out, e.path),
@@ -327,9 +327,48 @@ fn dash_or(out: &mut Vec<u8>, v: Option<&[u8]>) {
     }
 }
 
+/// `n` in decimal. Every line has several numbers; `write!` through `core::fmt` cost more
+/// than the rest of the line's rendering.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    // Pushed least significant first and turned around: a few pushes cost less than the
+    // `memcpy` call a copy from a scratch array becomes.
+    let start = out.len();
+    loop {
+        out.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out[start..].reverse();
+}
+
+/// `ip` as `Display` writes it; an IPv4 address (the common case) without `core::fmt`.
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(out, u64::from(octet));
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
 /// httpd's `ap_escape_logitem`: quotes, backslashes and non-printable bytes are escaped.
 fn escape(out: &mut Vec<u8>, s: &[u8]) {
-    for &b in s {
+    // Most items need no escape at all: copy the run before the first byte that does at once.
+    let plain = s
+        .iter()
+        .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+        .unwrap_or(s.len());
+    out.extend_from_slice(&s[..plain]);
+    for &b in &s[plain..] {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -385,6 +424,44 @@ pub fn local_zone(secs: i64) -> (i32, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_addresses_as_display_writes_them() {
+        for n in [0, 7, 10, 99, 100, 65_535, 1_000_000, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.255",
+            "192.168.1.20",
+            "::1",
+            "fe80::1:2",
+            "::ffff:1.2.3.4",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = Vec::new();
+            push_ip(&mut out, ip);
+            assert_eq!(out, ip.to_string().into_bytes());
+        }
+    }
+
+    #[test]
+    fn escaping_starts_where_the_first_byte_needs_it() {
+        for (raw, shown) in [
+            (&b""[..], ""),
+            (b"plain /path?q=1", "plain /path?q=1"),
+            (b"a\"b", "a\\\"b"),
+            (b"\\x", "\\\\x"),
+            (b"tab\there\n", "tab\\there\\n"),
+            (b"\x01\x7f\xff", "\\x01\\x7f\\xff"),
+        ] {
+            let mut out = Vec::new();
+            escape(&mut out, raw);
+            assert_eq!(String::from_utf8(out).unwrap(), shown);
+        }
+    }
 
     fn entry<'a>(headers: &'a [(&'a str, &'a [u8])]) -> Entry<'a> {
         Entry {
