@@ -25,9 +25,10 @@
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::pages::Pages;
+use crate::sys;
 
 /// How long a free buffer stays unused before the reclaimer releases it: long enough that a
 /// server under steady load keeps the buffers it keeps needing, short enough that a child at
@@ -104,7 +105,8 @@ impl Drop for Buf {
 /// Free buffers, the most recently given back last, each with when it was given back.
 #[derive(Debug)]
 struct Free {
-    stack: Vec<(Pages, Instant)>,
+    /// Each with when it was given back ([`sys::coarse_monotonic`]).
+    stack: Vec<(Pages, Duration)>,
     /// The reclaimer waits for free buffers beyond [`IDLE_KEEP`] (a give-back that makes them
     /// wakes it).
     reclaimer_waiting: bool,
@@ -221,7 +223,7 @@ impl Pool {
             self.total.fetch_sub(1, Ordering::Relaxed);
             return;
         }
-        free.stack.push((pages, Instant::now()));
+        free.stack.push((pages, sys::coarse_monotonic()));
         // Only the give-back that makes the first buffer beyond IDLE_KEEP wakes a waiting
         // reclaimer: one wake-up per burst, not one per buffer.
         if free.stack.len() > IDLE_KEEP && free.reclaimer_waiting {
@@ -234,13 +236,13 @@ impl Pool {
     /// Release the free buffers given back at least [`REST`] before `now`, leaving
     /// [`IDLE_KEEP`]; returns how many were released. They are the bottom of the stack: a
     /// buffer is taken from the top, so one that sat below all that time was not needed.
-    fn release_rested(&self, now: Instant) -> usize {
-        let released: Vec<(Pages, Instant)> = {
+    fn release_rested(&self, now: Duration) -> usize {
+        let released: Vec<(Pages, Duration)> = {
             let mut free = self.lock();
             let beyond = free.stack.len().saturating_sub(IDLE_KEEP);
             let due = free.stack[..beyond]
                 .iter()
-                .take_while(|(_, at)| now.saturating_duration_since(*at) >= REST)
+                .take_while(|(_, at)| now.saturating_sub(*at) >= REST)
                 .count();
             free.stack.drain(..due).collect()
         };
@@ -273,7 +275,7 @@ impl Pool {
                 free.reclaimer_waiting = false;
             }
             std::thread::sleep(TICK);
-            self.release_rested(Instant::now());
+            self.release_rested(sys::coarse_monotonic());
         }
     }
 
@@ -344,14 +346,14 @@ mod tests {
     fn buffers_unused_for_rest_are_released_down_to_idle_keep() {
         let pool = Pool::new(4096, 64, 64, 0);
         let burst: Vec<Buf> = (0..10).map(|_| pool.take().unwrap()).collect();
-        let t0 = Instant::now();
+        let t0 = sys::coarse_monotonic();
         drop(burst);
         assert_eq!((pool.total(), pool.free()), (10, 10));
         assert_eq!(pool.release_rested(t0), 0, "just given back");
         // Two taken and given back again: the most recently used are kept.
         let again: Vec<Buf> = (0..2).map(|_| pool.take().unwrap()).collect();
         drop(again);
-        let later = Instant::now() + REST;
+        let later = sys::coarse_monotonic() + REST;
         assert_eq!(pool.release_rested(later), 10 - IDLE_KEEP);
         assert_eq!((pool.total(), pool.free()), (IDLE_KEEP, IDLE_KEEP));
         assert_eq!(
@@ -367,7 +369,7 @@ mod tests {
         let held: Vec<Buf> = (0..IDLE_KEEP + 3).map(|_| pool.take().unwrap()).collect();
         // Given back now, after however long in use: it rests from now.
         drop(held);
-        assert_eq!(pool.release_rested(Instant::now()), 0);
+        assert_eq!(pool.release_rested(sys::coarse_monotonic()), 0);
     }
 
     #[test]

@@ -106,6 +106,18 @@ fn errno_location() -> *mut libc::c_int {
     }
 }
 
+/// The monotonic clock at a tick's precision (a few milliseconds), for timestamps that only
+/// need it: where the system has a coarse clock (Linux's `CLOCK_MONOTONIC_COARSE`) reading it
+/// costs a memory load, not a timer read — it is read for every buffer given back.
+pub fn coarse_monotonic() -> std::time::Duration {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let id = rustix::time::ClockId::MonotonicCoarse;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let id = rustix::time::ClockId::Monotonic;
+    let t = rustix::time::clock_gettime(id);
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// The calling thread's errno. Async-signal-safe.
 pub fn errno() -> libc::c_int {
     // SAFETY: the pointer is the calling thread's errno, valid for the thread's lifetime.
