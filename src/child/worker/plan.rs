@@ -46,16 +46,35 @@ const FILE_METHODS: [Method<'static>; 4] =
 const STATUS_METHODS: [Method<'static>; 3] = [Method::Get, Method::Head, Method::Options];
 
 /// Room for a request's header fields while it is parsed: `LimitRequestFields + 1` of them (one
-/// more, to notice too many), on the stack up to [`STACK_HEADERS`].
+/// more, to notice too many) or, fewer, one more than the head has lines; on the stack up to
+/// [`STACK_HEADERS`].
 pub(super) struct FieldRoom<'h> {
-    stack: [Header<'h>; STACK_HEADERS],
+    /// For a head of at most [`FEW_HEADERS`] lines, most requests': only these slots are
+    /// written before the parse (writing all 128 cost a request more than parsing its head).
+    few: Option<[Header<'h>; FEW_HEADERS]>,
+    stack: Option<[Header<'h>; STACK_HEADERS]>,
     heap: Vec<Header<'h>>,
+}
+
+/// See [`FieldRoom::few`].
+const FEW_HEADERS: usize = 16;
+
+/// How many field slots parsing `head` takes: `LimitRequestFields + 1` (one more, to notice
+/// too many) — or fewer, since each field takes a line: a head has fewer fields than line
+/// ends, so one slot more than it has lines parses it and still notices one too many.
+fn slots_for(head: &[u8], limits: &Limits) -> usize {
+    let lines = head.iter().filter(|&&b| b == b'\n').count();
+    match limits.fields {
+        0 => lines + 1,
+        limit => (limit as usize + 1).min(lines + 1),
+    }
 }
 
 impl<'h> FieldRoom<'h> {
     pub(super) fn new() -> FieldRoom<'h> {
         FieldRoom {
-            stack: [httparse::EMPTY_HEADER; STACK_HEADERS],
+            few: None,
+            stack: None,
             heap: Vec::new(),
         }
     }
@@ -67,15 +86,16 @@ impl<'h> FieldRoom<'h> {
         limits: &Limits,
         options: &ProtocolOptions,
     ) -> Result<Request<'h>, HeadError> {
-        let want = limits.fields as usize + 1;
-        let headers: &'h mut [Header<'h>] = if limits.fields == 0 || want > STACK_HEADERS {
-            // LimitRequestFields above the stack array (or unlimited, bounded by the head's
-            // length): rare enough to allocate for.
-            self.heap =
-                vec![httparse::EMPTY_HEADER; want.max(STACK_HEADERS).min(head.len() / 2 + 1)];
-            &mut self.heap[..]
+        let need = slots_for(head, limits);
+        let headers: &'h mut [Header<'h>] = if need <= FEW_HEADERS {
+            &mut self.few.insert([httparse::EMPTY_HEADER; FEW_HEADERS])[..need]
+        } else if need <= STACK_HEADERS {
+            &mut self.stack.insert([httparse::EMPTY_HEADER; STACK_HEADERS])[..need]
         } else {
-            &mut self.stack[..want]
+            // Over a hundred fields (a LimitRequestFields above the default, or unlimited):
+            // rare enough to allocate for.
+            self.heap = vec![httparse::EMPTY_HEADER; need];
+            &mut self.heap[..]
         };
         http1::parse_with(head, limits, options, headers)
     }
@@ -153,7 +173,7 @@ pub(super) struct Reply {
     pub(super) body: Body,
     /// Force `Connection: close` (the request's body was not read, or the stream is untrusted).
     pub(super) close: bool,
-    pub(super) filename: Option<String>,
+    pub(super) filename: Option<std::sync::Arc<str>>,
 }
 
 impl Reply {
@@ -422,12 +442,52 @@ mod tests {
                 .is_err(),
             "two fields over a limit of one"
         );
-        // Unlimited: a heap array bounded by the head's length.
+        // Unlimited: a heap array bounded by the head's lines.
         limits.fields = 0;
         let mut room = FieldRoom::new();
         let req = room
             .parse(head, &limits, &ProtocolOptions::DEFAULT)
             .unwrap();
         assert_eq!(req.headers().len(), 2);
+    }
+
+    fn head_with(fields: usize) -> Vec<u8> {
+        let mut h = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+        for i in 1..fields {
+            h.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+        }
+        h.extend_from_slice(b"\r\n");
+        h
+    }
+
+    #[test]
+    fn field_room_sizes_by_the_heads_lines_and_still_sees_one_too_many() {
+        let limits = Limits::DEFAULT;
+        let opts = ProtocolOptions::DEFAULT;
+        // The slots are the lines (fields + 2) + 1, at most the limit + 1.
+        for (fields, slots) in [(1, 4), (13, 16), (14, 17), (99, 101), (100, 101)] {
+            let head = head_with(fields);
+            assert_eq!(slots_for(&head, &limits), slots, "{fields} fields");
+            let mut room = FieldRoom::new();
+            let n = room.parse(&head, &limits, &opts).map(|r| r.headers().len());
+            assert_eq!(n, Ok(fields), "{fields} fields");
+        }
+        // The default limit is 100: the 101st field is refused.
+        let head = head_with(101);
+        assert_eq!(slots_for(&head, &limits), 101);
+        let mut room = FieldRoom::new();
+        assert!(room.parse(&head, &limits, &opts).is_err());
+        // Unlimited: 300 fields parse, in a heap array of the head's lines plus one.
+        let unlimited = Limits {
+            fields: 0,
+            ..Limits::DEFAULT
+        };
+        let head = head_with(300);
+        assert_eq!(slots_for(&head, &unlimited), 303);
+        let mut room = FieldRoom::new();
+        let n = room
+            .parse(&head, &unlimited, &opts)
+            .map(|r| r.headers().len());
+        assert_eq!(n, Ok(300));
     }
 }
