@@ -550,6 +550,7 @@ impl Serving<'_> {
             content_type: file.content_type.map(str::as_bytes),
             etag: file.etag.as_bytes(),
             modified: file.modified,
+            modified_text: None,
         };
         let mut list = [("", &b""[..]); representation::MAX_FIELDS];
         let k = answer.fields(&stored, self.unix_now, text, &mut list);

@@ -5,6 +5,10 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use eventmpm_core::http1::date;
+use eventmpm_core::http1::etag::Etag;
 
 use crate::site::{Site, relative_path};
 use crate::sys;
@@ -33,8 +37,14 @@ pub struct OpenFile {
     /// The path served, relative to the DocumentRoot: the request's path, or the
     /// DirectoryIndex file found for a directory. Its extension selects the media type.
     pub served: Box<Path>,
-    /// The served file's full path, as the error log and `%f` show it.
-    pub filename: Box<str>,
+    /// The served file's full path, as the error log and `%f` show it (shared with the
+    /// responses that name it, not copied for each).
+    pub filename: Arc<str>,
+    /// `mtime` as an HTTP-date, for `Last-Modified`, formatted once.
+    pub last_modified: [u8; 29],
+    /// The strong `ETag` (`FileETag MTime Size`), made once; a request within a second of
+    /// `mtime` makes a weak one instead ([`Etag::weak_at`]).
+    pub etag: Etag,
     /// The media type for `served`, looked up once; `None` for an unknown extension (no
     /// `Content-Type`, as httpd without DefaultType).
     pub content_type: Option<Box<str>>,
@@ -112,7 +122,12 @@ impl OpenFile {
                     .map(|()| bytes)
             })
             .flatten();
+        let mtime_us =
+            meta.mtime().max(0) as u64 * 1_000_000 + meta.mtime_nsec().max(0) as u64 / 1000;
         Ok(OpenFile {
+            last_modified: date::format(meta.mtime()),
+            // Made for a request long after the change: the strong tag.
+            etag: Etag::for_file(None, meta.len(), mtime_us, u64::MAX),
             contents,
             content_type: site.mime.lookup(&served).map(Box::from),
             file,
@@ -122,7 +137,7 @@ impl OpenFile {
             ino: meta.ino(),
             dev: meta.dev(),
             served: served.into_boxed_path(),
-            filename: filename.into_boxed_str(),
+            filename: Arc::from(filename),
         })
     }
 }

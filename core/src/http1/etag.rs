@@ -27,13 +27,19 @@ impl Etag {
     #[doc(alias = "ap_make_etag")]
     #[doc(alias = "FileETag")]
     pub fn for_file(inode: Option<u64>, size: u64, mtime_us: u64, request_time_us: u64) -> Etag {
-        let weak = request_time_us.saturating_sub(mtime_us) <= 1_000_000;
+        let weak = Etag::weak_at(mtime_us, request_time_us);
         let mut buf = [0u8; ETAG_MAX];
         let mut w = Writer::new(&mut buf);
         // ETAG_MAX holds the longest tag, so this cannot fail.
         let _ = write_file_tag(&mut w, weak, inode, size, mtime_us);
         let len = w.len() as u8;
         Etag { buf, len }
+    }
+
+    /// Whether a file modified at `mtime_us` gets a weak tag at `request_time_us` (see
+    /// [`Etag::for_file`]): a caller keeping a file's strong tag needs a new one only then.
+    pub fn weak_at(mtime_us: u64, request_time_us: u64) -> bool {
+        request_time_us.saturating_sub(mtime_us) <= 1_000_000
     }
 
     /// The tag's bytes, e.g. `"3c-660f315800ef0"`.

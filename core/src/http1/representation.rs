@@ -73,6 +73,9 @@ pub struct Stored<'a> {
     pub etag: &'a [u8],
     /// Modification time, Unix seconds.
     pub modified: i64,
+    /// `modified` as an HTTP-date, if the caller keeps it formatted (a cached file's is
+    /// formatted once, not per request); `None` formats it here.
+    pub modified_text: Option<&'a [u8; 29]>,
 }
 
 /// Scratch space for the formatted fields, owned by the caller.
@@ -135,7 +138,11 @@ impl Answer {
         text: &'t mut FieldText,
         out: &mut [(&'static str, &'t [u8]); MAX_FIELDS],
     ) -> usize {
-        text.last_modified = date::format(stored.modified.min(now));
+        // A modification time in the future is shown as now (httpd's ap_update_mtime).
+        let kept = stored.modified_text.filter(|_| stored.modified <= now);
+        if kept.is_none() {
+            text.last_modified = date::format(stored.modified.min(now));
+        }
         let range = match *self {
             Answer::Partial { start, len } => RangeOutcome::Partial {
                 start,
@@ -150,6 +157,10 @@ impl Answer {
             .unwrap_or(0);
         let text: &'t FieldText = text;
         let content_range = &text.content_range[..text.content_range_len];
+        let last_modified: &'t [u8] = match kept {
+            Some(t) => t,
+            None => &text.last_modified,
+        };
         let mut n = 0;
         let mut push = |name: &'static str, value: &'t [u8]| {
             out[n] = (name, value);
@@ -157,7 +168,7 @@ impl Answer {
         };
         match self {
             Answer::NotModified => {
-                push("Last-Modified", &text.last_modified);
+                push("Last-Modified", last_modified);
                 push("ETag", stored.etag);
             }
             Answer::PreconditionFailed => {}
@@ -166,7 +177,7 @@ impl Answer {
                 if let Some(t) = stored.content_type {
                     push("Content-Type", t);
                 }
-                push("Last-Modified", &text.last_modified);
+                push("Last-Modified", last_modified);
                 push("ETag", stored.etag);
                 push("Accept-Ranges", b"bytes");
                 if matches!(self, Answer::Partial { .. }) {
@@ -200,6 +211,7 @@ mod tests {
             content_type: Some(b"text/plain"),
             etag: ETAG,
             modified: MODIFIED,
+            modified_text: None,
         };
         let mut text = FieldText::new();
         let mut out = [("", &b""[..]); MAX_FIELDS];
@@ -269,11 +281,38 @@ mod tests {
             content_type: None,
             etag: ETAG,
             modified: NOW + 100,
+            // A text kept for a future time is not shown either.
+            modified_text: Some(&date::format(NOW + 100)),
         };
         let a = answer(&req, 1, &Validators::default(), NOW);
         let mut text = FieldText::new();
         let mut out = [("", &b""[..]); MAX_FIELDS];
         let n = a.fields(&stored, NOW, &mut text, &mut out);
         assert_eq!(out[..n][0], ("Last-Modified", &date::format(NOW)[..]));
+    }
+
+    #[test]
+    fn a_kept_last_modified_text_is_used_as_it_is() {
+        let mut headers = [httparse::EMPTY_HEADER; 4];
+        let req = parse(
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            &Limits::DEFAULT,
+            &mut headers,
+        )
+        .unwrap();
+        // Not the HTTP-date of `modified`: shows the text is taken, not formatted anew.
+        let kept = *b"Sat, 01 Jan 2000 00:00:00 GMT";
+        let stored = Stored {
+            size: 1,
+            content_type: None,
+            etag: ETAG,
+            modified: MODIFIED,
+            modified_text: Some(&kept),
+        };
+        let a = answer(&req, 1, &Validators::default(), NOW);
+        let mut text = FieldText::new();
+        let mut out = [("", &b""[..]); MAX_FIELDS];
+        let n = a.fields(&stored, NOW, &mut text, &mut out);
+        assert_eq!(out[..n][0], ("Last-Modified", &kept[..]));
     }
 }

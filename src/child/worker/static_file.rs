@@ -46,7 +46,13 @@ impl Worker<'_> {
         let size = file.size;
         let mtime_us =
             (file.mtime.max(0) as u64) * 1_000_000 + file.mtime_nsec.max(0) as u64 / 1000;
-        let etag = Etag::for_file(None, size, mtime_us, time.micros);
+        let recent;
+        let etag = if Etag::weak_at(mtime_us, time.micros) {
+            recent = Etag::for_file(None, size, mtime_us, time.micros);
+            &recent
+        } else {
+            &file.etag
+        };
         let validators = Validators {
             etag: Some(etag.as_bytes()),
             last_modified: Some(file.mtime),
@@ -64,6 +70,7 @@ impl Worker<'_> {
             content_type: file.content_type.as_deref().map(str::as_bytes),
             etag: etag.as_bytes(),
             modified: file.mtime,
+            modified_text: Some(&file.last_modified),
         };
         let mut text = FieldText::new();
         let mut fields = [("", &b""[..]); representation::MAX_FIELDS];
@@ -80,7 +87,7 @@ impl Worker<'_> {
                 status: answer.status(),
                 body,
                 close: false,
-                filename: Some(file.filename.to_string()),
+                filename: Some(file.filename.clone()),
             },
         })
     }
