@@ -6,6 +6,7 @@
 //! [`eventmpm_core::scoreboard`]); this module only decides which slot a child writes.
 
 use std::io;
+use std::time::Duration;
 
 use eventmpm_core::scoreboard::{Layout, ProcessScore, Scoreboard, WorkerScore};
 use eventmpm_core::table::Counts;
@@ -68,6 +69,24 @@ pub fn map_file(path: &std::path::Path, layout: Layout) -> io::Result<Scoreboard
 pub fn monotonic_now() -> Instant {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     Instant::from_millis(t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000)
+}
+
+/// The scoreboard time of `t`, an instant of std's clock (CLOCK_MONOTONIC too), without
+/// reading the clock again: a request reads it once at its start and once at its end, and both
+/// clocks' readings come from those (five reads a request were 2 % of a cheap request's CPU).
+/// Exact to within the two reads that anchor one clock to the other, under a microsecond.
+pub fn monotonic_at(t: std::time::Instant) -> Instant {
+    static ANCHOR: std::sync::OnceLock<(std::time::Instant, Duration)> = std::sync::OnceLock::new();
+    let &(std_at, mono_at) = ANCHOR.get_or_init(|| {
+        let std_at = std::time::Instant::now();
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        (std_at, Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    });
+    let mono = match t.checked_duration_since(std_at) {
+        Some(after) => mono_at + after,
+        None => mono_at.saturating_sub(std_at.duration_since(t)),
+    };
+    Instant::from_millis(mono.as_millis() as u64)
 }
 
 /// One child's records: its process slot and its worker slots.

@@ -350,6 +350,9 @@ pub(super) struct Delivered<'a> {
     pub(super) body_bytes: u64,
     /// The file served, if any (`%f`).
     pub(super) filename: Option<&'a str>,
+    /// When the last byte was handed to the socket: the one clock read that both the log line's
+    /// duration and the scoreboard's request time use.
+    pub(super) ended: StdInstant,
 }
 
 impl Worker<'_> {
@@ -364,10 +367,10 @@ impl Worker<'_> {
         time: &RequestTime,
         served_before: u32,
     ) {
+        let now = sent.ended;
         if self.site.access_logs.is_empty() {
             return;
         }
-        let now = StdInstant::now();
         let mut headers = [("", &b""[..]); LOGGED_FIELDS];
         let mut k = 0;
         for h in req.headers().iter().take(headers.len()) {

@@ -95,7 +95,7 @@ impl Worker<'_> {
             }
             Lookup::Script(s) => {
                 let mut r = Reply::new(Status::OK);
-                r.filename = Some(s.filename.display().to_string());
+                r.filename = Some(s.filename.display().to_string().into());
                 r.body = Body::Cgi(s);
                 Some(r)
             }
@@ -149,14 +149,16 @@ impl Worker<'_> {
                 // A script's request may have a body still coming: always linger.
                 self.clean_close = false;
                 let filename = script.filename.display().to_string();
+                let ended = std::time::Instant::now();
                 let sent = Delivered {
                     status,
                     head_len: head_out,
                     body_bytes,
                     filename: Some(&filename),
+                    ended,
                 };
                 self.log(io, req, head_bytes, &sent, time, served_before);
-                self.request_done(head_out + body_bytes, time.started);
+                self.request_done(head_out + body_bytes, time.started, ended);
                 // A response cut short by the client is a failed connection; one cut short by
                 // the script (timeout, wrong length) closes normally after what was sent.
                 let sent = if ok { Sent::All } else { Sent::Failed };

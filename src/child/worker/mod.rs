@@ -196,15 +196,15 @@ impl Worker<'_> {
         r.set_protocol(req.version().as_str().as_bytes());
     }
 
-    /// A request that began at `started` has ended (`bytes` sent): count it, and record the
-    /// thread's CPU time.
-    pub(super) fn request_done(&mut self, bytes: u64, started: StdInstant) {
+    /// A request that began at `started` has ended at `ended` (`bytes` sent): count it, and
+    /// record the thread's CPU time.
+    pub(super) fn request_done(&mut self, bytes: u64, started: StdInstant, ended: StdInstant) {
         if self.listener {
-            let ms = started.elapsed().as_millis() as u64;
+            let ms = ended.saturating_duration_since(started).as_millis() as u64;
             self.shared.board.count_listener_request(bytes, ms);
             return;
         }
-        let now = monotonic_now();
+        let now = crate::board::monotonic_at(ended);
         if let Some(r) = self.record {
             r.count_request(bytes, now);
         }

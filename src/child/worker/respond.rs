@@ -16,10 +16,11 @@ use super::access_log::Delivered;
 use super::cgi::CgiDone;
 use super::emit::{self, Head};
 use super::plan::{Blocking, Body, Decision, FieldRoom};
-use crate::board::monotonic_now;
+use crate::board::monotonic_at;
 use crate::child::connio::{ConnIo, Sent};
 
-/// When a request began, read once from each clock.
+/// When a request began, read once from each clock (the scoreboard's time derived from the
+/// monotonic reading, [`monotonic_at`]).
 pub(super) struct RequestTime {
     /// For its duration.
     pub(super) started: StdInstant,
@@ -37,12 +38,13 @@ impl RequestTime {
     pub(super) fn now() -> RequestTime {
         let wall = SystemTime::now();
         let since_epoch = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let started = StdInstant::now();
         RequestTime {
-            started: StdInstant::now(),
+            started,
             wall,
             secs: since_epoch.as_secs() as i64,
             micros: since_epoch.as_micros() as u64,
-            monotonic: monotonic_now(),
+            monotonic: monotonic_at(started),
         }
     }
 }
@@ -78,7 +80,9 @@ enum Answered {
         head: Head,
         body: Body,
         consumed: usize,
-        filename: Option<String>,
+        filename: Option<std::sync::Arc<str>>,
+        /// When it was logged: the request's end, as its log line and the scoreboard count it.
+        ended: StdInstant,
     },
     /// No response could be written (out of buffers, or a head too large for one).
     Failed,
@@ -117,6 +121,7 @@ impl Worker<'_> {
                 body,
                 consumed,
                 filename,
+                ended,
             } => {
                 let bytes = head.len as u64 + head.body_bytes;
                 if let Err(e) = emit::place(&mut io.output, head, body, &self.prefetch) {
@@ -141,11 +146,11 @@ impl Worker<'_> {
                         eventmpm_core::http1::Scan::Complete { .. }
                     );
                 if hold {
-                    self.request_done(bytes, time.started);
+                    self.request_done(bytes, time.started, ended);
                     return Responded::Held;
                 }
                 let sent = emit::send(&mut io.output, &io.sock);
-                self.request_done(bytes, time.started);
+                self.request_done(bytes, time.started, ended);
                 Responded::Sent(sent)
             }
         }
@@ -187,12 +192,16 @@ impl Worker<'_> {
         let Some(written) = self.write_head(&reply, asked, served_before, time.secs) else {
             return Answered::Failed;
         };
+        // The one clock read at the request's end, for its log line and its scoreboard count
+        // (sending the body, a non-blocking write, is not waited for in either).
+        let ended = StdInstant::now();
         if let Ok(req) = &parsed {
             let sent = Delivered {
                 status: reply.status.code(),
                 head_len: written.len as u64,
                 body_bytes: written.body_bytes,
                 filename: reply.filename.as_deref(),
+                ended,
             };
             self.log(io, req, head, &sent, time, served_before);
         }
@@ -201,6 +210,7 @@ impl Worker<'_> {
             body: reply.body,
             consumed: head_len + body_len,
             filename: reply.filename,
+            ended,
         }
     }
 }
