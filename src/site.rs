@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -13,8 +12,8 @@ use std::sync::Mutex;
 use eventmpm_core::conn::KeepAliveSettings;
 use eventmpm_core::http1::{Status, date, error_page::ErrorPage};
 
-use crate::access::Access;
 use crate::config::{Handler, ServerConfig};
+use crate::modules::{SectionSettings, Sections, ServerSettings};
 use crate::logformat::LogFormat;
 use crate::mime::MimeTypes;
 
@@ -72,10 +71,15 @@ pub struct Site {
     pub directory_index: Vec<String>,
     /// Media types.
     pub mime: MimeTypes,
-    /// `<Location>` sections.
-    pub locations: Vec<(String, Option<Handler>, Access)>,
-    /// `<Directory>` sections under the DocumentRoot, relative to it, longest last.
-    pub directories: Vec<(PathBuf, Access, Option<bool>)>,
+    /// `<Location>` sections: the prefix, the handler, the modules' settings.
+    pub locations: Vec<(String, Option<Handler>, SectionSettings)>,
+    /// `<Directory>` sections, shortest path first.
+    pub directories: Vec<DirSection>,
+    /// Server-level settings of [`crate::modules`].
+    pub modules: ServerSettings,
+    /// Whether any section or the server configures anything in [`crate::modules`]: when not,
+    /// requests skip them entirely.
+    pub modules_active: bool,
     /// Keep-alive settings.
     pub keep_alive: KeepAliveSettings,
     /// ServerName.
@@ -101,15 +105,26 @@ pub struct Site {
     pub open_file_cache: crate::open_files::Settings,
 }
 
+/// A `<Directory>` section as a child applies it.
+#[derive(Debug, Clone)]
+pub struct DirSection {
+    /// The canonical directory, without a trailing `/` (`/` itself is empty).
+    pub path: PathBuf,
+    /// `Options [-]FollowSymLinks`, if the section says.
+    pub follow_symlinks: Option<bool>,
+    /// The modules' settings.
+    pub modules: SectionSettings,
+}
+
 /// What the configuration says about one request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route<'s> {
     /// The handler (static files unless a Location says otherwise).
     pub handler: Handler,
-    /// The access rules in force, if any section set some.
-    pub access: Option<&'s Access>,
     /// Whether symbolic links may be followed (inside the DocumentRoot only).
     pub follow_symlinks: bool,
+    /// Ties the route to the site it came from.
+    pub site: std::marker::PhantomData<&'s Site>,
 }
 
 impl Site {
@@ -139,22 +154,22 @@ impl Site {
                 })?
             }
         };
-        let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();
-        for d in &cfg.directories {
-            // Sections outside the DocumentRoot can only matter for `/` (httpd's default
-            // `<Directory /> Require all denied`), which covers everything: keep it as the root.
-            let canon = d.path.canonicalize().unwrap_or_else(|_| d.path.clone());
-            let rel = if root.starts_with(&canon) {
-                PathBuf::new()
-            } else if let Ok(r) = canon.strip_prefix(&root) {
-                r.to_path_buf()
-            } else {
-                continue;
-            };
-            directories.push((rel, d.access.clone(), d.follow_symlinks));
-        }
+        let mut directories: Vec<DirSection> = cfg
+            .directories
+            .iter()
+            .map(|d| {
+                let canon = d.path.canonicalize().unwrap_or_else(|_| d.path.clone());
+                let bytes = canon.as_os_str().as_bytes();
+                let trimmed = &bytes[..bytes.len() - trailing_slashes(bytes)];
+                DirSection {
+                    path: PathBuf::from(std::ffi::OsStr::from_bytes(trimmed)),
+                    follow_symlinks: d.follow_symlinks,
+                    modules: d.modules.clone(),
+                }
+            })
+            .collect();
         // Shorter paths apply first and longer ones override them, as httpd merges them.
-        directories.sort_by_key(|(p, _, _)| p.components().count());
+        directories.sort_by_key(|d| d.path.components().count());
         let mut access_logs = Vec::new();
         for (path, format) in &cfg.custom_logs {
             let file = std::fs::OpenOptions::new()
@@ -180,9 +195,13 @@ impl Site {
             locations: cfg
                 .locations
                 .iter()
-                .map(|l| (l.path.clone(), l.handler.clone(), l.access.clone()))
+                .map(|l| (l.path.clone(), l.handler.clone(), l.modules.clone()))
                 .collect(),
+            modules_active: !cfg.server_modules.is_empty()
+                || cfg.locations.iter().any(|l| !l.modules.is_empty())
+                || directories.iter().any(|d| !d.modules.is_empty()),
             directories,
+            modules: cfg.server_modules.clone(),
             keep_alive: cfg.core.keep_alive_settings(),
             server_name: cfg.server_name.clone(),
             server_software: cfg.server_software(),
@@ -200,49 +219,85 @@ impl Site {
         })
     }
 
-    /// The handler and access rules for a decoded request path. `<Directory>` sections apply
-    /// first (shortest to longest), `<Location>` sections after them (in configuration order),
-    /// each overriding the access rules of what came before, as httpd merges them.
+    /// The handler and symbolic-link rule for a decoded request path. `<Directory>` sections
+    /// apply first (shortest to longest), `<Location>` sections after them (in configuration
+    /// order), each overriding what came before, as httpd merges them.
     pub fn route(&self, path: &[u8]) -> Route<'_> {
         let mut r = Route {
             handler: Handler::Default,
-            access: None,
             follow_symlinks: true,
+            site: std::marker::PhantomData,
         };
-        // Compared as bytes, component by component: the path is normalised (no empty, `.`
-        // or `..` segments), and `Path`'s component iteration cost a cheap request 1 % of its
-        // CPU.
-        let rel = path.strip_prefix(b"/");
-        for (dir, access, follow) in &self.directories {
-            let dir = dir.as_os_str().as_bytes();
-            let applies = dir.is_empty() || rel.is_some_and(|p| is_within(p, dir));
-            if applies {
-                if !access.is_empty() {
-                    r.access = Some(access);
-                }
-                if let Some(f) = follow {
-                    r.follow_symlinks = *f;
+        let (base, rest) = self.file_base(path);
+        for d in &self.directories {
+            if dir_applies(d.path.as_os_str().as_bytes(), base, rest) {
+                if let Some(f) = d.follow_symlinks {
+                    r.follow_symlinks = f;
                 }
             }
         }
-        for (prefix, handler, access) in &self.locations {
+        for (prefix, handler, _) in &self.locations {
             // httpd's non-regex <Location> is a plain prefix match on the URL-path.
             if path.starts_with(prefix.as_bytes()) {
                 if let Some(h) = handler {
                     r.handler = h.clone();
-                }
-                if !access.is_empty() {
-                    r.access = Some(access);
                 }
             }
         }
         r
     }
 
-    /// Whether `peer` may fetch what `route` describes.
-    pub fn allows(route: &Route<'_>, peer: IpAddr, local: IpAddr) -> bool {
-        route.access.is_none_or(|a| a.allows(peer, local))
+    /// Where the file for `path` lies, for `<Directory>` matching: a directory (canonical,
+    /// without a trailing `/`) and the path beneath it (without a leading `/`). A ScriptAlias
+    /// maps to its directory; anything else lies beneath the DocumentRoot.
+    pub fn file_base<'p>(&'p self, path: &'p [u8]) -> (&'p [u8], &'p [u8]) {
+        if let Some((dir, len)) = self.cgi.script_alias(path) {
+            let rest = path.get(len..).unwrap_or(b"");
+            let rest = &rest[rest.iter().take_while(|&&b| b == b'/').count()..];
+            let dir = dir.as_os_str().as_bytes();
+            return (&dir[..dir.len() - trailing_slashes(dir)], rest);
+        }
+        let root = self.document_root.as_os_str().as_bytes();
+        (
+            &root[..root.len() - trailing_slashes(root)],
+            path.strip_prefix(b"/").unwrap_or(path),
+        )
     }
+
+    /// The sections of [`crate::modules`] in force for `path`, in merge order: the server's
+    /// defaults, the `<Directory>` sections that hold its file (shortest first), the
+    /// `<Location>` sections that match it (in configuration order).
+    pub fn sections<'a>(&'a self, path: &'a [u8]) -> impl Sections<'a> + 'a {
+        let (base, rest) = self.file_base(path);
+        std::iter::once(&self.modules.section)
+            .chain(
+                self.directories
+                    .iter()
+                    .filter(move |d| dir_applies(d.path.as_os_str().as_bytes(), base, rest))
+                    .map(|d| &d.modules),
+            )
+            .chain(
+                self.locations
+                    .iter()
+                    .filter(move |(prefix, _, _)| path.starts_with(prefix.as_bytes()))
+                    .map(|(_, _, m)| m),
+            )
+    }
+}
+
+/// How many `/` end `p` (all but a lone root's would be trimmed; the root becomes empty).
+fn trailing_slashes(p: &[u8]) -> usize {
+    p.iter().rev().take_while(|&&b| b == b'/').count()
+}
+
+/// Whether the directory `dir` (absolute, without a trailing `/`; the root is empty) holds
+/// the file `base/rest` (`base` likewise, `rest` relative): compared as bytes, component by
+/// component, without building the path.
+fn dir_applies(dir: &[u8], base: &[u8], rest: &[u8]) -> bool {
+    if dir.len() <= base.len() {
+        return base.starts_with(dir) && (base.len() == dir.len() || base[dir.len()] == b'/');
+    }
+    dir.starts_with(base) && dir[base.len()] == b'/' && is_within(rest, &dir[base.len() + 1..])
 }
 
 /// Whether the relative path `path` is `dir` or beneath it (`dir` relative too, without a
@@ -296,7 +351,20 @@ pub fn now_unix() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::is_within;
+    use super::{dir_applies, is_within};
+
+    #[test]
+    fn directories_hold_files_beneath_them_only() {
+        assert!(dir_applies(b"", b"/srv/www", b"a/b"), "/ holds everything");
+        assert!(dir_applies(b"/srv", b"/srv/www", b"a"));
+        assert!(dir_applies(b"/srv/www", b"/srv/www", b""));
+        assert!(dir_applies(b"/srv/www/a", b"/srv/www", b"a/b.txt"));
+        assert!(dir_applies(b"/srv/www/a", b"/srv/www", b"a"));
+        assert!(!dir_applies(b"/srv/www/a", b"/srv/www", b"ab"));
+        assert!(!dir_applies(b"/srv/ww", b"/srv/www", b"a"));
+        assert!(!dir_applies(b"/usr/lib/cgi-bin", b"/srv/www", b"usr/lib/cgi-bin"));
+        assert!(!dir_applies(b"/srv/www/a", b"/srv/www", b""));
+    }
 
     #[test]
     fn a_directory_contains_itself_and_what_is_beneath_it_only() {

@@ -8,7 +8,6 @@ use eventmpm_core::config::tokenizer::{LineKind, MAX_LINE_LEN, Tokenizer};
 use eventmpm_core::config::{Applied, Context};
 
 use super::*;
-use crate::access::{Access, Rule};
 use crate::logformat::LogFormat;
 
 /// Walks configuration texts, applying each line.
@@ -28,6 +27,8 @@ pub(super) struct Reader {
 enum Scope {
     /// A conditional that evaluated true: transparent.
     Conditional,
+    /// A section of `crate::modules` (`<RequireAll>`…): transparent to other directives.
+    Module,
     Location(usize),
     Directory(usize),
 }
@@ -76,7 +77,12 @@ impl Reader {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             match line.kind {
                 LineKind::SectionClose => {
-                    scopes.pop();
+                    if scopes.pop() == Some(Scope::Module) {
+                        let inner = innermost(&scopes);
+                        if let Some(s) = self.module_section(inner) {
+                            crate::modules::close_section(s).map_err(|m| err(number, m))?;
+                        }
+                    }
                 }
                 LineKind::SectionOpen => {
                     let lname = name.to_ascii_lowercase();
@@ -112,7 +118,7 @@ impl Reader {
                                         .into(),
                                 ));
                             }
-                            if !scopes.iter().all(|s| *s == Scope::Conditional) {
+                            if innermost(&scopes).is_some() {
                                 return Err(err(
                                     number,
                                     "<Location> cannot occur within <Location> or <Directory> section"
@@ -122,7 +128,7 @@ impl Reader {
                             self.cfg.locations.push(Location {
                                 path: path.to_string(),
                                 handler: None,
-                                access: Access::default(),
+                                modules: Default::default(),
                             });
                             scopes.push(Scope::Location(self.cfg.locations.len() - 1));
                         }
@@ -137,7 +143,7 @@ impl Reader {
                                         .into(),
                                 ));
                             }
-                            if !scopes.iter().all(|s| *s == Scope::Conditional) {
+                            if innermost(&scopes).is_some() {
                                 return Err(err(
                                     number,
                                     "<Directory> cannot occur within <Location> or <Directory> section"
@@ -147,7 +153,7 @@ impl Reader {
                             let path = self.cfg.resolve(path);
                             self.cfg.directories.push(Directory {
                                 path,
-                                access: Access::default(),
+                                modules: Default::default(),
                                 follow_symlinks: None,
                                 exec_cgi: None,
                                 handler: None,
@@ -156,21 +162,30 @@ impl Reader {
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
                         }
                         _ => {
-                            return Err(err(
-                                number,
-                                format!(
-                                    "Invalid command '<{name}', perhaps misspelled or defined by a module not included in the server configuration"
-                                ),
-                            ));
+                            let inner = innermost(&scopes);
+                            match crate::modules::open_section(
+                                self.module_section(inner),
+                                &lname,
+                                &args,
+                            ) {
+                                Some(r) => {
+                                    r.map_err(|m| err(number, m))?;
+                                    scopes.push(Scope::Module);
+                                }
+                                None => {
+                                    return Err(err(
+                                        number,
+                                        format!(
+                                            "Invalid command '<{name}', perhaps misspelled or defined by a module not included in the server configuration"
+                                        ),
+                                    ));
+                                }
+                            }
                         }
                     }
                 }
                 LineKind::Directive => {
-                    let scope = scopes
-                        .iter()
-                        .rev()
-                        .find(|s| **s != Scope::Conditional)
-                        .copied();
+                    let scope = innermost(&scopes);
                     self.directive(file, number, &name, &args, scope, depth)
                         .map_err(|m| err(number, m))?;
                     for f in std::mem::take(&mut self.includes) {
@@ -199,6 +214,9 @@ impl Reader {
         depth: usize,
     ) -> Result<(), String> {
         let lname = name.to_ascii_lowercase();
+        if let Some(r) = self.module_directive(name, args, scope) {
+            return r;
+        }
         let one = |what: &str| -> Result<&str, String> {
             match args {
                 [a] => Ok(a),
@@ -466,14 +484,6 @@ impl Reader {
                     .map_err(|_| "CGIScriptTimeout has wrong format".to_string())?;
                 self.cfg.cgi_script_timeout = Some(std::time::Duration::from_secs(secs.max(1)));
             }
-            "require" => {
-                let rule = Rule::parse(args)?;
-                match scope {
-                    Some(Scope::Location(i)) => self.cfg.locations[i].access.push(rule),
-                    Some(Scope::Directory(i)) => self.cfg.directories[i].access.push(rule),
-                    _ => return Err("Require not allowed here".into()),
-                }
-            }
             "options" => {
                 let Some(Scope::Directory(i)) = scope else {
                     return Err("Options not allowed here".into());
@@ -562,6 +572,49 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+impl Reader {
+    /// The `crate::modules` settings of the section `scope` names (`None` at server level).
+    fn module_section(
+        &mut self,
+        scope: Option<Scope>,
+    ) -> Option<&mut crate::modules::SectionSettings> {
+        match scope {
+            Some(Scope::Location(i)) => Some(&mut self.cfg.locations[i].modules),
+            Some(Scope::Directory(i)) => Some(&mut self.cfg.directories[i].modules),
+            _ => None,
+        }
+    }
+
+    /// The one dispatch into `crate::modules`: `None` if the directive is not theirs.
+    fn module_directive(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        scope: Option<Scope>,
+    ) -> Option<Result<(), String>> {
+        let cfg = &mut self.cfg;
+        let section = match scope {
+            Some(Scope::Location(i)) => Some(&mut cfg.locations[i].modules),
+            Some(Scope::Directory(i)) => Some(&mut cfg.directories[i].modules),
+            _ => None,
+        };
+        let mut at = crate::modules::At {
+            server_root: &cfg.server_root,
+            notes: &mut cfg.notes,
+        };
+        crate::modules::directive(&mut cfg.server_modules, section, name, args, &mut at)
+    }
+}
+
+/// The innermost section that is not transparent (a true conditional, a `<RequireAll>`…).
+fn innermost(scopes: &[Scope]) -> Option<Scope> {
+    scopes
+        .iter()
+        .rev()
+        .find(|s| !matches!(s, Scope::Conditional | Scope::Module))
+        .copied()
 }
 
 /// `host[:port]` or `[v6]:port` without the port.

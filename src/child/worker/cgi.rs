@@ -70,7 +70,6 @@ impl Worker<'_> {
     pub(super) fn cgi_route(
         &mut self,
         req: &Request<'_>,
-        io: &ConnIo,
         decoded: &[u8],
         route: &Route<'_>,
     ) -> Option<Reply> {
@@ -78,14 +77,7 @@ impl Worker<'_> {
             return None;
         }
         let cgi = &self.site.cgi;
-        let found = cgi.locate(
-            &self.site.document_root,
-            &self.site.locations,
-            route,
-            decoded,
-            io.peer.ip(),
-            io.local.ip(),
-        );
+        let found = cgi.locate(&self.site.document_root, route, decoded);
         match found {
             Lookup::NotCgi => None,
             Lookup::Refused(status) => Some(self.error_reply(status, req.method().as_str(), b"")),

@@ -73,6 +73,8 @@ pub(super) struct Worker<'s> {
     /// This is the listener thread answering cheap requests: it has no worker record, and
     /// counts its requests in the child's process record.
     listener: bool,
+    /// The request's variables and user ([`crate::modules`]).
+    modules: crate::modules::RequestState,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -109,6 +111,7 @@ impl<'s> Worker<'s> {
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::new(),
             listener: false,
+            modules: Default::default(),
         }
     }
 
@@ -128,6 +131,7 @@ impl<'s> Worker<'s> {
             clean_close: false,
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::with_capacity(emit::SMALL_FILE as usize),
+            modules: Default::default(),
             listener: true,
         }
     }
