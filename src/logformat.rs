@@ -22,6 +22,8 @@ pub const COMBINED: &str = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-a
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
     Literal(String),
+    /// `%u`: the authenticated user.
+    RemoteUser,
     ClientIp,
     PeerIp,
     LocalIp,
@@ -115,6 +117,8 @@ pub struct Entry<'a> {
     pub server_name: &'a str,
     /// The request's Host, if any.
     pub host: Option<&'a [u8]>,
+    /// The user Basic authentication found (`%u`).
+    pub user: Option<&'a str>,
 }
 
 impl LogFormat {
@@ -180,7 +184,8 @@ impl LogFormat {
                 'o' => Item::ResponseHeader(arg.take().ok_or("%o needs a header name: %{Name}o")?),
                 'I' => Item::BytesIn,
                 'k' => Item::KeepAlives,
-                'l' | 'u' | 'L' => Item::Dash,
+                'u' => Item::RemoteUser,
+                'l' | 'L' => Item::Dash,
                 'm' => Item::Method,
                 'O' => Item::BytesOut,
                 'p' => Item::Port(match arg.as_deref() {
@@ -280,6 +285,12 @@ fn render_item(
         Item::BytesIn => push_decimal(out, e.bytes_in),
         Item::KeepAlives => push_decimal(out, u64::from(e.keep_alives)),
         Item::Dash => out.push(b'-'),
+        // httpd shows an empty user name as `""`.
+        Item::RemoteUser => match e.user {
+            None => out.push(b'-'),
+            Some("") => out.extend_from_slice(b"\"\""),
+            Some(u) => escape(out, u.as_bytes()),
+        },
         Item::Method => escape(out, e.method.as_bytes()),
         Item::BytesOut => push_decimal(out, e.bytes_out),
         Item::Port(PortKind::Remote) => push_decimal(out, u64::from(e.peer.port())),
@@ -485,7 +496,18 @@ mod tests {
             filename: None,
             server_name: "localhost",
             host: None,
+            user: None,
         }
+    }
+
+    #[test]
+    fn remote_user() {
+        let mut e = entry(&[]);
+        assert_eq!(render("%u", &e), "-\n");
+        e.user = Some("ann");
+        assert_eq!(render("%u %l", &e), "ann -\n");
+        e.user = Some("");
+        assert_eq!(render("%u", &e), "\"\"\n");
     }
 
     fn render(fmt: &str, e: &Entry<'_>) -> String {

@@ -2,10 +2,12 @@
 //! the server's identity. Built once from the configuration when a child starts; read-only
 //! afterwards, shared by every worker.
 
+use std::borrow::Cow;
 use std::fs::File;
+use std::io;
 use std::io::Write;
 use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -80,6 +82,9 @@ pub struct Site {
     /// Whether any section or the server configures anything in [`crate::modules`]: when not,
     /// requests skip them entirely.
     pub modules_active: bool,
+    /// Each `Alias`'s directory (canonical) and a descriptor on it, opened at start (`None`
+    /// if it could not be: its URLs answer 404), in the order of `modules.aliases`.
+    pub alias_roots: Vec<(PathBuf, Option<OwnedFd>)>,
     /// Keep-alive settings.
     pub keep_alive: KeepAliveSettings,
     /// ServerName.
@@ -170,6 +175,23 @@ impl Site {
             .collect();
         // Shorter paths apply first and longer ones override them, as httpd merges them.
         directories.sort_by_key(|d| d.path.components().count());
+        let alias_roots = cfg
+            .server_modules
+            .aliases
+            .iter()
+            .map(|a| {
+                let dir = Path::new(a.root());
+                let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+                let fd = match crate::sys::open_dir(&canon) {
+                    Ok(fd) => Some(fd),
+                    Err(e) => {
+                        log::warn!("Alias target {} cannot be opened: {e}", canon.display());
+                        None
+                    }
+                };
+                (canon, fd)
+            })
+            .collect();
         let mut access_logs = Vec::new();
         for (path, format) in &cfg.custom_logs {
             let file = std::fs::OpenOptions::new()
@@ -202,6 +224,7 @@ impl Site {
                 || directories.iter().any(|d| !d.modules.is_empty()),
             directories,
             modules: cfg.server_modules.clone(),
+            alias_roots,
             keep_alive: cfg.core.keep_alive_settings(),
             server_name: cfg.server_name.clone(),
             server_software: cfg.server_software(),
@@ -230,7 +253,7 @@ impl Site {
         };
         let (base, rest) = self.file_base(path);
         for d in &self.directories {
-            if dir_applies(d.path.as_os_str().as_bytes(), base, rest) {
+            if dir_applies(d.path.as_os_str().as_bytes(), base, &rest) {
                 if let Some(f) = d.follow_symlinks {
                     r.follow_symlinks = f;
                 }
@@ -250,18 +273,69 @@ impl Site {
     /// Where the file for `path` lies, for `<Directory>` matching: a directory (canonical,
     /// without a trailing `/`) and the path beneath it (without a leading `/`). A ScriptAlias
     /// maps to its directory; anything else lies beneath the DocumentRoot.
-    pub fn file_base<'p>(&'p self, path: &'p [u8]) -> (&'p [u8], &'p [u8]) {
+    pub fn file_base<'p>(&'p self, path: &'p [u8]) -> (&'p [u8], Cow<'p, [u8]>) {
         if let Some((dir, len)) = self.cgi.script_alias(path) {
             let rest = path.get(len..).unwrap_or(b"");
             let rest = &rest[rest.iter().take_while(|&&b| b == b'/').count()..];
             let dir = dir.as_os_str().as_bytes();
-            return (&dir[..dir.len() - trailing_slashes(dir)], rest);
+            return (&dir[..dir.len() - trailing_slashes(dir)], Cow::Borrowed(rest));
+        }
+        if let Some((i, rel)) = self.alias_for(path) {
+            let dir = self.alias_roots[i].0.as_os_str().as_bytes();
+            let rel = match rel {
+                Cow::Borrowed(p) => Cow::Borrowed(p.as_os_str().as_bytes()),
+                Cow::Owned(p) => Cow::Owned(p.into_os_string().into_vec()),
+            };
+            return (&dir[..dir.len() - trailing_slashes(dir)], rel);
         }
         let root = self.document_root.as_os_str().as_bytes();
         (
             &root[..root.len() - trailing_slashes(root)],
-            path.strip_prefix(b"/").unwrap_or(path),
+            Cow::Borrowed(path.strip_prefix(b"/").unwrap_or(path)),
         )
+    }
+
+    /// The `Alias` that maps `path`, by index into [`Site::alias_roots`], and the file's path
+    /// relative to that alias's directory.
+    pub fn alias_for<'p>(&'p self, path: &'p [u8]) -> Option<(usize, Cow<'p, Path>)> {
+        if self.modules.aliases.is_empty() {
+            return None;
+        }
+        let uri = std::str::from_utf8(path).ok()?;
+        self.modules
+            .aliases
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| a.apply(uri).map(|target| (i, a, target)))
+            .map(|(i, a, target)| {
+                // The target lies beneath the alias's fixed directory (the decoded path holds
+                // no `..`); what follows it is opened beneath that directory's descriptor.
+                let root = a.root();
+                let rel = target
+                    .strip_prefix(root)
+                    .unwrap_or("")
+                    .trim_start_matches('/');
+                (i, Cow::Owned(PathBuf::from(rel)))
+            })
+    }
+
+    /// The directory a URL-path's file is opened beneath (descriptor and path) and the file's
+    /// path relative to it: an `Alias`'s directory, else the DocumentRoot.
+    pub fn file_root<'p>(
+        &'p self,
+        path: &'p [u8],
+    ) -> io::Result<(&'p OwnedFd, &'p Path, Cow<'p, Path>)> {
+        match self.alias_for(path) {
+            Some((i, rel)) => match &self.alias_roots[i] {
+                (dir, Some(fd)) => Ok((fd, dir.as_path(), rel)),
+                (_, None) => Err(io::Error::from(io::ErrorKind::NotFound)),
+            },
+            None => Ok((
+                &self.root_fd,
+                self.document_root.as_path(),
+                Cow::Borrowed(relative_path(path)),
+            )),
+        }
     }
 
     /// The sections of [`crate::modules`] in force for `path`, in merge order: the server's
@@ -273,7 +347,7 @@ impl Site {
             .chain(
                 self.directories
                     .iter()
-                    .filter(move |d| dir_applies(d.path.as_os_str().as_bytes(), base, rest))
+                    .filter(move |d| dir_applies(d.path.as_os_str().as_bytes(), base, &rest))
                     .map(|d| &d.modules),
             )
             .chain(

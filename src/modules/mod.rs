@@ -338,6 +338,21 @@ impl Request<'_> {
     }
 }
 
+/// Add the request's variables (SetEnvIf, SetEnv, PassEnv) and its user (`REMOTE_USER`,
+/// `AUTH_TYPE`) to a CGI script's environment; the standard variables already there win, as
+/// httpd's `ap_add_cgi_vars` overrides `subprocess_env`.
+pub fn add_cgi_vars(state: &RequestState, env: &mut Vec<(std::ffi::OsString, std::ffi::OsString)>) {
+    if let Some(user) = &state.user {
+        env.push(("REMOTE_USER".into(), user.into()));
+        env.push(("AUTH_TYPE".into(), "Basic".into()));
+    }
+    for (k, v) in state.vars.iter() {
+        if !k.is_empty() && !v.contains('\0') && !env.iter().any(|(n, _)| n == k) {
+            env.push((k.into(), v.into()));
+        }
+    }
+}
+
 /// How a step ended the request early.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

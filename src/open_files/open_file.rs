@@ -10,7 +10,7 @@ use std::sync::Arc;
 use eventmpm_core::http1::date;
 use eventmpm_core::http1::etag::Etag;
 
-use crate::site::{Site, relative_path};
+use crate::site::Site;
 use crate::sys;
 
 /// An opened static file and its metadata as `fstat` gave them when it was opened. Immutable:
@@ -85,9 +85,11 @@ impl OpenFile {
     /// Makes the system calls the cache spares: one open and one `fstat` per name tried (the
     /// directory and its index candidates), and the closes of those not kept.
     pub fn open(site: &Site, path: &[u8], follow: bool) -> Result<OpenFile, OpenError> {
-        let rel = relative_path(path);
+        // Beneath the DocumentRoot, or an Alias's directory.
+        let (root_fd, root_path, rel) = site.file_root(path).map_err(OpenError::Io)?;
+        let rel: &Path = &rel;
         let open = |rel: &Path| {
-            sys::open_beneath(&site.root_fd, &site.document_root, rel, follow)
+            sys::open_beneath(root_fd, root_path, rel, follow)
                 .and_then(|f| f.metadata().map(|m| (f, m)))
         };
         let (mut file, mut meta) = open(rel).map_err(OpenError::Io)?;
@@ -113,7 +115,7 @@ impl OpenFile {
         if !meta.is_file() {
             return Err(OpenError::NotRegular(served));
         }
-        let filename = site.document_root.join(&served).display().to_string();
+        let filename = root_path.join(&served).display().to_string();
         let contents = (meta.len() <= CONTENTS_MAX)
             .then(|| {
                 let mut bytes = vec![0u8; meta.len() as usize].into_boxed_slice();

@@ -398,6 +398,7 @@ impl Worker<'_> {
             filename: sent.filename,
             server_name: &self.site.server_name,
             host: req.host().map(str::as_bytes),
+            user: self.modules.user.as_deref(),
         };
         self.log.add(&entry, now);
     }

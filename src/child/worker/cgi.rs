@@ -186,7 +186,8 @@ impl Worker<'_> {
             url: ctx.original.target().path().as_bytes(),
             query: ctx.original.target().query().map(str::as_bytes),
         });
-        let env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
+        let mut env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
+        crate::modules::add_cgi_vars(&self.modules, &mut env);
         let name = script.name();
         let file = script.filename.display().to_string();
         let mut ex = match Exchange::start(

@@ -269,6 +269,7 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Decision, WouldBlock> {
         self.fields.clear();
+        self.modules.reset();
         let req = match parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
@@ -425,7 +426,6 @@ impl Worker<'_> {
         if blocking == Blocking::Never && modules::needs_authentication(sections.clone()) {
             return Err(WouldBlock);
         }
-        self.modules.reset();
         let uri = String::from_utf8_lossy(decoded);
         let protocol = match req.version() {
             Version::Http10 => "HTTP/1.0",
