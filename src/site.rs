@@ -15,9 +15,9 @@ use eventmpm_core::conn::KeepAliveSettings;
 use eventmpm_core::http1::{Status, date, error_page::ErrorPage};
 
 use crate::config::{Handler, ServerConfig};
-use crate::modules::{SectionSettings, Sections, ServerSettings};
 use crate::logformat::LogFormat;
 use crate::mime::MimeTypes;
+use crate::modules::{SectionSettings, Sections, ServerSettings};
 
 /// A `CustomLog`: a file and its format. Threads buffer lines and append them in batches
 /// (`child::worker`'s `access_log` has the rule).
@@ -253,18 +253,18 @@ impl Site {
         };
         let (base, rest) = self.file_base(path);
         for d in &self.directories {
-            if dir_applies(d.path.as_os_str().as_bytes(), base, &rest) {
-                if let Some(f) = d.follow_symlinks {
-                    r.follow_symlinks = f;
-                }
+            if dir_applies(d.path.as_os_str().as_bytes(), base, &rest)
+                && let Some(f) = d.follow_symlinks
+            {
+                r.follow_symlinks = f;
             }
         }
         for (prefix, handler, _) in &self.locations {
             // httpd's non-regex <Location> is a plain prefix match on the URL-path.
-            if path.starts_with(prefix.as_bytes()) {
-                if let Some(h) = handler {
-                    r.handler = h.clone();
-                }
+            if path.starts_with(prefix.as_bytes())
+                && let Some(h) = handler
+            {
+                r.handler = h.clone();
             }
         }
         r
@@ -278,7 +278,10 @@ impl Site {
             let rest = path.get(len..).unwrap_or(b"");
             let rest = &rest[rest.iter().take_while(|&&b| b == b'/').count()..];
             let dir = dir.as_os_str().as_bytes();
-            return (&dir[..dir.len() - trailing_slashes(dir)], Cow::Borrowed(rest));
+            return (
+                &dir[..dir.len() - trailing_slashes(dir)],
+                Cow::Borrowed(rest),
+            );
         }
         if let Some((i, rel)) = self.alias_for(path) {
             let dir = self.alias_roots[i].0.as_os_str().as_bytes();
@@ -436,7 +439,11 @@ mod tests {
         assert!(dir_applies(b"/srv/www/a", b"/srv/www", b"a"));
         assert!(!dir_applies(b"/srv/www/a", b"/srv/www", b"ab"));
         assert!(!dir_applies(b"/srv/ww", b"/srv/www", b"a"));
-        assert!(!dir_applies(b"/usr/lib/cgi-bin", b"/srv/www", b"usr/lib/cgi-bin"));
+        assert!(!dir_applies(
+            b"/usr/lib/cgi-bin",
+            b"/srv/www",
+            b"usr/lib/cgi-bin"
+        ));
         assert!(!dir_applies(b"/srv/www/a", b"/srv/www", b""));
     }
 

@@ -40,8 +40,11 @@ fn htpasswd(path: &Path) {
                 format!("{user}:{}", out.trim())
             }
             flag => {
-                let (code, out, err) =
-                    run_tool("htpasswd", &[&format!("-nb{}", &flag[1..]), user, "secret"], T);
+                let (code, out, err) = run_tool(
+                    "htpasswd",
+                    &[&format!("-nb{}", &flag[1..]), user, "secret"],
+                    T,
+                );
                 assert_eq!(code, Some(0), "htpasswd {flag}: {err}");
                 out.trim().to_string()
             }
@@ -219,15 +222,26 @@ fn basic_auth_every_hash_format() {
     }
     let (status, head) = curl_status(&url, None);
     assert_eq!(status, 401, "no credentials");
-    assert!(head.contains("WWW-Authenticate: Basic realm=\"Private Area\""), "{head}");
+    assert!(
+        head.contains("WWW-Authenticate: Basic realm=\"Private Area\""),
+        "{head}"
+    );
     let (status, _) = curl_status(&url, Some("nobody:secret"));
     assert_eq!(status, 401, "unknown user");
     // The 401 page is httpd's.
     let a = fetch(server.port, "/private/secret.txt", &[]);
-    assert!(a.body.contains("This server could not verify that you\nare authorized"), "{a:?}");
+    assert!(
+        a.body
+            .contains("This server could not verify that you\nare authorized"),
+        "{a:?}"
+    );
     // The user is logged (%u of the common format).
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(server.access_log().contains(" - bcrypt ["), "{}", server.access_log());
+    assert!(
+        server.access_log().contains(" - bcrypt ["),
+        "{}",
+        server.access_log()
+    );
 }
 
 #[test]
@@ -267,15 +281,23 @@ fn require_order_headers_alias_redirect() {
     assert_eq!(a.status, 302);
     assert_eq!(a.header("Location"), Some("http://example.org/new/x?q=1"));
     assert!(
-        a.body.contains("<p>The document has moved <a href=\"http://example.org/new/x?q=1\">here</a>.</p>"),
+        a.body.contains(
+            "<p>The document has moved <a href=\"http://example.org/new/x?q=1\">here</a>.</p>"
+        ),
         "{a:?}"
     );
     let a = fetch(p, "/perm", &[]);
     assert_eq!(a.status, 301);
-    assert_eq!(a.header("Location"), Some(format!("http://127.0.0.1:{p}/target").as_str()));
+    assert_eq!(
+        a.header("Location"),
+        Some(format!("http://127.0.0.1:{p}/target").as_str())
+    );
     let a = fetch(p, "/img/a.gif", &[]);
     assert_eq!(a.status, 302);
-    assert_eq!(a.header("Location"), Some(format!("http://127.0.0.1:{p}/png/a.png").as_str()));
+    assert_eq!(
+        a.header("Location"),
+        Some(format!("http://127.0.0.1:{p}/png/a.png").as_str())
+    );
     let a = fetch(p, "/dead", &[]);
     assert_eq!((a.status, a.header("Location")), (410, None));
     assert!(a.body.contains("<h1>Gone</h1>"), "{a:?}");
@@ -287,8 +309,14 @@ fn bad_module_lines_are_refused_at_their_line() {
         ("Require host example.org", "DNS"),
         ("Header bogus X 1", "first argument must be"),
         ("Redirect bogus /a /b", "invalid first argument"),
-        ("RedirectMatch ^/(x http://a/", "Regular expression could not be compiled"),
-        ("AuthUserFile /nonexistent/htpasswd", "Could not open password file"),
+        (
+            "RedirectMatch ^/(x http://a/",
+            "Regular expression could not be compiled",
+        ),
+        (
+            "AuthUserFile /nonexistent/htpasswd",
+            "Could not open password file",
+        ),
         ("Order sideways", "unknown order"),
     ] {
         let s = Scratch::new("mod-bad");
@@ -301,11 +329,7 @@ fn bad_module_lines_are_refused_at_their_line() {
             ),
         )
         .unwrap();
-        let (code, out, err) = run_tool(
-            binary(),
-            &["-t", "-f", &conf.display().to_string()],
-            T,
-        );
+        let (code, out, err) = run_tool(binary(), &["-t", "-f", &conf.display().to_string()], T);
         assert_ne!(code, Some(0), "{line} accepted");
         let text = format!("{out}{err}");
         assert!(text.contains("bad.conf:4: "), "{line}: {text}");
@@ -317,8 +341,20 @@ fn bad_module_lines_are_refused_at_their_line() {
 fn apache_conf(root: &Path, port: u16) -> String {
     let dir = root.join("apache");
     let mods = [
-        "mpm_event", "authz_core", "authz_host", "authz_user", "access_compat", "auth_basic",
-        "authn_core", "authn_file", "headers", "setenvif", "env", "alias", "mime", "dir",
+        "mpm_event",
+        "authz_core",
+        "authz_host",
+        "authz_user",
+        "access_compat",
+        "auth_basic",
+        "authn_core",
+        "authn_file",
+        "headers",
+        "setenvif",
+        "env",
+        "alias",
+        "mime",
+        "dir",
     ];
     let mut text = format!(
         "ServerRoot \"{d}\"\nListen 127.0.0.1:{port}\nServerName localhost\n\
@@ -329,8 +365,14 @@ fn apache_conf(root: &Path, port: u16) -> String {
         r = root.display()
     );
     for m in mods {
-        let file = if m == "mpm_event" { "mod_mpm_event.so".to_string() } else { format!("mod_{m}.so") };
-        text.push_str(&format!("LoadModule {m}_module /usr/lib/apache2/modules/{file}\n"));
+        let file = if m == "mpm_event" {
+            "mod_mpm_event.so".to_string()
+        } else {
+            format!("mod_{m}.so")
+        };
+        text.push_str(&format!(
+            "LoadModule {m}_module /usr/lib/apache2/modules/{file}\n"
+        ));
     }
     text.push_str(&body(root));
     text
@@ -440,11 +482,21 @@ fn differential_against_apache() {
         cases.push((path.into(), vec![]));
     }
     cases.push(("/any/ok.txt".into(), vec![("X-Key".into(), "open".into())]));
-    let compared = ["Location", "WWW-Authenticate", "X-Set", "X-Always", "ETag", "Content-Type"];
+    let compared = [
+        "Location",
+        "WWW-Authenticate",
+        "X-Set",
+        "X-Always",
+        "ETag",
+        "Content-Type",
+    ];
     let mut same = 0;
     let mut differences = Vec::new();
     for (path, headers) in &cases {
-        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let ours = fetch(server.port, path, &h);
         let theirs = fetch(aport, path, &h);
         let norm = |a: &Answer, port: u16| {
@@ -454,7 +506,11 @@ fn differential_against_apache() {
                     let v = a.header(n).map(|v| v.replace(&port.to_string(), "PORT"));
                     // An ETag's value holds inode-free mtime/size parts that differ per file
                     // copy; only its presence is compared.
-                    let v = if *n == "ETag" { v.map(|_| "present".to_string()) } else { v };
+                    let v = if *n == "ETag" {
+                        v.map(|_| "present".to_string())
+                    } else {
+                        v
+                    };
                     format!("{n}: {v:?}")
                 })
                 .collect();
@@ -464,7 +520,9 @@ fn differential_against_apache() {
         if o == t {
             same += 1;
         } else {
-            differences.push(format!("{path} {headers:?}\n  eventmpm: {o:?}\n  apache:   {t:?}"));
+            differences.push(format!(
+                "{path} {headers:?}\n  eventmpm: {o:?}\n  apache:   {t:?}"
+            ));
         }
     }
     println!("{same} of {} answers match Apache's", cases.len());

@@ -210,8 +210,16 @@ mod tests {
         let mut c = Compat::default();
         assert_eq!(c.set_order("sideways").unwrap_err(), "unknown order");
         assert!(c.add(true, &["to", "all"]).unwrap_err().contains("'from'"));
-        assert!(c.add(true, &["from", "10.0.0.0/99"]).unwrap_err().contains("IP address"));
-        assert!(c.add(true, &["from", "example.org"]).unwrap_err().contains("DNS"));
+        assert!(
+            c.add(true, &["from", "10.0.0.0/99"])
+                .unwrap_err()
+                .contains("IP address")
+        );
+        assert!(
+            c.add(true, &["from", "example.org"])
+                .unwrap_err()
+                .contains("DNS")
+        );
         assert_eq!(parse_satisfy("any"), Ok(Satisfy::Any));
         assert!(parse_satisfy("some").is_err());
     }

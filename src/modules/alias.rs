@@ -83,12 +83,12 @@ pub fn substitute(template: &str, caps: &regex::Captures<'_>) -> String {
                 None => None,
             },
             '\\' => {
-                if let Some(&n) = chars.peek() {
-                    if n == '$' || n == '&' {
-                        chars.next();
-                        out.push(n);
-                        continue;
-                    }
+                if let Some(&n) = chars.peek()
+                    && (n == '$' || n == '&')
+                {
+                    chars.next();
+                    out.push(n);
+                    continue;
                 }
                 None
             }
@@ -319,12 +319,7 @@ impl Alias {
 /// The `Location` value for a redirect `target`: a path is made an absolute URL from the
 /// request's host (httpd's `ap_construct_url` with `UseCanonicalName Off`), and the request's
 /// query is appended unless the target has its own.
-pub fn absolute_location(
-    target: &str,
-    host: &str,
-    local_port: u16,
-    query: Option<&str>,
-) -> String {
+pub fn absolute_location(target: &str, host: &str, local_port: u16, query: Option<&str>) -> String {
     let mut out = String::with_capacity(target.len() + host.len() + 32);
     if target.starts_with('/') {
         out.push_str("http://");
@@ -337,22 +332,24 @@ pub fn absolute_location(
         }
     }
     out.push_str(target);
-    if let Some(q) = query {
-        if !target.contains('?') {
-            out.push('?');
-            out.push_str(q);
-        }
+    if let Some(q) = query
+        && !target.contains('?')
+    {
+        out.push('?');
+        out.push_str(q);
     }
     out
 }
 
 /// A `Host` value's name (lowercased by the caller if need be) and port.
 fn split_host(host: &str) -> (&str, Option<u16>) {
-    if host.starts_with('[') {
-        if let Some(end) = host.find(']') {
-            let port = host[end + 1..].strip_prefix(':').and_then(|p| p.parse().ok());
-            return (&host[..=end], port);
-        }
+    if host.starts_with('[')
+        && let Some(end) = host.find(']')
+    {
+        let port = host[end + 1..]
+            .strip_prefix(':')
+            .and_then(|p| p.parse().ok());
+        return (&host[..=end], port);
     }
     match host.rsplit_once(':') {
         Some((n, p)) if !n.contains(':') => (n, p.parse().ok()),
@@ -379,7 +376,11 @@ mod tests {
             ("/ol", "/old", 0),
             ("/", "/", 1),
         ] {
-            assert_eq!(alias_matches(uri.as_bytes(), fake.as_bytes()), n, "{uri} {fake}");
+            assert_eq!(
+                alias_matches(uri.as_bytes(), fake.as_bytes()),
+                n,
+                "{uri} {fake}"
+            );
         }
     }
 
@@ -397,9 +398,21 @@ mod tests {
         let r = redirect("permanent /p /q", 302, false).unwrap();
         assert_eq!(r.apply("/p/1").unwrap().status, 301);
         let r = redirect("seeother /p /q", 302, false).unwrap();
-        assert_eq!(r.apply("/p").unwrap(), Redirected { status: 303, target: Some("/q".into()) });
+        assert_eq!(
+            r.apply("/p").unwrap(),
+            Redirected {
+                status: 303,
+                target: Some("/q".into())
+            }
+        );
         let r = redirect("gone /dead", 302, false).unwrap();
-        assert_eq!(r.apply("/dead/x").unwrap(), Redirected { status: 410, target: None });
+        assert_eq!(
+            r.apply("/dead/x").unwrap(),
+            Redirected {
+                status: 410,
+                target: None
+            }
+        );
         let r = redirect("307 /t /u", 302, false).unwrap();
         assert_eq!(r.apply("/t").unwrap().status, 307);
         let r = redirect("^/img/(.*)\\.gif$ http://cdn.example/$1.png?x=1", 302, true).unwrap();
@@ -423,7 +436,10 @@ mod tests {
     #[test]
     fn aliases() {
         let a = Alias::parse(&["/icons/", "/usr/share/apache2/icons/"], false).unwrap();
-        assert_eq!(a.apply("/icons/a.png").as_deref(), Some("/usr/share/apache2/icons/a.png"));
+        assert_eq!(
+            a.apply("/icons/a.png").as_deref(),
+            Some("/usr/share/apache2/icons/a.png")
+        );
         assert_eq!(a.apply("/icons").as_deref(), None);
         assert_eq!(a.root(), "/usr/share/apache2/icons");
         let a = Alias::parse(&["^/docs/(.*)$", "/srv/docs/$1"], true).unwrap();
@@ -435,13 +451,22 @@ mod tests {
     #[test]
     fn locations_are_absolute_urls() {
         // Without a port in Host, the connection's port (left out when it is 80).
-        assert_eq!(absolute_location("/new", "example.org", 80, None), "http://example.org/new");
-        assert_eq!(absolute_location("/new", "example.org", 8080, None), "http://example.org:8080/new");
+        assert_eq!(
+            absolute_location("/new", "example.org", 80, None),
+            "http://example.org/new"
+        );
+        assert_eq!(
+            absolute_location("/new", "example.org", 8080, None),
+            "http://example.org:8080/new"
+        );
         assert_eq!(
             absolute_location("/new", "example.org:8080", 80, Some("a=1")),
             "http://example.org:8080/new?a=1"
         );
-        assert_eq!(absolute_location("/n?b", "h", 81, Some("a")), "http://h:81/n?b");
+        assert_eq!(
+            absolute_location("/n?b", "h", 81, Some("a")),
+            "http://h:81/n?b"
+        );
         assert_eq!(absolute_location("http://x/y", "h", 81, None), "http://x/y");
     }
 }

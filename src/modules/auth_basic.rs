@@ -133,8 +133,17 @@ mod tests {
     #[test]
     fn credentials() {
         let a = auth();
-        assert_eq!(a.authenticate(Some(&basic("ann:secret")), "/"), Ok("ann".into()));
-        for bad in [basic("ann:wrong"), basic("bob:secret"), basic("ann"), b"Digest x".to_vec(), b"Basic !!!".to_vec()] {
+        assert_eq!(
+            a.authenticate(Some(&basic("ann:secret")), "/"),
+            Ok("ann".into())
+        );
+        for bad in [
+            basic("ann:wrong"),
+            basic("bob:secret"),
+            basic("ann"),
+            b"Digest x".to_vec(),
+            b"Basic !!!".to_vec(),
+        ] {
             assert_eq!(a.authenticate(Some(&bad), "/"), Err(Failure::Unauthorized));
         }
         assert_eq!(a.authenticate(None, "/"), Err(Failure::Unauthorized));
@@ -163,8 +172,10 @@ mod tests {
         assert!(a.set_type("Digest").unwrap_err().contains("Basic"));
         assert!(a.set_type("Kerberos").is_err());
         a.set_type("basic").unwrap();
-        let mut child = Auth::default();
-        child.name = Some("x".into());
+        let child = Auth {
+            name: Some("x".into()),
+            ..Auth::default()
+        };
         let mut merged = a.clone();
         merged.merge_from(&child);
         assert!(merged.is_basic());

@@ -182,12 +182,21 @@ mod tests {
     /// Lines made by `htpasswd -nb{B,m,s,d} user secret` (apache2-utils 2.4), and by the
     /// system's `crypt(3)` for MD5- and SHA-crypt: password "secret" throughout.
     const MADE_BY_HTPASSWD: &[(&str, &str)] = &[
-        ("bcrypt", "$2y$05$oMYdOSbP8oTSpvoeIbvIieADY3Gf0h0uIbc41FmpnZw2C8a6k41xq"),
+        (
+            "bcrypt",
+            "$2y$05$oMYdOSbP8oTSpvoeIbvIieADY3Gf0h0uIbc41FmpnZw2C8a6k41xq",
+        ),
         ("apr1", "$apr1$3urr.Ner$rxspU2JazgXUw0nRsnWHT/"),
         ("sha", "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="),
         ("des", "he9Zev3nswNG."),
-        ("sha512", "$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG."),
-        ("sha256", "$5$abcdefgh$gruCpC7VkOTspMQTTSAR8mtlO9Upms.fwqE5y16JVM."),
+        (
+            "sha512",
+            "$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG.",
+        ),
+        (
+            "sha256",
+            "$5$abcdefgh$gruCpC7VkOTspMQTTSAR8mtlO9Upms.fwqE5y16JVM.",
+        ),
         ("md5", "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1"),
     ];
 

@@ -90,7 +90,9 @@ impl Provider {
                 "'Require {name}' needs mod_authz_groupfile or mod_authz_owner, which eventmpm \
                  does not implement"
             )),
-            "expr" => Err("'Require expr' (ap_expr expressions) is not supported by eventmpm".into()),
+            "expr" => {
+                Err("'Require expr' (ap_expr expressions) is not supported by eventmpm".into())
+            }
             _ => Err(format!("Unknown Authz provider: {name}")),
         }
     }
@@ -172,7 +174,10 @@ impl Node {
                 op,
                 negate,
                 children,
-            } => (combine(*op, children.iter().map(|c| c.evaluate(f))), *negate),
+            } => (
+                combine(*op, children.iter().map(|c| c.evaluate(f))),
+                *negate,
+            ),
         };
         if !negate {
             return v;
@@ -339,13 +344,13 @@ impl Authz {
             negate,
             children,
         };
-        if let Node::Group { children, .. } = &group {
-            if children.is_empty() {
-                return Err(format!(
-                    "{} directive contains no authorization directives",
-                    group.name()
-                ));
-            }
+        if let Node::Group { children, .. } = &group
+            && children.is_empty()
+        {
+            return Err(format!(
+                "{} directive contains no authorization directives",
+                group.name()
+            ));
         }
         let parent = self.current();
         let parent_name = parent.name();
@@ -402,9 +407,7 @@ pub fn evaluate<'a>(sections: impl Iterator<Item = &'a Authz>, f: &Facts<'_>) ->
                     Op::Or
                 };
                 acc = match (acc, new) {
-                    (Some(base), Some(n)) => {
-                        Some(combine(op, [base, n.evaluate(f)].into_iter()))
-                    }
+                    (Some(base), Some(n)) => Some(combine(op, [base, n.evaluate(f)].into_iter())),
                     (Some(base), None) => Some(base),
                     (None, n) => n.map(|n| n.evaluate(f)),
                 };
@@ -457,13 +460,23 @@ mod tests {
             ("Require local", "127.0.0.1", None, Granted),
             ("Require local", "10.0.0.1", None, Denied),
             ("Require ip 10.0.0.0/8", "10.9.9.9", None, Granted),
-            ("Require ip 10.0.0.0/8\nRequire local", "127.0.0.1", None, Granted),
+            (
+                "Require ip 10.0.0.0/8\nRequire local",
+                "127.0.0.1",
+                None,
+                Granted,
+            ),
             ("Require valid-user", "10.0.0.1", None, DeniedNoUser),
             ("Require valid-user", "10.0.0.1", Some("ann"), Granted),
             ("Require user ann bob", "10.0.0.1", Some("bob"), Granted),
             ("Require user ann bob", "10.0.0.1", Some("cy"), Denied),
             // OR: a missing user outranks a denial, so authentication is asked for.
-            ("Require ip 192.0.2.1\nRequire valid-user", "10.0.0.1", None, DeniedNoUser),
+            (
+                "Require ip 192.0.2.1\nRequire valid-user",
+                "10.0.0.1",
+                None,
+                DeniedNoUser,
+            ),
             ("Require method POST", "10.0.0.1", None, Denied),
             ("Require method GET HEAD", "10.0.0.1", None, Granted),
         ] {
@@ -478,9 +491,8 @@ mod tests {
         use Verdict::*;
         let all = "<RequireAll>\nRequire all granted\nRequire not ip 10.0.0.0/8\n</RequireAll>";
         let a = section(all).unwrap();
-        let ev = |peer: &str, user: Option<&str>| {
-            evaluate([&a].into_iter(), &facts(peer, user, NO_ENV))
-        };
+        let ev =
+            |peer: &str, user: Option<&str>| evaluate([&a].into_iter(), &facts(peer, user, NO_ENV));
         assert_eq!(ev("10.1.1.1", None), Some(Denied));
         assert_eq!(ev("192.0.2.1", None), Some(Granted));
         let a = section(
@@ -527,9 +539,18 @@ mod tests {
     #[test]
     fn httpd_refuses_these() {
         for (lines, msg) in [
-            ("Require not ip 10.0.0.1", "negative Require directive has no effect in <RequireAny> directive"),
-            ("<RequireNone>\nRequire ip 10.0.0.1\n</RequireNone>", "<RequireNone> directive has no effect in <RequireAny> directive"),
-            ("<RequireAll>\n</RequireAll>", "<RequireAll> directive contains no authorization directives"),
+            (
+                "Require not ip 10.0.0.1",
+                "negative Require directive has no effect in <RequireAny> directive",
+            ),
+            (
+                "<RequireNone>\nRequire ip 10.0.0.1\n</RequireNone>",
+                "<RequireNone> directive has no effect in <RequireAny> directive",
+            ),
+            (
+                "<RequireAll>\n</RequireAll>",
+                "<RequireAll> directive contains no authorization directives",
+            ),
             ("Require bogus", "Unknown Authz provider: bogus"),
             ("Require all maybe", "must be 'granted' or 'denied'"),
             ("Require expr true", "not supported"),

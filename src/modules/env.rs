@@ -167,8 +167,10 @@ mod tests {
         assert_eq!(vars.get("FROM_SETENVIF"), Some("x"));
         let mut warned = Vec::new();
         let mut e = Env::default();
-        e.pass_env(&["PATH", "EVENTMPM_SURELY_UNSET_VAR"], &mut |w| warned.push(w))
-            .unwrap();
+        e.pass_env(&["PATH", "EVENTMPM_SURELY_UNSET_VAR"], &mut |w| {
+            warned.push(w)
+        })
+        .unwrap();
         assert_eq!(warned.len(), 1);
         assert!(e.set_env(&[]).is_err());
         assert!(e.unset_env(&[]).is_err());

@@ -185,10 +185,12 @@ impl Rule {
             "setifempty" => Action::SetIfEmpty(Value::parse(vals[0])?),
             "unset" => Action::Unset,
             "echo" => Action::Echo(
-                Regex::new(name).map_err(|e| format!("Header echo regex could not be compiled: {e}"))?,
+                Regex::new(name)
+                    .map_err(|e| format!("Header echo regex could not be compiled: {e}"))?,
             ),
             "edit" | "edit*" => Action::Edit {
-                re: Regex::new(vals[0]).map_err(|e| format!("Header edit regex could not be compiled: {e}"))?,
+                re: Regex::new(vals[0])
+                    .map_err(|e| format!("Header edit regex could not be compiled: {e}"))?,
                 to: vals[1].to_string(),
                 all: laction == "edit*",
             },
@@ -297,8 +299,14 @@ mod tests {
         let mut vars = Vars::default();
         vars.set("flag", "on");
         let request = &[
-            Header { name: "X-Trace", value: b"abc" },
-            Header { name: "Accept", value: b"*/*" },
+            Header {
+                name: "X-Trace",
+                value: b"abc",
+            },
+            Header {
+                name: "Accept",
+                value: b"*/*",
+            },
         ];
         let cx = Context {
             vars: &vars,
@@ -307,19 +315,51 @@ mod tests {
             request,
         };
         for (line, before, after) in [
-            ("set X-A 1", vec![("x-a", "0"), ("X-A", "9")], vec![("X-A", "1")]),
-            ("append Cache-Control no-store", vec![("Cache-Control", "private")], vec![("Cache-Control", "private, no-store")]),
+            (
+                "set X-A 1",
+                vec![("x-a", "0"), ("X-A", "9")],
+                vec![("X-A", "1")],
+            ),
+            (
+                "append Cache-Control no-store",
+                vec![("Cache-Control", "private")],
+                vec![("Cache-Control", "private, no-store")],
+            ),
             ("append X-New v", vec![], vec![("X-New", "v")]),
-            ("add X-A 2", vec![("X-A", "1")], vec![("X-A", "1"), ("X-A", "2")]),
-            ("merge Vary Accept", vec![("Vary", "Accept, Cookie")], vec![("Vary", "Accept, Cookie")]),
-            ("merge Vary Origin", vec![("Vary", "Accept")], vec![("Vary", "Accept, Origin")]),
+            (
+                "add X-A 2",
+                vec![("X-A", "1")],
+                vec![("X-A", "1"), ("X-A", "2")],
+            ),
+            (
+                "merge Vary Accept",
+                vec![("Vary", "Accept, Cookie")],
+                vec![("Vary", "Accept, Cookie")],
+            ),
+            (
+                "merge Vary Origin",
+                vec![("Vary", "Accept")],
+                vec![("Vary", "Accept, Origin")],
+            ),
             ("setifempty X-A 5", vec![("X-A", "1")], vec![("X-A", "1")]),
             ("setifempty X-B 5", vec![], vec![("X-B", "5")]),
-            ("unset ETag", vec![("ETag", "\"x\""), ("A", "b")], vec![("A", "b")]),
+            (
+                "unset ETag",
+                vec![("ETag", "\"x\""), ("A", "b")],
+                vec![("A", "b")],
+            ),
             ("echo ^X-", vec![], vec![("X-Trace", "abc")]),
-            ("edit Location ^http: https:", vec![("Location", "http://a/http:")], vec![("Location", "https://a/http:")]),
+            (
+                "edit Location ^http: https:",
+                vec![("Location", "http://a/http:")],
+                vec![("Location", "https://a/http:")],
+            ),
             ("edit* X-A a b", vec![("X-A", "aXa")], vec![("X-A", "bXb")]),
-            ("set X-E %{flag}e-%{nope}e-100%%", vec![], vec![("X-E", "on--100%")]),
+            (
+                "set X-E %{flag}e-%{nope}e-100%%",
+                vec![],
+                vec![("X-E", "on--100%")],
+            ),
             ("set X-T %D", vec![], vec![("X-T", "D=250")]),
             ("set X-C yes env=flag", vec![], vec![("X-C", "yes")]),
             ("set X-C yes env=!flag", vec![], vec![]),

@@ -151,7 +151,11 @@ pub fn directive(
             }
             "order" => {
                 dir_only()?;
-                s.compat.set_order(one(name, args, "'allow,deny', 'deny,allow', or 'mutual-failure'")?)
+                s.compat.set_order(one(
+                    name,
+                    args,
+                    "'allow,deny', 'deny,allow', or 'mutual-failure'",
+                )?)
             }
             "allow" | "deny" => {
                 dir_only()?;
@@ -159,15 +163,30 @@ pub fn directive(
             }
             "satisfy" => {
                 dir_only()?;
-                s.compat.set_satisfy(one(name, args, "access policy if both allow and require used ('all' or 'any')")?)
+                s.compat.set_satisfy(one(
+                    name,
+                    args,
+                    "access policy if both allow and require used ('all' or 'any')",
+                )?)
             }
             "authtype" => {
                 dir_only()?;
-                s.auth.set_type(one(name, args, "an HTTP authorization type (e.g., \"Basic\")")?)
+                s.auth.set_type(one(
+                    name,
+                    args,
+                    "an HTTP authorization type (e.g., \"Basic\")",
+                )?)
             }
             "authname" => {
                 dir_only()?;
-                s.auth.name = Some(one(name, args, "the authentication realm (e.g. \"Members Only\")")?.to_string());
+                s.auth.name = Some(
+                    one(
+                        name,
+                        args,
+                        "the authentication realm (e.g. \"Members Only\")",
+                    )?
+                    .to_string(),
+                );
                 Ok(())
             }
             "authuserfile" => {
@@ -178,7 +197,11 @@ pub fn directive(
                     _ => return Err("AuthUserFile takes 1-2 arguments, text file containing user IDs and passwords".into()),
                 };
                 let p = Path::new(f);
-                let path = if p.is_absolute() { p.to_path_buf() } else { at.server_root.join(p) };
+                let path = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    at.server_root.join(p)
+                };
                 s.auth.user_file = Some(Arc::new(authn_file::UserFile::read(&path)?));
                 Ok(())
             }
@@ -205,7 +228,8 @@ pub fn directive(
                 Ok(())
             }
             "requestheader" => Err(
-                "RequestHeader is not supported by eventmpm (request header fields are not edited)".into(),
+                "RequestHeader is not supported by eventmpm (request header fields are not edited)"
+                    .into(),
             ),
             "setenvif" | "setenvifnocase" | "browsermatch" | "browsermatchnocase" => {
                 let nocase = lname.ends_with("nocase");
@@ -224,7 +248,9 @@ pub fn directive(
                 }
                 Ok(())
             }
-            "setenvifexpr" => Err("SetEnvIfExpr (ap_expr expressions) is not supported by eventmpm".into()),
+            "setenvifexpr" => {
+                Err("SetEnvIfExpr (ap_expr expressions) is not supported by eventmpm".into())
+            }
             "setenv" => s.env.set_env(args),
             "unsetenv" => s.env.unset_env(args),
             "passenv" => {
@@ -233,12 +259,18 @@ pub fn directive(
             }
             "redirect" | "redirectmatch" | "redirectpermanent" | "redirecttemp" => {
                 let regex = lname == "redirectmatch";
-                let status = if lname == "redirectpermanent" { 301 } else { 302 };
+                let status = if lname == "redirectpermanent" {
+                    301
+                } else {
+                    302
+                };
                 let mut full: Vec<&str> = Vec::with_capacity(args.len() + 1);
                 // RedirectPermanent/RedirectTemp take no status of their own.
                 if lname == "redirectpermanent" || lname == "redirecttemp" {
                     if args.len() != 2 {
-                        return Err(format!("{name} takes two arguments, a document to be redirected, then the destination URL"));
+                        return Err(format!(
+                            "{name} takes two arguments, a document to be redirected, then the destination URL"
+                        ));
                     }
                     full.push(if status == 301 { "permanent" } else { "temp" });
                 }
@@ -253,7 +285,9 @@ pub fn directive(
             }
             "alias" | "aliasmatch" => {
                 server_only()?;
-                server.aliases.push(Alias::parse(args, lname == "aliasmatch")?);
+                server
+                    .aliases
+                    .push(Alias::parse(args, lname == "aliasmatch")?);
                 Ok(())
             }
             _ => Err(String::new()),
@@ -403,7 +437,8 @@ impl<'s, I: Iterator<Item = &'s SectionSettings> + Clone> Sections<'s> for I {}
 /// Whether checking access for these sections may need a password check (expensive: the
 /// caller keeps it off threads that must not block).
 pub fn needs_authentication<'s>(sections: impl Sections<'s>) -> bool {
-    sections.clone().any(|s| s.auth.basic.is_some()) && sections.clone().any(|s| s.authz.has_rules())
+    sections.clone().any(|s| s.auth.basic.is_some())
+        && sections.clone().any(|s| s.authz.has_rules())
 }
 
 /// SetEnvIf (server lines, then the sections'), then access: httpd's
@@ -439,7 +474,10 @@ pub fn check<'s>(
         return Some(o);
     }
     // Fixups: the most specific section's redirects first (httpd appends the base's after).
-    let list: Vec<&SectionSettings> = sections.clone().filter(|s| !s.redirects.is_empty()).collect();
+    let list: Vec<&SectionSettings> = sections
+        .clone()
+        .filter(|s| !s.redirects.is_empty())
+        .collect();
     for s in list.iter().rev() {
         if let Some(r) = s.redirects.iter().find_map(|r| r.apply(req.uri)) {
             return Some(redirect_outcome(r, req));
@@ -459,7 +497,11 @@ fn access<'s>(
     req: &Request<'_>,
     state: &mut RequestState,
 ) -> Option<Outcome> {
-    let compat = sections.clone().filter(|s| s.compat.is_present()).last().map(|s| &s.compat);
+    let compat = sections
+        .clone()
+        .filter(|s| s.compat.is_present())
+        .last()
+        .map(|s| &s.compat);
     let mut auth = Auth::default();
     for s in sections.clone() {
         auth.merge_from(&s.auth);
@@ -469,7 +511,10 @@ fn access<'s>(
     let host_ok = compat.is_none_or(|c| c.allows(req.peer, &env));
     let satisfy = compat.map(|c| c.satisfy).unwrap_or(Satisfy::Unset);
     if !host_ok && satisfy != Satisfy::Any {
-        log::error!("AH01797: client denied by server configuration: {}", req.uri);
+        log::error!(
+            "AH01797: client denied by server configuration: {}",
+            req.uri
+        );
         return Some(Outcome::Forbidden);
     }
     if host_ok && satisfy == Satisfy::Any {
@@ -486,7 +531,9 @@ fn access<'s>(
     let Some(verdict) = verdict else {
         if auth.basic == Some(true) {
             // httpd: "AuthType configured with no corresponding authorization directives".
-            log::error!("AH01627: AuthType configured with no corresponding authorization directives");
+            log::error!(
+                "AH01627: AuthType configured with no corresponding authorization directives"
+            );
             return Some(Outcome::ServerError);
         }
         return None;
@@ -494,7 +541,10 @@ fn access<'s>(
     match verdict {
         Verdict::Granted => None,
         Verdict::Denied | Verdict::Neutral => {
-            log::error!("AH01630: client denied by server configuration: {}", req.uri);
+            log::error!(
+                "AH01630: client denied by server configuration: {}",
+                req.uri
+            );
             Some(Outcome::Forbidden)
         }
         Verdict::DeniedNoUser => {
@@ -521,7 +571,10 @@ fn access<'s>(
             let outcome = match v {
                 Some(Verdict::Granted) => None,
                 _ => {
-                    log::error!("AH01631: user {user}: authorization failure for \"{}\": ", req.uri);
+                    log::error!(
+                        "AH01631: user {user}: authorization failure for \"{}\": ",
+                        req.uri
+                    );
                     Some(Outcome::Unauthorized(auth.challenge()))
                 }
             };

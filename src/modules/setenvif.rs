@@ -86,12 +86,17 @@ impl Rule {
             "request_method" => Attribute::RequestMethod,
             "request_protocol" => Attribute::RequestProtocol,
             "request_uri" => Attribute::RequestUri,
-            _ if name.contains(['^', '$', '.', '*', '+', '?', '[', ']', '(', ')', '{', '}', '|', '\\']) => {
+            _ if name.contains([
+                '^', '$', '.', '*', '+', '?', '[', ']', '(', ')', '{', '}', '|', '\\',
+            ]) =>
+            {
                 Attribute::NameRegex(
                     RegexBuilder::new(name)
                         .case_insensitive(nocase)
                         .build()
-                        .map_err(|e| format!("{directive} Header name regex could not be compiled: {e}"))?,
+                        .map_err(|e| {
+                            format!("{directive} Header name regex could not be compiled: {e}")
+                        })?,
                 )
             }
             _ => Attribute::Named(name.to_string()),
@@ -170,14 +175,26 @@ mod tests {
     }
 
     fn rule(directive: &str, attr: Option<&str>, line: &str, nocase: bool) -> Rule {
-        Rule::parse(directive, attr, &line.split_whitespace().collect::<Vec<_>>(), nocase).unwrap()
+        Rule::parse(
+            directive,
+            attr,
+            &line.split_whitespace().collect::<Vec<_>>(),
+            nocase,
+        )
+        .unwrap()
     }
 
     #[test]
     fn attributes_and_features() {
         let headers = &[
-            Header { name: "User-Agent", value: b"Mozilla/4.0 (compatible; MSIE 6.0)" },
-            Header { name: "X-Token", value: b"abc123" },
+            Header {
+                name: "User-Agent",
+                value: b"Mozilla/4.0 (compatible; MSIE 6.0)",
+            },
+            Header {
+                name: "X-Token",
+                value: b"abc123",
+            },
         ];
         let s = subject(headers);
         let mut vars = Vars::default();
@@ -188,7 +205,13 @@ mod tests {
         rule("BrowserMatchNoCase", None, "msie nocase_hit", true).apply(&s, &mut vars);
         assert!(vars.is_set("nocase_hit"));
         rule("SetEnvIf", Some("Remote_Addr"), "^10\\. internal", false).apply(&s, &mut vars);
-        rule("SetEnvIf", Some("Request_URI"), "^/private/ private=yes", false).apply(&s, &mut vars);
+        rule(
+            "SetEnvIf",
+            Some("Request_URI"),
+            "^/private/ private=yes",
+            false,
+        )
+        .apply(&s, &mut vars);
         rule("SetEnvIf", Some("x-token"), "^abc(\\d+)$ token=$1", false).apply(&s, &mut vars);
         rule("SetEnvIf", Some("^X-T.*"), ". by_name_regex", false).apply(&s, &mut vars);
         assert_eq!(vars.get("internal"), Some("1"));

@@ -71,13 +71,21 @@ fn satisfy_any_lets_either_pass_and_401_vs_403() {
         run("192.0.2.1", &[]).0,
         Some(Outcome::Unauthorized("Basic realm=\"Staff\"".into()))
     );
-    let good = [Header { name: "Authorization", value: b"Basic YW5uOnNlY3JldA==" }];
+    let good = [Header {
+        name: "Authorization",
+        value: b"Basic YW5uOnNlY3JldA==",
+    }];
     assert_eq!(run("192.0.2.1", &good), (None, Some("ann".into())));
     // Satisfy All: both.
     let mut all = s.clone();
     all.compat.set_satisfy("all").unwrap();
     let mut st = RequestState::default();
-    let r = check(&server, [&all].into_iter(), &request("192.0.2.1", &good), &mut st);
+    let r = check(
+        &server,
+        [&all].into_iter(),
+        &request("192.0.2.1", &good),
+        &mut st,
+    );
     assert_eq!(r, Some(Outcome::Forbidden));
 }
 
@@ -89,23 +97,51 @@ fn setenvif_feeds_require_env_and_redirects_and_env_follow() {
         server_root: Path::new("/"),
         notes: &mut notes,
     };
-    directive(&mut server, None, "SetEnvIf", &["X-Key", "^open$", "let_in"], &mut at)
-        .unwrap()
-        .unwrap();
+    directive(
+        &mut server,
+        None,
+        "SetEnvIf",
+        &["X-Key", "^open$", "let_in"],
+        &mut at,
+    )
+    .unwrap()
+    .unwrap();
     let s = section(&["Require env let_in", "SetEnv FROM_SETENV yes"]);
-    let key = [Header { name: "X-Key", value: b"open" }];
+    let key = [Header {
+        name: "X-Key",
+        value: b"open",
+    }];
     let mut st = RequestState::default();
-    assert_eq!(check(&server, [&s].into_iter(), &request("192.0.2.1", &key), &mut st), None);
+    assert_eq!(
+        check(
+            &server,
+            [&s].into_iter(),
+            &request("192.0.2.1", &key),
+            &mut st
+        ),
+        None
+    );
     assert_eq!(st.vars.get("FROM_SETENV"), Some("yes"));
     let mut st = RequestState::default();
     assert_eq!(
-        check(&server, [&s].into_iter(), &request("192.0.2.1", &[]), &mut st),
+        check(
+            &server,
+            [&s].into_iter(),
+            &request("192.0.2.1", &[]),
+            &mut st
+        ),
         Some(Outcome::Forbidden)
     );
     // A server Redirect: absolute Location from the Host, query kept.
-    directive(&mut server, None, "Redirect", &["/private", "/elsewhere"], &mut at)
-        .unwrap()
-        .unwrap();
+    directive(
+        &mut server,
+        None,
+        "Redirect",
+        &["/private", "/elsewhere"],
+        &mut at,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(
         translate(&server, &request("192.0.2.1", &[])),
         Some(Outcome::Redirect {
@@ -114,21 +150,29 @@ fn setenvif_feeds_require_env_and_redirects_and_env_follow() {
         })
     );
     // Server-only and section-only directives say so.
-    assert!(directive(&mut server, None, "Require", &["all", "granted"], &mut at)
-        .unwrap()
-        .unwrap_err()
-        .contains("not allowed here"));
+    assert!(
+        directive(&mut server, None, "Require", &["all", "granted"], &mut at)
+            .unwrap()
+            .unwrap_err()
+            .contains("not allowed here")
+    );
     let mut sec = SectionSettings::default();
-    assert!(directive(&mut server, Some(&mut sec), "Alias", &["/a", "/b"], &mut at)
-        .unwrap()
-        .unwrap_err()
-        .contains("cannot occur within"));
+    assert!(
+        directive(&mut server, Some(&mut sec), "Alias", &["/a", "/b"], &mut at)
+            .unwrap()
+            .unwrap_err()
+            .contains("cannot occur within")
+    );
     assert!(directive(&mut server, None, "ServerName", &["x"], &mut at).is_none());
 }
 
 #[test]
 fn headers_onsuccess_and_always() {
-    let s = section(&["Header set X-Ok yes", "Header always set X-All yes", "Header unset ETag"]);
+    let s = section(&[
+        "Header set X-Ok yes",
+        "Header always set X-All yes",
+        "Header unset ETag",
+    ]);
     let mut st = RequestState::default();
     let mut fields = vec![("ETag".to_string(), b"\"1\"".to_vec())];
     apply_headers([&s].into_iter(), &mut st, &mut fields, true, &[], 0, 0);

@@ -132,7 +132,8 @@ impl Fields {
     pub(super) fn push(&mut self, name: &'static str, value: &[u8]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(value);
-        self.spans.push((FieldName::Static(name), start, self.bytes.len()));
+        self.spans
+            .push((FieldName::Static(name), start, self.bytes.len()));
     }
 
     /// A field's name.
@@ -348,10 +349,11 @@ impl Worker<'_> {
         let reply = match path::normalize(req.target().path().as_bytes(), &mut buf) {
             Ok(n) => {
                 let reply = self.handle_path(req, io, &buf[..n], time, blocking);
-                if let Ok(r) = &reply {
-                    if self.site.modules_active && !matches!(r.body, Body::Cgi(_)) {
-                        self.module_headers(req, &buf[..n], r.status, time);
-                    }
+                if let Ok(r) = &reply
+                    && self.site.modules_active
+                    && !matches!(r.body, Body::Cgi(_))
+                {
+                    self.module_headers(req, &buf[..n], r.status, time);
                 }
                 reply
             }
@@ -374,10 +376,10 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Reply, WouldBlock> {
         let method = req.method();
-        if self.site.modules_active {
-            if let Some(reply) = self.module_checks(req, io, decoded, blocking)? {
-                return Ok(reply);
-            }
+        if self.site.modules_active
+            && let Some(reply) = self.module_checks(req, io, decoded, blocking)?
+        {
+            return Ok(reply);
         }
         let route = self.site.route(decoded);
         // Finding a script looks at the file system.
@@ -461,7 +463,13 @@ impl Worker<'_> {
     }
 
     /// mod_headers: the `Header` lines in force edit the response's fields.
-    fn module_headers(&mut self, req: &Request<'_>, decoded: &[u8], status: Status, time: &RequestTime) {
+    fn module_headers(
+        &mut self,
+        req: &Request<'_>,
+        decoded: &[u8],
+        status: Status,
+        time: &RequestTime,
+    ) {
         let site = self.site;
         let sections = site.sections(decoded);
         if !modules::has_headers(sections.clone()) {
