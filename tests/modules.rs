@@ -99,6 +99,21 @@ BrowserMatchNoCase ^curl/ is_curl
     Header set X-Curl yes env=is_curl
 </Location>
 Alias /aliased/ "{root}/elsewhere/"
+Header always set X-Server-Level yes
+<Directory "{root}/htdocs/h">
+    Header set X-Dir d
+</Directory>
+ScriptAlias /cgi-bin/ "{root}/cgi-bin/"
+SetEnv FROM_SETENV hello
+<Directory "{root}/cgi-bin">
+    AuthType Basic
+    AuthName "Scripts"
+    AuthUserFile "{root}/htpasswd"
+    Require user apr1 sha1
+</Directory>
+<Location /cgi-bin>
+    Header set X-Cgi-Header yes
+</Location>
 Redirect /old http://example.org/new
 Redirect permanent /perm /target
 RedirectMatch ^/img/(.*)\.gif$ /png/$1.png
@@ -119,6 +134,16 @@ fn tree(s: &Scratch) {
     ] {
         s.file(f, format!("this is {f}\n").as_bytes());
     }
+    let cgi = s.path().join("cgi-bin");
+    std::fs::create_dir_all(&cgi).unwrap();
+    std::fs::write(
+        cgi.join("env.cgi"),
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n\
+         echo \"user=$REMOTE_USER auth=$AUTH_TYPE setenv=$FROM_SETENV key=$let_in\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(cgi.join("env.cgi"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let elsewhere = s.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     std::fs::write(elsewhere.join("file.txt"), b"aliased file\n").unwrap();
@@ -268,10 +293,29 @@ fn require_order_headers_alias_redirect() {
     assert_eq!(a.header("X-Curl"), None, "not curl");
     let (_, head) = curl_status(&server.url("/h/ok.txt"), None);
     assert!(head.contains("X-Curl: yes"), "{head}");
+    assert_eq!(a.header("X-Dir"), Some("d"), "<Directory> level");
+    assert_eq!(a.header("X-Server-Level"), Some("yes"), "server level");
     let a = fetch(p, "/h/missing", &[]);
     assert_eq!(a.status, 404);
     assert_eq!(a.header("X-Set"), None, "onsuccess lines skip error pages");
     assert_eq!(a.header("X-Always"), Some("yes"));
+    // A protected script: Require user, the user and the variables in its environment, and
+    // Header lines on its response.
+    let ann = [
+        ("Authorization", "Basic YXByMTpzZWNyZXQ="),
+        ("X-Key", "open"),
+    ];
+    let a = fetch(p, "/cgi-bin/env.cgi", &ann);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.body, "user=apr1 auth=Basic setenv=hello key=1\n");
+    assert_eq!(a.header("X-Cgi-Header"), Some("yes"));
+    let bcrypt = [("Authorization", "Basic YmNyeXB0OnNlY3JldA==")];
+    assert_eq!(
+        fetch(p, "/cgi-bin/env.cgi", &bcrypt).status,
+        401,
+        "not a listed user"
+    );
+    assert_eq!(fetch(p, "/cgi-bin/env.cgi", &[]).status, 401);
     // Alias.
     let a = fetch(p, "/aliased/file.txt", &[]);
     assert_eq!((a.status, a.body.as_str()), (200, "aliased file\n"));
@@ -355,6 +399,7 @@ fn apache_conf(root: &Path, port: u16) -> String {
         "alias",
         "mime",
         "dir",
+        "cgid",
     ];
     let mut text = format!(
         "ServerRoot \"{d}\"\nListen 127.0.0.1:{port}\nServerName localhost\n\
@@ -482,9 +527,22 @@ fn differential_against_apache() {
         cases.push((path.into(), vec![]));
     }
     cases.push(("/any/ok.txt".into(), vec![("X-Key".into(), "open".into())]));
+    for user in ["apr1", "bcrypt"] {
+        cases.push((
+            "/cgi-bin/env.cgi".into(),
+            vec![
+                ("Authorization".into(), basic(&format!("{user}:secret"))),
+                ("X-Key".into(), "open".into()),
+            ],
+        ));
+    }
+    cases.push(("/cgi-bin/env.cgi".into(), vec![]));
     let compared = [
         "Location",
         "WWW-Authenticate",
+        "X-Dir",
+        "X-Server-Level",
+        "X-Cgi-Header",
         "X-Set",
         "X-Always",
         "ETag",

@@ -94,6 +94,47 @@ impl Worker<'_> {
         }
     }
 
+    /// The script's response fields as the `Header` lines in force edit them, or `None` when
+    /// no line applies.
+    fn script_headers(
+        &mut self,
+        req: &Request<'_>,
+        fields: &[(&str, &[u8])],
+        status: Status,
+        time: &RequestTime,
+    ) -> Option<Vec<(String, Vec<u8>)>> {
+        if !self.site.modules_active {
+            return None;
+        }
+        let raw = req.target().path().as_bytes();
+        let mut decoded = vec![0u8; raw.len() + 1];
+        let n = path::normalize(raw, &mut decoded).ok()?;
+        let site = self.site;
+        let sections = site.sections(&decoded[..n]);
+        if !crate::modules::has_headers(sections.clone()) {
+            return None;
+        }
+        let mut table: Vec<(String, Vec<u8>)> = fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_vec()))
+            .collect();
+        let code = status.code();
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        crate::modules::apply_headers(
+            sections,
+            &mut self.modules,
+            &mut table,
+            code < 300 || code == 304,
+            req.headers(),
+            time.micros,
+            now_us,
+        );
+        Some(table)
+    }
+
     /// Run `script` for `req` and answer the client. The connection's input holds the head
     /// (`head_bytes`) and whatever of the body has arrived.
     pub(super) fn cgi_respond(
@@ -309,6 +350,14 @@ impl Worker<'_> {
         }
         for (n, v) in &script_head.fields {
             fields.push((n.as_str(), v));
+        }
+        // `Header` lines apply to a script's fields as to any response's.
+        let edited = self.script_headers(req, &fields, status, ctx.time);
+        if let Some(table) = &edited {
+            fields = table
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_slice()))
+                .collect();
         }
         let size: usize = fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
         let mut buf = vec![0u8; size + 1024];
