@@ -72,6 +72,8 @@ enum PortKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFormat {
     items: Vec<Item>,
+    /// `CustomLog … env=[!]VAR`: log only requests with (without) the variable.
+    only_if: Option<(bool, String)>,
 }
 
 /// What one logged request looked like.
@@ -119,6 +121,8 @@ pub struct Entry<'a> {
     pub host: Option<&'a [u8]>,
     /// The user Basic authentication found (`%u`).
     pub user: Option<&'a str>,
+    /// The request's environment variables (SetEnvIf, SetEnv), for `CustomLog … env=`.
+    pub vars: &'a [(String, String)],
 }
 
 impl LogFormat {
@@ -214,7 +218,32 @@ impl LogFormat {
         if !lit.is_empty() {
             items.push(Item::Literal(lit));
         }
-        Ok(LogFormat { items })
+        Ok(LogFormat {
+            items,
+            only_if: None,
+        })
+    }
+
+    /// The format with `CustomLog`'s condition `env=VAR` or `env=!VAR`.
+    pub fn with_condition(mut self, clause: &str) -> Result<LogFormat, String> {
+        let Some(var) = clause.strip_prefix("env=") else {
+            return Err(format!(
+                "CustomLog {clause}: eventmpm supports env=[!]VAR conditions only (not expr=)"
+            ));
+        };
+        self.only_if = Some(match var.strip_prefix('!') {
+            Some(v) => (false, v.to_string()),
+            None => (true, var.to_string()),
+        });
+        Ok(self)
+    }
+
+    /// Whether a request is logged under this format's condition.
+    pub fn wants(&self, e: &Entry<'_>) -> bool {
+        match &self.only_if {
+            None => true,
+            Some((set, var)) => e.vars.iter().any(|(k, _)| k.eq_ignore_ascii_case(var)) == *set,
+        }
     }
 
     /// Append one log line (with its newline) for `e` to `out`. `cache` is the rendering
@@ -497,7 +526,21 @@ mod tests {
             server_name: "localhost",
             host: None,
             user: None,
+            vars: &[],
         }
+    }
+
+    #[test]
+    fn env_conditions() {
+        let vars = [("dontlog".to_string(), "1".to_string())];
+        let mut e = entry(&[]);
+        let plain = LogFormat::parse("%s").unwrap();
+        let without = plain.clone().with_condition("env=!DontLog").unwrap();
+        let with = plain.clone().with_condition("env=dontlog").unwrap();
+        assert!(plain.wants(&e) && without.wants(&e) && !with.wants(&e));
+        e.vars = &vars;
+        assert!(plain.wants(&e) && !without.wants(&e) && with.wants(&e));
+        assert!(plain.with_condition("expr=true").is_err());
     }
 
     #[test]

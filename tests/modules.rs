@@ -69,6 +69,7 @@ fn body(root: &Path) -> String {
 </Directory>
 SetEnvIf X-Key ^open$ let_in
 BrowserMatchNoCase ^curl/ is_curl
+CustomLog curl.log "%r by curl" env=is_curl
 <Location /any>
     <RequireAny>
         Require ip 192.0.2.0/24
@@ -293,6 +294,10 @@ fn require_order_headers_alias_redirect() {
     assert_eq!(a.header("X-Curl"), None, "not curl");
     let (_, head) = curl_status(&server.url("/h/ok.txt"), None);
     assert!(head.contains("X-Curl: yes"), "{head}");
+    // CustomLog env=: only curl's request is in that log (lines reach it within a second).
+    std::thread::sleep(Duration::from_millis(1500));
+    let curl_log = std::fs::read_to_string(root.join("curl.log")).unwrap_or_default();
+    assert_eq!(curl_log, "GET /h/ok.txt HTTP/1.1 by curl\n");
     assert_eq!(a.header("X-Dir"), Some("d"), "<Directory> level");
     assert_eq!(a.header("X-Server-Level"), Some("yes"), "server level");
     let a = fetch(p, "/h/missing", &[]);

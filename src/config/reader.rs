@@ -320,12 +320,9 @@ impl Reader {
             }
             "customlog" => {
                 server_only()?;
-                let (target, fmt) = match args {
-                    [t, f] => (*t, *f),
-                    [t, f, env] if env.starts_with("env=") || env.starts_with("expr=") => {
-                        let _ = (t, f);
-                        return Err("conditional CustomLog (env=/expr=) is not supported by eventmpm".into());
-                    }
+                let (target, fmt, condition) = match args {
+                    [t, f] => (*t, *f, None),
+                    [t, f, c] if c.starts_with("env=") || c.starts_with("expr=") => (*t, *f, Some(*c)),
                     _ => return Err("CustomLog takes 2-3 arguments, a file name, a custom log format string or format name, and an optional \"env=\" or \"expr=\" clause (see docs)".into()),
                 };
                 if target.starts_with('|') {
@@ -333,10 +330,13 @@ impl Reader {
                         "piped CustomLog targets are not supported by eventmpm; give a file".into(),
                     );
                 }
-                let format = match self.formats.get(fmt) {
+                let mut format = match self.formats.get(fmt) {
                     Some(f) => f.clone(),
                     None => LogFormat::parse(fmt)?,
                 };
+                if let Some(c) = condition {
+                    format = format.with_condition(c)?;
+                }
                 let path = self.cfg.resolve(target);
                 self.cfg.custom_logs.push((path, format));
             }

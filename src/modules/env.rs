@@ -56,6 +56,11 @@ impl Vars {
         self.list.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Every variable as (name, value) pairs.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.list
+    }
+
     /// Whether no variable is set.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()

@@ -273,6 +273,9 @@ impl ThreadLog<'_> {
         let mut guard = self.lock();
         let lines = &mut *guard;
         for (buf, log) in lines.bufs.iter_mut().zip(self.logs) {
+            if !log.format.wants(entry) {
+                continue;
+            }
             log.format.render(entry, &mut lines.cache, buf);
         }
         let oldest = *lines.oldest.get_or_insert(now);
@@ -399,6 +402,7 @@ impl Worker<'_> {
             server_name: &self.site.server_name,
             host: req.host().map(str::as_bytes),
             user: self.modules.user.as_deref(),
+            vars: self.modules.vars.pairs(),
         };
         self.log.add(&entry, now);
     }
