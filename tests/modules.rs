@@ -69,6 +69,7 @@ fn body(root: &Path) -> String {
 </Directory>
 SetEnvIf X-Key ^open$ let_in
 BrowserMatchNoCase ^curl/ is_curl
+BrowserMatch ^OldBrowser/ nokeepalive
 CustomLog curl.log "%r by curl" env=is_curl
 <Location /any>
     <RequireAny>
@@ -321,6 +322,21 @@ fn require_order_headers_alias_redirect() {
         "not a listed user"
     );
     assert_eq!(fetch(p, "/cgi-bin/env.cgi", &[]).status, 401);
+    // nokeepalive: the connection closes after the response.
+    use std::io::Write;
+    for (agent, closes) in [("OldBrowser/1", true), ("NewBrowser/1", false)] {
+        let mut c = server.connect();
+        c.write_all(
+            format!("GET /h/ok.txt HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let (head, _) = read_response(&mut c);
+        assert_eq!(
+            head.contains("Connection: close"),
+            closes,
+            "{agent}: {head}"
+        );
+    }
     // Alias.
     let a = fetch(p, "/aliased/file.txt", &[]);
     assert_eq!((a.status, a.body.as_str()), (200, "aliased file\n"));

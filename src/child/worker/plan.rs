@@ -316,7 +316,8 @@ impl Worker<'_> {
         let asked = Asked {
             version: req.version(),
             head_only: req.method() == Method::Head,
-            keep_alive: req.keep_alive(),
+            // SetEnvIf's `nokeepalive` (Debian's setenvif.conf sets it for old browsers).
+            keep_alive: req.keep_alive() && !self.modules.vars.is_set("nokeepalive"),
         };
         Ok(Decision {
             reply,
