@@ -113,6 +113,13 @@ SetEnv FROM_SETENV hello
     AuthUserFile "{root}/htpasswd"
     Require user apr1 sha1
 </Directory>
+<Location /groups>
+    AuthType Basic
+    AuthName "Groups"
+    AuthUserFile "{root}/htpasswd"
+    AuthGroupFile "{root}/groups"
+    Require group admins
+</Location>
 <Location /cgi-bin>
     Header set X-Cgi-Header yes
 </Location>
@@ -133,6 +140,7 @@ fn tree(s: &Scratch) {
         "compat/ok.txt",
         "compat-deny/ok.txt",
         "h/ok.txt",
+        "groups/ok.txt",
     ] {
         s.file(f, format!("this is {f}\n").as_bytes());
     }
@@ -150,6 +158,11 @@ fn tree(s: &Scratch) {
     std::fs::create_dir_all(&elsewhere).unwrap();
     std::fs::write(elsewhere.join("file.txt"), b"aliased file\n").unwrap();
     htpasswd(&s.path().join("htpasswd"));
+    std::fs::write(
+        s.path().join("groups"),
+        "# who\nadmins: bcrypt\nadmins: sha1\n",
+    )
+    .unwrap();
 }
 
 /// `curl -s -o /dev/null -w '%{http_code}'` with optional credentials.
@@ -337,6 +350,15 @@ fn require_order_headers_alias_redirect() {
             "{agent}: {head}"
         );
     }
+    // Require group.
+    let sha1 = [("Authorization", "Basic c2hhMTpzZWNyZXQ=")];
+    let apr1 = [("Authorization", "Basic YXByMTpzZWNyZXQ=")];
+    assert_eq!(fetch(p, "/groups/ok.txt", &sha1).status, 200);
+    assert_eq!(
+        fetch(p, "/groups/ok.txt", &apr1).status,
+        401,
+        "not in the group"
+    );
     // Alias.
     let a = fetch(p, "/aliased/file.txt", &[]);
     assert_eq!((a.status, a.body.as_str()), (200, "aliased file\n"));
@@ -421,6 +443,7 @@ fn apache_conf(root: &Path, port: u16) -> String {
         "mime",
         "dir",
         "cgid",
+        "authz_groupfile",
     ];
     let mut text = format!(
         "ServerRoot \"{d}\"\nListen 127.0.0.1:{port}\nServerName localhost\n\
@@ -558,6 +581,12 @@ fn differential_against_apache() {
         ));
     }
     cases.push(("/cgi-bin/env.cgi".into(), vec![]));
+    for user in ["sha1", "apr1"] {
+        cases.push((
+            "/groups/ok.txt".into(),
+            vec![("Authorization".into(), basic(&format!("{user}:secret")))],
+        ));
+    }
     let compared = [
         "Location",
         "WWW-Authenticate",

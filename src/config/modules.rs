@@ -27,6 +27,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("auth_basic_module", "mod_auth_basic.c"),
     ("authn_core_module", "mod_authn_core.c"),
     ("authn_file_module", "mod_authn_file.c"),
+    ("authz_groupfile_module", "mod_authz_groupfile.c"),
     ("headers_module", "mod_headers.c"),
     ("setenvif_module", "mod_setenvif.c"),
     ("env_module", "mod_env.c"),

@@ -17,6 +17,8 @@ pub struct Auth {
     pub name: Option<String>,
     /// `AuthUserFile`, read when the configuration is.
     pub user_file: Option<Arc<UserFile>>,
+    /// `AuthGroupFile` (mod_authz_groupfile), likewise.
+    pub group_file: Option<Arc<super::authz_groupfile::GroupFile>>,
 }
 
 /// Why authentication did not give a user.
@@ -54,6 +56,9 @@ impl Auth {
         }
         if over.user_file.is_some() {
             self.user_file.clone_from(&over.user_file);
+        }
+        if over.group_file.is_some() {
+            self.group_file.clone_from(&over.group_file);
         }
     }
 
@@ -119,6 +124,7 @@ mod tests {
             user_file: Some(Arc::new(UserFile::parse(
                 "ann:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n",
             ))),
+            group_file: None,
         }
     }
 

@@ -4,8 +4,9 @@
 //! outcomes (granted, denied, neutral, denied for want of a user).
 //!
 //! Providers: `all granted|denied`, `ip`, `local`, `env`, `method`, `user`, `valid-user`.
-//! `host` and `forward-dns` (DNS lookups on the request path), `group` (AuthGroupFile) and
-//! `expr` (ap_expr) are refused at their line rather than silently ignored.
+//! `group` is mod_authz_groupfile's (`AuthGroupFile`). `host` and `forward-dns` (DNS lookups on
+//! the request path), `file-owner`/`file-group` and `expr` (ap_expr) are refused at their line
+//! rather than silently ignored.
 
 use std::net::IpAddr;
 
@@ -36,6 +37,8 @@ pub struct Facts<'a> {
     pub user: Option<&'a str>,
     /// Whether a request environment variable is set.
     pub env: &'a dyn Fn(&str) -> bool,
+    /// Whether the user is in a group (`AuthGroupFile`); `None` without a group file.
+    pub in_group: Option<&'a dyn Fn(&str) -> bool>,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -58,6 +61,7 @@ enum Provider {
     Method(Vec<String>),
     User(Vec<String>),
     ValidUser,
+    Group(Vec<String>),
 }
 
 impl Provider {
@@ -86,9 +90,9 @@ impl Provider {
                 "'Require {name}' needs DNS lookups while answering, which eventmpm does not do; \
                  use 'Require ip'"
             )),
-            "group" | "file-group" | "file-owner" => Err(format!(
-                "'Require {name}' needs mod_authz_groupfile or mod_authz_owner, which eventmpm \
-                 does not implement"
+            "group" => Ok(Provider::Group(words())),
+            "file-group" | "file-owner" => Err(format!(
+                "'Require {name}' needs mod_authz_owner, which eventmpm does not implement"
             )),
             "expr" => {
                 Err("'Require expr' (ap_expr expressions) is not supported by eventmpm".into())
@@ -112,6 +116,14 @@ impl Provider {
             Provider::ValidUser => match f.user {
                 None => Verdict::DeniedNoUser,
                 Some(_) => Verdict::Granted,
+            },
+            Provider::Group(groups) => match (f.user, f.in_group) {
+                (None, _) => Verdict::DeniedNoUser,
+                (Some(_), None) => {
+                    log::error!("AH01664: No group file was specified in the configuration");
+                    Verdict::Denied
+                }
+                (Some(_), Some(member)) => yes(groups.iter().any(|g| member(g))),
             },
         }
     }
@@ -446,6 +458,7 @@ mod tests {
             method: "GET",
             user,
             env,
+            in_group: Some(&|g: &str| g == "staff"),
         }
     }
 
@@ -479,6 +492,14 @@ mod tests {
             ),
             ("Require method POST", "10.0.0.1", None, Denied),
             ("Require method GET HEAD", "10.0.0.1", None, Granted),
+            ("Require group staff", "10.0.0.1", None, DeniedNoUser),
+            (
+                "Require group admins staff",
+                "10.0.0.1",
+                Some("ann"),
+                Granted,
+            ),
+            ("Require group admins", "10.0.0.1", Some("ann"), Denied),
         ] {
             let a = section(lines).unwrap();
             let got = evaluate([&a].into_iter(), &facts(peer, user, NO_ENV));
@@ -554,7 +575,7 @@ mod tests {
             ("Require bogus", "Unknown Authz provider: bogus"),
             ("Require all maybe", "must be 'granted' or 'denied'"),
             ("Require expr true", "not supported"),
-            ("Require group admins", "mod_authz_groupfile"),
+            ("Require file-owner", "mod_authz_owner"),
             ("Require host example.org", "DNS"),
             ("AuthMerging sometimes", "AuthMerging must be"),
         ] {

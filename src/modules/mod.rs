@@ -17,6 +17,7 @@ pub mod alias;
 pub mod auth_basic;
 pub mod authn_file;
 pub mod authz;
+pub mod authz_groupfile;
 pub mod authz_host;
 pub mod env;
 pub mod headers;
@@ -203,6 +204,22 @@ pub fn directive(
                     at.server_root.join(p)
                 };
                 s.auth.user_file = Some(Arc::new(authn_file::UserFile::read(&path)?));
+                Ok(())
+            }
+            "authgroupfile" => {
+                dir_only()?;
+                let f = match args {
+                    [f] => *f,
+                    [_, _] => return Err("AuthGroupFile: eventmpm reads plain group files only (no DBM)".into()),
+                    _ => return Err("AuthGroupFile takes 1-2 arguments, text file containing group names and member user IDs".into()),
+                };
+                let p = Path::new(f);
+                let path = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    at.server_root.join(p)
+                };
+                s.auth.group_file = Some(Arc::new(authz_groupfile::GroupFile::read(&path)?));
                 Ok(())
             }
             "authbasicprovider" => {
@@ -526,6 +543,7 @@ fn access<'s>(
         method: req.method,
         user: None,
         env: &env,
+        in_group: None,
     };
     let verdict = authz::evaluate(sections.clone().map(|s| &s.authz), &anonymous);
     let Some(verdict) = verdict else {
@@ -560,12 +578,21 @@ fn access<'s>(
                 Err(Failure::Unauthorized) => return Some(Outcome::Unauthorized(auth.challenge())),
                 Err(Failure::Misconfigured) => return Some(Outcome::ServerError),
             };
+            let member = |g: &str| {
+                auth.group_file
+                    .as_ref()
+                    .is_some_and(|file| file.is_member(&user, g))
+            };
             let f = Facts {
                 peer: req.peer,
                 local: req.local,
                 method: req.method,
                 user: Some(&user),
                 env: &env,
+                in_group: auth
+                    .group_file
+                    .is_some()
+                    .then_some(&member as &dyn Fn(&str) -> bool),
             };
             let v = authz::evaluate(sections.map(|s| &s.authz), &f);
             let outcome = match v {
