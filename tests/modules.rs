@@ -127,6 +127,9 @@ Redirect /old http://example.org/new
 Redirect permanent /perm /target
 RedirectMatch ^/img/(.*)\.gif$ /png/$1.png
 Redirect gone /dead
+<Location /moved>
+    Redirect permanent http://example.org/moved-here
+</Location>
 "#
     )
 }
@@ -385,6 +388,11 @@ fn require_order_headers_alias_redirect() {
         a.header("Location"),
         Some(format!("http://127.0.0.1:{p}/png/a.png").as_str())
     );
+    let a = fetch(p, "/moved/x", &[]);
+    assert_eq!(
+        (a.status, a.header("Location")),
+        (301, Some("http://example.org/moved-here"))
+    );
     let a = fetch(p, "/dead", &[]);
     assert_eq!((a.status, a.header("Location")), (410, None));
     assert!(a.body.contains("<h1>Gone</h1>"), "{a:?}");
@@ -566,6 +574,7 @@ fn differential_against_apache() {
         "/perm",
         "/img/a.gif",
         "/dead",
+        "/moved/x",
         "/missing",
     ] {
         cases.push((path.into(), vec![]));

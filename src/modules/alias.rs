@@ -12,6 +12,8 @@ use regex::Regex;
 enum Matcher {
     Prefix(String),
     Regex(Regex),
+    /// A section's `Redirect [status] [URL]` without a URL-path: every request in it.
+    Whole,
 }
 
 /// One `Redirect`/`RedirectMatch` line.
@@ -136,7 +138,14 @@ impl Redirect {
     /// Parse `Redirect`-family arguments as httpd's `add_redirect_internal` does. `status` is
     /// the directive's own (302 for `Redirect`/`RedirectMatch`, 301 for
     /// `RedirectPermanent`, 302 for `RedirectTemp`).
-    pub fn parse(args: &[&str], mut status: u16, regex: bool) -> Result<Redirect, String> {
+    /// `in_section`: inside `<Location>`/`<Directory>`, where `Redirect [status] URL` (no
+    /// URL-path) redirects every request of the section.
+    pub fn parse(
+        args: &[&str],
+        mut status: u16,
+        regex: bool,
+        in_section: bool,
+    ) -> Result<Redirect, String> {
         let (arg1, arg2, arg3) = match args {
             [a] => (*a, None, None),
             [a, b] => (*a, Some(*b), None),
@@ -175,6 +184,27 @@ impl Redirect {
         };
         if arg3.is_some() && grok == 0 {
             return Err("Redirect: invalid first argument (of three)".into());
+        }
+        if in_section && !regex {
+            let whole = match (grok, arg2, arg3) {
+                (1, Some(url), None) => Some(Some(url)),
+                (0, None, None) => Some(Some(arg1)),
+                (-1, None, None) => Some(None),
+                _ => None,
+            };
+            if let Some(url) = whole {
+                if url.is_some_and(|u| u.contains("%{")) {
+                    return Err(
+                        "Redirect: expressions (%{...}) in the URL are not supported by eventmpm"
+                            .into(),
+                    );
+                }
+                return Ok(Redirect {
+                    matcher: Matcher::Whole,
+                    target: url.map(str::to_string),
+                    status,
+                });
+            }
         }
         let (fake, url) = if arg3.is_none() && grok == 0 {
             (arg1, arg2)
@@ -249,6 +279,7 @@ impl Redirect {
                     out
                 })
             }
+            Matcher::Whole => self.target.clone(),
         };
         Some(Redirected {
             status: self.status,
@@ -282,6 +313,7 @@ impl Alias {
     pub fn apply(&self, uri: &str) -> Option<String> {
         match &self.matcher {
             Matcher::Regex(re) => re.captures(uri).map(|c| substitute(&self.real, &c)),
+            Matcher::Whole => None,
             Matcher::Prefix(fake) => {
                 let l = alias_matches(uri.as_bytes(), fake.as_bytes());
                 (l > 0).then(|| {
@@ -304,7 +336,7 @@ impl Alias {
     pub fn root(&self) -> &str {
         let fixed = match &self.matcher {
             Matcher::Prefix(_) => return self.real.trim_end_matches('/'),
-            Matcher::Regex(_) => {
+            Matcher::Regex(_) | Matcher::Whole => {
                 let end = self.real.find(['$', '&']).unwrap_or(self.real.len());
                 &self.real[..end]
             }
@@ -362,7 +394,12 @@ mod tests {
     use super::*;
 
     fn redirect(line: &str, status: u16, regex: bool) -> Result<Redirect, String> {
-        Redirect::parse(&line.split_whitespace().collect::<Vec<_>>(), status, regex)
+        Redirect::parse(
+            &line.split_whitespace().collect::<Vec<_>>(),
+            status,
+            regex,
+            false,
+        )
     }
 
     #[test]
@@ -431,6 +468,39 @@ mod tests {
             assert!(e.contains(msg), "{bad}: {e}");
         }
         assert!(redirect("^/(unclosed http://x/", 302, true).is_err());
+    }
+
+    #[test]
+    fn a_sections_whole_redirect() {
+        let parse =
+            |l: &str| Redirect::parse(&l.split_whitespace().collect::<Vec<_>>(), 302, false, true);
+        let r = parse("permanent http://example.org/").unwrap();
+        assert_eq!(
+            r.apply("/anything/x"),
+            Some(Redirected {
+                status: 301,
+                target: Some("http://example.org/".into())
+            })
+        );
+        assert_eq!(
+            parse("/new")
+                .unwrap()
+                .apply("/x")
+                .unwrap()
+                .target
+                .as_deref(),
+            Some("/new")
+        );
+        assert_eq!(
+            parse("gone").unwrap().apply("/x").unwrap(),
+            Redirected {
+                status: 410,
+                target: None
+            }
+        );
+        // With a URL-path it is the ordinary form.
+        assert_eq!(parse("/a /b").unwrap().apply("/x"), None);
+        assert!(parse("http://x/%{REQUEST_URI}").is_err());
     }
 
     #[test]

@@ -292,7 +292,7 @@ pub fn directive(
                     full.push(if status == 301 { "permanent" } else { "temp" });
                 }
                 full.extend_from_slice(args);
-                let r = Redirect::parse(&full, status, regex)?;
+                let r = Redirect::parse(&full, status, regex, !at_server)?;
                 if at_server {
                     server.redirects.push(r);
                 } else {
