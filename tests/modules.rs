@@ -122,6 +122,9 @@ SetEnv FROM_SETENV hello
 </Location>
 <Location /cgi-bin>
     Header set X-Cgi-Header yes
+    RequestHeader set X-Forwarded-Proto https
+    RequestHeader unset X-Drop
+    RequestHeader append X-Key more
 </Location>
 Redirect /old http://example.org/new
 Redirect permanent /perm /target
@@ -152,7 +155,8 @@ fn tree(s: &Scratch) {
     std::fs::write(
         cgi.join("env.cgi"),
         "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n\
-         echo \"user=$REMOTE_USER auth=$AUTH_TYPE setenv=$FROM_SETENV key=$let_in\"\n",
+         echo \"user=$REMOTE_USER auth=$AUTH_TYPE setenv=$FROM_SETENV key=$let_in\"\n\
+         echo \"proto=$HTTP_X_FORWARDED_PROTO drop=$HTTP_X_DROP xkey=$HTTP_X_KEY\"\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -326,10 +330,14 @@ fn require_order_headers_alias_redirect() {
     let ann = [
         ("Authorization", "Basic YXByMTpzZWNyZXQ="),
         ("X-Key", "open"),
+        ("X-Drop", "me"),
     ];
     let a = fetch(p, "/cgi-bin/env.cgi", &ann);
     assert_eq!(a.status, 200, "{a:?}");
-    assert_eq!(a.body, "user=apr1 auth=Basic setenv=hello key=1\n");
+    assert_eq!(
+        a.body,
+        "user=apr1 auth=Basic setenv=hello key=1\nproto=https drop= xkey=open, more\n"
+    );
     assert_eq!(a.header("X-Cgi-Header"), Some("yes"));
     let bcrypt = [("Authorization", "Basic YmNyeXB0OnNlY3JldA==")];
     assert_eq!(
@@ -586,6 +594,7 @@ fn differential_against_apache() {
             vec![
                 ("Authorization".into(), basic(&format!("{user}:secret"))),
                 ("X-Key".into(), "open".into()),
+                ("X-Drop".into(), "me".into()),
             ],
         ));
     }

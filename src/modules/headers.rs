@@ -1,6 +1,7 @@
 //! mod_headers' `Header`: `set`, `append`, `add`, `unset`, `merge`, `setifempty`, `echo`,
 //! `edit`, `edit*`, with `always`/`onsuccess` and `env=[!]var`. Values may hold `%%`,
-//! `%{VAR}e`, `%t` and `%D`. `note`, `early`, `expr=` and `RequestHeader` are refused.
+//! `%{VAR}e`, `%t` and `%D`; and `RequestHeader` with the same actions but `echo`, whose
+//! edits CGI scripts see. `note`, `early` and `expr=` are refused.
 //!
 //! As in httpd, `onsuccess` lines (the default) edit the fields of a successful response
 //! (2xx, 304), which error pages and redirects do not carry; `always` lines edit a second
@@ -210,6 +211,25 @@ impl Rule {
         })
     }
 
+    /// Parse a `RequestHeader` line's arguments: the same actions but `echo`, no
+    /// `always`/`onsuccess`.
+    pub fn parse_request(args: &[&str]) -> Result<Rule, String> {
+        if let Some(first) = args.first() {
+            let f = first.to_ascii_lowercase();
+            if f == "always" || f == "onsuccess" {
+                return Err(
+                    "first argument must be 'add', 'set', 'append', 'merge', 'unset', 'setifempty', 'edit', or 'edit*'."
+                        .into(),
+                );
+            }
+        }
+        let rule = Rule::parse(args)?;
+        if matches!(rule.action, Action::Echo(_)) {
+            return Err("echo not valid for RequestHeader".into());
+        }
+        Ok(rule)
+    }
+
     /// Apply the line to `table` (response fields, names as written).
     pub fn apply(&self, table: &mut Vec<(String, Vec<u8>)>, cx: &Context<'_>) {
         let go = match &self.condition {
@@ -370,6 +390,18 @@ mod tests {
         }
         assert!(rule("always set X 1").always);
         assert!(!rule("onsuccess set X 1").always);
+    }
+
+    #[test]
+    fn request_header_lines() {
+        assert!(Rule::parse_request(&["set", "X-Forwarded-Proto", "https"]).is_ok());
+        assert!(Rule::parse_request(&["unset", "X-Drop"]).is_ok());
+        assert!(Rule::parse_request(&["always", "set", "X", "1"]).is_err());
+        assert!(
+            Rule::parse_request(&["echo", "X"])
+                .unwrap_err()
+                .contains("echo not valid")
+        );
     }
 
     #[test]

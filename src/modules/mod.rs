@@ -47,6 +47,8 @@ pub struct SectionSettings {
     pub auth: Auth,
     /// `Header` lines.
     pub headers: Vec<headers::Rule>,
+    /// `RequestHeader` lines (they edit the fields CGI scripts see).
+    pub request_headers: Vec<headers::Rule>,
     /// `SetEnvIf`-family lines of the section.
     pub setenvif: Vec<setenvif::Rule>,
     /// `SetEnv`, `UnsetEnv`, `PassEnv`.
@@ -62,6 +64,7 @@ impl SectionSettings {
             && !self.compat.is_present()
             && self.auth == Auth::default()
             && self.headers.is_empty()
+            && self.request_headers.is_empty()
             && self.setenvif.is_empty()
             && self.env.is_empty()
             && self.redirects.is_empty()
@@ -244,10 +247,10 @@ pub fn directive(
                 s.headers.push(headers::Rule::parse(args)?);
                 Ok(())
             }
-            "requestheader" => Err(
-                "RequestHeader is not supported by eventmpm (request header fields are not edited)"
-                    .into(),
-            ),
+            "requestheader" => {
+                s.request_headers.push(headers::Rule::parse_request(args)?);
+                Ok(())
+            }
             "setenvif" | "setenvifnocase" | "browsermatch" | "browsermatchnocase" => {
                 let nocase = lname.ends_with("nocase");
                 let rule = if lname.starts_with("browsermatch") {
@@ -402,6 +405,35 @@ pub fn add_cgi_vars(state: &RequestState, env: &mut Vec<(std::ffi::OsString, std
             env.push((k.into(), v.into()));
         }
     }
+}
+
+/// The request's fields as the `RequestHeader` lines of `sections` edit them, or `None` when
+/// no line applies. Only CGI scripts see the result (their `HTTP_*` variables).
+pub fn edited_request_fields<'s>(
+    sections: impl Sections<'s>,
+    state: &RequestState,
+    fields: &[Header<'_>],
+    started_us: u64,
+) -> Option<Vec<(String, Vec<u8>)>> {
+    if !sections.clone().any(|s| !s.request_headers.is_empty()) {
+        return None;
+    }
+    let mut table: Vec<(String, Vec<u8>)> = fields
+        .iter()
+        .map(|h| (h.name.to_string(), h.value.to_vec()))
+        .collect();
+    let cx = headers::Context {
+        vars: &state.vars,
+        started_us,
+        now_us: started_us,
+        request: fields,
+    };
+    for s in sections {
+        for rule in &s.request_headers {
+            rule.apply(&mut table, &cx);
+        }
+    }
+    Some(table)
 }
 
 /// How a step ended the request early.

@@ -229,6 +229,24 @@ impl Worker<'_> {
         });
         let mut env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
         crate::modules::add_cgi_vars(&self.modules, &mut env);
+        if site.modules_active {
+            let raw = req.target().path().as_bytes();
+            let mut decoded = vec![0u8; raw.len() + 1];
+            if let Ok(n) = path::normalize(raw, &mut decoded) {
+                let sections = site.sections(&decoded[..n]);
+                if let Some(table) = crate::modules::edited_request_fields(
+                    sections,
+                    &self.modules,
+                    req.headers(),
+                    ctx.time.micros,
+                ) {
+                    crate::cgi::env::replace_field_vars(
+                        &mut env,
+                        table.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
+                    );
+                }
+            }
+        }
         let name = script.name();
         let file = script.filename.display().to_string();
         let mut ex = match Exchange::start(
