@@ -223,7 +223,18 @@ impl Site {
                 || cfg.locations.iter().any(|l| !l.modules.is_empty())
                 || directories.iter().any(|d| !d.modules.is_empty()),
             directories,
-            modules: cfg.server_modules.clone(),
+            modules: {
+                let mut m = cfg.server_modules.clone();
+                for f in &mut m.files {
+                    if let Some(w) = &f.within {
+                        let canon = w.canonicalize().unwrap_or_else(|_| w.clone());
+                        let b = canon.as_os_str().as_bytes();
+                        let trimmed = &b[..b.len() - trailing_slashes(b)];
+                        f.within = Some(PathBuf::from(std::ffi::OsStr::from_bytes(trimmed)));
+                    }
+                }
+                m
+            },
             alias_roots,
             keep_alive: cfg.core.keep_alive_settings(),
             server_name: cfg.server_name.clone(),
@@ -342,16 +353,32 @@ impl Site {
     }
 
     /// The sections of [`crate::modules`] in force for `path`, in merge order: the server's
-    /// defaults, the `<Directory>` sections that hold its file (shortest first), the
-    /// `<Location>` sections that match it (in configuration order).
+    /// defaults, the `<Directory>` sections that hold its file (shortest first), the `<Files>`
+    /// sections its file name matches (in configuration order), the `<Location>` sections that
+    /// match it (in configuration order).
     pub fn sections<'a>(&'a self, path: &'a [u8]) -> impl Sections<'a> + 'a {
         let (base, rest) = self.file_base(path);
+        let name = crate::modules::files::file_name(path);
+        let rest2 = rest.clone();
         std::iter::once(&self.modules.section)
             .chain(
                 self.directories
                     .iter()
                     .filter(move |d| dir_applies(d.path.as_os_str().as_bytes(), base, &rest))
                     .map(|d| &d.modules),
+            )
+            .chain(
+                self.modules
+                    .files
+                    .iter()
+                    .filter(move |f| {
+                        !name.is_empty()
+                            && f.matches(name)
+                            && f.within
+                                .as_ref()
+                                .is_none_or(|w| dir_applies(w.as_os_str().as_bytes(), base, &rest2))
+                    })
+                    .map(|f| &f.modules),
             )
             .chain(
                 self.locations

@@ -104,7 +104,13 @@ Alias /aliased/ "{root}/elsewhere/"
 Header always set X-Server-Level yes
 <Directory "{root}/htdocs/h">
     Header set X-Dir d
+    <Files "*.nope">
+        Require all denied
+    </Files>
 </Directory>
+<FilesMatch "^\.ht">
+    Require all denied
+</FilesMatch>
 ScriptAlias /cgi-bin/ "{root}/cgi-bin/"
 SetEnv FROM_SETENV hello
 <Directory "{root}/cgi-bin">
@@ -147,6 +153,9 @@ fn tree(s: &Scratch) {
         "compat-deny/ok.txt",
         "h/ok.txt",
         "groups/ok.txt",
+        ".htsecret",
+        "h/x.nope",
+        "x.nope",
     ] {
         s.file(f, format!("this is {f}\n").as_bytes());
     }
@@ -361,6 +370,14 @@ fn require_order_headers_alias_redirect() {
             "{agent}: {head}"
         );
     }
+    // <Files>, <FilesMatch>: by file name, at server level and inside a <Directory>.
+    assert_eq!(fetch(p, "/.htsecret", &[]).status, 403);
+    assert_eq!(fetch(p, "/h/x.nope", &[]).status, 403);
+    assert_eq!(
+        fetch(p, "/x.nope", &[]).status,
+        200,
+        "outside that <Directory>"
+    );
     // Require group.
     let sha1 = [("Authorization", "Basic c2hhMTpzZWNyZXQ=")];
     let apr1 = [("Authorization", "Basic YXByMTpzZWNyZXQ=")];
@@ -584,6 +601,9 @@ fn differential_against_apache() {
         "/dead",
         "/moved/x",
         "/missing",
+        "/.htsecret",
+        "/h/x.nope",
+        "/x.nope",
     ] {
         cases.push((path.into(), vec![]));
     }

@@ -29,6 +29,8 @@ enum Scope {
     Conditional,
     /// A section of `crate::modules` (`<RequireAll>`…): transparent to other directives.
     Module,
+    /// `<Files>`/`<FilesMatch>`: `server_modules.files[i]`.
+    Files(usize),
     Location(usize),
     Directory(usize),
 }
@@ -163,14 +165,12 @@ impl Reader {
                         }
                         _ => {
                             let inner = innermost(&scopes);
-                            match crate::modules::open_section(
-                                self.module_section(inner),
-                                &lname,
-                                &args,
-                            ) {
+                            match self.module_open(inner, &lname, &args) {
                                 Some(r) => {
-                                    r.map_err(|m| err(number, m))?;
-                                    scopes.push(Scope::Module);
+                                    scopes.push(match r.map_err(|m| err(number, m))? {
+                                        crate::modules::Opened::Group => Scope::Module,
+                                        crate::modules::Opened::Files(i) => Scope::Files(i),
+                                    });
                                 }
                                 None => {
                                     return Err(err(
@@ -583,8 +583,44 @@ impl Reader {
         match scope {
             Some(Scope::Location(i)) => Some(&mut self.cfg.locations[i].modules),
             Some(Scope::Directory(i)) => Some(&mut self.cfg.directories[i].modules),
+            Some(Scope::Files(i)) => Some(&mut self.cfg.server_modules.files[i].modules),
             _ => None,
         }
+    }
+
+    /// Open a `crate::modules` section inside `scope`.
+    fn module_open(
+        &mut self,
+        scope: Option<Scope>,
+        lname: &str,
+        args: &[&str],
+    ) -> Option<Result<crate::modules::Opened, String>> {
+        use crate::modules::Enclosing;
+        let cfg = &mut self.cfg;
+        let enclosing = match scope {
+            Some(Scope::Location(i)) => Enclosing::Other(&mut cfg.locations[i].modules),
+            Some(Scope::Directory(i)) => {
+                let d = &mut cfg.directories[i];
+                Enclosing::Directory(&mut d.modules, &d.path)
+            }
+            Some(Scope::Files(i)) => {
+                // A group inside <Files>: the section is the server's files[i].
+                let lower = lname.to_ascii_lowercase();
+                if lower == "files" || lower == "filesmatch" {
+                    return Some(Err(format!(
+                        "<{lname}> cannot occur within <Location> or <Files> section"
+                    )));
+                }
+                return crate::modules::open_section(
+                    &mut crate::modules::ServerSettings::default(),
+                    Enclosing::Other(&mut cfg.server_modules.files[i].modules),
+                    lname,
+                    args,
+                );
+            }
+            _ => Enclosing::Server,
+        };
+        crate::modules::open_section(&mut cfg.server_modules, enclosing, lname, args)
     }
 
     /// The one dispatch into `crate::modules`: `None` if the directive is not theirs.
@@ -595,14 +631,31 @@ impl Reader {
         scope: Option<Scope>,
     ) -> Option<Result<(), String>> {
         let cfg = &mut self.cfg;
+        let mut at = crate::modules::At {
+            server_root: &cfg.server_root,
+            notes: &mut cfg.notes,
+        };
+        if let Some(Scope::Files(i)) = scope {
+            // The section's settings live in the server's list; server-only directives are
+            // refused as in any section.
+            let (section, mut rest) = {
+                let mut files = std::mem::take(&mut cfg.server_modules.files);
+                let r = crate::modules::directive(
+                    &mut cfg.server_modules,
+                    Some(&mut files[i].modules),
+                    name,
+                    args,
+                    &mut at,
+                );
+                (r, files)
+            };
+            std::mem::swap(&mut cfg.server_modules.files, &mut rest);
+            return section;
+        }
         let section = match scope {
             Some(Scope::Location(i)) => Some(&mut cfg.locations[i].modules),
             Some(Scope::Directory(i)) => Some(&mut cfg.directories[i].modules),
             _ => None,
-        };
-        let mut at = crate::modules::At {
-            server_root: &cfg.server_root,
-            notes: &mut cfg.notes,
         };
         crate::modules::directive(&mut cfg.server_modules, section, name, args, &mut at)
     }

@@ -18,7 +18,9 @@ fn section(lines: &[&str]) -> SectionSettings {
                 close_section(&mut s).unwrap();
             } else {
                 let name = open.trim_end_matches('>').to_ascii_lowercase();
-                open_section(Some(&mut s), &name, &[]).unwrap().unwrap();
+                open_section(&mut server, Enclosing::Other(&mut s), &name, &[])
+                    .unwrap()
+                    .unwrap();
             }
             continue;
         }
@@ -182,4 +184,35 @@ fn headers_onsuccess_and_always() {
     apply_headers([&s].into_iter(), &mut st, &mut fields, false, &[], 0, 0);
     let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["Content-Type", "X-All"]);
+}
+
+#[test]
+fn files_sections_open_at_server_level_or_in_a_directory_only() {
+    let mut server = ServerSettings::default();
+    let mut s = SectionSettings::default();
+    let dir = Path::new("/srv/www");
+    assert_eq!(
+        open_section(&mut server, Enclosing::Server, "filesmatch", &["^\\.ht"]),
+        Some(Ok(Opened::Files(0)))
+    );
+    assert_eq!(
+        open_section(
+            &mut server,
+            Enclosing::Directory(&mut s, dir),
+            "files",
+            &["*.bak"]
+        ),
+        Some(Ok(Opened::Files(1)))
+    );
+    assert_eq!(server.files[1].within.as_deref(), Some(dir));
+    let e = open_section(&mut server, Enclosing::Other(&mut s), "files", &["x"])
+        .unwrap()
+        .unwrap_err();
+    assert!(e.contains("cannot occur within <Location>"), "{e}");
+    assert!(
+        open_section(&mut server, Enclosing::Server, "requireall", &[])
+            .unwrap()
+            .is_err()
+    );
+    assert!(open_section(&mut server, Enclosing::Server, "virtualhost", &["*:80"]).is_none());
 }
