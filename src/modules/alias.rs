@@ -356,7 +356,8 @@ pub fn absolute_location(target: &str, host: &str, local_port: u16, query: Optio
     if target.starts_with('/') {
         out.push_str("http://");
         let (name, port) = split_host(host);
-        out.push_str(name);
+        // httpd's `r->hostname`: lower case, without a trailing dot.
+        out.push_str(&name.trim_end_matches('.').to_ascii_lowercase());
         let port = port.unwrap_or(local_port);
         if port != 80 {
             out.push(':');
