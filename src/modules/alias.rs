@@ -539,5 +539,9 @@ mod tests {
             "http://h:81/n?b"
         );
         assert_eq!(absolute_location("http://x/y", "h", 81, None), "http://x/y");
+        assert_eq!(
+            absolute_location("/n", "Example.ORG.:8080", 80, None),
+            "http://example.org:8080/n"
+        );
     }
 }
