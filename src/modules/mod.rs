@@ -22,6 +22,7 @@ pub mod authz_host;
 pub mod env;
 pub mod files;
 pub mod headers;
+pub mod mapping;
 pub mod setenvif;
 
 use std::net::IpAddr;
