@@ -47,10 +47,19 @@ impl UserFile {
             format!("Could not open password file: {}: {e}", path.display())
         };
         let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
+        if !meta.is_file() {
+            // A FIFO or a device could block start-up or never end.
+            return Err(fail(&"not a regular file"));
+        }
         if meta.len() > MAX_FILE {
             return Err(fail(&format!("larger than {MAX_FILE} bytes")));
         }
-        let text = std::fs::read(path).map_err(|e| fail(&e))?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(path).map_err(|e| fail(&e))?, MAX_FILE),
+            &mut text,
+        )
+        .map_err(|e| fail(&e))?;
         Ok(UserFile::parse(&String::from_utf8_lossy(&text)))
     }
 
@@ -216,6 +225,14 @@ mod tests {
         assert!(!validate("secret", "$apr1$"));
         assert!(!validate("secret", "{SHA}"));
         assert!(!validate("secret", "$9$unknown$format.................."));
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let e = UserFile::read(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = UserFile::read(Path::new("/nonexistent/htpasswd")).unwrap_err();
+        assert!(e.starts_with("Could not open password file"), "{e}");
     }
 
     #[test]

@@ -21,10 +21,19 @@ impl GroupFile {
             format!("Could not open group file: {}: {e}", path.display())
         };
         let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
+        if !meta.is_file() {
+            // A FIFO or a device could block start-up or never end.
+            return Err(fail(&"not a regular file"));
+        }
         if meta.len() > MAX_FILE {
             return Err(fail(&format!("larger than {MAX_FILE} bytes")));
         }
-        let text = std::fs::read(path).map_err(|e| fail(&e))?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(path).map_err(|e| fail(&e))?, MAX_FILE),
+            &mut text,
+        )
+        .map_err(|e| fail(&e))?;
         Ok(GroupFile::parse(&String::from_utf8_lossy(&text)))
     }
 
