@@ -373,7 +373,17 @@ impl Worker<'_> {
         }
         let mut headers = [("", &b""[..]); LOGGED_FIELDS];
         let mut k = 0;
-        for h in req.headers().iter().take(headers.len()) {
+        // Gathered only for a format that shows them (most show none).
+        let shown = self
+            .site
+            .access_logs
+            .iter()
+            .any(|l| l.format.shows_request_headers());
+        for h in req
+            .headers()
+            .iter()
+            .take(if shown { headers.len() } else { 0 })
+        {
             headers[k] = (h.name, h.value);
             k += 1;
         }
