@@ -6,8 +6,10 @@
 //! directive is an error at its line, as in httpd.
 
 mod include;
+mod known;
 mod modules;
 mod reader;
+mod vhost;
 
 use reader::Reader;
 
@@ -20,6 +22,7 @@ use eventmpm_core::config::Config;
 use crate::access::Access;
 use crate::logformat::{self, LogFormat};
 pub use modules::Modules;
+pub use vhost::{HostAddr, MAX_HOSTS, VirtualHost};
 
 /// The built-in configuration used without `-f` (conf/builtin.conf, compiled in).
 pub const BUILTIN: &str = include_str!("../../conf/builtin.conf");
@@ -162,6 +165,11 @@ pub struct ServerConfig {
     pub server_admin: Option<String>,
     /// Loaded modules, for `<IfModule>` and `-V`/`-M`.
     pub modules: Modules,
+    /// `<VirtualHost>` sections, in configuration order (the first for an address is its
+    /// default).
+    pub vhosts: Vec<VirtualHost>,
+    /// Names from `-D` and `Define` (for `<IfDefine>`, `${NAME}` and `-S`).
+    pub defines: Vec<(String, Option<String>)>,
     /// Non-fatal notes produced while reading (LoadModule of a module eventmpm replaces…),
     /// logged once the error log is open.
     pub notes: Vec<String>,
@@ -197,6 +205,8 @@ impl ServerConfig {
             server_tokens: ServerTokens::Full,
             server_admin: None,
             modules: Modules::default(),
+            vhosts: Vec::new(),
+            defines: Vec::new(),
             notes: Vec::new(),
             files: Vec::new(),
             builtin: false,
@@ -217,6 +227,65 @@ impl ServerConfig {
         } else {
             self.server_root.join(p)
         }
+    }
+
+    /// The settings one host serves with: the main server's (`None`) without the sections of
+    /// any `<VirtualHost>`, or `<VirtualHost>` `k`'s merged over the main server's as httpd
+    /// merges them (its values where it sets them; the main server's sections first, then its
+    /// own; its CustomLogs replace the main server's).
+    pub fn for_host(&self, k: Option<usize>) -> ServerConfig {
+        let owned = |pick: fn(&VirtualHost) -> std::ops::Range<usize>, i: usize| {
+            self.vhosts.iter().any(|v| pick(v).contains(&i))
+        };
+        let main_locations =
+            (0..self.locations.len()).filter(|&i| !owned(|v| v.locations.clone(), i));
+        let main_directories =
+            (0..self.directories.len()).filter(|&i| !owned(|v| v.directories.clone(), i));
+        let main_aliases =
+            (0..self.script_aliases.len()).filter(|&i| !owned(|v| v.script_aliases.clone(), i));
+        let mut c = self.clone();
+        c.locations = main_locations.map(|i| self.locations[i].clone()).collect();
+        c.directories = main_directories
+            .map(|i| self.directories[i].clone())
+            .collect();
+        c.script_aliases = main_aliases
+            .map(|i| self.script_aliases[i].clone())
+            .collect();
+        let Some(v) = k.and_then(|k| self.vhosts.get(k)) else {
+            return c;
+        };
+        c.locations
+            .extend_from_slice(&self.locations[v.locations.clone()]);
+        c.directories
+            .extend_from_slice(&self.directories[v.directories.clone()]);
+        // mod_alias: the host's aliases are looked at before the main server's.
+        let mut aliases = self.script_aliases[v.script_aliases.clone()].to_vec();
+        aliases.append(&mut c.script_aliases);
+        c.script_aliases = aliases;
+        c.cgi_extensions.extend(v.cgi_extensions.iter().cloned());
+        if let Some(n) = &v.server_name {
+            c.server_name = n.clone();
+        }
+        if let Some(d) = &v.document_root {
+            c.document_root = d.clone();
+        }
+        if let Some(a) = &v.server_admin {
+            c.server_admin = Some(a.clone());
+        }
+        if let Some(d) = &v.directory_index {
+            c.directory_index = d.clone();
+        }
+        if let Some(e) = &v.error_log {
+            c.error_log = e.clone();
+        }
+        if let Some(l) = v.log_level {
+            c.log_level = l;
+        }
+        if !v.custom_logs.is_empty() {
+            c.custom_logs = v.custom_logs.clone();
+        }
+        c.vhosts = Vec::new();
+        c
     }
 
     /// The `Server` header's value.
@@ -299,11 +368,12 @@ pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
     ]);
     let mut r = Reader {
         cfg: ServerConfig::new(root),
-        defines: opts.defines.clone(),
         files: 0,
         formats,
         includes: Vec::new(),
+        vhost: None,
     };
+    r.cfg.defines = opts.defines.iter().map(|d| (d.clone(), None)).collect();
     for (i, d) in opts.before.iter().enumerate() {
         r.text(Path::new("-C"), d, 0, i as u32)?;
     }

@@ -1,0 +1,211 @@
+//! `<VirtualHost>` sections: their addresses, names and the settings they override.
+//!
+//! A host's `<Location>`, `<Directory>` and `ScriptAlias` entries stay in the configuration's
+//! lists, in file order (so a section is addressed by one index wherever it was written); a host
+//! records the ranges it owns. Sections cannot nest inside one another and `<VirtualHost>`
+//! cannot nest, so each host's entries are contiguous.
+
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use crate::logformat::LogFormat;
+
+/// Most `<VirtualHost>` sections one configuration may hold (the host table is scanned per
+/// connection, so it is bounded; shared hosting with more names uses `ServerAlias`).
+pub const MAX_HOSTS: usize = 1024;
+/// Most addresses on one `<VirtualHost>` line.
+pub const MAX_ADDRS: usize = 32;
+
+/// One address of a `<VirtualHost addr[:port] …>` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAddr {
+    /// `None` for `*` and `_default_` (any local address).
+    pub ip: Option<IpAddr>,
+    /// 0 for `:*` or no port (any port).
+    pub port: u16,
+    /// The address as written, without the port: a `Host` naming it exactly selects the host
+    /// when no ServerName or ServerAlias does (httpd's `virthost` fallback).
+    pub text: String,
+}
+
+impl HostAddr {
+    /// Parse one address: `*`, `_default_`, an IPv4 address or `[IPv6]`, each with an
+    /// optional `:port` or `:*`. Host names are refused: httpd resolves them once at start-up
+    /// and warns that this is fragile; eventmpm asks for the address.
+    pub fn parse(s: &str) -> Result<HostAddr, String> {
+        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+            let (h, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("Cannot parse VirtualHost address '{s}'"))?;
+            match after {
+                "" => (h, None),
+                p => (
+                    h,
+                    Some(
+                        p.strip_prefix(':')
+                            .ok_or_else(|| format!("Cannot parse VirtualHost address '{s}'"))?,
+                    ),
+                ),
+            }
+        } else {
+            match s.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') => (h, Some(p)),
+                _ => (s, None),
+            }
+        };
+        let port = match port {
+            None | Some("*") => 0,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| format!("The address or port is invalid: {s}"))?,
+        };
+        let ip = if host == "*" || host.eq_ignore_ascii_case("_default_") {
+            None
+        } else {
+            match host.parse::<IpAddr>() {
+                // httpd treats 0.0.0.0 (and ::) as a wildcard address.
+                Ok(ip) if ip.is_unspecified() => None,
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    return Err(format!(
+                        "Cannot resolve host name {host} --- eventmpm takes an IP address, '*' or \
+                         '_default_' in <VirtualHost>"
+                    ));
+                }
+            }
+        };
+        Ok(HostAddr {
+            ip,
+            port,
+            text: host.to_string(),
+        })
+    }
+}
+
+/// A `<VirtualHost>` section: what it listens for and what it overrides. `None` (or an empty
+/// list) inherits the main server's value, as httpd merges a host over the main server.
+#[derive(Debug, Clone)]
+pub struct VirtualHost {
+    /// The addresses on its line, in order.
+    pub addrs: Vec<HostAddr>,
+    /// Where it was defined (`-S` prints it).
+    pub file: PathBuf,
+    /// See `file`.
+    pub line: u32,
+    /// ServerName (without a port); `None`: httpd's fallback (the main server's name).
+    pub server_name: Option<String>,
+    /// ServerAlias names without wildcards, as written (compared without regard to case).
+    pub aliases: Vec<String>,
+    /// ServerAlias names with `*` or `?` (compared without regard to case).
+    pub wild_aliases: Vec<String>,
+    /// DocumentRoot.
+    pub document_root: Option<PathBuf>,
+    /// ServerAdmin.
+    pub server_admin: Option<String>,
+    /// DirectoryIndex.
+    pub directory_index: Option<Vec<String>>,
+    /// ErrorLog (accepted; see the README: messages go to the main server's log).
+    pub error_log: Option<PathBuf>,
+    /// LogLevel (accepted; as ErrorLog).
+    pub log_level: Option<log::LevelFilter>,
+    /// CustomLog lines: when there is one, the host logs to its own logs only (mod_log_config).
+    pub custom_logs: Vec<(PathBuf, LogFormat)>,
+    /// `AddHandler cgi-script` extensions given in the host (added to the main server's).
+    pub cgi_extensions: Vec<String>,
+    /// Its entries in [`ServerConfig::locations`](super::ServerConfig::locations).
+    pub locations: Range<usize>,
+    /// Its entries in [`ServerConfig::directories`](super::ServerConfig::directories).
+    pub directories: Range<usize>,
+    /// Its entries in [`ServerConfig::script_aliases`](super::ServerConfig::script_aliases).
+    pub script_aliases: Range<usize>,
+}
+
+impl VirtualHost {
+    /// An empty host for `addrs`, defined at `file:line`, whose sections start at the given
+    /// list lengths.
+    pub fn new(
+        addrs: Vec<HostAddr>,
+        file: PathBuf,
+        line: u32,
+        starts: (usize, usize, usize),
+    ) -> VirtualHost {
+        VirtualHost {
+            addrs,
+            file,
+            line,
+            server_name: None,
+            aliases: Vec::new(),
+            wild_aliases: Vec::new(),
+            document_root: None,
+            server_admin: None,
+            directory_index: None,
+            error_log: None,
+            log_level: None,
+            custom_logs: Vec::new(),
+            cgi_extensions: Vec::new(),
+            locations: starts.0..starts.0,
+            directories: starts.1..starts.1,
+            script_aliases: starts.2..starts.2,
+        }
+    }
+
+    /// Add `ServerAlias` names, sorted into exact and wildcard ones as httpd does.
+    pub fn add_aliases(&mut self, names: &[&str]) {
+        for n in names {
+            if n.contains(['*', '?']) {
+                self.wild_aliases.push(n.to_string());
+            } else {
+                self.aliases.push(n.to_string());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_as_httpd_reads_them() {
+        let a = |s: &str| HostAddr::parse(s).map(|a| (a.ip, a.port, a.text));
+        assert_eq!(a("*:80"), Ok((None, 80, "*".into())));
+        assert_eq!(a("*"), Ok((None, 0, "*".into())));
+        assert_eq!(a("_default_:443"), Ok((None, 443, "_default_".into())));
+        assert_eq!(a("0.0.0.0:80"), Ok((None, 80, "0.0.0.0".into())));
+        assert_eq!(
+            a("127.0.0.1:8080"),
+            Ok((Some("127.0.0.1".parse().unwrap()), 8080, "127.0.0.1".into()))
+        );
+        assert_eq!(
+            a("127.0.0.1:*"),
+            Ok((Some("127.0.0.1".parse().unwrap()), 0, "127.0.0.1".into()))
+        );
+        assert_eq!(
+            a("[::1]:81"),
+            Ok((Some("::1".parse().unwrap()), 81, "::1".into()))
+        );
+        assert_eq!(
+            a("[::1]"),
+            Ok((Some("::1".parse().unwrap()), 0, "::1".into()))
+        );
+        assert!(a("*:http").unwrap_err().contains("invalid"));
+        assert!(a("*:0").is_err());
+        assert!(a("[::1").is_err());
+        assert!(
+            a("www.example.com:80")
+                .unwrap_err()
+                .contains("Cannot resolve")
+        );
+    }
+
+    #[test]
+    fn aliases_are_split_into_exact_and_wildcard() {
+        let mut h = VirtualHost::new(Vec::new(), PathBuf::new(), 1, (0, 0, 0));
+        h.add_aliases(&["www.example.org", "*.example.org", "host?.example.net"]);
+        assert_eq!(h.aliases, vec!["www.example.org"]);
+        assert_eq!(h.wild_aliases, vec!["*.example.org", "host?.example.net"]);
+    }
+}
