@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! eventmpm [-D name] [-d directory] [-f file] [-C "directive"] [-c "directive"]
-//!          [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-M] [-t] [-X]
+//!          [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-M] [-S] [-t] [-X]
 //! ```
 
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ const USAGE: &str = "\
 Usage: eventmpm [-D name] [-d directory] [-f file]
                 [-C \"directive\"] [-c \"directive\"]
                 [-k start|restart|graceful|graceful-stop|stop]
-                [-v] [-V] [-h] [-l] [-M] [-t] [-X]
+                [-v] [-V] [-h] [-l] [-M] [-S] [-t] [-X]
 Options:
   -D name            : define a name for use in <IfDefine name> directives
   -d directory       : specify an alternate initial ServerRoot
@@ -30,6 +30,7 @@ Options:
   -l                 : list compiled in modules
   -M                 : show all loaded modules
   -t                 : run syntax check for config files
+  -S                 : a synonym for -t -D DUMP_VHOSTS -D DUMP_RUN_CFG
   -k start|restart|graceful|graceful-stop|stop
                      : signal a running server through its PidFile
                        (start detaches into the background)
@@ -64,6 +65,11 @@ fn parse_args() -> Result<Args, String> {
             "-c" => a.opts.after.push(value("c")?),
             "-k" => a.control = Some(value("k")?),
             "-t" => a.test = true,
+            "-S" => {
+                a.test = true;
+                a.opts.defines.push("DUMP_VHOSTS".into());
+                a.opts.defines.push("DUMP_RUN_CFG".into());
+            }
             "-X" => a.single = true,
             "-v" => a.version = true,
             "-V" => a.settings = true,
@@ -163,7 +169,18 @@ fn main() -> ExitCode {
             eprintln!("{e}");
             return ExitCode::from(1);
         }
-        eprintln!("Syntax OK");
+        let defined = |name: &str| cfg.defines.iter().any(|(d, _)| d == name);
+        let (vhosts, run_cfg) = (defined("DUMP_VHOSTS"), defined("DUMP_RUN_CFG"));
+        if vhosts {
+            print!("{}", eventmpm::vhosts::HostTable::new(&cfg).dump());
+        }
+        if run_cfg {
+            print!("{}", run_config(&cfg));
+        }
+        // httpd's config-dump run mode says nothing more.
+        if !vhosts && !run_cfg {
+            eprintln!("Syntax OK");
+        }
         return ExitCode::SUCCESS;
     }
     let target = if cfg.error_log == std::path::Path::new("/dev/stderr") {
@@ -263,13 +280,38 @@ fn control(cfg: &config::ServerConfig, verb: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The checks `-t` makes beyond syntax (httpd warns about a missing DocumentRoot).
+/// httpd's `-t -D DUMP_RUN_CFG` (core's `core_dump_config`): ServerRoot, the main server's
+/// DocumentRoot and ErrorLog, the PidFile and the defined names.
+fn run_config(cfg: &config::ServerConfig) -> String {
+    let mut out = format!(
+        "ServerRoot: \"{}\"\nMain DocumentRoot: \"{}\"\nMain ErrorLog: \"{}\"\n",
+        cfg.server_root.display(),
+        cfg.document_root.display(),
+        cfg.error_log.display()
+    );
+    let pid = cfg.resolve(cfg.core.pid_file_path());
+    out.push_str(&format!("PidFile: \"{}\"\n", pid.display()));
+    for (name, value) in &cfg.defines {
+        match value {
+            Some(v) => out.push_str(&format!("Define: {name}={v}\n")),
+            None => out.push_str(&format!("Define: {name}\n")),
+        }
+    }
+    out
+}
+
+/// The checks `-t` makes beyond syntax (httpd warns about a missing DocumentRoot, the main
+/// server's and each virtual host's).
 fn check_paths(cfg: &config::ServerConfig) -> Result<(), String> {
-    if !cfg.document_root.is_dir() {
-        eprintln!(
-            "AH00112: Warning: DocumentRoot [{}] does not exist",
-            cfg.document_root.display()
-        );
+    let roots = std::iter::once(&cfg.document_root)
+        .chain(cfg.vhosts.iter().filter_map(|v| v.document_root.as_ref()));
+    for root in roots {
+        if !root.is_dir() {
+            eprintln!(
+                "AH00112: Warning: DocumentRoot [{}] does not exist",
+                root.display()
+            );
+        }
     }
     if let Some(t) = &cfg.types_config
         && let Err(e) = std::fs::read_to_string(t)

@@ -73,6 +73,9 @@ pub(super) struct Worker<'s> {
     /// This is the listener thread answering cheap requests: it has no worker record, and
     /// counts its requests in the child's process record.
     listener: bool,
+    /// The host answering the current request (an index into the site's hosts), chosen when
+    /// its head is parsed ([`crate::vhosts`]).
+    host: usize,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -87,6 +90,12 @@ pub fn run(n: u32, shared: &Shared) {
 }
 
 impl<'s> Worker<'s> {
+    /// The host answering the current request.
+    fn host(&self) -> &'s crate::site::Host {
+        let site: &'s Site = self.site;
+        &site.hosts[self.host]
+    }
+
     /// Worker `n` of this child: claims scoreboard slot `n` (status 'S') and log slot `n`.
     pub(super) fn new(n: u32, shared: &'s Serving) -> Worker<'s> {
         let record = shared.board.worker(n as usize);
@@ -109,6 +118,7 @@ impl<'s> Worker<'s> {
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::new(),
             listener: false,
+            host: 0,
         }
     }
 
@@ -129,6 +139,7 @@ impl<'s> Worker<'s> {
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::with_capacity(emit::SMALL_FILE as usize),
             listener: true,
+            host: 0,
         }
     }
 
@@ -192,7 +203,7 @@ impl Worker<'_> {
         let _ = write!(cur, "{}", peer.ip());
         let n = cur.position() as usize;
         r.set_client(&ip[..n]);
-        r.set_vhost(self.site.server_name.as_bytes());
+        r.set_vhost(self.host().server_name.as_bytes());
         r.set_protocol(req.version().as_str().as_bytes());
     }
 

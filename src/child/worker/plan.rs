@@ -232,6 +232,11 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Decision, WouldBlock> {
         self.fields.clear();
+        // The connection's default host answers a request whose head does not parse; a parsed
+        // one names its own.
+        self.host = self
+            .site
+            .choose(io.local, parsed.as_ref().ok().and_then(|r| r.host()));
         let req = match parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
@@ -328,7 +333,7 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Reply, WouldBlock> {
         let method = req.method();
-        let route = self.site.route(decoded);
+        let route = self.host().route(decoded);
         // Finding a script looks at the file system.
         if blocking == Blocking::Never && self.cgi_may_apply(&route) {
             return Err(WouldBlock);
@@ -392,7 +397,7 @@ impl Worker<'_> {
         let page_len = ErrorPage {
             status,
             method,
-            server_admin: &self.site.server_admin,
+            server_admin: &self.host().server_admin,
             location,
             expect: b"",
         }
