@@ -1,0 +1,344 @@
+//! Virtual hosts end to end: two name-based hosts and an IP-based one, each with its own
+//! DocumentRoot, chosen by curl (`-H Host:`, `--resolve`), Python's http.client and raw
+//! requests; the default host for an unknown or missing name; a host's own CustomLog; the
+//! status page's VHost column; `-S`; and Debian's stock /etc/apache2 tree under `-t`.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const T: Duration = Duration::from_secs(20);
+
+/// The three hosts' configuration for a server whose main port is chosen by the harness and
+/// whose IP-based host listens on `ip_port`.
+fn hosts(root: &Path, ip_port: u16) -> String {
+    let r = root.display();
+    format!(
+        "BufferedLogs Off\nListen 127.0.0.1:{ip_port}\n\
+         <VirtualHost *>\n  ServerName one.test\n  DocumentRoot \"{r}/one\"\n\
+         \x20 CustomLog logs/one.log \"%v %h %U %>s\"\n</VirtualHost>\n\
+         <VirtualHost *>\n  ServerName two.test\n  ServerAlias www.two.test *.two.example\n\
+         \x20 DocumentRoot \"{r}/two\"\n</VirtualHost>\n\
+         <VirtualHost 127.0.0.1:{ip_port}>\n  ServerName ip.test\n  DocumentRoot \"{r}/ip\"\n\
+         </VirtualHost>\n"
+    )
+}
+
+/// A scratch tree with a page per host.
+fn tree(tag: &str) -> Scratch {
+    let s = Scratch::new(tag);
+    for host in ["one", "two", "ip"] {
+        let dir = s.path().join(host);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), format!("{host}\n")).unwrap();
+    }
+    s.file("index.html", b"main\n");
+    s
+}
+
+fn curl(args: &[&str]) -> String {
+    let (code, out, err) = run_tool("curl", args, T);
+    assert_eq!(code, Some(0), "curl {args:?}: {err}");
+    out
+}
+
+/// Wait (bounded) until `path` holds a line containing `needle`; the file's text.
+fn wait_for_line(path: &Path, needle: &str) -> String {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().any(|l| l.contains(needle)) || Instant::now() > end {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn name_and_ip_based_hosts_serve_their_own_trees() {
+    let ip_port = free_port();
+    let scratch = tree("vhost-serve");
+    let conf = hosts(scratch.path(), ip_port);
+    let srv = start_with(scratch, &conf, &[]);
+    let port = srv.port.to_string();
+    let url = srv.url("/");
+
+    // curl with a Host field, and with the name resolved to the loopback address.
+    for (host, body) in [
+        ("one.test", "one\n"),
+        ("two.test", "two\n"),
+        ("TWO.Test.", "two\n"),
+        ("www.two.test:8080", "two\n"),
+        ("deep.sub.two.example", "two\n"),
+        ("unknown.test", "one\n"),
+        ("127.0.0.1", "one\n"),
+    ] {
+        let got = curl(&["-s", "-H", &format!("Host: {host}"), &url]);
+        assert_eq!(got, body, "Host: {host}");
+    }
+    let resolved = format!("two.test:{port}:127.0.0.1");
+    let got = curl(&[
+        "-s",
+        "--resolve",
+        &resolved,
+        &format!("http://two.test:{port}/index.html"),
+    ]);
+    assert_eq!(got, "two\n");
+
+    // HTTP/1.0 without Host: the first host listed for the address is the default.
+    let resp = raw(&srv, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(
+        resp.ends_with(b"\r\n\r\none\n"),
+        "{}",
+        String::from_utf8_lossy(&resp)
+    );
+    // An absolute-form target names the host; the Host field is ignored.
+    let resp = raw(
+        &srv,
+        b"GET http://two.test/ HTTP/1.1\r\nHost: one.test\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        resp.ends_with(b"\r\n\r\ntwo\n"),
+        "{}",
+        String::from_utf8_lossy(&resp)
+    );
+    // A file only one host has is 404 on the other.
+    let (_, out, _) = run_tool(
+        "curl",
+        &[
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "Host: two.test",
+            &srv.url("/nothing.html"),
+        ],
+        T,
+    );
+    assert_eq!(out, "404");
+
+    // The IP-based host answers every name on its address and port.
+    let ip_url = format!("http://127.0.0.1:{ip_port}/");
+    for host in ["ip.test", "one.test", "two.test", "whatever"] {
+        assert_eq!(
+            curl(&["-s", "-H", &format!("Host: {host}"), &ip_url]),
+            "ip\n"
+        );
+    }
+
+    // Python's http.client, one keep-alive connection, a different host per request.
+    let script = format!(
+        "import http.client\n\
+         c = http.client.HTTPConnection('127.0.0.1', {port}, timeout=10)\n\
+         for h in ['two.test', 'one.test', 'www.two.test', 'nope']:\n\
+         \x20   c.request('GET', '/', headers={{'Host': h}})\n\
+         \x20   r = c.getresponse()\n\
+         \x20   print(h, r.status, r.read().decode().strip())\n"
+    );
+    let (code, out, err) = run_tool("python3", &["-c", &script], T);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out,
+        "two.test 200 two\none.test 200 one\nwww.two.test 200 two\nnope 200 one\n"
+    );
+
+    // one.test logs to its own CustomLog only; the others to the main server's.
+    let one_log = srv.scratch.path().join("logs/one.log");
+    let text = wait_for_line(&one_log, "one.test 127.0.0.1 / 200");
+    assert!(
+        text.lines()
+            .any(|l| l == "one.test 127.0.0.1 / 200"),
+        "one.log:\n{text}"
+    );
+    assert!(
+        !text.contains("two"),
+        "one.log has only one.test's lines:\n{text}"
+    );
+    let main_log = srv.scratch.path().join("logs/access.log");
+    let text = wait_for_line(&main_log, "GET /nothing.html");
+    assert!(
+        text.contains("\"GET /nothing.html HTTP/1.1\" 404"),
+        "access.log:\n{text}"
+    );
+    assert!(
+        !text.contains("\"GET / HTTP/1.0\""),
+        "one.test's request is not in the main log:\n{text}"
+    );
+
+    // server-status (a main-server <Location>, inherited by every host) shows each request's
+    // host in its VHost column. A worker records its request once the answer is planned, so a
+    // page shows the previous status request's host: two.test's on the second page, one.test's
+    // on the third.
+    let page = |host: &str| {
+        curl(&[
+            "-s",
+            "-H",
+            &format!("Host: {host}"),
+            &srv.url("/server-status"),
+        ])
+    };
+    page("two.test");
+    let second = page("one.test");
+    let third = page("two.test");
+    for (page, name) in [(second, "two.test"), (third, "one.test")] {
+        assert!(
+            page.contains(&format!("<td nowrap>{name}</td>")),
+            "VHost {name} missing from:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn dash_s_prints_the_host_table_as_httpd_does() {
+    let ip_port = free_port();
+    let scratch = tree("vhost-dump");
+    let root = scratch.path().to_path_buf();
+    let conf = root.join("dump.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "ServerRoot \"{r}\"\nListen 127.0.0.1:{p}\nServerName main.test\n\
+             DocumentRoot \"{r}/htdocs\"\nErrorLog logs/error.log\n{hosts}",
+            r = root.display(),
+            p = free_port(),
+            hosts = hosts(&root, ip_port)
+        ),
+    )
+    .unwrap();
+    let c = conf.display();
+    let r = root.display();
+    let expected = format!(
+        "VirtualHost configuration:\n\
+         127.0.0.1:{ip_port:<12} ip.test ({c}:18)\n\
+         *:*                    is a NameVirtualHost\n\
+         \x20        default server one.test ({c}:8)\n\
+         \x20        port * namevhost one.test ({c}:8)\n\
+         \x20        port * namevhost two.test ({c}:13)\n\
+         \x20                alias www.two.test\n\
+         \x20                wild alias *.two.example\n\
+         ServerRoot: \"{r}\"\n\
+         Main DocumentRoot: \"{r}/htdocs\"\n\
+         Main ErrorLog: \"{r}/logs/error.log\"\n\
+         PidFile: \"{r}/logs/httpd.pid\"\n\
+         Define: DUMP_VHOSTS\n\
+         Define: DUMP_RUN_CFG\n"
+    );
+    for args in [
+        &["-S"][..],
+        &["-t", "-D", "DUMP_VHOSTS", "-D", "DUMP_RUN_CFG"][..],
+    ] {
+        let out = Command::new(binary())
+            .args(args)
+            .arg("-f")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{args:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("Syntax OK"),
+            "a dump says nothing more"
+        );
+    }
+}
+
+#[test]
+fn vhost_config_errors_name_file_and_line() {
+    let scratch = Scratch::new("vhost-errors");
+    let conf = scratch.path().join("bad.conf");
+    for (text, line, message) in [
+        (
+            "<VirtualHost *:80>\nServerName a\n<VirtualHost *:81>\n</VirtualHost>\n</VirtualHost>\n",
+            3,
+            "<VirtualHost> cannot occur within <VirtualHost> section",
+        ),
+        (
+            "<VirtualHost>\n</VirtualHost>\n",
+            1,
+            "<VirtualHost> directive requires additional arguments",
+        ),
+        (
+            "<VirtualHost www.example.com:80>\n</VirtualHost>\n",
+            1,
+            "Cannot resolve host name",
+        ),
+        (
+            "<VirtualHost *:80>\nListen 8080\n</VirtualHost>\n",
+            2,
+            "Listen cannot occur within <VirtualHost> section",
+        ),
+        (
+            "<VirtualHost *:80>\nKeepAliveTimeout 3\n</VirtualHost>\n",
+            2,
+            "KeepAliveTimeout inside <VirtualHost> is not supported",
+        ),
+        (
+            "ServerAlias www.example.com\n",
+            1,
+            "ServerAlias only used in <VirtualHost>",
+        ),
+        (
+            "Header set X-Frame-Options DENY\n",
+            1,
+            "Invalid command 'Header', perhaps misspelled or defined by a module not included in the server configuration (mod_headers is not implemented by eventmpm)",
+        ),
+        (
+            "DocumentRoot ${EVENTMPM_SURELY_UNSET_VAR}\n",
+            1,
+            "Config variable ${EVENTMPM_SURELY_UNSET_VAR} is not defined",
+        ),
+        ("<VirtualHost *:80>\n", 1, "was not closed"),
+    ] {
+        std::fs::write(&conf, format!("Listen 127.0.0.1:9\n{text}")).unwrap();
+        let out = Command::new(binary())
+            .arg("-t")
+            .arg("-f")
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{text}: {err}");
+        let want = format!("{}:{}: ", conf.display(), line + 1);
+        assert!(
+            err.contains(&want) && err.contains(message),
+            "{text}: want {want}{message}, got {err}"
+        );
+    }
+    // Define and the environment feed ${VAR}.
+    std::fs::write(
+        &conf,
+        "Define DOCS htdocs\nListen 127.0.0.1:9\nDocumentRoot ${EVENTMPM_TEST_ROOT}/${DOCS}\n",
+    )
+    .unwrap();
+    let out = Command::new(binary())
+        .args(["-S", "-f"])
+        .arg(&conf)
+        .env("EVENTMPM_TEST_ROOT", scratch.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "Main DocumentRoot: \"{}/htdocs\"",
+            scratch.path().display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Define: DOCS=htdocs\n"), "{stdout}");
+}
