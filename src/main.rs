@@ -304,6 +304,7 @@ fn run_config(cfg: &config::ServerConfig) -> String {
 /// server's and each virtual host's).
 fn check_paths(cfg: &config::ServerConfig) -> Result<(), String> {
     let roots = std::iter::once(&cfg.document_root)
+        .filter(|_| cfg.document_root_set)
         .chain(cfg.vhosts.iter().filter_map(|v| v.document_root.as_ref()));
     for root in roots {
         if !root.is_dir() {

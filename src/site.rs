@@ -68,14 +68,17 @@ pub struct StatusInfo {
 pub struct Host {
     /// The canonical DocumentRoot, and an open descriptor on it (files are opened beneath it).
     pub document_root: PathBuf,
-    /// See `document_root`.
-    pub root_fd: OwnedFd,
+    /// See `document_root`. `None` when the main server's DocumentRoot was never set and its
+    /// compiled-in default does not exist: it then answers 404 for every file.
+    pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
     /// `<Location>` sections.
     pub locations: Vec<(String, Option<Handler>, Access)>,
     /// `<Directory>` sections under the DocumentRoot, relative to it, longest last.
     pub directories: Vec<(PathBuf, Access, Option<bool>)>,
+    /// `<Files>` and `<FilesMatch>` sections with access rules, in configuration order.
+    pub files: Vec<(crate::config::FilesPattern, Access)>,
     /// ServerName.
     pub server_name: String,
     /// ServerAdmin, for error pages.
@@ -233,16 +236,22 @@ fn open_access_log(path: &Path, format: &LogFormat) -> std::io::Result<AccessLog
 impl Host {
     /// One host from its merged view of the configuration; `logs` are its access logs.
     fn new(cfg: &ServerConfig, logs: Vec<usize>) -> std::io::Result<Host> {
-        let root = cfg.document_root.canonicalize().map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "DocumentRoot '{}' is not usable: {e}",
-                    cfg.document_root.display()
-                ),
-            )
-        })?;
-        let root_fd = crate::sys::open_dir(&root)?;
+        let (root, root_fd) = match cfg.document_root.canonicalize() {
+            Ok(root) => {
+                let fd = crate::sys::open_dir(&root)?;
+                (root, Some(fd))
+            }
+            Err(_) if !cfg.document_root_set => (cfg.document_root.clone(), None),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "DocumentRoot '{}' is not usable: {e}",
+                        cfg.document_root.display()
+                    ),
+                ));
+            }
+        };
         let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();
         for d in &cfg.directories {
             // Sections outside the DocumentRoot can only matter for `/` (httpd's default
@@ -269,6 +278,12 @@ impl Host {
                 .map(|l| (l.path.clone(), l.handler.clone(), l.access.clone()))
                 .collect(),
             directories,
+            files: cfg
+                .files_sections
+                .iter()
+                .filter(|f| !f.access.is_empty())
+                .map(|f| (f.pattern.clone(), f.access.clone()))
+                .collect(),
             server_name: cfg.server_name.clone(),
             server_admin: cfg
                 .server_admin
@@ -302,6 +317,16 @@ impl Host {
                 }
                 if let Some(f) = follow {
                     r.follow_symlinks = *f;
+                }
+            }
+        }
+        // <Files> after <Directory>, before <Location>, as httpd merges them; matched on the
+        // last segment of the URL-path.
+        if !self.files.is_empty() {
+            let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+            for (pattern, access) in &self.files {
+                if pattern.matches(name) {
+                    r.access = Some(access);
                 }
             }
         }

@@ -152,8 +152,7 @@ fn name_and_ip_based_hosts_serve_their_own_trees() {
     let one_log = srv.scratch.path().join("logs/one.log");
     let text = wait_for_line(&one_log, "one.test 127.0.0.1 / 200");
     assert!(
-        text.lines()
-            .any(|l| l == "one.test 127.0.0.1 / 200"),
+        text.lines().any(|l| l == "one.test 127.0.0.1 / 200"),
         "one.log:\n{text}"
     );
     assert!(

@@ -5,6 +5,7 @@
 //! Errors carry `file:line: message`, with httpd's wording where httpd has one. An unknown
 //! directive is an error at its line, as in httpd.
 
+mod files;
 mod include;
 mod known;
 mod modules;
@@ -21,6 +22,7 @@ use eventmpm_core::config::Config;
 
 use crate::access::Access;
 use crate::logformat::{self, LogFormat};
+pub use files::{Files, FilesPattern};
 pub use modules::Modules;
 pub use vhost::{HostAddr, MAX_HOSTS, VirtualHost};
 
@@ -132,6 +134,9 @@ pub struct ServerConfig {
     pub server_name: String,
     /// DocumentRoot.
     pub document_root: PathBuf,
+    /// Whether a `DocumentRoot` line set it (the compiled-in default need not exist: in
+    /// Debian's tree every site is a `<VirtualHost>` with its own).
+    pub document_root_set: bool,
     /// DirectoryIndex; empty after `DirectoryIndex disabled`.
     pub directory_index: Vec<String>,
     /// ErrorLog file; `/dev/stderr` means the terminal.
@@ -149,6 +154,8 @@ pub struct ServerConfig {
     pub locations: Vec<Location>,
     /// `<Directory>` sections, in configuration order.
     pub directories: Vec<Directory>,
+    /// `<Files>` and `<FilesMatch>` sections, in configuration order.
+    pub files_sections: Vec<Files>,
     /// `ScriptAlias` lines, in configuration order (the first match wins, as in mod_alias).
     pub script_aliases: Vec<ScriptAlias>,
     /// Server-level `AddHandler cgi-script EXT…` (lowercase, without the dot).
@@ -184,6 +191,7 @@ impl ServerConfig {
         ServerConfig {
             core: Config::default(),
             document_root: server_root.join("htdocs"),
+            document_root_set: false,
             server_root,
             server_name: "localhost".into(),
             directory_index: vec!["index.html".into()],
@@ -196,6 +204,7 @@ impl ServerConfig {
             types_config: None,
             locations: Vec::new(),
             directories: Vec::new(),
+            files_sections: Vec::new(),
             script_aliases: Vec::new(),
             cgi_extensions: Vec::new(),
             cgi_script_timeout: None,
@@ -241,6 +250,7 @@ impl ServerConfig {
             (0..self.locations.len()).filter(|&i| !owned(|v| v.locations.clone(), i));
         let main_directories =
             (0..self.directories.len()).filter(|&i| !owned(|v| v.directories.clone(), i));
+        let main_files = (0..self.files_sections.len()).filter(|&i| !owned(|v| v.files.clone(), i));
         let main_aliases =
             (0..self.script_aliases.len()).filter(|&i| !owned(|v| v.script_aliases.clone(), i));
         let mut c = self.clone();
@@ -248,6 +258,7 @@ impl ServerConfig {
         c.directories = main_directories
             .map(|i| self.directories[i].clone())
             .collect();
+        c.files_sections = main_files.map(|i| self.files_sections[i].clone()).collect();
         c.script_aliases = main_aliases
             .map(|i| self.script_aliases[i].clone())
             .collect();
@@ -258,6 +269,8 @@ impl ServerConfig {
             .extend_from_slice(&self.locations[v.locations.clone()]);
         c.directories
             .extend_from_slice(&self.directories[v.directories.clone()]);
+        c.files_sections
+            .extend_from_slice(&self.files_sections[v.files.clone()]);
         // mod_alias: the host's aliases are looked at before the main server's.
         let mut aliases = self.script_aliases[v.script_aliases.clone()].to_vec();
         aliases.append(&mut c.script_aliases);

@@ -31,6 +31,8 @@ enum Scope {
     Conditional,
     Location(usize),
     Directory(usize),
+    /// A `<Files>` or `<FilesMatch>` section: `Require` only.
+    Files(usize),
     /// A `<VirtualHost>`: directives inside apply to it (`Reader::vhost`).
     VirtualHost,
 }
@@ -171,6 +173,34 @@ impl Reader {
                                 cgi_extensions: Vec::new(),
                             });
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
+                        }
+                        "files" | "filesmatch" => {
+                            let (pattern, regex) = match (&args[..], lname.as_str()) {
+                                ([p], "filesmatch") => (*p, true),
+                                (["~", p], "files") => (*p, true),
+                                ([p], _) => (*p, false),
+                                _ => {
+                                    return Err(err(
+                                        number,
+                                        format!("<{name}> takes one argument"),
+                                    ));
+                                }
+                            };
+                            if !scopes.iter().all(|s| s.is_server_level()) {
+                                return Err(err(
+                                    number,
+                                    format!(
+                                        "<{name}> inside <Location>, <Directory> or <Files> is not supported by eventmpm"
+                                    ),
+                                ));
+                            }
+                            let pattern =
+                                FilesPattern::parse(pattern, regex).map_err(|m| err(number, m))?;
+                            self.cfg.files_sections.push(Files {
+                                pattern,
+                                access: Access::default(),
+                            });
+                            scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
                         }
                         "virtualhost" => {
                             if !scopes.iter().all(|s| *s == Scope::Conditional) {
@@ -330,7 +360,10 @@ impl Reader {
                     .resolve(one("Root directory of the document tree")?);
                 match host {
                     Some(k) => self.cfg.vhosts[k].document_root = Some(root),
-                    None => self.cfg.document_root = root,
+                    None => {
+                        self.cfg.document_root = root;
+                        self.cfg.document_root_set = true;
+                    }
                 }
             }
             "directoryindex" => {
@@ -573,6 +606,7 @@ impl Reader {
                 match scope {
                     Some(Scope::Location(i)) => self.cfg.locations[i].access.push(rule),
                     Some(Scope::Directory(i)) => self.cfg.directories[i].access.push(rule),
+                    Some(Scope::Files(i)) => self.cfg.files_sections[i].access.push(rule),
                     _ => return Err("Require not allowed here".into()),
                 }
             }
@@ -618,6 +652,17 @@ impl Reader {
                         args.join(" ")
                     ));
                 }
+            }
+            "languagepriority" | "forcelanguagepriority" | "cachenegotiateddocs" => {
+                if args.is_empty() {
+                    return Err(format!("{name} requires at least 1 argument"));
+                }
+                // mod_negotiation's settings act only through MultiViews and type maps, which
+                // eventmpm does not implement: they change nothing here.
+                self.cfg.notes.push(format!(
+                    "{}:{line}: {name}: eventmpm does no content negotiation (no MultiViews, no type maps); the line has no effect",
+                    file.display()
+                ));
             }
             "defaultruntimedir" | "adddefaultcharset" | "hostnamelookups" | "serversignature"
             | "accessfilename" | "usecanonicalname" | "traceenable" => {
@@ -711,6 +756,7 @@ impl Reader {
             c.locations.len(),
             c.directories.len(),
             c.script_aliases.len(),
+            c.files_sections.len(),
         );
         self.cfg
             .vhosts
@@ -731,6 +777,7 @@ impl Reader {
         v.locations.end = l;
         v.directories.end = d;
         v.script_aliases.end = a;
+        v.files.end = self.cfg.files_sections.len();
     }
 
     /// httpd's `ap_resolve_env`: `${NAME}` replaced by the value `Define` gave NAME, else by

@@ -121,6 +121,8 @@ pub struct VirtualHost {
     pub directories: Range<usize>,
     /// Its entries in [`ServerConfig::script_aliases`](super::ServerConfig::script_aliases).
     pub script_aliases: Range<usize>,
+    /// Its entries in [`ServerConfig::files_sections`](super::ServerConfig::files_sections).
+    pub files: Range<usize>,
 }
 
 impl VirtualHost {
@@ -130,7 +132,7 @@ impl VirtualHost {
         addrs: Vec<HostAddr>,
         file: PathBuf,
         line: u32,
-        starts: (usize, usize, usize),
+        starts: (usize, usize, usize, usize),
     ) -> VirtualHost {
         VirtualHost {
             addrs,
@@ -149,6 +151,7 @@ impl VirtualHost {
             locations: starts.0..starts.0,
             directories: starts.1..starts.1,
             script_aliases: starts.2..starts.2,
+            files: starts.3..starts.3,
         }
     }
 
@@ -203,7 +206,7 @@ mod tests {
 
     #[test]
     fn aliases_are_split_into_exact_and_wildcard() {
-        let mut h = VirtualHost::new(Vec::new(), PathBuf::new(), 1, (0, 0, 0));
+        let mut h = VirtualHost::new(Vec::new(), PathBuf::new(), 1, (0, 0, 0, 0));
         h.add_aliases(&["www.example.org", "*.example.org", "host?.example.net"]);
         assert_eq!(h.aliases, vec!["www.example.org"]);
         assert_eq!(h.wild_aliases, vec!["*.example.org", "host?.example.net"]);

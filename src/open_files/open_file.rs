@@ -92,7 +92,10 @@ impl OpenFile {
     ) -> Result<OpenFile, OpenError> {
         let rel = relative_path(path);
         let open = |rel: &Path| {
-            sys::open_beneath(&host.root_fd, &host.document_root, rel, follow)
+            let Some(root_fd) = &host.root_fd else {
+                return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+            };
+            sys::open_beneath(root_fd, &host.document_root, rel, follow)
                 .and_then(|f| f.metadata().map(|m| (f, m)))
         };
         let (mut file, mut meta) = open(rel).map_err(OpenError::Io)?;
