@@ -476,13 +476,19 @@ fn debians_stock_tree_passes_dash_t() {
     // One line per directive: the first place it failed, and how many lines failed so.
     let mut seen: Vec<(String, usize)> = Vec::new();
     for e in &stepped_over {
-        let key = e.split_once(": ").map(|(_, m)| m.to_string()).unwrap_or_default();
+        let key = e
+            .split_once(": ")
+            .map(|(_, m)| m.to_string())
+            .unwrap_or_default();
         match seen.iter_mut().find(|(first, _)| first.ends_with(&key)) {
             Some((_, n)) => *n += 1,
             None => seen.push((e.clone(), 1)),
         }
     }
-    println!("-t errors left to other branches ({} lines):", stepped_over.len());
+    println!(
+        "-t errors left to other branches ({} lines):",
+        stepped_over.len()
+    );
     for (first, n) in &seen {
         println!("  {first} [{n} line(s)]");
     }
