@@ -204,6 +204,155 @@ mod tests {
         );
     }
 
+    /// `text` read as a configuration file in a scratch ServerRoot.
+    fn read_text(text: &str) -> Result<crate::config::ServerConfig, crate::config::ConfigError> {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("eventmpm-vhost-conf-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("v.conf");
+        std::fs::write(&f, text).unwrap();
+        let r = crate::config::read(&crate::config::Options {
+            file: Some(f),
+            server_root: Some(dir.clone()),
+            ..crate::config::Options::default()
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+        r
+    }
+
+    #[test]
+    fn a_host_inherits_what_it_does_not_set_and_adds_its_sections() {
+        let cfg = read_text(
+            "ServerName main.test\nDocumentRoot /srv/main\nServerAdmin root@main.test\n\
+             CustomLog /var/log/main.log common\nScriptAlias /cgi-bin/ /srv/cgi/\n\
+             <Location /a>\nRequire all granted\n</Location>\n\
+             <VirtualHost *:80>\nServerName one.test\nDocumentRoot /srv/one\n\
+             CustomLog /var/log/one.log \"%h\"\nDirectoryIndex home.html\nLogLevel debug\n\
+             ScriptAlias /tools/ /srv/tools/\n\
+             <Location /b>\nRequire all denied\n</Location>\n\
+             <Files \"*.bak\">\nRequire all denied\n</Files>\n</VirtualHost>\n\
+             <VirtualHost *:80>\nServerName two.test\n</VirtualHost>\n\
+             <Location /c>\nRequire local\n</Location>\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.vhosts.len(), 2);
+        let main = cfg.for_host(None);
+        let paths = |c: &crate::config::ServerConfig| {
+            c.locations
+                .iter()
+                .map(|l| l.path.clone())
+                .collect::<Vec<_>>()
+        };
+        // The main server has its own sections only, wherever they were written.
+        assert_eq!(paths(&main), ["/a", "/c"]);
+        assert_eq!(main.server_name, "main.test");
+        assert!(main.files_sections.is_empty());
+        let one = cfg.for_host(Some(0));
+        assert_eq!(paths(&one), ["/a", "/c", "/b"]);
+        assert_eq!(one.server_name, "one.test");
+        assert_eq!(one.document_root, PathBuf::from("/srv/one"));
+        assert_eq!(one.server_admin.as_deref(), Some("root@main.test"));
+        assert_eq!(one.directory_index, ["home.html"]);
+        assert_eq!(one.log_level, log::LevelFilter::Debug);
+        assert_eq!(one.files_sections.len(), 1);
+        assert_eq!(
+            one.custom_logs
+                .iter()
+                .map(|(p, _)| p.clone())
+                .collect::<Vec<_>>(),
+            [PathBuf::from("/var/log/one.log")],
+            "its own CustomLog replaces the main server's"
+        );
+        assert_eq!(
+            one.script_aliases
+                .iter()
+                .map(|a| a.prefix.as_str())
+                .collect::<Vec<_>>(),
+            ["/tools/", "/cgi-bin/"],
+            "the host's aliases first"
+        );
+        let two = cfg.for_host(Some(1));
+        assert_eq!(paths(&two), ["/a", "/c"]);
+        assert_eq!(two.document_root, PathBuf::from("/srv/main"));
+        assert_eq!(two.custom_logs.len(), 1, "inherits the main server's log");
+        assert_eq!(two.log_level, log::LevelFilter::Warn);
+        assert_eq!(cfg.vhosts[1].server_name.as_deref(), Some("two.test"));
+        assert_eq!(cfg.vhosts[0].line, 9);
+    }
+
+    #[test]
+    fn main_server_only_directives_are_refused_in_a_host() {
+        for (directive, message) in [
+            (
+                "ServerRoot /",
+                "ServerRoot cannot occur within <VirtualHost> section",
+            ),
+            (
+                "LoadModule x_module x.so",
+                "LoadModule cannot occur within <VirtualHost> section",
+            ),
+            (
+                "ServerTokens Prod",
+                "ServerTokens cannot occur within <VirtualHost> section",
+            ),
+            (
+                "StartServers 2",
+                "StartServers cannot occur within <VirtualHost> section",
+            ),
+            (
+                "Timeout 5",
+                "Timeout inside <VirtualHost> is not supported by eventmpm",
+            ),
+            (
+                "<VirtualHost *:81>\n</VirtualHost>",
+                "<VirtualHost> cannot occur within <VirtualHost> section",
+            ),
+        ] {
+            let e = read_text(&format!(
+                "<VirtualHost *:80>\n{directive}\n</VirtualHost>\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.line, 2, "{directive}: {e}");
+            assert!(e.message.starts_with(message), "{directive}: {e}");
+        }
+        let e = read_text("<Location /x>\n<VirtualHost *:80>\n</VirtualHost>\n</Location>\n")
+            .unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "<VirtualHost> cannot occur within <Directory/Location/Files> section"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn define_and_environment_variables_expand() {
+        // SAFETY: set before any thread of this test reads it; the name is this test's own.
+        unsafe { std::env::set_var("EVENTMPM_VHOST_TEST_DIR", "/srv/env") };
+        let cfg = read_text(
+            "Define site one\nDefine flag\n<IfDefine flag>\nDocumentRoot ${EVENTMPM_VHOST_TEST_DIR}/${site}\n</IfDefine>\n\
+             UnDefine flag\n<IfDefine flag>\nDocumentRoot /never\n</IfDefine>\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.document_root, PathBuf::from("/srv/env/one"));
+        assert!(cfg.document_root_set);
+        assert_eq!(cfg.defines, [("site".to_string(), Some("one".to_string()))]);
+        let e = read_text("\nDocumentRoot ${EVENTMPM_NOT_SET_ANYWHERE}\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message
+                .contains("${EVENTMPM_NOT_SET_ANYWHERE} is not defined"),
+            "{e}"
+        );
+        // An unclosed ${ is left as written, as httpd does.
+        assert_eq!(
+            read_text("DocumentRoot /a${b\n").unwrap().document_root,
+            PathBuf::from("/a${b")
+        );
+    }
+
     #[test]
     fn aliases_are_split_into_exact_and_wildcard() {
         let mut h = VirtualHost::new(Vec::new(), PathBuf::new(), 1, (0, 0, 0, 0));

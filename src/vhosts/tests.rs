@@ -5,11 +5,9 @@ use crate::config::{Options, read};
 
 /// The configuration `text` (written to a scratch file) and its host table.
 fn table(text: &str) -> HostTable {
-    let dir = std::env::temp_dir().join(format!(
-        "eventmpm-vhosts-{}-{:x}",
-        std::process::id(),
-        text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
-    ));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("eventmpm-vhosts-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("v.conf");
     std::fs::write(&f, text).unwrap();
