@@ -22,9 +22,9 @@ fn hosts(root: &Path, ip_port: u16) -> String {
          <VirtualHost *>\n  ServerName one.test\n  DocumentRoot \"{r}/one\"\n\
          \x20 CustomLog logs/one.log \"%v %h %U %>s\"\n</VirtualHost>\n\
          <VirtualHost *>\n  ServerName two.test\n  ServerAlias www.two.test *.two.example\n\
-         \x20 DocumentRoot \"{r}/two\"\n</VirtualHost>\n\
+         \x20 DocumentRoot \"{r}/two\"\n  ErrorLog logs/two-error.log\n</VirtualHost>\n\
          <VirtualHost 127.0.0.1:{ip_port}>\n  ServerName ip.test\n  DocumentRoot \"{r}/ip\"\n\
-         </VirtualHost>\n"
+         </VirtualHost>\n<Location /denied>\n  Require all denied\n</Location>\n"
     )
 }
 
@@ -170,6 +170,47 @@ fn name_and_ip_based_hosts_serve_their_own_trees() {
         "one.test's request is not in the main log:\n{text}"
     );
 
+    // two.test's messages go to its own ErrorLog, one.test's to the main server's.
+    for host in ["two.test", "one.test"] {
+        let (_, code, _) = run_tool(
+            "curl",
+            &[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                &format!("Host: {host}"),
+                &srv.url("/denied"),
+            ],
+            T,
+        );
+        assert_eq!(code, "403", "{host}");
+    }
+    let two_errors = wait_for_line(
+        &srv.scratch.path().join("logs/two-error.log"),
+        "client denied by server configuration: /denied",
+    );
+    assert_eq!(
+        two_errors
+            .matches("client denied by server configuration: /denied")
+            .count(),
+        1,
+        "two-error.log:\n{two_errors}"
+    );
+    let main_errors = wait_for_line(
+        &srv.scratch.path().join("logs/error.log"),
+        "client denied by server configuration: /denied",
+    );
+    assert_eq!(
+        main_errors
+            .matches("client denied by server configuration: /denied")
+            .count(),
+        1,
+        "error.log:\n{main_errors}"
+    );
+
     // server-status (a main-server <Location>, inherited by every host) shows each request's
     // host in its VHost column. A worker records its request once the answer is planned, so a
     // page shows the previous status request's host: two.test's on the second page, one.test's
@@ -214,7 +255,7 @@ fn dash_s_prints_the_host_table_as_httpd_does() {
     let r = root.display();
     let expected = format!(
         "VirtualHost configuration:\n\
-         127.0.0.1:{ip_port:<12} ip.test ({c}:18)\n\
+         127.0.0.1:{ip_port:<12} ip.test ({c}:19)\n\
          *:*                    is a NameVirtualHost\n\
          \x20        default server one.test ({c}:8)\n\
          \x20        port * namevhost one.test ({c}:8)\n\

@@ -107,9 +107,9 @@ pub struct VirtualHost {
     pub server_admin: Option<String>,
     /// DirectoryIndex.
     pub directory_index: Option<Vec<String>>,
-    /// ErrorLog (accepted; see the README: messages go to the main server's log).
+    /// ErrorLog: what is logged while one of its requests is answered goes there.
     pub error_log: Option<PathBuf>,
-    /// LogLevel (accepted; as ErrorLog).
+    /// LogLevel for what is logged while one of its requests is answered.
     pub log_level: Option<log::LevelFilter>,
     /// CustomLog lines: when there is one, the host logs to its own logs only (mod_log_config).
     pub custom_logs: Vec<(PathBuf, LogFormat)>,

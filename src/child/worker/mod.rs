@@ -210,6 +210,8 @@ impl Worker<'_> {
     /// A request that began at `started` has ended at `ended` (`bytes` sent): count it, and
     /// record the thread's CPU time.
     pub(super) fn request_done(&mut self, bytes: u64, started: StdInstant, ended: StdInstant) {
+        // What the thread logs from here on is not about this request's host.
+        crate::errorlog::set_current_host(0);
         if self.listener {
             let ms = ended.saturating_duration_since(started).as_millis() as u64;
             self.shared.board.count_listener_request(bytes, ms);

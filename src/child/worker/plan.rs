@@ -237,6 +237,7 @@ impl Worker<'_> {
         self.host = self
             .site
             .choose(io.local, parsed.as_ref().ok().and_then(|r| r.host()));
+        crate::errorlog::set_current_host(self.host);
         let req = match parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
