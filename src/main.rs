@@ -297,6 +297,21 @@ fn run_config(cfg: &config::ServerConfig) -> String {
             None => out.push_str(&format!("Define: {name}\n")),
         }
     }
+    // mod_unixd's lines: the names as configured, the ids they resolve to.
+    if let Ok(id) = eventmpm::privileges::resolve(&cfg.core.user, &cfg.core.group) {
+        let name = |a: &eventmpm_core::config::Account| match a {
+            eventmpm_core::config::Account::Name(n) => n.as_str().to_string(),
+            eventmpm_core::config::Account::Id(u32::MAX) => "#-1".to_string(),
+            eventmpm_core::config::Account::Id(n) => format!("#{n}"),
+        };
+        out.push_str(&format!(
+            "User: name=\"{}\" id={}\nGroup: name=\"{}\" id={}\n",
+            name(&cfg.core.user),
+            id.uid,
+            name(&cfg.core.group),
+            id.gid
+        ));
+    }
     out
 }
 

@@ -212,7 +212,10 @@ impl HostTable {
     /// httpd's `-S` host table (`dump_vhost_config`), from "VirtualHost configuration:" on.
     pub fn dump(&self) -> String {
         let mut out = String::from("VirtualHost configuration:\n");
-        for c in self.exact.iter().chain(&self.wildcard) {
+        // httpd walks its address hash table bucket by bucket.
+        let mut exact: Vec<&Chain> = self.exact.iter().collect();
+        exact.sort_by_key(|c| c.ip.map(hash_bucket).unwrap_or(0));
+        for c in exact.into_iter().chain(&self.wildcard) {
             let mut addr = match c.ip {
                 None => format!("*:{}", c.port),
                 Some(IpAddr::V6(v6)) => format!("[{v6}]:{}", c.port),
@@ -264,6 +267,21 @@ impl Names {
                 .iter()
                 .any(|w| wild_match(w.as_bytes(), name.as_bytes()))
     }
+}
+
+/// httpd's `hash_addr`: the bucket of its 256-entry address table, from the address's last
+/// four bytes read in the machine's byte order (so `-S` lists addresses in httpd's order).
+fn hash_bucket(ip: IpAddr) -> u32 {
+    let last4 = match ip {
+        IpAddr::V4(v4) => v4.octets(),
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            [o[12], o[13], o[14], o[15]]
+        }
+    };
+    let mut key = u32::from_ne_bytes(last4);
+    key ^= key >> 16;
+    ((key >> 8) ^ key) % 256
 }
 
 /// A request's host name as httpd compares it (`fix_hostname`): without `:port`, without the

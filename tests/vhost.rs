@@ -285,7 +285,17 @@ fn dash_s_prints_the_host_table_as_httpd_does() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{args:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // Then mod_unixd's lines: the default User and Group (#-1) resolve to nobody here.
+        let (dump, unixd) = stdout.split_at(stdout.find("User: ").unwrap_or(stdout.len()));
+        assert_eq!(dump, expected, "{args:?}");
+        let unixd: Vec<&str> = unixd.lines().collect();
+        assert!(
+            unixd.len() == 2
+                && unixd[0].starts_with("User: name=\"#-1\" id=")
+                && unixd[1].starts_with("Group: name=\"#-1\" id="),
+            "{unixd:?}"
+        );
         assert!(
             !String::from_utf8_lossy(&out.stderr).contains("Syntax OK"),
             "a dump says nothing more"
@@ -598,4 +608,69 @@ fn debians_stock_tree_passes_dash_t() {
         .map(String::from)
     );
     assert_eq!(page, index, "the default page is /var/www/html/index.html");
+}
+
+#[test]
+fn dash_s_matches_apache2_on_the_same_configuration() {
+    let apache = Path::new("/usr/sbin/apache2");
+    let mpm = Path::new("/usr/lib/apache2/modules/mod_mpm_event.so");
+    if !apache.exists() || !mpm.exists() {
+        println!("skipped: httpd (/usr/sbin/apache2) is absent (ci/install installs apache2)");
+        return;
+    }
+    let scratch = tree("vhost-dump-httpd");
+    let r = scratch.path().display();
+    let conf = scratch.path().join("both.conf");
+    // Name-based and IP-based hosts, wildcard and exact ports, IPv6, several addresses on one
+    // line, aliases: every host named (httpd would look unnamed IP hosts up in the DNS).
+    std::fs::write(
+        &conf,
+        format!(
+            "LoadModule mpm_event_module {mpm}\nServerRoot \"{r}\"\nListen 127.0.0.1:{p}\n\
+             ServerName main.test\nDocumentRoot \"{r}/htdocs\"\nErrorLog logs/error.log\n\
+             PidFile logs/httpd.pid\n\
+             <VirtualHost *>\n  ServerName one.test\n  DocumentRoot \"{r}/one\"\n</VirtualHost>\n\
+             <VirtualHost *>\n  ServerName two.test\n  ServerAlias www.two.test *.two.example\n\
+             </VirtualHost>\n\
+             <VirtualHost 127.0.0.1:8081>\n  ServerName ip.test\n</VirtualHost>\n\
+             <VirtualHost *:8082 127.0.0.2:80 [::1]:81>\n  ServerName multi.test\n</VirtualHost>\n\
+             <VirtualHost _default_:8082>\n  ServerName def.test\n  ServerAlias a.test b.test\n\
+             </VirtualHost>\n\
+             <VirtualHost 127.0.0.2:80>\n  ServerName second.test\n</VirtualHost>\n\
+             <VirtualHost 127.0.0.3:*>\n  ServerName anyport.test\n</VirtualHost>\n",
+            mpm = mpm.display(),
+            p = free_port(),
+        ),
+    )
+    .unwrap();
+    let dump = |bin: &Path| {
+        let out = Command::new(bin)
+            .args(["-S", "-d"])
+            .arg(scratch.path())
+            .arg("-f")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            bin.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        // The host table and the lines after it up to the Mutex lines, which eventmpm does
+        // not print (its own User/Group defaults differ: see the README).
+        text.lines()
+            .take_while(|l| !l.starts_with("Mutex ") && !l.starts_with("PidFile"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let ours = dump(Path::new(binary()));
+    let theirs = dump(apache);
+    assert!(
+        ours.contains("is a NameVirtualHost") && ours.contains("[::1]:81"),
+        "{ours}"
+    );
+    assert_eq!(ours, theirs, "eventmpm -S vs apache2 -S");
 }

@@ -211,3 +211,23 @@ fn wildcards_match_like_ap_strcasecmp_match() {
     assert_eq!(bare_name("[::1]:80"), "::1");
     assert_eq!(bare_name("host"), "host");
 }
+
+#[test]
+fn exact_addresses_are_dumped_in_httpds_hash_order() {
+    let t = table(
+        "<VirtualHost 127.0.0.1:80>\nServerName a\n</VirtualHost>\n\
+         <VirtualHost 127.0.0.2:80>\nServerName b\n</VirtualHost>\n\
+         <VirtualHost [::1]:80>\nServerName c\n</VirtualHost>\n",
+    );
+    let dump = t.dump();
+    let order: Vec<&str> = dump
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    // Their buckets: ::1 is 1, 127.0.0.2 is 125, 127.0.0.1 is 126, as `apache2 -S` lists them
+    // (the same in either byte order for these addresses).
+    assert_eq!(order, ["c", "b", "a"]);
+    assert_eq!(hash_bucket("127.0.0.1".parse().unwrap()), 126);
+    assert_eq!(hash_bucket("::1".parse().unwrap()), 1);
+}
