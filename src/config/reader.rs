@@ -303,10 +303,22 @@ impl Reader {
             "servername" => {
                 server_only()?;
                 let n = one("The hostname and port of the server")?;
+                // httpd takes `scheme://host:port` too.
+                let n = n.split_once("://").map(|(_, rest)| rest).unwrap_or(n);
+                let n = strip_port(n).to_string();
                 match host {
-                    Some(k) => self.cfg.vhosts[k].server_name = Some(strip_port(n).to_string()),
-                    None => self.cfg.server_name = strip_port(n).to_string(),
+                    Some(k) => self.cfg.vhosts[k].server_name = Some(n),
+                    None => self.cfg.server_name = n,
                 }
+            }
+            "namevirtualhost" => {
+                server_only()?;
+                one("A numeric IP address:port, or the name of a host")?;
+                // httpd 2.4 warns the same way (AH00548) and otherwise ignores the line.
+                self.cfg.notes.push(format!(
+                    "AH00548: NameVirtualHost has no effect and will be removed in the next release {}:{line}",
+                    file.display()
+                ));
             }
             "serveralias" => {
                 server_only()?;
@@ -375,7 +387,8 @@ impl Reader {
                 } else {
                     args.iter().map(|a| a.to_string()).collect()
                 };
-                match host {
+                // eventmpm keeps one DirectoryIndex per host (inside a section too).
+                match vhost {
                     Some(k) => self.cfg.vhosts[k].directory_index = Some(list),
                     None => self.cfg.directory_index = list,
                 }

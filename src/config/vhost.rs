@@ -354,6 +354,24 @@ mod tests {
     }
 
     #[test]
+    fn servername_takes_a_scheme_and_port_and_namevirtualhost_is_noted() {
+        let cfg = read_text(
+            "NameVirtualHost *:80\nServerName https://Main.Test:443\n\
+             <VirtualHost *:80>\nServerName http://one.test:80\n</VirtualHost>\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.server_name, "Main.Test");
+        assert_eq!(cfg.vhosts[0].server_name.as_deref(), Some("one.test"));
+        assert!(
+            cfg.notes
+                .iter()
+                .any(|n| n.starts_with("AH00548: NameVirtualHost has no effect")),
+            "{:?}",
+            cfg.notes
+        );
+    }
+
+    #[test]
     fn aliases_are_split_into_exact_and_wildcard() {
         let mut h = VirtualHost::new(Vec::new(), PathBuf::new(), 1, (0, 0, 0, 0));
         h.add_aliases(&["www.example.org", "*.example.org", "host?.example.net"]);
