@@ -83,6 +83,8 @@ pub struct Host {
     pub server_name: String,
     /// ServerAdmin, for error pages.
     pub server_admin: String,
+    /// ServerSignature: the line error pages end with.
+    pub signature: crate::config::Signature,
     /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
     pub cgi: crate::cgi::Settings,
     /// The access logs it writes to: indices into [`Site::access_logs`].
@@ -289,6 +291,7 @@ impl Host {
                 .server_admin
                 .clone()
                 .unwrap_or_else(|| "[no address given]".into()),
+            signature: cfg.server_signature,
             cgi: crate::cgi::Settings::new(cfg),
             logs,
             cache: 0,

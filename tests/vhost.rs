@@ -594,6 +594,14 @@ fn debians_stock_tree_passes_dash_t() {
         ("/server-status", code("/server-status")),
     ];
     let page = run_tool("curl", &["-s", &url("/")], T).1;
+    // security.conf's ServerSignature On: httpd's line, naming the Host and its port.
+    let missing = run_tool("curl", &["-s", &url("/no-such-page")], T).1;
+    let other = run_tool(
+        "curl",
+        &["-s", "-H", "Host: WWW.Example.ORG.", &url("/no-such-page")],
+        T,
+    )
+    .1;
     let _ = child.kill();
     let _ = child.wait();
     let index = std::fs::read_to_string("/var/www/html/index.html").unwrap_or_default();
@@ -608,6 +616,17 @@ fn debians_stock_tree_passes_dash_t() {
         .map(String::from)
     );
     assert_eq!(page, index, "the default page is /var/www/html/index.html");
+    assert!(
+        missing.contains("<hr>\n<address>eventmpm/")
+            && missing.ends_with(&format!(
+                " Server at 127.0.0.1 Port {port}</address>\n</body></html>\n"
+            )),
+        "{missing}"
+    );
+    assert!(
+        other.ends_with(" Server at www.example.org Port 80</address>\n</body></html>\n"),
+        "{other}"
+    );
 }
 
 #[test]

@@ -123,6 +123,18 @@ pub enum ServerTokens {
     Full,
 }
 
+/// `ServerSignature`: the line that ends error pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signature {
+    /// No line (httpd's default).
+    #[default]
+    Off,
+    /// `<address>SERVER Server at NAME Port PORT</address>`.
+    On,
+    /// The same, the name a `mailto:` link to ServerAdmin.
+    Email,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -170,6 +182,8 @@ pub struct ServerConfig {
     pub server_tokens: ServerTokens,
     /// ServerAdmin (shown on error pages).
     pub server_admin: Option<String>,
+    /// ServerSignature.
+    pub server_signature: Signature,
     /// Loaded modules, for `<IfModule>` and `-V`/`-M`.
     pub modules: Modules,
     /// `<VirtualHost>` sections, in configuration order (the first for an address is its
@@ -213,6 +227,7 @@ impl ServerConfig {
             open_file_cache: crate::open_files::Settings::default(),
             server_tokens: ServerTokens::Full,
             server_admin: None,
+            server_signature: Signature::Off,
             modules: Modules::default(),
             vhosts: Vec::new(),
             defines: Vec::new(),
@@ -284,6 +299,9 @@ impl ServerConfig {
         }
         if let Some(a) = &v.server_admin {
             c.server_admin = Some(a.clone());
+        }
+        if let Some(s) = v.server_signature {
+            c.server_signature = s;
         }
         if let Some(d) = &v.directory_index {
             c.directory_index = d.clone();

@@ -677,8 +677,26 @@ impl Reader {
                     file.display()
                 ));
             }
-            "defaultruntimedir" | "adddefaultcharset" | "hostnamelookups" | "serversignature"
-            | "accessfilename" | "usecanonicalname" | "traceenable" => {
+            "serversignature" => {
+                let sig = match one("En-/disable server signature (on|off|email)")?
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
+                    "on" => Signature::On,
+                    "off" => Signature::Off,
+                    "email" => Signature::Email,
+                    _ => return Err("ServerSignature: use one of: off | on | email".into()),
+                };
+                if scope.is_some() {
+                    return Err("ServerSignature inside <Location>, <Directory> or <Files> is not supported by eventmpm; set it for the server or the <VirtualHost>".into());
+                }
+                match vhost {
+                    Some(k) => self.cfg.vhosts[k].server_signature = Some(sig),
+                    None => self.cfg.server_signature = sig,
+                }
+            }
+            "defaultruntimedir" | "adddefaultcharset" | "hostnamelookups" | "accessfilename"
+            | "usecanonicalname" | "traceenable" => {
                 self.cfg.notes.push(format!(
                     "{}:{line}: {name} is accepted and has no effect in eventmpm",
                     file.display()

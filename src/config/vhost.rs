@@ -105,6 +105,8 @@ pub struct VirtualHost {
     pub document_root: Option<PathBuf>,
     /// ServerAdmin.
     pub server_admin: Option<String>,
+    /// ServerSignature.
+    pub server_signature: Option<super::Signature>,
     /// DirectoryIndex.
     pub directory_index: Option<Vec<String>>,
     /// ErrorLog: what is logged while one of its requests is answered goes there.
@@ -143,6 +145,7 @@ impl VirtualHost {
             wild_aliases: Vec::new(),
             document_root: None,
             server_admin: None,
+            server_signature: None,
             directory_index: None,
             error_log: None,
             log_level: None,

@@ -31,6 +31,7 @@ mod cgi;
 mod emit;
 mod plan;
 mod respond;
+mod signature;
 mod static_file;
 mod status;
 
@@ -76,6 +77,11 @@ pub(super) struct Worker<'s> {
     /// The host answering the current request (an index into the site's hosts), chosen when
     /// its head is parsed ([`crate::vhosts`]).
     host: usize,
+    /// The current request's host name, lowercase, and its `Host` port, for ServerSignature
+    /// (set only where a signature is on; the buffer is reused).
+    sig_name: Vec<u8>,
+    /// See `sig_name`.
+    sig_port: Option<u16>,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -119,6 +125,8 @@ impl<'s> Worker<'s> {
             prefetch: Vec::new(),
             listener: false,
             host: 0,
+            sig_name: Vec::new(),
+            sig_port: None,
         }
     }
 
@@ -140,6 +148,8 @@ impl<'s> Worker<'s> {
             prefetch: Vec::with_capacity(emit::SMALL_FILE as usize),
             listener: true,
             host: 0,
+            sig_name: Vec::new(),
+            sig_port: None,
         }
     }
 
