@@ -289,6 +289,33 @@ fn run_config(cfg: &config::ServerConfig) -> String {
         cfg.document_root.display(),
         cfg.error_log.display()
     );
+    // httpd's ap_dump_mutexes: the default mutex's settings, and (under the worker MPM, which
+    // registers it) mpm-accept's.
+    let mutex = |name: &str, m: &eventmpm_core::config::MutexSetting| {
+        use eventmpm_core::config::MutexMechanism as M;
+        let mech = match m.mechanism {
+            M::Default => "default",
+            M::Fcntl => "fcntl",
+            M::Flock => "flock",
+            M::PosixSem => "posixsem",
+            M::SysvSem => "sysvsem",
+            M::Pthread => "pthread",
+        };
+        let dir = match &m.dir {
+            Some(d) => cfg.resolve(d.as_str()).display().to_string(),
+            None => format!("{}/", cfg.runtime_relative("").display()),
+        };
+        let omit = if m.omit_pid { "[OmitPid]" } else { "" };
+        format!("Mutex {name}: dir=\"{dir}\" mechanism={mech} {omit}\n")
+    };
+    out.push_str(&mutex("default", &cfg.core.mutex.default));
+    if cfg.core.mpm == eventmpm_core::config::Mpm::Worker {
+        if cfg.core.mutex.mpm_accept.set {
+            out.push_str(&mutex("mpm-accept", &cfg.core.mutex.mpm_accept));
+        } else {
+            out.push_str("Mutex mpm-accept: using_defaults\n");
+        }
+    }
     let pid = cfg.resolve(cfg.core.pid_file_path());
     out.push_str(&format!("PidFile: \"{}\"\n", pid.display()));
     for (name, value) in &cfg.defines {

@@ -265,6 +265,7 @@ fn dash_s_prints_the_host_table_as_httpd_does() {
          ServerRoot: \"{r}\"\n\
          Main DocumentRoot: \"{r}/htdocs\"\n\
          Main ErrorLog: \"{r}/logs/error.log\"\n\
+         Mutex default: dir=\"{r}/logs/\" mechanism=default \n\
          PidFile: \"{r}/logs/httpd.pid\"\n\
          Define: DUMP_VHOSTS\n\
          Define: DUMP_RUN_CFG\n"

@@ -146,6 +146,10 @@ pub struct ServerConfig {
     pub server_name: String,
     /// DocumentRoot.
     pub document_root: PathBuf,
+    /// DefaultRuntimeDir (absolute); `None`: `logs` under ServerRoot, httpd's
+    /// `DEFAULT_REL_RUNTIMEDIR`. Lock files of file-based mutexes go there by default.
+    #[doc(alias = "DefaultRuntimeDir")]
+    pub runtime_dir: Option<PathBuf>,
     /// Whether a `DocumentRoot` line set it (the compiled-in default need not exist: in
     /// Debian's tree every site is a `<VirtualHost>` with its own).
     pub document_root_set: bool,
@@ -206,6 +210,7 @@ impl ServerConfig {
             core: Config::default(),
             document_root: server_root.join("htdocs"),
             document_root_set: false,
+            runtime_dir: None,
             server_root,
             server_name: "localhost".into(),
             directory_index: vec!["index.html".into()],
@@ -317,6 +322,19 @@ impl ServerConfig {
         }
         c.vhosts = Vec::new();
         c
+    }
+
+    /// httpd's `ap_runtime_dir_relative`: `p` under DefaultRuntimeDir (else `logs` under
+    /// ServerRoot), or `p` itself when absolute.
+    pub fn runtime_relative(&self, p: &str) -> PathBuf {
+        if Path::new(p).is_absolute() {
+            return PathBuf::from(p);
+        }
+        let dir = self
+            .runtime_dir
+            .clone()
+            .unwrap_or_else(|| self.server_root.join("logs"));
+        if p.is_empty() { dir } else { dir.join(p) }
     }
 
     /// The `Server` header's value.

@@ -695,8 +695,18 @@ impl Reader {
                     None => self.cfg.server_signature = sig,
                 }
             }
-            "defaultruntimedir" | "adddefaultcharset" | "hostnamelookups" | "accessfilename"
-            | "usecanonicalname" | "traceenable" => {
+            "defaultruntimedir" => {
+                global_only()?;
+                let dir = self.cfg.resolve(one(
+                    "Common directory for run-time files (shared memory, locks, etc.)",
+                )?);
+                if !dir.is_dir() {
+                    return Err("DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot".into());
+                }
+                self.cfg.runtime_dir = Some(dir);
+            }
+            "adddefaultcharset" | "hostnamelookups" | "accessfilename" | "usecanonicalname"
+            | "traceenable" => {
                 self.cfg.notes.push(format!(
                     "{}:{line}: {name} is accepted and has no effect in eventmpm",
                     file.display()
