@@ -694,3 +694,44 @@ fn dash_s_matches_apache2_on_the_same_configuration() {
     );
     assert_eq!(ours, theirs, "eventmpm -S vs apache2 -S");
 }
+
+#[test]
+fn a_graceful_restart_reads_the_new_host_table() {
+    let ip_port = free_port();
+    let scratch = tree("vhost-restart");
+    std::fs::create_dir_all(scratch.path().join("three")).unwrap();
+    std::fs::write(scratch.path().join("three/index.html"), "three\n").unwrap();
+    let conf = hosts(scratch.path(), ip_port);
+    let srv = start_with(scratch, &conf, &[]);
+    let url = srv.url("/");
+    let get = |host: &str| curl(&["-s", "-H", &format!("Host: {host}"), &url]);
+    assert_eq!(
+        get("three.test"),
+        "one\n",
+        "unknown before the restart: the default host"
+    );
+    let text = std::fs::read_to_string(&srv.conf).unwrap();
+    std::fs::write(
+        &srv.conf,
+        format!(
+            "{text}<VirtualHost *>\n  ServerName three.test\n  DocumentRoot \"{}/three\"\n</VirtualHost>\n",
+            srv.scratch.path().display()
+        ),
+    )
+    .unwrap();
+    signal(srv.pid(), 10); // SIGUSR1: graceful restart
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let got = get("three.test");
+        if got == "three\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "three.test not served after the restart: {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(get("two.test"), "two\n");
+    assert_eq!(get("nope.test"), "one\n");
+}
