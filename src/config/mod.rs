@@ -10,6 +10,7 @@ mod include;
 mod known;
 mod modules;
 mod reader;
+mod vars;
 mod vhost;
 
 use reader::Reader;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use eventmpm_core::config::tokenizer::{LineKind, MAX_LINE_LEN, Tokenizer};
 use eventmpm_core::config::{Applied, Context};
 
+use super::vars;
 use super::*;
 use crate::access::{Access, Rule};
 use crate::logformat::LogFormat;
@@ -821,43 +822,9 @@ impl Reader {
         v.files.end = self.cfg.files_sections.len();
     }
 
-    /// httpd's `ap_resolve_env`: `${NAME}` replaced by the value `Define` gave NAME, else by
-    /// the environment variable NAME. An undefined name is an error here (httpd warns
-    /// "AH00111: Config variable ${NAME} is not defined" and keeps the text, which then fails
-    /// further on, less clearly).
+    /// `text` with its `${NAME}` references replaced ([`vars::expand`]).
     pub(super) fn expand(&self, text: &str) -> Result<String, String> {
-        if !text.contains("${") {
-            return Ok(text.to_string());
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(at) = rest.find("${") {
-            out.push_str(&rest[..at]);
-            let after = &rest[at + 2..];
-            let Some(end) = after.find('}') else {
-                out.push_str(&rest[at..]);
-                return Ok(out);
-            };
-            let var = &after[..end];
-            let defined = self
-                .cfg
-                .defines
-                .iter()
-                .rev()
-                .find(|(d, _)| d == var)
-                .and_then(|(_, v)| v.clone());
-            match defined.or_else(|| std::env::var(var).ok()) {
-                Some(v) => out.push_str(&v),
-                None => {
-                    return Err(format!(
-                        "Config variable ${{{var}}} is not defined (neither by Define nor in the environment)"
-                    ));
-                }
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        vars::expand(text, &self.cfg.defines)
     }
 }
 
