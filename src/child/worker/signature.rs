@@ -42,7 +42,7 @@ pub(super) fn append(
     } else {
         escape_html(page, name);
     }
-    let _ = write!(page, " Port {port}</address>\n");
+    let _ = writeln!(page, " Port {port}</address>");
     page.extend_from_slice(PAGE_END);
 }
 
