@@ -68,8 +68,8 @@ pub struct StatusInfo {
 pub struct Host {
     /// The canonical DocumentRoot, and an open descriptor on it (files are opened beneath it).
     pub document_root: PathBuf,
-    /// See `document_root`. `None` when the main server's DocumentRoot was never set and its
-    /// compiled-in default does not exist: it then answers 404 for every file.
+    /// See `document_root`. `None` when the DocumentRoot does not exist (or cannot be opened):
+    /// the host then answers 404 for every file, as httpd does.
     pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
@@ -243,15 +243,17 @@ impl Host {
                 let fd = crate::sys::open_dir(&root)?;
                 (root, Some(fd))
             }
-            Err(_) if !cfg.document_root_set => (cfg.document_root.clone(), None),
+            // As httpd: a DocumentRoot that does not exist is a warning (none for the
+            // compiled-in default nobody set), and its files are 404s.
             Err(e) => {
-                return Err(std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "DocumentRoot '{}' is not usable: {e}",
-                        cfg.document_root.display()
-                    ),
-                ));
+                if cfg.document_root_set {
+                    log::warn!(
+                        "AH00112: Warning: DocumentRoot [{}] does not exist ({e}); {} answers 404",
+                        cfg.document_root.display(),
+                        cfg.server_name
+                    );
+                }
+                (cfg.document_root.clone(), None)
             }
         };
         let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();

@@ -735,3 +735,41 @@ fn a_graceful_restart_reads_the_new_host_table() {
     assert_eq!(get("two.test"), "two\n");
     assert_eq!(get("nope.test"), "one\n");
 }
+
+#[test]
+fn a_host_whose_document_root_is_missing_answers_404_and_the_others_serve() {
+    let scratch = tree("vhost-missing-root");
+    let r = scratch.path().display().to_string();
+    let conf = format!(
+        "<VirtualHost *>\n  ServerName one.test\n  DocumentRoot \"{r}/one\"\n</VirtualHost>\n\
+         <VirtualHost *>\n  ServerName gone.test\n  DocumentRoot \"{r}/gone\"\n</VirtualHost>\n"
+    );
+    let srv = start_with(scratch, &conf, &[]);
+    let url = srv.url("/");
+    let code = |host: &str| {
+        run_tool(
+            "curl",
+            &[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                &format!("Host: {host}"),
+                &url,
+            ],
+            T,
+        )
+        .1
+    };
+    assert_eq!(code("gone.test"), "404");
+    assert_eq!(curl(&["-s", "-H", "Host: one.test", &url]), "one\n");
+    let log = wait_for_line(&srv.scratch.path().join("logs/error.log"), "AH00112");
+    assert!(
+        log.contains(&format!(
+            "AH00112: Warning: DocumentRoot [{r}/gone] does not exist"
+        )),
+        "{log}"
+    );
+}
