@@ -571,12 +571,10 @@ impl Reader {
                     .iter()
                     .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
                     .filter(|e| !e.is_empty());
-                match scope {
-                    None if host.is_some() => self.cfg.vhosts[host.unwrap_or_default()]
-                        .cgi_extensions
-                        .extend(exts),
-                    None => self.cfg.cgi_extensions.extend(exts),
-                    Some(Scope::Directory(i)) => {
+                match (scope, host) {
+                    (None, Some(k)) => self.cfg.vhosts[k].cgi_extensions.extend(exts),
+                    (None, None) => self.cfg.cgi_extensions.extend(exts),
+                    (Some(Scope::Directory(i)), _) => {
                         self.cfg.directories[i].cgi_extensions.extend(exts)
                     }
                     _ => {
