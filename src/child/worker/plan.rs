@@ -239,6 +239,23 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Decision, WouldBlock> {
         self.fields.clear();
+        // The connection's default host answers a request whose head does not parse; a parsed
+        // one names its own.
+        self.host = self
+            .site
+            .choose(io.local, parsed.as_ref().ok().and_then(|r| r.host()));
+        crate::errorlog::set_current_host(self.host);
+        if self.host().signature != crate::config::Signature::Off {
+            let named = parsed.as_ref().ok().and_then(|r| r.host());
+            let (name, port) = match named {
+                Some(h) => super::signature::host_and_port(h),
+                None => (self.host().server_name.as_str(), None),
+            };
+            self.sig_name.clear();
+            self.sig_name
+                .extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+            self.sig_port = port;
+        }
         let req = match parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
@@ -335,7 +352,7 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Reply, WouldBlock> {
         let method = req.method();
-        let route = self.site.route(decoded);
+        let route = self.host().route(decoded);
         // Finding a script looks at the file system.
         if blocking == Blocking::Never && self.cgi_may_apply(&route) {
             return Err(WouldBlock);
@@ -399,13 +416,23 @@ impl Worker<'_> {
         let page_len = ErrorPage {
             status,
             method,
-            server_admin: &self.site.server_admin,
+            server_admin: &self.host().server_admin,
             location,
             expect: b"",
         }
         .write(&mut page)
         .unwrap_or(0);
         page.truncate(page_len);
+        let host = self.host();
+        super::signature::append(
+            &mut page,
+            host.signature,
+            &self.site.server_software,
+            &self.sig_name,
+            // httpd: the Host field's port, else the default port for http.
+            self.sig_port.unwrap_or(80),
+            &host.server_admin,
+        );
         if !location.is_empty() {
             self.fields.push("Location", location);
         }
