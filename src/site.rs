@@ -17,6 +17,7 @@ use crate::logformat::LogFormat;
 use crate::mime::MimeTypes;
 use crate::modules::mapping::{dir_applies, trailing_slashes};
 use crate::modules::{SectionSettings, ServerSettings};
+use crate::vhosts::HostTable;
 
 /// A `CustomLog`: a file and its format. Threads buffer lines and append them in batches
 /// (`child::worker`'s `access_log` has the rule).
@@ -61,21 +62,24 @@ pub struct StatusInfo {
     pub is_async: bool,
 }
 
-/// Everything a worker needs to answer requests.
+/// What one host (the main server or a `<VirtualHost>`) serves, its settings merged over the
+/// main server's ([`ServerConfig::for_host`]).
 #[derive(Debug)]
-pub struct Site {
+pub struct Host {
     /// The canonical DocumentRoot, and an open descriptor on it (files are opened beneath it).
     pub document_root: PathBuf,
-    /// See `document_root`.
-    pub root_fd: OwnedFd,
+    /// See `document_root`. `None` when the DocumentRoot does not exist (or cannot be opened):
+    /// the host then answers 404 for every file, as httpd does.
+    pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
-    /// Media types.
-    pub mime: MimeTypes,
     /// `<Location>` sections: the prefix, the handler, the modules' settings.
     pub locations: Vec<(String, Option<Handler>, SectionSettings)>,
     /// `<Directory>` sections, shortest path first.
     pub directories: Vec<DirSection>,
+    /// `<Files>` and `<FilesMatch>` sections with the modules' settings, in configuration
+    /// order.
+    pub files: Vec<(crate::config::FilesPattern, SectionSettings)>,
     /// Server-level settings of [`crate::modules`].
     pub modules: ServerSettings,
     /// Whether any section or the server configures anything in [`crate::modules`]: when not,
@@ -84,14 +88,36 @@ pub struct Site {
     /// Each `Alias`'s directory (canonical) and a descriptor on it, opened at start (`None`
     /// if it could not be: its URLs answer 404), in the order of `modules.aliases`.
     pub alias_roots: Vec<(PathBuf, Option<OwnedFd>)>,
-    /// Keep-alive settings.
-    pub keep_alive: KeepAliveSettings,
     /// ServerName.
     pub server_name: String,
-    /// The `Server` header.
-    pub server_software: String,
     /// ServerAdmin, for error pages.
     pub server_admin: String,
+    /// ServerSignature: the line error pages end with.
+    pub signature: crate::config::Signature,
+    /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
+    pub cgi: crate::cgi::Settings,
+    /// The access logs it writes to: indices into [`Site::access_logs`].
+    pub logs: Vec<usize>,
+    /// Its open-file cache: an index into the child's caches. Hosts with the same DocumentRoot
+    /// and DirectoryIndex share one (a URL names the same file for each).
+    pub cache: usize,
+}
+
+/// Everything a worker needs to answer requests.
+#[derive(Debug)]
+pub struct Site {
+    /// The hosts: 0 is the main server, `k + 1` the `k`th `<VirtualHost>`.
+    pub hosts: Vec<Host>,
+    /// Which host answers a request.
+    pub table: HostTable,
+    /// How many open-file caches the hosts use ([`Host::cache`]).
+    pub caches: usize,
+    /// Media types.
+    pub mime: MimeTypes,
+    /// Keep-alive settings.
+    pub keep_alive: KeepAliveSettings,
+    /// The `Server` header.
+    pub server_software: String,
     /// ExtendedStatus.
     pub extended_status: bool,
     /// Access logs.
@@ -100,8 +126,6 @@ pub struct Site {
     pub buffered_logs: bool,
     /// Status page constants.
     pub status: StatusInfo,
-    /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
-    pub cgi: crate::cgi::Settings,
     /// HttpProtocolOptions: HTTP/0.9 and unknown methods.
     pub protocol: eventmpm_core::http1::ProtocolOptions,
     /// OpenFileCache and OpenFileCacheValid. Each child builds its own cache from them
@@ -127,23 +151,14 @@ pub struct Route<'s> {
     pub handler: Handler,
     /// Whether symbolic links may be followed (inside the DocumentRoot only).
     pub follow_symlinks: bool,
-    /// Ties the route to the site it came from.
-    pub site: std::marker::PhantomData<&'s Site>,
+    /// Ties the route to the host it came from.
+    pub host: std::marker::PhantomData<&'s Host>,
 }
 
 impl Site {
-    /// Build the site from a checked configuration.
+    /// Build the site from a checked configuration: every host, its sections merged over the
+    /// main server's.
     pub fn new(cfg: &ServerConfig, status: StatusInfo) -> std::io::Result<Site> {
-        let root = cfg.document_root.canonicalize().map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "DocumentRoot '{}' is not usable: {e}",
-                    cfg.document_root.display()
-                ),
-            )
-        })?;
-        let root_fd = crate::sys::open_dir(&root)?;
         let mime = match &cfg.types_config {
             None => MimeTypes::built_in(),
             Some(p) => {
@@ -156,6 +171,104 @@ impl Site {
                         format!("{}:{}: {}", p.display(), e.line, e.message),
                     )
                 })?
+            }
+        };
+        let mut access_logs = Vec::new();
+        let mut hosts = Vec::with_capacity(cfg.vhosts.len() + 1);
+        let mut main_logs = Vec::new();
+        let mut cache_keys: Vec<(PathBuf, Vec<String>)> = Vec::new();
+        for k in std::iter::once(None).chain((0..cfg.vhosts.len()).map(Some)) {
+            let view = cfg.for_host(k);
+            // A host without CustomLog of its own writes to the main server's (mod_log_config).
+            let logs = match k {
+                Some(k) if cfg.vhosts[k].custom_logs.is_empty() => main_logs.clone(),
+                _ => {
+                    let first = access_logs.len();
+                    for (path, format) in &view.custom_logs {
+                        access_logs.push(open_access_log(path, format)?);
+                    }
+                    (first..access_logs.len()).collect()
+                }
+            };
+            if k.is_none() {
+                main_logs = logs.clone();
+            }
+            let mut host = Host::new(&view, logs)?;
+            let key = (host.document_root.clone(), host.directory_index.clone());
+            host.cache = match cache_keys.iter().position(|c| *c == key) {
+                Some(i) => i,
+                None => {
+                    cache_keys.push(key);
+                    cache_keys.len() - 1
+                }
+            };
+            hosts.push(host);
+        }
+        Ok(Site {
+            hosts,
+            table: HostTable::new(cfg),
+            caches: cache_keys.len(),
+            mime,
+            keep_alive: cfg.core.keep_alive_settings(),
+            server_software: cfg.server_software(),
+            extended_status: cfg.extended_status,
+            access_logs,
+            buffered_logs: cfg.buffered_logs,
+            status,
+            protocol: cfg.core.http_protocol_options.options(),
+            open_file_cache: cfg.open_file_cache,
+        })
+    }
+
+    /// The main server.
+    pub fn main(&self) -> &Host {
+        &self.hosts[0]
+    }
+
+    /// The host that answers a request that came to `local` naming `host` (index into
+    /// [`Site::hosts`]).
+    pub fn choose(&self, local: std::net::SocketAddr, host: Option<&str>) -> usize {
+        self.table.choose(local, host).min(self.hosts.len() - 1)
+    }
+}
+
+/// Open a `CustomLog` file for appending.
+fn open_access_log(path: &Path, format: &LogFormat) -> std::io::Result<AccessLog> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("could not open transfer log file {}: {e}", path.display()),
+            )
+        })?;
+    Ok(AccessLog {
+        file: Mutex::new(file),
+        format: format.clone(),
+    })
+}
+
+impl Host {
+    /// One host from its merged view of the configuration; `logs` are its access logs.
+    fn new(cfg: &ServerConfig, logs: Vec<usize>) -> std::io::Result<Host> {
+        let (root, root_fd) = match cfg.document_root.canonicalize() {
+            Ok(root) => {
+                let fd = crate::sys::open_dir(&root)?;
+                (root, Some(fd))
+            }
+            // As httpd: a DocumentRoot that does not exist is a warning (none for the
+            // compiled-in default nobody set), and its files are 404s.
+            Err(e) => {
+                if cfg.document_root_set {
+                    log::warn!(
+                        "AH00112: Warning: DocumentRoot [{}] does not exist ({e}); {} answers 404",
+                        cfg.document_root.display(),
+                        cfg.server_name
+                    );
+                }
+                (cfg.document_root.clone(), None)
             }
         };
         let mut directories: Vec<DirSection> = cfg
@@ -191,28 +304,16 @@ impl Site {
                 (canon, fd)
             })
             .collect();
-        let mut access_logs = Vec::new();
-        for (path, format) in &cfg.custom_logs {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| {
-                    std::io::Error::new(
-                        e.kind(),
-                        format!("could not open transfer log file {}: {e}", path.display()),
-                    )
-                })?;
-            access_logs.push(AccessLog {
-                file: Mutex::new(file),
-                format: format.clone(),
-            });
-        }
-        Ok(Site {
+        let files: Vec<(crate::config::FilesPattern, SectionSettings)> = cfg
+            .files_sections
+            .iter()
+            .filter(|f| !f.modules.is_empty())
+            .map(|f| (f.pattern.clone(), f.modules.clone()))
+            .collect();
+        Ok(Host {
             document_root: root,
             root_fd,
             directory_index: cfg.directory_index.clone(),
-            mime,
             locations: cfg
                 .locations
                 .iter()
@@ -220,35 +321,21 @@ impl Site {
                 .collect(),
             modules_active: !cfg.server_modules.is_empty()
                 || cfg.locations.iter().any(|l| !l.modules.is_empty())
-                || directories.iter().any(|d| !d.modules.is_empty()),
+                || directories.iter().any(|d| !d.modules.is_empty())
+                || !files.is_empty(),
             directories,
-            modules: {
-                let mut m = cfg.server_modules.clone();
-                for f in &mut m.files {
-                    if let Some(w) = &f.within {
-                        let canon = w.canonicalize().unwrap_or_else(|_| w.clone());
-                        let b = canon.as_os_str().as_bytes();
-                        let trimmed = &b[..b.len() - trailing_slashes(b)];
-                        f.within = Some(PathBuf::from(std::ffi::OsStr::from_bytes(trimmed)));
-                    }
-                }
-                m
-            },
+            files,
+            modules: cfg.server_modules.clone(),
             alias_roots,
-            keep_alive: cfg.core.keep_alive_settings(),
             server_name: cfg.server_name.clone(),
-            server_software: cfg.server_software(),
             server_admin: cfg
                 .server_admin
                 .clone()
                 .unwrap_or_else(|| "[no address given]".into()),
-            extended_status: cfg.extended_status,
-            access_logs,
-            buffered_logs: cfg.buffered_logs,
-            status,
+            signature: cfg.server_signature,
             cgi: crate::cgi::Settings::new(cfg),
-            protocol: cfg.core.http_protocol_options.options(),
-            open_file_cache: cfg.open_file_cache,
+            logs,
+            cache: 0,
         })
     }
 
@@ -259,20 +346,20 @@ impl Site {
         let mut r = Route {
             handler: Handler::Default,
             follow_symlinks: true,
-            site: std::marker::PhantomData,
+            host: std::marker::PhantomData,
         };
         let (base, rest) = self.file_base(path);
         for d in &self.directories {
-            if dir_applies(d.path.as_os_str().as_bytes(), base, &rest)
-                && let Some(f) = d.follow_symlinks
+            if let Some(f) = d.follow_symlinks
+                && dir_applies(d.path.as_os_str().as_bytes(), base, &rest)
             {
                 r.follow_symlinks = f;
             }
         }
         for (prefix, handler, _) in &self.locations {
             // httpd's non-regex <Location> is a plain prefix match on the URL-path.
-            if path.starts_with(prefix.as_bytes())
-                && let Some(h) = handler
+            if let Some(h) = handler
+                && path.starts_with(prefix.as_bytes())
             {
                 r.handler = h.clone();
             }

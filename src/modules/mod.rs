@@ -20,7 +20,6 @@ pub mod authz;
 pub mod authz_groupfile;
 pub mod authz_host;
 pub mod env;
-pub mod files;
 pub mod headers;
 pub mod mapping;
 pub mod setenvif;
@@ -84,8 +83,6 @@ pub struct ServerSettings {
     pub redirects: Vec<Redirect>,
     /// `Alias`/`AliasMatch`, in configuration order.
     pub aliases: Vec<Alias>,
-    /// `<Files>`/`<FilesMatch>` sections, in configuration order.
-    pub files: Vec<files::FilesSection>,
 }
 
 impl ServerSettings {
@@ -95,7 +92,6 @@ impl ServerSettings {
             && self.setenvif.is_empty()
             && self.redirects.is_empty()
             && self.aliases.is_empty()
-            && self.files.iter().all(|f| f.modules.is_empty())
     }
 }
 
@@ -324,59 +320,20 @@ pub fn directive(
     }
 }
 
-/// What [`open_section`] opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opened {
-    /// A `<RequireAll>`-style group of the enclosing section (close it with
-    /// [`close_section`]).
-    Group,
-    /// `<Files>`/`<FilesMatch>`: `ServerSettings::files[i]`, whose settings the lines inside
-    /// change.
-    Files(usize),
-}
-
-/// Where a section opens: the enclosing section's settings, and what it is.
-#[derive(Debug)]
-pub enum Enclosing<'a> {
-    /// Server level.
-    Server,
-    /// A `<Directory>` (its path).
-    Directory(&'a mut SectionSettings, &'a Path),
-    /// A `<Location>`, or a `<Files>` section.
-    Other(&'a mut SectionSettings),
-}
-
-/// Open a section of these modules (`<RequireAll>`, `<RequireAny>`, `<RequireNone>`,
-/// `<Files>`, `<FilesMatch>`). `None` if `lname` (lowercase) is not one of theirs.
+/// Open a section of these modules (`<RequireAll>`, `<RequireAny>`, `<RequireNone>`) inside
+/// `section` (`None` at server level, where they are not allowed). `None` if `lname`
+/// (lowercase) is not one of theirs.
 pub fn open_section(
-    server: &mut ServerSettings,
-    enclosing: Enclosing<'_>,
+    section: Option<&mut SectionSettings>,
     lname: &str,
     args: &[&str],
-) -> Option<Result<Opened, String>> {
-    if lname == "files" || lname == "filesmatch" {
-        let within = match enclosing {
-            Enclosing::Server => None,
-            Enclosing::Directory(_, path) => Some(path.to_path_buf()),
-            Enclosing::Other(_) => {
-                return Some(Err(format!(
-                    "<{lname}> cannot occur within <Location> or <Files> section"
-                )));
-            }
-        };
-        return Some(files::FilesSection::parse(lname, args, within).map(|f| {
-            server.files.push(f);
-            Opened::Files(server.files.len() - 1)
-        }));
-    }
+) -> Option<Result<(), String>> {
     if !authz::is_group(lname) {
         return None;
     }
-    Some(match enclosing {
-        Enclosing::Directory(s, _) | Enclosing::Other(s) => {
-            s.authz.open(lname, args).map(|()| Opened::Group)
-        }
-        Enclosing::Server => Err(format!("<{lname}> not allowed here")),
+    Some(match section {
+        Some(s) => s.authz.open(lname, args),
+        None => Err(format!("<{lname}> not allowed here")),
     })
 }
 

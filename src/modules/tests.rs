@@ -18,9 +18,7 @@ fn section(lines: &[&str]) -> SectionSettings {
                 close_section(&mut s).unwrap();
             } else {
                 let name = open.trim_end_matches('>').to_ascii_lowercase();
-                open_section(&mut server, Enclosing::Other(&mut s), &name, &[])
-                    .unwrap()
-                    .unwrap();
+                open_section(Some(&mut s), &name, &[]).unwrap().unwrap();
             }
             continue;
         }
@@ -187,32 +185,9 @@ fn headers_onsuccess_and_always() {
 }
 
 #[test]
-fn files_sections_open_at_server_level_or_in_a_directory_only() {
-    let mut server = ServerSettings::default();
+fn groups_open_inside_sections_only() {
     let mut s = SectionSettings::default();
-    let dir = Path::new("/srv/www");
-    assert_eq!(
-        open_section(&mut server, Enclosing::Server, "filesmatch", &["^\\.ht"]),
-        Some(Ok(Opened::Files(0)))
-    );
-    assert_eq!(
-        open_section(
-            &mut server,
-            Enclosing::Directory(&mut s, dir),
-            "files",
-            &["*.bak"]
-        ),
-        Some(Ok(Opened::Files(1)))
-    );
-    assert_eq!(server.files[1].within.as_deref(), Some(dir));
-    let e = open_section(&mut server, Enclosing::Other(&mut s), "files", &["x"])
-        .unwrap()
-        .unwrap_err();
-    assert!(e.contains("cannot occur within <Location>"), "{e}");
-    assert!(
-        open_section(&mut server, Enclosing::Server, "requireall", &[])
-            .unwrap()
-            .is_err()
-    );
-    assert!(open_section(&mut server, Enclosing::Server, "virtualhost", &["*:80"]).is_none());
+    assert_eq!(open_section(Some(&mut s), "requireall", &[]), Some(Ok(())));
+    assert!(open_section(None, "requireall", &[]).unwrap().is_err());
+    assert!(open_section(None, "virtualhost", &["*:80"]).is_none());
 }

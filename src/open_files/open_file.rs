@@ -10,7 +10,7 @@ use std::sync::Arc;
 use eventmpm_core::http1::date;
 use eventmpm_core::http1::etag::Etag;
 
-use crate::site::Site;
+use crate::site::{Host, Site};
 use crate::sys;
 
 /// An opened static file and its metadata as `fstat` gave them when it was opened. Immutable:
@@ -84,9 +84,14 @@ impl OpenFile {
     /// DirectoryIndex file that is a regular file. `follow` is the route's `FollowSymLinks`.
     /// Makes the system calls the cache spares: one open and one `fstat` per name tried (the
     /// directory and its index candidates), and the closes of those not kept.
-    pub fn open(site: &Site, path: &[u8], follow: bool) -> Result<OpenFile, OpenError> {
+    pub fn open(
+        site: &Site,
+        host: &Host,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<OpenFile, OpenError> {
         // Beneath the DocumentRoot, or an Alias's directory.
-        let (root_fd, root_path, rel) = site.file_root(path).map_err(OpenError::Io)?;
+        let (root_fd, root_path, rel) = host.file_root(path).map_err(OpenError::Io)?;
         let rel: &Path = &rel;
         let open = |rel: &Path| {
             sys::open_beneath(root_fd, root_path, rel, follow)
@@ -100,7 +105,7 @@ impl OpenFile {
             }
             // Candidates that cannot be opened or are not regular files are passed over, as
             // mod_dir does; DirectoryIndex is a short list from the configuration.
-            let found = site.directory_index.iter().find_map(|index| {
+            let found = host.directory_index.iter().find_map(|index| {
                 let candidate = rel.join(index);
                 match open(&candidate) {
                     Ok((f, m)) if m.is_file() => Some((f, m, candidate)),
@@ -218,7 +223,7 @@ pub(super) mod tests {
         let t = Tree::new("meta");
         t.write("a/page.html", b"hello");
         let site = t.site();
-        let f = OpenFile::open(&site, b"/a/page.html", true).unwrap();
+        let f = OpenFile::open(&site, site.main(), b"/a/page.html", true).unwrap();
         assert_eq!(f.size, 5);
         assert_eq!(&*f.served, Path::new("a/page.html"));
         assert_eq!(f.content_type.as_deref(), Some("text/html"));
@@ -227,7 +232,7 @@ pub(super) mod tests {
         assert_eq!((f.ino, f.dev, f.mtime), (m.ino(), m.dev(), m.mtime()));
         let unknown = {
             t.write("blob.unknownext", b"x");
-            OpenFile::open(&site, b"/blob.unknownext", true).unwrap()
+            OpenFile::open(&site, site.main(), b"/blob.unknownext", true).unwrap()
         };
         assert_eq!(unknown.content_type, None);
     }
@@ -239,18 +244,18 @@ pub(super) mod tests {
         std::fs::create_dir_all(t.0.join("d/index.html")).unwrap(); // not a file: passed over
         std::fs::create_dir_all(t.0.join("empty")).unwrap();
         let site = t.site();
-        let f = OpenFile::open(&site, b"/d/", true).unwrap();
+        let f = OpenFile::open(&site, site.main(), b"/d/", true).unwrap();
         assert_eq!(&*f.served, Path::new("d/index.txt"));
         assert_eq!(f.size, 10);
         assert!(matches!(
-            OpenFile::open(&site, b"/d", true),
+            OpenFile::open(&site, site.main(), b"/d", true),
             Err(OpenError::DirectoryWithoutSlash)
         ));
         assert!(matches!(
-            OpenFile::open(&site, b"/empty/", true),
+            OpenFile::open(&site, site.main(), b"/empty/", true),
             Err(OpenError::NoIndex)
         ));
-        let missing = OpenFile::open(&site, b"/nothing.html", true).unwrap_err();
+        let missing = OpenFile::open(&site, site.main(), b"/nothing.html", true).unwrap_err();
         assert!(
             matches!(&missing, OpenError::Io(e) if e.kind() == io::ErrorKind::NotFound),
             "{missing:?}"
@@ -272,15 +277,20 @@ pub(super) mod tests {
         // SAFETY: a NUL-terminated path, read only for the call.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let site = t.site();
-        let out = OpenFile::open(&site, b"/out.txt", true).unwrap_err();
+        let out = OpenFile::open(&site, site.main(), b"/out.txt", true).unwrap_err();
         assert!(
             matches!(&out, OpenError::Io(e) if e.kind() == io::ErrorKind::PermissionDenied),
             "{out:?}"
         );
-        assert_eq!(OpenFile::open(&site, b"/in.txt", true).unwrap().size, 6);
-        assert!(OpenFile::open(&site, b"/in.txt", false).is_err());
+        assert_eq!(
+            OpenFile::open(&site, site.main(), b"/in.txt", true)
+                .unwrap()
+                .size,
+            6
+        );
+        assert!(OpenFile::open(&site, site.main(), b"/in.txt", false).is_err());
         assert!(matches!(
-            OpenFile::open(&site, b"/fifo", true),
+            OpenFile::open(&site, site.main(), b"/fifo", true),
             Err(OpenError::NotRegular(p)) if p == Path::new("fifo")
         ));
         std::fs::remove_file(outside).unwrap();

@@ -62,7 +62,7 @@ impl Worker<'_> {
     /// Whether a request on `route` may be for a CGI script: finding out looks at the file
     /// system ([`Self::cgi_route`]).
     pub(super) fn cgi_may_apply(&self, route: &Route<'_>) -> bool {
-        self.site.cgi.is_enabled() || route.handler == Handler::Cgi
+        self.host().cgi.is_enabled() || route.handler == Handler::Cgi
     }
 
     /// If `decoded` names a CGI script (or a refused one), the reply that stands for it: a
@@ -76,8 +76,8 @@ impl Worker<'_> {
         if !self.cgi_may_apply(route) {
             return None;
         }
-        let cgi = &self.site.cgi;
-        let found = cgi.locate(&self.site.document_root, route, decoded);
+        let host = self.host();
+        let found = host.cgi.locate(&host.document_root, route, decoded);
         match found {
             Lookup::NotCgi => None,
             Lookup::Refused(status) => Some(self.error_reply(status, req.method().as_str(), b"")),
@@ -103,14 +103,14 @@ impl Worker<'_> {
         status: Status,
         time: &RequestTime,
     ) -> Option<Vec<(String, Vec<u8>)>> {
-        if !self.site.modules_active {
+        let host = self.host();
+        if !host.modules_active {
             return None;
         }
         let raw = req.target().path().as_bytes();
         let mut decoded = vec![0u8; raw.len() + 1];
         let n = path::normalize(raw, &mut decoded).ok()?;
-        let site = self.site;
-        let sections = site.sections(&decoded[..n]);
+        let sections = host.sections(&decoded[..n]);
         if !crate::modules::has_headers(sections.clone()) {
             return None;
         }
@@ -216,12 +216,13 @@ impl Worker<'_> {
     ) -> Run {
         let method = req.method().as_str();
         let site = self.site;
+        let host = self.host();
         let facts = ServerFacts {
             software: &site.server_software,
-            name: &site.server_name,
-            admin: &site.server_admin,
-            document_root: &site.document_root,
-            path: &site.cgi.path_env,
+            name: &host.server_name,
+            admin: &host.server_admin,
+            document_root: &host.document_root,
+            path: &host.cgi.path_env,
         };
         let redirected = (depth > 0).then(|| Redirected {
             url: ctx.original.target().path().as_bytes(),
@@ -229,11 +230,11 @@ impl Worker<'_> {
         });
         let mut env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
         crate::modules::add_cgi_vars(&self.modules, &mut env);
-        if site.modules_active {
+        if host.modules_active {
             let raw = req.target().path().as_bytes();
             let mut decoded = vec![0u8; raw.len() + 1];
             if let Ok(n) = path::normalize(raw, &mut decoded) {
-                let sections = site.sections(&decoded[..n]);
+                let sections = host.sections(&decoded[..n]);
                 if let Some(table) = crate::modules::edited_request_fields(
                     sections,
                     &self.modules,
@@ -256,7 +257,7 @@ impl Worker<'_> {
             &io.sock,
             io.peer,
             body,
-            site.cgi.timeout,
+            host.cgi.timeout,
         ) {
             Ok(ex) => ex,
             Err(e) => {
