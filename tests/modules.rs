@@ -674,35 +674,34 @@ fn differential_against_apache() {
 
 #[test]
 fn module_settings_in_virtual_hosts() {
-    // A host's own <Location> applies to that host only.
+    // A host's own lines and <Location> apply to that host only.
     let s = Scratch::new("mod-vhost");
     s.file("h/ok.txt", b"ok\n");
+    s.file("ok.txt", b"ok\n");
     let server = start_with(
         s,
-        "<VirtualHost *>\n    ServerName a.test\n    <Location /h>\n        Require all denied\n        Header always set X-Host a\n    </Location>\n</VirtualHost>\n\
+        "Header always set X-Main yes\n\
+         <VirtualHost *>\n    ServerName a.test\n    Header always set X-Host a\n\
+         \x20   Redirect /go http://example.org/went\n\
+         \x20   <Location /h>\n        Require all denied\n    </Location>\n</VirtualHost>\n\
          <VirtualHost *>\n    ServerName b.test\n</VirtualHost>\n",
         &[],
     );
-    let a = fetch(server.port, "/h/ok.txt", &[("Host", "a.test")]);
+    let p = server.port;
+    let a = fetch(p, "/h/ok.txt", &[("Host", "a.test")]);
     assert_eq!((a.status, a.header("X-Host")), (403, Some("a")));
-    let b = fetch(server.port, "/h/ok.txt", &[("Host", "b.test")]);
-    assert_eq!((b.status, b.header("X-Host")), (200, None));
-    // A line directly in a host would apply to every host: refused at its line.
-    let s = Scratch::new("mod-vhost-bad");
-    let conf = s.path().join("v.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "Listen 127.0.0.1:1\nDocumentRoot \"{}\"\n<VirtualHost *>\nHeader set X 1\n</VirtualHost>\n",
-            s.docroot().display()
-        ),
-    )
-    .unwrap();
-    let (code, out, err) = run_tool(binary(), &["-t", "-f", &conf.display().to_string()], T);
-    assert_ne!(code, Some(0));
-    let text = format!("{out}{err}");
-    assert!(
-        text.contains("v.conf:4: ") && text.contains("directly inside <VirtualHost>"),
-        "{text}"
+    assert_eq!(
+        a.header("X-Main"),
+        Some("yes"),
+        "the main server's lines apply too"
     );
+    let a = fetch(p, "/go/x", &[("Host", "a.test")]);
+    assert_eq!(
+        (a.status, a.header("Location")),
+        (302, Some("http://example.org/went/x"))
+    );
+    let b = fetch(p, "/h/ok.txt", &[("Host", "b.test")]);
+    assert_eq!((b.status, b.header("X-Host")), (200, None));
+    assert_eq!(b.header("X-Main"), Some("yes"));
+    assert_eq!(fetch(p, "/go/x", &[("Host", "b.test")]).status, 404);
 }

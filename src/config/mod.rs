@@ -324,6 +324,7 @@ impl ServerConfig {
         if !v.custom_logs.is_empty() {
             c.custom_logs = v.custom_logs.clone();
         }
+        c.server_modules = self.server_modules.for_host(&v.modules);
         c.vhosts = Vec::new();
         c
     }

@@ -816,7 +816,7 @@ impl Reader {
         args: &[&str],
         scope: Option<Scope>,
     ) -> Option<Result<(), String>> {
-        let in_vhost = self.vhost.is_some();
+        let vhost = self.vhost;
         let cfg = &mut self.cfg;
         let mut at = crate::modules::At {
             server_root: &cfg.server_root,
@@ -828,18 +828,12 @@ impl Reader {
             Some(Scope::Files(i)) => Some(&mut cfg.files_sections[i].modules),
             _ => None,
         };
-        if section.is_none() && in_vhost {
-            // The modules' server-level settings are the main server's only: a line directly
-            // in a <VirtualHost> would apply to every host, so it is refused.
-            let mut scratch = crate::modules::ServerSettings::default();
-            return crate::modules::directive(&mut scratch, None, name, args, &mut at).map(|r| {
-                r.and(Err(format!(
-                    "{name} directly inside <VirtualHost> is not supported by eventmpm yet; \
-                     put it in a <Location> or <Directory> of the host, or at server level"
-                )))
-            });
-        }
-        crate::modules::directive(&mut cfg.server_modules, section, name, args, &mut at)
+        // A line directly in a <VirtualHost> sets that host's own server-level settings.
+        let server = match vhost {
+            Some(k) if section.is_none() => &mut cfg.vhosts[k].modules,
+            _ => &mut cfg.server_modules,
+        };
+        crate::modules::directive(server, section, name, args, &mut at)
     }
 }
 

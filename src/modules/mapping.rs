@@ -98,6 +98,7 @@ impl Host {
         // <Files> match the last segment of the URL-path.
         let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         std::iter::once(&self.modules.section)
+            .chain(std::iter::once(&self.modules.host_section))
             .chain(
                 self.directories
                     .iter()

@@ -77,6 +77,9 @@ impl SectionSettings {
 pub struct ServerSettings {
     /// The defaults every request starts from.
     pub section: SectionSettings,
+    /// A virtual host's own defaults, applied after the main server's (empty for the main
+    /// server).
+    pub host_section: SectionSettings,
     /// Server-level `SetEnvIf` lines, applied as the request is read.
     pub setenvif: Vec<setenvif::Rule>,
     /// Server-level redirects, tried before anything else.
@@ -89,9 +92,32 @@ impl ServerSettings {
     /// Whether the server configures nothing here at all.
     pub fn is_empty(&self) -> bool {
         self.section.is_empty()
+            && self.host_section.is_empty()
             && self.setenvif.is_empty()
             && self.redirects.is_empty()
             && self.aliases.is_empty()
+    }
+}
+
+impl ServerSettings {
+    /// A virtual host's settings: `host`'s (the lines directly in its `<VirtualHost>`) merged
+    /// over these, the main server's, as httpd merges server configurations: its defaults
+    /// after the main server's, its SetEnvIf lines after them, its redirects and aliases
+    /// before them (mod_alias looks at the host's first).
+    pub fn for_host(&self, host: &ServerSettings) -> ServerSettings {
+        let mut redirects = host.redirects.clone();
+        redirects.extend(self.redirects.iter().cloned());
+        let mut aliases = host.aliases.clone();
+        aliases.extend(self.aliases.iter().cloned());
+        let mut setenvif = self.setenvif.clone();
+        setenvif.extend(host.setenvif.iter().cloned());
+        ServerSettings {
+            section: self.section.clone(),
+            host_section: host.section.clone(),
+            setenvif,
+            redirects,
+            aliases,
+        }
     }
 }
 
