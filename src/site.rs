@@ -73,8 +73,13 @@ pub struct Host {
     pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
-    /// `<Location>` sections: the prefix, the handler, the modules' settings.
-    pub locations: Vec<(String, Option<Handler>, SectionSettings)>,
+    /// `<Location>` sections: the prefix and the handler.
+    pub locations: Vec<(String, Option<Handler>)>,
+    /// The `<Location>` sections that set something in [`crate::modules`], in configuration
+    /// order: the prefix and the settings.
+    pub module_locations: Vec<(String, SectionSettings)>,
+    /// Whether any section sets `Header` lines (else responses skip that step).
+    pub any_headers: bool,
     /// `<Directory>` sections, shortest path first.
     pub directories: Vec<DirSection>,
     /// `<Files>` and `<FilesMatch>` sections with the modules' settings, in configuration
@@ -142,6 +147,8 @@ pub struct DirSection {
     pub follow_symlinks: Option<bool>,
     /// The modules' settings.
     pub modules: SectionSettings,
+    /// Whether they set anything (sections that do not are passed over per request).
+    pub active: bool,
 }
 
 /// What the configuration says about one request path.
@@ -282,6 +289,7 @@ impl Host {
                     path: PathBuf::from(std::ffi::OsStr::from_bytes(trimmed)),
                     follow_symlinks: d.follow_symlinks,
                     modules: d.modules.clone(),
+                    active: !d.modules.is_empty(),
                 }
             })
             .collect();
@@ -317,8 +325,25 @@ impl Host {
             locations: cfg
                 .locations
                 .iter()
-                .map(|l| (l.path.clone(), l.handler.clone(), l.modules.clone()))
+                .map(|l| (l.path.clone(), l.handler.clone()))
                 .collect(),
+            module_locations: cfg
+                .locations
+                .iter()
+                .filter(|l| !l.modules.is_empty())
+                .map(|l| (l.path.clone(), l.modules.clone()))
+                .collect(),
+            any_headers: {
+                let m = &cfg.server_modules;
+                !m.section.headers.is_empty()
+                    || !m.host_section.headers.is_empty()
+                    || cfg.locations.iter().any(|l| !l.modules.headers.is_empty())
+                    || cfg
+                        .directories
+                        .iter()
+                        .any(|d| !d.modules.headers.is_empty())
+                    || files.iter().any(|(_, f)| !f.headers.is_empty())
+            },
             modules_active: !cfg.server_modules.is_empty()
                 || cfg.locations.iter().any(|l| !l.modules.is_empty())
                 || directories.iter().any(|d| !d.modules.is_empty())
@@ -356,7 +381,7 @@ impl Host {
                 r.follow_symlinks = f;
             }
         }
-        for (prefix, handler, _) in &self.locations {
+        for (prefix, handler) in &self.locations {
             // httpd's non-regex <Location> is a plain prefix match on the URL-path.
             if let Some(h) = handler
                 && path.starts_with(prefix.as_bytes())

@@ -97,12 +97,16 @@ impl Host {
         let (base, rest) = self.file_base(path);
         // <Files> match the last segment of the URL-path.
         let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        // Sections that set nothing here change nothing when merged: they are passed over.
         std::iter::once(&self.modules.section)
             .chain(std::iter::once(&self.modules.host_section))
+            .filter(|s| !s.is_empty())
             .chain(
                 self.directories
                     .iter()
-                    .filter(move |d| dir_applies(d.path.as_os_str().as_bytes(), base, &rest))
+                    .filter(move |d| {
+                        d.active && dir_applies(d.path.as_os_str().as_bytes(), base, &rest)
+                    })
                     .map(|d| &d.modules),
             )
             .chain(
@@ -112,10 +116,10 @@ impl Host {
                     .map(|(_, m)| m),
             )
             .chain(
-                self.locations
+                self.module_locations
                     .iter()
-                    .filter(move |(prefix, _, _)| path.starts_with(prefix.as_bytes()))
-                    .map(|(_, _, m)| m),
+                    .filter(move |(prefix, _)| path.starts_with(prefix.as_bytes()))
+                    .map(|(_, m)| m),
             )
     }
 }

@@ -449,10 +449,11 @@ impl Worker<'_> {
     ) -> Result<Option<Reply>, WouldBlock> {
         let site = self.host();
         let sections = site.sections(decoded);
-        // Most paths of most sites: nothing configured for them (one pass, nothing allocated).
+        // Most paths of most sites: nothing configured for them (one pass over the sections
+        // that set something, nothing allocated).
         if site.modules.setenvif.is_empty()
             && site.modules.redirects.is_empty()
-            && sections.clone().all(|s| s.is_empty())
+            && sections.clone().next().is_none()
         {
             return Ok(None);
         }
@@ -503,6 +504,9 @@ impl Worker<'_> {
         time: &RequestTime,
     ) {
         let site = self.host();
+        if !site.any_headers {
+            return;
+        }
         let sections = site.sections(decoded);
         if !modules::has_headers(sections.clone()) {
             return;
