@@ -72,6 +72,8 @@ pub struct Site {
     pub directory_index: Vec<String>,
     /// Media types.
     pub mime: MimeTypes,
+    /// DirectorySlash, `Options Indexes`, listings and gzip.
+    pub output: crate::modules::Output,
     /// `<Location>` sections.
     pub locations: Vec<(String, Option<Handler>, Access)>,
     /// `<Directory>` sections under the DocumentRoot, relative to it, longest last.
@@ -139,6 +141,8 @@ impl Site {
                 })?
             }
         };
+        let mime = mime.with_rules(cfg.output.mime.clone());
+        let output = crate::modules::Output::new(&cfg.output, &root);
         let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();
         for d in &cfg.directories {
             // Sections outside the DocumentRoot can only matter for `/` (httpd's default
@@ -177,6 +181,7 @@ impl Site {
             root_fd,
             directory_index: cfg.directory_index.clone(),
             mime,
+            output,
             locations: cfg
                 .locations
                 .iter()

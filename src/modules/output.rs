@@ -1,0 +1,183 @@
+//! The settings of the modules that shape a response's content — mod_mime's `AddType` and
+//! kin, mod_dir's `DirectorySlash`, mod_autoindex, mod_deflate — read from the configuration
+//! ([`OutputSettings`], one dispatch from the reader) and fixed for a child's site
+//! ([`Output`]).
+
+use std::path::{Path, PathBuf};
+
+use super::{autoindex, deflate};
+use crate::mime::MimeRules;
+
+/// The directives of mod_mime, mod_dir (`DirectorySlash`), mod_autoindex and mod_deflate, as
+/// read.
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    /// `AddType`, `AddCharset`, `AddEncoding`, `AddLanguage`, `DefaultLanguage`,
+    /// `RemoveType`, `ForceType`.
+    pub mime: MimeRules,
+    /// mod_autoindex.
+    pub autoindex: autoindex::Settings,
+    /// mod_deflate.
+    pub deflate: deflate::Settings,
+    /// `DirectorySlash` (on by default).
+    #[doc(alias = "DirectorySlash")]
+    pub directory_slash: bool,
+    /// `Options Indexes` per `<Directory>` (absolute path, on or off), in configuration order.
+    pub indexes: Vec<(PathBuf, bool)>,
+}
+
+impl Default for OutputSettings {
+    fn default() -> OutputSettings {
+        OutputSettings {
+            mime: MimeRules::default(),
+            autoindex: autoindex::Settings::default(),
+            deflate: deflate::Settings::default(),
+            directory_slash: true,
+            indexes: Vec::new(),
+        }
+    }
+}
+
+impl OutputSettings {
+    /// Apply `name` (lowercase) if it is one of these modules' directives: `None` if it is
+    /// not, else the result. `in_section`: the line is inside a `<Directory>`/`<Location>`
+    /// section, where eventmpm takes none of them (they are server-wide here).
+    pub fn directive(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        in_section: bool,
+    ) -> Option<Result<(), String>> {
+        let r = if name == "directoryslash" {
+            match args {
+                [v] if v.eq_ignore_ascii_case("on") => {
+                    self.directory_slash = true;
+                    Ok(())
+                }
+                [v] if v.eq_ignore_ascii_case("off") => {
+                    self.directory_slash = false;
+                    Ok(())
+                }
+                _ => Err("DirectorySlash must be On or Off".into()),
+            }
+        } else {
+            self.mime
+                .directive(name, args)
+                .or_else(|| self.autoindex.directive(name, args))
+                .or_else(|| self.deflate.directive(name, args))?
+        };
+        if in_section && r.is_ok() {
+            return Some(Err(format!(
+                "{name} inside <Directory> or <Location> is not supported by eventmpm; set it at server level"
+            )));
+        }
+        Some(r)
+    }
+
+    /// Record `Options [+-]Indexes` (`None`: the line does not change it) for the section
+    /// of `dir`.
+    pub fn set_indexes(&mut self, dir: &Path, on: Option<bool>) {
+        if let Some(on) = on {
+            self.indexes.push((dir.to_path_buf(), on));
+        }
+    }
+}
+
+/// [`OutputSettings`] fixed for a site: `Options Indexes` resolved beneath its DocumentRoot.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// mod_autoindex.
+    pub autoindex: autoindex::Settings,
+    /// mod_deflate.
+    pub deflate: deflate::Settings,
+    /// `DirectorySlash`.
+    pub directory_slash: bool,
+    /// `Options Indexes` by directory relative to the DocumentRoot (empty: the root), shorter
+    /// paths first so that deeper sections override them.
+    indexes: Vec<(PathBuf, bool)>,
+}
+
+impl Output {
+    /// Resolve `settings` for the DocumentRoot `root` (canonical).
+    pub fn new(settings: &OutputSettings, root: &Path) -> Output {
+        let mut indexes = Vec::new();
+        for (dir, on) in &settings.indexes {
+            let canon = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+            // A section above the DocumentRoot covers all of it.
+            let rel = if root.starts_with(&canon) {
+                PathBuf::new()
+            } else if let Ok(r) = canon.strip_prefix(root) {
+                r.to_path_buf()
+            } else {
+                continue;
+            };
+            indexes.push((rel, *on));
+        }
+        // Stable: sections of the same depth keep their order, the later one winning.
+        indexes.sort_by_key(|(p, _)| p.components().count());
+        Output {
+            autoindex: settings.autoindex.clone(),
+            deflate: settings.deflate.clone(),
+            directory_slash: settings.directory_slash,
+            indexes,
+        }
+    }
+
+    /// Whether `Options Indexes` holds for the directory at the URL-path `path` (decoded,
+    /// normalised). httpd's default is off.
+    pub fn indexes(&self, path: &[u8]) -> bool {
+        let rel = relative(path);
+        let mut on = false;
+        for (dir, value) in &self.indexes {
+            if dir.as_os_str().is_empty() || rel.starts_with(dir) {
+                on = *value;
+            }
+        }
+        on
+    }
+}
+
+fn relative(path: &[u8]) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    let p = path.strip_prefix(b"/").unwrap_or(path);
+    let p = p.strip_suffix(b"/").unwrap_or(p);
+    Path::new(std::ffi::OsStr::from_bytes(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_follow_the_deepest_section() {
+        let root = std::env::temp_dir().join(format!("eventmpm-output-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        let root = root.canonicalize().unwrap();
+        let mut s = OutputSettings::default();
+        s.set_indexes(Path::new("/"), Some(false));
+        s.set_indexes(&root, Some(true));
+        s.set_indexes(&root.join("a/b"), Some(false));
+        s.set_indexes(&root.join("a"), None);
+        s.set_indexes(Path::new("/elsewhere"), Some(true));
+        let o = Output::new(&s, &root);
+        assert!(o.indexes(b"/"));
+        assert!(o.indexes(b"/a/"));
+        assert!(!o.indexes(b"/a/b/"));
+        assert!(!o.indexes(b"/a/b/c/"));
+        assert!(o.indexes(b"/ab/"), "components, not prefixes");
+        assert!(!Output::new(&OutputSettings::default(), &root).indexes(b"/"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn section_lines_are_refused_and_others_pass() {
+        let mut s = OutputSettings::default();
+        assert!(s.directive("addtype", &["text/x", ".x"], true).unwrap().is_err());
+        assert!(s.directive("addtype", &["text/x", ".x"], false).unwrap().is_ok());
+        assert!(s.directive("directoryslash", &["off"], false).unwrap().is_ok());
+        assert!(!s.directory_slash);
+        assert!(s.directive("indexoptions", &["FancyIndexing"], false).unwrap().is_ok());
+        assert!(s.directive("deflatebuffersize", &["4096"], false).unwrap().is_ok());
+        assert!(s.directive("servername", &["x"], false).is_none());
+    }
+}
