@@ -715,11 +715,16 @@ fn html(s: &str) -> String {
 /// httpd's `ap_os_escape_path(p, 0)`: `%xx` (lower-case hex) for what may not stand in a path,
 /// and `./` before a first segment holding a colon.
 fn os_escape_path(s: &[u8]) -> String {
+    escape_path(s, false)
+}
+
+/// httpd's `ap_os_escape_path(p, partial)` (`ap_escape_uri` is the partial form).
+pub fn escape_path(s: &[u8], partial: bool) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let colon = s.iter().position(|&b| b == b':');
     let slash = s.iter().position(|&b| b == b'/');
     if let Some(c) = colon {
-        if slash.is_none_or(|sl| c < sl) {
+        if !partial && slash.is_none_or(|sl| c < sl) {
             out.push_str("./");
         }
     }
@@ -755,7 +760,7 @@ struct Entry {
     alt: Option<String>,
     desc: Option<String>,
     size: i64,
-    /// Modification time, seconds; -1 unknown.
+    /// Modification time, microseconds (httpd sorts by `apr_time_t`); -1 unknown.
     lm: i64,
     isdir: bool,
 }
@@ -769,7 +774,7 @@ pub struct DirEntry {
     pub is_dir: bool,
     /// Size in bytes.
     pub size: i64,
-    /// Modification time, seconds since the epoch.
+    /// Modification time, microseconds since the epoch.
     pub mtime: i64,
 }
 
@@ -802,7 +807,7 @@ pub fn read_dir(
             name,
             is_dir: meta.is_dir(),
             size: meta.len() as i64,
-            mtime: meta.mtime(),
+            mtime: meta.mtime() * 1_000_000 + meta.mtime_nsec() / 1000,
         });
     }
     Ok((out, truncated))
@@ -1366,7 +1371,7 @@ impl Settings {
             out.push_str("<ul>");
         }
         let date_format = |lm: i64| -> String {
-            let t = eventmpm_core::calendar::DateTime::from_unix(lm + utc_offset);
+            let t = eventmpm_core::calendar::DateTime::from_unix(lm.div_euclid(1_000_000) + utc_offset);
             if self.old_dates {
                 format!(
                     "{:02}-{}-{:04} {:02}:{:02}",

@@ -29,6 +29,7 @@ use eventmpm_core::scoreboard::{CpuTimes, WorkerScore, WorkerStatus};
 mod access_log;
 mod cgi;
 mod emit;
+mod listing;
 mod plan;
 mod respond;
 mod static_file;

@@ -174,6 +174,9 @@ pub(super) struct Reply {
     /// Force `Connection: close` (the request's body was not read, or the stream is untrusted).
     pub(super) close: bool,
     pub(super) filename: Option<std::sync::Arc<str>>,
+    /// A `HEAD` whose `GET` would stream its body (gzip, a listing): the head says no
+    /// length, as httpd's does.
+    pub(super) length_unknown: bool,
 }
 
 impl Reply {
@@ -183,6 +186,7 @@ impl Reply {
             body: Body::None,
             close: false,
             filename: None,
+            length_unknown: false,
         }
     }
 }
@@ -363,7 +367,12 @@ impl Worker<'_> {
             Handler::ServerStatus if blocking == Blocking::Never => Err(WouldBlock),
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
             Handler::Default | Handler::Cgi => {
-                self.static_file(req, decoded, route.follow_symlinks, time, blocking)
+                let client = super::listing::Client {
+                    peer: io.peer.ip(),
+                    local: io.local.ip(),
+                    local_port: io.local.port(),
+                };
+                self.static_file(req, decoded, route.follow_symlinks, time, blocking, client)
             }
         }
     }

@@ -1,0 +1,221 @@
+//! A directory without a DirectoryIndex file: its listing where `Options Indexes` allows one
+//! (mod_autoindex, [`crate::modules::autoindex`]), else 403 as httpd answers. Only a worker
+//! gets here (the listener never opens a directory), so a listing never holds up the listener.
+
+use std::net::IpAddr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use eventmpm_core::http1::{Method, Request, Status};
+
+use super::Worker;
+use super::plan::{Body, Reply};
+use super::respond::RequestTime;
+use crate::modules::autoindex::{self, Insert};
+use crate::modules::deflate;
+use crate::site::Site;
+
+/// The request's client and the address it reached, for the access rules of each entry.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Client {
+    pub(super) peer: IpAddr,
+    pub(super) local: IpAddr,
+    /// The port the request reached.
+    pub(super) local_port: u16,
+}
+
+impl Worker<'_> {
+    /// httpd's `ap_construct_url` with `UseCanonicalName Off`: `http://` + the `Host` field's
+    /// name (the ServerName without one) + its port (else the port reached; none if 80) +
+    /// `path`.
+    pub(super) fn absolute_url(&self, req: &Request<'_>, client: Client, path: &[u8]) -> Vec<u8> {
+        let host = req
+            .header("Host")
+            .map(|h| String::from_utf8_lossy(h).trim().to_string())
+            .filter(|h| !h.is_empty());
+        let (name, port) = match &host {
+            Some(h) => {
+                let (name, port) = match h.rfind(':') {
+                    Some(i) if !h[i..].contains(']') => (&h[..i], h[i + 1..].parse::<u16>().ok()),
+                    _ => (h.as_str(), None),
+                };
+                (name.trim_end_matches('.').to_ascii_lowercase(), port)
+            }
+            None => (self.site.server_name.clone(), None),
+        };
+        let port = port.unwrap_or(client.local_port);
+        let mut url = format!("http://{name}").into_bytes();
+        if port != 80 {
+            url.extend_from_slice(format!(":{port}").as_bytes());
+        }
+        url.extend_from_slice(path);
+        url
+    }
+
+    /// The answer for the directory at the URL-path `path` (decoded) that has no index file.
+    pub(super) fn no_index(
+        &mut self,
+        req: &Request<'_>,
+        path: &[u8],
+        follow: bool,
+        time: &RequestTime,
+        client: Client,
+    ) -> Reply {
+        let method = req.method();
+        let output = &self.site.output;
+        let dir = self
+            .site
+            .document_root
+            .join(crate::site::relative_path(path));
+        if !output.indexes(path) {
+            log::error!(
+                "AH01276: Cannot serve directory {}/: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
+                dir.display(),
+                if self.site.directory_index.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.site.directory_index.join(",")
+                }
+            );
+            let status = if output.autoindex.forbidden_is_not_found() {
+                Status::NOT_FOUND
+            } else {
+                Status::FORBIDDEN
+            };
+            return self.error_reply(status, method.as_str(), b"");
+        }
+        // mod_autoindex answers GET (and HEAD) only; httpd's default handler then refuses the
+        // rest of what it would take for a file.
+        if method != Method::Get && method != Method::Head {
+            return self.error_reply(Status::METHOD_NOT_ALLOWED, method.as_str(), b"");
+        }
+        let settings = &output.autoindex;
+        let content_type = settings.content_type();
+        if method == Method::Head {
+            // httpd sends a listing's HEAD with its type and no length (and no Vary: the
+            // empty body never reaches mod_deflate).
+            self.fields.push("Content-Type", content_type.as_bytes());
+            let mut r = Reply::new(Status::OK);
+            r.length_unknown = true;
+            return r;
+        }
+        let site: &Site = self.site;
+        let root = &site.document_root;
+        let dir_uri = path;
+        let read = autoindex::read_dir(&dir, |name, _meta, is_link| {
+            let mut uri = dir_uri.to_vec();
+            if !uri.ends_with(b"/") {
+                uri.push(b'/');
+            }
+            uri.extend_from_slice(name);
+            let route = site.route(&uri);
+            if !Site::allows(&route, client.peer, client.local) {
+                return false;
+            }
+            if is_link {
+                // Links are followed only where FollowSymLinks allows, and only within the
+                // DocumentRoot, as the static-file handler serves them.
+                let target = dir.join(std::ffi::OsStr::from_bytes(name));
+                return follow
+                    && route.follow_symlinks
+                    && target.canonicalize().is_ok_and(|t| t.starts_with(root));
+            }
+            true
+        });
+        let (entries, truncated) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!(
+                    "AH01275: Can't open directory for index: {}/: {e}",
+                    dir.display()
+                );
+                return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
+            }
+        };
+        if truncated {
+            log::warn!(
+                "directory {} has more than {} entries: the listing shows the first read",
+                dir.display(),
+                autoindex::MAX_ENTRIES
+            );
+        }
+        let (header_name, readme_name) = settings.inserts();
+        let insert = |name: Option<&str>| name.and_then(|n| self.insert(&dir, n, client));
+        let header = insert(header_name);
+        let readme = insert(readme_name);
+        let (utc_offset, _) = crate::logformat::local_zone(time.secs);
+        let page = settings.render(autoindex::Request {
+            uri: path,
+            query: req.target().query(),
+            dir: &dir,
+            entries,
+            mime: &self.site.mime,
+            utc_offset: i64::from(utc_offset),
+            header,
+            readme,
+        });
+        self.fields.push("Content-Type", page.content_type.as_bytes());
+        let mut body = page.body;
+        let deflate_settings = &self.site.output.deflate;
+        if body.len() as u64 > deflate::MIN_SIZE && deflate_settings.applies_to(Some(&page.content_type))
+        {
+            self.fields.push("Vary", b"Accept-Encoding");
+            if deflate::accepts_gzip(req.header("Accept-Encoding")) {
+                let len = body.len() as u64;
+                let gz = deflate_settings.compress(len, |buf, at| {
+                    let at = at as usize;
+                    let n = buf.len().min(body.len() - at);
+                    buf[..n].copy_from_slice(&body[at..at + n]);
+                    Ok(n)
+                });
+                if let Ok(gz) = gz {
+                    self.fields.push("Content-Encoding", b"gzip");
+                    body = gz;
+                }
+            }
+        }
+        let mut r = Reply::new(Status::OK);
+        r.body = Body::Page(body);
+        r
+    }
+
+    /// A `HeaderName`/`ReadmeName` file for the listing of `dir`: a regular file the client
+    /// may read, named relative to the directory (or to the DocumentRoot when it starts with
+    /// `/`), of a text type, its first [`autoindex::MAX_INSERT`] bytes.
+    fn insert(&self, dir: &Path, name: &str, client: Client) -> Option<Insert> {
+        let root = &self.site.document_root;
+        let path: PathBuf = match name.strip_prefix('/') {
+            Some(rel) => root.join(rel),
+            None => dir.join(name),
+        };
+        let canon = path.canonicalize().ok()?;
+        let rel = canon.strip_prefix(root).ok()?;
+        let mut uri = b"/".to_vec();
+        uri.extend_from_slice(rel.as_os_str().as_bytes());
+        if !Site::allows(&self.site.route(&uri), client.peer, client.local) {
+            return None;
+        }
+        let meta = std::fs::metadata(&canon).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let content_type = self.site.mime.lookup(&canon)?;
+        let content_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or(&content_type)
+            .trim()
+            .to_string();
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(&canon)
+            .ok()?
+            .take(autoindex::MAX_INSERT)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        Some(Insert {
+            content_type,
+            bytes,
+        })
+    }
+}
