@@ -214,7 +214,7 @@ impl Reader {
             }
         };
         // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate.
-        if let Some(r) = self.cfg.output.directive(&lname, args, scope.is_some()) {
+        if let Some(r) = self.cfg.output.directive(name, args, scope.is_some()) {
             return r;
         }
         match lname.as_str() {

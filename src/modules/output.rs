@@ -39,15 +39,18 @@ impl Default for OutputSettings {
 }
 
 impl OutputSettings {
-    /// Apply `name` (lowercase) if it is one of these modules' directives: `None` if it is
-    /// not, else the result. `in_section`: the line is inside a `<Directory>`/`<Location>`
-    /// section, where eventmpm takes none of them (they are server-wide here).
+    /// Apply `written` (a directive name in any case) if it is one of these modules'
+    /// directives: `None` if it is not, else the result. `in_section`: the line is inside a
+    /// `<Directory>`/`<Location>` section, where eventmpm takes none of them (they are
+    /// server-wide here).
     pub fn directive(
         &mut self,
-        name: &str,
+        written: &str,
         args: &[&str],
         in_section: bool,
     ) -> Option<Result<(), String>> {
+        let lower = written.to_ascii_lowercase();
+        let name = lower.as_str();
         let r = if name == "directoryslash" {
             match args {
                 [v] if v.eq_ignore_ascii_case("on") => {
@@ -68,7 +71,7 @@ impl OutputSettings {
         };
         if in_section && r.is_ok() {
             return Some(Err(format!(
-                "{name} inside <Directory> or <Location> is not supported by eventmpm; set it at server level"
+                "{written} inside <Directory> or <Location> is not supported by eventmpm; set it at server level"
             )));
         }
         Some(r)
