@@ -67,6 +67,11 @@ impl Worker<'_> {
             .site
             .document_root
             .join(crate::site::relative_path(path));
+        // mod_autoindex takes GET (and HEAD) only, before it looks at Options; httpd's
+        // default handler then has no file to give a POST: 404.
+        if method != Method::Get && method != Method::Head {
+            return self.error_reply(Status::NOT_FOUND, method.as_str(), b"");
+        }
         if !output.indexes(path) {
             log::error!(
                 "AH01276: Cannot serve directory {}/: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
@@ -83,11 +88,6 @@ impl Worker<'_> {
                 Status::FORBIDDEN
             };
             return self.error_reply(status, method.as_str(), b"");
-        }
-        // mod_autoindex answers GET (and HEAD) only; httpd's default handler then refuses the
-        // rest of what it would take for a file.
-        if method != Method::Get && method != Method::Head {
-            return self.error_reply(Status::METHOD_NOT_ALLOWED, method.as_str(), b"");
         }
         let settings = &output.autoindex;
         let content_type = settings.content_type();
