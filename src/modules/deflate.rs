@@ -15,7 +15,8 @@
 //! by that: `DeflateBufferSize` bytes of input at a time, and the output, which for the types
 //! compressed is smaller than the input. A larger file goes uncompressed (with `Vary`), so a
 //! client is never sent a body we could not bound. `HEAD` gets the compressed response's
-//! fields without a `Content-Length`, as httpd sends it, and costs no compression.
+//! fields, with a `Content-Length` only where httpd gives one: when the compressed stream fits
+//! one `DeflateBufferSize` buffer ([`Settings::head_length`]).
 
 use std::io::Write;
 
@@ -170,8 +171,34 @@ impl Settings {
     pub fn compress(
         &self,
         len: u64,
-        mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+        read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
     ) -> std::io::Result<Vec<u8>> {
+        self.compress_within(len, usize::MAX, read)
+            .map(|c| c.unwrap_or_default())
+    }
+
+    /// The `Content-Length` httpd gives the `HEAD` of a compressed response: the compressed
+    /// length if its deflate stream fits one `DeflateBufferSize` buffer (httpd then has the
+    /// whole body before the head goes out), else none (it has streamed the first buffer
+    /// and stops). Compresses no further than that.
+    pub fn head_length(
+        &self,
+        len: u64,
+        read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+    ) -> std::io::Result<Option<u64>> {
+        let limit = GZIP_HEADER.len() + self.buffer_size;
+        self.compress_within(len, limit, read)
+            .map(|c| c.map(|b| b.len() as u64))
+    }
+
+    /// [`Settings::compress`], given up (`None`) once the output passes `limit` bytes before
+    /// the trailer.
+    fn compress_within(
+        &self,
+        len: u64,
+        limit: usize,
+        mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+    ) -> std::io::Result<Option<Vec<u8>>> {
         let mut out = Vec::with_capacity((len / 3) as usize + 64);
         out.extend_from_slice(&GZIP_HEADER);
         let mut crc = flate2::Crc::new();
@@ -190,11 +217,17 @@ impl Settings {
             crc.update(&buf[..n]);
             enc.write_all(&buf[..n])?;
             at += n as u64;
+            if enc.get_ref().len() > limit {
+                return Ok(None);
+            }
         }
         let mut out = enc.finish()?;
+        if out.len() > limit {
+            return Ok(None);
+        }
         out.extend_from_slice(&crc.sum().to_le_bytes());
         out.extend_from_slice(&(crc.amount()).to_le_bytes());
-        Ok(out)
+        Ok(Some(out))
     }
 }
 
@@ -302,6 +335,28 @@ mod tests {
             .read_to_end(&mut back)
             .unwrap();
         assert_eq!(back, data);
+        // HEAD: a length only when the deflate stream fits one buffer.
+        let read = |buf: &mut [u8], at: u64| {
+            let at = at as usize;
+            let n = buf.len().min(data.len() - at);
+            buf[..n].copy_from_slice(&data[at..at + n]);
+            Ok(n)
+        };
+        assert_eq!(s.head_length(data.len() as u64, read).unwrap(), None);
+        let repetitive: Vec<u8> = b"abcdefghij\n".iter().copied().cycle().take(3000).collect();
+        let small = &repetitive[..];
+        let read_small = |buf: &mut [u8], at: u64| {
+            let at = at as usize;
+            let n = buf.len().min(small.len() - at);
+            buf[..n].copy_from_slice(&small[at..at + n]);
+            Ok(n)
+        };
+        let whole = s.compress(3000, read_small).unwrap();
+        assert!(whole.len() < 1000 + 18);
+        assert_eq!(
+            s.head_length(3000, read_small).unwrap(),
+            Some(whole.len() as u64)
+        );
         // A file that shrinks is an error, not a short body.
         assert!(s.compress(10, |_, _| Ok(0)).is_err());
     }

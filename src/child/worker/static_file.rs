@@ -157,8 +157,8 @@ impl Worker<'_> {
     }
 
     /// The whole of `file`, gzipped (mod_deflate; see [`deflate`] for the rules): 200 even for
-    /// a `Range`, as httpd answers; a `HEAD` gets the fields without a length and costs no
-    /// compression. Only a worker compresses.
+    /// a `Range`, as httpd answers; a `HEAD` gets the fields, and a length where httpd gives
+    /// one ([`deflate::Settings::head_length`]). Only a worker compresses.
     fn gzip_file(
         &mut self,
         req: &Request<'_>,
@@ -167,39 +167,41 @@ impl Worker<'_> {
         now: i64,
         blocking: Blocking,
     ) -> Result<Reply, WouldBlock> {
-        let head = req.method() == Method::Head;
-        if blocking == Blocking::Never && !head {
+        if blocking == Blocking::Never {
             return Err(WouldBlock);
         }
+        let head = req.method() == Method::Head;
         let settings = &self.site.output.deflate;
-        let body = if head {
-            None
+        let contents = file.contents.as_deref();
+        let read = |buf: &mut [u8], at: u64| match contents {
+            Some(c) => {
+                let at = (at as usize).min(c.len());
+                let n = buf.len().min(c.len() - at);
+                buf[..n].copy_from_slice(&c[at..at + n]);
+                Ok(n)
+            }
+            None => std::os::unix::fs::FileExt::read_at(&file.file, buf, at),
+        };
+        // The body, or for a HEAD the length its head announces (if any).
+        let compressed = if head {
+            settings.head_length(file.size, read).map(Err)
         } else {
-            let contents = file.contents.as_deref();
-            let compressed = settings.compress(file.size, |buf, at| match contents {
-                Some(c) => {
-                    let at = (at as usize).min(c.len());
-                    let n = buf.len().min(c.len() - at);
-                    buf[..n].copy_from_slice(&c[at..at + n]);
-                    Ok(n)
-                }
-                None => std::os::unix::fs::FileExt::read_at(&file.file, buf, at),
-            });
-            match compressed {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    log::error!("cannot read {}: {e}", file.filename);
-                    return Ok(self.error_reply(
-                        Status::INTERNAL_SERVER_ERROR,
-                        req.method().as_str(),
-                        b"",
-                    ));
-                }
+            settings.compress(file.size, read).map(Ok)
+        };
+        let body = match compressed {
+            Ok(b) => b,
+            Err(e) => {
+                log::error!("cannot read {}: {e}", file.filename);
+                return Ok(self.error_reply(
+                    Status::INTERNAL_SERVER_ERROR,
+                    req.method().as_str(),
+                    b"",
+                ));
             }
         };
         let etag = settings.etag(etag);
         let stored = Stored {
-            size: body.as_ref().map_or(0, |b| b.len() as u64),
+            size: 0,
             content_type: file.content_type.as_deref().map(str::as_bytes),
             etag: etag.as_deref().unwrap_or(b""),
             modified: file.mtime,
@@ -222,8 +224,10 @@ impl Worker<'_> {
         let mut reply = Reply::new(Status::OK);
         reply.filename = Some(file.filename.clone());
         match body {
-            Some(b) => reply.body = Body::Page(b),
-            None => reply.length_unknown = true,
+            Ok(b) => reply.body = Body::Page(b),
+            // A HEAD's body is never sent: a placeholder of the announced length.
+            Err(Some(len)) => reply.body = Body::Page(vec![0; len as usize]),
+            Err(None) => reply.length_unknown = true,
         }
         Ok(reply)
     }
