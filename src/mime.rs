@@ -350,8 +350,14 @@ mod tests {
     #[test]
     fn built_in_lookup_is_case_insensitive_and_unknown_is_none() {
         let m = MimeTypes::built_in();
-        assert_eq!(m.lookup(Path::new("/a/index.html")).as_deref(), Some("text/html"));
-        assert_eq!(m.lookup(Path::new("PHOTO.JPG")).as_deref(), Some("image/jpeg"));
+        assert_eq!(
+            m.lookup(Path::new("/a/index.html")).as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            m.lookup(Path::new("PHOTO.JPG")).as_deref(),
+            Some("image/jpeg")
+        );
         assert_eq!(
             m.lookup(Path::new("archive.tar.gz")).as_deref(),
             Some("application/gzip")
@@ -366,7 +372,10 @@ mod tests {
             "# comment\n\ntext/html\t\thtml htm\napplication/x-foo foo\ntext/plain html\n",
         )
         .unwrap();
-        assert_eq!(m.lookup(Path::new("a.foo")).as_deref(), Some("application/x-foo"));
+        assert_eq!(
+            m.lookup(Path::new("a.foo")).as_deref(),
+            Some("application/x-foo")
+        );
         assert_eq!(m.lookup(Path::new("a.htm")).as_deref(), Some("text/html"));
         assert_eq!(
             m.lookup(Path::new("a.html")).as_deref(),
@@ -415,8 +424,14 @@ mod tests {
         ]));
         let md = |n: &str| m.metadata(Path::new(n));
         // AddType wins over TypesConfig; the last extension with a type wins.
-        assert_eq!(md("a.tar.gz").content_type.as_deref(), Some("application/x-gzip"));
-        assert_eq!(md("a.gz.tar").content_type.as_deref(), Some("application/x-tar"));
+        assert_eq!(
+            md("a.tar.gz").content_type.as_deref(),
+            Some("application/x-gzip")
+        );
+        assert_eq!(
+            md("a.gz.tar").content_type.as_deref(),
+            Some("application/x-tar")
+        );
         // Languages and charsets from other extensions, in any order.
         let page = md("index.html.en");
         assert_eq!(page.content_type.as_deref(), Some("text/html"));
@@ -453,10 +468,19 @@ mod tests {
         let es = m.metadata(Path::new("a.es"));
         assert_eq!(es.content_type.as_deref(), Some("application/x-foo"));
         assert_eq!(es.language.as_deref(), Some("es"));
-        assert_eq!(m.metadata(Path::new("a.txt")).language.as_deref(), Some("de"));
+        assert_eq!(
+            m.metadata(Path::new("a.txt")).language.as_deref(),
+            Some("de")
+        );
         let forced = types.with_rules(rules(&["ForceType image/gif", "AddCharset UTF-8 .txt"]));
-        assert_eq!(forced.lookup(Path::new("a.txt")).as_deref(), Some("image/gif"));
-        assert_eq!(forced.lookup(Path::new("noext")).as_deref(), Some("image/gif"));
+        assert_eq!(
+            forced.lookup(Path::new("a.txt")).as_deref(),
+            Some("image/gif")
+        );
+        assert_eq!(
+            forced.lookup(Path::new("noext")).as_deref(),
+            Some("image/gif")
+        );
         let mut r = MimeRules::default();
         assert!(r.directive("addtype", &["text/plain"]).unwrap().is_err());
         assert!(r.directive("forcetype", &[]).unwrap().is_err());

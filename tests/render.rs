@@ -76,7 +76,9 @@ fn make_tree(s: &Scratch) {
     let mut x: u64 = 12345;
     let mut numbers = String::new();
     for _ in 0..40_000 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         numbers += &format!("{}\n", x >> 40);
     }
     let p = s.file("numbers.txt", numbers.as_bytes());
@@ -143,7 +145,11 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(
-            String::from_utf8_lossy(&b[..eol]).split(';').next().unwrap_or("").trim(),
+            String::from_utf8_lossy(&b[..eol])
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim(),
             16,
         )
         .unwrap_or(0);
@@ -198,7 +204,10 @@ fn listings_sort_by_each_column_and_order() {
     let get = |q: &str| fetch(srv.addr(), "GET", &format!("/{q}"), "");
     let (status, head, body) = get("");
     assert_eq!(status, 200, "{head}");
-    assert_eq!(header(&head, "Content-Type"), Some("text/html;charset=UTF-8"));
+    assert_eq!(
+        header(&head, "Content-Type"),
+        Some("text/html;charset=UTF-8")
+    );
     let text = String::from_utf8_lossy(&body);
     assert!(text.contains("<title>Index of /</title>"), "{text}");
     // Natural order (VersionSort): file9 before file10; strcmp order: B before a.
@@ -225,18 +234,32 @@ fn listings_sort_by_each_column_and_order() {
     );
     // The ignored names are not there; the icons and description follow the type rules.
     assert!(!text.contains(".hidden") && !text.contains("backup~"));
-    assert!(text.contains("<img src=\"/icons/text.gif\" alt=\"[TXT]\"></td><td><a href=\"a.txt\">a.txt</a>"));
-    assert!(text.contains("<img src=\"/icons/compressed.gif\" alt=\"[   ]\"></td><td><a href=\"pkg.tar.gz\">"));
+    assert!(text.contains(
+        "<img src=\"/icons/text.gif\" alt=\"[TXT]\"></td><td><a href=\"a.txt\">a.txt</a>"
+    ));
+    assert!(text.contains(
+        "<img src=\"/icons/compressed.gif\" alt=\"[   ]\"></td><td><a href=\"pkg.tar.gz\">"
+    ));
     assert!(text.contains("<td>The C source</td>"), "{text}");
     // Every column, both ways: the rows reverse, the link of the current column flips.
-    for (key, expected_first) in [("N", "B.txt"), ("M", "B.txt"), ("S", "empty/"), ("D", "B.txt")] {
+    for (key, expected_first) in [
+        ("N", "B.txt"),
+        ("M", "B.txt"),
+        ("S", "empty/"),
+        ("D", "B.txt"),
+    ] {
         let (_, _, asc) = get(&format!("?C={key};O=A"));
         let (_, _, desc) = get(&format!("?C={key};O=D"));
         let (a, mut d) = (rows(&asc), rows(&desc));
         assert_eq!(a.len(), by_name.len(), "C={key}");
         if key == "M" {
             // Directories have the scratch tree's own times: compare the files only.
-            let files = |v: &[String]| v.iter().filter(|r| !r.ends_with('/')).cloned().collect::<Vec<_>>();
+            let files = |v: &[String]| {
+                v.iter()
+                    .filter(|r| !r.ends_with('/'))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(files(&a)[0], expected_first, "C=M;O=A");
             let mut fd = files(&d);
             fd.reverse();
@@ -271,8 +294,14 @@ fn listings_sort_by_each_column_and_order() {
     let (status, _, sub) = fetch(srv.addr(), "GET", "/sub/", "");
     assert_eq!(status, 200);
     let sub_text = String::from_utf8_lossy(&sub);
-    assert!(sub_text.contains("<a href=\"/\">Parent Directory</a>"), "{sub_text}");
-    assert!(sub_text.contains("<p>Header here</p>\n") && !sub_text.contains("<h1>"), "{sub_text}");
+    assert!(
+        sub_text.contains("<a href=\"/\">Parent Directory</a>"),
+        "{sub_text}"
+    );
+    assert!(
+        sub_text.contains("<p>Header here</p>\n") && !sub_text.contains("<h1>"),
+        "{sub_text}"
+    );
     assert_eq!(srv.error_log().matches("panicked").count(), 0);
 }
 
@@ -284,14 +313,26 @@ fn directory_slash_redirects_and_index_options() {
     let want = format!("http://127.0.0.1:{}/sub/?a=b", srv.port);
     assert_eq!(header(&head, "Location"), Some(want.as_str()));
     let body = String::from_utf8_lossy(&body);
-    assert!(body.contains(&format!("<p>The document has moved <a href=\"{want}\">here</a>.</p>")), "{body}");
+    assert!(
+        body.contains(&format!(
+            "<p>The document has moved <a href=\"{want}\">here</a>.</p>"
+        )),
+        "{body}"
+    );
     // The second DirectoryIndex name is served where the first is missing.
     let (status, _, body) = fetch(srv.addr(), "GET", "/sub/", "");
     assert_eq!((status, body.len()), (200, 40));
     // curl follows the redirect to the listing of an index-less directory.
     let (code, out, err) = run_tool(
         "curl",
-        &["-sSL", "-o", "/dev/null", "-w", "%{http_code} %{url_effective}", &srv.url("/empty")],
+        &[
+            "-sSL",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{url_effective}",
+            &srv.url("/empty"),
+        ],
         Duration::from_secs(20),
     );
     assert_eq!(code, Some(0), "{err}");
@@ -310,7 +351,8 @@ fn directory_slash_redirects_and_index_options() {
     let (status, _, _) = fetch(srv.addr(), "GET", "/sub/", "");
     assert_eq!(status, 403);
     assert!(
-        srv.error_log().contains("server-generated directory index forbidden by Options directive"),
+        srv.error_log()
+            .contains("server-generated directory index forbidden by Options directive"),
         "{}",
         srv.error_log()
     );
@@ -342,7 +384,10 @@ print(r.status, r.getheader('Content-Encoding'), r.getheader('Vary'), r.getheade
     let gz: Vec<&str> = lines[0].split(' ').collect();
     assert_eq!(&gz[..3], ["200", "gzip", "Accept-Encoding"], "{out}");
     assert!(gz[3].ends_with("-gzip\""), "{out}");
-    assert_eq!(gz[4], gz[5], "Content-Length is the compressed length: {out}");
+    assert_eq!(
+        gz[4], gz[5],
+        "Content-Length is the compressed length: {out}"
+    );
     assert!(gz[5].parse::<usize>().unwrap() < 120_000 / 4, "{out}");
     assert_eq!(lines[1], "True", "decompresses to the file: {out}");
     let plain: Vec<&str> = lines[2].split(' ').collect();
@@ -357,15 +402,26 @@ print(r.status, r.getheader('Content-Encoding'), r.getheader('Vary'), r.getheade
     assert_eq!((status, body.len()), (200, 0), "{head}");
     assert_eq!(header(&head, "Content-Encoding"), Some("gzip"));
     assert_eq!(header(&head, "Content-Length"), Some(gz[4]), "{head}");
-    let (status, head, body) =
-        fetch(srv.addr(), "HEAD", "/numbers.txt", "Accept-Encoding: gzip\r\n");
+    let (status, head, body) = fetch(
+        srv.addr(),
+        "HEAD",
+        "/numbers.txt",
+        "Accept-Encoding: gzip\r\n",
+    );
     assert_eq!((status, body.len()), (200, 0), "{head}");
     assert_eq!(header(&head, "Content-Encoding"), Some("gzip"));
     assert_eq!(header(&head, "Content-Length"), None, "{head}");
-    let (status, head, body) =
-        fetch(srv.addr(), "GET", "/numbers.txt", "Accept-Encoding: gzip\r\n");
+    let (status, head, body) = fetch(
+        srv.addr(),
+        "GET",
+        "/numbers.txt",
+        "Accept-Encoding: gzip\r\n",
+    );
     assert_eq!(status, 200);
-    assert_eq!(header(&head, "Content-Length"), Some(body.len().to_string().as_str()));
+    assert_eq!(
+        header(&head, "Content-Length"),
+        Some(body.len().to_string().as_str())
+    );
     assert!(body.len() > 8096, "{}", body.len());
     // A Range on a compressed response: the whole compressed body, 200 (httpd's answer).
     let (status, head, body) = fetch(
@@ -375,7 +431,10 @@ print(r.status, r.getheader('Content-Encoding'), r.getheader('Vary'), r.getheade
         "Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n",
     );
     assert_eq!(status, 200, "{head}");
-    assert_eq!(header(&head, "Content-Length"), Some(body.len().to_string().as_str()));
+    assert_eq!(
+        header(&head, "Content-Length"),
+        Some(body.len().to_string().as_str())
+    );
     // Without gzip a Range is a Range.
     let (status, _, body) = fetch(srv.addr(), "GET", "/big.txt", "Range: bytes=0-9\r\n");
     assert_eq!((status, body.as_slice()), (206, &b"abcdefghij"[..]));
@@ -395,8 +454,12 @@ print(r.status, r.getheader('Content-Encoding'), r.getheader('Vary'), r.getheade
         ("/image.png", "gzip", false),
         ("/big.txt", "gzip;q=0", true),
     ] {
-        let (status, head, _) =
-            fetch(srv.addr(), "GET", path, &format!("Accept-Encoding: {ae}\r\n"));
+        let (status, head, _) = fetch(
+            srv.addr(),
+            "GET",
+            path,
+            &format!("Accept-Encoding: {ae}\r\n"),
+        );
         assert_eq!(status, 200);
         assert_eq!(header(&head, "Content-Encoding"), None, "{path}: {head}");
         assert_eq!(header(&head, "Vary").is_some(), vary, "{path}: {head}");
@@ -408,7 +471,10 @@ print(r.status, r.getheader('Content-Encoding'), r.getheader('Vary'), r.getheade
         Duration::from_secs(20),
     );
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.to_ascii_lowercase().contains("content-encoding: gzip"), "{out}");
+    assert!(
+        out.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{out}"
+    );
     let (_, _, plain) = fetch(srv.addr(), "GET", "/", "");
     assert!(out.ends_with(&*String::from_utf8_lossy(&plain)), "{out}");
 }
@@ -432,25 +498,38 @@ fn mime_directives_set_type_charset_encoding_and_language() {
                       AddLanguage fr .fr\nAddType text/x-es .es\nRemoveType .es\nDefaultLanguage de\n";
     let srv = start_with(s, directives, &[]);
     let ct = |path: &str| {
-        let (code, out, err) = run_tool(
-            "curl",
-            &["-sI", &srv.url(path)],
-            Duration::from_secs(20),
-        );
+        let (code, out, err) = run_tool("curl", &["-sI", &srv.url(path)], Duration::from_secs(20));
         assert_eq!(code, Some(0), "{err}");
         out
     };
     let h = ct("/page.html.en");
-    assert!(h.contains("Content-Type: text/html\r\n") && h.contains("Content-Language: en\r\n"), "{h}");
+    assert!(
+        h.contains("Content-Type: text/html\r\n") && h.contains("Content-Language: en\r\n"),
+        "{h}"
+    );
     let h = ct("/doc.utf8.txt");
-    assert!(h.contains("Content-Type: text/plain; charset=UTF-8\r\n"), "{h}");
-    assert!(h.contains("Content-Language: de\r\n"), "DefaultLanguage: {h}");
+    assert!(
+        h.contains("Content-Type: text/plain; charset=UTF-8\r\n"),
+        "{h}"
+    );
+    assert!(
+        h.contains("Content-Language: de\r\n"),
+        "DefaultLanguage: {h}"
+    );
     assert!(ct("/x.thing").contains("Content-Type: text/x-thing\r\n"));
     let h = ct("/data.txt.Z");
-    assert!(h.contains("Content-Type: text/plain\r\n") && h.contains("Content-Encoding: x-compress\r\n"), "{h}");
+    assert!(
+        h.contains("Content-Type: text/plain\r\n")
+            && h.contains("Content-Encoding: x-compress\r\n"),
+        "{h}"
+    );
     assert!(ct("/notes.fr.txt").contains("Content-Language: fr\r\n"));
     // RemoveType lifted the AddType, and .es is in no types table here: no type at all.
-    assert!(!ct("/plain.es").contains("Content-Type"), "{}", ct("/plain.es"));
+    assert!(
+        !ct("/plain.es").contains("Content-Type"),
+        "{}",
+        ct("/plain.es")
+    );
 
     // Refused where eventmpm does not take them, at their line.
     let s = Scratch::new("render-mime-bad");
@@ -466,7 +545,10 @@ fn mime_directives_set_type_charset_encoding_and_language() {
         Duration::from_secs(20),
     );
     assert_ne!(code, Some(0));
-    assert!(err.contains("bad.conf:3: AddType inside <Directory> or <Location> is not supported"), "{err}");
+    assert!(
+        err.contains("bad.conf:3: AddType inside <Directory> or <Location> is not supported"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -483,7 +565,10 @@ fn prometheus_metrics_from_server_status() {
         Duration::from_secs(20),
     );
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), "{out}");
+    assert!(
+        out.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+        "{out}"
+    );
     for line in [
         "# TYPE apache_accesses_total counter\n",
         "apache_up 1\n",
@@ -556,7 +641,13 @@ fn start_apache(dir: &Path, docroot: &Path, directives: &str) -> Result<Apache, 
     let port = free_port();
     let mut conf = String::new();
     for m in [
-        "mpm_event", "authz_core", "mime", "autoindex", "dir", "filter", "deflate",
+        "mpm_event",
+        "authz_core",
+        "mime",
+        "autoindex",
+        "dir",
+        "filter",
+        "deflate",
     ] {
         conf += &format!("LoadModule {m}_module {}/mod_{m}.so\n", modules.display());
     }
@@ -613,7 +704,11 @@ fn listings_match_apache_byte_for_byte() {
     } else {
         ""
     };
-    let apache = match start_apache(dir, &srv.scratch.docroot(), &format!("{types}{DEBIAN_AUTOINDEX}")) {
+    let apache = match start_apache(
+        dir,
+        &srv.scratch.docroot(),
+        &format!("{types}{DEBIAN_AUTOINDEX}"),
+    ) {
         Ok(a) => a,
         Err(why) => {
             println!("skipped: {why}");
@@ -625,9 +720,23 @@ fn listings_match_apache_byte_for_byte() {
     let mut differ = Vec::new();
     for path in ["/", "/sub/", "/sub/deeper/", "/empty/"] {
         for q in [
-            "", "?C=N;O=A", "?C=N;O=D", "?C=M;O=A", "?C=M;O=D", "?C=S;O=A", "?C=S;O=D",
-            "?C=D;O=A", "?C=D;O=D", "?F=0", "?F=1", "?F=2", "?V=0", "?F=1&C=S;O=D",
-            "?P=*.txt", "?C=Q", "?O=D&C=M",
+            "",
+            "?C=N;O=A",
+            "?C=N;O=D",
+            "?C=M;O=A",
+            "?C=M;O=D",
+            "?C=S;O=A",
+            "?C=S;O=D",
+            "?C=D;O=A",
+            "?C=D;O=D",
+            "?F=0",
+            "?F=1",
+            "?F=2",
+            "?V=0",
+            "?F=1&C=S;O=D",
+            "?P=*.txt",
+            "?C=Q",
+            "?O=D&C=M",
         ] {
             let url = format!("{path}{q}");
             let ours = fetch(srv.addr(), "GET", &url, "");
@@ -645,8 +754,7 @@ fn listings_match_apache_byte_for_byte() {
                     }
                 })
             };
-            if ours.0 != apaches.0 || ours.2 != apaches.2 || fields(&ours.1) != fields(&apaches.1)
-            {
+            if ours.0 != apaches.0 || ours.2 != apaches.2 || fields(&ours.1) != fields(&apaches.1) {
                 let (a, o) = (
                     String::from_utf8_lossy(&apaches.2).into_owned(),
                     String::from_utf8_lossy(&ours.2).into_owned(),
@@ -680,7 +788,11 @@ fn listings_match_apache_byte_for_byte() {
         "/sub/page.html.fr",
         "/numbers.txt",
     ] {
-        for ae in ["", "Accept-Encoding: gzip\r\n", "Accept-Encoding: gzip;q=0\r\n"] {
+        for ae in [
+            "",
+            "Accept-Encoding: gzip\r\n",
+            "Accept-Encoding: gzip;q=0\r\n",
+        ] {
             for method in ["GET", "HEAD"] {
                 let ours = fetch(srv.addr(), method, path, ae);
                 let apaches = fetch(theirs, method, path, ae);
@@ -726,8 +838,14 @@ fn listings_match_apache_byte_for_byte() {
     // HEAD of a listing: the type, no length, as httpd.
     let ours = fetch(srv.addr(), "HEAD", "/", "");
     let apaches = fetch(theirs, "HEAD", "/", "");
-    assert_eq!(header(&ours.1, "Content-Length"), header(&apaches.1, "Content-Length"));
-    assert_eq!(header(&ours.1, "Content-Type"), header(&apaches.1, "Content-Type"));
+    assert_eq!(
+        header(&ours.1, "Content-Length"),
+        header(&apaches.1, "Content-Length")
+    );
+    assert_eq!(
+        header(&ours.1, "Content-Type"),
+        header(&apaches.1, "Content-Type")
+    );
     println!(
         "{} of {compared} listings and file responses identical to Apache's",
         compared - differ.len()

@@ -301,9 +301,7 @@ impl Settings {
                 "versionsort" => VERSION_SORT,
                 "xhtml" => EMIT_XHTML,
                 "scanhtmltitles" | "trackmodified" | "showforbidden" | "addaltclass" => {
-                    return Err(format!(
-                        "IndexOptions {w} is not supported by eventmpm"
-                    ));
+                    return Err(format!("IndexOptions {w} is not supported by eventmpm"));
                 }
                 "none" => {
                     if action.is_some() {
@@ -332,7 +330,10 @@ impl Settings {
                 }
                 "descriptionwidth" => {
                     if action != Some('-') {
-                        return Err("DescriptionWidth with no value may only appear as '-DescriptionWidth'".into());
+                        return Err(
+                            "DescriptionWidth with no value may only appear as '-DescriptionWidth'"
+                                .into(),
+                        );
                     }
                     self.desc_width = DEFAULT_DESC_WIDTH;
                     self.desc_adjust = Adjust::Fixed;
@@ -377,9 +378,7 @@ impl Settings {
                         } else {
                             let width = atoi(v);
                             if width != 0 && width < 12 {
-                                return Err(
-                                    "DescriptionWidth value must be greater than 12".into()
-                                );
+                                return Err("DescriptionWidth value must be greater than 12".into());
                             }
                             self.desc_width = width.clamp(0, 1024) as usize;
                             self.desc_adjust = Adjust::Fixed;
@@ -533,8 +532,7 @@ fn fnmatch(pattern: &[u8], name: &[u8], period: bool) -> bool {
                 return Some((matched != negate, i + 1));
             }
             first = false;
-            if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']')
-            {
+            if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']') {
                 let e = pattern[i + 2];
                 if p <= c && c <= e {
                     matched = true;
@@ -723,10 +721,11 @@ pub fn escape_path(s: &[u8], partial: bool) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let colon = s.iter().position(|&b| b == b':');
     let slash = s.iter().position(|&b| b == b'/');
-    if let Some(c) = colon {
-        if !partial && slash.is_none_or(|sl| c < sl) {
-            out.push_str("./");
-        }
+    if let Some(c) = colon
+        && !partial
+        && slash.is_none_or(|sl| c < sl)
+    {
+        out.push_str("./");
     }
     for &b in s {
         if b.is_ascii_alphanumeric() || b"$-_.+!*'(),:;@&=/~".contains(&b) {
@@ -906,8 +905,9 @@ impl Settings {
                 match encoding {
                     None => {
                         if p.by == By::Type
-                            && content_type
-                                .is_some_and(|t| strcmp_match(t.as_bytes(), p.apply_to.as_bytes(), true))
+                            && content_type.is_some_and(|t| {
+                                strcmp_match(t.as_bytes(), p.apply_to.as_bytes(), true)
+                            })
                         {
                             return Some(&p.data);
                         }
@@ -962,12 +962,10 @@ impl Settings {
                 if q.starts_with(b"C=") && q.len() > 2 && b"NMSD".contains(&q[2]) && ends(q) {
                     key = q[2];
                     q = &q[step(q)..];
-                } else if q.starts_with(b"O=") && q.len() > 2 && b"AD".contains(&q[2]) && ends(q)
-                {
+                } else if q.starts_with(b"O=") && q.len() > 2 && b"AD".contains(&q[2]) && ends(q) {
                     direction = q[2];
                     q = &q[step(q)..];
-                } else if q.starts_with(b"F=") && q.len() > 2 && b"012".contains(&q[2]) && ends(q)
-                {
+                } else if q.starts_with(b"F=") && q.len() > 2 && b"012".contains(&q[2]) && ends(q) {
                     match q[2] {
                         b'0' => opts &= !(FANCY_INDEXING | TABLE_INDEXING),
                         b'1' => opts = (opts | FANCY_INDEXING) & !TABLE_INDEXING,
@@ -990,12 +988,12 @@ impl Settings {
                         .position(|&b| b == b'&' || b == b';')
                         .unwrap_or(rest.len());
                     pattern = None;
-                    if eos > 0 {
-                        if let Some(p) = unescape_url(&rest[..eos]) {
-                            ppre = ";P=";
-                            epattern = escape_uri(&p);
-                            pattern = Some(p);
-                        }
+                    if eos > 0
+                        && let Some(p) = unescape_url(&rest[..eos])
+                    {
+                        ppre = ";P=";
+                        epattern = escape_uri(&p);
+                        pattern = Some(p);
                     }
                     q = if eos < rest.len() && eos + 1 < rest.len() {
                         &rest[eos + 1..]
@@ -1029,40 +1027,40 @@ impl Settings {
         // The parent, except for the root.
         let parent_uri = parent_of(req.uri);
         let testpath = full(b"..");
-        if let Some(parent) = parent_uri {
-            if !self.ignored(&testpath) {
-                let mut e = Entry {
-                    name: parent,
-                    icon: None,
-                    alt: None,
-                    desc: None,
-                    size: -1,
-                    lm: -1,
-                    isdir: false,
-                };
-                if opts & FANCY_INDEXING != 0 {
-                    e.icon = Self::find(&self.icons, None, None, &testpath, true)
-                        .or_else(|| Self::find(&self.icons, None, None, b"^^DIRECTORY^^", true))
-                        .map(String::from);
-                    e.alt = Some(
-                        Self::find(&self.alts, None, None, &testpath, true)
-                            .or_else(|| Self::find(&self.alts, None, None, b"^^DIRECTORY^^", true))
-                            .unwrap_or("PARENTDIR")
-                            .to_string(),
-                    );
-                    e.desc = self.find_desc(&testpath).map(String::from);
-                }
-                ents.push(e);
+        if let Some(parent) = parent_uri
+            && !self.ignored(&testpath)
+        {
+            let mut e = Entry {
+                name: parent,
+                icon: None,
+                alt: None,
+                desc: None,
+                size: -1,
+                lm: -1,
+                isdir: false,
+            };
+            if opts & FANCY_INDEXING != 0 {
+                e.icon = Self::find(&self.icons, None, None, &testpath, true)
+                    .or_else(|| Self::find(&self.icons, None, None, b"^^DIRECTORY^^", true))
+                    .map(String::from);
+                e.alt = Some(
+                    Self::find(&self.alts, None, None, &testpath, true)
+                        .or_else(|| Self::find(&self.alts, None, None, b"^^DIRECTORY^^", true))
+                        .unwrap_or("PARENTDIR")
+                        .to_string(),
+                );
+                e.desc = self.find_desc(&testpath).map(String::from);
             }
+            ents.push(e);
         }
         for d in &req.entries {
             if d.name == b"." || d.name == b".." {
                 continue;
             }
-            if let Some(p) = &pattern {
-                if !fnmatch(p, &d.name, true) {
-                    continue;
-                }
+            if let Some(p) = &pattern
+                && !fnmatch(p, &d.name, true)
+            {
+                continue;
             }
             let path = full(&d.name);
             if self.ignored(&path) {
@@ -1182,8 +1180,7 @@ impl Settings {
                     self.preamble(&mut out, xhtml, &title);
                 }
                 out.push_str(&String::from_utf8_lossy(&h.bytes));
-            } else if h.content_type.len() >= 5
-                && h.content_type[..5].eq_ignore_ascii_case("text/")
+            } else if h.content_type.len() >= 5 && h.content_type[..5].eq_ignore_ascii_case("text/")
             {
                 self.preamble(&mut out, xhtml, &title);
                 emit_amble = false;
@@ -1197,15 +1194,22 @@ impl Settings {
         if emit_h1 {
             let _ = writeln!(out, "<h1>Index of {title}</h1>");
         }
-        self.output_directories(&mut out, &ents, opts, key, direction, &colargs, req.utc_offset);
+        self.output_directories(
+            &mut out,
+            &ents,
+            opts,
+            key,
+            direction,
+            &colargs,
+            req.utc_offset,
+        );
         // The tail: ReadmeName's file.
         let mut suppress_post = false;
         if let Some(r) = &req.readme {
             if is_html(&r.content_type) {
                 out.push_str(&String::from_utf8_lossy(&r.bytes));
                 suppress_post = suppress_amble;
-            } else if r.content_type.len() >= 5
-                && r.content_type[..5].eq_ignore_ascii_case("text/")
+            } else if r.content_type.len() >= 5 && r.content_type[..5].eq_ignore_ascii_case("text/")
             {
                 emit_plain(&mut out, &r.bytes);
             }
@@ -1371,7 +1375,8 @@ impl Settings {
             out.push_str("<ul>");
         }
         let date_format = |lm: i64| -> String {
-            let t = eventmpm_core::calendar::DateTime::from_unix(lm.div_euclid(1_000_000) + utc_offset);
+            let t =
+                eventmpm_core::calendar::DateTime::from_unix(lm.div_euclid(1_000_000) + utc_offset);
             if self.old_dates {
                 format!(
                     "{:02}-{}-{:04} {:02}:{:02}",
@@ -1505,10 +1510,10 @@ impl Settings {
                     out.push_str(&strfsize(e.size));
                     out.push_str("  ");
                 }
-                if opts & SUPPRESS_DESC == 0 {
-                    if let Some(d) = &e.desc {
-                        out.push_str(&self.terminate_description(d, opts, desc_width));
-                    }
+                if opts & SUPPRESS_DESC == 0
+                    && let Some(d) = &e.desc
+                {
+                    out.push_str(&self.terminate_description(d, opts, desc_width));
                 }
                 out.push('\n');
             } else {
@@ -1520,7 +1525,11 @@ impl Settings {
             out.push_str("</table>\n");
         } else if fancy {
             if opts & SUPPRESS_RULES == 0 {
-                out.push_str(if xhtml { "<hr /></pre>\n" } else { "<hr></pre>\n" });
+                out.push_str(if xhtml {
+                    "<hr /></pre>\n"
+                } else {
+                    "<hr></pre>\n"
+                });
             } else {
                 out.push_str("</pre>\n");
             }
@@ -1656,7 +1665,10 @@ mod tests {
 
     #[test]
     fn natural_order_as_apr() {
-        assert_eq!(strnatcmp(b"file9.txt", b"file10.txt", false), Ordering::Less);
+        assert_eq!(
+            strnatcmp(b"file9.txt", b"file10.txt", false),
+            Ordering::Less
+        );
         assert_eq!(strnatcmp(b"a2", b"a02", false), Ordering::Greater);
         assert_eq!(strnatcmp(b"x1.01", b"x1.1", false), Ordering::Less);
         assert_eq!(strnatcmp(b"abc", b"ABD", true), Ordering::Less);
@@ -1690,7 +1702,8 @@ mod tests {
         let mut s = Settings::default();
         let mut set = |line: &str| {
             let words: Vec<&str> = line.split_whitespace().collect();
-            s.directive(&words[0].to_ascii_lowercase(), &words[1..]).unwrap()
+            s.directive(&words[0].to_ascii_lowercase(), &words[1..])
+                .unwrap()
         };
         set("IndexOptions FancyIndexing VersionSort HTMLTable NameWidth=* DescriptionWidth=* Charset=UTF-8").unwrap();
         assert_eq!(
@@ -1711,7 +1724,10 @@ mod tests {
         assert_eq!(s.options() & TABLE_INDEXING, 0);
         assert_ne!(s.options() & FANCY_INDEXING, 0);
         assert_eq!(s.content_type(), "text/html;charset=UTF-8");
-        assert_eq!(Settings::default().content_type(), "text/html;charset=ISO-8859-1");
+        assert_eq!(
+            Settings::default().content_type(),
+            "text/html;charset=ISO-8859-1"
+        );
         assert!(s.directive("documentroot", &["/"]).is_none());
     }
 

@@ -244,10 +244,10 @@ pub fn accepts_gzip(accept_encoding: Option<&[u8]>) -> bool {
         if !token.eq_ignore_ascii_case("gzip") {
             continue;
         }
-        return match params.next().map(str::trim) {
-            Some(q) if q.len() >= 3 && "q=0.000".starts_with(q) => false,
-            _ => true,
-        };
+        return !matches!(
+            params.next().map(str::trim),
+            Some(q) if q.len() >= 3 && "q=0.000".starts_with(q)
+        );
     }
     false
 }
@@ -287,7 +287,11 @@ mod tests {
     fn directives_and_types() {
         let mut s = Settings::default();
         set(&mut s, "AddOutputFilterByType DEFLATE text/html text/plain").unwrap();
-        set(&mut s, "AddOutputFilterByType DEFLATE application/JavaScript").unwrap();
+        set(
+            &mut s,
+            "AddOutputFilterByType DEFLATE application/JavaScript",
+        )
+        .unwrap();
         assert!(s.applies_to(Some("text/html; charset=UTF-8")));
         assert!(s.applies_to(Some("application/javascript")));
         assert!(!s.applies_to(Some("image/png")));
@@ -311,7 +315,9 @@ mod tests {
 
     #[test]
     fn compresses_to_gzip_that_decompresses_to_the_input() {
-        let data: Vec<u8> = (0..200_000u32).flat_map(|i| format!("{i}\n").into_bytes()).collect();
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
         let s = Settings {
             buffer_size: 1000,
             ..Settings::default()

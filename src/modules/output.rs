@@ -175,12 +175,32 @@ mod tests {
     #[test]
     fn section_lines_are_refused_and_others_pass() {
         let mut s = OutputSettings::default();
-        assert!(s.directive("addtype", &["text/x", ".x"], true).unwrap().is_err());
-        assert!(s.directive("addtype", &["text/x", ".x"], false).unwrap().is_ok());
-        assert!(s.directive("directoryslash", &["off"], false).unwrap().is_ok());
+        assert!(
+            s.directive("addtype", &["text/x", ".x"], true)
+                .unwrap()
+                .is_err()
+        );
+        assert!(
+            s.directive("addtype", &["text/x", ".x"], false)
+                .unwrap()
+                .is_ok()
+        );
+        assert!(
+            s.directive("directoryslash", &["off"], false)
+                .unwrap()
+                .is_ok()
+        );
         assert!(!s.directory_slash);
-        assert!(s.directive("indexoptions", &["FancyIndexing"], false).unwrap().is_ok());
-        assert!(s.directive("deflatebuffersize", &["4096"], false).unwrap().is_ok());
+        assert!(
+            s.directive("indexoptions", &["FancyIndexing"], false)
+                .unwrap()
+                .is_ok()
+        );
+        assert!(
+            s.directive("deflatebuffersize", &["4096"], false)
+                .unwrap()
+                .is_ok()
+        );
         assert!(s.directive("servername", &["x"], false).is_none());
     }
 }

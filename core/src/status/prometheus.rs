@@ -58,7 +58,12 @@ fn prometheus(out: &mut dyn Write, info: &ServerInfo<'_>, board: &Scoreboard<'_>
     let tick = info.tick();
 
     if extended {
-        family(out, "accesses_total", "Current total apache accesses (*)", "counter")?;
+        family(
+            out,
+            "accesses_total",
+            "Current total apache accesses (*)",
+            "counter",
+        )?;
         sample(out, "accesses_total", &[], s.accesses as f64)?;
     }
     if info.is_async {
@@ -78,19 +83,18 @@ fn prometheus(out: &mut dyn Write, info: &ServerInfo<'_>, board: &Scoreboard<'_>
         let user = secs(s.cpu[0]) + secs(s.cpu[2]);
         let system = secs(s.cpu[1]) + secs(s.cpu[3]);
         family(out, "cpu_time_ms_total", "Apache CPU time", "counter")?;
-        sample(out, "cpu_time_ms_total", &[("type", "system")], 1000.0 * system)?;
+        sample(
+            out,
+            "cpu_time_ms_total",
+            &[("type", "system")],
+            1000.0 * system,
+        )?;
         sample(out, "cpu_time_ms_total", &[("type", "user")], 1000.0 * user)?;
     }
     // The exporter always shows this gauge; 0 until `?auto` has a `CPULoad` line.
     let cpu = s.cpu_total();
     let cpuload = if extended && cpu != 0 {
-        printed(|o| {
-            write_g(
-                o,
-                f64::from(cpu as f32 / tick / s.uptime as f32) * 100.0,
-                6,
-            )
-        })
+        printed(|o| write_g(o, f64::from(cpu as f32 / tick / s.uptime as f32) * 100.0, 6))
     } else {
         0.0
     };
@@ -142,8 +146,18 @@ fn prometheus(out: &mut dyn Write, info: &ServerInfo<'_>, board: &Scoreboard<'_>
     }
     if info.is_async {
         family(out, "processes", "Apache process count", "gauge")?;
-        sample(out, "processes", &[("state", "all")], f64::from(s.processes))?;
-        sample(out, "processes", &[("state", "stopping")], f64::from(s.stopping))?;
+        sample(
+            out,
+            "processes",
+            &[("state", "all")],
+            f64::from(s.processes),
+        )?;
+        sample(
+            out,
+            "processes",
+            &[("state", "stopping")],
+            f64::from(s.stopping),
+        )?;
     }
     let mut letters = [0u64; SCOREBOARD_LABELS.len()];
     for_each_letter(info, board, |letter| {
@@ -156,13 +170,23 @@ fn prometheus(out: &mut dyn Write, info: &ServerInfo<'_>, board: &Scoreboard<'_>
         sample(out, "scoreboard", &[("state", label)], n as f64)?;
     }
     if extended {
-        family(out, "sent_kilobytes_total", "Current total kbytes sent (*)", "counter")?;
+        family(
+            out,
+            "sent_kilobytes_total",
+            "Current total kbytes sent (*)",
+            "counter",
+        )?;
         sample(out, "sent_kilobytes_total", &[], s.kbytes as f64)?;
     }
     family(out, "up", "Could the apache server be reached", "gauge")?;
     sample(out, "up", &[], 1.0)?;
     if extended {
-        family(out, "uptime_seconds_total", "Current uptime in seconds (*)", "counter")?;
+        family(
+            out,
+            "uptime_seconds_total",
+            "Current uptime in seconds (*)",
+            "counter",
+        )?;
         sample(out, "uptime_seconds_total", &[], f64::from(s.uptime))?;
     }
     if let Some(version) = version_number(info.server_version) {
@@ -170,8 +194,18 @@ fn prometheus(out: &mut dyn Write, info: &ServerInfo<'_>, board: &Scoreboard<'_>
         sample(out, "version", &[], version)?;
     }
     family(out, "workers", "Apache worker statuses", "gauge")?;
-    sample(out, "workers", &[("state", "busy")], f64::from(s.workers.busy))?;
-    sample(out, "workers", &[("state", "idle")], f64::from(s.workers.idle))
+    sample(
+        out,
+        "workers",
+        &[("state", "busy")],
+        f64::from(s.workers.busy),
+    )?;
+    sample(
+        out,
+        "workers",
+        &[("state", "idle")],
+        f64::from(s.workers.idle),
+    )
 }
 
 /// `# HELP` and `# TYPE` of the family `apache_<name>`.

@@ -1004,7 +1004,9 @@ fn exporter_view(auto: &str) -> String {
                 put("version", String::new(), n.parse().unwrap());
             }
             "ServerMPM" => mpm = String::from(v),
-            "ParentServerConfigGeneration" => put("generation", String::from("{type=\"config\"}"), num()),
+            "ParentServerConfigGeneration" => {
+                put("generation", String::from("{type=\"config\"}"), num())
+            }
             "ParentServerMPMGeneration" => put("generation", String::from("{type=\"mpm\"}"), num()),
             "Load1" => put("load", String::from("{interval=\"1min\"}"), num()),
             "Load5" => put("load", String::from("{interval=\"5min\"}"), num()),
@@ -1050,8 +1052,16 @@ fn exporter_view(auto: &str) -> String {
         }
     }
     if cpu {
-        put("cpu_time_ms_total", String::from("{type=\"system\"}"), 1000.0 * system);
-        put("cpu_time_ms_total", String::from("{type=\"user\"}"), 1000.0 * user);
+        put(
+            "cpu_time_ms_total",
+            String::from("{type=\"system\"}"),
+            1000.0 * system,
+        );
+        put(
+            "cpu_time_ms_total",
+            String::from("{type=\"user\"}"),
+            1000.0 * user,
+        );
     }
     put(
         "info",
@@ -1072,9 +1082,8 @@ fn exporter_view(auto: &str) -> String {
 
 #[test]
 fn prometheus_shows_what_apache_exporter_makes_of_auto() {
-    let prom = |info: &ServerInfo<'_>, board: &Scoreboard<'_>| {
-        text(|s| render_prometheus(s, info, board))
-    };
+    let prom =
+        |info: &ServerInfo<'_>, board: &Scoreboard<'_>| text(|s| render_prometheus(s, info, board));
     let (owned, info) = apache_cpu_board();
     let board = owned.view();
     let ours = prom(&info, &board);

@@ -154,10 +154,12 @@ impl Worker<'_> {
             header,
             readme,
         });
-        self.fields.push("Content-Type", page.content_type.as_bytes());
+        self.fields
+            .push("Content-Type", page.content_type.as_bytes());
         let mut body = page.body;
         let deflate_settings = &self.site.output.deflate;
-        if body.len() as u64 > deflate::MIN_SIZE && deflate_settings.applies_to(Some(&page.content_type))
+        if body.len() as u64 > deflate::MIN_SIZE
+            && deflate_settings.applies_to(Some(&page.content_type))
         {
             self.fields.push("Vary", b"Accept-Encoding");
             if deflate::accepts_gzip(req.header("Accept-Encoding")) {
