@@ -356,6 +356,30 @@ fn directory_slash_redirects_and_index_options() {
         "{}",
         srv.error_log()
     );
+
+    // DirectorySlash Off with Indexes: the directory is listed at its slashless URL (relative
+    // links and all, as httpd does); DirectoryIndex disabled lists even where x.html is.
+    let s = Scratch::new("render-noslash-listed");
+    make_tree(&s);
+    let directives = format!(
+        "DirectorySlash Off\nDirectoryIndex disabled\n<Directory \"{}\">\n  Options Indexes\n</Directory>\n",
+        s.docroot().display()
+    );
+    let srv = start_with(s, &directives, &[]);
+    for path in ["/sub", "/sub/"] {
+        let (status, head, body) = fetch(srv.addr(), "GET", path, "");
+        assert_eq!(status, 200, "{path}: {head}");
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("<title>Index of /sub</title>"), "{body}");
+        assert!(
+            body.contains("<li><a href=\"x.html\"> x.html</a></li>"),
+            "{path}: {body}"
+        );
+        assert!(
+            body.contains("<li><a href=\"/\"> Parent Directory</a></li>"),
+            "{body}"
+        );
+    }
 }
 
 #[test]
@@ -615,6 +639,20 @@ print(' '.join(names))
     );
 }
 
+/// The first line where two pages differ, for a failure message.
+fn first_difference(apache: &[u8], ours: &[u8]) -> String {
+    let (a, o) = (
+        String::from_utf8_lossy(apache),
+        String::from_utf8_lossy(ours),
+    );
+    a.lines()
+        .zip(o.lines())
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
+        .map(|(i, (x, y))| format!("line {i}:\n  apache:   {x}\n  eventmpm: {y}"))
+        .unwrap_or_else(|| format!("lengths {} and {}", a.len(), o.len()))
+}
+
 /// Apache httpd on a loopback port with the same tree and directives, stopped on drop.
 struct Apache {
     child: Child,
@@ -755,17 +793,7 @@ fn listings_match_apache_byte_for_byte() {
                 })
             };
             if ours.0 != apaches.0 || ours.2 != apaches.2 || fields(&ours.1) != fields(&apaches.1) {
-                let (a, o) = (
-                    String::from_utf8_lossy(&apaches.2).into_owned(),
-                    String::from_utf8_lossy(&ours.2).into_owned(),
-                );
-                let first = a
-                    .lines()
-                    .zip(o.lines())
-                    .enumerate()
-                    .find(|(_, (x, y))| x != y)
-                    .map(|(i, (x, y))| format!("line {i}:\n  apache:   {x}\n  eventmpm: {y}"))
-                    .unwrap_or_else(|| format!("lengths {} and {}", a.len(), o.len()));
+                let first = first_difference(&apaches.2, &ours.2);
                 differ.push(format!(
                     "{url}: status {} / {}, fields {:?} / {:?}\n{first}",
                     apaches.0,
@@ -846,6 +874,37 @@ fn listings_match_apache_byte_for_byte() {
         header(&ours.1, "Content-Type"),
         header(&apaches.1, "Content-Type")
     );
+    // DirectorySlash Off and DirectoryIndex disabled: slashless directories are listed, their
+    // names resolved beside them as httpd's subrequests resolve them.
+    let extra = "DirectorySlash Off\nDirectoryIndex disabled\n";
+    let srv2 = start_render("render-diff-noslash", extra);
+    let apache2 = start_apache(
+        srv2.scratch.path(),
+        &srv2.scratch.docroot(),
+        &format!("{types}{DEBIAN_AUTOINDEX}{extra}"),
+    )
+    .expect("apache2 started once, so it starts again");
+    let theirs2 = SocketAddr::from(([127, 0, 0, 1], apache2.port));
+    for url in [
+        "/sub",
+        "/sub/",
+        "/empty",
+        "/sub/deeper",
+        "/sub?C=S;O=D",
+        "/",
+    ] {
+        let ours = fetch(srv2.addr(), "GET", url, "");
+        let apaches = fetch(theirs2, "GET", url, "");
+        compared += 1;
+        if (ours.0, &ours.2) != (apaches.0, &apaches.2) {
+            differ.push(format!(
+                "{url} (DirectorySlash Off): status {} / {}\n{}",
+                apaches.0,
+                ours.0,
+                first_difference(&apaches.2, &ours.2)
+            ));
+        }
+    }
     println!(
         "{} of {compared} listings and file responses identical to Apache's",
         compared - differ.len()

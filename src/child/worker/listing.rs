@@ -101,12 +101,23 @@ impl Worker<'_> {
         }
         let site: &Site = self.site;
         let root = &site.document_root;
-        let dir_uri = path;
+        // A slashless directory URL (DirectorySlash Off): httpd's subrequests for its entries
+        // take their URLs (so their access rules) from the URL's parent, and HeaderName and
+        // ReadmeName are looked up there, while the entries themselves are this directory's.
+        let slashless = !path.ends_with(b"/");
+        let url_dir: PathBuf = if slashless {
+            dir.parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.clone())
+        } else {
+            dir.clone()
+        };
+        let url_base: &[u8] = match path.iter().rposition(|&b| b == b'/') {
+            Some(i) => &path[..=i],
+            None => b"/",
+        };
         let read = autoindex::read_dir(&dir, |name, _meta, is_link| {
-            let mut uri = dir_uri.to_vec();
-            if !uri.ends_with(b"/") {
-                uri.push(b'/');
-            }
+            let mut uri = url_base.to_vec();
             uri.extend_from_slice(name);
             let route = site.route(&uri);
             if !Site::allows(&route, client.peer, client.local) {
@@ -140,7 +151,7 @@ impl Worker<'_> {
             );
         }
         let (header_name, readme_name) = settings.inserts();
-        let insert = |name: Option<&str>| name.and_then(|n| self.insert(&dir, n, client));
+        let insert = |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, n, client));
         let header = insert(header_name);
         let readme = insert(readme_name);
         let (utc_offset, _) = crate::logformat::local_zone(time.secs);

@@ -24,7 +24,7 @@ mod text;
 pub use settings::Settings;
 pub use text::{escape_path, strfsize, strnatcmp};
 
-/// The most entries one listing reads from its directory.
+/// The most entries one listing reads from its directory (shown or not).
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// The most bytes of a `HeaderName` or `ReadmeName` file included in a listing.
@@ -52,17 +52,21 @@ pub fn read_dir(
 ) -> std::io::Result<(Vec<DirEntry>, bool)> {
     let mut out = Vec::new();
     let mut truncated = false;
-    for e in std::fs::read_dir(dir)? {
-        let Ok(e) = e else { continue };
-        if out.len() >= MAX_ENTRIES {
+    // Every entry read counts, kept or not, so a directory of millions costs no more.
+    for (read, e) in std::fs::read_dir(dir)?.enumerate() {
+        if read >= MAX_ENTRIES {
             truncated = true;
             break;
         }
+        let Ok(e) = e else { continue };
         let name = e.file_name().as_bytes().to_vec();
-        let Ok(ft) = e.file_type() else { continue };
-        let is_link = ft.is_symlink();
+        let path = e.path();
+        let Ok(link) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let is_link = link.file_type().is_symlink();
         // Un-stat-able entries are passed over, as httpd does.
-        let Ok(meta) = std::fs::metadata(e.path()) else {
+        let Ok(meta) = std::fs::metadata(&path) else {
             continue;
         };
         if !(meta.is_dir() || meta.is_file()) || !keep(&name, &meta, is_link) {
