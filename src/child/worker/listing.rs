@@ -2,56 +2,20 @@
 //! (mod_autoindex, [`crate::modules::autoindex`]), else 403 as httpd answers. Only a worker
 //! gets here (the listener never opens a directory), so a listing never holds up the listener.
 
-use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use eventmpm_core::http1::{Method, Request, Status};
 
 use super::Worker;
+use super::plan::Client;
 use super::plan::{Body, Reply};
 use super::respond::RequestTime;
 use crate::modules::autoindex::{self, Insert};
 use crate::modules::deflate;
 use crate::site::Site;
 
-/// The request's client and the address it reached, for the access rules of each entry.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Client {
-    pub(super) peer: IpAddr,
-    pub(super) local: IpAddr,
-    /// The port the request reached.
-    pub(super) local_port: u16,
-}
-
 impl Worker<'_> {
-    /// httpd's `ap_construct_url` with `UseCanonicalName Off`: `http://` + the `Host` field's
-    /// name (the ServerName without one) + its port (else the port reached; none if 80) +
-    /// `path`.
-    pub(super) fn absolute_url(&self, req: &Request<'_>, client: Client, path: &[u8]) -> Vec<u8> {
-        let host = req
-            .header("Host")
-            .map(|h| String::from_utf8_lossy(h).trim().to_string())
-            .filter(|h| !h.is_empty());
-        let (name, port) = match &host {
-            Some(h) => {
-                let (name, port) = match h.rfind(':') {
-                    Some(i) if !h[i..].contains(']') => (&h[..i], h[i + 1..].parse::<u16>().ok()),
-                    _ => (h.as_str(), None),
-                };
-                (name.trim_end_matches('.').to_ascii_lowercase(), port)
-            }
-            None => (self.site.server_name.clone(), None),
-        };
-        let port = port.unwrap_or(client.local_port);
-        let mut url = format!("http://{name}").into_bytes();
-        if port != 80 {
-            url.extend_from_slice(format!(":{port}").as_bytes());
-        }
-        url.extend_from_slice(path);
-        url
-    }
-
     /// The answer for the directory at the URL-path `path` (decoded) that has no index file.
     pub(super) fn no_index(
         &mut self,

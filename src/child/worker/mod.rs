@@ -32,6 +32,7 @@ mod emit;
 mod listing;
 mod plan;
 mod respond;
+mod self_url;
 mod static_file;
 mod status;
 

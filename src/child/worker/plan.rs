@@ -38,6 +38,15 @@ pub struct WouldBlock;
 /// heap array sized per request.
 const STACK_HEADERS: usize = 128;
 
+/// The request's client and the address it reached, for the access rules of each entry.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Client {
+    pub(super) peer: std::net::IpAddr,
+    pub(super) local: std::net::IpAddr,
+    /// The port the request reached.
+    pub(super) local_port: u16,
+}
+
 /// The methods static files answer: POST is served as GET, its body skipped (httpd's
 /// `default_handler`).
 const FILE_METHODS: [Method<'static>; 4] =
@@ -367,7 +376,7 @@ impl Worker<'_> {
             Handler::ServerStatus if blocking == Blocking::Never => Err(WouldBlock),
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
             Handler::Default | Handler::Cgi => {
-                let client = super::listing::Client {
+                let client = Client {
                     peer: io.peer.ip(),
                     local: io.local.ip(),
                     local_port: io.local.port(),

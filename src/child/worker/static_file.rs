@@ -17,8 +17,7 @@ use eventmpm_core::http1::{Method, Request, Status};
 
 use super::Worker;
 use super::emit::SMALL_FILE;
-use super::listing::Client;
-use super::plan::{Blocking, Body, Reply, WouldBlock};
+use super::plan::{Blocking, Body, Client, Reply, WouldBlock};
 use super::respond::RequestTime;
 use crate::modules::deflate;
 use crate::open_files::{OpenError, OpenFile};
