@@ -202,8 +202,13 @@ impl Settings {
         let ignore_case = opts & IGNORE_CASE != 0;
         let has_parent = ents.first().is_some_and(|e| e.name.first() == Some(&b'/'));
         let start = usize::from(has_parent);
-        ents[start..].sort_by(|e1, e2| {
+        // APR's natural order is not always transitive (runs of spaces and leading zeros), and
+        // the standard sorts may panic on such an order: a merge sort that cannot.
+        // Sorted as indices (cheap to move), then the rows put in that order.
+        let mut order: Vec<usize> = (start..ents.len()).collect();
+        merge_sort_by(&mut order, |&i1, &i2| {
             use std::cmp::Ordering;
+            let (e1, e2) = (&ents[i1], &ents[i2]);
             if e1.isdir != e2.isdir {
                 return if e1.isdir {
                     Ordering::Less
@@ -251,6 +256,8 @@ impl Settings {
             }
             r
         });
+        let mut taken: Vec<Option<Entry>> = ents.drain(start..).map(Some).collect();
+        ents.extend(order.iter().filter_map(|&i| taken[i - start].take()));
 
         let mut out = String::with_capacity(1024 + ents.len() * 200);
         let suppress_amble = opts & SUPPRESS_PREAMBLE != 0;
@@ -672,6 +679,44 @@ impl Settings {
     }
 }
 
+/// A stable merge sort that never panics, whatever `cmp` answers (at most n log n calls).
+fn merge_sort_by<T: Copy>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    let n = v.len();
+    let mut width = 1;
+    let mut buf: Vec<T> = v.to_vec();
+    while width < n {
+        let mut i = 0;
+        while i < n {
+            let mid = (i + width).min(n);
+            let end = (i + 2 * width).min(n);
+            let (mut l, mut r, mut k) = (i, mid, i);
+            while l < mid && r < end {
+                if cmp(&v[r], &v[l]) == std::cmp::Ordering::Less {
+                    buf[k] = v[r];
+                    r += 1;
+                } else {
+                    buf[k] = v[l];
+                    l += 1;
+                }
+                k += 1;
+            }
+            while l < mid {
+                buf[k] = v[l];
+                l += 1;
+                k += 1;
+            }
+            while r < end {
+                buf[k] = v[r];
+                r += 1;
+                k += 1;
+            }
+            i = end;
+        }
+        v.copy_from_slice(&buf);
+        width *= 2;
+    }
+}
+
 fn is_html(ct: &str) -> bool {
     let base = ct.split(';').next().unwrap_or(ct).trim();
     base.eq_ignore_ascii_case("text/html") || base.eq_ignore_ascii_case("application/xhtml+xml")
@@ -743,6 +788,27 @@ mod tests {
             s.terminate_description("<b>bold</b> &amp; more text here ok", 0, 12),
             "<b>bold</b> &amp; more>"
         );
+    }
+
+    #[test]
+    fn merge_sort_sorts_and_survives_a_broken_order() {
+        let mut v: Vec<u32> = (0..1000).map(|i| (i * 7919) % 1000).collect();
+        merge_sort_by(&mut v, |a, b| a.cmp(b));
+        assert!(v.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(v.len(), 1000);
+        let mut v: Vec<u32> = (0..100).collect();
+        let mut flip = false;
+        merge_sort_by(&mut v, |_, _| {
+            flip = !flip;
+            if flip {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        });
+        let mut sorted = v.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>(), "a permutation still");
     }
 
     #[test]
