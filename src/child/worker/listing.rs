@@ -38,7 +38,8 @@ impl Worker<'_> {
         }
         if !output.indexes(path) {
             log::error!(
-                "AH01276: Cannot serve directory {}/: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
+                "[client {}] AH01276: Cannot serve directory {}/: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
+                client.peer,
                 dir.display(),
                 if self.site.directory_index.is_empty() {
                     "none".to_string()
@@ -84,7 +85,7 @@ impl Worker<'_> {
             let mut uri = url_base.to_vec();
             uri.extend_from_slice(name);
             let route = site.route(&uri);
-            if !Site::allows(&route, client.peer, client.local) {
+            if !Site::allows(&route, client.peer.ip(), client.local) {
                 return false;
             }
             if is_link {
@@ -101,7 +102,8 @@ impl Worker<'_> {
             Ok(r) => r,
             Err(e) => {
                 log::error!(
-                    "AH01275: Can't open directory for index: {}/: {e}",
+                    "[client {}] AH01275: Can't open directory for index: {}/: {e}",
+                    client.peer,
                     dir.display()
                 );
                 return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
@@ -169,7 +171,7 @@ impl Worker<'_> {
         let rel = canon.strip_prefix(root).ok()?;
         let mut uri = b"/".to_vec();
         uri.extend_from_slice(rel.as_os_str().as_bytes());
-        if !Site::allows(&self.site.route(&uri), client.peer, client.local) {
+        if !Site::allows(&self.site.route(&uri), client.peer.ip(), client.local) {
             return None;
         }
         let meta = std::fs::metadata(&canon).ok()?;

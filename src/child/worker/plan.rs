@@ -38,10 +38,11 @@ pub struct WouldBlock;
 /// heap array sized per request.
 const STACK_HEADERS: usize = 128;
 
-/// The request's client and the address it reached, for the access rules of each entry.
+/// The request's client and the address it reached: for access rules, log lines and URLs to
+/// this server.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Client {
-    pub(super) peer: std::net::IpAddr,
+    pub(super) peer: std::net::SocketAddr,
     pub(super) local: std::net::IpAddr,
     /// The port the request reached.
     pub(super) local_port: u16,
@@ -377,7 +378,7 @@ impl Worker<'_> {
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
             Handler::Default | Handler::Cgi => {
                 let client = Client {
-                    peer: io.peer.ip(),
+                    peer: io.peer,
                     local: io.local.ip(),
                     local_port: io.local.port(),
                 };
