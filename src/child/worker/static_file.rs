@@ -61,11 +61,9 @@ impl Worker<'_> {
         };
         let answer = representation::answer(req, size, &validators, now);
         // mod_deflate: a listed type, not already encoded, longer than gzip's overhead.
-        let deflate = &self.site.output.deflate;
-        let compressible = matches!(answer, Answer::Full | Answer::Partial { .. })
+        let compressible = file.deflate
             && size > deflate::MIN_SIZE
-            && file.content_encoding.is_none()
-            && deflate.applies_to(file.content_type.as_deref());
+            && matches!(answer, Answer::Full | Answer::Partial { .. });
         if compressible
             && size <= deflate::MAX_WHOLE
             && deflate::accepts_gzip(req.header("Accept-Encoding"))
