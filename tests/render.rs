@@ -352,7 +352,10 @@ fn directory_slash_redirects_and_index_options() {
     assert_eq!(status, 403);
     assert!(
         srv.error_log()
-            .contains("server-generated directory index forbidden by Options directive"),
+            .contains(&format!(
+                "AH01276: Cannot serve directory {}/sub/: No matching DirectoryIndex (none) found, and server-generated directory index forbidden by Options directive",
+                srv.scratch.docroot().display()
+            )),
         "{}",
         srv.error_log()
     );

@@ -31,6 +31,8 @@ impl Worker<'_> {
             .site
             .document_root
             .join(crate::site::relative_path(path));
+        // The directory as httpd's log lines and `%f` show it: with one trailing slash.
+        let dir_text = format!("{}/", dir.display().to_string().trim_end_matches('/'));
         // mod_autoindex takes GET (and HEAD) only, before it looks at Options; httpd's
         // default handler then has no file to give a POST: 404.
         if method != Method::Get && method != Method::Head {
@@ -38,9 +40,9 @@ impl Worker<'_> {
         }
         if !output.indexes(path) {
             log::error!(
-                "[client {}] AH01276: Cannot serve directory {}/: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
+                "[client {}] AH01276: Cannot serve directory {}: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
                 client.peer,
-                dir.display(),
+                dir_text,
                 if self.site.directory_index.is_empty() {
                     "none".to_string()
                 } else {
@@ -81,7 +83,7 @@ impl Worker<'_> {
             Some(i) => &path[..=i],
             None => b"/",
         };
-        let read = autoindex::read_dir(&dir, |name, _meta, is_link| {
+        let read = autoindex::read_dir(&dir, autoindex::MAX_ENTRIES, |name, _meta, is_link| {
             let mut uri = url_base.to_vec();
             uri.extend_from_slice(name);
             let route = site.route(&uri);
@@ -102,9 +104,9 @@ impl Worker<'_> {
             Ok(r) => r,
             Err(e) => {
                 log::error!(
-                    "[client {}] AH01275: Can't open directory for index: {}/: {e}",
+                    "[client {}] AH01275: Can't open directory for index: {}: {e}",
                     client.peer,
-                    dir.display()
+                    dir_text
                 );
                 return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
             }
@@ -155,6 +157,8 @@ impl Worker<'_> {
         }
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
+        // `%f` logs the directory, as httpd's r->filename (with the slash mod_autoindex adds).
+        r.filename = Some(std::sync::Arc::from(dir_text));
         r
     }
 

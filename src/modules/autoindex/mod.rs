@@ -43,18 +43,19 @@ pub struct DirEntry {
     pub mtime: i64,
 }
 
-/// Read up to [`MAX_ENTRIES`] entries of `dir`: directories and regular files, symbolic links
+/// Read up to `limit` ([`MAX_ENTRIES`]) entries of `dir`: directories and regular files, symbolic links
 /// followed (as httpd "explodes" them), each passed to `keep` with its name first (access
 /// rules, link policy). Also says whether entries were left out.
 pub fn read_dir(
     dir: &Path,
+    limit: usize,
     mut keep: impl FnMut(&[u8], &std::fs::Metadata, bool) -> bool,
 ) -> std::io::Result<(Vec<DirEntry>, bool)> {
     let mut out = Vec::new();
     let mut truncated = false;
     // Every entry read counts, kept or not, so a directory of millions costs no more.
     for (read, e) in std::fs::read_dir(dir)?.enumerate() {
-        if read >= MAX_ENTRIES {
+        if read >= limit {
             truncated = true;
             break;
         }
@@ -119,4 +120,31 @@ pub struct Page {
     pub content_type: String,
     /// The HTML.
     pub body: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_stops_at_the_limit_and_says_so() {
+        let dir = std::env::temp_dir().join(format!("eventmpm-read-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for i in 0..5 {
+            std::fs::write(dir.join(format!("f{i}")), b"x").unwrap();
+        }
+        std::os::unix::fs::symlink("/nonexistent", dir.join("dangling")).unwrap();
+        let (all, cut) = read_dir(&dir, 100, |_, _, _| true).unwrap();
+        assert!(!cut);
+        // The dangling link cannot be stat'ed: passed over, as httpd does.
+        assert_eq!(all.len(), 6);
+        assert_eq!(all.iter().filter(|e| e.is_dir).count(), 1);
+        let (some, cut) = read_dir(&dir, 3, |_, _, _| true).unwrap();
+        assert!(cut);
+        assert!(some.len() <= 3);
+        let (kept, _) = read_dir(&dir, 100, |name, _, _| name != b"f0").unwrap();
+        assert_eq!(kept.len(), 5);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
