@@ -914,3 +914,43 @@ fn listings_match_apache_byte_for_byte() {
     );
     assert!(differ.is_empty(), "{}", differ.join("\n\n"));
 }
+
+#[test]
+fn debians_module_files_apply_unchanged() {
+    let dir = Path::new("/etc/apache2/mods-available");
+    let files = ["mime.conf", "dir.conf", "autoindex.conf", "deflate.conf"];
+    if files.iter().any(|f| !dir.join(f).exists()) {
+        println!("skipped: Debian's apache2 module files are not installed (ci/install installs apache2)");
+        return;
+    }
+    let s = Scratch::new("render-debian");
+    make_tree(&s);
+    // As apache2.conf reads them: each inside its module's <IfModule>, after TypesConfig.
+    let mut directives = format!(
+        "<Directory \"{}\">\n  Options Indexes FollowSymLinks\n</Directory>\n",
+        s.docroot().display()
+    );
+    for f in files {
+        directives += &format!("Include {}\n", dir.join(f).display());
+    }
+    let srv = start_with(s, &directives, &[]);
+    let (status, head, body) = fetch(srv.addr(), "GET", "/?C=S;O=D", "Accept-Encoding: gzip\r\n");
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(header(&head, "Content-Encoding"), Some("gzip"), "{head}");
+    assert_eq!(header(&head, "Content-Type"), Some("text/html;charset=UTF-8"));
+    assert!(body.starts_with(&[0x1f, 0x8b]), "gzip");
+    let (_, _, plain) = fetch(srv.addr(), "GET", "/?C=S;O=D", "");
+    let plain = String::from_utf8_lossy(&plain);
+    assert!(plain.contains("<img src=\"/icons/compressed.gif\" alt=\"[   ]\">"), "{plain}");
+    assert!(plain.contains("<a href=\"?C=S;O=A\">Size</a>"), "{plain}");
+    // mime.conf: .gz is application/x-gzip there, not an encoding.
+    let (_, head, _) = fetch(srv.addr(), "HEAD", "/pkg.tar.gz", "");
+    assert_eq!(header(&head, "Content-Type"), Some("application/x-gzip"), "{head}");
+    assert_eq!(header(&head, "Content-Encoding"), None, "{head}");
+    // The notes for what eventmpm does not do are logged, nothing refused.
+    assert!(
+        srv.error_log().contains("AddHandler type-map"),
+        "{}",
+        srv.error_log()
+    );
+}
