@@ -41,8 +41,8 @@ impl Default for OutputSettings {
 impl OutputSettings {
     /// Apply `written` (a directive name in any case) if it is one of these modules'
     /// directives: `None` if it is not, else the result. `in_section`: the line is inside a
-    /// `<Directory>`/`<Location>` section, where eventmpm takes none of them (they are
-    /// server-wide here).
+    /// `<Directory>`, `<Location>` or `<VirtualHost>` section, where eventmpm takes none of
+    /// them (they are server-wide here).
     pub fn directive(
         &mut self,
         written: &str,
@@ -71,7 +71,7 @@ impl OutputSettings {
         };
         if in_section && r.is_ok() {
             return Some(Err(format!(
-                "{written} inside <Directory> or <Location> is not supported by eventmpm; set it at server level"
+                "{written} inside <Directory>, <Location> or <VirtualHost> is not supported by eventmpm; set it at server level"
             )));
         }
         Some(r)
@@ -86,7 +86,8 @@ impl OutputSettings {
     }
 }
 
-/// [`OutputSettings`] fixed for a site: `Options Indexes` resolved beneath its DocumentRoot.
+/// [`OutputSettings`] fixed for a child: `Options Indexes` by canonical directory, so it
+/// holds for whichever host's DocumentRoot the directory is in.
 #[derive(Debug, Clone)]
 pub struct Output {
     /// mod_autoindex.
@@ -95,27 +96,19 @@ pub struct Output {
     pub deflate: deflate::Settings,
     /// `DirectorySlash`.
     pub directory_slash: bool,
-    /// `Options Indexes` by directory relative to the DocumentRoot (empty: the root), shorter
-    /// paths first so that deeper sections override them.
+    /// `Options Indexes` by canonical directory, shorter paths first so that deeper sections
+    /// override them.
     indexes: Vec<(PathBuf, bool)>,
 }
 
 impl Output {
-    /// Resolve `settings` for the DocumentRoot `root` (canonical).
-    pub fn new(settings: &OutputSettings, root: &Path) -> Output {
-        let mut indexes = Vec::new();
-        for (dir, on) in &settings.indexes {
-            let canon = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-            // A section above the DocumentRoot covers all of it.
-            let rel = if root.starts_with(&canon) {
-                PathBuf::new()
-            } else if let Ok(r) = canon.strip_prefix(root) {
-                r.to_path_buf()
-            } else {
-                continue;
-            };
-            indexes.push((rel, *on));
-        }
+    /// Fix `settings` for a child.
+    pub fn new(settings: &OutputSettings) -> Output {
+        let mut indexes: Vec<(PathBuf, bool)> = settings
+            .indexes
+            .iter()
+            .map(|(dir, on)| (dir.canonicalize().unwrap_or_else(|_| dir.clone()), *on))
+            .collect();
         // Stable: sections of the same depth keep their order, the later one winning.
         indexes.sort_by_key(|(p, _)| p.components().count());
         Output {
@@ -126,25 +119,17 @@ impl Output {
         }
     }
 
-    /// Whether `Options Indexes` holds for the directory at the URL-path `path` (decoded,
-    /// normalised). httpd's default is off.
-    pub fn indexes(&self, path: &[u8]) -> bool {
-        let rel = relative(path);
+    /// Whether `Options Indexes` holds for the directory `dir` (a canonical path beneath a
+    /// DocumentRoot). httpd's default is off.
+    pub fn indexes(&self, dir: &Path) -> bool {
         let mut on = false;
-        for (dir, value) in &self.indexes {
-            if dir.as_os_str().is_empty() || rel.starts_with(dir) {
+        for (section, value) in &self.indexes {
+            if dir.starts_with(section) {
                 on = *value;
             }
         }
         on
     }
-}
-
-fn relative(path: &[u8]) -> &Path {
-    use std::os::unix::ffi::OsStrExt;
-    let p = path.strip_prefix(b"/").unwrap_or(path);
-    let p = p.strip_suffix(b"/").unwrap_or(p);
-    Path::new(std::ffi::OsStr::from_bytes(p))
 }
 
 #[cfg(test)]
@@ -162,13 +147,13 @@ mod tests {
         s.set_indexes(&root.join("a/b"), Some(false));
         s.set_indexes(&root.join("a"), None);
         s.set_indexes(Path::new("/elsewhere"), Some(true));
-        let o = Output::new(&s, &root);
-        assert!(o.indexes(b"/"));
-        assert!(o.indexes(b"/a/"));
-        assert!(!o.indexes(b"/a/b/"));
-        assert!(!o.indexes(b"/a/b/c/"));
-        assert!(o.indexes(b"/ab/"), "components, not prefixes");
-        assert!(!Output::new(&OutputSettings::default(), &root).indexes(b"/"));
+        let o = Output::new(&s);
+        assert!(o.indexes(&root));
+        assert!(o.indexes(&root.join("a")));
+        assert!(!o.indexes(&root.join("a/b")));
+        assert!(!o.indexes(&root.join("a/b/c")));
+        assert!(!o.indexes(Path::new("/usr")), "the / section");
+        assert!(!Output::new(&OutputSettings::default()).indexes(&root));
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -27,10 +27,8 @@ impl Worker<'_> {
     ) -> Reply {
         let method = req.method();
         let output = &self.site.output;
-        let dir = self
-            .site
-            .document_root
-            .join(crate::site::relative_path(path));
+        let host = self.host();
+        let dir = host.document_root.join(crate::site::relative_path(path));
         // The directory as httpd's log lines and `%f` show it: with one trailing slash.
         let dir_text = format!("{}/", dir.display().to_string().trim_end_matches('/'));
         // mod_autoindex takes GET (and HEAD) only, before it looks at Options; httpd's
@@ -38,15 +36,15 @@ impl Worker<'_> {
         if method != Method::Get && method != Method::Head {
             return self.error_reply(Status::NOT_FOUND, method.as_str(), b"");
         }
-        if !output.indexes(path) {
+        if !output.indexes(&dir) {
             log::error!(
                 "[client {}] AH01276: Cannot serve directory {}: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
                 client.peer,
                 dir_text,
-                if self.site.directory_index.is_empty() {
+                if host.directory_index.is_empty() {
                     "none".to_string()
                 } else {
-                    self.site.directory_index.join(",")
+                    host.directory_index.join(",")
                 }
             );
             let status = if output.autoindex.forbidden_is_not_found() {
@@ -66,8 +64,7 @@ impl Worker<'_> {
             r.length_unknown = true;
             return r;
         }
-        let site: &Site = self.site;
-        let root = &site.document_root;
+        let root = &host.document_root;
         // A slashless directory URL (DirectorySlash Off): httpd's subrequests for its entries
         // take their URLs (so their access rules) from the URL's parent, and HeaderName and
         // ReadmeName are looked up there, while the entries themselves are this directory's.
@@ -86,7 +83,7 @@ impl Worker<'_> {
         let read = autoindex::read_dir(&dir, autoindex::MAX_ENTRIES, |name, _meta, is_link| {
             let mut uri = url_base.to_vec();
             uri.extend_from_slice(name);
-            let route = site.route(&uri);
+            let route = host.route(&uri);
             if !Site::allows(&route, client.peer.ip(), client.local) {
                 return false;
             }
@@ -122,6 +119,11 @@ impl Worker<'_> {
         let insert = |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, n, client));
         let header = insert(header_name);
         let readme = insert(readme_name);
+        // A readme the listing includes replaces the signature line (httpd's emit_tail).
+        let readme_shown = readme.as_ref().is_some_and(|r| {
+            r.content_type.len() >= 5 && r.content_type[..5].eq_ignore_ascii_case("text/")
+                || r.content_type.eq_ignore_ascii_case("application/xhtml+xml")
+        });
         let (utc_offset, _) = crate::logformat::local_zone(time.secs);
         let page = settings.render(autoindex::Request {
             uri: path,
@@ -136,6 +138,18 @@ impl Worker<'_> {
         self.fields
             .push("Content-Type", page.content_type.as_bytes());
         let mut body = page.body;
+        if !readme_shown {
+            let host = self.host();
+            super::signature::append_after(
+                &mut body,
+                b"",
+                host.signature,
+                &self.site.server_software,
+                &self.sig_name,
+                self.sig_port.unwrap_or(80),
+                &host.server_admin,
+            );
+        }
         let deflate_settings = &self.site.output.deflate;
         if body.len() as u64 > deflate::MIN_SIZE
             && deflate_settings.applies_to(Some(&page.content_type))
@@ -166,7 +180,8 @@ impl Worker<'_> {
     /// may read, named relative to the directory (or to the DocumentRoot when it starts with
     /// `/`), of a text type, its first [`autoindex::MAX_INSERT`] bytes.
     fn insert(&self, dir: &Path, name: &str, client: Client) -> Option<Insert> {
-        let root = &self.site.document_root;
+        let host = self.host();
+        let root = &host.document_root;
         let path: PathBuf = match name.strip_prefix('/') {
             Some(rel) => root.join(rel),
             None => dir.join(name),
@@ -175,7 +190,7 @@ impl Worker<'_> {
         let rel = canon.strip_prefix(root).ok()?;
         let mut uri = b"/".to_vec();
         uri.extend_from_slice(rel.as_os_str().as_bytes());
-        if !Site::allows(&self.site.route(&uri), client.peer.ip(), client.local) {
+        if !Site::allows(&host.route(&uri), client.peer.ip(), client.local) {
             return None;
         }
         let meta = std::fs::metadata(&canon).ok()?;

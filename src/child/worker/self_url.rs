@@ -23,7 +23,7 @@ impl Worker<'_> {
                 };
                 (name.trim_end_matches('.').to_ascii_lowercase(), port)
             }
-            None => (self.site.server_name.clone(), None),
+            None => (self.host().server_name.clone(), None),
         };
         let port = port.unwrap_or(client.local_port);
         let mut url = format!("http://{name}").into_bytes();

@@ -306,7 +306,7 @@ impl Settings {
                 emit_plain(&mut out, &r.bytes);
             }
         }
-        // ServerSignature is Off (httpd's default): no signature line.
+        // The caller adds the ServerSignature line (the request's host name and port).
         if !suppress_post {
             out.push_str("</body></html>\n");
         }
