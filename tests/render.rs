@@ -989,3 +989,42 @@ fn debians_module_files_apply_unchanged() {
         srv.error_log()
     );
 }
+
+#[test]
+fn listing_and_gzip_under_the_worker_mpm() {
+    let srv = start_render("render-worker", common::Mpm::Worker.directive());
+    let (status, head, body) = fetch(srv.addr(), "GET", "/?C=S;O=D", "");
+    assert_eq!(status, 200, "{head}");
+    // Descending by size: the files largest first, then the directories (no size), their
+    // names descending too.
+    let r = rows(&body);
+    assert_eq!(&r[..2], ["numbers.txt", "big.txt"]);
+    assert_eq!(&r[r.len() - 2..], ["sub/", "empty/"]);
+    let (status, head, body) = fetch(srv.addr(), "GET", "/big.txt", "Accept-Encoding: gzip\r\n");
+    assert_eq!(status, 200);
+    assert_eq!(header(&head, "Content-Encoding"), Some("gzip"), "{head}");
+    assert_eq!(gunzipped_len(&body), 120_000);
+    let auto = common::status_auto(&srv);
+    assert_eq!(
+        common::auto_value(&auto, "ServerMPM").as_deref(),
+        Some("worker")
+    );
+}
+
+/// The length of `gz` decompressed by Python's gzip module (a real client's decoder).
+fn gunzipped_len(gz: &[u8]) -> usize {
+    let path = std::env::temp_dir().join(format!("eventmpm-render-{}.gz", std::process::id()));
+    std::fs::write(&path, gz).unwrap();
+    let (code, text, err) = run_tool(
+        "python3",
+        &[
+            "-c",
+            "import gzip,sys; print(len(gzip.decompress(open(sys.argv[1],'rb').read())))",
+            path.to_str().unwrap(),
+        ],
+        Duration::from_secs(20),
+    );
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, Some(0), "{err}");
+    text.trim().parse().unwrap()
+}
