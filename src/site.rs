@@ -119,6 +119,8 @@ pub struct Site {
     pub caches: usize,
     /// Media types.
     pub mime: MimeTypes,
+    /// DirectorySlash, `Options Indexes`, listings and gzip (server-wide).
+    pub output: crate::modules::Output,
     /// Keep-alive settings.
     pub keep_alive: KeepAliveSettings,
     /// The `Server` header.
@@ -180,6 +182,8 @@ impl Site {
                 })?
             }
         };
+        let mime = mime.with_rules(cfg.output.mime.clone());
+        let output = crate::modules::Output::new(&cfg.output);
         let mut access_logs = Vec::new();
         let mut hosts = Vec::with_capacity(cfg.vhosts.len() + 1);
         let mut main_logs = Vec::new();
@@ -216,6 +220,7 @@ impl Site {
             table: HostTable::new(cfg),
             caches: cache_keys.len(),
             mime,
+            output,
             keep_alive: cfg.core.keep_alive_settings(),
             server_software: cfg.server_software(),
             extended_status: cfg.extended_status,

@@ -166,6 +166,8 @@ pub struct ServerConfig {
     pub buffered_logs: bool,
     /// TypesConfig, if given (else the built-in table).
     pub types_config: Option<PathBuf>,
+    /// mod_mime's rules, DirectorySlash, `Options Indexes`, mod_autoindex and mod_deflate.
+    pub output: crate::modules::OutputSettings,
     /// `<Location>` sections, in configuration order.
     pub locations: Vec<Location>,
     /// `<Directory>` sections, in configuration order.
@@ -224,6 +226,7 @@ impl ServerConfig {
             // bound: the reason httpd leaves it off is gone, the write per request saved stays.
             buffered_logs: true,
             types_config: None,
+            output: crate::modules::OutputSettings::default(),
             locations: Vec::new(),
             directories: Vec::new(),
             files_sections: Vec::new(),

@@ -37,6 +37,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("alias_module", "mod_alias.c"),
     ("cgid_module", "mod_cgid.c"),
     ("cgi_module", "mod_cgi.c"),
+    // Directory listings, gzip (by AddOutputFilterByType, mod_filter's directive).
+    ("autoindex_module", "mod_autoindex.c"),
+    ("deflate_module", "mod_deflate.c"),
+    ("filter_module", "mod_filter.c"),
 ];
 
 /// The modules in effect.

@@ -324,6 +324,14 @@ impl Reader {
         };
         // The host a server-level directive applies to, if it is inside <VirtualHost>.
         let host = if scope.is_none() { vhost } else { None };
+        // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate.
+        if let Some(r) = self
+            .cfg
+            .output
+            .directive(name, args, scope.is_some() || vhost.is_some())
+        {
+            return r;
+        }
         match lname.as_str() {
             "serverroot" => {
                 global_only()?;
@@ -655,11 +663,9 @@ impl Reader {
                 let mut follow = d.follow_symlinks;
                 // httpd: a list without +/- replaces the options in force, so ExecCGI is off
                 // unless named; +/- adjust them.
-                let mut exec = if args.iter().all(|a| a.starts_with(['+', '-'])) {
-                    d.exec_cgi
-                } else {
-                    Some(false)
-                };
+                let relative = args.iter().all(|a| a.starts_with(['+', '-']));
+                let mut exec = if relative { d.exec_cgi } else { Some(false) };
+                let mut indexes = if relative { None } else { Some(false) };
                 for a in args {
                     let on = !a.starts_with('-');
                     match a
@@ -669,14 +675,17 @@ impl Reader {
                     {
                         "followsymlinks" => follow = Some(on),
                         "execcgi" => exec = Some(on),
-                        "none" => (follow, exec) = (Some(false), Some(false)),
-                        "all" => (follow, exec) = (Some(true), Some(true)),
-                        // Indexes, MultiViews, … have no effect on what eventmpm serves.
+                        "indexes" => indexes = Some(on),
+                        "none" => (follow, exec, indexes) = (Some(false), Some(false), Some(false)),
+                        "all" => (follow, exec, indexes) = (Some(true), Some(true), Some(true)),
+                        // MultiViews, Includes, … have no effect on what eventmpm serves.
                         _ => {}
                     }
                 }
                 d.follow_symlinks = follow;
                 d.exec_cgi = exec;
+                let dir = d.path.clone();
+                self.cfg.output.set_indexes(&dir, indexes);
             }
             "allowoverride" => {
                 let Some(Scope::Directory(_)) = scope else {

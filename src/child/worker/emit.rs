@@ -22,7 +22,8 @@ use crate::child::connio::{Mem, Output, Sent};
 /// write; larger ones go out with sendfile.
 pub(super) const SMALL_FILE: u64 = 8 * 1024;
 /// Response fields beyond the head writer's own (Allow, Location, Content-Type, the
-/// representation's, Refresh, and what `Header` lines add): more are dropped (logged).
+/// representation's, Vary, Content-Encoding, Content-Language, Refresh, and what `Header`
+/// lines add): more are dropped (logged).
 const MAX_FIELDS: usize = 32;
 
 /// The `Date` value, formatted once per second per thread.
@@ -103,7 +104,11 @@ impl Worker<'_> {
             status: reply.status,
             request_version: asked.version,
             head_only: asked.head_only,
-            length: BodyLength::Known(length),
+            length: if reply.length_unknown && asked.head_only {
+                BodyLength::Unknown
+            } else {
+                BodyLength::Known(length)
+            },
             date: &date,
             server: self.site.server_software.as_bytes(),
             persistence,
