@@ -13,7 +13,6 @@ use super::plan::{Body, Reply};
 use super::respond::RequestTime;
 use crate::modules::autoindex::{self, Insert};
 use crate::modules::deflate;
-use crate::site::Site;
 
 impl Worker<'_> {
     /// The answer for the directory at the URL-path `path` (decoded) that has no index file.
@@ -84,7 +83,7 @@ impl Worker<'_> {
             let mut uri = url_base.to_vec();
             uri.extend_from_slice(name);
             let route = host.route(&uri);
-            if !Site::allows(&route, client.peer.ip(), client.local) {
+            if !self.subrequest_allowed(&uri, client) {
                 return false;
             }
             if is_link {
@@ -176,6 +175,20 @@ impl Worker<'_> {
         r
     }
 
+    /// Whether this client may fetch the decoded URL-path `uri` too ([`crate::modules`]'s
+    /// decision for a subrequest).
+    fn subrequest_allowed(&self, uri: &[u8], client: Client) -> bool {
+        let host = self.host();
+        !host.modules_active
+            || crate::modules::subrequest_allowed(
+                host.sections(uri),
+                client.peer.ip(),
+                client.local,
+                "GET",
+                &self.modules,
+            )
+    }
+
     /// A `HeaderName`/`ReadmeName` file for the listing of `dir`: a regular file the client
     /// may read, named relative to the directory (or to the DocumentRoot when it starts with
     /// `/`), of a text type, its first [`autoindex::MAX_INSERT`] bytes.
@@ -190,7 +203,7 @@ impl Worker<'_> {
         let rel = canon.strip_prefix(root).ok()?;
         let mut uri = b"/".to_vec();
         uri.extend_from_slice(rel.as_os_str().as_bytes());
-        if !Site::allows(&host.route(&uri), client.peer.ip(), client.local) {
+        if !self.subrequest_allowed(&uri, client) {
             return None;
         }
         let meta = std::fs::metadata(&canon).ok()?;
