@@ -25,3 +25,4 @@ pub mod server;
 pub mod signals;
 pub mod site;
 pub mod sys;
+pub mod tls;

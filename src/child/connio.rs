@@ -32,6 +32,11 @@ const SENDFILE_CHUNK: usize = 64 << 10;
 /// with 2 MiB or 1 MiB per call, 4,400 with 512 KiB, 5,000 with 256 KiB, 3,700 with 128 KiB):
 /// the client reads what one call queued while the next is sent.
 const BYTES_PER_CALL: usize = 256 << 10;
+/// Bytes of a file read and encrypted at a time for a TLS response: one TLS record.
+const TLS_FILE_CHUNK: usize = 16 << 10;
+/// Steps per [`Output::send`] call over TLS: [`BYTES_PER_CALL`] in [`TLS_FILE_CHUNK`]s, and
+/// the final flush.
+const TLS_STEPS_PER_CALL: usize = BYTES_PER_CALL / TLS_FILE_CHUNK + 2;
 /// Reads per [`ConnIo::drain`] call (each up to the scratch buffer's size, 32 KiB as httpd's
 /// `LINGERING_BUF_SIZE`).
 const DRAIN_READS: usize = 4;
@@ -223,7 +228,10 @@ impl Output {
     /// Send what remains on `sock`, at most [`WRITES_PER_CALL`] system calls. (It takes the
     /// socket apart from its [`ConnIo`] so a request parsed from the connection's input can
     /// stay borrowed meanwhile.)
-    pub fn send(&mut self, sock: &TcpStream) -> Sent {
+    pub fn send(&mut self, sock: &TcpStream, tls: Option<&mut crate::tls::Session>) -> Sent {
+        if let Some(tls) = tls {
+            return self.send_tls(sock, tls);
+        }
         self.blocked = false;
         let mut progress = false;
         let mut budget = BYTES_PER_CALL;
@@ -274,6 +282,104 @@ impl Output {
     }
 }
 
+/// One read of request bytes into `room` (non-empty), from the socket or decrypted from it,
+/// keeping `ready` up to date. `Ok(0)` is the end of the stream; `WouldBlock` means nothing is
+/// there now.
+fn recv(
+    sock: &TcpStream,
+    tls: Option<&mut crate::tls::Session>,
+    ready: &mut Readiness,
+    room: &mut [u8],
+) -> io::Result<usize> {
+    use crate::tls::Received;
+    let want = room.len();
+    let Some(tls) = tls else {
+        let r = (&*sock).read(room);
+        match &r {
+            Ok(n) => ready.read(*n, want),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready.read(0, want),
+            Err(_) => {}
+        }
+        return r;
+    };
+    // A short plaintext read says nothing about the socket (records, and bytes rustls holds
+    // already), so readiness is cleared only when the socket itself would block.
+    match tls.read(sock, room)? {
+        Received::Bytes(n) => Ok(n),
+        Received::End => Ok(0),
+        Received::Drained => {
+            ready.read(0, want);
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        Received::Paused => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+impl Output {
+    /// [`Output::send`] over TLS: memory is encrypted as it is, a file range is read
+    /// ([`TLS_FILE_CHUNK`] at a time, on the stack) and encrypted — sendfile cannot encrypt —
+    /// into the session's bounded send buffer, which is drained as the socket takes it. Bounded
+    /// as a plain send: [`BYTES_PER_CALL`] of plaintext per call.
+    fn send_tls(&mut self, sock: &TcpStream, tls: &mut crate::tls::Session) -> Sent {
+        self.blocked = false;
+        let mut progress = false;
+        let mut budget = BYTES_PER_CALL;
+        let mut chunk = [0u8; TLS_FILE_CHUNK];
+        for _ in 0..TLS_STEPS_PER_CALL {
+            let result = match (&mut self.mem, &mut self.file) {
+                (Some((mem, pos, end)), _) if budget > 0 => {
+                    let want = (*end - *pos).min(budget).min(tls.room());
+                    tls.write(sock, &mem.bytes()[*pos..*pos + want])
+                        .inspect(|&n| *pos += n)
+                }
+                (None, Some((file, offset, end))) if budget > 0 => {
+                    let want = (*end - *offset).min(TLS_FILE_CHUNK.min(budget).min(tls.room()) as u64)
+                        as usize;
+                    match std::os::unix::fs::FileExt::read_at(&file.file, &mut chunk[..want], *offset) {
+                        // The file shrank under the response: the promised length cannot be met.
+                        Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+                        Ok(n) => tls
+                            .write(sock, &chunk[..n])
+                            .inspect(|&m| *offset += m as u64),
+                        Err(e) => Err(e),
+                    }
+                }
+                // Everything is encrypted, or the call's budget is spent: send what is.
+                _ => match tls.flush(sock) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        self.blocked = true;
+                        return Sent::Partial { progress };
+                    }
+                    Err(_) => return Sent::Failed,
+                },
+            };
+            match result {
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    progress |= n > 0;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked = true;
+                    return Sent::Partial { progress };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Sent::Failed,
+            }
+            if matches!(&self.mem, Some((_, pos, end)) if pos >= end) {
+                self.mem = None;
+            } else if matches!(&self.file, Some((_, offset, end)) if offset >= end) {
+                self.file = None;
+            }
+        }
+        if self.is_empty() && !tls.pending() {
+            Sent::All
+        } else {
+            Sent::Partial { progress }
+        }
+    }
+}
+
 /// A connection's I/O state.
 #[derive(Debug)]
 pub struct ConnIo {
@@ -294,6 +400,9 @@ pub struct ConnIo {
     pub input: Input,
     /// Pending output.
     pub output: Output,
+    /// The TLS session on an `https` listener's connection (boxed: a plain connection carries
+    /// only the pointer).
+    pub tls: Option<Box<crate::tls::Session>>,
 }
 
 /// What follows a response on a kept-alive connection ([`ConnIo::next_request`]).
@@ -366,7 +475,15 @@ impl ConnIo {
             ready: Readiness::UNKNOWN,
             input: Input::default(),
             output: Output::default(),
+            tls: None,
         }
+    }
+
+    /// Serve this connection over TLS with `server` (before anything is read). `false` if no
+    /// session could be started.
+    pub fn start_tls(&mut self, server: &crate::tls::Server) -> bool {
+        self.tls = crate::tls::Session::new(server).map(Box::new);
+        self.tls.is_some()
     }
 
     /// Receive request-head bytes: scan what is buffered, read what the socket has, scan again.
@@ -419,22 +536,17 @@ impl ConnIo {
                 break;
             };
             let room = &mut buf.as_mut_slice()[self.input.end..];
-            let want = room.len();
-            match self.sock.read(room) {
+            match recv(&self.sock, self.tls.as_deref_mut(), &mut self.ready, room) {
                 Ok(0) => return HeadRead::Closed,
                 Ok(n) => {
                     self.input.end += n;
                     new_bytes = new_bytes.saturating_add(n as u32);
-                    self.ready.read(n, want);
                     if !self.ready.read {
                         // Drained: a second read would only say so.
                         break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.ready.read(0, want);
-                    break;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return HeadRead::Closed,
             }
@@ -488,12 +600,11 @@ impl ConnIo {
         self.input.compact();
         let buf = self.input.buf.as_mut()?;
         let room = &mut buf.as_mut_slice()[self.input.end..];
-        let want = room.len();
-        if want == 0 {
+        if room.is_empty() {
             return Some(0);
         }
         let r = loop {
-            match self.sock.read(room) {
+            match recv(&self.sock, self.tls.as_deref_mut(), &mut self.ready, room) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => break r,
             }
@@ -502,11 +613,9 @@ impl ConnIo {
             Ok(0) => None,
             Ok(n) => {
                 self.input.end += n;
-                self.ready.read(n, want);
                 Some(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.ready.read(0, want);
                 self.input.release_if_empty();
                 Some(0)
             }
@@ -516,7 +625,7 @@ impl ConnIo {
 
     /// Send pending output, at most [`WRITES_PER_CALL`] system calls.
     pub fn send(&mut self) -> Sent {
-        let sent = self.output.send(&self.sock);
+        let sent = self.output.send(&self.sock, self.tls.as_deref_mut());
         if self.output.blocked {
             self.ready.write = false;
         }
@@ -541,11 +650,26 @@ impl ConnIo {
     /// Best-effort, non-blocking write of a small response (an error page from the listener);
     /// whatever does not fit now is dropped, since the connection is closing anyway.
     pub fn write_now(&mut self, bytes: &[u8]) {
-        let _ = self.sock.write(bytes);
+        match &mut self.tls {
+            // Before the handshake is done nothing can be sent: the error is dropped with it
+            // (httpd, too, only closes a connection whose handshake failed or timed out).
+            Some(tls) if tls.is_handshaking() => {}
+            Some(tls) => {
+                let _ = tls.write(&self.sock, bytes);
+            }
+            None => {
+                let _ = self.sock.write(bytes);
+            }
+        }
     }
 
-    /// Lingering close's first step: send our FIN, keep reading.
+    /// Lingering close's first step: send our FIN (after TLS's close_notify), keep reading.
     pub fn shutdown_write(&mut self) -> bool {
+        if let Some(tls) = &mut self.tls
+            && !tls.is_handshaking()
+        {
+            tls.close(&self.sock);
+        }
         self.sock.shutdown(Shutdown::Write).is_ok()
     }
 

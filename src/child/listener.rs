@@ -61,6 +61,8 @@ pub struct Listener<'t> {
     /// Per listening socket, its address when it is a specific one: every connection it accepts
     /// has that local address, so no `getsockname` per connection. `None` for a wildcard.
     bound: Vec<Option<std::net::SocketAddr>>,
+    /// Per listening socket, its TLS configuration if it serves HTTPS.
+    tls: Vec<Option<crate::tls::Server>>,
     listening: bool,
     completed: Vec<Completion>,
     /// The second half of [`Conns::posted`]'s double buffer (empty between turns).
@@ -137,6 +139,10 @@ impl<'t> Listener<'t> {
         let mut io = Vec::with_capacity(capacity);
         io.resize_with(capacity, || None);
         poller.add_listener(signals.fd(), SIGNAL_TOKEN)?;
+        let tls = listeners
+            .iter()
+            .map(|l| l.local_addr().ok().and_then(|a| shared.site.tls.for_socket(a)))
+            .collect();
         let mut l = Listener {
             conns: Conns {
                 table,
@@ -155,6 +161,7 @@ impl<'t> Listener<'t> {
                 .iter()
                 .map(|l| l.local_addr().ok().filter(|a| !a.ip().is_unspecified()))
                 .collect(),
+            tls,
             listeners,
             listening: false,
             completed: Vec::with_capacity(capacity),
@@ -385,10 +392,16 @@ impl<'t> Listener<'t> {
             // may have arrived while earlier events were handled, and a stale start would close
             // its head that much early.
             let now = self.clock.now();
+            let mut io = ConnIo::new(sock, peer, local);
+            if let Some(server) = self.tls.get(which).and_then(Option::as_ref)
+                && !io.start_tls(server)
+            {
+                continue;
+            }
             let Some((id, action)) = self.conns.table.open(now) else {
                 return;
             };
-            self.conns.io[id.index()] = Some(ConnIo::new(sock, peer, local));
+            self.conns.io[id.index()] = Some(io);
             if let Some(left) = &mut self.accepts_left {
                 *left -= 1;
                 if *left == 0 {

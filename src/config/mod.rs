@@ -169,6 +169,8 @@ pub struct ServerConfig {
     pub files: Vec<PathBuf>,
     /// The compiled-in defaults were used (no `-f`).
     pub builtin: bool,
+    /// mod_ssl's directives and, after reading, the TLS configuration they build.
+    pub tls: crate::tls::Settings,
 }
 
 impl ServerConfig {
@@ -200,6 +202,7 @@ impl ServerConfig {
             notes: Vec::new(),
             files: Vec::new(),
             builtin: false,
+            tls: crate::tls::Settings::default(),
         }
     }
 
@@ -324,6 +327,7 @@ pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
     for (i, d) in opts.after.iter().enumerate() {
         r.text(Path::new("-c"), d, 0, i as u32)?;
     }
+    crate::tls::finish(&mut r.cfg)?;
     Ok(r.cfg)
 }
 

@@ -213,6 +213,18 @@ impl Reader {
                 )),
             }
         };
+        if let Some(r) = crate::tls::directive(
+            &mut self.cfg.tls,
+            file,
+            line,
+            name,
+            args,
+            scope.is_some(),
+            &self.cfg.server_root,
+            &mut self.cfg.notes,
+        ) {
+            return r;
+        }
         match lname.as_str() {
             "serverroot" => {
                 server_only()?;

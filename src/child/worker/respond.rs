@@ -149,7 +149,7 @@ impl Worker<'_> {
                     self.request_done(bytes, time.started, ended);
                     return Responded::Held;
                 }
-                let sent = emit::send(&mut io.output, &io.sock);
+                let sent = emit::send(&mut io.output, &io.sock, io.tls.as_deref_mut());
                 self.request_done(bytes, time.started, ended);
                 Responded::Sent(sent)
             }
