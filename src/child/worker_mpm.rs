@@ -590,12 +590,18 @@ fn serve_connection(
 ) {
     let clock = child.clock;
     let local = conn.sock.local_addr().unwrap_or(conn.peer);
+    let mut io = ConnIo::new(conn.sock, conn.peer, local);
+    if let Some(server) = child.serving.site.tls.for_socket(local)
+        && !io.start_tls(&server)
+    {
+        return;
+    }
     let Some((id, action)) = table.open(clock.now()) else {
         return;
     };
     let mut owned = Owned {
         table,
-        io: ConnIo::new(conn.sock, conn.peer, local),
+        io,
         worker: w,
         scratch,
         serving: &child.serving,

@@ -197,6 +197,14 @@ impl Worker<'_> {
         let env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
         let name = script.name();
         let file = script.filename.display().to_string();
+        if io.tls.is_some() {
+            // A script's exchange writes to the socket itself; it has no TLS path yet.
+            log::error!(
+                "[client {}] CGI over HTTPS is not supported by eventmpm yet: {file}",
+                io.peer
+            );
+            return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, method, b""));
+        }
         let mut ex = match Exchange::start(
             &script.filename,
             &script.dir,
