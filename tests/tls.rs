@@ -504,3 +504,41 @@ fn configuration_errors_name_the_line() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// Graceful restarts while h2load keeps TLS connections busy (keep-alive, then a connection
+/// per request): no request fails.
+#[test]
+fn graceful_restart_under_tls_load_fails_no_request() {
+    let (server, _ca) = tls_server("tls-graceful", Mpm::Event, "StartServers 2\n");
+    let url = format!("https://127.0.0.1:{}/index.html", server.port);
+    let pid = server.pid();
+    // h2load with `args`, and a graceful restart every 300 ms while it runs.
+    let under_restarts = |args: &[&str]| {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        let restarts = std::thread::spawn(move || {
+            let mut n = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(300));
+                common::signal(pid, 10);
+                n += 1;
+            }
+            n
+        });
+        let mut all = vec!["--h1"];
+        all.extend_from_slice(args);
+        all.push(&url);
+        let r = run_tool("h2load", &all, Duration::from_secs(120));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (r, restarts.join().unwrap())
+    };
+    let ((code, out, err), n) = under_restarts(&["-n", "6000", "-c", "8"]);
+    assert_eq!(code, Some(0), "{out}{err}\n{}", server.error_log());
+    assert!(out.contains("6000 succeeded, 0 failed, 0 errored"), "{out}");
+    assert!(n >= 2, "{n} restarts during the run");
+    let ((code, out, err), n) =
+        under_restarts(&["-n", "600", "-c", "4", "-H", "Connection: close"]);
+    assert_eq!(code, Some(0), "{out}{err}\n{}", server.error_log());
+    assert!(out.contains("600 succeeded, 0 failed, 0 errored"), "{out}");
+    assert!(n >= 2, "{n} restarts during the run");
+}

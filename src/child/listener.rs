@@ -243,7 +243,7 @@ impl<'t> Listener<'t> {
                 log::error!("poller wait failed: {e}; stopping this child gracefully");
                 self.begin_stop(StopMode::Graceful);
             }
-            let now = self.clock.now();
+            let mut now = self.clock.now();
             for ev in events.iter() {
                 match ev.token {
                     WAKE_TOKEN => {}
@@ -251,7 +251,12 @@ impl<'t> Listener<'t> {
                     t if t >= self.conns.table.capacity() as u64
                         && t < (self.conns.table.capacity() + self.listeners.len()) as u64 =>
                     {
-                        self.accept_burst((t - self.conns.table.capacity() as u64) as usize)
+                        self.accept_burst((t - self.conns.table.capacity() as u64) as usize);
+                        // Accepted connections were queued at their own (later) time; what
+                        // follows in this batch must not be stamped earlier, or the timeout
+                        // queues would lose their order (a slow step before the accept — a TLS
+                        // handshake in a debug build — made that visible).
+                        now = self.clock.now();
                     }
                     t => self.on_ready(ConnId::from_token(t), ev, now),
                 }
