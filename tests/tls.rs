@@ -542,3 +542,73 @@ fn graceful_restart_under_tls_load_fails_no_request() {
     assert!(out.contains("600 succeeded, 0 failed, 0 errored"), "{out}");
     assert!(n >= 2, "{n} restarts during the run");
 }
+
+/// A CGI script over HTTPS: its request body is decrypted, its output encrypted (more than the
+/// session's send buffer), it sees HTTPS=on, and the connection is kept for the next request.
+#[test]
+fn cgi_over_https() {
+    let scratch = Scratch::new("tls-cgi");
+    let (crt, key) = make_cert(scratch.path(), "server", "localhost", "rsa:2048");
+    let bin = scratch.path().join("cgi-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let py = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "/usr/bin/env python3" };
+    let script = bin.join("echo.cgi");
+    std::fs::write(
+        &script,
+        format!(
+            "#!{py}\nimport os, sys, hashlib\nb = sys.stdin.buffer.read()\n\
+             sys.stdout.write('Content-Type: text/plain\\r\\n\\r\\n')\n\
+             sys.stdout.write('%s %s %d %s\\n' % (os.environ.get('HTTPS'), os.environ.get('REQUEST_SCHEME'), len(b), hashlib.sha256(b).hexdigest()))\n\
+             sys.stdout.write('x' * 200000 + '\\n')\n"
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let conf = format!(
+        "SSLEngine on\nSSLCertificateFile \"{}\"\nSSLCertificateKeyFile \"{}\"\nScriptAlias /cgi-bin/ \"{}/\"\n",
+        crt.display(),
+        key.display(),
+        bin.display()
+    );
+    let server = start_with(scratch, &conf, &[]);
+    let ca = server.scratch.path().join("server.crt");
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    let data = server.scratch.path().join("body.bin");
+    std::fs::write(&data, &body).unwrap();
+    let digest = {
+        let (_, o, _) = run_tool(
+            "python3",
+            &["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", data.to_str().unwrap()],
+            LIMIT,
+        );
+        o.trim().to_string()
+    };
+    let at_data = format!("@{}", data.display());
+    // Into files: run_tool reads a client's output only once it has exited.
+    let (o1, o2) = (server.scratch.path().join("o1"), server.scratch.path().join("o2"));
+    let (code, out, err) = curl(
+        &server,
+        &ca,
+        &[
+            "--data-binary",
+            &at_data,
+            "-w",
+            "%{http_code} %{num_connects}\n",
+            "-o",
+            o1.to_str().unwrap(),
+            "-o",
+            o2.to_str().unwrap(),
+        ],
+        &["/cgi-bin/echo.cgi", "/cgi-bin/echo.cgi"],
+    );
+    assert_eq!(code, Some(0), "{err}\n{}", server.error_log());
+    let expected = format!("on https {} {digest}\n{}\n", body.len(), "x".repeat(200_000));
+    assert!(std::fs::read_to_string(&o1).unwrap() == expected, "first response");
+    assert!(std::fs::read_to_string(&o2).unwrap() == expected, "second response");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "200 1");
+    assert_eq!(lines[1], "200 0", "the second request reused the connection");
+}

@@ -5,6 +5,7 @@
 //! Every socket operation here is non-blocking and bounded: a call does at most a fixed number of
 //! system calls, so neither the listener nor a worker ever waits on a client.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
@@ -282,6 +283,11 @@ impl Output {
     }
 }
 
+/// A connection's TLS session, if it has one, taken by `&mut` (no cell borrow at run time).
+pub fn session(tls: &mut Option<Box<RefCell<crate::tls::Session>>>) -> Option<&mut crate::tls::Session> {
+    tls.as_mut().map(|c| c.get_mut())
+}
+
 /// One read of request bytes into `room` (non-empty), from the socket or decrypted from it,
 /// keeping `ready` up to date. `Ok(0)` is the end of the stream; `WouldBlock` means nothing is
 /// there now.
@@ -401,8 +407,9 @@ pub struct ConnIo {
     /// Pending output.
     pub output: Output,
     /// The TLS session on an `https` listener's connection (boxed: a plain connection carries
-    /// only the pointer).
-    pub tls: Option<Box<crate::tls::Session>>,
+    /// only the pointer). In a cell so a CGI exchange can write through it while the request
+    /// it answers still borrows the input; everything else takes it by `&mut` ([`session`]).
+    pub tls: Option<Box<RefCell<crate::tls::Session>>>,
 }
 
 /// What follows a response on a kept-alive connection ([`ConnIo::next_request`]).
@@ -482,7 +489,7 @@ impl ConnIo {
     /// Serve this connection over TLS with `server` (before anything is read). `false` if no
     /// session could be started.
     pub fn start_tls(&mut self, server: &crate::tls::Server) -> bool {
-        self.tls = crate::tls::Session::new(server).map(Box::new);
+        self.tls = crate::tls::Session::new(server).map(|s| Box::new(RefCell::new(s)));
         self.tls.is_some()
     }
 
@@ -536,7 +543,7 @@ impl ConnIo {
                 break;
             };
             let room = &mut buf.as_mut_slice()[self.input.end..];
-            match recv(&self.sock, self.tls.as_deref_mut(), &mut self.ready, room) {
+            match recv(&self.sock, session(&mut self.tls), &mut self.ready, room) {
                 Ok(0) => return HeadRead::Closed,
                 Ok(n) => {
                     self.input.end += n;
@@ -604,7 +611,7 @@ impl ConnIo {
             return Some(0);
         }
         let r = loop {
-            match recv(&self.sock, self.tls.as_deref_mut(), &mut self.ready, room) {
+            match recv(&self.sock, session(&mut self.tls), &mut self.ready, room) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => break r,
             }
@@ -625,7 +632,7 @@ impl ConnIo {
 
     /// Send pending output, at most [`WRITES_PER_CALL`] system calls.
     pub fn send(&mut self) -> Sent {
-        let sent = self.output.send(&self.sock, self.tls.as_deref_mut());
+        let sent = self.output.send(&self.sock, session(&mut self.tls));
         if self.output.blocked {
             self.ready.write = false;
         }
@@ -650,7 +657,7 @@ impl ConnIo {
     /// Best-effort, non-blocking write of a small response (an error page from the listener);
     /// whatever does not fit now is dropped, since the connection is closing anyway.
     pub fn write_now(&mut self, bytes: &[u8]) {
-        match &mut self.tls {
+        match session(&mut self.tls) {
             // Before the handshake is done nothing can be sent: the error is dropped with it
             // (httpd, too, only closes a connection whose handshake failed or timed out).
             Some(tls) if tls.is_handshaking() => {}
@@ -665,7 +672,7 @@ impl ConnIo {
 
     /// Lingering close's first step: send our FIN (after TLS's close_notify), keep reading.
     pub fn shutdown_write(&mut self) -> bool {
-        if let Some(tls) = &mut self.tls
+        if let Some(tls) = session(&mut self.tls)
             && !tls.is_handshaking()
         {
             tls.close(&self.sock);

@@ -194,22 +194,24 @@ impl Worker<'_> {
             url: ctx.original.target().path().as_bytes(),
             query: ctx.original.target().query().map(str::as_bytes),
         });
-        let env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
+        let mut env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
+        if io.tls.is_some() {
+            // mod_ssl's fixup sets HTTPS for every request over TLS.
+            for (k, v) in env.iter_mut() {
+                if k == "REQUEST_SCHEME" {
+                    *v = "https".into();
+                }
+            }
+            env.push(("HTTPS".into(), "on".into()));
+        }
         let name = script.name();
         let file = script.filename.display().to_string();
-        if io.tls.is_some() {
-            // A script's exchange writes to the socket itself; it has no TLS path yet.
-            log::error!(
-                "[client {}] CGI over HTTPS is not supported by eventmpm yet: {file}",
-                io.peer
-            );
-            return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, method, b""));
-        }
         let mut ex = match Exchange::start(
             &script.filename,
             &script.dir,
             &env,
             &io.sock,
+            io.tls.as_deref(),
             io.peer,
             body,
             site.cgi.timeout,

@@ -305,7 +305,7 @@ impl Worker<'_> {
             Outcome::Yield | Outcome::KeepAlive | Outcome::PartialHead { .. }
                 if !io.output.is_empty() =>
             {
-                match emit::send(&mut io.output, &io.sock, io.tls.as_deref_mut()) {
+                match emit::send(&mut io.output, &io.sock, crate::child::connio::session(&mut io.tls)) {
                     Sent::All => outcome,
                     // The last response held is the one write completion finishes (and
                     // counts).
