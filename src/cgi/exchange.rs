@@ -190,7 +190,7 @@ impl<'a> Body<'a> {
         let r = match tls {
             None => (&*sock).read(&mut self.raw),
             Some(tls) => match tls.read(sock, &mut self.raw) {
-                Ok(crate::tls::Received::Bytes(n)) => Ok(n),
+                Ok(crate::tls::Received::Bytes { n, .. }) => Ok(n),
                 Ok(crate::tls::Received::End) => Ok(0),
                 Ok(crate::tls::Received::Drained | crate::tls::Received::Paused) => {
                     Err(io::ErrorKind::WouldBlock.into())

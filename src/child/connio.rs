@@ -308,10 +308,16 @@ fn recv(
         }
         return r;
     };
-    // A short plaintext read says nothing about the socket (records, and bytes rustls holds
-    // already), so readiness is cleared only when the socket itself would block.
+    // A short plaintext read says nothing about the socket by itself (records, and bytes rustls
+    // holds already): readiness is cleared when the socket would block, or when the session
+    // saw a short socket read and kept nothing decrypted.
     match tls.read(sock, room)? {
-        Received::Bytes(n) => Ok(n),
+        Received::Bytes { n, drained } => {
+            if drained {
+                ready.read(0, want);
+            }
+            Ok(n)
+        }
         Received::End => Ok(0),
         Received::Drained => {
             ready.read(0, want);

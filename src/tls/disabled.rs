@@ -19,7 +19,12 @@ pub enum Session {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
     /// Decrypted bytes.
-    Bytes(usize),
+    Bytes {
+        /// How many.
+        n: usize,
+        /// The socket is drained.
+        drained: bool,
+    },
     /// End of stream.
     End,
     /// Socket drained.

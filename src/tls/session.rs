@@ -19,8 +19,15 @@ const READS_PER_CALL: usize = 16;
 /// What a [`Session::read`] brought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
-    /// Decrypted bytes; the socket may hold more.
-    Bytes(usize),
+    /// Decrypted bytes. `drained`: the socket read that brought them was short and nothing
+    /// decrypted is left in the session, so nothing more is there until the socket is readable
+    /// again (a plain read's "short read" rule); otherwise more may be waiting.
+    Bytes {
+        /// How many.
+        n: usize,
+        /// See above.
+        drained: bool,
+    },
     /// The end of the stream: close_notify, or the peer's FIN.
     End,
     /// Nothing decrypted, and the socket is drained (wait for it to be readable).
@@ -28,6 +35,21 @@ pub enum Received {
     /// Nothing decrypted yet, and the socket was not drained within the call's bound: call
     /// again on the connection's next turn.
     Paused,
+}
+
+/// The socket as rustls reads it, noting whether the last read was short (returned less than
+/// rustls asked for: the socket had no more then).
+struct Probe<'a> {
+    sock: &'a TcpStream,
+    short: bool,
+}
+
+impl Read for Probe<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&*self.sock).read(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
+    }
 }
 
 /// A TLS server connection.
@@ -67,14 +89,20 @@ impl Session {
     /// Read decrypted bytes into `dst`, driving the handshake on the way. An error is a failed
     /// connection (a protocol error has sent its alert first).
     pub fn read(&mut self, sock: &TcpStream, dst: &mut [u8]) -> io::Result<Received> {
+        let mut probe = Probe { sock, short: false };
         for _ in 0..READS_PER_CALL {
             match self.conn.reader().read(dst) {
                 Ok(0) => return Ok(Received::End),
-                Ok(n) => return Ok(Received::Bytes(n)),
+                Ok(n) => {
+                    // A short plaintext read emptied the session's plaintext; records not yet
+                    // decrypted would have been processed with the ones before them.
+                    let drained = probe.short && n < dst.len();
+                    return Ok(Received::Bytes { n, drained });
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            match self.conn.read_tls(&mut &*sock) {
+            match self.conn.read_tls(&mut probe) {
                 Ok(0) => return Ok(Received::End),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Received::Drained),
@@ -98,7 +126,7 @@ impl Session {
         }
         match self.conn.reader().read(dst) {
             Ok(0) => Ok(Received::End),
-            Ok(n) => Ok(Received::Bytes(n)),
+            Ok(n) => Ok(Received::Bytes { n, drained: false }),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Received::Paused),
             Err(e) => Err(e),
         }
