@@ -612,3 +612,38 @@ fn cgi_over_https() {
     assert_eq!(lines[0], "200 1");
     assert_eq!(lines[1], "200 0", "the second request reused the connection");
 }
+
+/// A response the server closes after (HTTP/1.0, the client's `Connection: close`) ends with
+/// close_notify before the FIN: a strict client (Python with ragged EOFs not suppressed, as
+/// OpenSSL 3 clients such as ab) reads it whole, under both MPMs.
+fn close_sends_close_notify(mpm: Mpm) {
+    let (server, ca) = tls_server(&mpm.tag("tls-close"), mpm, "");
+    let out = python(
+        &server,
+        &ca,
+        r#"
+import socket, ssl, sys
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+for req in (b"GET /index.html HTTP/1.0\r\n\r\n",
+            b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            b"GET /missing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                        server_hostname="localhost", suppress_ragged_eofs=False)
+    s.sendall(req)
+    data = b""
+    while True:
+        b = s.recv(65536)  # raises SSLEOFError on a FIN without close_notify
+        if not b:
+            break
+        data += b
+    print(data.split(b"\r\n")[0].decode(), data.endswith(b"hello over tls\n") or data.endswith(b"</html>\n"))
+"#,
+    );
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK True\nHTTP/1.1 200 OK True\nHTTP/1.1 404 Not Found True\n"
+    );
+}
+
+under_both_mpms!(close_sends_close_notify);

@@ -678,12 +678,18 @@ impl ConnIo {
 
     /// Lingering close's first step: send our FIN (after TLS's close_notify), keep reading.
     pub fn shutdown_write(&mut self) -> bool {
-        if let Some(tls) = session(&mut self.tls)
-            && !tls.is_handshaking()
-        {
+        if let Some(tls) = session(&mut self.tls) {
             tls.close(&self.sock);
         }
         self.sock.shutdown(Shutdown::Write).is_ok()
+    }
+
+    /// Before the socket closes: a TLS connection says close_notify (a no-op after lingering
+    /// close's, or for a plain connection).
+    pub fn close_notify(&mut self) {
+        if let Some(tls) = session(&mut self.tls) {
+            tls.close(&self.sock);
+        }
     }
 
     /// Read and discard what the client sends. `true` once the client has finished (end of

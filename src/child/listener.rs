@@ -740,6 +740,7 @@ impl<'t> Io<'t> for Conns<'t> {
             if io.registered && !sys::EDGE_TRIGGERED {
                 let _ = self.poller.delete(io.sock.as_fd());
             }
+            io.close_notify();
             io.release();
         }
         Ok(())

@@ -739,6 +739,7 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
     }
 
     fn close(&mut self, _: ConnId) -> Result<(), Infallible> {
+        self.io.close_notify();
         self.io.release();
         Ok(())
     }

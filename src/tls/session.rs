@@ -56,6 +56,8 @@ impl Read for Probe<'_> {
 #[derive(Debug)]
 pub struct Session {
     conn: rustls::ServerConnection,
+    /// close_notify has been queued.
+    closed: bool,
 }
 
 impl Session {
@@ -64,7 +66,10 @@ impl Session {
     pub fn new(config: &Arc<rustls::ServerConfig>) -> Option<Session> {
         let mut conn = rustls::ServerConnection::new(config.clone()).ok()?;
         conn.set_buffer_limit(Some(SEND_BUFFER));
-        Some(Session { conn })
+        Some(Session {
+            conn,
+            closed: false,
+        })
     }
 
     /// Whether the handshake is still going on.
@@ -173,8 +178,14 @@ impl Session {
         }
     }
 
-    /// Queue the close_notify alert and send what fits (lingering close's first step).
+    /// Queue the close_notify alert (once) and send what fits: before lingering close's FIN,
+    /// or before a close without lingering (a TLS client takes a FIN without it for a
+    /// truncation: OpenSSL 3 reports "unexpected eof"). Nothing during the handshake.
     pub fn close(&mut self, sock: &TcpStream) {
+        if self.closed || self.conn.is_handshaking() {
+            return;
+        }
+        self.closed = true;
         self.conn.send_close_notify();
         let _ = self.flush(sock);
     }
