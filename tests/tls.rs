@@ -1,6 +1,7 @@
 //! HTTPS end to end: the real binary with mod_ssl's directives, driven by curl, Python's `ssl`,
 //! `openssl s_client`, h2load and raw sockets. Certificates are made at test time with
 //! `openssl req`. Every client runs under a time limit; servers are stopped by PID.
+#![cfg(feature = "tls")]
 
 mod common;
 
@@ -58,7 +59,12 @@ fn tls_server(tag: &str, mpm: Mpm, directives: &str) -> (Server, PathBuf) {
 }
 
 /// `https://localhost:PORT/path`, with curl resolving localhost to the server.
-fn curl(server: &Server, ca: &Path, extra: &[&str], paths: &[&str]) -> (Option<i32>, String, String) {
+fn curl(
+    server: &Server,
+    ca: &Path,
+    extra: &[&str],
+    paths: &[&str],
+) -> (Option<i32>, String, String) {
     let resolve = format!("localhost:{}:127.0.0.1", server.port);
     let urls: Vec<String> = paths
         .iter()
@@ -74,7 +80,11 @@ fn curl(server: &Server, ca: &Path, extra: &[&str], paths: &[&str]) -> (Option<i
 /// Run a Python script with the server's port and CA file as `sys.argv[1:3]`.
 fn python(server: &Server, ca: &Path, script: &str) -> String {
     let port = server.port.to_string();
-    let (code, out, err) = run_tool("python3", &["-c", script, &port, ca.to_str().unwrap()], LIMIT);
+    let (code, out, err) = run_tool(
+        "python3",
+        &["-c", script, &port, ca.to_str().unwrap()],
+        LIMIT,
+    );
     assert_eq!(code, Some(0), "python failed:\n{out}\n{err}");
     out
 }
@@ -129,21 +139,19 @@ fn curl_with_cacert(mpm: Mpm) {
     );
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(
-        out,
-        "hello over tls\n200 0\nhello over tls\n200 0\n",
+        out, "hello over tls\n200 0\nhello over tls\n200 0\n",
         "two requests, one connection"
     );
     // A file larger than any buffer: read and encrypted in chunks, not sendfile.
     let dest = server.scratch.path().join("big.out");
     let (code, _, err) = curl(&server, &ca, &["-o", dest.to_str().unwrap()], &["/big.bin"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(std::fs::read(&dest).unwrap() == big, "the large file arrived intact");
-    // Plain HTTP on the same port is not served.
-    let (code, _, _) = run_tool(
-        "curl",
-        &["-sS", "--max-time", "5", &server.url("/")],
-        LIMIT,
+    assert!(
+        std::fs::read(&dest).unwrap() == big,
+        "the large file arrived intact"
     );
+    // Plain HTTP on the same port is not served.
+    let (code, _, _) = run_tool("curl", &["-sS", "--max-time", "5", &server.url("/")], LIMIT);
     assert_ne!(code, Some(0));
 }
 
@@ -180,7 +188,10 @@ fn old_versions_refused_and_tls13_negotiated(mpm: Mpm) {
             out.contains("alert protocol version") || out.contains("alert handshake failure"),
             "{old} must be refused by the server:\n{out}"
         );
-        assert!(!out.contains("BEGIN CERTIFICATE") && !out.contains("Server certificate"), "{out}");
+        assert!(
+            !out.contains("BEGIN CERTIFICATE") && !out.contains("Server certificate"),
+            "{out}"
+        );
     }
     let out = s_client(&server, &["-tls1_3", "-servername", "localhost"]);
     assert!(out.contains("New, TLSv1.3"), "{out}");
@@ -204,7 +215,18 @@ fn h2load_over_https(mpm: Mpm) {
     // And one connection per request: handshakes only.
     let (code, out, err) = run_tool(
         "h2load",
-        &["--h1", "-n", "100", "-c", "4", "-m", "1", "-H", "Connection: close", &url],
+        &[
+            "--h1",
+            "-n",
+            "100",
+            "-c",
+            "4",
+            "-m",
+            "1",
+            "-H",
+            "Connection: close",
+            &url,
+        ],
         LIMIT,
     );
     assert_eq!(code, Some(0), "{out}{err}");
@@ -242,7 +264,10 @@ fn garbage_and_slowloris_use_no_worker() {
         let mut got = Vec::new();
         let _ = s.read_to_end(&mut got);
         assert!(started.elapsed() < Duration::from_secs(4), "closed at once");
-        assert!(got.is_empty() || got[0] == 0x15, "an alert or nothing: {got:?}");
+        assert!(
+            got.is_empty() || got[0] == 0x15,
+            "an alert or nothing: {got:?}"
+        );
     }
     // Twelve connections hold a half-sent ClientHello (three times the workers), then twelve
     // handshake and trickle a head.
@@ -280,9 +305,16 @@ print("done", flush=True)
     assert_eq!(&line, b"ready\n");
     // Every worker is free while 24 connections wait: a request gets through at once.
     let page = status(&server, &ca);
-    assert_eq!(number(&page, "BusyWorkers"), 1, "only the status request:\n{page}");
+    assert_eq!(
+        number(&page, "BusyWorkers"),
+        1,
+        "only the status request:\n{page}"
+    );
     assert!(number(&page, "ConnsTotal") >= 25, "{page}");
-    assert!(number(&page, "ConnsAsyncWaitIO") >= 24, "reading, counted async:\n{page}");
+    assert!(
+        number(&page, "ConnsAsyncWaitIO") >= 24,
+        "reading, counted async:\n{page}"
+    );
     slow.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
@@ -394,7 +426,12 @@ fn certificate_reload_on_graceful_restart() {
         out[pem_start..pem_end].to_string()
     };
     let first = serial(&server);
-    assert_eq!(first.trim(), std::fs::read_to_string(dir.join("server.crt")).unwrap().trim());
+    assert_eq!(
+        first.trim(),
+        std::fs::read_to_string(dir.join("server.crt"))
+            .unwrap()
+            .trim()
+    );
     // A new pair at the same paths (an ECDSA key this time), then USR1.
     make_cert(&dir, "next", "localhost", "rsa:2048");
     let (code, _, err) = run_tool(
@@ -423,7 +460,11 @@ fn certificate_reload_on_graceful_restart() {
     common::signal(server.pid(), 10);
     let end = Instant::now() + Duration::from_secs(15);
     while !server.error_log().contains("do not match") {
-        assert!(Instant::now() < end, "no error logged:\n{}", server.error_log());
+        assert!(
+            Instant::now() < end,
+            "no error logged:\n{}",
+            server.error_log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let log = server.error_log();
@@ -443,7 +484,11 @@ fn configuration_errors_name_the_line() {
     std::fs::write(dir.join("junk.pem"), "not a certificate\n").unwrap();
     let cases: &[(String, &str)] = &[
         (
-            format!("SSLCertificateFile {}\nSSLCertificateKeyFile {}", crt.display(), other_key.display()),
+            format!(
+                "SSLCertificateFile {}\nSSLCertificateKeyFile {}",
+                crt.display(),
+                other_key.display()
+            ),
             "conf:5: AH02565: Certificate and private key from",
         ),
         (
@@ -451,28 +496,54 @@ fn configuration_errors_name_the_line() {
             "conf:4: SSLCertificateFile: file",
         ),
         (
-            format!("SSLCertificateFile {}/junk.pem\nSSLCertificateKeyFile {}", dir.display(), key.display()),
+            format!(
+                "SSLCertificateFile {}/junk.pem\nSSLCertificateKeyFile {}",
+                dir.display(),
+                key.display()
+            ),
             "conf:4: SSLCertificateFile: no certificate found",
         ),
         (
-            format!("SSLCertificateFile {}\nSSLCertificateKeyFile {}/junk.pem", crt.display(), dir.display()),
+            format!(
+                "SSLCertificateFile {}\nSSLCertificateKeyFile {}/junk.pem",
+                crt.display(),
+                dir.display()
+            ),
             "conf:5: SSLCertificateKeyFile: no usable private key",
         ),
-        ("SSLProtocol all -SSLv3 +TLSv1.1".into(), "conf:4: SSLProtocol: TLSv1.1 is not supported"),
-        ("SSLCipherSuite RC4-SHA:DES-CBC3-SHA".into(), "conf:4: SSLCipherSuite: 'RC4-SHA:DES-CBC3-SHA' selects no cipher suite"),
-        ("SSLCipherSuite HIGH:WHATEVER".into(), "conf:4: SSLCipherSuite: unknown cipher or keyword 'WHATEVER'"),
+        (
+            "SSLProtocol all -SSLv3 +TLSv1.1".into(),
+            "conf:4: SSLProtocol: TLSv1.1 is not supported",
+        ),
+        (
+            "SSLCipherSuite RC4-SHA:DES-CBC3-SHA".into(),
+            "conf:4: SSLCipherSuite: 'RC4-SHA:DES-CBC3-SHA' selects no cipher suite",
+        ),
+        (
+            "SSLCipherSuite HIGH:WHATEVER".into(),
+            "conf:4: SSLCipherSuite: unknown cipher or keyword 'WHATEVER'",
+        ),
         ("".into(), "AH02572"),
     ];
     for (lines, want) in cases {
         let conf = dir.join("t.conf");
         std::fs::write(
             &conf,
-            format!("Listen 127.0.0.1:{}\nServerName localhost\nSSLEngine on\n{lines}\n", common::free_port()),
+            format!(
+                "Listen 127.0.0.1:{}\nServerName localhost\nSSLEngine on\n{lines}\n",
+                common::free_port()
+            ),
         )
         .unwrap();
         let (code, out, err) = run_tool(
             common::binary(),
-            &["-d", dir.to_str().unwrap(), "-f", conf.to_str().unwrap(), "-t"],
+            &[
+                "-d",
+                dir.to_str().unwrap(),
+                "-f",
+                conf.to_str().unwrap(),
+                "-t",
+            ],
             LIMIT,
         );
         assert_ne!(code, Some(0), "{lines}: {out}{err}");
@@ -499,7 +570,13 @@ fn configuration_errors_name_the_line() {
     .unwrap();
     let (code, out, err) = run_tool(
         common::binary(),
-        &["-d", dir.to_str().unwrap(), "-f", conf.to_str().unwrap(), "-t"],
+        &[
+            "-d",
+            dir.to_str().unwrap(),
+            "-f",
+            conf.to_str().unwrap(),
+            "-t",
+        ],
         LIMIT,
     );
     assert_eq!(code, Some(0), "{out}{err}");
@@ -551,7 +628,11 @@ fn cgi_over_https() {
     let (crt, key) = make_cert(scratch.path(), "server", "localhost", "rsa:2048");
     let bin = scratch.path().join("cgi-bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let py = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "/usr/bin/env python3" };
+    let py = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "/usr/bin/env python3"
+    };
     let script = bin.join("echo.cgi");
     std::fs::write(
         &script,
@@ -581,14 +662,21 @@ fn cgi_over_https() {
     let digest = {
         let (_, o, _) = run_tool(
             "python3",
-            &["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", data.to_str().unwrap()],
+            &[
+                "-c",
+                "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+                data.to_str().unwrap(),
+            ],
             LIMIT,
         );
         o.trim().to_string()
     };
     let at_data = format!("@{}", data.display());
     // Into files: run_tool reads a client's output only once it has exited.
-    let (o1, o2) = (server.scratch.path().join("o1"), server.scratch.path().join("o2"));
+    let (o1, o2) = (
+        server.scratch.path().join("o1"),
+        server.scratch.path().join("o2"),
+    );
     let (code, out, err) = curl(
         &server,
         &ca,
@@ -605,12 +693,25 @@ fn cgi_over_https() {
         &["/cgi-bin/echo.cgi", "/cgi-bin/echo.cgi"],
     );
     assert_eq!(code, Some(0), "{err}\n{}", server.error_log());
-    let expected = format!("on https {} {digest}\n{}\n", body.len(), "x".repeat(200_000));
-    assert!(std::fs::read_to_string(&o1).unwrap() == expected, "first response");
-    assert!(std::fs::read_to_string(&o2).unwrap() == expected, "second response");
+    let expected = format!(
+        "on https {} {digest}\n{}\n",
+        body.len(),
+        "x".repeat(200_000)
+    );
+    assert!(
+        std::fs::read_to_string(&o1).unwrap() == expected,
+        "first response"
+    );
+    assert!(
+        std::fs::read_to_string(&o2).unwrap() == expected,
+        "second response"
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "200 1");
-    assert_eq!(lines[1], "200 0", "the second request reused the connection");
+    assert_eq!(
+        lines[1], "200 0",
+        "the second request reused the connection"
+    );
 }
 
 /// A response the server closes after (HTTP/1.0, the client's `Connection: close`) ends with

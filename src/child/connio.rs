@@ -284,7 +284,9 @@ impl Output {
 }
 
 /// A connection's TLS session, if it has one, taken by `&mut` (no cell borrow at run time).
-pub fn session(tls: &mut Option<Box<RefCell<crate::tls::Session>>>) -> Option<&mut crate::tls::Session> {
+pub fn session(
+    tls: &mut Option<Box<RefCell<crate::tls::Session>>>,
+) -> Option<&mut crate::tls::Session> {
     tls.as_mut().map(|c| c.get_mut())
 }
 
@@ -345,9 +347,14 @@ impl Output {
                         .inspect(|&n| *pos += n)
                 }
                 (None, Some((file, offset, end))) if budget > 0 => {
-                    let want = (*end - *offset).min(TLS_FILE_CHUNK.min(budget).min(tls.room()) as u64)
+                    let want = (*end - *offset)
+                        .min(TLS_FILE_CHUNK.min(budget).min(tls.room()) as u64)
                         as usize;
-                    match std::os::unix::fs::FileExt::read_at(&file.file, &mut chunk[..want], *offset) {
+                    match std::os::unix::fs::FileExt::read_at(
+                        &file.file,
+                        &mut chunk[..want],
+                        *offset,
+                    ) {
                         // The file shrank under the response: the promised length cannot be met.
                         Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
                         Ok(n) => tls

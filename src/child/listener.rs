@@ -141,7 +141,11 @@ impl<'t> Listener<'t> {
         poller.add_listener(signals.fd(), SIGNAL_TOKEN)?;
         let tls = listeners
             .iter()
-            .map(|l| l.local_addr().ok().and_then(|a| shared.site.tls.for_socket(a)))
+            .map(|l| {
+                l.local_addr()
+                    .ok()
+                    .and_then(|a| shared.site.tls.for_socket(a))
+            })
             .collect();
         let mut l = Listener {
             conns: Conns {

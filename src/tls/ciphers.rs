@@ -71,18 +71,78 @@ const TLS12: [Tls12; 6] = [
 const TLS13: [(&str, SupportedCipherSuite); 3] = [
     ("TLS_AES_256_GCM_SHA384", cs::TLS13_AES_256_GCM_SHA384),
     ("TLS_AES_128_GCM_SHA256", cs::TLS13_AES_128_GCM_SHA256),
-    ("TLS_CHACHA20_POLY1305_SHA256", cs::TLS13_CHACHA20_POLY1305_SHA256),
+    (
+        "TLS_CHACHA20_POLY1305_SHA256",
+        cs::TLS13_CHACHA20_POLY1305_SHA256,
+    ),
 ];
 
 /// Keywords naming families rustls does not implement: they select nothing.
 const ABSENT: &[&str] = &[
-    "MEDIUM", "LOW", "EXP", "EXPORT", "NULL", "eNULL", "aNULL", "COMPLEMENTOFALL", "ADH", "AECDH",
-    "AECDHE", "RC4", "RC2", "3DES", "DES", "MD5", "SHA1", "SHA", "PSK", "kPSK", "aPSK", "ECDHEPSK",
-    "DHEPSK", "RSAPSK", "SRP", "kSRP", "aSRP", "CAMELLIA", "CAMELLIA128", "CAMELLIA256", "SEED",
-    "IDEA", "DSS", "aDSS", "DHE", "EDH", "kDHE", "kEDH", "DH", "kDH", "kDHr", "kDHd", "kRSA",
-    "RSA", "ARIA", "ARIA128", "ARIA256", "GOST", "aGOST", "kGOST", "CCM", "CCM8", "AESCCM",
-    "AESCCM8", "SSLv3", "TLSv1", "TLSv1.0", "ECDH", "kECDH", "aECDH", "FIPS", "SUITEB128",
-    "SUITEB128ONLY", "SUITEB192",
+    "MEDIUM",
+    "LOW",
+    "EXP",
+    "EXPORT",
+    "NULL",
+    "eNULL",
+    "aNULL",
+    "COMPLEMENTOFALL",
+    "ADH",
+    "AECDH",
+    "AECDHE",
+    "RC4",
+    "RC2",
+    "3DES",
+    "DES",
+    "MD5",
+    "SHA1",
+    "SHA",
+    "PSK",
+    "kPSK",
+    "aPSK",
+    "ECDHEPSK",
+    "DHEPSK",
+    "RSAPSK",
+    "SRP",
+    "kSRP",
+    "aSRP",
+    "CAMELLIA",
+    "CAMELLIA128",
+    "CAMELLIA256",
+    "SEED",
+    "IDEA",
+    "DSS",
+    "aDSS",
+    "DHE",
+    "EDH",
+    "kDHE",
+    "kEDH",
+    "DH",
+    "kDH",
+    "kDHr",
+    "kDHd",
+    "kRSA",
+    "RSA",
+    "ARIA",
+    "ARIA128",
+    "ARIA256",
+    "GOST",
+    "aGOST",
+    "kGOST",
+    "CCM",
+    "CCM8",
+    "AESCCM",
+    "AESCCM8",
+    "SSLv3",
+    "TLSv1",
+    "TLSv1.0",
+    "ECDH",
+    "kECDH",
+    "aECDH",
+    "FIPS",
+    "SUITEB128",
+    "SUITEB128ONLY",
+    "SUITEB192",
 ];
 
 /// The TLS 1.2 suites one keyword (or OpenSSL suite name) selects, as indexes into [`TLS12`].
@@ -94,8 +154,8 @@ fn keyword(k: &str) -> Result<Vec<usize>, String> {
         return Ok(vec![i]);
     }
     Ok(match k {
-        "ALL" | "DEFAULT" | "HIGH" | "ECDHE" | "EECDH" | "kECDHE" | "kEECDH" | "AEAD" | "TLSv1.2"
-        | "SECURE128" | "SECURE256" => all(&|_| true),
+        "ALL" | "DEFAULT" | "HIGH" | "ECDHE" | "EECDH" | "kECDHE" | "kEECDH" | "AEAD"
+        | "TLSv1.2" | "SECURE128" | "SECURE256" => all(&|_| true),
         "aECDSA" | "ECDSA" => all(&|s| s.ecdsa),
         "aRSA" => all(&|s| !s.ecdsa),
         "AES" | "AESGCM" => all(&|s| s.cipher != "CHACHA20"),
@@ -106,8 +166,7 @@ fn keyword(k: &str) -> Result<Vec<usize>, String> {
         // An OpenSSL suite name rustls does not implement (`DHE-RSA-AES128-GCM-SHA256`,
         // `AES128-SHA`): selects nothing, as in an OpenSSL without that suite.
         _ if k.contains('-')
-            && k
-                .bytes()
+            && k.bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-') =>
         {
             Vec::new()
@@ -128,11 +187,15 @@ pub enum Selection {
 
 /// Read `SSLCipherSuite`'s arguments.
 pub fn parse(args: &[&str]) -> Result<Selection, String> {
-    let (protocol, string) = match args {
-        [s] => ("SSL", *s),
-        [p, s] => (*p, *s),
-        _ => return Err("SSLCipherSuite takes 1-2 arguments, an optional protocol and the cipher string".into()),
-    };
+    let (protocol, string) =
+        match args {
+            [s] => ("SSL", *s),
+            [p, s] => (*p, *s),
+            _ => return Err(
+                "SSLCipherSuite takes 1-2 arguments, an optional protocol and the cipher string"
+                    .into(),
+            ),
+        };
     let tokens = string
         .split([':', ',', ' '])
         .filter(|t| !t.is_empty() && !t.starts_with('@'));
@@ -187,7 +250,11 @@ pub fn parse(args: &[&str]) -> Result<Selection, String> {
             }
             b'-' => list.retain(|j| !selected.contains(j)),
             b'+' => {
-                let moved: Vec<usize> = list.iter().copied().filter(|j| selected.contains(j)).collect();
+                let moved: Vec<usize> = list
+                    .iter()
+                    .copied()
+                    .filter(|j| selected.contains(j))
+                    .collect();
                 list.retain(|j| !selected.contains(j));
                 list.extend(moved);
             }
@@ -205,7 +272,9 @@ pub fn parse(args: &[&str]) -> Result<Selection, String> {
             "SSLCipherSuite: '{string}' selects no cipher suite eventmpm's TLS (rustls) implements; TLSv1.2 suites are ECDHE with AES-GCM or ChaCha20-Poly1305 (e.g. 'HIGH:!aNULL')"
         ));
     }
-    Ok(Selection::Tls12(list.into_iter().map(|i| TLS12[i].suite).collect()))
+    Ok(Selection::Tls12(
+        list.into_iter().map(|i| TLS12[i].suite).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -253,7 +322,11 @@ mod tests {
 
     #[test]
     fn unsupported_values_are_refused() {
-        assert!(parse(&["RC4-SHA"]).unwrap_err().contains("selects no cipher suite"));
+        assert!(
+            parse(&["RC4-SHA"])
+                .unwrap_err()
+                .contains("selects no cipher suite")
+        );
         assert!(parse(&["MEDIUM:!HIGH"]).is_err());
         assert_eq!(
             parse(&["BOGUS"]).unwrap_err(),
@@ -265,7 +338,16 @@ mod tests {
 
     #[test]
     fn tls13_names() {
-        let n = names(parse(&["TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"]).unwrap());
-        assert_eq!(n, ["TLS13_CHACHA20_POLY1305_SHA256", "TLS13_AES_128_GCM_SHA256"]);
+        let n = names(
+            parse(&[
+                "TLSv1.3",
+                "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+            ])
+            .unwrap(),
+        );
+        assert_eq!(
+            n,
+            ["TLS13_CHACHA20_POLY1305_SHA256", "TLS13_AES_128_GCM_SHA256"]
+        );
     }
 }

@@ -227,7 +227,10 @@ fn session_cache(args: &[&str]) -> Result<usize, String> {
     if lower == "none" || lower == "nonenotnull" {
         return Ok(0);
     }
-    let Some((kind, rest)) = lower.split_once(':').or((lower == "default").then_some(("default", ""))) else {
+    let Some((kind, rest)) = lower
+        .split_once(':')
+        .or((lower == "default").then_some(("default", "")))
+    else {
         return Err(format!("SSLSessionCache: Invalid argument '{v}'"));
     };
     match kind {
@@ -246,8 +249,7 @@ fn session_cache(args: &[&str]) -> Result<usize, String> {
 /// listener when none says `https` (the main server is then TLS on all its addresses, as in
 /// httpd).
 pub fn serves_tls(s: &Settings, listener: &Listener, all: &[Listener]) -> bool {
-    s.engine
-        && (listener.protocol == "https" || !all.iter().any(|l| l.protocol == "https"))
+    s.engine && (listener.protocol == "https" || !all.iter().any(|l| l.protocol == "https"))
 }
 
 /// Load the certificates and build the rustls configuration, if `SSLEngine on`.
@@ -275,7 +277,8 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
         ));
     };
     let provider = provider(s);
-    let key = load_key(cert, s.key.as_ref(), s.chain.as_ref(), &provider).map_err(|(at, m)| err(Some(at), m))?;
+    let key = load_key(cert, s.key.as_ref(), s.chain.as_ref(), &provider)
+        .map_err(|(at, m)| err(Some(at), m))?;
     let hosts = Hosts::new(
         vec![Host {
             names: vec![cfg.server_name.to_ascii_lowercase()],
@@ -301,7 +304,9 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
             ConfigError {
                 file: at.map(|l| l.file.clone()).unwrap_or_default(),
                 line: at.map_or(0, |l| l.line),
-                message: format!("SSLProtocol/SSLCipherSuite: no cipher suite for the protocols offered ({e})"),
+                message: format!(
+                    "SSLProtocol/SSLCipherSuite: no cipher suite for the protocols offered ({e})"
+                ),
             }
         })?;
     let mut rc = builder
@@ -319,7 +324,8 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
     if s.session_tickets.unwrap_or(true) {
         // Made in the parent before the fork: every child of a generation shares its key, so
         // a ticket resumes on any of them.
-        rc.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| err(None, format!("cannot create a session ticket key: {e}")))?;
+        rc.ticketer = rustls::crypto::ring::Ticketer::new()
+            .map_err(|e| err(None, format!("cannot create a session ticket key: {e}")))?;
     } else {
         rc.send_tls13_tickets = 0;
     }
@@ -352,15 +358,28 @@ fn load_key<'a>(
 ) -> Result<CertifiedKey, (&'a Located<PathBuf>, String)> {
     let certs = |at: &'a Located<PathBuf>, what: &str| {
         let mut v = Vec::new();
-        let iter = CertificateDer::pem_file_iter(&at.value)
-            .map_err(|e| (at, format!("{what}: cannot read '{}': {e}", at.value.display())))?;
+        let iter = CertificateDer::pem_file_iter(&at.value).map_err(|e| {
+            (
+                at,
+                format!("{what}: cannot read '{}': {e}", at.value.display()),
+            )
+        })?;
         for c in iter {
             v.push(c.map_err(|e| {
-                (at, format!("{what}: '{}' is not a valid PEM certificate file: {e}", at.value.display()))
+                (
+                    at,
+                    format!(
+                        "{what}: '{}' is not a valid PEM certificate file: {e}",
+                        at.value.display()
+                    ),
+                )
             })?);
         }
         if v.is_empty() {
-            return Err((at, format!("{what}: no certificate found in '{}'", at.value.display())));
+            return Err((
+                at,
+                format!("{what}: no certificate found in '{}'", at.value.display()),
+            ));
         }
         Ok(v)
     };
@@ -381,7 +400,10 @@ fn load_key<'a>(
     let signing = provider.key_provider.load_private_key(der).map_err(|e| {
         (
             key_at,
-            format!("SSLCertificateKeyFile: unusable private key in '{}': {e}", key_at.value.display()),
+            format!(
+                "SSLCertificateKeyFile: unusable private key in '{}': {e}",
+                key_at.value.display()
+            ),
         )
     })?;
     let ck = CertifiedKey::new(chain_v, signing);
@@ -397,7 +419,10 @@ fn load_key<'a>(
         )),
         Err(e) => Err((
             cert,
-            format!("SSLCertificateFile: unusable certificate in '{}': {e}", cert.value.display()),
+            format!(
+                "SSLCertificateFile: unusable certificate in '{}': {e}",
+                cert.value.display()
+            ),
         )),
     }
 }

@@ -83,7 +83,10 @@ pub fn parse(args: &[&str], note: &mut dyn FnMut(String)) -> Result<Versions, St
         set = true;
     }
     if !v.tls12 && !v.tls13 {
-        return Err("SSLProtocol: no protocol left to offer (TLSv1.2 and TLSv1.3 are all eventmpm has)".into());
+        return Err(
+            "SSLProtocol: no protocol left to offer (TLSv1.2 and TLSv1.3 are all eventmpm has)"
+                .into(),
+        );
     }
     Ok(v)
 }
@@ -128,7 +131,10 @@ mod tests {
             assert!(e.contains("not supported"), "{e}");
             assert!(e.contains(old.trim_start_matches('+')), "{e}");
         }
-        assert_eq!(p(&["FOO"]).unwrap_err(), "SSLProtocol: Illegal protocol 'FOO'");
+        assert_eq!(
+            p(&["FOO"]).unwrap_err(),
+            "SSLProtocol: Illegal protocol 'FOO'"
+        );
         assert!(p(&["all", "-TLSv1.2", "-TLSv1.3"]).is_err());
     }
 

@@ -63,7 +63,9 @@ impl ResolvesServerCert for Hosts {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let host = self.choose(hello.server_name());
         if host.is_none() {
-            log::info!("a TLS client named no host (SNI) and SSLStrictSNIVHostCheck is On: refused");
+            log::info!(
+                "a TLS client named no host (SNI) and SSLStrictSNIVHostCheck is On: refused"
+            );
         }
         host.map(|h| h.key.clone())
     }
@@ -97,7 +99,10 @@ mod tests {
 
     #[test]
     fn sni_chooses_by_name_and_falls_back_to_the_first() {
-        let hosts = Hosts::new(vec![host(&["a.test"]), host(&["b.test", "*.c.test"])], false);
+        let hosts = Hosts::new(
+            vec![host(&["a.test"]), host(&["b.test", "*.c.test"])],
+            false,
+        );
         let pick = |n: Option<&str>| {
             let h = hosts.choose(n).unwrap();
             hosts.hosts.iter().position(|x| std::ptr::eq(x, h)).unwrap()

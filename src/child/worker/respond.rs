@@ -159,7 +159,11 @@ impl Worker<'_> {
                     self.request_done(bytes, time.started, ended);
                     return Responded::Held;
                 }
-                let sent = emit::send(&mut io.output, &io.sock, crate::child::connio::session(&mut io.tls));
+                let sent = emit::send(
+                    &mut io.output,
+                    &io.sock,
+                    crate::child::connio::session(&mut io.tls),
+                );
                 self.request_done(bytes, time.started, ended);
                 Responded::Sent(sent)
             }
