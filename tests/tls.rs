@@ -150,9 +150,25 @@ fn curl_with_cacert(mpm: Mpm) {
         std::fs::read(&dest).unwrap() == big,
         "the large file arrived intact"
     );
-    // Plain HTTP on the same port is not served.
-    let (code, _, _) = run_tool("curl", &["-sS", "--max-time", "5", &server.url("/")], LIMIT);
-    assert_ne!(code, Some(0));
+    // Plain HTTP on the same port gets mod_ssl's 400 page, in plain text.
+    let (code, out, err) = run_tool(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "5",
+            "-w",
+            "%{http_code}",
+            &server.url("/"),
+        ],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("Reason: You're speaking plain HTTP to an SSL-enabled server port.<br />")
+            && out.ends_with("</html>\n400"),
+        "{out}"
+    );
 }
 
 fn python_ssl_versions_and_keep_alive(mpm: Mpm) {
@@ -251,11 +267,13 @@ fn garbage_and_slowloris_use_no_worker() {
         "StartServers 1\nServerLimit 1\nThreadsPerChild 4\nMaxRequestWorkers 4\n\
          AsyncRequestWorkerFactor 20\nRequestReadTimeout header=20\n",
     );
-    // Garbage: a plain HTTP request, and random bytes after a TLS record header. Each is
-    // answered with a TLS alert or closed, at once.
+    // Garbage: random bytes after a TLS record header, and bytes that are neither TLS nor
+    // HTTP, are answered with a TLS alert or closed, at once; a plain HTTP request with
+    // mod_ssl's 400 page in plain text.
     for garbage in [
-        &b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"[..],
         &b"\x16\x03\x01\x00\x10garbage-garbage!"[..],
+        &b"\x00\x01\x02\x03 nothing at all\r\n\r\n"[..],
+        &b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"[..],
     ] {
         let mut s = server.connect();
         s.write_all(garbage).unwrap();
@@ -264,6 +282,12 @@ fn garbage_and_slowloris_use_no_worker() {
         let mut got = Vec::new();
         let _ = s.read_to_end(&mut got);
         assert!(started.elapsed() < Duration::from_secs(4), "closed at once");
+        if garbage.starts_with(b"GET") {
+            let text = String::from_utf8_lossy(&got);
+            assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+            assert!(text.contains("You're speaking plain HTTP"), "{text}");
+            continue;
+        }
         assert!(
             got.is_empty() || got[0] == 0x15,
             "an alert or nothing: {got:?}"

@@ -195,6 +195,7 @@ impl<'a> Body<'a> {
                 Ok(crate::tls::Received::Drained | crate::tls::Received::Paused) => {
                     Err(io::ErrorKind::WouldBlock.into())
                 }
+                Ok(crate::tls::Received::PlainHttp) => Err(io::ErrorKind::InvalidData.into()),
                 Err(e) => Err(e),
             },
         };

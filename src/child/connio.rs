@@ -326,6 +326,8 @@ fn recv(
             Err(io::ErrorKind::WouldBlock.into())
         }
         Received::Paused => Err(io::ErrorKind::WouldBlock.into()),
+        // A kind no socket read gives: read_head answers with mod_ssl's page.
+        Received::PlainHttp => Err(io::ErrorKind::Unsupported.into()),
     }
 }
 
@@ -423,6 +425,9 @@ pub struct ConnIo {
     /// only the pointer). In a cell so a CGI exchange can write through it while the request
     /// it answers still borrows the input; everything else takes it by `&mut` ([`session`]).
     pub tls: Option<Box<RefCell<crate::tls::Session>>>,
+    /// A plain HTTP request came where a ClientHello belonged: its rejection is mod_ssl's page,
+    /// sent in plain text ([`ConnIo::rejection`]).
+    pub plain_http: bool,
 }
 
 /// What follows a response on a kept-alive connection ([`ConnIo::next_request`]).
@@ -496,6 +501,16 @@ impl ConnIo {
             input: Input::default(),
             output: Output::default(),
             tls: None,
+            plain_http: false,
+        }
+    }
+
+    /// The response rejecting this connection's request with `status`.
+    pub fn rejection(&self, status: u16) -> Vec<u8> {
+        if self.plain_http {
+            crate::tls::plain_http::response()
+        } else {
+            crate::child::error_response(status)
         }
     }
 
@@ -567,6 +582,16 @@ impl ConnIo {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Unsupported && self.tls.is_some() => {
+                    log::info!(
+                        "[client {}] AH01996: SSL handshake failed: HTTP spoken on HTTPS port; trying to send HTML error page",
+                        self.peer
+                    );
+                    // The session is done with: the answer goes out in plain text.
+                    self.tls = None;
+                    self.plain_http = true;
+                    return HeadRead::Invalid { status: 400 };
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return HeadRead::Closed,
             }

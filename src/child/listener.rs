@@ -708,7 +708,7 @@ impl<'t> Io<'t> for Conns<'t> {
             io.peer,
             String::from_utf8_lossy(&buffered[..buffered.len().min(80)])
         );
-        io.write_now(&super::error_response(status));
+        io.write_now(&io.rejection(status));
         // Lingering close only discards input: the buffers (a large head's too) go back now.
         io.release();
         io.shutdown_write();

@@ -31,6 +31,8 @@ pub enum Received {
     Drained,
     /// Call again.
     Paused,
+    /// Plain HTTP.
+    PlainHttp,
 }
 
 #[allow(missing_docs, clippy::missing_errors_doc)]

@@ -12,6 +12,7 @@
 mod ciphers;
 #[cfg(feature = "tls")]
 pub mod config;
+pub mod plain_http;
 #[cfg(feature = "tls")]
 mod protocol;
 #[cfg(feature = "tls")]

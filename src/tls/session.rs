@@ -35,6 +35,22 @@ pub enum Received {
     /// Nothing decrypted yet, and the socket was not drained within the call's bound: call
     /// again on the connection's next turn.
     Paused,
+    /// The client sent a plain HTTP request instead of a ClientHello
+    /// ([`super::plain_http`]): the session is unusable, nothing was sent.
+    PlainHttp,
+}
+
+/// [`Session::flush`] on the connection alone (while the session's other fields are lent out).
+fn flush_conn(conn: &mut rustls::ServerConnection, sock: &TcpStream) -> io::Result<bool> {
+    while conn.wants_write() {
+        match conn.write_tls(&mut &*sock) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
 }
 
 /// The socket as rustls reads it, noting whether the last read was short (returned less than
@@ -42,12 +58,19 @@ pub enum Received {
 struct Probe<'a> {
     sock: &'a TcpStream,
     short: bool,
+    /// The session's record of the connection's first bytes.
+    first: &'a mut [u8; 8],
+    first_len: &'a mut usize,
 }
 
 impl Read for Probe<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = (&*self.sock).read(buf)?;
         self.short = n < buf.len();
+        let have = *self.first_len;
+        let take = (self.first.len() - have).min(n);
+        self.first[have..have + take].copy_from_slice(&buf[..take]);
+        *self.first_len += take;
         Ok(n)
     }
 }
@@ -56,6 +79,10 @@ impl Read for Probe<'_> {
 #[derive(Debug)]
 pub struct Session {
     conn: rustls::ServerConnection,
+    /// The first bytes the client sent, to tell a plain HTTP request from a broken hello.
+    first: [u8; 8],
+    /// How many of `first` are known.
+    first_len: usize,
     /// close_notify has been queued.
     closed: bool,
 }
@@ -68,6 +95,8 @@ impl Session {
         conn.set_buffer_limit(Some(SEND_BUFFER));
         Some(Session {
             conn,
+            first: [0; 8],
+            first_len: 0,
             closed: false,
         })
     }
@@ -94,7 +123,12 @@ impl Session {
     /// Read decrypted bytes into `dst`, driving the handshake on the way. An error is a failed
     /// connection (a protocol error has sent its alert first).
     pub fn read(&mut self, sock: &TcpStream, dst: &mut [u8]) -> io::Result<Received> {
-        let mut probe = Probe { sock, short: false };
+        let mut probe = Probe {
+            sock,
+            short: false,
+            first: &mut self.first,
+            first_len: &mut self.first_len,
+        };
         for _ in 0..READS_PER_CALL {
             match self.conn.reader().read(dst) {
                 Ok(0) => return Ok(Received::End),
@@ -115,14 +149,19 @@ impl Session {
                 Err(e) => return Err(e),
             }
             if let Err(e) = self.conn.process_new_packets() {
+                if self.conn.is_handshaking()
+                    && super::plain_http::looks_like_http(&probe.first[..*probe.first_len])
+                {
+                    return Ok(Received::PlainHttp);
+                }
                 // The alert rustls queued for it goes out before the close.
-                let _ = self.flush(sock);
+                let _ = flush_conn(&mut self.conn, sock);
                 log::debug!("TLS error: {e}");
                 return Err(io::Error::new(io::ErrorKind::InvalidData, e));
             }
             // Handshake messages to answer: the server's flight fits an empty socket buffer
             // (a few KiB); one that does not is a connection that cannot progress.
-            if self.flush(sock)? {
+            if flush_conn(&mut self.conn, sock)? {
                 return Err(io::Error::new(
                     io::ErrorKind::WriteZero,
                     "the handshake's reply did not fit the socket",
@@ -151,15 +190,7 @@ impl Session {
     /// Send encrypted bytes until none is left or the socket is full. `Ok(true)` when some are
     /// still pending (the socket would block).
     pub fn flush(&mut self, sock: &TcpStream) -> io::Result<bool> {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(&mut &*sock) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(false)
+        flush_conn(&mut self.conn, sock)
     }
 
     /// Whether encrypted bytes wait for the socket.
