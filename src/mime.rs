@@ -129,6 +129,24 @@ impl MimeTypes {
         Ok(MimeTypes { by_ext })
     }
 
+    /// `AddType type ext…`: map the extensions (with or without their dot, case-insensitive)
+    /// to `ty`, over what the table says.
+    #[doc(alias = "AddType")]
+    pub fn add(&mut self, ty: &str, exts: &[String]) -> Result<(), String> {
+        if !valid_type(ty) {
+            return Err(format!(
+                "AddType: '{ty}' is not a media type (type/subtype)"
+            ));
+        }
+        for ext in exts {
+            self.by_ext.insert(
+                ext.trim_start_matches('.').to_ascii_lowercase(),
+                ty.to_string(),
+            );
+        }
+        Ok(())
+    }
+
     /// The media type for `path`'s extension (case-insensitive), if known.
     pub fn lookup(&self, path: &Path) -> Option<&str> {
         let ext = path.extension()?.to_str()?;
@@ -154,6 +172,22 @@ fn valid_type(ty: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_type_overrides_the_table_and_checks_the_type() {
+        let mut m = MimeTypes::built_in();
+        m.add("application/x-x509-ca-cert", &[".crt".into(), "DER".into()])
+            .unwrap();
+        assert_eq!(
+            m.lookup(Path::new("a.crt")),
+            Some("application/x-x509-ca-cert")
+        );
+        assert_eq!(
+            m.lookup(Path::new("a.der")),
+            Some("application/x-x509-ca-cert")
+        );
+        assert!(m.add("nonsense", &["x".into()]).is_err());
+    }
 
     #[test]
     fn built_in_lookup_is_case_insensitive_and_unknown_is_none() {

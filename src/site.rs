@@ -127,7 +127,7 @@ impl Site {
             )
         })?;
         let root_fd = crate::sys::open_dir(&root)?;
-        let mime = match &cfg.types_config {
+        let mut mime = match &cfg.types_config {
             None => MimeTypes::built_in(),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| {
@@ -141,6 +141,10 @@ impl Site {
                 })?
             }
         };
+        for (ty, exts) in &cfg.add_types {
+            mime.add(ty, exts)
+                .map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidData, m))?;
+        }
         let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();
         for d in &cfg.directories {
             // Sections outside the DocumentRoot can only matter for `/` (httpd's default

@@ -339,6 +339,20 @@ impl Reader {
                 self.cfg.buffered_logs =
                     on_off(name, one("Enable Buffered Logging (experimental)")?)?;
             }
+            "addtype" => {
+                if scope.is_some() {
+                    return Err("AddType inside <Location> or <Directory> is not supported by eventmpm; set it at server level".into());
+                }
+                let [ty, exts @ ..] = args else {
+                    return Err("AddType requires at least two arguments, a mime type followed by one or more file extensions".into());
+                };
+                if exts.is_empty() {
+                    return Err("AddType requires at least two arguments, a mime type followed by one or more file extensions".into());
+                }
+                self.cfg
+                    .add_types
+                    .push((ty.to_string(), exts.iter().map(|e| e.to_string()).collect()));
+            }
             "typesconfig" => {
                 server_only()?;
                 self.cfg.types_config = Some(self.cfg.resolve(one("the MIME types config file")?));

@@ -177,7 +177,7 @@ pub fn directive(
             s.session_cache = Some(n);
             if n > 0 {
                 note(format!(
-                    "SSLSessionCache: each child keeps its own cache of {n} sessions (tickets, on by default, resume across children)"
+                    "SSLSessionCache: each child keeps its own cache of {n} sessions (session tickets resume across children)"
                 ));
             }
         }),
