@@ -772,3 +772,43 @@ for req in (b"GET /index.html HTTP/1.0\r\n\r\n",
 }
 
 under_both_mpms!(close_sends_close_notify);
+
+/// SSLCertificateChainFile: a certificate signed by an intermediate is sent with it, so a client
+/// that trusts only the root verifies the server.
+#[test]
+fn certificate_chain_file_is_sent() {
+    let scratch = Scratch::new("tls-chain");
+    let dir = scratch.path().to_path_buf();
+    let script = r#"set -e
+cd "$0"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=root -keyout root.key -out root.crt \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=inter -keyout inter.key -out inter.csr 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n' > ca.ext
+openssl x509 -req -in inter.csr -CA root.crt -CAkey root.key -CAcreateserial -days 2 \
+  -extfile ca.ext -out inter.crt 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout leaf.key -out leaf.csr 2>/dev/null
+printf 'subjectAltName=DNS:localhost\n' > leaf.ext
+openssl x509 -req -in leaf.csr -CA inter.crt -CAkey inter.key -CAcreateserial -days 2 \
+  -extfile leaf.ext -out leaf.crt 2>/dev/null
+"#;
+    let (code, _, err) = run_tool("sh", &["-c", script, dir.to_str().unwrap()], LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    scratch.file("index.html", b"chained\n");
+    let conf = format!(
+        "SSLEngine on\nSSLCertificateFile {0}/leaf.crt\nSSLCertificateKeyFile {0}/leaf.key\n\
+         SSLCertificateChainFile {0}/inter.crt\n",
+        dir.display()
+    );
+    let server = start_with(scratch, &conf, &[]);
+    let root = dir.join("root.crt");
+    let (code, out, err) = curl(&server, &root, &[], &["/index.html"]);
+    assert_eq!(code, Some(0), "verified through the chain: {err}");
+    assert_eq!(out, "chained\n");
+    let out = s_client(&server, &["-servername", "localhost", "-showcerts"]);
+    assert_eq!(
+        out.matches("-----BEGIN CERTIFICATE-----").count(),
+        2,
+        "{out}"
+    );
+}
