@@ -16,7 +16,8 @@
 //!
 //! `default` is APR's build-time default, `pthread` on Linux (httpd -V shows
 //! `-D APR_USE_PROC_PTHREAD_SERIALIZE`; see [`crate::sys::DEFAULT_ACCEPT_MUTEX`]). `DIR` is the
-//! `Mutex` directive's directory, else `logs` under ServerRoot (httpd's `DEFAULT_REL_RUNTIMEDIR`);
+//! `Mutex` directive's directory, else DefaultRuntimeDir, itself `logs` under ServerRoot by
+//! default (httpd's `DEFAULT_REL_RUNTIMEDIR`);
 //! `OmitPID` drops the `.PID` suffix. The parent logs `AH00294: Accept mutex: fcntl (default:
 //! pthread)` at debug level, as httpd.
 //!

@@ -67,8 +67,7 @@ pub fn map_file(path: &std::path::Path, layout: Layout) -> io::Result<Scoreboard
 /// The monotonic clock every process uses for scoreboard times: milliseconds since boot, the
 /// same in the parent and in every child.
 pub fn monotonic_now() -> Instant {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    Instant::from_millis(t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000)
+    Instant::from_millis(crate::sys::monotonic().as_millis() as u64)
 }
 
 /// The scoreboard time of `t`, an instant of std's clock (CLOCK_MONOTONIC too), without
@@ -79,8 +78,7 @@ pub fn monotonic_at(t: std::time::Instant) -> Instant {
     static ANCHOR: std::sync::OnceLock<(std::time::Instant, Duration)> = std::sync::OnceLock::new();
     let &(std_at, mono_at) = ANCHOR.get_or_init(|| {
         let std_at = std::time::Instant::now();
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-        (std_at, Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+        (std_at, crate::sys::monotonic())
     });
     let mono = match t.checked_duration_since(std_at) {
         Some(after) => mono_at + after,

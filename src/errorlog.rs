@@ -8,11 +8,17 @@
 //! configuration file is used, so a newcomer sees messages in the terminal); `LogLevel` filters.
 //! Each record is one `write(2)` of a whole line to a file opened with `O_APPEND`, so lines from
 //! the parent and every child interleave whole, as httpd's do.
+//!
+//! A `<VirtualHost>` with its own `ErrorLog` or `LogLevel` ([`set_hosts`]) gets the records a
+//! thread logs while it answers one of that host's requests ([`set_current_host`]); records
+//! logged outside a request (start-up, connections) go to the main server's log.
 
+use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{OnceLock, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::logformat::local_time;
@@ -63,6 +69,27 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
+/// The main server's LogLevel (a `log::LevelFilter` as `usize`); `log::max_level` is the
+/// highest of it and the hosts'.
+static MAIN_LEVEL: AtomicUsize = AtomicUsize::new(log::LevelFilter::Warn as usize);
+
+/// A virtual host's own error log and level: `None` for a host that sets neither.
+#[derive(Debug)]
+pub struct HostLog {
+    /// Its ErrorLog; `None`: the main server's.
+    pub target: Option<Target>,
+    /// Its LogLevel (the main server's when it sets none).
+    pub level: log::LevelFilter,
+}
+
+/// Per host, numbered as the site's hosts (0 is the main server, never here).
+static HOSTS: RwLock<Vec<Option<HostLog>>> = RwLock::new(Vec::new());
+
+thread_local! {
+    /// The host whose request this thread is answering (0: none, or the main server).
+    static CURRENT: Cell<usize> = const { Cell::new(0) };
+}
+
 /// Install the process-wide logger. The first call wins; later calls (a child re-initialising
 /// after fork) are ignored, since the inherited logger already writes where it should.
 pub fn install(target: Target, level: log::LevelFilter, module: &'static str) {
@@ -70,7 +97,40 @@ pub fn install(target: Target, level: log::LevelFilter, module: &'static str) {
         let logger = LOGGER.get().expect("just set");
         let _ = log::set_logger(logger);
     }
+    MAIN_LEVEL.store(level as usize, Ordering::Relaxed);
     log::set_max_level(level);
+}
+
+/// Give the virtual hosts their own logs and levels (index 0, the main server, is ignored),
+/// replacing those of a previous configuration.
+pub fn set_hosts(hosts: Vec<Option<HostLog>>) {
+    let main = level_from(MAIN_LEVEL.load(Ordering::Relaxed));
+    let max = hosts
+        .iter()
+        .flatten()
+        .map(|h| h.level)
+        .fold(main, std::cmp::max);
+    *HOSTS.write().unwrap_or_else(|e| e.into_inner()) = hosts;
+    log::set_max_level(max);
+}
+
+/// This thread now answers a request of host `host` (0: the main server, or no request).
+pub fn set_current_host(host: usize) {
+    CURRENT.with(|c| c.set(host));
+}
+
+fn level_from(n: usize) -> log::LevelFilter {
+    [
+        log::LevelFilter::Off,
+        log::LevelFilter::Error,
+        log::LevelFilter::Warn,
+        log::LevelFilter::Info,
+        log::LevelFilter::Debug,
+        log::LevelFilter::Trace,
+    ]
+    .get(n)
+    .copied()
+    .unwrap_or(log::LevelFilter::Warn)
 }
 
 impl log::Log for Logger {
@@ -82,6 +142,27 @@ impl log::Log for Logger {
         if !self.enabled(r.metadata()) {
             return;
         }
+        let host = CURRENT.with(Cell::get);
+        if host != 0 {
+            let hosts = HOSTS.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(Some(h)) = hosts.get(host) {
+                if r.level() <= h.level {
+                    self.write(h.target.as_ref().unwrap_or(&self.target), r);
+                }
+                return;
+            }
+        }
+        if r.level() <= level_from(MAIN_LEVEL.load(Ordering::Relaxed)) {
+            self.write(&self.target, r);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+impl Logger {
+    /// Write `r` as one line to `target`.
+    fn write(&self, target: &Target, r: &log::Record<'_>) {
         let level = match r.level() {
             log::Level::Error => "error",
             log::Level::Warn => "warn",
@@ -100,7 +181,7 @@ impl log::Log for Logger {
             crate::sys::thread_id(),
             r.args()
         );
-        match &self.target {
+        match target {
             Target::Stderr => {
                 let _ = std::io::stderr().write_all(&line);
             }
@@ -109,8 +190,6 @@ impl log::Log for Logger {
             }
         }
     }
-
-    fn flush(&self) {}
 }
 
 /// `[Mon Nov 23 15:07:00.123456 2026]` in local time.

@@ -26,3 +26,4 @@ pub mod signals;
 pub mod site;
 pub mod sys;
 pub mod tls;
+pub mod vhosts;

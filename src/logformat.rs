@@ -212,6 +212,14 @@ impl LogFormat {
         Ok(LogFormat { items })
     }
 
+    /// Whether a line shows request header fields (`%{Name}i`): if not, the caller need not
+    /// gather them.
+    pub fn shows_request_headers(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::RequestHeader(_)))
+    }
+
     /// Append one log line (with its newline) for `e` to `out`. `cache` is the rendering
     /// thread's own (see [`LineCache`]).
     pub fn render(&self, e: &Entry<'_>, cache: &mut LineCache, out: &mut Vec<u8>) {
@@ -445,6 +453,19 @@ mod tests {
             push_ip(&mut out, ip);
             assert_eq!(out, ip.to_string().into_bytes());
         }
+    }
+
+    #[test]
+    fn a_format_says_whether_it_shows_request_fields() {
+        let plain = LogFormat::parse("%h %l %u %t \"%r\" %>s %b").unwrap();
+        assert!(!plain.shows_request_headers());
+        let combined = LogFormat::parse("%h \"%{Referer}i\" \"%{User-agent}i\"").unwrap();
+        assert!(combined.shows_request_headers());
+        assert!(
+            !LogFormat::parse("%{X-Out}o")
+                .unwrap()
+                .shows_request_headers()
+        );
     }
 
     #[test]

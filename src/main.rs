@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! eventmpm [-D name] [-d directory] [-f file] [-C "directive"] [-c "directive"]
-//!          [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-M] [-t] [-X]
+//!          [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-M] [-S] [-t] [-X]
 //! ```
 
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ const USAGE: &str = "\
 Usage: eventmpm [-D name] [-d directory] [-f file]
                 [-C \"directive\"] [-c \"directive\"]
                 [-k start|restart|graceful|graceful-stop|stop]
-                [-v] [-V] [-h] [-l] [-M] [-t] [-X]
+                [-v] [-V] [-h] [-l] [-M] [-S] [-t] [-X]
 Options:
   -D name            : define a name for use in <IfDefine name> directives
   -d directory       : specify an alternate initial ServerRoot
@@ -30,6 +30,7 @@ Options:
   -l                 : list compiled in modules
   -M                 : show all loaded modules
   -t                 : run syntax check for config files
+  -S                 : a synonym for -t -D DUMP_VHOSTS -D DUMP_RUN_CFG
   -k start|restart|graceful|graceful-stop|stop
                      : signal a running server through its PidFile
                        (start detaches into the background)
@@ -64,6 +65,11 @@ fn parse_args() -> Result<Args, String> {
             "-c" => a.opts.after.push(value("c")?),
             "-k" => a.control = Some(value("k")?),
             "-t" => a.test = true,
+            "-S" => {
+                a.test = true;
+                a.opts.defines.push("DUMP_VHOSTS".into());
+                a.opts.defines.push("DUMP_RUN_CFG".into());
+            }
             "-X" => a.single = true,
             "-v" => a.version = true,
             "-V" => a.settings = true,
@@ -163,7 +169,18 @@ fn main() -> ExitCode {
             eprintln!("{e}");
             return ExitCode::from(1);
         }
-        eprintln!("Syntax OK");
+        let defined = |name: &str| cfg.defines.iter().any(|(d, _)| d == name);
+        let (vhosts, run_cfg) = (defined("DUMP_VHOSTS"), defined("DUMP_RUN_CFG"));
+        if vhosts {
+            print!("{}", eventmpm::vhosts::HostTable::new(&cfg).dump());
+        }
+        if run_cfg {
+            print!("{}", run_config(&cfg));
+        }
+        // httpd's config-dump run mode says nothing more.
+        if !vhosts && !run_cfg {
+            eprintln!("Syntax OK");
+        }
         return ExitCode::SUCCESS;
     }
     let target = if cfg.error_log == std::path::Path::new("/dev/stderr") {
@@ -263,13 +280,81 @@ fn control(cfg: &config::ServerConfig, verb: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The checks `-t` makes beyond syntax (httpd warns about a missing DocumentRoot).
+/// httpd's `-t -D DUMP_RUN_CFG` (core's `core_dump_config`): ServerRoot, the main server's
+/// DocumentRoot and ErrorLog, the PidFile and the defined names.
+fn run_config(cfg: &config::ServerConfig) -> String {
+    let mut out = format!(
+        "ServerRoot: \"{}\"\nMain DocumentRoot: \"{}\"\nMain ErrorLog: \"{}\"\n",
+        cfg.server_root.display(),
+        cfg.document_root.display(),
+        cfg.error_log.display()
+    );
+    // httpd's ap_dump_mutexes: the default mutex's settings, and (under the worker MPM, which
+    // registers it) mpm-accept's.
+    let mutex = |name: &str, m: &eventmpm_core::config::MutexSetting| {
+        use eventmpm_core::config::MutexMechanism as M;
+        let mech = match m.mechanism {
+            M::Default => "default",
+            M::Fcntl => "fcntl",
+            M::Flock => "flock",
+            M::PosixSem => "posixsem",
+            M::SysvSem => "sysvsem",
+            M::Pthread => "pthread",
+        };
+        let dir = match &m.dir {
+            Some(d) => cfg.resolve(d.as_str()).display().to_string(),
+            None => format!("{}/", cfg.runtime_relative("").display()),
+        };
+        let omit = if m.omit_pid { "[OmitPid]" } else { "" };
+        format!("Mutex {name}: dir=\"{dir}\" mechanism={mech} {omit}\n")
+    };
+    out.push_str(&mutex("default", &cfg.core.mutex.default));
+    if cfg.core.mpm == eventmpm_core::config::Mpm::Worker {
+        if cfg.core.mutex.mpm_accept.set {
+            out.push_str(&mutex("mpm-accept", &cfg.core.mutex.mpm_accept));
+        } else {
+            out.push_str("Mutex mpm-accept: using_defaults\n");
+        }
+    }
+    let pid = cfg.resolve(cfg.core.pid_file_path());
+    out.push_str(&format!("PidFile: \"{}\"\n", pid.display()));
+    for (name, value) in &cfg.defines {
+        match value {
+            Some(v) => out.push_str(&format!("Define: {name}={v}\n")),
+            None => out.push_str(&format!("Define: {name}\n")),
+        }
+    }
+    // mod_unixd's lines: the names as configured, the ids they resolve to.
+    if let Ok(id) = eventmpm::privileges::resolve(&cfg.core.user, &cfg.core.group) {
+        let name = |a: &eventmpm_core::config::Account| match a {
+            eventmpm_core::config::Account::Name(n) => n.as_str().to_string(),
+            eventmpm_core::config::Account::Id(u32::MAX) => "#-1".to_string(),
+            eventmpm_core::config::Account::Id(n) => format!("#{n}"),
+        };
+        out.push_str(&format!(
+            "User: name=\"{}\" id={}\nGroup: name=\"{}\" id={}\n",
+            name(&cfg.core.user),
+            id.uid,
+            name(&cfg.core.group),
+            id.gid
+        ));
+    }
+    out
+}
+
+/// The checks `-t` makes beyond syntax (httpd warns about a missing DocumentRoot, the main
+/// server's and each virtual host's).
 fn check_paths(cfg: &config::ServerConfig) -> Result<(), String> {
-    if !cfg.document_root.is_dir() {
-        eprintln!(
-            "AH00112: Warning: DocumentRoot [{}] does not exist",
-            cfg.document_root.display()
-        );
+    let roots = std::iter::once(&cfg.document_root)
+        .filter(|_| cfg.document_root_set)
+        .chain(cfg.vhosts.iter().filter_map(|v| v.document_root.as_ref()));
+    for root in roots {
+        if !root.is_dir() {
+            eprintln!(
+                "AH00112: Warning: DocumentRoot [{}] does not exist",
+                root.display()
+            );
+        }
     }
     if let Some(t) = &cfg.types_config
         && let Err(e) = std::fs::read_to_string(t)

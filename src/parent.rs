@@ -267,12 +267,12 @@ fn create_accept_mutex(
         return Ok(None);
     }
     let setting = cfg.core.mutex.accept_mutex();
-    let dir = cfg.resolve(
-        setting
-            .dir
-            .as_ref()
-            .map_or(accept_mutex::DEFAULT_DIR, |d| d.as_str()),
-    );
+    // A Mutex directive's directory as given (ServerRoot-relative); else DefaultRuntimeDir,
+    // whose default is `logs` under ServerRoot.
+    let dir = match &setting.dir {
+        Some(d) => cfg.resolve(d.as_str()),
+        None => cfg.runtime_relative(""),
+    };
     AcceptMutex::create(setting, &dir, 0, identity.map(|i| (i.uid, i.gid)))
         .map(|m| Some(Arc::new(m)))
         .map_err(|e| {

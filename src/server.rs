@@ -185,13 +185,38 @@ pub fn layout(cfg: &ServerConfig) -> Layout {
     Layout::new(p.server_limit, p.thread_limit)
 }
 
-/// The site a child serves, with the status page's constants.
+/// The site a child serves, with the status page's constants; the virtual hosts' own error
+/// logs are opened and installed ([`crate::errorlog::set_hosts`]).
 pub fn site(
     cfg: &ServerConfig,
     config_generation: u32,
     mpm_generation: u32,
 ) -> std::io::Result<Site> {
     let p = cfg.core.process();
+    let mut hosts = vec![None];
+    for v in &cfg.vhosts {
+        let target = match &v.error_log {
+            Some(path) if *path != cfg.error_log => {
+                Some(crate::errorlog::open(path).map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "AH00091: could not open error log file {}: {e}",
+                            path.display()
+                        ),
+                    )
+                })?)
+            }
+            _ => None,
+        };
+        hosts.push(
+            (target.is_some() || v.log_level.is_some()).then(|| crate::errorlog::HostLog {
+                target,
+                level: v.log_level.unwrap_or(cfg.log_level),
+            }),
+        );
+    }
+    crate::errorlog::set_hosts(hosts);
     Site::new(
         cfg,
         StatusInfo {

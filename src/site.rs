@@ -17,6 +17,7 @@ use crate::access::Access;
 use crate::config::{Handler, ServerConfig};
 use crate::logformat::LogFormat;
 use crate::mime::MimeTypes;
+use crate::vhosts::HostTable;
 
 /// A `CustomLog`: a file and its format. Threads buffer lines and append them in batches
 /// (`child::worker`'s `access_log` has the rule).
@@ -61,29 +62,53 @@ pub struct StatusInfo {
     pub is_async: bool,
 }
 
-/// Everything a worker needs to answer requests.
+/// What one host (the main server or a `<VirtualHost>`) serves, its settings merged over the
+/// main server's ([`ServerConfig::for_host`]).
 #[derive(Debug)]
-pub struct Site {
+pub struct Host {
     /// The canonical DocumentRoot, and an open descriptor on it (files are opened beneath it).
     pub document_root: PathBuf,
-    /// See `document_root`.
-    pub root_fd: OwnedFd,
+    /// See `document_root`. `None` when the DocumentRoot does not exist (or cannot be opened):
+    /// the host then answers 404 for every file, as httpd does.
+    pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
-    /// Media types.
-    pub mime: MimeTypes,
     /// `<Location>` sections.
     pub locations: Vec<(String, Option<Handler>, Access)>,
     /// `<Directory>` sections under the DocumentRoot, relative to it, longest last.
     pub directories: Vec<(PathBuf, Access, Option<bool>)>,
-    /// Keep-alive settings.
-    pub keep_alive: KeepAliveSettings,
+    /// `<Files>` and `<FilesMatch>` sections with access rules, in configuration order.
+    pub files: Vec<(crate::config::FilesPattern, Access)>,
     /// ServerName.
     pub server_name: String,
-    /// The `Server` header.
-    pub server_software: String,
     /// ServerAdmin, for error pages.
     pub server_admin: String,
+    /// ServerSignature: the line error pages end with.
+    pub signature: crate::config::Signature,
+    /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
+    pub cgi: crate::cgi::Settings,
+    /// The access logs it writes to: indices into [`Site::access_logs`].
+    pub logs: Vec<usize>,
+    /// Its open-file cache: an index into the child's caches. Hosts with the same DocumentRoot
+    /// and DirectoryIndex share one (a URL names the same file for each).
+    pub cache: usize,
+}
+
+/// Everything a worker needs to answer requests.
+#[derive(Debug)]
+pub struct Site {
+    /// The hosts: 0 is the main server, `k + 1` the `k`th `<VirtualHost>`.
+    pub hosts: Vec<Host>,
+    /// Which host answers a request.
+    pub table: HostTable,
+    /// How many open-file caches the hosts use ([`Host::cache`]).
+    pub caches: usize,
+    /// Media types.
+    pub mime: MimeTypes,
+    /// Keep-alive settings.
+    pub keep_alive: KeepAliveSettings,
+    /// The `Server` header.
+    pub server_software: String,
     /// ExtendedStatus.
     pub extended_status: bool,
     /// Access logs.
@@ -92,8 +117,6 @@ pub struct Site {
     pub buffered_logs: bool,
     /// Status page constants.
     pub status: StatusInfo,
-    /// ScriptAlias, AddHandler cgi-script, ExecCGI and the CGI timeout.
-    pub cgi: crate::cgi::Settings,
     /// HttpProtocolOptions: HTTP/0.9 and unknown methods.
     pub protocol: eventmpm_core::http1::ProtocolOptions,
     /// OpenFileCache and OpenFileCacheValid. Each child builds its own cache from them
@@ -115,18 +138,9 @@ pub struct Route<'s> {
 }
 
 impl Site {
-    /// Build the site from a checked configuration.
+    /// Build the site from a checked configuration: every host, its sections merged over the
+    /// main server's.
     pub fn new(cfg: &ServerConfig, status: StatusInfo) -> std::io::Result<Site> {
-        let root = cfg.document_root.canonicalize().map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "DocumentRoot '{}' is not usable: {e}",
-                    cfg.document_root.display()
-                ),
-            )
-        })?;
-        let root_fd = crate::sys::open_dir(&root)?;
         let mut mime = match &cfg.types_config {
             None => MimeTypes::built_in(),
             Some(p) => {
@@ -145,6 +159,110 @@ impl Site {
             mime.add(ty, exts)
                 .map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidData, m))?;
         }
+        let mut access_logs = Vec::new();
+        let mut hosts = Vec::with_capacity(cfg.vhosts.len() + 1);
+        let mut main_logs = Vec::new();
+        let mut cache_keys: Vec<(PathBuf, Vec<String>)> = Vec::new();
+        for k in std::iter::once(None).chain((0..cfg.vhosts.len()).map(Some)) {
+            let view = cfg.for_host(k);
+            // A host without CustomLog of its own writes to the main server's (mod_log_config).
+            let logs = match k {
+                Some(k) if cfg.vhosts[k].custom_logs.is_empty() => main_logs.clone(),
+                _ => {
+                    let first = access_logs.len();
+                    for (path, format) in &view.custom_logs {
+                        access_logs.push(open_access_log(path, format)?);
+                    }
+                    (first..access_logs.len()).collect()
+                }
+            };
+            if k.is_none() {
+                main_logs = logs.clone();
+            }
+            let mut host = Host::new(&view, logs)?;
+            let key = (host.document_root.clone(), host.directory_index.clone());
+            host.cache = match cache_keys.iter().position(|c| *c == key) {
+                Some(i) => i,
+                None => {
+                    cache_keys.push(key);
+                    cache_keys.len() - 1
+                }
+            };
+            hosts.push(host);
+        }
+        Ok(Site {
+            hosts,
+            table: HostTable::new(cfg),
+            caches: cache_keys.len(),
+            mime,
+            keep_alive: cfg.core.keep_alive_settings(),
+            server_software: cfg.server_software(),
+            extended_status: cfg.extended_status,
+            access_logs,
+            buffered_logs: cfg.buffered_logs,
+            status,
+            protocol: cfg.core.http_protocol_options.options(),
+            open_file_cache: cfg.open_file_cache,
+            tls: crate::tls::Listeners::new(cfg),
+        })
+    }
+
+    /// The main server.
+    pub fn main(&self) -> &Host {
+        &self.hosts[0]
+    }
+
+    /// The host that answers a request that came to `local` naming `host` (index into
+    /// [`Site::hosts`]).
+    pub fn choose(&self, local: std::net::SocketAddr, host: Option<&str>) -> usize {
+        self.table.choose(local, host).min(self.hosts.len() - 1)
+    }
+
+    /// Whether `peer` may fetch what `route` describes.
+    pub fn allows(route: &Route<'_>, peer: IpAddr, local: IpAddr) -> bool {
+        route.access.is_none_or(|a| a.allows(peer, local))
+    }
+}
+
+/// Open a `CustomLog` file for appending.
+fn open_access_log(path: &Path, format: &LogFormat) -> std::io::Result<AccessLog> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("could not open transfer log file {}: {e}", path.display()),
+            )
+        })?;
+    Ok(AccessLog {
+        file: Mutex::new(file),
+        format: format.clone(),
+    })
+}
+
+impl Host {
+    /// One host from its merged view of the configuration; `logs` are its access logs.
+    fn new(cfg: &ServerConfig, logs: Vec<usize>) -> std::io::Result<Host> {
+        let (root, root_fd) = match cfg.document_root.canonicalize() {
+            Ok(root) => {
+                let fd = crate::sys::open_dir(&root)?;
+                (root, Some(fd))
+            }
+            // As httpd: a DocumentRoot that does not exist is a warning (none for the
+            // compiled-in default nobody set), and its files are 404s.
+            Err(e) => {
+                if cfg.document_root_set {
+                    log::warn!(
+                        "AH00112: Warning: DocumentRoot [{}] does not exist ({e}); {} answers 404",
+                        cfg.document_root.display(),
+                        cfg.server_name
+                    );
+                }
+                (cfg.document_root.clone(), None)
+            }
+        };
         let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();
         for d in &cfg.directories {
             // Sections outside the DocumentRoot can only matter for `/` (httpd's default
@@ -161,49 +279,31 @@ impl Site {
         }
         // Shorter paths apply first and longer ones override them, as httpd merges them.
         directories.sort_by_key(|(p, _, _)| p.components().count());
-        let mut access_logs = Vec::new();
-        for (path, format) in &cfg.custom_logs {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| {
-                    std::io::Error::new(
-                        e.kind(),
-                        format!("could not open transfer log file {}: {e}", path.display()),
-                    )
-                })?;
-            access_logs.push(AccessLog {
-                file: Mutex::new(file),
-                format: format.clone(),
-            });
-        }
-        Ok(Site {
+        Ok(Host {
             document_root: root,
             root_fd,
             directory_index: cfg.directory_index.clone(),
-            mime,
             locations: cfg
                 .locations
                 .iter()
                 .map(|l| (l.path.clone(), l.handler.clone(), l.access.clone()))
                 .collect(),
             directories,
-            keep_alive: cfg.core.keep_alive_settings(),
+            files: cfg
+                .files_sections
+                .iter()
+                .filter(|f| !f.access.is_empty())
+                .map(|f| (f.pattern.clone(), f.access.clone()))
+                .collect(),
             server_name: cfg.server_name.clone(),
-            server_software: cfg.server_software(),
             server_admin: cfg
                 .server_admin
                 .clone()
                 .unwrap_or_else(|| "[no address given]".into()),
-            extended_status: cfg.extended_status,
-            access_logs,
-            buffered_logs: cfg.buffered_logs,
-            status,
+            signature: cfg.server_signature,
             cgi: crate::cgi::Settings::new(cfg),
-            protocol: cfg.core.http_protocol_options.options(),
-            open_file_cache: cfg.open_file_cache,
-            tls: crate::tls::Listeners::new(cfg),
+            logs,
+            cache: 0,
         })
     }
 
@@ -232,6 +332,16 @@ impl Site {
                 }
             }
         }
+        // <Files> after <Directory>, before <Location>, as httpd merges them; matched on the
+        // last segment of the URL-path.
+        if !self.files.is_empty() {
+            let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+            for (pattern, access) in &self.files {
+                if pattern.matches(name) {
+                    r.access = Some(access);
+                }
+            }
+        }
         for (prefix, handler, access) in &self.locations {
             // httpd's non-regex <Location> is a plain prefix match on the URL-path.
             if path.starts_with(prefix.as_bytes()) {
@@ -244,11 +354,6 @@ impl Site {
             }
         }
         r
-    }
-
-    /// Whether `peer` may fetch what `route` describes.
-    pub fn allows(route: &Route<'_>, peer: IpAddr, local: IpAddr) -> bool {
-        route.access.is_none_or(|a| a.allows(peer, local))
     }
 }
 

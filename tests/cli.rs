@@ -264,7 +264,14 @@ fn shipped_configuration_documents_every_directive() {
         .into_iter()
         .filter(|d| !documented.contains(&d.to_ascii_lowercase()))
         .collect();
-    for section in ["<IfModule", "<IfDefine", "<Location", "<Directory"] {
+    for section in [
+        "<IfModule",
+        "<IfDefine",
+        "<Location",
+        "<Directory",
+        "<VirtualHost",
+        "<Files",
+    ] {
         if !documented
             .iter()
             .any(|d| d == &section.to_ascii_lowercase())

@@ -812,3 +812,58 @@ openssl x509 -req -in leaf.csr -CA inter.crt -CAkey inter.key -CAcreateserial -d
         "{out}"
     );
 }
+
+/// Two `<VirtualHost>`s with `SSLEngine on` and certificates of their own: SNI chooses the
+/// certificate, the Host the content; a client naming no host gets the first host's
+/// certificate.
+#[test]
+fn sni_selects_the_virtual_hosts_certificate() {
+    let scratch = Scratch::new("tls-vhosts");
+    let dir = scratch.path().to_path_buf();
+    let (a_crt, a_key) = make_cert(&dir, "a", "a.test", "rsa:2048");
+    let (b_crt, b_key) = make_cert(&dir, "b", "b.test", "rsa:2048");
+    for (host, body) in [("a", "site a\n"), ("b", "site b\n")] {
+        std::fs::create_dir_all(dir.join(host)).unwrap();
+        std::fs::write(dir.join(host).join("index.html"), body).unwrap();
+    }
+    let conf = format!(
+        "<VirtualHost *>\n ServerName a.test\n DocumentRoot \"{d}/a\"\n SSLEngine on\n \
+         SSLCertificateFile {}\n SSLCertificateKeyFile {}\n</VirtualHost>\n\
+         <VirtualHost *>\n ServerName b.test\n ServerAlias www.b.test\n DocumentRoot \"{d}/b\"\n \
+         SSLEngine on\n SSLCertificateFile {}\n SSLCertificateKeyFile {}\n</VirtualHost>\n",
+        a_crt.display(),
+        a_key.display(),
+        b_crt.display(),
+        b_key.display(),
+        d = dir.display()
+    );
+    let server = start_with(scratch, &conf, &[]);
+    for (name, ca, body) in [
+        ("a.test", &a_crt, "site a\n"),
+        ("b.test", &b_crt, "site b\n"),
+    ] {
+        let resolve = format!("{name}:{}:127.0.0.1", server.port);
+        let url = format!("https://{name}:{}/", server.port);
+        let (code, out, err) = run_tool(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "10",
+                "--resolve",
+                &resolve,
+                "--cacert",
+                ca.to_str().unwrap(),
+                &url,
+            ],
+            LIMIT,
+        );
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert_eq!(out, body, "{name}");
+    }
+    // A ServerAlias selects its host's certificate too.
+    let out = s_client(&server, &["-servername", "www.b.test"]);
+    assert!(out.contains("subject=CN = b.test"), "{out}");
+    let out = s_client(&server, &["-noservername"]);
+    assert!(out.contains("subject=CN = a.test"), "{out}");
+}

@@ -194,8 +194,10 @@ impl Timeouts {
 
     /// Put slot `i` at the tail of `class`, stamped `now`. A slot already queued is moved.
     ///
-    /// `now` must not be earlier than the `now` of any earlier append (a monotonic clock): that is
-    /// what keeps each queue in expiry order.
+    /// A queue stays in expiry order only if stamps never decrease. A `now` earlier than the
+    /// tail's — a caller that read the clock before another reading it appended with, as the
+    /// listener's turn does around an accept burst — is stamped as the tail's instead: that entry
+    /// expires that much later (milliseconds), never out of order.
     pub fn append<S: LinkStorage + ?Sized>(
         &mut self,
         links: &mut S,
@@ -206,10 +208,10 @@ impl Timeouts {
         debug_assert!((i as usize) < links.slots());
         self.remove(links, i);
         let q = &mut self.queues[class as usize];
-        debug_assert!(
-            q.last == NIL || links.link(q.last).since <= now,
-            "clock went backwards"
-        );
+        let now = match q.last {
+            NIL => now,
+            last => now.max(links.link(last).since),
+        };
         let old_last = q.last;
         *links.link_mut(i) = Link {
             prev: old_last,
@@ -395,6 +397,27 @@ mod tests {
         assert_eq!(t.pop_expired(&mut links[..], ms(9000)), None);
         assert!(t.is_empty());
         assert_eq!(t.validate(&links[..]), Ok(()));
+    }
+
+    #[test]
+    fn an_earlier_stamp_than_the_tails_is_stamped_as_the_tail() {
+        // The listener reads the clock once per turn but again for an accept burst: a later
+        // append in the same turn may carry the turn's older reading.
+        let mut links = [Link::UNQUEUED; 3];
+        let mut t = Timeouts::new(intervals(5));
+        t.append(&mut links[..], 0, Class::HeadInitial, ms(1007));
+        t.append(&mut links[..], 1, Class::HeadInitial, ms(1003));
+        assert_eq!(t.validate(&links[..]), Ok(()));
+        assert_eq!(t.pop_expired(&mut links[..], ms(6006)), None);
+        assert_eq!(
+            t.pop_expired(&mut links[..], ms(6007)),
+            Some((0, Class::HeadInitial))
+        );
+        assert_eq!(
+            t.pop_expired(&mut links[..], ms(6007)),
+            Some((1, Class::HeadInitial)),
+            "stamped 1007, not 1003: expires with the entry ahead of it, in order"
+        );
     }
 
     #[test]

@@ -98,8 +98,9 @@ pub struct Serving {
     pub site: Arc<Site>,
     /// This child's scoreboard records.
     pub board: Board,
-    /// This child's open static files (OpenFileCache), built after the fork.
-    pub open_files: crate::open_files::OpenFiles,
+    /// This child's open static files (OpenFileCache), built after the fork: one cache per
+    /// [`Host::cache`](crate::site::Host::cache), sharing the configured capacity.
+    pub open_files: Vec<crate::open_files::OpenFiles>,
     /// Access-log lines the threads have not written yet.
     pub log_buffers: worker::LogBuffers,
 }
@@ -205,7 +206,7 @@ pub fn run(
             ),
             stopping: AtomicBool::new(false),
             limits,
-            open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
+            open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache, site.caches),
             // One slot per worker, and one for the listener, which answers cheap requests.
             log_buffers: worker::LogBuffers::with_listener(params.threads as usize, &site),
             site,

@@ -149,7 +149,7 @@ pub fn run(
             ),
             stopping: AtomicBool::new(false),
             limits,
-            open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache),
+            open_files: crate::open_files::OpenFiles::for_child(&site.open_file_cache, site.caches),
             log_buffers: LogBuffers::new(threads, &site),
             site,
             board,

@@ -74,7 +74,7 @@ fn list(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, String>
 }
 
 /// fnmatch-style matching of `*`, `?` and `[…]` (with `!` or `^` negation) against a name.
-fn glob(p: &[u8], s: &[u8]) -> bool {
+pub(super) fn glob(p: &[u8], s: &[u8]) -> bool {
     // Iterative with one backtrack point for `*`: O(len(p) × len(s)) at worst, no recursion.
     let (mut pi, mut si) = (0, 0);
     let mut star: Option<(usize, usize)> = None;

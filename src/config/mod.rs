@@ -5,9 +5,13 @@
 //! Errors carry `file:line: message`, with httpd's wording where httpd has one. An unknown
 //! directive is an error at its line, as in httpd.
 
+mod files;
 mod include;
+mod known;
 mod modules;
 mod reader;
+mod vars;
+mod vhost;
 
 use reader::Reader;
 
@@ -19,7 +23,9 @@ use eventmpm_core::config::Config;
 
 use crate::access::Access;
 use crate::logformat::{self, LogFormat};
+pub use files::{Files, FilesPattern};
 pub use modules::Modules;
+pub use vhost::{HostAddr, MAX_HOSTS, VirtualHost};
 
 /// The built-in configuration used without `-f` (conf/builtin.conf, compiled in).
 pub const BUILTIN: &str = include_str!("../../conf/builtin.conf");
@@ -118,6 +124,18 @@ pub enum ServerTokens {
     Full,
 }
 
+/// `ServerSignature`: the line that ends error pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signature {
+    /// No line (httpd's default).
+    #[default]
+    Off,
+    /// `<address>SERVER Server at NAME Port PORT</address>`.
+    On,
+    /// The same, the name a `mailto:` link to ServerAdmin.
+    Email,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -129,6 +147,13 @@ pub struct ServerConfig {
     pub server_name: String,
     /// DocumentRoot.
     pub document_root: PathBuf,
+    /// DefaultRuntimeDir (absolute); `None`: `logs` under ServerRoot, httpd's
+    /// `DEFAULT_REL_RUNTIMEDIR`. Lock files of file-based mutexes go there by default.
+    #[doc(alias = "DefaultRuntimeDir")]
+    pub runtime_dir: Option<PathBuf>,
+    /// Whether a `DocumentRoot` line set it (the compiled-in default need not exist: in
+    /// Debian's tree every site is a `<VirtualHost>` with its own).
+    pub document_root_set: bool,
     /// DirectoryIndex; empty after `DirectoryIndex disabled`.
     pub directory_index: Vec<String>,
     /// ErrorLog file; `/dev/stderr` means the terminal.
@@ -149,6 +174,8 @@ pub struct ServerConfig {
     pub locations: Vec<Location>,
     /// `<Directory>` sections, in configuration order.
     pub directories: Vec<Directory>,
+    /// `<Files>` and `<FilesMatch>` sections, in configuration order.
+    pub files_sections: Vec<Files>,
     /// `ScriptAlias` lines, in configuration order (the first match wins, as in mod_alias).
     pub script_aliases: Vec<ScriptAlias>,
     /// Server-level `AddHandler cgi-script EXT…` (lowercase, without the dot).
@@ -163,8 +190,15 @@ pub struct ServerConfig {
     pub server_tokens: ServerTokens,
     /// ServerAdmin (shown on error pages).
     pub server_admin: Option<String>,
+    /// ServerSignature.
+    pub server_signature: Signature,
     /// Loaded modules, for `<IfModule>` and `-V`/`-M`.
     pub modules: Modules,
+    /// `<VirtualHost>` sections, in configuration order (the first for an address is its
+    /// default).
+    pub vhosts: Vec<VirtualHost>,
+    /// Names from `-D` and `Define` (for `<IfDefine>`, `${NAME}` and `-S`).
+    pub defines: Vec<(String, Option<String>)>,
     /// Non-fatal notes produced while reading (LoadModule of a module eventmpm replaces…),
     /// logged once the error log is open.
     pub notes: Vec<String>,
@@ -181,6 +215,8 @@ impl ServerConfig {
         ServerConfig {
             core: Config::default(),
             document_root: server_root.join("htdocs"),
+            document_root_set: false,
+            runtime_dir: None,
             server_root,
             server_name: "localhost".into(),
             directory_index: vec!["index.html".into()],
@@ -194,6 +230,7 @@ impl ServerConfig {
             add_types: Vec::new(),
             locations: Vec::new(),
             directories: Vec::new(),
+            files_sections: Vec::new(),
             script_aliases: Vec::new(),
             cgi_extensions: Vec::new(),
             cgi_script_timeout: None,
@@ -202,7 +239,10 @@ impl ServerConfig {
             open_file_cache: crate::open_files::Settings::default(),
             server_tokens: ServerTokens::Full,
             server_admin: None,
+            server_signature: Signature::Off,
             modules: Modules::default(),
+            vhosts: Vec::new(),
+            defines: Vec::new(),
             notes: Vec::new(),
             files: Vec::new(),
             builtin: false,
@@ -224,6 +264,85 @@ impl ServerConfig {
         } else {
             self.server_root.join(p)
         }
+    }
+
+    /// The settings one host serves with: the main server's (`None`) without the sections of
+    /// any `<VirtualHost>`, or `<VirtualHost>` `k`'s merged over the main server's as httpd
+    /// merges them (its values where it sets them; the main server's sections first, then its
+    /// own; its CustomLogs replace the main server's).
+    pub fn for_host(&self, k: Option<usize>) -> ServerConfig {
+        let owned = |pick: fn(&VirtualHost) -> std::ops::Range<usize>, i: usize| {
+            self.vhosts.iter().any(|v| pick(v).contains(&i))
+        };
+        let main_locations =
+            (0..self.locations.len()).filter(|&i| !owned(|v| v.locations.clone(), i));
+        let main_directories =
+            (0..self.directories.len()).filter(|&i| !owned(|v| v.directories.clone(), i));
+        let main_files = (0..self.files_sections.len()).filter(|&i| !owned(|v| v.files.clone(), i));
+        let main_aliases =
+            (0..self.script_aliases.len()).filter(|&i| !owned(|v| v.script_aliases.clone(), i));
+        let mut c = self.clone();
+        c.locations = main_locations.map(|i| self.locations[i].clone()).collect();
+        c.directories = main_directories
+            .map(|i| self.directories[i].clone())
+            .collect();
+        c.files_sections = main_files.map(|i| self.files_sections[i].clone()).collect();
+        c.script_aliases = main_aliases
+            .map(|i| self.script_aliases[i].clone())
+            .collect();
+        let Some(v) = k.and_then(|k| self.vhosts.get(k)) else {
+            return c;
+        };
+        c.locations
+            .extend_from_slice(&self.locations[v.locations.clone()]);
+        c.directories
+            .extend_from_slice(&self.directories[v.directories.clone()]);
+        c.files_sections
+            .extend_from_slice(&self.files_sections[v.files.clone()]);
+        // mod_alias: the host's aliases are looked at before the main server's.
+        let mut aliases = self.script_aliases[v.script_aliases.clone()].to_vec();
+        aliases.append(&mut c.script_aliases);
+        c.script_aliases = aliases;
+        c.cgi_extensions.extend(v.cgi_extensions.iter().cloned());
+        if let Some(n) = &v.server_name {
+            c.server_name = n.clone();
+        }
+        if let Some(d) = &v.document_root {
+            c.document_root = d.clone();
+        }
+        if let Some(a) = &v.server_admin {
+            c.server_admin = Some(a.clone());
+        }
+        if let Some(s) = v.server_signature {
+            c.server_signature = s;
+        }
+        if let Some(d) = &v.directory_index {
+            c.directory_index = d.clone();
+        }
+        if let Some(e) = &v.error_log {
+            c.error_log = e.clone();
+        }
+        if let Some(l) = v.log_level {
+            c.log_level = l;
+        }
+        if !v.custom_logs.is_empty() {
+            c.custom_logs = v.custom_logs.clone();
+        }
+        c.vhosts = Vec::new();
+        c
+    }
+
+    /// httpd's `ap_runtime_dir_relative`: `p` under DefaultRuntimeDir (else `logs` under
+    /// ServerRoot), or `p` itself when absolute.
+    pub fn runtime_relative(&self, p: &str) -> PathBuf {
+        if Path::new(p).is_absolute() {
+            return PathBuf::from(p);
+        }
+        let dir = self
+            .runtime_dir
+            .clone()
+            .unwrap_or_else(|| self.server_root.join("logs"));
+        if p.is_empty() { dir } else { dir.join(p) }
     }
 
     /// The `Server` header's value.
@@ -306,11 +425,12 @@ pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
     ]);
     let mut r = Reader {
         cfg: ServerConfig::new(root),
-        defines: opts.defines.clone(),
         files: 0,
         formats,
         includes: Vec::new(),
+        vhost: None,
     };
+    r.cfg.defines = opts.defines.iter().map(|d| (d.clone(), None)).collect();
     for (i, d) in opts.before.iter().enumerate() {
         r.text(Path::new("-C"), d, 0, i as u32)?;
     }
@@ -430,7 +550,7 @@ mod tests {
     fn debian_ssl_conf_applies_with_addtype() {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian");
         let text = format!(
-            "Listen 127.0.0.1:8443 https\nInclude {}/ssl.conf\n",
+            "Listen 127.0.0.1:8443 https\nDefine APACHE_RUN_DIR /run/apache2\nInclude {}/ssl.conf\n",
             fixtures.display()
         );
         let cfg = load_text(&text).unwrap();
@@ -447,7 +567,7 @@ mod tests {
         assert!(cfg.tls.built.is_none());
         let e = load_text("Listen 8080\n<Location /x>\nAddType text/plain .txt\n</Location>\n")
             .unwrap_err();
-        assert!(e.message.starts_with("AddType inside <Location>"), "{e}");
+        assert!(e.message.starts_with("AddType inside <VirtualHost>"), "{e}");
         let e = load_text("Listen 8080\nAddType text/plain\n").unwrap_err();
         assert!(
             e.message.starts_with("AddType requires at least two"),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use eventmpm_core::config::tokenizer::{LineKind, MAX_LINE_LEN, Tokenizer};
 use eventmpm_core::config::{Applied, Context};
 
+use super::vars;
 use super::*;
 use crate::access::{Access, Rule};
 use crate::logformat::LogFormat;
@@ -14,13 +15,14 @@ use crate::logformat::LogFormat;
 /// Walks configuration texts, applying each line.
 pub(super) struct Reader {
     pub(super) cfg: ServerConfig,
-    pub(super) defines: Vec<String>,
     pub(super) files: usize,
     /// LogFormat nicknames; `common` and `combined` are predefined, as in httpd's default
     /// configuration.
     pub(super) formats: HashMap<String, LogFormat>,
     /// The files the `Include` line just applied names, read next.
     pub(super) includes: Vec<PathBuf>,
+    /// The `<VirtualHost>` being read, if any (an index into `cfg.vhosts`).
+    pub(super) vhost: Option<usize>,
 }
 
 /// What an open section is, for the directives inside it.
@@ -30,6 +32,17 @@ enum Scope {
     Conditional,
     Location(usize),
     Directory(usize),
+    /// A `<Files>` or `<FilesMatch>` section: `Require` only.
+    Files(usize),
+    /// A `<VirtualHost>`: directives inside apply to it (`Reader::vhost`).
+    VirtualHost,
+}
+
+impl Scope {
+    /// Sections that do not change what a directive applies to within a server.
+    fn is_server_level(self) -> bool {
+        matches!(self, Scope::Conditional | Scope::VirtualHost)
+    }
 }
 
 impl Reader {
@@ -72,11 +85,18 @@ impl Reader {
             let line = line.map_err(|e| err(e.line, e.kind.to_string()))?;
             let number = line.number;
             let name = line.name.to_string();
-            let args: Vec<String> = line.args.iter().map(|a| a.to_string()).collect();
+            let args: Vec<String> = line
+                .args
+                .iter()
+                .map(|a| self.expand(a))
+                .collect::<Result<_, _>>()
+                .map_err(|m| err(number, m))?;
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             match line.kind {
                 LineKind::SectionClose => {
-                    scopes.pop();
+                    if scopes.pop() == Some(Scope::VirtualHost) {
+                        self.close_vhost();
+                    }
                 }
                 LineKind::SectionOpen => {
                     let lname = name.to_ascii_lowercase();
@@ -92,7 +112,7 @@ impl Reader {
                             let present = if lname == "ifmodule" {
                                 self.cfg.modules.is_loaded(what)
                             } else {
-                                self.defines.iter().any(|d| d == what)
+                                self.cfg.defines.iter().any(|(d, _)| d == what)
                             };
                             if present != negate {
                                 scopes.push(Scope::Conditional);
@@ -112,7 +132,7 @@ impl Reader {
                                         .into(),
                                 ));
                             }
-                            if !scopes.iter().all(|s| *s == Scope::Conditional) {
+                            if !scopes.iter().all(|s| s.is_server_level()) {
                                 return Err(err(
                                     number,
                                     "<Location> cannot occur within <Location> or <Directory> section"
@@ -137,7 +157,7 @@ impl Reader {
                                         .into(),
                                 ));
                             }
-                            if !scopes.iter().all(|s| *s == Scope::Conditional) {
+                            if !scopes.iter().all(|s| s.is_server_level()) {
                                 return Err(err(
                                     number,
                                     "<Directory> cannot occur within <Location> or <Directory> section"
@@ -155,7 +175,57 @@ impl Reader {
                             });
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
                         }
+                        "files" | "filesmatch" => {
+                            let (pattern, regex) = match (&args[..], lname.as_str()) {
+                                ([p], "filesmatch") => (*p, true),
+                                (["~", p], "files") => (*p, true),
+                                ([p], _) => (*p, false),
+                                _ => {
+                                    return Err(err(
+                                        number,
+                                        format!("<{name}> takes one argument"),
+                                    ));
+                                }
+                            };
+                            if !scopes.iter().all(|s| s.is_server_level()) {
+                                return Err(err(
+                                    number,
+                                    format!(
+                                        "<{name}> inside <Location>, <Directory> or <Files> is not supported by eventmpm"
+                                    ),
+                                ));
+                            }
+                            let pattern =
+                                FilesPattern::parse(pattern, regex).map_err(|m| err(number, m))?;
+                            self.cfg.files_sections.push(Files {
+                                pattern,
+                                access: Access::default(),
+                            });
+                            scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
+                        }
+                        "virtualhost" => {
+                            if !scopes.iter().all(|s| *s == Scope::Conditional) {
+                                let within = if scopes.contains(&Scope::VirtualHost) {
+                                    "<VirtualHost>"
+                                } else {
+                                    "<Directory/Location/Files>"
+                                };
+                                return Err(err(
+                                    number,
+                                    format!("<VirtualHost> cannot occur within {within} section"),
+                                ));
+                            }
+                            self.open_vhost(file, number, &args)
+                                .map_err(|m| err(number, m))?;
+                            scopes.push(Scope::VirtualHost);
+                        }
                         _ => {
+                            if let Some(module) = super::known::module_of(&format!("<{name}")) {
+                                return Err(err(
+                                    number,
+                                    super::known::refusal(&format!("<{name}"), module),
+                                ));
+                            }
                             return Err(err(
                                 number,
                                 format!(
@@ -166,11 +236,7 @@ impl Reader {
                     }
                 }
                 LineKind::Directive => {
-                    let scope = scopes
-                        .iter()
-                        .rev()
-                        .find(|s| **s != Scope::Conditional)
-                        .copied();
+                    let scope = scopes.iter().rev().find(|s| !s.is_server_level()).copied();
                     self.directive(file, number, &name, &args, scope, depth)
                         .map_err(|m| err(number, m))?;
                     for f in std::mem::take(&mut self.includes) {
@@ -213,8 +279,24 @@ impl Reader {
                 )),
             }
         };
+        let vhost = self.vhost;
+        // httpd's GLOBAL_ONLY: the main server, outside every section.
+        let global_only = || -> Result<(), String> {
+            server_only()?;
+            match vhost {
+                None => Ok(()),
+                Some(_) => Err(format!("{name} cannot occur within <VirtualHost> section")),
+            }
+        };
+        // The host a server-level directive applies to, if it is inside <VirtualHost>.
+        let host = if scope.is_none() { vhost } else { None };
+        // mod_ssl's directives: the host's own settings inside <VirtualHost>.
+        let tls = match host {
+            Some(k) => &mut self.cfg.vhosts[k].tls,
+            None => &mut self.cfg.tls,
+        };
         if let Some(r) = crate::tls::directive(
-            &mut self.cfg.tls,
+            tls,
             file,
             line,
             name,
@@ -227,7 +309,7 @@ impl Reader {
         }
         match lname.as_str() {
             "serverroot" => {
-                server_only()?;
+                global_only()?;
                 let dir = PathBuf::from(one(
                     "Common directory of server-related files (logs, confs, etc.)",
                 )?);
@@ -239,15 +321,59 @@ impl Reader {
             "servername" => {
                 server_only()?;
                 let n = one("The hostname and port of the server")?;
-                self.cfg.server_name = strip_port(n).to_string();
+                // httpd takes `scheme://host:port` too.
+                let n = n.split_once("://").map(|(_, rest)| rest).unwrap_or(n);
+                let n = strip_port(n).to_string();
+                match host {
+                    Some(k) => self.cfg.vhosts[k].server_name = Some(n),
+                    None => self.cfg.server_name = n,
+                }
+            }
+            "namevirtualhost" => {
+                server_only()?;
+                one("A numeric IP address:port, or the name of a host")?;
+                // httpd 2.4 warns the same way (AH00548) and otherwise ignores the line.
+                self.cfg.notes.push(format!(
+                    "AH00548: NameVirtualHost has no effect and will be removed in the next release {}:{line}",
+                    file.display()
+                ));
+            }
+            "serveralias" => {
+                server_only()?;
+                let Some(k) = host else {
+                    return Err("ServerAlias only used in <VirtualHost>".into());
+                };
+                if args.is_empty() {
+                    return Err("ServerAlias requires at least 1 argument, a name or names alternatively used to access the server".into());
+                }
+                self.cfg.vhosts[k].add_aliases(args);
+            }
+            "define" => {
+                let (var, value) = match args {
+                    [v] => (*v, None),
+                    [v, value] => (*v, Some(value.to_string())),
+                    _ => return Err("Define takes 1-2 arguments, Define a variable, optionally to a value.  Same as passing -D to the command line.".into()),
+                };
+                if var.contains(':') {
+                    return Err("Variable name must not contain ':'".into());
+                }
+                self.cfg.defines.retain(|(d, _)| d != var);
+                self.cfg.defines.push((var.to_string(), value));
+            }
+            "undefine" => {
+                let var = one("Undefine the existence of a variable. Undo a Define.")?;
+                self.cfg.defines.retain(|(d, _)| d != var);
             }
             "serveradmin" => {
                 server_only()?;
-                self.cfg.server_admin =
-                    Some(one("The email address of the server administrator")?.to_string());
+                let admin = one("The email address of the server administrator")?.to_string();
+                match host {
+                    Some(k) => self.cfg.vhosts[k].server_admin = Some(admin),
+                    None => self.cfg.server_admin = Some(admin),
+                }
             }
             "servertokens" => {
-                server_only()?;
+                global_only()?;
                 self.cfg.server_tokens = match one("'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'")?.to_ascii_lowercase().as_str() {
                     "prod" | "productonly" => ServerTokens::Prod,
                     "major" => ServerTokens::Major,
@@ -259,18 +385,30 @@ impl Reader {
             }
             "documentroot" => {
                 server_only()?;
-                self.cfg.document_root = self
+                let root = self
                     .cfg
                     .resolve(one("Root directory of the document tree")?);
+                match host {
+                    Some(k) => self.cfg.vhosts[k].document_root = Some(root),
+                    None => {
+                        self.cfg.document_root = root;
+                        self.cfg.document_root_set = true;
+                    }
+                }
             }
             "directoryindex" => {
                 if args.is_empty() {
                     return Err("DirectoryIndex requires at least 1 argument, a list of file names to handle a directory request".into());
                 }
-                if args.len() == 1 && args[0].eq_ignore_ascii_case("disabled") {
-                    self.cfg.directory_index.clear();
+                let list = if args.len() == 1 && args[0].eq_ignore_ascii_case("disabled") {
+                    Vec::new()
                 } else {
-                    self.cfg.directory_index = args.iter().map(|a| a.to_string()).collect();
+                    args.iter().map(|a| a.to_string()).collect()
+                };
+                // eventmpm keeps one DirectoryIndex per host (inside a section too).
+                match vhost {
+                    Some(k) => self.cfg.vhosts[k].directory_index = Some(list),
+                    None => self.cfg.directory_index = list,
                 }
             }
             "errorlog" => {
@@ -279,7 +417,11 @@ impl Reader {
                 if target.starts_with('|') || target.starts_with("syslog") {
                     return Err("piped and syslog ErrorLog targets are not supported by eventmpm; give a file".into());
                 }
-                self.cfg.error_log = self.cfg.resolve(target);
+                let path = self.cfg.resolve(target);
+                match host {
+                    Some(k) => self.cfg.vhosts[k].error_log = Some(path),
+                    None => self.cfg.error_log = path,
+                }
             }
             "loglevel" => {
                 if args.is_empty() {
@@ -293,7 +435,13 @@ impl Reader {
                         Some((_, level)) => {
                             crate::errorlog::parse_level(level)?;
                         }
-                        None => self.cfg.log_level = crate::errorlog::parse_level(a)?,
+                        None => {
+                            let level = crate::errorlog::parse_level(a)?;
+                            match host {
+                                Some(k) => self.cfg.vhosts[k].log_level = Some(level),
+                                None => self.cfg.log_level = level,
+                            }
+                        }
                     }
                 }
             }
@@ -332,16 +480,19 @@ impl Reader {
                     None => LogFormat::parse(fmt)?,
                 };
                 let path = self.cfg.resolve(target);
-                self.cfg.custom_logs.push((path, format));
+                match host {
+                    Some(k) => self.cfg.vhosts[k].custom_logs.push((path, format)),
+                    None => self.cfg.custom_logs.push((path, format)),
+                }
             }
             "bufferedlogs" => {
-                server_only()?;
+                global_only()?;
                 self.cfg.buffered_logs =
                     on_off(name, one("Enable Buffered Logging (experimental)")?)?;
             }
             "addtype" => {
-                if scope.is_some() {
-                    return Err("AddType inside <Location> or <Directory> is not supported by eventmpm; set it at server level".into());
+                if scope.is_some() || vhost.is_some() {
+                    return Err("AddType inside <VirtualHost>, <Location> or <Directory> is not supported by eventmpm; set it at server level".into());
                 }
                 let [ty, exts @ ..] = args else {
                     return Err("AddType requires at least two arguments, a mime type followed by one or more file extensions".into());
@@ -354,24 +505,24 @@ impl Reader {
                     .push((ty.to_string(), exts.iter().map(|e| e.to_string()).collect()));
             }
             "typesconfig" => {
-                server_only()?;
+                global_only()?;
                 self.cfg.types_config = Some(self.cfg.resolve(one("the MIME types config file")?));
             }
             "extendedstatus" => {
-                server_only()?;
+                global_only()?;
                 self.cfg.extended_status = on_off(
                     name,
                     one("\"On\" to track extended status information, \"Off\" to disable")?,
                 )?;
             }
             "openfilecache" => {
-                server_only()?;
+                global_only()?;
                 self.cfg.open_file_cache.entries = crate::open_files::Settings::parse_entries(
                     one("the number of open files each child keeps, or Off")?,
                 )?;
             }
             "openfilecachevalid" => {
-                server_only()?;
+                global_only()?;
                 self.cfg.open_file_cache.valid = crate::open_files::Settings::parse_valid(one(
                     "the seconds an open file is served before it is looked up again",
                 )?)?;
@@ -391,7 +542,7 @@ impl Reader {
                     include::expand(&self.cfg.resolve(pattern), lname == "includeoptional")?;
             }
             "loadmodule" => {
-                server_only()?;
+                global_only()?;
                 let [id, _path] = args else {
                     return Err("LoadModule takes two arguments, a module name and the name of a shared object file to load it from".into());
                 };
@@ -451,9 +602,10 @@ impl Reader {
                     .iter()
                     .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
                     .filter(|e| !e.is_empty());
-                match scope {
-                    None => self.cfg.cgi_extensions.extend(exts),
-                    Some(Scope::Directory(i)) => {
+                match (scope, host) {
+                    (None, Some(k)) => self.cfg.vhosts[k].cgi_extensions.extend(exts),
+                    (None, None) => self.cfg.cgi_extensions.extend(exts),
+                    (Some(Scope::Directory(i)), _) => {
                         self.cfg.directories[i].cgi_extensions.extend(exts)
                     }
                     _ => {
@@ -481,7 +633,7 @@ impl Reader {
                 });
             }
             "cgiscripttimeout" => {
-                server_only()?;
+                global_only()?;
                 let v = one(
                     "The amount of time to wait between successful reads from the CGI script, in seconds.",
                 )?;
@@ -497,6 +649,7 @@ impl Reader {
                 match scope {
                     Some(Scope::Location(i)) => self.cfg.locations[i].access.push(rule),
                     Some(Scope::Directory(i)) => self.cfg.directories[i].access.push(rule),
+                    Some(Scope::Files(i)) => self.cfg.files_sections[i].access.push(rule),
                     _ => return Err("Require not allowed here".into()),
                 }
             }
@@ -543,8 +696,47 @@ impl Reader {
                     ));
                 }
             }
-            "defaultruntimedir" | "adddefaultcharset" | "hostnamelookups" | "serversignature"
-            | "accessfilename" | "usecanonicalname" | "traceenable" => {
+            "languagepriority" | "forcelanguagepriority" | "cachenegotiateddocs" => {
+                if args.is_empty() {
+                    return Err(format!("{name} requires at least 1 argument"));
+                }
+                // mod_negotiation's settings act only through MultiViews and type maps, which
+                // eventmpm does not implement: they change nothing here.
+                self.cfg.notes.push(format!(
+                    "{}:{line}: {name}: eventmpm does no content negotiation (no MultiViews, no type maps); the line has no effect",
+                    file.display()
+                ));
+            }
+            "serversignature" => {
+                let sig = match one("En-/disable server signature (on|off|email)")?
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
+                    "on" => Signature::On,
+                    "off" => Signature::Off,
+                    "email" => Signature::Email,
+                    _ => return Err("ServerSignature: use one of: off | on | email".into()),
+                };
+                if scope.is_some() {
+                    return Err("ServerSignature inside <Location>, <Directory> or <Files> is not supported by eventmpm; set it for the server or the <VirtualHost>".into());
+                }
+                match vhost {
+                    Some(k) => self.cfg.vhosts[k].server_signature = Some(sig),
+                    None => self.cfg.server_signature = sig,
+                }
+            }
+            "defaultruntimedir" => {
+                global_only()?;
+                let dir = self.cfg.resolve(one(
+                    "Common directory for run-time files (shared memory, locks, etc.)",
+                )?);
+                if !dir.is_dir() {
+                    return Err("DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot".into());
+                }
+                self.cfg.runtime_dir = Some(dir);
+            }
+            "adddefaultcharset" | "hostnamelookups" | "accessfilename" | "usecanonicalname"
+            | "traceenable" => {
                 self.cfg.notes.push(format!(
                     "{}:{line}: {name} is accepted and has no effect in eventmpm",
                     file.display()
@@ -556,10 +748,26 @@ impl Reader {
                 return Err("LimitRequestBody inside <Location> or <Directory> is not supported by eventmpm; set it at server level".into());
             }
             _ => {
-                let ctx = match scope {
-                    None => Context::Server,
-                    Some(_) => Context::Directory,
+                let ctx = match (scope, vhost) {
+                    (None, None) => Context::Server,
+                    (None, Some(_)) => Context::VirtualHost,
+                    (Some(_), _) => Context::Directory,
                 };
+                if vhost.is_some() {
+                    // Checked on a copy, so httpd's messages ("… cannot occur within
+                    // <VirtualHost> section") come out as they would; the runtime holds one
+                    // value of each for every host, so a host's own is refused, not applied
+                    // to all of them.
+                    let mut scratch = self.cfg.core.clone();
+                    if let Applied::Done | Applied::Note(_) =
+                        scratch.set(name, args, ctx).map_err(|e| e.to_string())?
+                    {
+                        return Err(format!(
+                            "{name} inside <VirtualHost> is not supported by eventmpm (one value \
+                             serves every host); set it in the main server"
+                        ));
+                    }
+                }
                 match self
                     .cfg
                     .core
@@ -579,6 +787,9 @@ impl Reader {
                         );
                     }
                     Applied::NotMine => {
+                        if let Some(module) = super::known::module_of(name) {
+                            return Err(super::known::refusal(name, module));
+                        }
                         return Err(format!(
                             "Invalid command '{name}', perhaps misspelled or defined by a module not included in the server configuration"
                         ));
@@ -587,6 +798,62 @@ impl Reader {
             }
         }
         Ok(())
+    }
+}
+
+impl Reader {
+    /// Start reading `<VirtualHost addrs…>` at `file:line`.
+    fn open_vhost(&mut self, file: &Path, line: u32, args: &[&str]) -> Result<(), String> {
+        if args.is_empty() {
+            return Err("<VirtualHost> directive requires additional arguments".into());
+        }
+        if self.cfg.vhosts.len() >= MAX_HOSTS {
+            return Err(format!(
+                "more than {MAX_HOSTS} <VirtualHost> sections (eventmpm's bound)"
+            ));
+        }
+        if args.len() > vhost::MAX_ADDRS {
+            return Err(format!(
+                "more than {} addresses on one <VirtualHost> line",
+                vhost::MAX_ADDRS
+            ));
+        }
+        let addrs = args
+            .iter()
+            .map(|a| HostAddr::parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let c = &self.cfg;
+        let starts = (
+            c.locations.len(),
+            c.directories.len(),
+            c.script_aliases.len(),
+            c.files_sections.len(),
+        );
+        self.cfg
+            .vhosts
+            .push(VirtualHost::new(addrs, file.to_path_buf(), line, starts));
+        self.vhost = Some(self.cfg.vhosts.len() - 1);
+        Ok(())
+    }
+
+    /// `</VirtualHost>`: the host owns the sections read since it opened.
+    fn close_vhost(&mut self) {
+        let Some(k) = self.vhost.take() else { return };
+        let (l, d, a) = (
+            self.cfg.locations.len(),
+            self.cfg.directories.len(),
+            self.cfg.script_aliases.len(),
+        );
+        let v = &mut self.cfg.vhosts[k];
+        v.locations.end = l;
+        v.directories.end = d;
+        v.script_aliases.end = a;
+        v.files.end = self.cfg.files_sections.len();
+    }
+
+    /// `text` with its `${NAME}` references replaced ([`vars::expand`]).
+    pub(super) fn expand(&self, text: &str) -> Result<String, String> {
+        vars::expand(text, &self.cfg.defines)
     }
 }
 

@@ -28,7 +28,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::site::Site;
+use crate::site::{Host, Site};
 
 /// Longest key cached, in bytes: Linux's PATH_MAX. A longer path cannot be opened anyway.
 pub const MAX_KEY: usize = 4096;
@@ -97,14 +97,23 @@ impl OpenFiles {
         }
     }
 
-    /// The cache a child builds when it starts, after the fork (descriptors are never shared
-    /// between children): `settings` within the process's open-file limit
-    /// ([`Settings::capacity`]).
-    pub fn for_child(settings: &Settings) -> OpenFiles {
+    /// The `count` caches a child builds when it starts, after the fork (descriptors are never
+    /// shared between children): `settings` within the process's open-file limit
+    /// ([`Settings::capacity`]), the capacity shared out evenly (each at least one entry when
+    /// the cache is on), so virtual hosts with their own trees do not raise the bound.
+    pub fn for_child(settings: &Settings, count: usize) -> Vec<OpenFiles> {
         let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
             .current
             .unwrap_or(u64::MAX);
-        OpenFiles::new(settings.capacity(nofile), settings.valid)
+        let total = settings.capacity(nofile);
+        let count = count.max(1);
+        let each = match total {
+            0 => 0,
+            t => (t / count).max(1),
+        };
+        (0..count)
+            .map(|_| OpenFiles::new(each, settings.valid))
+            .collect()
     }
 
     /// Most entries held.
@@ -185,6 +194,7 @@ impl OpenFiles {
     pub fn get_or_open(
         &self,
         site: &Site,
+        host: &Host,
         path: &[u8],
         follow: bool,
         now: Instant,
@@ -192,7 +202,7 @@ impl OpenFiles {
         if let Some(f) = self.lookup(path, follow, now) {
             return Ok(f);
         }
-        match OpenFile::open(site, path, follow) {
+        match OpenFile::open(site, host, path, follow) {
             Ok(f) => {
                 let f = Arc::new(f);
                 self.insert(path, follow, f.clone(), now);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use eventmpm_core::http1::date;
 use eventmpm_core::http1::etag::Etag;
 
-use crate::site::{Site, relative_path};
+use crate::site::{Host, Site, relative_path};
 use crate::sys;
 
 /// An opened static file and its metadata as `fstat` gave them when it was opened. Immutable:
@@ -84,10 +84,18 @@ impl OpenFile {
     /// DirectoryIndex file that is a regular file. `follow` is the route's `FollowSymLinks`.
     /// Makes the system calls the cache spares: one open and one `fstat` per name tried (the
     /// directory and its index candidates), and the closes of those not kept.
-    pub fn open(site: &Site, path: &[u8], follow: bool) -> Result<OpenFile, OpenError> {
+    pub fn open(
+        site: &Site,
+        host: &Host,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<OpenFile, OpenError> {
         let rel = relative_path(path);
         let open = |rel: &Path| {
-            sys::open_beneath(&site.root_fd, &site.document_root, rel, follow)
+            let Some(root_fd) = &host.root_fd else {
+                return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+            };
+            sys::open_beneath(root_fd, &host.document_root, rel, follow)
                 .and_then(|f| f.metadata().map(|m| (f, m)))
         };
         let (mut file, mut meta) = open(rel).map_err(OpenError::Io)?;
@@ -98,7 +106,7 @@ impl OpenFile {
             }
             // Candidates that cannot be opened or are not regular files are passed over, as
             // mod_dir does; DirectoryIndex is a short list from the configuration.
-            let found = site.directory_index.iter().find_map(|index| {
+            let found = host.directory_index.iter().find_map(|index| {
                 let candidate = rel.join(index);
                 match open(&candidate) {
                     Ok((f, m)) if m.is_file() => Some((f, m, candidate)),
@@ -113,7 +121,7 @@ impl OpenFile {
         if !meta.is_file() {
             return Err(OpenError::NotRegular(served));
         }
-        let filename = site.document_root.join(&served).display().to_string();
+        let filename = host.document_root.join(&served).display().to_string();
         let contents = (meta.len() <= CONTENTS_MAX)
             .then(|| {
                 let mut bytes = vec![0u8; meta.len() as usize].into_boxed_slice();
@@ -216,7 +224,7 @@ pub(super) mod tests {
         let t = Tree::new("meta");
         t.write("a/page.html", b"hello");
         let site = t.site();
-        let f = OpenFile::open(&site, b"/a/page.html", true).unwrap();
+        let f = OpenFile::open(&site, site.main(), b"/a/page.html", true).unwrap();
         assert_eq!(f.size, 5);
         assert_eq!(&*f.served, Path::new("a/page.html"));
         assert_eq!(f.content_type.as_deref(), Some("text/html"));
@@ -225,7 +233,7 @@ pub(super) mod tests {
         assert_eq!((f.ino, f.dev, f.mtime), (m.ino(), m.dev(), m.mtime()));
         let unknown = {
             t.write("blob.unknownext", b"x");
-            OpenFile::open(&site, b"/blob.unknownext", true).unwrap()
+            OpenFile::open(&site, site.main(), b"/blob.unknownext", true).unwrap()
         };
         assert_eq!(unknown.content_type, None);
     }
@@ -237,18 +245,18 @@ pub(super) mod tests {
         std::fs::create_dir_all(t.0.join("d/index.html")).unwrap(); // not a file: passed over
         std::fs::create_dir_all(t.0.join("empty")).unwrap();
         let site = t.site();
-        let f = OpenFile::open(&site, b"/d/", true).unwrap();
+        let f = OpenFile::open(&site, site.main(), b"/d/", true).unwrap();
         assert_eq!(&*f.served, Path::new("d/index.txt"));
         assert_eq!(f.size, 10);
         assert!(matches!(
-            OpenFile::open(&site, b"/d", true),
+            OpenFile::open(&site, site.main(), b"/d", true),
             Err(OpenError::DirectoryWithoutSlash)
         ));
         assert!(matches!(
-            OpenFile::open(&site, b"/empty/", true),
+            OpenFile::open(&site, site.main(), b"/empty/", true),
             Err(OpenError::NoIndex)
         ));
-        let missing = OpenFile::open(&site, b"/nothing.html", true).unwrap_err();
+        let missing = OpenFile::open(&site, site.main(), b"/nothing.html", true).unwrap_err();
         assert!(
             matches!(&missing, OpenError::Io(e) if e.kind() == io::ErrorKind::NotFound),
             "{missing:?}"
@@ -270,15 +278,20 @@ pub(super) mod tests {
         // SAFETY: a NUL-terminated path, read only for the call.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let site = t.site();
-        let out = OpenFile::open(&site, b"/out.txt", true).unwrap_err();
+        let out = OpenFile::open(&site, site.main(), b"/out.txt", true).unwrap_err();
         assert!(
             matches!(&out, OpenError::Io(e) if e.kind() == io::ErrorKind::PermissionDenied),
             "{out:?}"
         );
-        assert_eq!(OpenFile::open(&site, b"/in.txt", true).unwrap().size, 6);
-        assert!(OpenFile::open(&site, b"/in.txt", false).is_err());
+        assert_eq!(
+            OpenFile::open(&site, site.main(), b"/in.txt", true)
+                .unwrap()
+                .size,
+            6
+        );
+        assert!(OpenFile::open(&site, site.main(), b"/in.txt", false).is_err());
         assert!(matches!(
-            OpenFile::open(&site, b"/fifo", true),
+            OpenFile::open(&site, site.main(), b"/fifo", true),
             Err(OpenError::NotRegular(p)) if p == Path::new("fifo")
         ));
         std::fs::remove_file(outside).unwrap();

@@ -25,7 +25,7 @@ fn files(t: &Tree, n: usize) -> Vec<String> {
 }
 
 fn opened(site: &Site, path: &str) -> Arc<OpenFile> {
-    Arc::new(OpenFile::open(site, path.as_bytes(), true).unwrap())
+    Arc::new(OpenFile::open(site, site.main(), path.as_bytes(), true).unwrap())
 }
 
 #[test]
@@ -199,7 +199,9 @@ fn capacity_zero_is_off() {
     cache.insert(b"/f0.txt", true, opened(&site, &paths[0]), now);
     assert!(cache.lookup(b"/f0.txt", true, now).is_none());
     assert!(cache.is_empty());
-    let f = cache.get_or_open(&site, b"/f0.txt", true, now).unwrap();
+    let f = cache
+        .get_or_open(&site, site.main(), b"/f0.txt", true, now)
+        .unwrap();
     assert_eq!(f.size, 1);
     assert!(cache.is_empty());
     drop(f);
@@ -229,23 +231,27 @@ fn a_file_changed_on_disk_is_seen_once_its_entry_expires() {
     let site = t.site();
     let cache = OpenFiles::new(8, SEC);
     let t0 = Instant::now();
-    let first = cache.get_or_open(&site, b"/page.txt", true, t0).unwrap();
+    let first = cache
+        .get_or_open(&site, site.main(), b"/page.txt", true, t0)
+        .unwrap();
     assert_eq!(first.size, 5);
-    let index = cache.get_or_open(&site, b"/dir/", true, t0).unwrap();
+    let index = cache
+        .get_or_open(&site, site.main(), b"/dir/", true, t0)
+        .unwrap();
     assert_eq!(&*index.served, std::path::Path::new("dir/index.html"));
     // Replaced by rename (a deploy) and rewritten in place (an editor).
     t.write("page.new", b"second version");
     std::fs::rename(t.0.join("page.new"), t.0.join("page.txt")).unwrap();
     t.write("dir/index.html", b"index two, longer");
     let stale = cache
-        .get_or_open(&site, b"/page.txt", true, t0 + ms(999))
+        .get_or_open(&site, site.main(), b"/page.txt", true, t0 + ms(999))
         .unwrap();
     assert!(
         Arc::ptr_eq(&stale, &first),
         "within `valid` the cached file is served"
     );
     let fresh = cache
-        .get_or_open(&site, b"/page.txt", true, t0 + SEC)
+        .get_or_open(&site, site.main(), b"/page.txt", true, t0 + SEC)
         .unwrap();
     assert!(!Arc::ptr_eq(&fresh, &first));
     assert_eq!(fresh.size, 14);
@@ -253,7 +259,9 @@ fn a_file_changed_on_disk_is_seen_once_its_entry_expires() {
     let mut buf = [0u8; 14];
     fresh.file.read_exact_at(&mut buf, 0).unwrap();
     assert_eq!(&buf, b"second version");
-    let index2 = cache.get_or_open(&site, b"/dir/", true, t0 + SEC).unwrap();
+    let index2 = cache
+        .get_or_open(&site, site.main(), b"/dir/", true, t0 + SEC)
+        .unwrap();
     assert_eq!(index2.size, 17);
     assert_eq!(cache.len(), 2, "replaced, not added");
 }
@@ -266,7 +274,11 @@ fn a_removed_file_drops_its_entry_and_descriptor() {
     let before = t.open_descriptors();
     let cache = OpenFiles::new(8, SEC);
     let t0 = Instant::now();
-    drop(cache.get_or_open(&site, b"/gone.txt", true, t0).unwrap());
+    drop(
+        cache
+            .get_or_open(&site, site.main(), b"/gone.txt", true, t0)
+            .unwrap(),
+    );
     assert_eq!(t.open_descriptors(), before + 1, "the cache holds it open");
     std::fs::remove_file(t.0.join("gone.txt")).unwrap();
     assert!(
@@ -274,7 +286,7 @@ fn a_removed_file_drops_its_entry_and_descriptor() {
         "until it expires"
     );
     let e = cache
-        .get_or_open(&site, b"/gone.txt", true, t0 + SEC)
+        .get_or_open(&site, site.main(), b"/gone.txt", true, t0 + SEC)
         .unwrap_err();
     assert!(matches!(e, OpenError::Io(ref e) if e.kind() == std::io::ErrorKind::NotFound));
     assert!(cache.is_empty());
@@ -296,7 +308,13 @@ fn dropping_the_cache_closes_every_descriptor() {
     for round in 0..3u64 {
         for p in &paths {
             cache
-                .get_or_open(&site, p.as_bytes(), true, t0 + SEC * round as u32)
+                .get_or_open(
+                    &site,
+                    site.main(),
+                    p.as_bytes(),
+                    true,
+                    t0 + SEC * round as u32,
+                )
                 .unwrap();
         }
     }
@@ -331,7 +349,7 @@ fn several_threads_share_it_within_its_bound() {
                     let i = ((r as usize * (n + 3)) % (FILES * 2)) % FILES.min(r as usize + 1);
                     let now = t0 + ms(r * 13 + n as u64);
                     let f = cache
-                        .get_or_open(site, paths[i].as_bytes(), true, now)
+                        .get_or_open(site, site.main(), paths[i].as_bytes(), true, now)
                         .unwrap();
                     assert_eq!(f.size, i as u64 + 1, "{}", paths[i]);
                     let mut byte = [0u8];

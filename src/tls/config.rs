@@ -245,20 +245,42 @@ fn session_cache(args: &[&str]) -> Result<usize, String> {
     Ok((bytes / 512).clamp(SESSIONS_MIN, SESSIONS_MAX))
 }
 
-/// Whether `listener` serves TLS: with `SSLEngine on`, the `https` listeners, or every
-/// listener when none says `https` (the main server is then TLS on all its addresses, as in
-/// httpd).
-pub fn serves_tls(s: &Settings, listener: &Listener, all: &[Listener]) -> bool {
-    s.engine && (listener.protocol == "https" || !all.iter().any(|l| l.protocol == "https"))
+/// Whether `listener` serves TLS: one whose port a `<VirtualHost>` with `SSLEngine on` names,
+/// or every listener for such a host on any port (`<VirtualHost *>`), as in httpd, where TLS is
+/// the host's; or, with `SSLEngine on` for the main server, the
+/// `https` listeners — every listener when none says `https` (the main server is then TLS on
+/// all its addresses).
+pub fn serves_tls(cfg: &ServerConfig, listener: &Listener) -> bool {
+    let all = &cfg.core.listeners;
+    let https = listener.protocol == "https";
+    let by_host = cfg.vhosts.iter().any(|v| {
+        v.tls.engine
+            && v.addrs
+                .iter()
+                .any(|a| a.port == listener.port || a.port == 0)
+    });
+    by_host || (cfg.tls.engine && (https || !all.iter().any(|l| l.protocol == "https")))
 }
 
-/// Load the certificates and build the rustls configuration, if `SSLEngine on`.
+/// A host's names for SNI: its ServerName (kept without its port) and ServerAliases, lower
+/// case.
+fn names(name: &str, aliases: &[String]) -> Vec<String> {
+    std::iter::once(name)
+        .chain(aliases.iter().map(String::as_str))
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// Load the certificates and build the rustls configuration, if the main server or a virtual
+/// host has `SSLEngine on`. A host takes what it leaves unset from the main server (mod_ssl's
+/// merge); protocols, cipher suites, session settings and `SSLStrictSNIVHostCheck` are the
+/// main server's for all (one rustls configuration serves every TLS listener).
 pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
-    let s = &cfg.tls;
-    if !s.engine {
-        cfg.tls.built = None;
+    cfg.tls.built = None;
+    if !cfg.tls.engine && !cfg.vhosts.iter().any(|v| v.tls.engine) {
         return Ok(());
     }
+    let s = &cfg.tls;
     let err = |at: Option<&Located<PathBuf>>, message: String| ConfigError {
         file: at
             .map(|l| l.file.clone())
@@ -267,25 +289,60 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
         line: at.map_or(0, |l| l.line),
         message,
     };
-    let Some(cert) = &s.certificate else {
-        return Err(err(
-            None,
-            format!(
-                "AH02572: Failed to configure at least one certificate and key for {}:443",
-                cfg.server_name
-            ),
-        ));
-    };
     let provider = provider(s);
-    let key = load_key(cert, s.key.as_ref(), s.chain.as_ref(), &provider)
-        .map_err(|(at, m)| err(Some(at), m))?;
-    let hosts = Hosts::new(
-        vec![Host {
-            names: vec![cfg.server_name.to_ascii_lowercase()],
+    // The hosts in configuration order, the main server last: the first is the default
+    // certificate (httpd's first virtual host of an address), the main server's when no
+    // virtual host has TLS.
+    let mut hosts = Vec::new();
+    for v in cfg.vhosts.iter().filter(|v| v.tls.engine) {
+        let name = v.server_name.as_deref().unwrap_or(&cfg.server_name);
+        let own_cert = v.tls.certificate.is_some();
+        let Some(cert) = v.tls.certificate.as_ref().or(s.certificate.as_ref()) else {
+            return Err(ConfigError {
+                file: v.file.clone(),
+                line: v.line,
+                message: format!(
+                    "AH02572: Failed to configure at least one certificate and key for {name}"
+                ),
+            });
+        };
+        // A host with a certificate of its own has its key beside it (or in its file).
+        let key = v
+            .tls
+            .key
+            .as_ref()
+            .or(if own_cert { None } else { s.key.as_ref() });
+        let chain = v
+            .tls
+            .chain
+            .as_ref()
+            .or(if own_cert { None } else { s.chain.as_ref() });
+        let key = load_key(cert, key, chain, &provider).map_err(|(at, m)| err(Some(at), m))?;
+        let mut aliases = v.aliases.clone();
+        aliases.extend(v.wild_aliases.iter().cloned());
+        hosts.push(Host {
+            names: names(name, &aliases),
             key: Arc::new(key),
-        }],
-        s.strict_sni,
-    );
+        });
+    }
+    if s.engine {
+        let Some(cert) = &s.certificate else {
+            return Err(err(
+                None,
+                format!(
+                    "AH02572: Failed to configure at least one certificate and key for {}",
+                    cfg.server_name
+                ),
+            ));
+        };
+        let key = load_key(cert, s.key.as_ref(), s.chain.as_ref(), &provider)
+            .map_err(|(at, m)| err(Some(at), m))?;
+        hosts.push(Host {
+            names: names(&cfg.server_name, &[]),
+            key: Arc::new(key),
+        });
+    }
+    let hosts = Hosts::new(hosts, s.strict_sni);
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = {
         let v = s.versions.as_ref().map(|l| l.value).unwrap_or_default();
         let mut out = Vec::new();
@@ -443,7 +500,7 @@ impl Listeners {
         Listeners {
             entries: all
                 .iter()
-                .filter(|l| serves_tls(&cfg.tls, l, all))
+                .filter(|l| serves_tls(cfg, l))
                 .map(|l| (l.address, l.port, built.clone()))
                 .collect(),
         }

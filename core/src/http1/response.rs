@@ -263,9 +263,10 @@ enum LengthField {
 fn is_field_value(v: &[u8]) -> bool {
     // Every byte is looked at without an early exit (values are short and almost always
     // valid): the loop then compiles to vector code, checked on every response's fields.
-    v.iter().fold(true, |ok, &b| {
-        ok & ((b == b'\t') | ((b >= 0x20) & (b != 0x7f)))
-    })
+    let bad = v.iter().fold(0u8, |acc, &b| {
+        acc | u8::from(((b < 0x20) & (b != b'\t')) | (b == 0x7f))
+    });
+    bad == 0
 }
 
 #[cfg(test)]

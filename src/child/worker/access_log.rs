@@ -267,13 +267,16 @@ impl ThreadLog<'_> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Add `entry`'s line to every log's buffer at `now`, and write the buffers if one is full
-    /// or the oldest line has waited [`MAX_AGE`].
-    fn add(&mut self, entry: &Entry<'_>, now: StdInstant) {
+    /// Add `entry`'s line to the buffers of the logs `which` (indices into the site's access
+    /// logs: the answering host's) at `now`, and write the buffers if one is full or the
+    /// oldest line has waited [`MAX_AGE`].
+    fn add(&mut self, entry: &Entry<'_>, which: &[usize], now: StdInstant) {
         let mut guard = self.lock();
         let lines = &mut *guard;
-        for (buf, log) in lines.bufs.iter_mut().zip(self.logs) {
-            log.format.render(entry, &mut lines.cache, buf);
+        for &i in which {
+            if let (Some(buf), Some(log)) = (lines.bufs.get_mut(i), self.logs.get(i)) {
+                log.format.render(entry, &mut lines.cache, buf);
+            }
         }
         let oldest = *lines.oldest.get_or_insert(now);
         if lines.bufs.iter().any(|b| b.len() >= LOG_FLUSH)
@@ -368,12 +371,23 @@ impl Worker<'_> {
         served_before: u32,
     ) {
         let now = sent.ended;
-        if self.site.access_logs.is_empty() {
+        let host = self.host();
+        if host.logs.is_empty() {
             return;
         }
         let mut headers = [("", &b""[..]); LOGGED_FIELDS];
         let mut k = 0;
-        for h in req.headers().iter().take(headers.len()) {
+        // Gathered only for a format that shows them (most show none).
+        let shown = self
+            .site
+            .access_logs
+            .iter()
+            .any(|l| l.format.shows_request_headers());
+        for h in req
+            .headers()
+            .iter()
+            .take(if shown { headers.len() } else { 0 })
+        {
             headers[k] = (h.name, h.value);
             k += 1;
         }
@@ -396,9 +410,9 @@ impl Worker<'_> {
             keep_alives: served_before,
             keep_alive: self.last_keep_alive,
             filename: sent.filename,
-            server_name: &self.site.server_name,
+            server_name: &host.server_name,
             host: req.host().map(str::as_bytes),
         };
-        self.log.add(&entry, now);
+        self.log.add(&entry, &host.logs, now);
     }
 }

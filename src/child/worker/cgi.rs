@@ -62,7 +62,7 @@ impl Worker<'_> {
     /// Whether a request on `route` may be for a CGI script: finding out looks at the file
     /// system ([`Self::cgi_route`]).
     pub(super) fn cgi_may_apply(&self, route: &Route<'_>) -> bool {
-        self.site.cgi.is_enabled() || route.handler == Handler::Cgi
+        self.host().cgi.is_enabled() || route.handler == Handler::Cgi
     }
 
     /// If `decoded` names a CGI script (or a refused one), the reply that stands for it: a
@@ -77,10 +77,10 @@ impl Worker<'_> {
         if !self.cgi_may_apply(route) {
             return None;
         }
-        let cgi = &self.site.cgi;
-        let found = cgi.locate(
-            &self.site.document_root,
-            &self.site.locations,
+        let host = self.host();
+        let found = host.cgi.locate(
+            &host.document_root,
+            &host.locations,
             route,
             decoded,
             io.peer.ip(),
@@ -183,12 +183,13 @@ impl Worker<'_> {
     ) -> Run {
         let method = req.method().as_str();
         let site = self.site;
+        let host = self.host();
         let facts = ServerFacts {
             software: &site.server_software,
-            name: &site.server_name,
-            admin: &site.server_admin,
-            document_root: &site.document_root,
-            path: &site.cgi.path_env,
+            name: &host.server_name,
+            admin: &host.server_admin,
+            document_root: &host.document_root,
+            path: &host.cgi.path_env,
         };
         let redirected = (depth > 0).then(|| Redirected {
             url: ctx.original.target().path().as_bytes(),
@@ -214,7 +215,7 @@ impl Worker<'_> {
             io.tls.as_deref(),
             io.peer,
             body,
-            site.cgi.timeout,
+            host.cgi.timeout,
         ) {
             Ok(ex) => ex,
             Err(e) => {

@@ -31,6 +31,7 @@ mod cgi;
 mod emit;
 mod plan;
 mod respond;
+mod signature;
 mod static_file;
 mod status;
 
@@ -73,6 +74,14 @@ pub(super) struct Worker<'s> {
     /// This is the listener thread answering cheap requests: it has no worker record, and
     /// counts its requests in the child's process record.
     listener: bool,
+    /// The host answering the current request (an index into the site's hosts), chosen when
+    /// its head is parsed ([`crate::vhosts`]).
+    host: usize,
+    /// The current request's host name, lowercase, and its `Host` port, for ServerSignature
+    /// (set only where a signature is on; the buffer is reused).
+    sig_name: Vec<u8>,
+    /// See `sig_name`.
+    sig_port: Option<u16>,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -87,6 +96,12 @@ pub fn run(n: u32, shared: &Shared) {
 }
 
 impl<'s> Worker<'s> {
+    /// The host answering the current request.
+    fn host(&self) -> &'s crate::site::Host {
+        let site: &'s Site = self.site;
+        &site.hosts[self.host]
+    }
+
     /// Worker `n` of this child: claims scoreboard slot `n` (status 'S') and log slot `n`.
     pub(super) fn new(n: u32, shared: &'s Serving) -> Worker<'s> {
         let record = shared.board.worker(n as usize);
@@ -109,6 +124,9 @@ impl<'s> Worker<'s> {
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::new(),
             listener: false,
+            host: 0,
+            sig_name: Vec::new(),
+            sig_port: None,
         }
     }
 
@@ -129,6 +147,9 @@ impl<'s> Worker<'s> {
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::with_capacity(emit::SMALL_FILE as usize),
             listener: true,
+            host: 0,
+            sig_name: Vec::new(),
+            sig_port: None,
         }
     }
 
@@ -192,13 +213,15 @@ impl Worker<'_> {
         let _ = write!(cur, "{}", peer.ip());
         let n = cur.position() as usize;
         r.set_client(&ip[..n]);
-        r.set_vhost(self.site.server_name.as_bytes());
+        r.set_vhost(self.host().server_name.as_bytes());
         r.set_protocol(req.version().as_str().as_bytes());
     }
 
     /// A request that began at `started` has ended at `ended` (`bytes` sent): count it, and
     /// record the thread's CPU time.
     pub(super) fn request_done(&mut self, bytes: u64, started: StdInstant, ended: StdInstant) {
+        // What the thread logs from here on is not about this request's host.
+        crate::errorlog::set_current_host(0);
         if self.listener {
             let ms = ended.saturating_duration_since(started).as_millis() as u64;
             self.shared.board.count_listener_request(bytes, ms);

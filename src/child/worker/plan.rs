@@ -59,14 +59,12 @@ pub(super) struct FieldRoom<'h> {
 /// See [`FieldRoom::few`].
 const FEW_HEADERS: usize = 16;
 
-/// How many field slots parsing `head` takes: `LimitRequestFields + 1` (one more, to notice
-/// too many) — or fewer, since each field takes a line: a head has fewer fields than line
-/// ends, so one slot more than it has lines parses it and still notices one too many.
+/// How many field slots parsing a head takes at most: `LimitRequestFields + 1` (one more, to
+/// notice too many); unlimited, one more than the head has lines (a field takes a line).
 fn slots_for(head: &[u8], limits: &Limits) -> usize {
-    let lines = head.iter().filter(|&&b| b == b'\n').count();
     match limits.fields {
-        0 => lines + 1,
-        limit => (limit as usize + 1).min(lines + 1),
+        0 => head.iter().filter(|&&b| b == b'\n').count() + 1,
+        limit => limit as usize + 1,
     }
 }
 
@@ -87,9 +85,18 @@ impl<'h> FieldRoom<'h> {
         options: &ProtocolOptions,
     ) -> Result<Request<'h>, HeadError> {
         let need = slots_for(head, limits);
-        let headers: &'h mut [Header<'h>] = if need <= FEW_HEADERS {
-            &mut self.few.insert([httparse::EMPTY_HEADER; FEW_HEADERS])[..need]
-        } else if need <= STACK_HEADERS {
+        let few = self.few.insert([httparse::EMPTY_HEADER; FEW_HEADERS]);
+        if need <= FEW_HEADERS {
+            return http1::parse_with(head, limits, options, &mut few[..need]);
+        }
+        // Most heads have a handful of fields: parse in the few slots first; only a head that
+        // fills them (`TooManyFields` from fewer slots than the limit allows) is parsed again
+        // with room for all, which costs less than counting every head's lines up front.
+        match http1::parse_with(head, limits, options, &mut few[..]) {
+            Err(HeadError::TooManyFields) => {}
+            done => return done,
+        }
+        let headers: &'h mut [Header<'h>] = if need <= STACK_HEADERS {
             &mut self.stack.insert([httparse::EMPTY_HEADER; STACK_HEADERS])[..need]
         } else {
             // Over a hundred fields (a LimitRequestFields above the default, or unlimited):
@@ -232,6 +239,23 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Decision, WouldBlock> {
         self.fields.clear();
+        // The connection's default host answers a request whose head does not parse; a parsed
+        // one names its own.
+        self.host = self
+            .site
+            .choose(io.local, parsed.as_ref().ok().and_then(|r| r.host()));
+        crate::errorlog::set_current_host(self.host);
+        if self.host().signature != crate::config::Signature::Off {
+            let named = parsed.as_ref().ok().and_then(|r| r.host());
+            let (name, port) = match named {
+                Some(h) => super::signature::host_and_port(h),
+                None => (self.host().server_name.as_str(), None),
+            };
+            self.sig_name.clear();
+            self.sig_name
+                .extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+            self.sig_port = port;
+        }
         let req = match parsed {
             Err(e) => {
                 log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
@@ -328,7 +352,7 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Reply, WouldBlock> {
         let method = req.method();
-        let route = self.site.route(decoded);
+        let route = self.host().route(decoded);
         // Finding a script looks at the file system.
         if blocking == Blocking::Never && self.cgi_may_apply(&route) {
             return Err(WouldBlock);
@@ -392,13 +416,23 @@ impl Worker<'_> {
         let page_len = ErrorPage {
             status,
             method,
-            server_admin: &self.site.server_admin,
+            server_admin: &self.host().server_admin,
             location,
             expect: b"",
         }
         .write(&mut page)
         .unwrap_or(0);
         page.truncate(page_len);
+        let host = self.host();
+        super::signature::append(
+            &mut page,
+            host.signature,
+            &self.site.server_software,
+            &self.sig_name,
+            // httpd: the Host field's port, else the default port for http.
+            self.sig_port.unwrap_or(80),
+            &host.server_admin,
+        );
         if !location.is_empty() {
             self.fields.push("Location", location);
         }
@@ -461,22 +495,49 @@ mod tests {
     }
 
     #[test]
-    fn field_room_sizes_by_the_heads_lines_and_still_sees_one_too_many() {
+    fn field_room_parses_any_count_to_the_limit_and_sees_one_too_many() {
         let limits = Limits::DEFAULT;
         let opts = ProtocolOptions::DEFAULT;
-        // The slots are the lines (fields + 2) + 1, at most the limit + 1.
-        for (fields, slots) in [(1, 4), (13, 16), (14, 17), (99, 101), (100, 101)] {
+        // Around the few slots tried first (16) and up to the limit (100), which then needs 101.
+        for fields in [1, 14, 15, 16, 17, 99, 100] {
             let head = head_with(fields);
-            assert_eq!(slots_for(&head, &limits), slots, "{fields} fields");
+            assert_eq!(slots_for(&head, &limits), 101, "{fields} fields");
             let mut room = FieldRoom::new();
             let n = room.parse(&head, &limits, &opts).map(|r| r.headers().len());
             assert_eq!(n, Ok(fields), "{fields} fields");
         }
+        // A limit under the few slots: one field more than it is refused in the few.
+        let three = Limits {
+            fields: 3,
+            ..Limits::DEFAULT
+        };
+        let mut room = FieldRoom::new();
+        let n = room
+            .parse(&head_with(3), &three, &opts)
+            .map(|r| r.headers().len());
+        assert_eq!(n, Ok(3));
+        let mut room = FieldRoom::new();
+        assert_eq!(
+            room.parse(&head_with(4), &three, &opts)
+                .map(|r| r.headers().len()),
+            Err(HeadError::TooManyFields)
+        );
+        // A bad field past the few slots is found by the second parse, not hidden by the first.
+        let mut head = head_with(20);
+        head.truncate(head.len() - 2);
+        head.extend_from_slice(b"Bad Name: x\r\n\r\n");
+        let mut room = FieldRoom::new();
+        assert!(matches!(
+            room.parse(&head, &limits, &opts),
+            Err(e) if e != HeadError::TooManyFields
+        ));
         // The default limit is 100: the 101st field is refused.
         let head = head_with(101);
-        assert_eq!(slots_for(&head, &limits), 101);
         let mut room = FieldRoom::new();
-        assert!(room.parse(&head, &limits, &opts).is_err());
+        assert_eq!(
+            room.parse(&head, &limits, &opts).map(|r| r.headers().len()),
+            Err(HeadError::TooManyFields)
+        );
         // Unlimited: 300 fields parse, in a heap array of the head's lines plus one.
         let unlimited = Limits {
             fields: 0,

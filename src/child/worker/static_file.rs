@@ -34,13 +34,16 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Reply, WouldBlock> {
         let method = req.method().as_str();
-        let files = &self.shared.open_files;
+        let host = self.host();
+        let files = &self.shared.open_files[host.cache];
         let file = match blocking {
             Blocking::Never => files.lookup(path, follow, time.started).ok_or(WouldBlock)?,
-            Blocking::Allowed => match files.get_or_open(self.site, path, follow, time.started) {
-                Ok(f) => f,
-                Err(e) => return Ok(self.open_failed(e, req, path)),
-            },
+            Blocking::Allowed => {
+                match files.get_or_open(self.site, host, path, follow, time.started) {
+                    Ok(f) => f,
+                    Err(e) => return Ok(self.open_failed(e, req, path)),
+                }
+            }
         };
         let now = time.secs;
         let size = file.size;

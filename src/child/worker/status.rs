@@ -25,7 +25,7 @@ impl Worker<'_> {
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u32;
         let local_ip = io.local.ip().to_string();
         let info = ServerInfo {
-            server_name: &self.site.server_name,
+            server_name: &self.host().server_name,
             local_ip: &local_ip,
             server_version: &self.site.server_software,
             mpm: st.mpm,
