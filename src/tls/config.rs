@@ -280,6 +280,28 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
     if !cfg.tls.engine && !cfg.vhosts.iter().any(|v| v.tls.engine) {
         return Ok(());
     }
+    let ignored: Vec<String> = cfg
+        .vhosts
+        .iter()
+        .filter(|v| {
+            let t = &v.tls;
+            t.versions.is_some()
+                || t.tls12_suites.is_some()
+                || t.tls13_suites.is_some()
+                || t.session_cache.is_some()
+                || t.session_tickets.is_some()
+                || t.honor_cipher_order
+                || t.strict_sni
+        })
+        .map(|v| {
+            format!(
+                "{}:{}: SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder, the session settings and SSLStrictSNIVHostCheck in a <VirtualHost> are not applied: the main server's serve every host",
+                v.file.display(),
+                v.line
+            )
+        })
+        .collect();
+    cfg.notes.extend(ignored);
     let s = &cfg.tls;
     let err = |at: Option<&Located<PathBuf>>, message: String| ConfigError {
         file: at
