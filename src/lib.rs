@@ -16,6 +16,7 @@ pub mod errorlog;
 pub mod handoff;
 pub mod logformat;
 pub mod mime;
+pub mod modules;
 pub mod net;
 pub mod open_files;
 pub mod pages;

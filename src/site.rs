@@ -105,6 +105,8 @@ pub struct Site {
     pub caches: usize,
     /// Media types.
     pub mime: MimeTypes,
+    /// DirectorySlash, `Options Indexes`, listings and gzip (server-wide).
+    pub output: crate::modules::Output,
     /// Keep-alive settings.
     pub keep_alive: KeepAliveSettings,
     /// The `Server` header.
@@ -141,7 +143,7 @@ impl Site {
     /// Build the site from a checked configuration: every host, its sections merged over the
     /// main server's.
     pub fn new(cfg: &ServerConfig, status: StatusInfo) -> std::io::Result<Site> {
-        let mut mime = match &cfg.types_config {
+        let mime = match &cfg.types_config {
             None => MimeTypes::built_in(),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| {
@@ -155,10 +157,8 @@ impl Site {
                 })?
             }
         };
-        for (ty, exts) in &cfg.add_types {
-            mime.add(ty, exts)
-                .map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidData, m))?;
-        }
+        let mime = mime.with_rules(cfg.output.mime.clone());
+        let output = crate::modules::Output::new(&cfg.output);
         let mut access_logs = Vec::new();
         let mut hosts = Vec::with_capacity(cfg.vhosts.len() + 1);
         let mut main_logs = Vec::new();
@@ -195,6 +195,7 @@ impl Site {
             table: HostTable::new(cfg),
             caches: cache_keys.len(),
             mime,
+            output,
             keep_alive: cfg.core.keep_alive_settings(),
             server_software: cfg.server_software(),
             extended_status: cfg.extended_status,

@@ -167,9 +167,8 @@ pub struct ServerConfig {
     pub buffered_logs: bool,
     /// TypesConfig, if given (else the built-in table).
     pub types_config: Option<PathBuf>,
-    /// Server-level `AddType type ext…` lines, in order, applied over the types table.
-    #[doc(alias = "AddType")]
-    pub add_types: Vec<(String, Vec<String>)>,
+    /// mod_mime's rules, DirectorySlash, `Options Indexes`, mod_autoindex and mod_deflate.
+    pub output: crate::modules::OutputSettings,
     /// `<Location>` sections, in configuration order.
     pub locations: Vec<Location>,
     /// `<Directory>` sections, in configuration order.
@@ -227,7 +226,7 @@ impl ServerConfig {
             // bound: the reason httpd leaves it off is gone, the write per request saved stays.
             buffered_logs: true,
             types_config: None,
-            add_types: Vec::new(),
+            output: crate::modules::OutputSettings::default(),
             locations: Vec::new(),
             directories: Vec::new(),
             files_sections: Vec::new(),
@@ -547,7 +546,7 @@ mod tests {
 
     #[test]
     #[cfg(feature = "tls")]
-    fn debian_ssl_conf_applies_with_addtype() {
+    fn debian_ssl_conf_applies() {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian");
         let text = format!(
             "Listen 127.0.0.1:8443 https\nDefine APACHE_RUN_DIR /run/apache2\nInclude {}/ssl.conf\n",
@@ -556,23 +555,8 @@ mod tests {
         let cfg = load_text(&text).unwrap();
         assert_eq!(cfg.tls.session_tickets, Some(false));
         assert_eq!(cfg.tls.session_cache, Some(1000));
-        assert_eq!(
-            cfg.add_types[0],
-            (
-                "application/x-x509-ca-cert".to_string(),
-                vec![".crt".to_string()]
-            )
-        );
         // SSLEngine is not on: no certificate is needed, nothing is built.
         assert!(cfg.tls.built.is_none());
-        let e = load_text("Listen 8080\n<Location /x>\nAddType text/plain .txt\n</Location>\n")
-            .unwrap_err();
-        assert!(e.message.starts_with("AddType inside <VirtualHost>"), "{e}");
-        let e = load_text("Listen 8080\nAddType text/plain\n").unwrap_err();
-        assert!(
-            e.message.starts_with("AddType requires at least two"),
-            "{e}"
-        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     // HTTPS on rustls (feature `tls`): mod_ssl's directives, so Debian's `a2enmod ssl` works.
     #[cfg(feature = "tls")]
     ("ssl_module", "mod_ssl.c"),
+    // Directory listings, gzip (by AddOutputFilterByType, mod_filter's directive).
+    ("autoindex_module", "mod_autoindex.c"),
+    ("deflate_module", "mod_deflate.c"),
+    ("filter_module", "mod_filter.c"),
 ];
 
 /// The modules in effect.

@@ -307,6 +307,14 @@ impl Reader {
         ) {
             return r;
         }
+        // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate.
+        if let Some(r) = self
+            .cfg
+            .output
+            .directive(name, args, scope.is_some() || vhost.is_some())
+        {
+            return r;
+        }
         match lname.as_str() {
             "serverroot" => {
                 global_only()?;
@@ -490,20 +498,6 @@ impl Reader {
                 self.cfg.buffered_logs =
                     on_off(name, one("Enable Buffered Logging (experimental)")?)?;
             }
-            "addtype" => {
-                if scope.is_some() || vhost.is_some() {
-                    return Err("AddType inside <VirtualHost>, <Location> or <Directory> is not supported by eventmpm; set it at server level".into());
-                }
-                let [ty, exts @ ..] = args else {
-                    return Err("AddType requires at least two arguments, a mime type followed by one or more file extensions".into());
-                };
-                if exts.is_empty() {
-                    return Err("AddType requires at least two arguments, a mime type followed by one or more file extensions".into());
-                }
-                self.cfg
-                    .add_types
-                    .push((ty.to_string(), exts.iter().map(|e| e.to_string()).collect()));
-            }
             "typesconfig" => {
                 global_only()?;
                 self.cfg.types_config = Some(self.cfg.resolve(one("the MIME types config file")?));
@@ -661,11 +655,9 @@ impl Reader {
                 let mut follow = d.follow_symlinks;
                 // httpd: a list without +/- replaces the options in force, so ExecCGI is off
                 // unless named; +/- adjust them.
-                let mut exec = if args.iter().all(|a| a.starts_with(['+', '-'])) {
-                    d.exec_cgi
-                } else {
-                    Some(false)
-                };
+                let relative = args.iter().all(|a| a.starts_with(['+', '-']));
+                let mut exec = if relative { d.exec_cgi } else { Some(false) };
+                let mut indexes = if relative { None } else { Some(false) };
                 for a in args {
                     let on = !a.starts_with('-');
                     match a
@@ -675,14 +667,17 @@ impl Reader {
                     {
                         "followsymlinks" => follow = Some(on),
                         "execcgi" => exec = Some(on),
-                        "none" => (follow, exec) = (Some(false), Some(false)),
-                        "all" => (follow, exec) = (Some(true), Some(true)),
-                        // Indexes, MultiViews, … have no effect on what eventmpm serves.
+                        "indexes" => indexes = Some(on),
+                        "none" => (follow, exec, indexes) = (Some(false), Some(false), Some(false)),
+                        "all" => (follow, exec, indexes) = (Some(true), Some(true), Some(true)),
+                        // MultiViews, Includes, … have no effect on what eventmpm serves.
                         _ => {}
                     }
                 }
                 d.follow_symlinks = follow;
                 d.exec_cgi = exec;
+                let dir = d.path.clone();
+                self.cfg.output.set_indexes(&dir, indexes);
             }
             "allowoverride" => {
                 let Some(Scope::Directory(_)) = scope else {

@@ -48,6 +48,13 @@ pub struct OpenFile {
     /// The media type for `served`, looked up once; `None` for an unknown extension (no
     /// `Content-Type`, as httpd without DefaultType).
     pub content_type: Option<Box<str>>,
+    /// `Content-Encoding` from its extensions (`AddEncoding`), if any.
+    pub content_encoding: Option<Box<str>>,
+    /// `Content-Language` from its extensions (`AddLanguage`, `DefaultLanguage`), if any.
+    pub content_language: Option<Box<str>>,
+    /// Its type is one `AddOutputFilterByType DEFLATE` names and it has no encoding of its
+    /// own: a candidate for gzip, decided once at the open, not per request.
+    pub deflate: bool,
     /// The whole file, for one of at most [`CONTENTS_MAX`] bytes, read once when it was
     /// opened: served from memory, with no read per request (`None` for a larger file, or one
     /// that could not be read whole then). It is as current as the metadata beside it: the
@@ -132,12 +139,21 @@ impl OpenFile {
             .flatten();
         let mtime_us =
             meta.mtime().max(0) as u64 * 1_000_000 + meta.mtime_nsec().max(0) as u64 / 1000;
+        let metadata = site.mime.metadata(&served);
+        let deflate = metadata.encoding.is_none()
+            && site
+                .output
+                .deflate
+                .applies_to(metadata.content_type.as_deref());
         Ok(OpenFile {
             last_modified: date::format(meta.mtime()),
             // Made for a request long after the change: the strong tag.
             etag: Etag::for_file(None, meta.len(), mtime_us, u64::MAX),
             contents,
-            content_type: site.mime.lookup(&served).map(Box::from),
+            content_type: metadata.content_type.map(Box::from),
+            content_encoding: metadata.encoding.map(Box::from),
+            content_language: metadata.language.map(Box::from),
+            deflate,
             file,
             size: meta.len(),
             mtime: meta.mtime(),

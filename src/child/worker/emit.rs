@@ -22,8 +22,9 @@ use crate::child::connio::{Mem, Output, Sent};
 /// write; larger ones go out with sendfile.
 pub(super) const SMALL_FILE: u64 = 8 * 1024;
 /// Response fields beyond the head writer's own (Allow, Location, Content-Type, the
-/// representation's, Refresh): more than any reply plans.
-const MAX_FIELDS: usize = 8;
+/// representation's, Vary, Content-Encoding, Content-Language, Refresh): more than any reply
+/// plans.
+const MAX_FIELDS: usize = 12;
 
 /// The `Date` value, formatted once per second per thread.
 pub(super) struct DateCache {
@@ -97,7 +98,11 @@ impl Worker<'_> {
             status: reply.status,
             request_version: asked.version,
             head_only: asked.head_only,
-            length: BodyLength::Known(length),
+            length: if reply.length_unknown && asked.head_only {
+                BodyLength::Unknown
+            } else {
+                BodyLength::Known(length)
+            },
             date: &date,
             server: self.site.server_software.as_bytes(),
             persistence,

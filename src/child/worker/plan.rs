@@ -38,6 +38,16 @@ pub struct WouldBlock;
 /// heap array sized per request.
 const STACK_HEADERS: usize = 128;
 
+/// The request's client and the address it reached: for access rules, log lines and URLs to
+/// this server.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Client {
+    pub(super) peer: std::net::SocketAddr,
+    pub(super) local: std::net::IpAddr,
+    /// The port the request reached.
+    pub(super) local_port: u16,
+}
+
 /// The methods static files answer: POST is served as GET, its body skipped (httpd's
 /// `default_handler`).
 const FILE_METHODS: [Method<'static>; 4] =
@@ -181,6 +191,9 @@ pub(super) struct Reply {
     /// Force `Connection: close` (the request's body was not read, or the stream is untrusted).
     pub(super) close: bool,
     pub(super) filename: Option<std::sync::Arc<str>>,
+    /// A `HEAD` whose `GET` would stream its body (gzip, a listing): the head says no
+    /// length, as httpd's does.
+    pub(super) length_unknown: bool,
 }
 
 impl Reply {
@@ -190,6 +203,7 @@ impl Reply {
             body: Body::None,
             close: false,
             filename: None,
+            length_unknown: false,
         }
     }
 }
@@ -387,7 +401,12 @@ impl Worker<'_> {
             Handler::ServerStatus if blocking == Blocking::Never => Err(WouldBlock),
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
             Handler::Default | Handler::Cgi => {
-                self.static_file(req, decoded, route.follow_symlinks, time, blocking)
+                let client = Client {
+                    peer: io.peer,
+                    local: io.local.ip(),
+                    local_port: io.local.port(),
+                };
+                self.static_file(req, decoded, route.follow_symlinks, time, blocking, client)
             }
         }
     }
