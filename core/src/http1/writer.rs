@@ -46,10 +46,37 @@ impl<'b> Writer<'b> {
     }
 
     /// `n` in decimal.
-    pub(crate) fn decimal(&mut self, n: u64) -> Result<(), TooSmall> {
-        let mut digits = [0u8; 20];
-        let start = format_radix(n, 10, &mut digits);
-        self.bytes(digits.get(start..).unwrap_or(&[]))
+    pub(crate) fn decimal(&mut self, mut n: u64) -> Result<(), TooSmall> {
+        // Written in place, last digit first, once its width is known: every response head
+        // has two or three numbers, and a scratch array plus a copy cost more than the digits.
+        let end = self.len.checked_add(decimal_width(n)).ok_or(TooSmall)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(TooSmall)?;
+        for slot in dst.iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len = end;
+        Ok(())
+    }
+
+    /// The field `name: value` and its CRLF, room checked once.
+    pub(crate) fn field(&mut self, name: &[u8], value: &[u8]) -> Result<(), TooSmall> {
+        let total = name
+            .len()
+            .checked_add(value.len())
+            .and_then(|n| n.checked_add(4))
+            .ok_or(TooSmall)?;
+        let end = self.len.checked_add(total).ok_or(TooSmall)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(TooSmall)?;
+        let (n, rest) = dst.split_at_mut(name.len());
+        n.copy_from_slice(name);
+        let (sep, rest) = rest.split_at_mut(2);
+        sep.copy_from_slice(b": ");
+        let (v, crlf) = rest.split_at_mut(value.len());
+        v.copy_from_slice(value);
+        crlf.copy_from_slice(b"\r\n");
+        self.len = end;
+        Ok(())
     }
 
     /// `n` in lowercase hexadecimal, no leading zeros.
@@ -72,6 +99,18 @@ impl<'b> Writer<'b> {
         }
         Ok(())
     }
+}
+
+/// How many decimal digits `n` has (1 for 0).
+fn decimal_width(n: u64) -> usize {
+    let mut width = 1;
+    let mut bound = 10u64;
+    // Numbers in heads are small: the loop ends after a few comparisons.
+    while width < 20 && n >= bound {
+        width += 1;
+        bound = bound.saturating_mul(10);
+    }
+    width
 }
 
 /// Writes `n` in `radix` (10 or 16) right-aligned into `out`; returns where the digits start.
@@ -120,6 +159,49 @@ mod tests {
         assert_eq!(w.len(), 0);
         w.str("abc").unwrap();
         assert_eq!(w.byte(b'x'), Err(TooSmall));
+    }
+
+    #[test]
+    fn decimals_at_every_width() {
+        let mut n = 0u64;
+        loop {
+            for x in [n, n.saturating_sub(1), n.saturating_add(1)] {
+                let mut buf = [0u8; 20];
+                let mut w = Writer::new(&mut buf);
+                w.decimal(x).unwrap();
+                let len = w.len();
+                let text = core::str::from_utf8(&buf[..len]).unwrap();
+                assert_eq!(text.parse::<u64>(), Ok(x));
+                assert!(len == 1 || !text.starts_with('0'), "{text}");
+                // One byte short of room is refused, and writes nothing past the end.
+                let mut short = [0u8; 20];
+                let mut w = Writer::new(&mut short[..len - 1]);
+                assert_eq!(w.decimal(x), Err(TooSmall));
+            }
+            if n == 0 {
+                n = 1;
+            }
+            match n.checked_mul(10) {
+                Some(m) => n = m,
+                None => break,
+            }
+        }
+    }
+
+    #[test]
+    fn fields() {
+        let mut buf = [0u8; 32];
+        let mut w = Writer::new(&mut buf);
+        w.field(b"ETag", b"\"x\"").unwrap();
+        w.field(b"A", b"").unwrap();
+        let n = w.len();
+        assert_eq!(&buf[..n], b"ETag: \"x\"\r\nA: \r\n".as_slice());
+        let mut small = [0u8; 8];
+        let mut w = Writer::new(&mut small);
+        assert_eq!(w.field(b"Abcd", b"e"), Err(TooSmall));
+        assert_eq!(w.len(), 0);
+        w.field(b"Ab", b"c").unwrap();
+        assert_eq!(w.len(), 7);
     }
 
     #[test]
