@@ -14,6 +14,8 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use eventmpm_core::http1::Header;
+
 /// The `common` nickname's format.
 pub const COMMON: &str = "%h %l %u %t \"%r\" %>s %b";
 /// The `combined` nickname's format.
@@ -22,6 +24,8 @@ pub const COMBINED: &str = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-a
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
     Literal(String),
+    /// A one-byte literal (the spaces between items): a push, not a copy.
+    Byte(u8),
     ClientIp,
     PeerIp,
     LocalIp,
@@ -36,7 +40,6 @@ enum Item {
     ResponseHeader(String),
     BytesIn,
     KeepAlives,
-    Dash,
     Method,
     BytesOut,
     Port(PortKind),
@@ -89,8 +92,8 @@ pub struct Entry<'a> {
     pub query: Option<&'a [u8]>,
     /// The protocol, e.g. `HTTP/1.1`.
     pub protocol: &'a str,
-    /// Request headers.
-    pub request_headers: &'a [(&'a str, &'a [u8])],
+    /// Request header fields, as parsed.
+    pub request_headers: &'a [Header<'a>],
     /// Selected response headers.
     pub response_headers: &'a [(&'a str, &'a [u8])],
     /// The final status.
@@ -180,7 +183,11 @@ impl LogFormat {
                 'o' => Item::ResponseHeader(arg.take().ok_or("%o needs a header name: %{Name}o")?),
                 'I' => Item::BytesIn,
                 'k' => Item::KeepAlives,
-                'l' | 'u' | 'L' => Item::Dash,
+                // Never known here: always a dash, so part of the literal text around it.
+                'l' | 'u' | 'L' => {
+                    lit.push('-');
+                    continue;
+                }
                 'm' => Item::Method,
                 'O' => Item::BytesOut,
                 'p' => Item::Port(match arg.as_deref() {
@@ -201,23 +208,11 @@ impl LogFormat {
                 'X' => Item::ConnStatus,
                 other => return Err(format!("Unrecognized LogFormat directive %{other}")),
             };
-            if !lit.is_empty() {
-                items.push(Item::Literal(std::mem::take(&mut lit)));
-            }
+            push_literal(&mut items, std::mem::take(&mut lit));
             items.push(item);
         }
-        if !lit.is_empty() {
-            items.push(Item::Literal(lit));
-        }
+        push_literal(&mut items, lit);
         Ok(LogFormat { items })
-    }
-
-    /// Whether a line shows request header fields (`%{Name}i`): if not, the caller need not
-    /// gather them.
-    pub fn shows_request_headers(&self) -> bool {
-        self.items
-            .iter()
-            .any(|i| matches!(i, Item::RequestHeader(_)))
     }
 
     /// Append one log line (with its newline) for `e` to `out`. `cache` is the rendering
@@ -228,6 +223,15 @@ impl LogFormat {
             let _ = render_item(item, e, cache, out);
         }
         out.push(b'\n');
+    }
+}
+
+/// `lit` as the item that renders it, if not empty.
+fn push_literal(items: &mut Vec<Item>, lit: String) {
+    match *lit.as_bytes() {
+        [] => {}
+        [b] => items.push(Item::Byte(b)),
+        _ => items.push(Item::Literal(lit)),
     }
 }
 
@@ -273,6 +277,7 @@ fn render_item(
 ) -> std::io::Result<()> {
     match item {
         Item::Literal(s) => out.extend_from_slice(s.as_bytes()),
+        Item::Byte(b) => out.push(*b),
         Item::ClientIp | Item::PeerIp | Item::RemoteHost => push_ip(out, e.peer.ip()),
         Item::LocalIp => push_ip(out, e.local.ip()),
         Item::BodyBytesClf if e.body_bytes == 0 => out.push(b'-'),
@@ -283,11 +288,16 @@ fn render_item(
         Item::DurationSecs(TimeUnit::Us) => push_decimal(out, e.duration.as_micros() as u64),
         Item::Filename => dash_or(out, e.filename.map(str::as_bytes)),
         Item::Protocol => out.extend_from_slice(e.protocol.as_bytes()),
-        Item::RequestHeader(name) => dash_or(out, find(e.request_headers, name)),
+        Item::RequestHeader(name) => dash_or(
+            out,
+            e.request_headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| h.value),
+        ),
         Item::ResponseHeader(name) => dash_or(out, find(e.response_headers, name)),
         Item::BytesIn => push_decimal(out, e.bytes_in),
         Item::KeepAlives => push_decimal(out, u64::from(e.keep_alives)),
-        Item::Dash => out.push(b'-'),
         Item::Method => escape(out, e.method.as_bytes()),
         Item::BytesOut => push_decimal(out, e.bytes_out),
         Item::Port(PortKind::Remote) => push_decimal(out, u64::from(e.peer.port())),
@@ -338,17 +348,28 @@ fn dash_or(out: &mut Vec<u8>, v: Option<&[u8]>) {
 /// `n` in decimal. Every line has several numbers; `write!` through `core::fmt` cost more
 /// than the rest of the line's rendering.
 fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    // Pushed least significant first and turned around: a few pushes cost less than the
-    // `memcpy` call a copy from a scratch array becomes.
+    // Room for the widest number is appended as one fixed-size copy (a couple of stores, no
+    // `memcpy` call, no capacity check per digit), the digits written in place from the last,
+    // and the room left over cut off.
     let start = out.len();
-    loop {
-        out.push(b'0' + (n % 10) as u8);
+    out.extend_from_slice(&[0u8; 20]);
+    let width = decimal_width(n);
+    for slot in out[start..start + width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
-    out[start..].reverse();
+    out.truncate(start + width);
+}
+
+/// How many decimal digits `n` has (1 for 0).
+fn decimal_width(n: u64) -> usize {
+    let mut width = 1;
+    let mut bound = 10u64;
+    while width < 20 && n >= bound {
+        width += 1;
+        bound = bound.saturating_mul(10);
+    }
+    width
 }
 
 /// `ip` as `Display` writes it; an IPv4 address (the common case) without `core::fmt`.
@@ -370,11 +391,13 @@ fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
 
 /// httpd's `ap_escape_logitem`: quotes, backslashes and non-printable bytes are escaped.
 fn escape(out: &mut Vec<u8>, s: &[u8]) {
-    // Most items need no escape at all: copy the run before the first byte that does at once.
-    let plain = s
-        .iter()
-        .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
-        .unwrap_or(s.len());
+    // Most items need no escape at all: a check of every byte that compiles to vector code
+    // says so, and the item is copied at once.
+    if !needs_escape(s) {
+        out.extend_from_slice(s);
+        return;
+    }
+    let plain = s.iter().position(|&b| escaped(b)).unwrap_or(s.len());
     out.extend_from_slice(&s[..plain]);
     for &b in &s[plain..] {
         match b {
@@ -389,6 +412,33 @@ fn escape(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
+}
+
+/// Whether a log line shows `b` escaped.
+fn escaped(b: u8) -> bool {
+    !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\'
+}
+
+/// Whether some byte of `s` is [`escaped`]. Every byte is looked at, in fixed-size blocks
+/// (bytes, not bools, so that LLVM keeps it branch-free and vectorises it); a tail shorter than
+/// a block is looked at again as the last full block.
+fn needs_escape(s: &[u8]) -> bool {
+    fn block<const N: usize>(b: &[u8; N]) -> u8 {
+        b.iter().fold(0, |acc, &b| acc | u8::from(escaped(b)))
+    }
+    fn blocks<const N: usize>(s: &[u8]) -> u8 {
+        let (whole, _) = s.as_chunks::<N>();
+        let last = s.last_chunk::<N>().map_or(0, block);
+        whole.iter().fold(last, |acc, b| acc | block(b))
+    }
+    let found = if s.len() >= 16 {
+        blocks::<16>(s)
+    } else if s.len() >= 8 {
+        blocks::<8>(s)
+    } else {
+        s.iter().fold(0, |acc, &b| acc | u8::from(escaped(b)))
+    };
+    found != 0
 }
 
 /// Append `[10/Oct/2000:13:55:36 -0700]`, `secs` in local time, to `s`.
@@ -456,19 +506,6 @@ mod tests {
     }
 
     #[test]
-    fn a_format_says_whether_it_shows_request_fields() {
-        let plain = LogFormat::parse("%h %l %u %t \"%r\" %>s %b").unwrap();
-        assert!(!plain.shows_request_headers());
-        let combined = LogFormat::parse("%h \"%{Referer}i\" \"%{User-agent}i\"").unwrap();
-        assert!(combined.shows_request_headers());
-        assert!(
-            !LogFormat::parse("%{X-Out}o")
-                .unwrap()
-                .shows_request_headers()
-        );
-    }
-
-    #[test]
     fn escaping_starts_where_the_first_byte_needs_it() {
         for (raw, shown) in [
             (&b""[..], ""),
@@ -484,7 +521,7 @@ mod tests {
         }
     }
 
-    fn entry<'a>(headers: &'a [(&'a str, &'a [u8])]) -> Entry<'a> {
+    fn entry<'a>(headers: &'a [Header<'a>]) -> Entry<'a> {
         Entry {
             peer: "127.0.0.1:51000".parse().unwrap(),
             local: "127.0.0.1:8080".parse().unwrap(),
@@ -519,8 +556,17 @@ mod tests {
 
     #[test]
     fn common_and_combined() {
-        let h: &[(&str, &[u8])] = &[("User-Agent", b"curl/8.0 \"x\""), ("referer", b"http://r/")];
-        let e = entry(h);
+        let h = [
+            Header {
+                name: "User-Agent",
+                value: b"curl/8.0 \"x\"",
+            },
+            Header {
+                name: "referer",
+                value: b"http://r/",
+            },
+        ];
+        let e = entry(&h);
         let line = render(COMMON, &e);
         assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
         assert!(
@@ -546,6 +592,41 @@ mod tests {
         );
         assert_eq!(render("%{sec}t", &e), "1700000000\n");
         assert_eq!(render("%{Missing}i", &e), "-\n");
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position_and_length() {
+        for len in 0..70 {
+            let mut raw = vec![b'a'; len];
+            for at in 0..len {
+                for b in [0u8, b'\n', 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff, b' ', b'~'] {
+                    let keep = raw[at];
+                    raw[at] = b;
+                    assert_eq!(needs_escape(&raw), raw.iter().any(|&c| escaped(c)));
+                    let mut out = Vec::new();
+                    escape(&mut out, &raw);
+                    let shown = String::from_utf8(out).unwrap();
+                    assert_eq!(shown.len() == len, !escaped(b), "{shown}");
+                    raw[at] = keep;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dashes_and_single_bytes_join_the_literal_text() {
+        let e = entry(&[]);
+        assert_eq!(render("%l %u%L|x%%%l", &e), "- --|x%-\n");
+        assert_eq!(render(" ", &e), " \n");
+        assert_eq!(render("", &e), "\n");
+        assert_eq!(
+            LogFormat::parse("%h %l %u %s").unwrap().items,
+            [
+                Item::RemoteHost,
+                Item::Literal(" - - ".into()),
+                Item::Status
+            ]
+        );
     }
 
     #[test]

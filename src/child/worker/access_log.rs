@@ -45,8 +45,6 @@ const LISTENER_CAP: usize = 2 * LOG_FLUSH;
 /// How soon the listener looks again when its due lines could not be handed over (the writer
 /// is still busy with the previous batch).
 const RETRY_HAND_OVER: Duration = Duration::from_millis(100);
-/// Request header fields a log line can show (`%{Name}i` looks among these).
-const LOGGED_FIELDS: usize = 32;
 
 /// One thread's unwritten lines.
 #[derive(Debug)]
@@ -375,22 +373,6 @@ impl Worker<'_> {
         if host.logs.is_empty() {
             return;
         }
-        let mut headers = [("", &b""[..]); LOGGED_FIELDS];
-        let mut k = 0;
-        // Gathered only for a format that shows them (most show none).
-        let shown = self
-            .site
-            .access_logs
-            .iter()
-            .any(|l| l.format.shows_request_headers());
-        for h in req
-            .headers()
-            .iter()
-            .take(if shown { headers.len() } else { 0 })
-        {
-            headers[k] = (h.name, h.value);
-            k += 1;
-        }
         let entry = Entry {
             peer: io.peer,
             local: io.local,
@@ -399,7 +381,7 @@ impl Worker<'_> {
             path: req.target().path().as_bytes(),
             query: req.target().query().map(str::as_bytes),
             protocol: req.version().as_str(),
-            request_headers: &headers[..k],
+            request_headers: req.headers(),
             response_headers: &[],
             status: sent.status,
             body_bytes: sent.body_bytes,
