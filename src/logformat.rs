@@ -237,31 +237,47 @@ fn push_literal(items: &mut Vec<Item>, lit: String) {
 
 /// What rendering reuses from one line to the next, one per logging thread: the `%t` text of
 /// the current second (local time needs the zone's offset, formatted anew only when the second
-/// changes — a zone's offset changes on a second boundary too) and the process id (a system call
-/// each time otherwise).
+/// changes — a zone's offset changes on a second boundary too), the process id (a system call
+/// each time otherwise), and the text of the last client address shown (a thread's lines come
+/// in runs from the same client, kept alive).
 #[derive(Debug, Default)]
 pub struct LineCache {
     /// Filled at first use, in the process that logs (not one it was forked from).
     pid: Option<u32>,
-    /// The second `time` shows.
-    secs: Option<i64>,
+    /// The second `time` shows, as the instants it starts and ends at: a line's time is
+    /// compared with them, not converted, while the second lasts.
+    second: Option<(SystemTime, SystemTime)>,
     /// `[10/Oct/2000:13:55:36 -0700]`.
     time: String,
+    /// The address `ip_text` shows.
+    ip: Option<IpAddr>,
+    /// `ip` as `Display` writes it.
+    ip_text: Vec<u8>,
 }
 
 impl LineCache {
     /// The `%t` text of the second `t` falls in.
     fn clf_time(&mut self, t: SystemTime) -> &[u8] {
-        let secs = t
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        if self.secs != Some(secs) {
-            self.secs = Some(secs);
+        if !self.second.is_some_and(|(start, end)| start <= t && t < end) {
+            let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            // A time before 1970 or at the end of time has no window: formatted each line.
+            self.second = UNIX_EPOCH
+                .checked_add(Duration::from_secs(secs))
+                .and_then(|start| Some((start, start.checked_add(Duration::from_secs(1))?)));
             self.time.clear();
-            write_clf_time(&mut self.time, secs);
+            write_clf_time(&mut self.time, secs as i64);
         }
         self.time.as_bytes()
+    }
+
+    /// `ip` as `Display` writes it.
+    fn ip(&mut self, ip: IpAddr) -> &[u8] {
+        if self.ip != Some(ip) {
+            self.ip = Some(ip);
+            self.ip_text.clear();
+            push_ip(&mut self.ip_text, ip);
+        }
+        &self.ip_text
     }
 
     fn pid(&mut self) -> u32 {
@@ -278,7 +294,9 @@ fn render_item(
     match item {
         Item::Literal(s) => out.extend_from_slice(s.as_bytes()),
         Item::Byte(b) => out.push(*b),
-        Item::ClientIp | Item::PeerIp | Item::RemoteHost => push_ip(out, e.peer.ip()),
+        Item::ClientIp | Item::PeerIp | Item::RemoteHost => {
+            out.extend_from_slice(cache.ip(e.peer.ip()))
+        }
         Item::LocalIp => push_ip(out, e.local.ip()),
         Item::BodyBytesClf if e.body_bytes == 0 => out.push(b'-'),
         Item::BodyBytesClf | Item::BodyBytes => push_decimal(out, e.body_bytes),
@@ -664,6 +682,40 @@ mod tests {
         );
         let fresh = line(&e, &mut LineCache::default());
         assert_eq!(next, fresh);
+    }
+
+    #[test]
+    fn the_client_address_text_follows_the_address() {
+        let f = LogFormat::parse("%h %a %{c}a").unwrap();
+        let mut cache = LineCache::default();
+        let mut e = entry(&[]);
+        for peer in ["10.0.0.1:1", "10.0.0.1:2", "[::1]:3", "192.168.7.200:4", "10.0.0.1:5"] {
+            e.peer = peer.parse().unwrap();
+            let ip = e.peer.ip();
+            let mut out = Vec::new();
+            f.render(&e, &mut cache, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{ip} {ip} {ip}\n"));
+        }
+    }
+
+    #[test]
+    fn times_outside_any_window_are_still_formatted() {
+        let f = LogFormat::parse("%t").unwrap();
+        let mut cache = LineCache::default();
+        let mut e = entry(&[]);
+        let line = |e: &Entry<'_>, cache: &mut LineCache| {
+            let mut out = Vec::new();
+            f.render(e, cache, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        e.start = UNIX_EPOCH - Duration::from_secs(5);
+        let before = line(&e, &mut cache);
+        e.start = UNIX_EPOCH;
+        assert_eq!(line(&e, &mut cache), before);
+        e.start = UNIX_EPOCH + Duration::from_secs(86_400 * 365);
+        let later = line(&e, &mut cache);
+        assert_ne!(later, before);
+        assert_eq!(later, line(&e, &mut LineCache::default()));
     }
 
     #[test]
