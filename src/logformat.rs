@@ -14,6 +14,7 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use eventmpm_core::decimal;
 use eventmpm_core::http1::Header;
 
 /// The `common` nickname's format.
@@ -365,29 +366,14 @@ fn dash_or(out: &mut Vec<u8>, v: Option<&[u8]>) {
 
 /// `n` in decimal. Every line has several numbers; `write!` through `core::fmt` cost more
 /// than the rest of the line's rendering.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+fn push_decimal(out: &mut Vec<u8>, n: u64) {
     // Room for the widest number is appended as one fixed-size copy (a couple of stores, no
-    // `memcpy` call, no capacity check per digit), the digits written in place from the last,
-    // and the room left over cut off.
+    // `memcpy` call), the digits written in place, and the room left over cut off.
     let start = out.len();
+    let width = decimal::width(n);
     out.extend_from_slice(&[0u8; 20]);
-    let width = decimal_width(n);
-    for slot in out[start..start + width].iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
+    decimal::write(n, &mut out[start..start + width]);
     out.truncate(start + width);
-}
-
-/// How many decimal digits `n` has (1 for 0).
-fn decimal_width(n: u64) -> usize {
-    let mut width = 1;
-    let mut bound = 10u64;
-    while width < 20 && n >= bound {
-        width += 1;
-        bound = bound.saturating_mul(10);
-    }
-    width
 }
 
 /// `ip` as `Display` writes it; an IPv4 address (the common case) without `core::fmt`.

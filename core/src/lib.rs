@@ -21,6 +21,7 @@
 //! | [`maintenance`] | the parent's once-a-second spawn/kill decision | `perform_idle_server_maintenance` |
 //! | [`status`] | `server-status` as HTML, `?auto` text and JSON | `mod_status` |
 //! | [`calendar`] | UTC dates from Unix seconds and back (no libc `gmtime`) | `apr_time_exp_gmt` |
+//! | [`decimal`] | numbers in decimal, written in place | `apr_snprintf`'s `%d` |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -35,6 +36,7 @@ pub mod accept_pause;
 pub mod admission;
 pub mod calendar;
 pub mod config;
+pub mod decimal;
 pub mod conn;
 pub mod driver;
 pub mod http1;

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::decimal;
+
 /// The output buffer cannot hold what had to be written. Nothing useful is left in it; the caller
 /// retries with a larger buffer or gives up on the response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,15 +48,10 @@ impl<'b> Writer<'b> {
     }
 
     /// `n` in decimal.
-    pub(crate) fn decimal(&mut self, mut n: u64) -> Result<(), TooSmall> {
-        // Written in place, last digit first, once its width is known: every response head
-        // has two or three numbers, and a scratch array plus a copy cost more than the digits.
-        let end = self.len.checked_add(decimal_width(n)).ok_or(TooSmall)?;
+    pub(crate) fn decimal(&mut self, n: u64) -> Result<(), TooSmall> {
+        let end = self.len.checked_add(decimal::width(n)).ok_or(TooSmall)?;
         let dst = self.buf.get_mut(self.len..end).ok_or(TooSmall)?;
-        for slot in dst.iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
+        decimal::write(n, dst);
         self.len = end;
         Ok(())
     }
@@ -99,18 +96,6 @@ impl<'b> Writer<'b> {
         }
         Ok(())
     }
-}
-
-/// How many decimal digits `n` has (1 for 0).
-fn decimal_width(n: u64) -> usize {
-    let mut width = 1;
-    let mut bound = 10u64;
-    // Numbers in heads are small: the loop ends after a few comparisons.
-    while width < 20 && n >= bound {
-        width += 1;
-        bound = bound.saturating_mul(10);
-    }
-    width
 }
 
 /// Writes `n` in `radix` (10 or 16) right-aligned into `out`; returns where the digits start.
