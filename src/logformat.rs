@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use eventmpm_core::decimal;
+use eventmpm_core::{byte_scan, decimal};
 use eventmpm_core::http1::Header;
 
 /// The `common` nickname's format.
@@ -397,7 +397,7 @@ fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
 fn escape(out: &mut Vec<u8>, s: &[u8]) {
     // Most items need no escape at all: a check of every byte that compiles to vector code
     // says so, and the item is copied at once.
-    if !needs_escape(s) {
+    if !byte_scan::any(s, escaped) {
         out.extend_from_slice(s);
         return;
     }
@@ -421,28 +421,6 @@ fn escape(out: &mut Vec<u8>, s: &[u8]) {
 /// Whether a log line shows `b` escaped.
 fn escaped(b: u8) -> bool {
     !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\'
-}
-
-/// Whether some byte of `s` is [`escaped`]. Every byte is looked at, in fixed-size blocks
-/// (bytes, not bools, so that LLVM keeps it branch-free and vectorises it); a tail shorter than
-/// a block is looked at again as the last full block.
-fn needs_escape(s: &[u8]) -> bool {
-    fn block<const N: usize>(b: &[u8; N]) -> u8 {
-        b.iter().fold(0, |acc, &b| acc | u8::from(escaped(b)))
-    }
-    fn blocks<const N: usize>(s: &[u8]) -> u8 {
-        let (whole, _) = s.as_chunks::<N>();
-        let last = s.last_chunk::<N>().map_or(0, block);
-        whole.iter().fold(last, |acc, b| acc | block(b))
-    }
-    let found = if s.len() >= 16 {
-        blocks::<16>(s)
-    } else if s.len() >= 8 {
-        blocks::<8>(s)
-    } else {
-        s.iter().fold(0, |acc, &b| acc | u8::from(escaped(b)))
-    };
-    found != 0
 }
 
 /// Append `[10/Oct/2000:13:55:36 -0700]`, `secs` in local time, to `s`.
@@ -606,8 +584,7 @@ mod tests {
                 for b in [0u8, b'\n', 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff, b' ', b'~'] {
                     let keep = raw[at];
                     raw[at] = b;
-                    assert_eq!(needs_escape(&raw), raw.iter().any(|&c| escaped(c)));
-                    let mut out = Vec::new();
+                                        let mut out = Vec::new();
                     escape(&mut out, &raw);
                     let shown = String::from_utf8(out).unwrap();
                     assert_eq!(shown.len() == len, !escaped(b), "{shown}");

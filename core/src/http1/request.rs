@@ -8,6 +8,7 @@
 use httparse::Header;
 
 use super::connection::ConnectionOptions;
+use crate::byte_scan;
 use super::framing::{BodyFraming, FramingFields};
 use super::host::is_valid_host;
 use super::lines::has_bare_lf;
@@ -172,7 +173,7 @@ pub fn parse_with<'a>(
         Some(v) if !is_valid_host(v) => return Err(HeadError::BadHost),
         // An empty Host names no host (httpd: no hostname, AH00569 for HTTP/1.1).
         Some([]) => None,
-        Some(v) => core::str::from_utf8(v).ok(),
+        Some(v) => byte_scan::utf8(v),
         None => None,
     };
     // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host and the Host

@@ -8,6 +8,7 @@
 //! a case-sensitive version, and CRLF at the end.
 
 use super::lines::{crlf_line, find_lf};
+use crate::byte_scan;
 use super::token::is_tchar;
 use super::{HeadError, Limits, Method, ProtocolOptions};
 
@@ -110,7 +111,7 @@ pub(crate) fn parse_request_line<'a>(
     }
     // Raw bytes above 0x7F are allowed as httparse allows them, when they spell UTF-8; clients
     // normally percent-encode them.
-    let target = core::str::from_utf8(target).map_err(|_| HeadError::BadTarget)?;
+    let target = byte_scan::utf8(target).ok_or(HeadError::BadTarget)?;
     Ok((
         RequestLine {
             method,

@@ -8,6 +8,7 @@
 use core::fmt;
 
 use super::Status;
+use crate::byte_scan;
 use super::Version;
 use super::token::is_token;
 use super::writer::{TooSmall, Writer};
@@ -267,31 +268,9 @@ enum LengthField {
 }
 
 /// A field value a response may carry: no CR, LF, NUL or other control byte but HTAB.
+#[inline]
 fn is_field_value(v: &[u8]) -> bool {
-    // Checked on every field of every response, and values are short and almost always valid:
-    // every byte is looked at without an early exit, in fixed-size blocks the compiler turns
-    // into vector code. A tail shorter than a block is looked at again as the last full block
-    // (overlapping bytes are harmless); only a value shorter than 8 bytes goes byte by byte.
-    // Bytes, not bools: LLVM turns an `|` over bools back into a search with an early exit.
-    fn bad(b: u8) -> u8 {
-        u8::from(((b < 0x20) & (b != b'\t')) | (b == 0x7f))
-    }
-    fn bad_block<const N: usize>(block: &[u8; N]) -> u8 {
-        block.iter().fold(0, |acc, &b| acc | bad(b))
-    }
-    fn bad_blocks<const N: usize>(v: &[u8]) -> u8 {
-        let (blocks, _) = v.as_chunks::<N>();
-        let last = v.last_chunk::<N>().map_or(0, bad_block);
-        blocks.iter().fold(last, |acc, b| acc | bad_block(b))
-    }
-    let found = if v.len() >= 16 {
-        bad_blocks::<16>(v)
-    } else if v.len() >= 8 {
-        bad_blocks::<8>(v)
-    } else {
-        v.iter().fold(0, |acc, &b| acc | bad(b))
-    };
-    found == 0
+    !byte_scan::any(v, |b| ((b < 0x20) & (b != b'\t')) | (b == 0x7f))
 }
 
 #[cfg(test)]
