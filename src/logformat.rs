@@ -17,6 +17,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use eventmpm_core::{byte_scan, decimal};
 use eventmpm_core::http1::Header;
 
+/// The longest literal rendered as [`Item::Short`].
+const SHORT: usize = 8;
+
 /// The `common` nickname's format.
 pub const COMMON: &str = "%h %l %u %t \"%r\" %>s %b";
 /// The `combined` nickname's format.
@@ -27,6 +30,9 @@ enum Item {
     Literal(String),
     /// A one-byte literal (the spaces between items): a push, not a copy.
     Byte(u8),
+    /// A literal of at most [`SHORT`] bytes (` - - `, ` "`), padded: copied as a whole
+    /// block (a few stores, no `memcpy` call) and the padding cut off.
+    Short([u8; SHORT], u8),
     ClientIp,
     PeerIp,
     LocalIp,
@@ -232,6 +238,11 @@ fn push_literal(items: &mut Vec<Item>, lit: String) {
     match *lit.as_bytes() {
         [] => {}
         [b] => items.push(Item::Byte(b)),
+        ref short if short.len() <= SHORT => {
+            let mut block = [0u8; SHORT];
+            block[..short.len()].copy_from_slice(short);
+            items.push(Item::Short(block, short.len() as u8));
+        }
         _ => items.push(Item::Literal(lit)),
     }
 }
@@ -295,6 +306,11 @@ fn render_item(
     match item {
         Item::Literal(s) => out.extend_from_slice(s.as_bytes()),
         Item::Byte(b) => out.push(*b),
+        Item::Short(block, len) => {
+            let end = out.len() + usize::from(*len);
+            out.extend_from_slice(block);
+            out.truncate(end);
+        }
         Item::ClientIp | Item::PeerIp | Item::RemoteHost => {
             out.extend_from_slice(cache.ip(e.peer.ip()))
         }
@@ -600,11 +616,14 @@ mod tests {
         assert_eq!(render("%l %u%L|x%%%l", &e), "- --|x%-\n");
         assert_eq!(render(" ", &e), " \n");
         assert_eq!(render("", &e), "\n");
+        // Literals either side of the short-literal limit, between items.
+        assert_eq!(render("%s12345678%s|123456789|%s", &e), "20012345678200|123456789|200\n");
+        assert_eq!(render("ab%sab", &e), "ab200ab\n");
         assert_eq!(
             LogFormat::parse("%h %l %u %s").unwrap().items,
             [
                 Item::RemoteHost,
-                Item::Literal(" - - ".into()),
+                Item::Short(*b" - - \0\0\0", 5),
                 Item::Status
             ]
         );
