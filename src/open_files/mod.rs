@@ -51,8 +51,10 @@ struct Table {
     /// At most `capacity` entries, in no order; allocated once at construction.
     slots: Vec<Entry>,
     /// Key → slot for `follow_symlinks` false and true ([`NONE`] where absent). One map for
-    /// both, so a lookup borrows the caller's bytes (`Box<[u8]>: Borrow<[u8]>`).
-    index: HashMap<Box<[u8]>, [u32; 2]>,
+    /// both, so a lookup borrows the caller's bytes (`Box<[u8]>: Borrow<[u8]>`). Hashed with
+    /// foldhash, seeded per process: SipHash cost more than the rest of a hit, and a client
+    /// cannot choose the keys (only files that opened are inserted).
+    index: HashMap<Box<[u8]>, [u32; 2], foldhash::fast::RandomState>,
     /// The CLOCK hand: the next slot eviction looks at.
     hand: usize,
 }
@@ -103,7 +105,7 @@ impl OpenFiles {
             valid,
             table: Mutex::new(Table {
                 slots: Vec::with_capacity(capacity),
-                index: HashMap::with_capacity(capacity),
+                index: HashMap::with_capacity_and_hasher(capacity, Default::default()),
                 hand: 0,
             }),
         }
