@@ -48,6 +48,9 @@ impl<'b> Writer<'b> {
     }
 
     /// `n` in decimal.
+    // Inlined: several calls in every response head, each otherwise a prologue and epilogue
+    // as long as its work.
+    #[inline(always)]
     pub(crate) fn decimal(&mut self, n: u64) -> Result<(), TooSmall> {
         let end = self.len.checked_add(decimal::width(n)).ok_or(TooSmall)?;
         let dst = self.buf.get_mut(self.len..end).ok_or(TooSmall)?;
@@ -57,6 +60,9 @@ impl<'b> Writer<'b> {
     }
 
     /// The field `name: value` and its CRLF, room checked once.
+    // Inlined: several calls in every response head, each otherwise a prologue and epilogue
+    // as long as its work.
+    #[inline(always)]
     pub(crate) fn field(&mut self, name: &[u8], value: &[u8]) -> Result<(), TooSmall> {
         let total = name
             .len()
