@@ -14,8 +14,8 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use eventmpm_core::{byte_scan, decimal};
 use eventmpm_core::http1::Header;
+use eventmpm_core::{byte_scan, decimal};
 
 /// The longest literal rendered as [`Item::Short`].
 const SHORT: usize = 8;
@@ -270,7 +270,10 @@ pub struct LineCache {
 impl LineCache {
     /// The `%t` text of the second `t` falls in.
     fn clf_time(&mut self, t: SystemTime) -> &[u8] {
-        if !self.second.is_some_and(|(start, end)| start <= t && t < end) {
+        if !self
+            .second
+            .is_some_and(|(start, end)| start <= t && t < end)
+        {
             let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
             // A time before 1970 or at the end of time has no window: formatted each line.
             self.second = UNIX_EPOCH
@@ -600,7 +603,7 @@ mod tests {
                 for b in [0u8, b'\n', 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff, b' ', b'~'] {
                     let keep = raw[at];
                     raw[at] = b;
-                                        let mut out = Vec::new();
+                    let mut out = Vec::new();
                     escape(&mut out, &raw);
                     let shown = String::from_utf8(out).unwrap();
                     assert_eq!(shown.len() == len, !escaped(b), "{shown}");
@@ -617,7 +620,10 @@ mod tests {
         assert_eq!(render(" ", &e), " \n");
         assert_eq!(render("", &e), "\n");
         // Literals either side of the short-literal limit, between items.
-        assert_eq!(render("%s12345678%s|123456789|%s", &e), "20012345678200|123456789|200\n");
+        assert_eq!(
+            render("%s12345678%s|123456789|%s", &e),
+            "20012345678200|123456789|200\n"
+        );
         assert_eq!(render("ab%sab", &e), "ab200ab\n");
         assert_eq!(
             LogFormat::parse("%h %l %u %s").unwrap().items,
@@ -671,7 +677,13 @@ mod tests {
         let f = LogFormat::parse("%h %a %{c}a").unwrap();
         let mut cache = LineCache::default();
         let mut e = entry(&[]);
-        for peer in ["10.0.0.1:1", "10.0.0.1:2", "[::1]:3", "192.168.7.200:4", "10.0.0.1:5"] {
+        for peer in [
+            "10.0.0.1:1",
+            "10.0.0.1:2",
+            "[::1]:3",
+            "192.168.7.200:4",
+            "10.0.0.1:5",
+        ] {
             e.peer = peer.parse().unwrap();
             let ip = e.peer.ip();
             let mut out = Vec::new();

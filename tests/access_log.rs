@@ -69,12 +69,15 @@ fn combined_lines_show_the_request_fields_escaped() {
         "combined.log:\n{combined}"
     );
     assert!(
-        lines.iter().any(|l| l.contains("\"GET /missing.html HTTP/1.1\" 404 ")
-            && l.ends_with(tail)),
+        lines
+            .iter()
+            .any(|l| l.contains("\"GET /missing.html HTTP/1.1\" 404 ") && l.ends_with(tail)),
         "combined.log:\n{combined}"
     );
     assert!(
-        lines.iter().any(|l| l.ends_with("] \"GET /1k.txt HTTP/1.1\" 200 1024 \"-\" \"-\"")),
+        lines
+            .iter()
+            .any(|l| l.ends_with("] \"GET /1k.txt HTTP/1.1\" 200 1024 \"-\" \"-\"")),
         "combined.log:\n{combined}"
     );
 

@@ -64,7 +64,10 @@ mod tests {
         let long = "/a/long/path/that/fills/more/than/one/block.html";
         assert_eq!(utf8(long.as_bytes()), Some(long));
         assert_eq!(utf8("/caf\u{e9}".as_bytes()), Some("/caf\u{e9}"));
-        assert_eq!(utf8("/a-longer-name-caf\u{e9}".as_bytes()), Some("/a-longer-name-caf\u{e9}"));
+        assert_eq!(
+            utf8("/a-longer-name-caf\u{e9}".as_bytes()),
+            Some("/a-longer-name-caf\u{e9}")
+        );
         assert_eq!(utf8(b"/bad\xff"), None);
         assert_eq!(utf8(b"/a-longer-bad-name\xc3"), None);
     }

@@ -57,7 +57,20 @@ mod tests {
 
     #[test]
     fn every_width_and_its_edges() {
-        let mut samples = std::vec![0u64, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65_535, u64::MAX];
+        let mut samples = std::vec![
+            0u64,
+            1,
+            9,
+            10,
+            11,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            65_535,
+            u64::MAX
+        ];
         let mut p = 1u64;
         while let Some(next) = p.checked_mul(10) {
             samples.extend([p - 1, p, p + 1, next - 1]);

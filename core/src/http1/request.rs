@@ -8,7 +8,6 @@
 use httparse::Header;
 
 use super::connection::ConnectionOptions;
-use crate::byte_scan;
 use super::framing::{BodyFraming, FramingFields};
 use super::host::is_valid_host;
 use super::lines::has_bare_lf;
@@ -17,6 +16,7 @@ use super::scan::MAX_EMPTY_LINES;
 use super::target::{Target, TargetForm, parse_target};
 use super::token::list;
 use super::{HeadError, Limits, Method, ProtocolOptions};
+use crate::byte_scan;
 
 /// A parsed request head, borrowing from the connection's buffer.
 #[derive(Clone, Copy, Debug)]

@@ -8,9 +8,9 @@
 //! a case-sensitive version, and CRLF at the end.
 
 use super::lines::{crlf_line, find_lf};
-use crate::byte_scan;
 use super::token::is_tchar;
 use super::{HeadError, Limits, Method, ProtocolOptions};
+use crate::byte_scan;
 
 /// The protocol version of a request, as the server will treat it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -8,10 +8,10 @@
 use core::fmt;
 
 use super::Status;
-use crate::byte_scan;
 use super::Version;
 use super::token::is_token;
 use super::writer::{TooSmall, Writer};
+use crate::byte_scan;
 use crate::time::Duration;
 
 /// The interim response to `Expect: 100-continue`, exactly as httpd sends it.
@@ -427,7 +427,10 @@ mod tests {
 
     #[test]
     fn field_values_are_checked_at_every_position_and_length() {
-        let naive = |v: &[u8]| v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80);
+        let naive = |v: &[u8]| {
+            v.iter()
+                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+        };
         for len in 0..70 {
             let mut v = std::vec![b'a'; len];
             assert!(is_field_value(&v));
@@ -444,17 +447,30 @@ mod tests {
 
     #[test]
     fn owned_fields_in_any_case() {
-        for name in ["DATE", "Server", "content-LENGTH", "Transfer-Encoding", "Keep-Alive"] {
+        for name in [
+            "DATE",
+            "Server",
+            "content-LENGTH",
+            "Transfer-Encoding",
+            "Keep-Alive",
+        ] {
             let mut h = head();
             let headers = [(name, &b"x"[..])];
             h.headers = &headers;
-            assert_eq!(h.write(&mut [0u8; 512]), Err(WriteError::InvalidHeader), "{name}");
+            assert_eq!(
+                h.write(&mut [0u8; 512]),
+                Err(WriteError::InvalidHeader),
+                "{name}"
+            );
         }
         // Same lengths as owned names, but not theirs.
         let mut h = head();
         h.headers = &[("Dat3", b"x"), ("Connectiom", b"y"), ("Keep-Alivf", b"z")];
         let (text, _) = write(&h);
-        assert!(text.contains("Dat3: x\r\nConnectiom: y\r\nKeep-Alivf: z\r\n"), "{text}");
+        assert!(
+            text.contains("Dat3: x\r\nConnectiom: y\r\nKeep-Alivf: z\r\n"),
+            "{text}"
+        );
     }
 
     #[test]
