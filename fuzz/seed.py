@@ -130,6 +130,14 @@ def main():
     write("status", bytes(64))
     for f in sorted(ROOT.glob("core/src/status/fixtures/*")):
         write("status", bytes([1, 2, 0, 8, 4]) + bytes(40) + b"localhostauto" + f.read_bytes()[:4096])
+    # listing: the names tests/render.rs lists, under each query it sends (flags: Debian's
+    # IndexOptions and the icon/description lines; query length; sizes and times seed).
+    names = [b"a.txt", b"B.txt", b"big.txt", b"file9.txt", b"file10.txt", b"prog.c",
+             b"pkg.tar.gz", b"we ird&<n>.txt", b"a:colon", b"README", b".hidden", b"backup~",
+             b"x 01", b"x  1", b"x1.01", b"x1.1", b"\xc3\xa9t\xc3\xa9"]
+    for query in [b"", b"C=M;O=D", b"C=S;O=A", b"F=1&V=0", b"P=*.txt", b"C=D;O=D"]:
+        flags = struct.pack("<H", 0x047)
+        write("listing", flags + bytes([len(query)]) + bytes(range(8)) + query + b"\0".join(names))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@
 pub use eventmpm_core as core;
 
 pub mod accept_mutex;
-pub mod access;
 pub mod board;
 pub mod buffers;
 pub mod cgi;
@@ -16,6 +15,7 @@ pub mod errorlog;
 pub mod handoff;
 pub mod logformat;
 pub mod mime;
+pub mod modules;
 pub mod net;
 pub mod open_files;
 pub mod pages;

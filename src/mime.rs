@@ -1,7 +1,12 @@
-//! Media types by file extension: a built-in table, or a `TypesConfig` file (mime.types format).
+//! Media types by file extension (mod_mime): a built-in table or a `TypesConfig` file
+//! (mime.types format), and the configuration's `AddType`, `AddCharset`, `AddEncoding`,
+//! `AddLanguage`, `DefaultLanguage`, `RemoveType` and `ForceType` ([`MimeRules`]).
 //!
 //! Like httpd (mod_mime with no `DefaultType`), a file whose extension is unknown gets no
-//! `Content-Type` header at all rather than a guess.
+//! `Content-Type` header at all rather than a guess. Every extension of a name counts, as
+//! httpd reads them: `file.tar.gz` is looked up as `tar`, then `gz`; a later type overrides an
+//! earlier one, encodings accumulate, and the part before the first dot is the name, not an
+//! extension (`.profile` has none).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -80,10 +85,128 @@ pub struct TypesError {
     pub message: String,
 }
 
-/// Extension → media type.
+/// Extension → media type, and the configuration's rules over it.
 #[derive(Debug, Clone)]
 pub struct MimeTypes {
     by_ext: HashMap<String, String>,
+    rules: MimeRules,
+}
+
+/// What the configuration says about one extension (mod_mime's `extension_info`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ExtensionInfo {
+    /// `AddType`: wins over `TypesConfig`.
+    forced_type: Option<String>,
+    /// `AddCharset`.
+    charset: Option<String>,
+    /// `AddLanguage`.
+    language: Option<String>,
+    /// `AddEncoding`.
+    encoding: Option<String>,
+}
+
+/// mod_mime's directives, as read from the configuration (server-wide).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MimeRules {
+    by_ext: HashMap<String, ExtensionInfo>,
+    /// `DefaultLanguage`: the `Content-Language` of files no extension gives one.
+    #[doc(alias = "DefaultLanguage")]
+    default_language: Option<String>,
+    /// `ForceType`: every file's type, whatever its extensions (`None` lifts it).
+    #[doc(alias = "ForceType")]
+    force_type: Option<String>,
+}
+
+/// What mod_mime decides for one file name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// `Content-Type`, with `; charset=…` when a charset extension applies.
+    pub content_type: Option<String>,
+    /// `Content-Encoding` (several joined with `, `, in extension order).
+    pub encoding: Option<String>,
+    /// `Content-Language` (several joined with `, `).
+    pub language: Option<String>,
+}
+
+impl MimeRules {
+    /// Apply one of mod_mime's directives (`name` lowercase); `None` if `name` is not one.
+    pub fn directive(&mut self, name: &str, args: &[&str]) -> Option<Result<(), String>> {
+        let pairs = |what: &str| -> Result<(&str, &[&str]), String> {
+            match args {
+                [first, rest @ ..] if !rest.is_empty() => Ok((first, rest)),
+                _ => Err(format!("{what} requires at least two arguments")),
+            }
+        };
+        let key = |e: &str| e.trim_start_matches('.').to_ascii_lowercase();
+        let r = match name {
+            "addtype" | "addcharset" | "addencoding" | "addlanguage" => {
+                let directive = match name {
+                    "addtype" => "AddType",
+                    "addcharset" => "AddCharset",
+                    "addencoding" => "AddEncoding",
+                    _ => "AddLanguage",
+                };
+                pairs(directive).map(|(value, exts)| {
+                    for e in exts {
+                        let info = self.by_ext.entry(key(e)).or_default();
+                        let value = value.to_string();
+                        match name {
+                            // httpd lowercases types and encodings, not charsets or languages.
+                            "addtype" => info.forced_type = Some(value.to_ascii_lowercase()),
+                            "addcharset" => info.charset = Some(value),
+                            "addencoding" => info.encoding = Some(value.to_ascii_lowercase()),
+                            _ => info.language = Some(value.to_ascii_lowercase()),
+                        }
+                    }
+                })
+            }
+            "removetype" | "removecharset" | "removeencoding" | "removelanguage" => {
+                if args.is_empty() {
+                    Err(format!(
+                        "{} requires at least 1 argument, one or more file extensions",
+                        match name {
+                            "removetype" => "RemoveType",
+                            "removecharset" => "RemoveCharset",
+                            "removeencoding" => "RemoveEncoding",
+                            _ => "RemoveLanguage",
+                        }
+                    ))
+                } else {
+                    for e in args {
+                        if let Some(info) = self.by_ext.get_mut(&key(e)) {
+                            match name {
+                                "removetype" => info.forced_type = None,
+                                "removecharset" => info.charset = None,
+                                "removeencoding" => info.encoding = None,
+                                _ => info.language = None,
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+            }
+            "defaultlanguage" => match args {
+                [lang] => {
+                    self.default_language = Some(lang.to_ascii_lowercase());
+                    Ok(())
+                }
+                _ => Err("DefaultLanguage takes one argument, language to use for documents with no other language file extension".into()),
+            },
+            "forcetype" => match args {
+                [ty] => {
+                    self.force_type = if ty.eq_ignore_ascii_case("none") {
+                        None
+                    } else {
+                        Some(ty.to_ascii_lowercase())
+                    };
+                    Ok(())
+                }
+                _ => Err("ForceType takes one argument, a mime type that overrides other configured type".into()),
+            },
+            _ => return None,
+        };
+        Some(r)
+    }
 }
 
 impl Default for MimeTypes {
@@ -99,7 +222,15 @@ impl MimeTypes {
             .iter()
             .map(|(e, t)| (e.to_string(), t.to_string()))
             .collect();
-        MimeTypes { by_ext }
+        MimeTypes {
+            by_ext,
+            rules: MimeRules::default(),
+        }
+    }
+
+    /// These types under `rules`.
+    pub fn with_rules(self, rules: MimeRules) -> MimeTypes {
+        MimeTypes { rules, ..self }
     }
 
     /// Parse a mime.types file: `type/subtype ext ext …` per line, `#` comments. A later line
@@ -122,23 +253,84 @@ impl MimeTypes {
             for ext in words {
                 by_ext.insert(
                     ext.trim_start_matches('.').to_ascii_lowercase(),
-                    ty.to_string(),
+                    ty.to_ascii_lowercase(),
                 );
             }
         }
-        Ok(MimeTypes { by_ext })
+        Ok(MimeTypes {
+            by_ext,
+            rules: MimeRules::default(),
+        })
     }
 
-    /// The media type for `path`'s extension (case-insensitive), if known.
-    pub fn lookup(&self, path: &Path) -> Option<&str> {
-        let ext = path.extension()?.to_str()?;
-        if ext.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.by_ext
-                .get(&ext.to_ascii_lowercase())
-                .map(String::as_str)
-        } else {
-            self.by_ext.get(ext).map(String::as_str)
+    /// The `Content-Type` for `path`, if any (see [`MimeTypes::metadata`]).
+    pub fn lookup(&self, path: &Path) -> Option<String> {
+        self.metadata(path).content_type
+    }
+
+    /// What mod_mime's `find_ct` decides for the file `path`: each extension of its name in
+    /// turn (the part before the first dot, after any leading dots, is the name), its type from
+    /// `AddType` or else `TypesConfig`, the last one found winning; the last charset; each
+    /// encoding and language in order. `ForceType` overrides the type, `DefaultLanguage` stands
+    /// in for no language.
+    pub fn metadata(&self, path: &Path) -> Metadata {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let start = name.len() - name.trim_start_matches('.').len();
+        let exts = match name[start..].find('.') {
+            Some(dot) => &name[start + dot + 1..],
+            None => "",
+        };
+        let mut m = Metadata::default();
+        let mut ty: Option<&str> = None;
+        let mut charset: Option<&str> = None;
+        let mut languages: Vec<&str> = Vec::new();
+        let mut encodings: Vec<&str> = Vec::new();
+        for ext in exts.split('.').filter(|e| !e.is_empty()) {
+            let ext = ext.to_ascii_lowercase();
+            let info = self.rules.by_ext.get(&ext);
+            match info.and_then(|i| i.forced_type.as_deref()) {
+                Some(forced) => ty = Some(forced),
+                None => {
+                    if let Some(t) = self.by_ext.get(&ext) {
+                        ty = Some(t);
+                    }
+                }
+            }
+            if let Some(info) = info {
+                if let Some(c) = &info.charset {
+                    charset = Some(c);
+                }
+                if let Some(l) = &info.language {
+                    languages.push(l);
+                }
+                if let Some(e) = &info.encoding {
+                    encodings.push(e);
+                }
+            }
         }
+        m.content_type = ty.map(|t| match charset {
+            // A charset parameter in the type itself is replaced, as httpd does.
+            Some(c) => {
+                let base = t.split(';').next().unwrap_or(t).trim_end();
+                format!("{base}; charset={c}")
+            }
+            None => t.to_string(),
+        });
+        if let Some(forced) = &self.rules.force_type {
+            m.content_type = Some(forced.clone());
+        }
+        if !encodings.is_empty() {
+            m.encoding = Some(encodings.join(", "));
+        }
+        if languages.is_empty() {
+            m.language = self.rules.default_language.clone();
+        } else {
+            m.language = Some(languages.join(", "));
+        }
+        m
     }
 }
 
@@ -158,10 +350,16 @@ mod tests {
     #[test]
     fn built_in_lookup_is_case_insensitive_and_unknown_is_none() {
         let m = MimeTypes::built_in();
-        assert_eq!(m.lookup(Path::new("/a/index.html")), Some("text/html"));
-        assert_eq!(m.lookup(Path::new("PHOTO.JPG")), Some("image/jpeg"));
         assert_eq!(
-            m.lookup(Path::new("archive.tar.gz")),
+            m.lookup(Path::new("/a/index.html")).as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            m.lookup(Path::new("PHOTO.JPG")).as_deref(),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            m.lookup(Path::new("archive.tar.gz")).as_deref(),
             Some("application/gzip")
         );
         assert_eq!(m.lookup(Path::new("README")), None);
@@ -174,10 +372,13 @@ mod tests {
             "# comment\n\ntext/html\t\thtml htm\napplication/x-foo foo\ntext/plain html\n",
         )
         .unwrap();
-        assert_eq!(m.lookup(Path::new("a.foo")), Some("application/x-foo"));
-        assert_eq!(m.lookup(Path::new("a.htm")), Some("text/html"));
         assert_eq!(
-            m.lookup(Path::new("a.html")),
+            m.lookup(Path::new("a.foo")).as_deref(),
+            Some("application/x-foo")
+        );
+        assert_eq!(m.lookup(Path::new("a.htm")).as_deref(), Some("text/html"));
+        assert_eq!(
+            m.lookup(Path::new("a.html")).as_deref(),
             Some("text/plain"),
             "later line wins"
         );
@@ -191,8 +392,101 @@ mod tests {
         // parse cleanly and agree with the built-in table on the basics.
         if let Ok(text) = std::fs::read_to_string("/etc/mime.types") {
             let m = MimeTypes::parse(&text).unwrap();
-            assert_eq!(m.lookup(Path::new("x.png")), Some("image/png"));
-            assert_eq!(m.lookup(Path::new("x.css")), Some("text/css"));
+            assert_eq!(m.lookup(Path::new("x.png")).as_deref(), Some("image/png"));
+            assert_eq!(m.lookup(Path::new("x.css")).as_deref(), Some("text/css"));
         }
+    }
+
+    fn rules(lines: &[&str]) -> MimeRules {
+        let mut r = MimeRules::default();
+        for line in lines {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let name = words[0].to_ascii_lowercase();
+            r.directive(&name, &words[1..]).unwrap().unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn every_extension_counts_as_httpd_reads_them() {
+        // Debian's mime.conf over its mime.types (the lines that matter here).
+        let types = MimeTypes::parse(
+            "application/gzip gz\napplication/x-tar tar\ntext/html html\ntext/plain txt\n",
+        )
+        .unwrap();
+        let m = types.with_rules(rules(&[
+            "AddType application/x-gzip .gz .tgz",
+            "AddLanguage en .en",
+            "AddLanguage fr .fr",
+            "AddCharset UTF-8 .utf8",
+            "AddEncoding x-compress .Z",
+            "AddEncoding x-bzip2 .bz2",
+        ]));
+        let md = |n: &str| m.metadata(Path::new(n));
+        // AddType wins over TypesConfig; the last extension with a type wins.
+        assert_eq!(
+            md("a.tar.gz").content_type.as_deref(),
+            Some("application/x-gzip")
+        );
+        assert_eq!(
+            md("a.gz.tar").content_type.as_deref(),
+            Some("application/x-tar")
+        );
+        // Languages and charsets from other extensions, in any order.
+        let page = md("index.html.en");
+        assert_eq!(page.content_type.as_deref(), Some("text/html"));
+        assert_eq!(page.language.as_deref(), Some("en"));
+        assert_eq!(
+            md("index.utf8.html").content_type.as_deref(),
+            Some("text/html; charset=UTF-8")
+        );
+        assert_eq!(md("a.en.fr.txt").language.as_deref(), Some("en, fr"));
+        // Encodings accumulate; the type is the one before them.
+        let z = md("a.txt.Z.bz2");
+        assert_eq!(z.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(z.encoding.as_deref(), Some("x-compress, x-bzip2"));
+        // The name is not an extension; empty extensions are skipped.
+        assert_eq!(md(".html").content_type, None);
+        assert_eq!(md("..html").content_type, None);
+        assert_eq!(md("html").content_type, None);
+        assert_eq!(md("a..html").content_type.as_deref(), Some("text/html"));
+        assert_eq!(md(".x.html").content_type.as_deref(), Some("text/html"));
+        // A charset alone gives no type.
+        assert_eq!(md("a.utf8").content_type, None);
+    }
+
+    #[test]
+    fn remove_default_and_force() {
+        let types = MimeTypes::parse("text/plain txt\napplication/x-foo es\n").unwrap();
+        let m = types.clone().with_rules(rules(&[
+            "AddType text/x-es .es",
+            "RemoveType es",
+            "AddLanguage es .es",
+            "DefaultLanguage de",
+        ]));
+        // RemoveType lifts the AddType only; TypesConfig still applies, as in httpd.
+        let es = m.metadata(Path::new("a.es"));
+        assert_eq!(es.content_type.as_deref(), Some("application/x-foo"));
+        assert_eq!(es.language.as_deref(), Some("es"));
+        assert_eq!(
+            m.metadata(Path::new("a.txt")).language.as_deref(),
+            Some("de")
+        );
+        let forced = types.with_rules(rules(&["ForceType image/gif", "AddCharset UTF-8 .txt"]));
+        assert_eq!(
+            forced.lookup(Path::new("a.txt")).as_deref(),
+            Some("image/gif")
+        );
+        assert_eq!(
+            forced.lookup(Path::new("noext")).as_deref(),
+            Some("image/gif")
+        );
+        let mut r = MimeRules::default();
+        assert!(r.directive("addtype", &["text/plain"]).unwrap().is_err());
+        assert!(r.directive("forcetype", &[]).unwrap().is_err());
+        assert!(r.directive("removetype", &[]).unwrap().is_err());
+        assert!(r.directive("directoryindex", &["x"]).is_none());
+        r.directive("forcetype", &["None"]).unwrap().unwrap();
+        assert_eq!(r.force_type, None);
     }
 }

@@ -613,6 +613,20 @@ fn built_in_defaults_serve_the_current_directory_on_8080() {
         String::from_utf8_lossy(&r)
     );
 
+    // The newcomer's case: a directory without index.html is listed, as httpd's defaults do.
+    std::fs::create_dir_all(cwd.join("pub")).unwrap();
+    std::fs::write(cwd.join("pub/notes.txt"), b"notes\n").unwrap();
+    let listing = raw(
+        &srv,
+        b"GET /pub/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    let listing = String::from_utf8_lossy(&listing);
+    assert_eq!(status_of(listing.as_bytes()), 200, "{listing}");
+    assert!(
+        listing.contains("<h1>Index of /pub</h1>\n<ul><li><a href=\"/\"> Parent Directory</a></li>\n<li><a href=\"notes.txt\"> notes.txt</a></li>\n</ul>"),
+        "{listing}"
+    );
+
     let html = raw(&srv, b"GET /server-status HTTP/1.0\r\n\r\n");
     let html = String::from_utf8_lossy(&html);
     assert_eq!(status_of(html.as_bytes()), 200, "{html}");

@@ -1,6 +1,6 @@
-//! The `server-status` renderers (`status::render_auto`, `render_html`, `render_json`) over
-//! arbitrary scoreboard memory: what a compromised or crashed child could have left in the shared
-//! segment, with arbitrary clocks, loads and settings.
+//! The `server-status` renderers (`status::render_auto`, `render_html`, `render_json`,
+//! `render_prometheus`) over arbitrary scoreboard memory: what a compromised or crashed child
+//! could have left in the shared segment, with arbitrary clocks, loads and settings.
 //!
 //! Input: settings (scoreboard shape, the server's numbers and times, the query string's length),
 //! the query string, then the bytes of the shared segment (the rest is zero: dead slots).
@@ -12,11 +12,14 @@
 //!   `Scoreboard:` line has one letter per slot that is not disabled;
 //! - `?json` is valid JSON and agrees with `?auto` (workers, processes, connections, uptime,
 //!   scoreboard letters); the HTML page is ASCII;
+//! - `?prometheus` is well-formed and shows `?auto`'s counts under apache_exporter's names;
 //! - rendering into a bounded buffer gives the same text when it fits and an error when not.
 #![no_main]
 
 use eventmpm_core::scoreboard::{Layout, Scoreboard};
-use eventmpm_core::status::{Query, ServerInfo, render_auto, render_html, render_json};
+use eventmpm_core::status::{
+    Query, ServerInfo, render_auto, render_html, render_json, render_prometheus,
+};
 use eventmpm_core::time::Instant;
 use eventmpm_fuzz::Settings;
 use libfuzzer_sys::fuzz_target;
@@ -143,10 +146,64 @@ fuzz_target!(|input: &[u8]| {
     render_html(&mut html, &info, &board, &q).expect("renders into a String");
     assert!(html.is_ascii(), "the page is not ASCII");
 
+    let mut prometheus = String::new();
+    render_prometheus(&mut prometheus, &info, &board).expect("renders into a String");
+    prometheus_agrees_with_auto(&prometheus, &auto);
+
     bounded::<512>(&auto, |w| render_auto(w, &info, &board));
+    bounded::<1024>(&prometheus, |w| render_prometheus(w, &info, &board));
     bounded::<2048>(&json, |w| render_json(w, &info, &board));
     bounded::<4096>(&html, |w| render_html(w, &info, &board, &q));
 });
+
+/// `?prometheus` is well-formed text exposition (HELP/TYPE lines, then `apache_NAME[{...}] VALUE`
+/// with a number Prometheus reads) and shows `?auto`'s counts under apache_exporter's names.
+fn prometheus_agrees_with_auto(text: &str, auto: &str) {
+    let auto_value = |key: &str| {
+        auto.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(": "))
+            .map(str::to_string)
+    };
+    let sample = |series: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map(str::to_string)
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# ") {
+            assert!(
+                rest.starts_with("HELP apache_")
+                    || rest.ends_with(" counter") && rest.starts_with("TYPE apache_")
+                    || rest.ends_with(" gauge") && rest.starts_with("TYPE apache_"),
+                "{line}"
+            );
+            continue;
+        }
+        assert!(line.starts_with("apache_"), "{line}");
+        let value = line.rsplit(' ').next().expect("a value");
+        assert!(
+            value.parse::<f64>().is_ok() || ["NaN", "+Inf", "-Inf"].contains(&value),
+            "{line}"
+        );
+    }
+    for (series, key) in [
+        ("apache_workers{state=\"busy\"}", "BusyWorkers"),
+        ("apache_workers{state=\"idle\"}", "IdleWorkers"),
+        ("apache_accesses_total", "Total Accesses"),
+        ("apache_processes{state=\"all\"}", "Processes"),
+        ("apache_connections{state=\"total\"}", "ConnsTotal"),
+    ] {
+        let (ours, theirs) = (sample(series), auto_value(key));
+        match (ours, theirs) {
+            (Some(o), Some(a)) => assert_eq!(
+                o.parse::<f64>().ok(),
+                a.parse::<f64>().ok(),
+                "{series} vs {key}"
+            ),
+            (o, a) => assert_eq!(o.is_some(), a.is_some(), "{series} vs {key}"),
+        }
+    }
+}
 
 fn check_auto(auto: &str, info: &ServerInfo<'_>, board: &Scoreboard<'_>) {
     let mut lines = auto.split_terminator('\n');

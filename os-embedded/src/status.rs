@@ -110,6 +110,7 @@ pub fn render(
     let r = match query.format() {
         Format::Auto => status::render_auto(&mut out, info, &board),
         Format::Json => status::render_json(&mut out, info, &board),
+        Format::Prometheus => status::render_prometheus(&mut out, info, &board),
         Format::Html => status::render_html(&mut out, info, &board, query),
     };
     r.ok().map(|()| out.len)

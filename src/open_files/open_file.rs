@@ -10,7 +10,7 @@ use std::sync::Arc;
 use eventmpm_core::http1::date;
 use eventmpm_core::http1::etag::Etag;
 
-use crate::site::{Host, Site, relative_path};
+use crate::site::{Host, Site};
 use crate::sys;
 
 /// An opened static file and its metadata as `fstat` gave them when it was opened. Immutable:
@@ -48,6 +48,13 @@ pub struct OpenFile {
     /// The media type for `served`, looked up once; `None` for an unknown extension (no
     /// `Content-Type`, as httpd without DefaultType).
     pub content_type: Option<Box<str>>,
+    /// `Content-Encoding` from its extensions (`AddEncoding`), if any.
+    pub content_encoding: Option<Box<str>>,
+    /// `Content-Language` from its extensions (`AddLanguage`, `DefaultLanguage`), if any.
+    pub content_language: Option<Box<str>>,
+    /// Its type is one `AddOutputFilterByType DEFLATE` names and it has no encoding of its
+    /// own: a candidate for gzip, decided once at the open, not per request.
+    pub deflate: bool,
     /// The whole file, for one of at most [`CONTENTS_MAX`] bytes, read once when it was
     /// opened: served from memory, with no read per request (`None` for a larger file, or one
     /// that could not be read whole then). It is as current as the metadata beside it: the
@@ -90,12 +97,11 @@ impl OpenFile {
         path: &[u8],
         follow: bool,
     ) -> Result<OpenFile, OpenError> {
-        let rel = relative_path(path);
+        // Beneath the DocumentRoot, or an Alias's directory.
+        let (root_fd, root_path, rel) = host.file_root(path).map_err(OpenError::Io)?;
+        let rel: &Path = &rel;
         let open = |rel: &Path| {
-            let Some(root_fd) = &host.root_fd else {
-                return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
-            };
-            sys::open_beneath(root_fd, &host.document_root, rel, follow)
+            sys::open_beneath(root_fd, root_path, rel, follow)
                 .and_then(|f| f.metadata().map(|m| (f, m)))
         };
         let (mut file, mut meta) = open(rel).map_err(OpenError::Io)?;
@@ -121,7 +127,7 @@ impl OpenFile {
         if !meta.is_file() {
             return Err(OpenError::NotRegular(served));
         }
-        let filename = host.document_root.join(&served).display().to_string();
+        let filename = root_path.join(&served).display().to_string();
         let contents = (meta.len() <= CONTENTS_MAX)
             .then(|| {
                 let mut bytes = vec![0u8; meta.len() as usize].into_boxed_slice();
@@ -132,12 +138,21 @@ impl OpenFile {
             .flatten();
         let mtime_us =
             meta.mtime().max(0) as u64 * 1_000_000 + meta.mtime_nsec().max(0) as u64 / 1000;
+        let metadata = site.mime.metadata(&served);
+        let deflate = metadata.encoding.is_none()
+            && site
+                .output
+                .deflate
+                .applies_to(metadata.content_type.as_deref());
         Ok(OpenFile {
             last_modified: date::format(meta.mtime()),
             // Made for a request long after the change: the strong tag.
             etag: Etag::for_file(None, meta.len(), mtime_us, u64::MAX),
             contents,
-            content_type: site.mime.lookup(&served).map(Box::from),
+            content_type: metadata.content_type.map(Box::from),
+            content_encoding: metadata.encoding.map(Box::from),
+            content_language: metadata.language.map(Box::from),
+            deflate,
             file,
             size: meta.len(),
             mtime: meta.mtime(),

@@ -145,18 +145,34 @@ pub(crate) fn write_letters(
     board: &Scoreboard<'_>,
     line: Option<usize>,
 ) -> fmt::Result {
-    let rules = info.rules();
     let mut written = 0usize;
+    let mut result = Ok(());
+    for_each_letter(info, board, |letter| {
+        if result.is_err() {
+            return;
+        }
+        result = out.write_char(letter);
+        written += 1;
+        if result.is_ok() && line.is_some_and(|n| n > 0 && written.is_multiple_of(n)) {
+            result = out.write_char('\n');
+        }
+    });
+    result
+}
+
+/// Calls `f` with the scoreboard letter of every slot that is not disabled, slot by slot
+/// (ServerLimit x ThreadLimit records at most).
+pub(crate) fn for_each_letter(
+    info: &ServerInfo<'_>,
+    board: &Scoreboard<'_>,
+    mut f: impl FnMut(char),
+) {
+    let rules = info.rules();
     for slot in 0..board.processes().len() {
         for (thread, worker) in board.workers(slot).iter().enumerate() {
             if let Some(letter) = rules.letter(slot, thread, worker.status()) {
-                out.write_char(letter)?;
-                written += 1;
-                if line.is_some_and(|n| n > 0 && written.is_multiple_of(n)) {
-                    out.write_char('\n')?;
-                }
+                f(letter);
             }
         }
     }
-    Ok(())
 }

@@ -9,6 +9,7 @@
 //!   Only the values differ: ours are exact when printed, where httpd's connection counts lag.
 //! - [`render_html`] follows mod_status's page section by section.
 //! - [`render_json`] is our own schema, documented on the function.
+//! - [`render_prometheus`] gives the metrics apache_exporter derives from `?auto`, under its names.
 //!
 //! Every count is computed from the records at the time of the request (see
 //! [`crate::scoreboard`]'s counting rules). A record that stayed mid-update is shown by its status
@@ -19,12 +20,14 @@ mod escape;
 mod html;
 mod json;
 mod printf;
+mod prometheus;
 mod summary;
 mod units;
 
 pub use auto::render_auto;
 pub use html::render_html;
 pub use json::render_json;
+pub use prometheus::{CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE, render_prometheus};
 
 use crate::scoreboard::CountRules;
 use crate::time::Instant;
@@ -42,6 +45,9 @@ pub struct Query {
     pub refresh: Option<u64>,
     /// `json` (ours): the JSON format.
     pub json: bool,
+    /// `prometheus` (ours): the metrics apache_exporter derives from `?auto`, in Prometheus'
+    /// text format.
+    pub prometheus: bool,
 }
 
 /// The response format a [`Query`] selects.
@@ -53,6 +59,8 @@ pub enum Format {
     Auto,
     /// `?json`.
     Json,
+    /// `?prometheus`.
+    Prometheus,
 }
 
 impl Format {
@@ -62,6 +70,7 @@ impl Format {
             Format::Html => "text/html; charset=ISO-8859-1",
             Format::Auto => "text/plain; charset=ISO-8859-1",
             Format::Json => "application/json",
+            Format::Prometheus => prometheus::CONTENT_TYPE,
         }
     }
 }
@@ -79,12 +88,15 @@ impl Query {
             notable: query.contains("notable"),
             refresh,
             json: query.contains("json"),
+            prometheus: query.contains("prometheus"),
         }
     }
 
-    /// The format to answer with; `json` wins over `auto`.
+    /// The format to answer with; `prometheus` wins over `json`, which wins over `auto`.
     pub const fn format(&self) -> Format {
-        if self.json {
+        if self.prometheus {
+            Format::Prometheus
+        } else if self.json {
             Format::Json
         } else if self.auto {
             Format::Auto

@@ -950,3 +950,191 @@ fn requests_the_listener_answered_count_in_the_totals() {
         "Total Accesses: 0"
     );
 }
+
+/// What apache_exporter's `/metrics` shows after scraping `auto` (its own `apache_exporter_*`
+/// series aside), written from its collector's rules: each `?auto` key it reads becomes its
+/// metric, with its help text and type, families sorted by name and series by label.
+fn exporter_view(auto: &str) -> String {
+    use std::collections::BTreeMap;
+    use std::format;
+    type Series = BTreeMap<String, f64>;
+    let mut families: BTreeMap<&str, (&str, &str, Series)> = BTreeMap::new();
+    let mut put = |name: &'static str, labels: String, value: f64| {
+        let (help, kind) = match name {
+            "accesses_total" => ("Current total apache accesses (*)", "counter"),
+            "connections" => ("Apache connection statuses", "gauge"),
+            "cpu_time_ms_total" => ("Apache CPU time", "counter"),
+            "cpuload" => (
+                "The current percentage CPU used by each worker and in total by all workers combined (*)",
+                "gauge",
+            ),
+            "duration_ms_total" => ("Total duration of all registered requests in ms", "counter"),
+            "generation" => ("Apache restart generation", "gauge"),
+            "info" => ("Apache version information", "gauge"),
+            "load" => ("Apache server load", "gauge"),
+            "processes" => ("Apache process count", "gauge"),
+            "scoreboard" => ("Apache scoreboard statuses", "gauge"),
+            "sent_kilobytes_total" => ("Current total kbytes sent (*)", "counter"),
+            "up" => ("Could the apache server be reached", "gauge"),
+            "uptime_seconds_total" => ("Current uptime in seconds (*)", "counter"),
+            "version" => ("Apache server version", "gauge"),
+            "workers" => ("Apache worker statuses", "gauge"),
+            _ => unreachable!(),
+        };
+        let f = families.entry(name).or_insert((help, kind, Series::new()));
+        *f.2.entry(labels).or_insert(0.0) += value;
+    };
+    let state = |s: &str| format!("{{state=\"{s}\"}}");
+    put("up", String::new(), 1.0);
+    put("cpuload", String::new(), 0.0);
+    let (mut version, mut mpm) = (String::from("UNKNOWN"), String::from("UNKNOWN"));
+    let (mut user, mut system, mut cpu) = (0.0, 0.0, false);
+    for line in auto.lines() {
+        let Some((key, v)) = line.split_once(':') else {
+            continue;
+        };
+        let (key, v) = (key.trim(), v.trim());
+        let num = || v.parse::<f64>().unwrap();
+        match key {
+            "ServerVersion" => {
+                version = String::from(v);
+                let t = v.split('/').nth(1).unwrap().split(' ').next().unwrap();
+                let p: Vec<&str> = t.split('.').collect();
+                let n = format!("{}.{:0>2}{:0>3}", p[0], p[1], p[2]);
+                put("version", String::new(), n.parse().unwrap());
+            }
+            "ServerMPM" => mpm = String::from(v),
+            "ParentServerConfigGeneration" => {
+                put("generation", String::from("{type=\"config\"}"), num())
+            }
+            "ParentServerMPMGeneration" => put("generation", String::from("{type=\"mpm\"}"), num()),
+            "Load1" => put("load", String::from("{interval=\"1min\"}"), num()),
+            "Load5" => put("load", String::from("{interval=\"5min\"}"), num()),
+            "Load15" => put("load", String::from("{interval=\"15min\"}"), num()),
+            "Total Accesses" => put("accesses_total", String::new(), num()),
+            "Total kBytes" => put("sent_kilobytes_total", String::new(), num()),
+            "Total Duration" => put("duration_ms_total", String::new(), num()),
+            "CPUUser" | "CPUChildrenUser" => (user, cpu) = (user + num(), true),
+            "CPUSystem" | "CPUChildrenSystem" => (system, cpu) = (system + num(), true),
+            "CPULoad" => put("cpuload", String::new(), num()),
+            "Uptime" => put("uptime_seconds_total", String::new(), num()),
+            "BusyWorkers" => put("workers", state("busy"), num()),
+            "IdleWorkers" => put("workers", state("idle"), num()),
+            "Processes" => put("processes", state("all"), num()),
+            "Stopping" => put("processes", state("stopping"), num()),
+            "ConnsTotal" => put("connections", state("total"), num()),
+            "ConnsAsyncWriting" => put("connections", state("writing"), num()),
+            "ConnsAsyncKeepAlive" => put("connections", state("keepalive"), num()),
+            "ConnsAsyncClosing" => put("connections", state("closing"), num()),
+            "Scoreboard" => {
+                let labels = [
+                    ('_', "idle"),
+                    ('S', "startup"),
+                    ('R', "read"),
+                    ('W', "reply"),
+                    ('K', "keepalive"),
+                    ('D', "dns"),
+                    ('C', "closing"),
+                    ('L', "logging"),
+                    ('G', "graceful_stop"),
+                    ('I', "idle_cleanup"),
+                    ('.', "open_slot"),
+                ];
+                for (_, l) in labels {
+                    put("scoreboard", state(l), 0.0);
+                }
+                for c in v.chars() {
+                    let l = labels.iter().find(|(k, _)| *k == c).unwrap().1;
+                    put("scoreboard", state(l), 1.0);
+                }
+            }
+            _ => {}
+        }
+    }
+    if cpu {
+        put(
+            "cpu_time_ms_total",
+            String::from("{type=\"system\"}"),
+            1000.0 * system,
+        );
+        put(
+            "cpu_time_ms_total",
+            String::from("{type=\"user\"}"),
+            1000.0 * user,
+        );
+    }
+    put(
+        "info",
+        format!("{{mpm=\"{mpm}\",version=\"{version}\"}}"),
+        1.0,
+    );
+    let mut out = String::new();
+    for (name, (help, kind, series)) in families {
+        out += &format!("# HELP apache_{name} {help}\n# TYPE apache_{name} {kind}\n");
+        for (labels, value) in series {
+            out += &format!("apache_{name}{labels} ");
+            super::prometheus::write_go_float(&mut out, value).unwrap();
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn prometheus_shows_what_apache_exporter_makes_of_auto() {
+    let prom =
+        |info: &ServerInfo<'_>, board: &Scoreboard<'_>| text(|s| render_prometheus(s, info, board));
+    let (owned, info) = apache_cpu_board();
+    let board = owned.view();
+    let ours = prom(&info, &board);
+    assert_eq!(ours, exporter_view(&auto(&info, &board)));
+    // A few lines spelled out, so the comparison above cannot pass on two empty texts.
+    for line in [
+        "apache_accesses_total 30000\n",
+        "apache_sent_kilobytes_total 39205\n",
+        "apache_duration_ms_total 2529\n",
+        "apache_cpu_time_ms_total{type=\"user\"} 470\n",
+        "apache_cpu_time_ms_total{type=\"system\"} 980\n",
+        "apache_info{mpm=\"event\",version=\"Apache/2.4.67 (Debian)\"} 1\n",
+        "apache_version 2.04067\n",
+        "apache_load{interval=\"1min\"} 8.81\n",
+        "apache_scoreboard{state=\"reply\"} 1\n",
+        "apache_scoreboard{state=\"idle\"} 49\n",
+        "apache_scoreboard{state=\"open_slot\"} 100\n",
+        "apache_workers{state=\"busy\"} 1\n",
+        "apache_up 1\n",
+        "# TYPE apache_accesses_total counter\n",
+    ] {
+        assert!(ours.contains(line), "{line:?} missing in\n{ours}");
+    }
+    // The worker MPM and ExtendedStatus Off leave out what `?auto` leaves out.
+    for (is_async, extended_status) in [(false, true), (true, false), (false, false)] {
+        let other = ServerInfo {
+            is_async,
+            extended_status,
+            ..info
+        };
+        let ours = prom(&other, &board);
+        assert_eq!(ours, exporter_view(&auto(&other, &board)));
+        assert_eq!(ours.contains("apache_connections"), is_async);
+        assert_eq!(ours.contains("apache_accesses_total"), extended_status);
+    }
+    // A fresh server, and one up 0 seconds with CPU time (`?auto`'s infinite CPULoad).
+    let owned = apache_board(unix(23, 15, 28, 45), (1, 19));
+    let board = owned.view();
+    serve(board.worker(0, 0).unwrap(), 1340, 0);
+    let info = apache_info(unix(23, 15, 28, 48), [0.73, 0.65, 0.36]);
+    assert_eq!(prom(&info, &board), exporter_view(&auto(&info, &board)));
+    assert!(prom(&info, &board).contains("apache_cpuload 0\n"));
+}
+
+#[test]
+fn prometheus_is_chosen_by_its_query_word() {
+    assert_eq!(Query::parse("prometheus").format(), Format::Prometheus);
+    assert_eq!(Query::parse("auto&prometheus").format(), Format::Prometheus);
+    assert_eq!(Query::parse("metrics").format(), Format::Html);
+    assert_eq!(
+        Format::Prometheus.content_type(),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+}

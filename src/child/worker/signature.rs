@@ -21,12 +21,27 @@ pub(super) fn append(
     port: u16,
     admin: &str,
 ) {
+    append_after(page, b"<hr>\n", signature, software, name, port, admin);
+}
+
+/// [`append`] with `prefix` before the `<address>` line in place of error pages' `<hr>`:
+/// mod_autoindex's listings have none (`ap_psignature("", r)`).
+pub(super) fn append_after(
+    page: &mut Vec<u8>,
+    prefix: &[u8],
+    signature: Signature,
+    software: &str,
+    name: &[u8],
+    port: u16,
+    admin: &str,
+) {
     if signature == Signature::Off || !page.ends_with(PAGE_END) {
         return;
     }
     let body_end = page.len() - PAGE_END.len();
     page.truncate(body_end);
-    page.extend_from_slice(b"<hr>\n<address>");
+    page.extend_from_slice(prefix);
+    page.extend_from_slice(b"<address>");
     escape_html(page, software.as_bytes());
     page.extend_from_slice(b" Server at ");
     if signature == Signature::Email {

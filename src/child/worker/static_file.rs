@@ -17,8 +17,9 @@ use eventmpm_core::http1::{Method, Request, Status};
 
 use super::Worker;
 use super::emit::SMALL_FILE;
-use super::plan::{Blocking, Body, Reply, WouldBlock};
+use super::plan::{Blocking, Body, Client, Reply, WouldBlock};
 use super::respond::RequestTime;
+use crate::modules::deflate;
 use crate::open_files::{OpenError, OpenFile};
 use crate::sys;
 
@@ -32,6 +33,7 @@ impl Worker<'_> {
         follow: bool,
         time: &RequestTime,
         blocking: Blocking,
+        client: Client,
     ) -> Result<Reply, WouldBlock> {
         let method = req.method().as_str();
         let host = self.host();
@@ -41,7 +43,7 @@ impl Worker<'_> {
             Blocking::Allowed => {
                 match files.get_or_open(self.site, host, path, follow, time.started) {
                     Ok(f) => f,
-                    Err(e) => return Ok(self.open_failed(e, req, path)),
+                    Err(e) => return Ok(self.open_failed(e, req, path, follow, time, client)),
                 }
             }
         };
@@ -61,6 +63,16 @@ impl Worker<'_> {
             last_modified: Some(file.mtime),
         };
         let answer = representation::answer(req, size, &validators, now);
+        // mod_deflate: a listed type, not already encoded, longer than gzip's overhead.
+        let compressible = file.deflate
+            && size > deflate::MIN_SIZE
+            && matches!(answer, Answer::Full | Answer::Partial { .. });
+        if compressible
+            && size <= deflate::MAX_WHOLE
+            && deflate::accepts_gzip(req.header("Accept-Encoding"))
+        {
+            return self.gzip_file(req, &file, etag.as_bytes(), now, blocking);
+        }
         let body = match answer {
             Answer::Full | Answer::Partial { .. } => {
                 let (start, len) = answer.body(size).unwrap_or((0, size));
@@ -81,6 +93,9 @@ impl Worker<'_> {
         for (name, value) in &fields[..n] {
             self.fields.push(name, value);
         }
+        if matches!(answer, Answer::Full | Answer::Partial { .. }) {
+            self.push_encoding_fields(&file, compressible);
+        }
         Ok(match (answer, body) {
             (Answer::NotModified, _) => Reply::new(Status::NOT_MODIFIED),
             (Answer::PreconditionFailed | Answer::NotSatisfiable, _) | (_, None) => {
@@ -91,6 +106,7 @@ impl Worker<'_> {
                 body,
                 close: false,
                 filename: Some(file.filename.clone()),
+                length_unknown: false,
             },
         })
     }
@@ -126,24 +142,127 @@ impl Worker<'_> {
         }
     }
 
+    /// `Content-Encoding` and `Content-Language` from the file's extensions, and `Vary` where
+    /// the response could have been compressed.
+    fn push_encoding_fields(&mut self, file: &OpenFile, vary: bool) {
+        if vary {
+            self.fields.push("Vary", b"Accept-Encoding");
+        }
+        if let Some(e) = &file.content_encoding {
+            self.fields.push("Content-Encoding", e.as_bytes());
+        }
+        if let Some(l) = &file.content_language {
+            self.fields.push("Content-Language", l.as_bytes());
+        }
+    }
+
+    /// The whole of `file`, gzipped (mod_deflate; see [`deflate`] for the rules): 200 even for
+    /// a `Range`, as httpd answers; a `HEAD` gets the fields, and a length where httpd gives
+    /// one ([`deflate::Settings::head_length`]). Only a worker compresses.
+    fn gzip_file(
+        &mut self,
+        req: &Request<'_>,
+        file: &Arc<OpenFile>,
+        etag: &[u8],
+        now: i64,
+        blocking: Blocking,
+    ) -> Result<Reply, WouldBlock> {
+        if blocking == Blocking::Never {
+            return Err(WouldBlock);
+        }
+        let head = req.method() == Method::Head;
+        let settings = &self.site.output.deflate;
+        let contents = file.contents.as_deref();
+        let read = |buf: &mut [u8], at: u64| match contents {
+            Some(c) => {
+                let at = (at as usize).min(c.len());
+                let n = buf.len().min(c.len() - at);
+                buf[..n].copy_from_slice(&c[at..at + n]);
+                Ok(n)
+            }
+            None => std::os::unix::fs::FileExt::read_at(&file.file, buf, at),
+        };
+        // The body, or for a HEAD the length its head announces (if any).
+        let compressed = if head {
+            settings.head_length(file.size, read).map(Err)
+        } else {
+            settings.compress(file.size, read).map(Ok)
+        };
+        let body = match compressed {
+            Ok(b) => b,
+            Err(e) => {
+                log::error!("cannot read {}: {e}", file.filename);
+                return Ok(self.error_reply(
+                    Status::INTERNAL_SERVER_ERROR,
+                    req.method().as_str(),
+                    b"",
+                ));
+            }
+        };
+        let etag = settings.etag(etag);
+        let stored = Stored {
+            size: 0,
+            content_type: file.content_type.as_deref().map(str::as_bytes),
+            etag: etag.as_deref().unwrap_or(b""),
+            modified: file.mtime,
+            modified_text: Some(&file.last_modified),
+        };
+        let mut text = FieldText::new();
+        let mut fields = [("", &b""[..]); representation::MAX_FIELDS];
+        let n = Answer::Full.fields(&stored, now, &mut text, &mut fields);
+        for (name, value) in &fields[..n] {
+            if *name == "ETag" && etag.is_none() {
+                continue;
+            }
+            self.fields.push(name, value);
+        }
+        self.fields.push("Vary", b"Accept-Encoding");
+        self.fields.push("Content-Encoding", b"gzip");
+        if let Some(l) = &file.content_language {
+            self.fields.push("Content-Language", l.as_bytes());
+        }
+        let mut reply = Reply::new(Status::OK);
+        reply.filename = Some(file.filename.clone());
+        match body {
+            Ok(b) => reply.body = Body::Page(b),
+            // A HEAD's body is never sent: a placeholder of the announced length.
+            Err(Some(len)) => reply.body = Body::Page(vec![0; len as usize]),
+            Err(None) => reply.length_unknown = true,
+        }
+        Ok(reply)
+    }
+
     /// The reply when no file can be served for `path`.
-    fn open_failed(&mut self, e: OpenError, req: &Request<'_>, path: &[u8]) -> Reply {
+    fn open_failed(
+        &mut self,
+        e: OpenError,
+        req: &Request<'_>,
+        path: &[u8],
+        follow: bool,
+        time: &RequestTime,
+        client: Client,
+    ) -> Reply {
         let method = req.method().as_str();
         match e {
             OpenError::Io(e) => self.open_error(&e, method, crate::site::relative_path(path)),
+            // mod_dir's DirectorySlash Off: the directory is answered at its slashless URL,
+            // with no DirectoryIndex (a listing, if allowed).
+            OpenError::DirectoryWithoutSlash if !self.site.output.directory_slash => {
+                self.no_index(req, path, follow, time, client)
+            }
             OpenError::DirectoryWithoutSlash => {
-                // mod_dir's DirectorySlash: redirect to the directory's canonical URL.
-                let mut loc = Vec::with_capacity(path.len() + 1 + 64);
-                loc.extend_from_slice(req.target().path().as_bytes());
-                loc.push(b'/');
+                // mod_dir's DirectorySlash: redirect to the directory's URL with a slash,
+                // absolute as httpd makes it (ap_construct_url, UseCanonicalName Off).
+                let mut rel = crate::modules::autoindex::escape_path(path, true).into_bytes();
+                rel.push(b'/');
                 if let Some(q) = req.target().query() {
-                    loc.push(b'?');
-                    loc.extend_from_slice(q.as_bytes());
+                    rel.push(b'?');
+                    rel.extend_from_slice(q.as_bytes());
                 }
+                let loc = self.absolute_url(req, client, &rel);
                 self.error_reply(Status::MOVED_PERMANENTLY, method, &loc)
             }
-            // No index and no directory listings: httpd without mod_autoindex answers 403.
-            OpenError::NoIndex => self.error_reply(Status::FORBIDDEN, method, b""),
+            OpenError::NoIndex => self.no_index(req, path, follow, time, client),
             OpenError::NotRegular(served) => {
                 log::info!("refusing to serve a non-regular file: {}", served.display());
                 self.error_reply(Status::FORBIDDEN, method, b"")

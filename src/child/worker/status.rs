@@ -49,6 +49,7 @@ impl Worker<'_> {
         let r = match format {
             Format::Auto => status::render_auto(&mut page, &info, &board),
             Format::Json => status::render_json(&mut page, &info, &board),
+            Format::Prometheus => status::render_prometheus(&mut page, &info, &board),
             Format::Html => status::render_html(&mut page, &info, &board, &query),
         };
         if r.is_err() {

@@ -1,0 +1,232 @@
+//! A directory without a DirectoryIndex file: its listing where `Options Indexes` allows one
+//! (mod_autoindex, [`crate::modules::autoindex`]), else 403 as httpd answers. Only a worker
+//! gets here (the listener never opens a directory), so a listing never holds up the listener.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use eventmpm_core::http1::{Method, Request, Status};
+
+use super::Worker;
+use super::plan::Client;
+use super::plan::{Body, Reply};
+use super::respond::RequestTime;
+use crate::modules::autoindex::{self, Insert};
+use crate::modules::deflate;
+
+impl Worker<'_> {
+    /// The answer for the directory at the URL-path `path` (decoded) that has no index file.
+    pub(super) fn no_index(
+        &mut self,
+        req: &Request<'_>,
+        path: &[u8],
+        follow: bool,
+        time: &RequestTime,
+        client: Client,
+    ) -> Reply {
+        let method = req.method();
+        let output = &self.site.output;
+        let host = self.host();
+        let dir = host.document_root.join(crate::site::relative_path(path));
+        // The directory as httpd's log lines and `%f` show it: with one trailing slash.
+        let dir_text = format!("{}/", dir.display().to_string().trim_end_matches('/'));
+        // mod_autoindex takes GET (and HEAD) only, before it looks at Options; httpd's
+        // default handler then has no file to give a POST: 404.
+        if method != Method::Get && method != Method::Head {
+            return self.error_reply(Status::NOT_FOUND, method.as_str(), b"");
+        }
+        if !output.indexes(&dir) {
+            log::error!(
+                "[client {}] AH01276: Cannot serve directory {}: No matching DirectoryIndex ({}) found, and server-generated directory index forbidden by Options directive",
+                client.peer,
+                dir_text,
+                if host.directory_index.is_empty() {
+                    "none".to_string()
+                } else {
+                    host.directory_index.join(",")
+                }
+            );
+            let status = if output.autoindex.forbidden_is_not_found() {
+                Status::NOT_FOUND
+            } else {
+                Status::FORBIDDEN
+            };
+            return self.error_reply(status, method.as_str(), b"");
+        }
+        let settings = &output.autoindex;
+        let content_type = settings.content_type();
+        if method == Method::Head {
+            // httpd sends a listing's HEAD with its type and no length (and no Vary: the
+            // empty body never reaches mod_deflate).
+            self.fields.push("Content-Type", content_type.as_bytes());
+            let mut r = Reply::new(Status::OK);
+            r.length_unknown = true;
+            return r;
+        }
+        let root = &host.document_root;
+        // A slashless directory URL (DirectorySlash Off): httpd's subrequests for its entries
+        // take their URLs (so their access rules) from the URL's parent, and HeaderName and
+        // ReadmeName are looked up there, while the entries themselves are this directory's.
+        let slashless = !path.ends_with(b"/");
+        let url_dir: PathBuf = if slashless {
+            dir.parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.clone())
+        } else {
+            dir.clone()
+        };
+        let url_base: &[u8] = match path.iter().rposition(|&b| b == b'/') {
+            Some(i) => &path[..=i],
+            None => b"/",
+        };
+        let read = autoindex::read_dir(&dir, autoindex::MAX_ENTRIES, |name, _meta, is_link| {
+            let mut uri = url_base.to_vec();
+            uri.extend_from_slice(name);
+            let route = host.route(&uri);
+            if !self.subrequest_allowed(&uri, client) {
+                return false;
+            }
+            if is_link {
+                // Links are followed only where FollowSymLinks allows, and only within the
+                // DocumentRoot, as the static-file handler serves them.
+                let target = dir.join(std::ffi::OsStr::from_bytes(name));
+                return follow
+                    && route.follow_symlinks
+                    && target.canonicalize().is_ok_and(|t| t.starts_with(root));
+            }
+            true
+        });
+        let (entries, truncated) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!(
+                    "[client {}] AH01275: Can't open directory for index: {}: {e}",
+                    client.peer,
+                    dir_text
+                );
+                return self.error_reply(Status::FORBIDDEN, method.as_str(), b"");
+            }
+        };
+        if truncated {
+            log::warn!(
+                "directory {} has more than {} entries: the listing shows the first read",
+                dir.display(),
+                autoindex::MAX_ENTRIES
+            );
+        }
+        let (header_name, readme_name) = settings.inserts();
+        let insert = |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, n, client));
+        let header = insert(header_name);
+        let readme = insert(readme_name);
+        // A readme the listing includes replaces the signature line (httpd's emit_tail).
+        let readme_shown = readme.as_ref().is_some_and(|r| {
+            r.content_type.len() >= 5 && r.content_type[..5].eq_ignore_ascii_case("text/")
+                || r.content_type.eq_ignore_ascii_case("application/xhtml+xml")
+        });
+        let (utc_offset, _) = crate::logformat::local_zone(time.secs);
+        let page = settings.render(autoindex::Request {
+            uri: path,
+            query: req.target().query(),
+            dir: &dir,
+            entries,
+            mime: &self.site.mime,
+            utc_offset: i64::from(utc_offset),
+            header,
+            readme,
+        });
+        self.fields
+            .push("Content-Type", page.content_type.as_bytes());
+        let mut body = page.body;
+        if !readme_shown {
+            let host = self.host();
+            super::signature::append_after(
+                &mut body,
+                b"",
+                host.signature,
+                &self.site.server_software,
+                &self.sig_name,
+                self.sig_port.unwrap_or(80),
+                &host.server_admin,
+            );
+        }
+        let deflate_settings = &self.site.output.deflate;
+        if body.len() as u64 > deflate::MIN_SIZE
+            && deflate_settings.applies_to(Some(&page.content_type))
+        {
+            self.fields.push("Vary", b"Accept-Encoding");
+            if deflate::accepts_gzip(req.header("Accept-Encoding")) {
+                let len = body.len() as u64;
+                let gz = deflate_settings.compress(len, |buf, at| {
+                    let at = at as usize;
+                    let n = buf.len().min(body.len() - at);
+                    buf[..n].copy_from_slice(&body[at..at + n]);
+                    Ok(n)
+                });
+                if let Ok(gz) = gz {
+                    self.fields.push("Content-Encoding", b"gzip");
+                    body = gz;
+                }
+            }
+        }
+        let mut r = Reply::new(Status::OK);
+        r.body = Body::Page(body);
+        // `%f` logs the directory, as httpd's r->filename (with the slash mod_autoindex adds).
+        r.filename = Some(std::sync::Arc::from(dir_text));
+        r
+    }
+
+    /// Whether this client may fetch the decoded URL-path `uri` too ([`crate::modules`]'s
+    /// decision for a subrequest).
+    fn subrequest_allowed(&self, uri: &[u8], client: Client) -> bool {
+        let host = self.host();
+        !host.modules_active
+            || crate::modules::subrequest_allowed(
+                host.sections(uri),
+                client.peer.ip(),
+                client.local,
+                "GET",
+                &self.modules,
+            )
+    }
+
+    /// A `HeaderName`/`ReadmeName` file for the listing of `dir`: a regular file the client
+    /// may read, named relative to the directory (or to the DocumentRoot when it starts with
+    /// `/`), of a text type, its first [`autoindex::MAX_INSERT`] bytes.
+    fn insert(&self, dir: &Path, name: &str, client: Client) -> Option<Insert> {
+        let host = self.host();
+        let root = &host.document_root;
+        let path: PathBuf = match name.strip_prefix('/') {
+            Some(rel) => root.join(rel),
+            None => dir.join(name),
+        };
+        let canon = path.canonicalize().ok()?;
+        let rel = canon.strip_prefix(root).ok()?;
+        let mut uri = b"/".to_vec();
+        uri.extend_from_slice(rel.as_os_str().as_bytes());
+        if !self.subrequest_allowed(&uri, client) {
+            return None;
+        }
+        let meta = std::fs::metadata(&canon).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let content_type = self.site.mime.lookup(&canon)?;
+        let content_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or(&content_type)
+            .trim()
+            .to_string();
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(&canon)
+            .ok()?
+            .take(autoindex::MAX_INSERT)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        Some(Insert {
+            content_type,
+            bytes,
+        })
+    }
+}

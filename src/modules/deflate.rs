@@ -1,0 +1,369 @@
+//! gzip of responses (mod_deflate's `DEFLATE` output filter, as `AddOutputFilterByType DEFLATE
+//! type…` installs it): for the configured media types, when the client accepts gzip.
+//!
+//! As httpd does it: a response of at most [`MIN_SIZE`] bytes is left alone (no `Vary` either);
+//! any other response of a listed type gets `Vary: Accept-Encoding`, and, if the request's
+//! `Accept-Encoding` names `gzip` (without `q=0`), `Content-Encoding: gzip` and its ETag with
+//! `-gzip` inside the quotes (`DeflateAlterETag AddSuffix`, the default). A `Range` is not
+//! applied to a compressed response (the whole compressed body is sent, 200). Conditional
+//! requests are evaluated against the uncompressed file's ETag, as in httpd, so a 304 carries
+//! that ETag. A response already encoded (`AddEncoding`) is not compressed again.
+//!
+//! Where eventmpm differs: httpd streams the compressed body (chunked); we compress a file of
+//! at most [`MAX_WHOLE`] bytes whole, in a worker, into a buffer, and send it with its exact
+//! `Content-Length` (the listener never compresses). Memory per compressed response is bounded
+//! by that: `DeflateBufferSize` bytes of input at a time, and the output, which for the types
+//! compressed is smaller than the input. A larger file goes uncompressed (with `Vary`), so a
+//! client is never sent a body we could not bound. `HEAD` gets the compressed response's
+//! fields, with a `Content-Length` only where httpd gives one: when the compressed stream fits
+//! one `DeflateBufferSize` buffer ([`Settings::head_length`]).
+
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+
+/// Responses of at most this many bytes are not compressed (httpd: the gzip header, the
+/// trailer and 50 bytes for the fields the compression adds).
+pub const MIN_SIZE: u64 = 10 + 8 + 50;
+
+/// The largest body compressed; larger ones are sent as they are.
+pub const MAX_WHOLE: u64 = 1 << 20;
+
+/// The gzip header httpd writes: no name, no time, no extra flags, Unix.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+
+/// `DeflateAlterETag`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlterEtag {
+    /// `-gzip` inside the quotes (the default).
+    AddSuffix,
+    /// The ETag as it is (httpd 2.2's behaviour).
+    NoChange,
+    /// No ETag on compressed responses.
+    Remove,
+}
+
+/// mod_deflate's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The media types compressed (`AddOutputFilterByType DEFLATE …`), lower case.
+    types: Vec<String>,
+    /// `DeflateCompressionLevel` (zlib's default, 6, when unset).
+    level: u32,
+    /// `DeflateBufferSize`: the bytes read and compressed at a time.
+    buffer_size: usize,
+    /// `DeflateAlterETag`.
+    alter_etag: AlterEtag,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            types: Vec::new(),
+            level: 6,
+            buffer_size: 8096,
+            alter_etag: AlterEtag::AddSuffix,
+        }
+    }
+}
+
+impl Settings {
+    /// Apply one of mod_deflate's directives, or `AddOutputFilterByType` (mod_filter) naming
+    /// `DEFLATE` (`name` lowercase); `None` if `name` is not one.
+    pub fn directive(&mut self, name: &str, args: &[&str]) -> Option<Result<(), String>> {
+        let one = |what: &str| -> Result<&str, String> {
+            match args {
+                [a] => Ok(a),
+                _ => Err(format!("{what} takes one argument")),
+            }
+        };
+        let r = match name {
+            "addoutputfilterbytype" => match args {
+                [filters, types @ ..] if !types.is_empty() => {
+                    let mut r = Ok(());
+                    for f in filters.split(';').filter(|f| !f.is_empty()) {
+                        if !f.eq_ignore_ascii_case("deflate") {
+                            r = Err(format!(
+                                "AddOutputFilterByType {f}: eventmpm has no such filter (only DEFLATE)"
+                            ));
+                        }
+                    }
+                    r.map(|()| {
+                        self.types
+                            .extend(types.iter().map(|t| t.to_ascii_lowercase()));
+                    })
+                }
+                _ => Err("AddOutputFilterByType requires at least two arguments, output filter name followed by one or more content-types".into()),
+            },
+            "deflatecompressionlevel" => one("DeflateCompressionLevel").and_then(|v| {
+                match v.parse::<u32>() {
+                    Ok(i @ 1..=9) => {
+                        self.level = i;
+                        Ok(())
+                    }
+                    _ => Err("Compression Level must be between 1 and 9".into()),
+                }
+            }),
+            "deflatebuffersize" => one("DeflateBufferSize").and_then(|v| {
+                match v.parse::<i64>() {
+                    // Bounded above: it is memory per compressing worker.
+                    Ok(n) if n > 0 => {
+                        self.buffer_size = n.min(1 << 20) as usize;
+                        Ok(())
+                    }
+                    _ => Err("DeflateBufferSize should be positive".into()),
+                }
+            }),
+            "deflatealteretag" => one("DeflateAlterEtag").and_then(|v| {
+                self.alter_etag = match v.to_ascii_lowercase().as_str() {
+                    "nochange" => AlterEtag::NoChange,
+                    "addsuffix" => AlterEtag::AddSuffix,
+                    "remove" => AlterEtag::Remove,
+                    _ => {
+                        return Err(
+                            "DeflateAlterETAG accepts only 'NoChange', 'AddSuffix', and 'Remove'"
+                                .into(),
+                        );
+                    }
+                };
+                Ok(())
+            }),
+            "deflatewindowsize" | "deflatememlevel" | "deflatefilternote"
+            | "deflateinflatelimitrequestbody" | "deflateinflateratiolimit"
+            | "deflateinflateratioburst" => Err(format!(
+                "{} is not supported by eventmpm (its gzip uses a 32 KiB window and compresses responses only)",
+                args.first().map_or(name, |_| name)
+            )),
+            _ => return None,
+        };
+        Some(r)
+    }
+
+    /// Whether responses of `content_type` (parameters aside) are compressed.
+    pub fn applies_to(&self, content_type: Option<&str>) -> bool {
+        let Some(ct) = content_type else {
+            return false;
+        };
+        let base = ct.split(';').next().unwrap_or(ct).trim();
+        self.types.iter().any(|t| t.eq_ignore_ascii_case(base))
+    }
+
+    /// The ETag of the compressed response: `None` to send none.
+    pub fn etag(&self, etag: &[u8]) -> Option<Vec<u8>> {
+        match self.alter_etag {
+            AlterEtag::NoChange => Some(etag.to_vec()),
+            AlterEtag::Remove => None,
+            AlterEtag::AddSuffix => {
+                if etag.len() > 2 && etag.ends_with(b"\"") {
+                    let mut t = etag[..etag.len() - 1].to_vec();
+                    t.extend_from_slice(b"-gzip\"");
+                    Some(t)
+                } else {
+                    Some(etag.to_vec())
+                }
+            }
+        }
+    }
+
+    /// gzip `len` bytes read by `read(buffer, offset)` (which fills what it can and says how
+    /// much), `DeflateBufferSize` bytes at a time, with httpd's gzip header.
+    pub fn compress(
+        &self,
+        len: u64,
+        read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+    ) -> std::io::Result<Vec<u8>> {
+        self.compress_within(len, usize::MAX, read)
+            .map(|c| c.unwrap_or_default())
+    }
+
+    /// The `Content-Length` httpd gives the `HEAD` of a compressed response: the compressed
+    /// length if its deflate stream fits one `DeflateBufferSize` buffer (httpd then has the
+    /// whole body before the head goes out), else none (it has streamed the first buffer
+    /// and stops). Compresses no further than that.
+    pub fn head_length(
+        &self,
+        len: u64,
+        read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+    ) -> std::io::Result<Option<u64>> {
+        let limit = GZIP_HEADER.len() + self.buffer_size;
+        self.compress_within(len, limit, read)
+            .map(|c| c.map(|b| b.len() as u64))
+    }
+
+    /// [`Settings::compress`], given up (`None`) once the output passes `limit` bytes before
+    /// the trailer.
+    fn compress_within(
+        &self,
+        len: u64,
+        limit: usize,
+        mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+    ) -> std::io::Result<Option<Vec<u8>>> {
+        let mut out = Vec::with_capacity((len / 3) as usize + 64);
+        out.extend_from_slice(&GZIP_HEADER);
+        let mut crc = flate2::Crc::new();
+        let mut enc = DeflateEncoder::new(out, Compression::new(self.level));
+        let mut buf = vec![0u8; self.buffer_size.min(len.max(1) as usize)];
+        let mut at = 0u64;
+        while at < len {
+            let want = buf.len().min((len - at) as usize);
+            let n = read(&mut buf[..want], at)?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file shrank while it was compressed",
+                ));
+            }
+            crc.update(&buf[..n]);
+            enc.write_all(&buf[..n])?;
+            at += n as u64;
+            if enc.get_ref().len() > limit {
+                return Ok(None);
+            }
+        }
+        let mut out = enc.finish()?;
+        if out.len() > limit {
+            return Ok(None);
+        }
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&(crc.amount()).to_le_bytes());
+        Ok(Some(out))
+    }
+}
+
+/// Whether a request's `Accept-Encoding` value takes gzip, read as mod_deflate reads it: the
+/// first token that is `gzip` (any case), refused by a first parameter `q=0`, `q=0.0`, ….
+pub fn accepts_gzip(accept_encoding: Option<&[u8]>) -> bool {
+    let Some(v) = accept_encoding else {
+        return false;
+    };
+    let v = String::from_utf8_lossy(v);
+    for part in v.split(',') {
+        let mut params = part.split(';');
+        let token = params.next().unwrap_or("").trim();
+        if !token.eq_ignore_ascii_case("gzip") {
+            continue;
+        }
+        return !matches!(
+            params.next().map(str::trim),
+            Some(q) if q.len() >= 3 && "q=0.000".starts_with(q)
+        );
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn set(s: &mut Settings, line: &str) -> Result<(), String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        s.directive(&words[0].to_ascii_lowercase(), &words[1..])
+            .unwrap()
+    }
+
+    #[test]
+    fn accept_encoding_as_mod_deflate_reads_it() {
+        for (v, yes) in [
+            ("gzip", true),
+            ("GZIP", true),
+            ("deflate, gzip", true),
+            ("gzip;q=0.5", true),
+            ("br;q=1.0, gzip; q=0.8", true),
+            ("gzip;q=0", false),
+            ("gzip; q=0.00", false),
+            ("x-gzip", false),
+            ("identity", false),
+            ("*", false),
+            ("", false),
+        ] {
+            assert_eq!(accepts_gzip(Some(v.as_bytes())), yes, "{v:?}");
+        }
+        assert!(!accepts_gzip(None));
+    }
+
+    #[test]
+    fn directives_and_types() {
+        let mut s = Settings::default();
+        set(&mut s, "AddOutputFilterByType DEFLATE text/html text/plain").unwrap();
+        set(
+            &mut s,
+            "AddOutputFilterByType DEFLATE application/JavaScript",
+        )
+        .unwrap();
+        assert!(s.applies_to(Some("text/html; charset=UTF-8")));
+        assert!(s.applies_to(Some("application/javascript")));
+        assert!(!s.applies_to(Some("image/png")));
+        assert!(!s.applies_to(None));
+        assert!(set(&mut s, "AddOutputFilterByType INCLUDES text/html").is_err());
+        assert_eq!(
+            set(&mut s, "DeflateCompressionLevel 10"),
+            Err("Compression Level must be between 1 and 9".into())
+        );
+        assert_eq!(
+            set(&mut s, "DeflateBufferSize 0"),
+            Err("DeflateBufferSize should be positive".into())
+        );
+        set(&mut s, "DeflateCompressionLevel 9").unwrap();
+        assert_eq!(s.etag(b"\"1a-2b\""), Some(b"\"1a-2b-gzip\"".to_vec()));
+        assert_eq!(s.etag(b"W/\"1a-2b\""), Some(b"W/\"1a-2b-gzip\"".to_vec()));
+        set(&mut s, "DeflateAlterETag Remove").unwrap();
+        assert_eq!(s.etag(b"\"1a\""), None);
+        assert!(s.directive("addtype", &["a/b", "x"]).is_none());
+    }
+
+    #[test]
+    fn compresses_to_gzip_that_decompresses_to_the_input() {
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        let s = Settings {
+            buffer_size: 1000,
+            ..Settings::default()
+        };
+        let reads = std::cell::Cell::new(0);
+        let gz = s
+            .compress(data.len() as u64, |buf, at| {
+                reads.set(reads.get() + 1);
+                assert!(buf.len() <= 1000, "reads DeflateBufferSize at a time");
+                let at = at as usize;
+                let n = buf.len().min(data.len() - at);
+                buf[..n].copy_from_slice(&data[at..at + n]);
+                Ok(n)
+            })
+            .unwrap();
+        assert!(reads.get() >= data.len() / 1000);
+        assert_eq!(&gz[..10], &GZIP_HEADER);
+        assert!(gz.len() < data.len() / 2, "{} of {}", gz.len(), data.len());
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+        // HEAD: a length only when the deflate stream fits one buffer.
+        let read = |buf: &mut [u8], at: u64| {
+            let at = at as usize;
+            let n = buf.len().min(data.len() - at);
+            buf[..n].copy_from_slice(&data[at..at + n]);
+            Ok(n)
+        };
+        assert_eq!(s.head_length(data.len() as u64, read).unwrap(), None);
+        let repetitive: Vec<u8> = b"abcdefghij\n".iter().copied().cycle().take(3000).collect();
+        let small = &repetitive[..];
+        let read_small = |buf: &mut [u8], at: u64| {
+            let at = at as usize;
+            let n = buf.len().min(small.len() - at);
+            buf[..n].copy_from_slice(&small[at..at + n]);
+            Ok(n)
+        };
+        let whole = s.compress(3000, read_small).unwrap();
+        assert!(whole.len() < 1000 + 18);
+        assert_eq!(
+            s.head_length(3000, read_small).unwrap(),
+            Some(whole.len() as u64)
+        );
+        // A file that shrinks is an error, not a short body.
+        assert!(s.compress(10, |_, _| Ok(0)).is_err());
+    }
+}
