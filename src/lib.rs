@@ -5,7 +5,6 @@
 pub use eventmpm_core as core;
 
 pub mod accept_mutex;
-pub mod access;
 pub mod board;
 pub mod buffers;
 pub mod cgi;

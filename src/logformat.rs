@@ -22,6 +22,8 @@ pub const COMBINED: &str = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-a
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
     Literal(String),
+    /// `%u`: the authenticated user.
+    RemoteUser,
     ClientIp,
     PeerIp,
     LocalIp,
@@ -70,6 +72,8 @@ enum PortKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFormat {
     items: Vec<Item>,
+    /// `CustomLog … env=[!]VAR`: log only requests with (without) the variable.
+    only_if: Option<(bool, String)>,
 }
 
 /// What one logged request looked like.
@@ -115,6 +119,10 @@ pub struct Entry<'a> {
     pub server_name: &'a str,
     /// The request's Host, if any.
     pub host: Option<&'a [u8]>,
+    /// The user Basic authentication found (`%u`).
+    pub user: Option<&'a str>,
+    /// The request's environment variables (SetEnvIf, SetEnv), for `CustomLog … env=`.
+    pub vars: &'a [(String, String)],
 }
 
 impl LogFormat {
@@ -180,7 +188,8 @@ impl LogFormat {
                 'o' => Item::ResponseHeader(arg.take().ok_or("%o needs a header name: %{Name}o")?),
                 'I' => Item::BytesIn,
                 'k' => Item::KeepAlives,
-                'l' | 'u' | 'L' => Item::Dash,
+                'u' => Item::RemoteUser,
+                'l' | 'L' => Item::Dash,
                 'm' => Item::Method,
                 'O' => Item::BytesOut,
                 'p' => Item::Port(match arg.as_deref() {
@@ -209,7 +218,32 @@ impl LogFormat {
         if !lit.is_empty() {
             items.push(Item::Literal(lit));
         }
-        Ok(LogFormat { items })
+        Ok(LogFormat {
+            items,
+            only_if: None,
+        })
+    }
+
+    /// The format with `CustomLog`'s condition `env=VAR` or `env=!VAR`.
+    pub fn with_condition(mut self, clause: &str) -> Result<LogFormat, String> {
+        let Some(var) = clause.strip_prefix("env=") else {
+            return Err(format!(
+                "CustomLog {clause}: eventmpm supports env=[!]VAR conditions only (not expr=)"
+            ));
+        };
+        self.only_if = Some(match var.strip_prefix('!') {
+            Some(v) => (false, v.to_string()),
+            None => (true, var.to_string()),
+        });
+        Ok(self)
+    }
+
+    /// Whether a request is logged under this format's condition.
+    pub fn wants(&self, e: &Entry<'_>) -> bool {
+        match &self.only_if {
+            None => true,
+            Some((set, var)) => e.vars.iter().any(|(k, _)| k.eq_ignore_ascii_case(var)) == *set,
+        }
     }
 
     /// Whether a line shows request header fields (`%{Name}i`): if not, the caller need not
@@ -288,6 +322,12 @@ fn render_item(
         Item::BytesIn => push_decimal(out, e.bytes_in),
         Item::KeepAlives => push_decimal(out, u64::from(e.keep_alives)),
         Item::Dash => out.push(b'-'),
+        // httpd shows an empty user name as `""`.
+        Item::RemoteUser => match e.user {
+            None => out.push(b'-'),
+            Some("") => out.extend_from_slice(b"\"\""),
+            Some(u) => escape(out, u.as_bytes()),
+        },
         Item::Method => escape(out, e.method.as_bytes()),
         Item::BytesOut => push_decimal(out, e.bytes_out),
         Item::Port(PortKind::Remote) => push_decimal(out, u64::from(e.peer.port())),
@@ -506,7 +546,32 @@ mod tests {
             filename: None,
             server_name: "localhost",
             host: None,
+            user: None,
+            vars: &[],
         }
+    }
+
+    #[test]
+    fn env_conditions() {
+        let vars = [("dontlog".to_string(), "1".to_string())];
+        let mut e = entry(&[]);
+        let plain = LogFormat::parse("%s").unwrap();
+        let without = plain.clone().with_condition("env=!DontLog").unwrap();
+        let with = plain.clone().with_condition("env=dontlog").unwrap();
+        assert!(plain.wants(&e) && without.wants(&e) && !with.wants(&e));
+        e.vars = &vars;
+        assert!(plain.wants(&e) && !without.wants(&e) && with.wants(&e));
+        assert!(plain.with_condition("expr=true").is_err());
+    }
+
+    #[test]
+    fn remote_user() {
+        let mut e = entry(&[]);
+        assert_eq!(render("%u", &e), "-\n");
+        e.user = Some("ann");
+        assert_eq!(render("%u %l", &e), "ann -\n");
+        e.user = Some("");
+        assert_eq!(render("%u", &e), "\"\"\n");
     }
 
     fn render(fmt: &str, e: &Entry<'_>) -> String {

@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -13,10 +12,11 @@ use std::sync::Mutex;
 use eventmpm_core::conn::KeepAliveSettings;
 use eventmpm_core::http1::{Status, date, error_page::ErrorPage};
 
-use crate::access::Access;
 use crate::config::{Handler, ServerConfig};
 use crate::logformat::LogFormat;
 use crate::mime::MimeTypes;
+use crate::modules::mapping::{dir_applies, trailing_slashes};
+use crate::modules::{SectionSettings, ServerSettings};
 use crate::vhosts::HostTable;
 
 /// A `CustomLog`: a file and its format. Threads buffer lines and append them in batches
@@ -73,12 +73,26 @@ pub struct Host {
     pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
-    /// `<Location>` sections.
-    pub locations: Vec<(String, Option<Handler>, Access)>,
-    /// `<Directory>` sections under the DocumentRoot, relative to it, longest last.
-    pub directories: Vec<(PathBuf, Access, Option<bool>)>,
-    /// `<Files>` and `<FilesMatch>` sections with access rules, in configuration order.
-    pub files: Vec<(crate::config::FilesPattern, Access)>,
+    /// `<Location>` sections: the prefix and the handler.
+    pub locations: Vec<(String, Option<Handler>)>,
+    /// The `<Location>` sections that set something in [`crate::modules`], in configuration
+    /// order: the prefix and the settings.
+    pub module_locations: Vec<(String, SectionSettings)>,
+    /// Whether any section sets `Header` lines (else responses skip that step).
+    pub any_headers: bool,
+    /// `<Directory>` sections, shortest path first.
+    pub directories: Vec<DirSection>,
+    /// `<Files>` and `<FilesMatch>` sections with the modules' settings, in configuration
+    /// order.
+    pub files: Vec<(crate::config::FilesPattern, SectionSettings)>,
+    /// Server-level settings of [`crate::modules`].
+    pub modules: ServerSettings,
+    /// Whether any section or the server configures anything in [`crate::modules`]: when not,
+    /// requests skip them entirely.
+    pub modules_active: bool,
+    /// Each `Alias`'s directory (canonical) and a descriptor on it, opened at start (`None`
+    /// if it could not be: its URLs answer 404), in the order of `modules.aliases`.
+    pub alias_roots: Vec<(PathBuf, Option<OwnedFd>)>,
     /// ServerName.
     pub server_name: String,
     /// ServerAdmin, for error pages.
@@ -126,15 +140,28 @@ pub struct Site {
     pub open_file_cache: crate::open_files::Settings,
 }
 
+/// A `<Directory>` section as a child applies it.
+#[derive(Debug, Clone)]
+pub struct DirSection {
+    /// The canonical directory, without a trailing `/` (`/` itself is empty).
+    pub path: PathBuf,
+    /// `Options [-]FollowSymLinks`, if the section says.
+    pub follow_symlinks: Option<bool>,
+    /// The modules' settings.
+    pub modules: SectionSettings,
+    /// Whether they set anything (sections that do not are passed over per request).
+    pub active: bool,
+}
+
 /// What the configuration says about one request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route<'s> {
     /// The handler (static files unless a Location says otherwise).
     pub handler: Handler,
-    /// The access rules in force, if any section set some.
-    pub access: Option<&'s Access>,
     /// Whether symbolic links may be followed (inside the DocumentRoot only).
     pub follow_symlinks: bool,
+    /// Ties the route to the host it came from.
+    pub host: std::marker::PhantomData<&'s Host>,
 }
 
 impl Site {
@@ -215,11 +242,6 @@ impl Site {
     pub fn choose(&self, local: std::net::SocketAddr, host: Option<&str>) -> usize {
         self.table.choose(local, host).min(self.hosts.len() - 1)
     }
-
-    /// Whether `peer` may fetch what `route` describes.
-    pub fn allows(route: &Route<'_>, peer: IpAddr, local: IpAddr) -> bool {
-        route.access.is_none_or(|a| a.allows(peer, local))
-    }
 }
 
 /// Open a `CustomLog` file for appending.
@@ -261,22 +283,46 @@ impl Host {
                 (cfg.document_root.clone(), None)
             }
         };
-        let mut directories: Vec<(PathBuf, Access, Option<bool>)> = Vec::new();
-        for d in &cfg.directories {
-            // Sections outside the DocumentRoot can only matter for `/` (httpd's default
-            // `<Directory /> Require all denied`), which covers everything: keep it as the root.
-            let canon = d.path.canonicalize().unwrap_or_else(|_| d.path.clone());
-            let rel = if root.starts_with(&canon) {
-                PathBuf::new()
-            } else if let Ok(r) = canon.strip_prefix(&root) {
-                r.to_path_buf()
-            } else {
-                continue;
-            };
-            directories.push((rel, d.access.clone(), d.follow_symlinks));
-        }
+        let mut directories: Vec<DirSection> = cfg
+            .directories
+            .iter()
+            .map(|d| {
+                let canon = d.path.canonicalize().unwrap_or_else(|_| d.path.clone());
+                let bytes = canon.as_os_str().as_bytes();
+                let trimmed = &bytes[..bytes.len() - trailing_slashes(bytes)];
+                DirSection {
+                    path: PathBuf::from(std::ffi::OsStr::from_bytes(trimmed)),
+                    follow_symlinks: d.follow_symlinks,
+                    modules: d.modules.clone(),
+                    active: !d.modules.is_empty(),
+                }
+            })
+            .collect();
         // Shorter paths apply first and longer ones override them, as httpd merges them.
-        directories.sort_by_key(|(p, _, _)| p.components().count());
+        directories.sort_by_key(|d| d.path.components().count());
+        let alias_roots = cfg
+            .server_modules
+            .aliases
+            .iter()
+            .map(|a| {
+                let dir = Path::new(a.root());
+                let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+                let fd = match crate::sys::open_dir(&canon) {
+                    Ok(fd) => Some(fd),
+                    Err(e) => {
+                        log::warn!("Alias target {} cannot be opened: {e}", canon.display());
+                        None
+                    }
+                };
+                (canon, fd)
+            })
+            .collect();
+        let files: Vec<(crate::config::FilesPattern, SectionSettings)> = cfg
+            .files_sections
+            .iter()
+            .filter(|f| !f.modules.is_empty())
+            .map(|f| (f.pattern.clone(), f.modules.clone()))
+            .collect();
         Ok(Host {
             document_root: root,
             root_fd,
@@ -284,15 +330,33 @@ impl Host {
             locations: cfg
                 .locations
                 .iter()
-                .map(|l| (l.path.clone(), l.handler.clone(), l.access.clone()))
+                .map(|l| (l.path.clone(), l.handler.clone()))
                 .collect(),
-            directories,
-            files: cfg
-                .files_sections
+            module_locations: cfg
+                .locations
                 .iter()
-                .filter(|f| !f.access.is_empty())
-                .map(|f| (f.pattern.clone(), f.access.clone()))
+                .filter(|l| !l.modules.is_empty())
+                .map(|l| (l.path.clone(), l.modules.clone()))
                 .collect(),
+            any_headers: {
+                let m = &cfg.server_modules;
+                !m.section.headers.is_empty()
+                    || !m.host_section.headers.is_empty()
+                    || cfg.locations.iter().any(|l| !l.modules.headers.is_empty())
+                    || cfg
+                        .directories
+                        .iter()
+                        .any(|d| !d.modules.headers.is_empty())
+                    || files.iter().any(|(_, f)| !f.headers.is_empty())
+            },
+            modules_active: !cfg.server_modules.is_empty()
+                || cfg.locations.iter().any(|l| !l.modules.is_empty())
+                || directories.iter().any(|d| !d.modules.is_empty())
+                || !files.is_empty(),
+            directories,
+            files,
+            modules: cfg.server_modules.clone(),
+            alias_roots,
             server_name: cfg.server_name.clone(),
             server_admin: cfg
                 .server_admin
@@ -305,50 +369,29 @@ impl Host {
         })
     }
 
-    /// The handler and access rules for a decoded request path. `<Directory>` sections apply
-    /// first (shortest to longest), `<Location>` sections after them (in configuration order),
-    /// each overriding the access rules of what came before, as httpd merges them.
+    /// The handler and symbolic-link rule for a decoded request path. `<Directory>` sections
+    /// apply first (shortest to longest), `<Location>` sections after them (in configuration
+    /// order), each overriding what came before, as httpd merges them.
     pub fn route(&self, path: &[u8]) -> Route<'_> {
         let mut r = Route {
             handler: Handler::Default,
-            access: None,
             follow_symlinks: true,
+            host: std::marker::PhantomData,
         };
-        // Compared as bytes, component by component: the path is normalised (no empty, `.`
-        // or `..` segments), and `Path`'s component iteration cost a cheap request 1 % of its
-        // CPU.
-        let rel = path.strip_prefix(b"/");
-        for (dir, access, follow) in &self.directories {
-            let dir = dir.as_os_str().as_bytes();
-            let applies = dir.is_empty() || rel.is_some_and(|p| is_within(p, dir));
-            if applies {
-                if !access.is_empty() {
-                    r.access = Some(access);
-                }
-                if let Some(f) = follow {
-                    r.follow_symlinks = *f;
-                }
+        let (base, rest) = self.file_base(path);
+        for d in &self.directories {
+            if let Some(f) = d.follow_symlinks
+                && dir_applies(d.path.as_os_str().as_bytes(), base, &rest)
+            {
+                r.follow_symlinks = f;
             }
         }
-        // <Files> after <Directory>, before <Location>, as httpd merges them; matched on the
-        // last segment of the URL-path.
-        if !self.files.is_empty() {
-            let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-            for (pattern, access) in &self.files {
-                if pattern.matches(name) {
-                    r.access = Some(access);
-                }
-            }
-        }
-        for (prefix, handler, access) in &self.locations {
+        for (prefix, handler) in &self.locations {
             // httpd's non-regex <Location> is a plain prefix match on the URL-path.
-            if path.starts_with(prefix.as_bytes()) {
-                if let Some(h) = handler {
-                    r.handler = h.clone();
-                }
-                if !access.is_empty() {
-                    r.access = Some(access);
-                }
+            if let Some(h) = handler
+                && path.starts_with(prefix.as_bytes())
+            {
+                r.handler = h.clone();
             }
         }
         r
@@ -357,7 +400,7 @@ impl Host {
 
 /// Whether the relative path `path` is `dir` or beneath it (`dir` relative too, without a
 /// trailing slash).
-fn is_within(path: &[u8], dir: &[u8]) -> bool {
+pub(crate) fn is_within(path: &[u8], dir: &[u8]) -> bool {
     let dir = dir.strip_suffix(b"/").unwrap_or(dir);
     match path.strip_prefix(dir) {
         Some(rest) => rest.is_empty() || rest.starts_with(b"/"),

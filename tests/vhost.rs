@@ -340,9 +340,9 @@ fn vhost_config_errors_name_file_and_line() {
             "ServerAlias only used in <VirtualHost>",
         ),
         (
-            "Header set X-Frame-Options DENY\n",
+            "ProxyPass / http://127.0.0.1:9/\n",
             1,
-            "Invalid command 'Header', perhaps misspelled or defined by a module not included in the server configuration (mod_headers is not implemented by eventmpm)",
+            "Invalid command 'ProxyPass', perhaps misspelled or defined by a module not included in the server configuration (mod_proxy is not implemented by eventmpm)",
         ),
         (
             "DocumentRoot ${EVENTMPM_SURELY_UNSET_VAR}\n",

@@ -90,6 +90,49 @@ fn host_and_port(host: &str) -> (String, Option<&str>) {
     (name, port.filter(|p| !p.is_empty()))
 }
 
+/// The variables for a request's header fields: `HTTP_*` and `CONTENT_TYPE`, fields of one name
+/// merged with `, ` in order of first appearance; `Content-Length` (taken from the framing) and
+/// credentials left out.
+pub fn field_vars<'a>(fields: impl Iterator<Item = (&'a str, &'a [u8])>) -> Vec<(String, Vec<u8>)> {
+    let mut merged: Vec<(String, Vec<u8>)> = Vec::new();
+    for (field, value) in fields {
+        let lower = field.to_ascii_lowercase();
+        let name = match lower.as_str() {
+            "content-type" => "CONTENT_TYPE".to_string(),
+            // Taken from the framing (a chunked body has none).
+            "content-length" => continue,
+            "authorization" | "proxy-authorization" | "proxy" => continue,
+            _ => match http_name(field) {
+                Some(n) => n,
+                None => continue,
+            },
+        };
+        match merged.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => {
+                v.extend_from_slice(b", ");
+                v.extend_from_slice(value);
+            }
+            None => merged.push((name, value.to_vec())),
+        }
+    }
+    merged
+}
+
+/// Replace the header-field variables of `env` by those of `fields` (the request's fields as
+/// `RequestHeader` lines edited them).
+pub fn replace_field_vars<'a>(
+    env: &mut Vec<(OsString, OsString)>,
+    fields: impl Iterator<Item = (&'a str, &'a [u8])>,
+) {
+    env.retain(|(n, _)| {
+        let n = n.as_bytes();
+        !n.starts_with(b"HTTP_") && n != b"CONTENT_TYPE"
+    });
+    for (n, v) in field_vars(fields) {
+        var(env, &n, &v);
+    }
+}
+
 /// The environment for `script` answering `req` on a connection from `peer` to `local`.
 pub fn build(
     req: &Request<'_>,
@@ -101,27 +144,7 @@ pub fn build(
 ) -> Vec<(OsString, OsString)> {
     let mut env = Vec::with_capacity(32 + req.headers().len());
     // Header fields first, merged by name in order of first appearance.
-    let mut merged: Vec<(String, Vec<u8>)> = Vec::new();
-    for h in req.headers() {
-        let lower = h.name.to_ascii_lowercase();
-        let name = match lower.as_str() {
-            "content-type" => "CONTENT_TYPE".to_string(),
-            // Taken from the framing below (a chunked body has none).
-            "content-length" => continue,
-            "authorization" | "proxy-authorization" | "proxy" => continue,
-            _ => match http_name(h.name) {
-                Some(n) => n,
-                None => continue,
-            },
-        };
-        match merged.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, v)) => {
-                v.extend_from_slice(b", ");
-                v.extend_from_slice(h.value);
-            }
-            None => merged.push((name, h.value.to_vec())),
-        }
-    }
+    let merged = field_vars(req.headers().iter().map(|h| (h.name, h.value)));
     for (n, v) in &merged {
         var(&mut env, n, v);
     }

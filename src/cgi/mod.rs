@@ -28,7 +28,6 @@ pub mod headers;
 pub mod process;
 
 use std::ffi::OsString;
-use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -36,7 +35,6 @@ use std::time::Duration;
 
 use eventmpm_core::http1::Status;
 
-use crate::access::Access;
 use crate::config::{Handler, ServerConfig};
 use crate::site::Route;
 
@@ -55,7 +53,6 @@ struct DirRule {
     exec_cgi: Option<bool>,
     handler: Option<Handler>,
     extensions: Vec<String>,
-    access: Access,
 }
 
 /// The CGI configuration a child runs with.
@@ -143,7 +140,6 @@ impl Settings {
                 exec_cgi: d.exec_cgi,
                 handler: d.handler.clone(),
                 extensions: d.cgi_extensions.clone(),
-                access: d.access.clone(),
             })
             .collect();
         dirs.sort_by_key(|d| d.path.components().count());
@@ -195,20 +191,18 @@ impl Settings {
             .any(|d| d.handler == Some(Handler::Cgi) && full.starts_with(&d.path))
     }
 
-    /// Resolve `decoded` (a normalised request path) to a script, checking access for `peer`
-    /// (ScriptAlias'd scripts take the `<Directory>` rules of their own directory, then the
-    /// `<Location>` rules; others the route's). `route` is the URL's route under the
-    /// DocumentRoot; `locations` the site's `<Location>` sections.
-    #[allow(clippy::too_many_arguments)]
-    pub fn locate(
-        &self,
-        docroot: &Path,
-        locations: &[(String, Option<Handler>, Access)],
-        route: &Route<'_>,
-        decoded: &[u8],
-        peer: IpAddr,
-        local: IpAddr,
-    ) -> Lookup {
+    /// The ScriptAlias directory `decoded` lies under, and how many of its bytes the prefix
+    /// matched.
+    pub fn script_alias(&self, decoded: &[u8]) -> Option<(&Path, usize)> {
+        self.aliases
+            .iter()
+            .find(|(prefix, _)| alias_matches(prefix.as_bytes(), decoded))
+            .map(|(prefix, dir)| (dir.as_path(), prefix.len()))
+    }
+
+    /// Resolve `decoded` (a normalised request path) to a script. `route` is the URL's route;
+    /// access has been checked by then (`crate::modules`), for the script's own directory.
+    pub fn locate(&self, docroot: &Path, route: &Route<'_>, decoded: &[u8]) -> Lookup {
         let alias = self
             .aliases
             .iter()
@@ -292,30 +286,6 @@ impl Settings {
             if !is_cgi {
                 return Lookup::NotCgi;
             }
-        }
-        // Access: the route's rules for files under the DocumentRoot; for ScriptAlias'd ones
-        // the script directory's own <Directory> rules, then the <Location>s.
-        let access = if aliased {
-            let mut a = rules
-                .iter()
-                .rev()
-                .find(|d| !d.access.is_empty())
-                .map(|d| &d.access);
-            for (prefix, _, acc) in locations {
-                if decoded.starts_with(prefix.as_bytes()) && !acc.is_empty() {
-                    a = Some(acc);
-                }
-            }
-            a
-        } else {
-            route.access
-        };
-        if access.is_some_and(|a| !a.allows(peer, local)) {
-            log::info!(
-                "client denied by server configuration: {} (client {peer})",
-                file.display()
-            );
-            return Lookup::Refused(Status::FORBIDDEN);
         }
         if !real.starts_with(&base_real) {
             log::error!(

@@ -1,10 +1,8 @@
-//! `<Files>`, `<Files ~>` and `<FilesMatch>` sections: access rules for files by name.
+//! `<Files>`, `<Files ~>` and `<FilesMatch>` sections: settings for files by name.
 //!
 //! The name is the last segment of the request's URL-path (httpd matches the file's name after
 //! mapping, which is the same segment for the static files and scripts eventmpm serves, except
 //! that a directory's DirectoryIndex file is not matched by its own name).
-
-use crate::access::Access;
 
 /// What a `<Files>` section matches.
 #[derive(Debug, Clone)]
@@ -40,8 +38,8 @@ impl FilesPattern {
 pub struct Files {
     /// What it matches.
     pub pattern: FilesPattern,
-    /// Its `Require` lines.
-    pub access: Access,
+    /// Its access, authentication, header and variable settings ([`crate::modules`]).
+    pub modules: crate::modules::SectionSettings,
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 
 use eventmpm_core::config::Config;
 
-use crate::access::Access;
 use crate::logformat::{self, LogFormat};
 pub use files::{Files, FilesPattern};
 pub use modules::Modules;
@@ -81,23 +80,23 @@ pub struct ScriptAlias {
 }
 
 /// A `<Location path>` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Location {
     /// The URL-path prefix it applies to.
     pub path: String,
     /// Its handler, if set.
     pub handler: Option<Handler>,
-    /// Its `Require` lines.
-    pub access: Access,
+    /// Its access, authentication, header, redirect and variable settings.
+    pub modules: crate::modules::SectionSettings,
 }
 
 /// A `<Directory path>` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Directory {
     /// The filesystem directory it applies to (absolute).
     pub path: PathBuf,
-    /// Its `Require` lines.
-    pub access: Access,
+    /// Its access, authentication, header, redirect and variable settings.
+    pub modules: crate::modules::SectionSettings,
     /// `Options FollowSymLinks` (httpd's default is on): follow symbolic links that stay
     /// inside the DocumentRoot.
     pub follow_symlinks: Option<bool>,
@@ -198,6 +197,9 @@ pub struct ServerConfig {
     pub vhosts: Vec<VirtualHost>,
     /// Names from `-D` and `Define` (for `<IfDefine>`, `${NAME}` and `-S`).
     pub defines: Vec<(String, Option<String>)>,
+    /// Server-level access, header, alias, redirect and variable settings
+    /// ([`crate::modules`]).
+    pub server_modules: crate::modules::ServerSettings,
     /// Non-fatal notes produced while reading (LoadModule of a module eventmpm replaces…),
     /// logged once the error log is open.
     pub notes: Vec<String>,
@@ -240,6 +242,7 @@ impl ServerConfig {
             modules: Modules::default(),
             vhosts: Vec::new(),
             defines: Vec::new(),
+            server_modules: crate::modules::ServerSettings::default(),
             notes: Vec::new(),
             files: Vec::new(),
             builtin: false,
@@ -324,6 +327,7 @@ impl ServerConfig {
         if !v.custom_logs.is_empty() {
             c.custom_logs = v.custom_logs.clone();
         }
+        c.server_modules = self.server_modules.for_host(&v.modules);
         c.vhosts = Vec::new();
         c
     }
@@ -508,16 +512,7 @@ mod tests {
             (status.path.as_str(), &status.handler),
             ("/server-status", &Some(Handler::ServerStatus))
         );
-        assert!(
-            status
-                .access
-                .allows("127.0.0.1".parse().unwrap(), "127.0.0.1".parse().unwrap())
-        );
-        assert!(
-            !status
-                .access
-                .allows("192.0.2.1".parse().unwrap(), "127.0.0.1".parse().unwrap())
-        );
+        assert!(status.modules.authz.has_rules(), "Require local");
         assert!(cfg.extended_status);
     }
 

@@ -21,6 +21,16 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("logio_module", "mod_logio.c"),
     ("authz_core_module", "mod_authz_core.c"),
     ("authz_host_module", "mod_authz_host.c"),
+    // crate::modules: access, Basic authentication, headers, variables.
+    ("authz_user_module", "mod_authz_user.c"),
+    ("access_compat_module", "mod_access_compat.c"),
+    ("auth_basic_module", "mod_auth_basic.c"),
+    ("authn_core_module", "mod_authn_core.c"),
+    ("authn_file_module", "mod_authn_file.c"),
+    ("authz_groupfile_module", "mod_authz_groupfile.c"),
+    ("headers_module", "mod_headers.c"),
+    ("setenvif_module", "mod_setenvif.c"),
+    ("env_module", "mod_env.c"),
     ("reqtimeout_module", "mod_reqtimeout.c"),
     // ScriptAlias; CGI as mod_cgid runs it (a process per request, killed with its group), and
     // under mod_cgi's name too, since configurations test either.

@@ -9,7 +9,6 @@ use eventmpm_core::config::{Applied, Context};
 
 use super::vars;
 use super::*;
-use crate::access::{Access, Rule};
 use crate::logformat::LogFormat;
 
 /// Walks configuration texts, applying each line.
@@ -30,6 +29,8 @@ pub(super) struct Reader {
 enum Scope {
     /// A conditional that evaluated true: transparent.
     Conditional,
+    /// A section of `crate::modules` (`<RequireAll>`…): transparent to other directives.
+    Module,
     Location(usize),
     Directory(usize),
     /// A `<Files>` or `<FilesMatch>` section: `Require` only.
@@ -93,11 +94,16 @@ impl Reader {
                 .map_err(|m| err(number, m))?;
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             match line.kind {
-                LineKind::SectionClose => {
-                    if scopes.pop() == Some(Scope::VirtualHost) {
-                        self.close_vhost();
+                LineKind::SectionClose => match scopes.pop() {
+                    Some(Scope::Module) => {
+                        let inner = innermost(&scopes);
+                        if let Some(s) = self.module_section(inner) {
+                            crate::modules::close_section(s).map_err(|m| err(number, m))?;
+                        }
                     }
-                }
+                    Some(Scope::VirtualHost) => self.close_vhost(),
+                    _ => {}
+                },
                 LineKind::SectionOpen => {
                     let lname = name.to_ascii_lowercase();
                     match lname.as_str() {
@@ -132,7 +138,7 @@ impl Reader {
                                         .into(),
                                 ));
                             }
-                            if !scopes.iter().all(|s| s.is_server_level()) {
+                            if innermost(&scopes).is_some() {
                                 return Err(err(
                                     number,
                                     "<Location> cannot occur within <Location> or <Directory> section"
@@ -142,7 +148,7 @@ impl Reader {
                             self.cfg.locations.push(Location {
                                 path: path.to_string(),
                                 handler: None,
-                                access: Access::default(),
+                                modules: Default::default(),
                             });
                             scopes.push(Scope::Location(self.cfg.locations.len() - 1));
                         }
@@ -157,7 +163,7 @@ impl Reader {
                                         .into(),
                                 ));
                             }
-                            if !scopes.iter().all(|s| s.is_server_level()) {
+                            if innermost(&scopes).is_some() {
                                 return Err(err(
                                     number,
                                     "<Directory> cannot occur within <Location> or <Directory> section"
@@ -167,7 +173,7 @@ impl Reader {
                             let path = self.cfg.resolve(path);
                             self.cfg.directories.push(Directory {
                                 path,
-                                access: Access::default(),
+                                modules: Default::default(),
                                 follow_symlinks: None,
                                 exec_cgi: None,
                                 handler: None,
@@ -199,7 +205,7 @@ impl Reader {
                                 FilesPattern::parse(pattern, regex).map_err(|m| err(number, m))?;
                             self.cfg.files_sections.push(Files {
                                 pattern,
-                                access: Access::default(),
+                                modules: Default::default(),
                             });
                             scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
                         }
@@ -220,23 +226,48 @@ impl Reader {
                             scopes.push(Scope::VirtualHost);
                         }
                         _ => {
-                            if let Some(module) = super::known::module_of(&format!("<{name}")) {
-                                return Err(err(
-                                    number,
-                                    super::known::refusal(&format!("<{name}"), module),
-                                ));
+                            let inner = innermost(&scopes);
+                            let in_server = inner.is_none();
+                            match crate::modules::open_section(
+                                self.module_section(inner),
+                                &lname,
+                                &args,
+                            ) {
+                                Some(r) => {
+                                    r.map_err(|m| {
+                                        err(
+                                            number,
+                                            if in_server {
+                                                format!("<{name}> not allowed here")
+                                            } else {
+                                                m
+                                            },
+                                        )
+                                    })?;
+                                    scopes.push(Scope::Module);
+                                }
+                                None => {
+                                    if let Some(module) =
+                                        super::known::module_of(&format!("<{name}"))
+                                    {
+                                        return Err(err(
+                                            number,
+                                            super::known::refusal(&format!("<{name}"), module),
+                                        ));
+                                    }
+                                    return Err(err(
+                                        number,
+                                        format!(
+                                            "Invalid command '<{name}', perhaps misspelled or defined by a module not included in the server configuration"
+                                        ),
+                                    ));
+                                }
                             }
-                            return Err(err(
-                                number,
-                                format!(
-                                    "Invalid command '<{name}', perhaps misspelled or defined by a module not included in the server configuration"
-                                ),
-                            ));
                         }
                     }
                 }
                 LineKind::Directive => {
-                    let scope = scopes.iter().rev().find(|s| !s.is_server_level()).copied();
+                    let scope = innermost(&scopes);
                     self.directive(file, number, &name, &args, scope, depth)
                         .map_err(|m| err(number, m))?;
                     for f in std::mem::take(&mut self.includes) {
@@ -265,6 +296,9 @@ impl Reader {
         depth: usize,
     ) -> Result<(), String> {
         let lname = name.to_ascii_lowercase();
+        if let Some(r) = self.module_directive(name, args, scope) {
+            return r;
+        }
         let one = |what: &str| -> Result<&str, String> {
             match args {
                 [a] => Ok(a),
@@ -453,12 +487,9 @@ impl Reader {
             }
             "customlog" => {
                 server_only()?;
-                let (target, fmt) = match args {
-                    [t, f] => (*t, *f),
-                    [t, f, env] if env.starts_with("env=") || env.starts_with("expr=") => {
-                        let _ = (t, f);
-                        return Err("conditional CustomLog (env=/expr=) is not supported by eventmpm".into());
-                    }
+                let (target, fmt, condition) = match args {
+                    [t, f] => (*t, *f, None),
+                    [t, f, c] if c.starts_with("env=") || c.starts_with("expr=") => (*t, *f, Some(*c)),
                     _ => return Err("CustomLog takes 2-3 arguments, a file name, a custom log format string or format name, and an optional \"env=\" or \"expr=\" clause (see docs)".into()),
                 };
                 if target.starts_with('|') {
@@ -466,10 +497,13 @@ impl Reader {
                         "piped CustomLog targets are not supported by eventmpm; give a file".into(),
                     );
                 }
-                let format = match self.formats.get(fmt) {
+                let mut format = match self.formats.get(fmt) {
                     Some(f) => f.clone(),
                     None => LogFormat::parse(fmt)?,
                 };
+                if let Some(c) = condition {
+                    format = format.with_condition(c)?;
+                }
                 let path = self.cfg.resolve(target);
                 match host {
                     Some(k) => self.cfg.vhosts[k].custom_logs.push((path, format)),
@@ -621,15 +655,6 @@ impl Reader {
                     .map_err(|_| "CGIScriptTimeout has wrong format".to_string())?;
                 self.cfg.cgi_script_timeout = Some(std::time::Duration::from_secs(secs.max(1)));
             }
-            "require" => {
-                let rule = Rule::parse(args)?;
-                match scope {
-                    Some(Scope::Location(i)) => self.cfg.locations[i].access.push(rule),
-                    Some(Scope::Directory(i)) => self.cfg.directories[i].access.push(rule),
-                    Some(Scope::Files(i)) => self.cfg.files_sections[i].access.push(rule),
-                    _ => return Err("Require not allowed here".into()),
-                }
-            }
             "options" => {
                 let Some(Scope::Directory(i)) = scope else {
                     return Err("Options not allowed here".into());
@@ -777,6 +802,57 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+impl Reader {
+    /// The `crate::modules` settings of the section `scope` names (`None` at server level).
+    fn module_section(
+        &mut self,
+        scope: Option<Scope>,
+    ) -> Option<&mut crate::modules::SectionSettings> {
+        match scope {
+            Some(Scope::Location(i)) => Some(&mut self.cfg.locations[i].modules),
+            Some(Scope::Directory(i)) => Some(&mut self.cfg.directories[i].modules),
+            Some(Scope::Files(i)) => Some(&mut self.cfg.files_sections[i].modules),
+            _ => None,
+        }
+    }
+
+    /// The one dispatch into `crate::modules`: `None` if the directive is not theirs.
+    fn module_directive(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        scope: Option<Scope>,
+    ) -> Option<Result<(), String>> {
+        let vhost = self.vhost;
+        let cfg = &mut self.cfg;
+        let mut at = crate::modules::At {
+            server_root: &cfg.server_root,
+            notes: &mut cfg.notes,
+        };
+        let section = match scope {
+            Some(Scope::Location(i)) => Some(&mut cfg.locations[i].modules),
+            Some(Scope::Directory(i)) => Some(&mut cfg.directories[i].modules),
+            Some(Scope::Files(i)) => Some(&mut cfg.files_sections[i].modules),
+            _ => None,
+        };
+        // A line directly in a <VirtualHost> sets that host's own server-level settings.
+        let server = match vhost {
+            Some(k) if section.is_none() => &mut cfg.vhosts[k].modules,
+            _ => &mut cfg.server_modules,
+        };
+        crate::modules::directive(server, section, name, args, &mut at)
+    }
+}
+
+/// The innermost section that is not transparent (a true conditional, a `<RequireAll>`…).
+fn innermost(scopes: &[Scope]) -> Option<Scope> {
+    scopes
+        .iter()
+        .rev()
+        .find(|s| !matches!(s, Scope::Conditional | Scope::Module | Scope::VirtualHost))
+        .copied()
 }
 
 impl Reader {

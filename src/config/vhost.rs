@@ -125,6 +125,8 @@ pub struct VirtualHost {
     pub script_aliases: Range<usize>,
     /// Its entries in [`ServerConfig::files_sections`](super::ServerConfig::files_sections).
     pub files: Range<usize>,
+    /// Its own server-level settings of [`crate::modules`] (lines directly inside it).
+    pub modules: crate::modules::ServerSettings,
 }
 
 impl VirtualHost {
@@ -155,6 +157,7 @@ impl VirtualHost {
             directories: starts.1..starts.1,
             script_aliases: starts.2..starts.2,
             files: starts.3..starts.3,
+            modules: crate::modules::ServerSettings::default(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use eventmpm_core::http1::date;
 use eventmpm_core::http1::etag::Etag;
 
-use crate::site::{Host, Site, relative_path};
+use crate::site::{Host, Site};
 use crate::sys;
 
 /// An opened static file and its metadata as `fstat` gave them when it was opened. Immutable:
@@ -97,12 +97,11 @@ impl OpenFile {
         path: &[u8],
         follow: bool,
     ) -> Result<OpenFile, OpenError> {
-        let rel = relative_path(path);
+        // Beneath the DocumentRoot, or an Alias's directory.
+        let (root_fd, root_path, rel) = host.file_root(path).map_err(OpenError::Io)?;
+        let rel: &Path = &rel;
         let open = |rel: &Path| {
-            let Some(root_fd) = &host.root_fd else {
-                return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
-            };
-            sys::open_beneath(root_fd, &host.document_root, rel, follow)
+            sys::open_beneath(root_fd, root_path, rel, follow)
                 .and_then(|f| f.metadata().map(|m| (f, m)))
         };
         let (mut file, mut meta) = open(rel).map_err(OpenError::Io)?;
@@ -128,7 +127,7 @@ impl OpenFile {
         if !meta.is_file() {
             return Err(OpenError::NotRegular(served));
         }
-        let filename = host.document_root.join(&served).display().to_string();
+        let filename = root_path.join(&served).display().to_string();
         let contents = (meta.len() <= CONTENTS_MAX)
             .then(|| {
                 let mut bytes = vec![0u8; meta.len() as usize].into_boxed_slice();

@@ -274,7 +274,9 @@ impl ThreadLog<'_> {
         let mut guard = self.lock();
         let lines = &mut *guard;
         for &i in which {
-            if let (Some(buf), Some(log)) = (lines.bufs.get_mut(i), self.logs.get(i)) {
+            if let (Some(buf), Some(log)) = (lines.bufs.get_mut(i), self.logs.get(i))
+                && log.format.wants(entry)
+            {
                 log.format.render(entry, &mut lines.cache, buf);
             }
         }
@@ -412,6 +414,8 @@ impl Worker<'_> {
             filename: sent.filename,
             server_name: &host.server_name,
             host: req.host().map(str::as_bytes),
+            user: self.modules.user.as_deref(),
+            vars: self.modules.vars.pairs(),
         };
         self.log.add(&entry, &host.logs, now);
     }

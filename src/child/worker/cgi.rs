@@ -70,7 +70,6 @@ impl Worker<'_> {
     pub(super) fn cgi_route(
         &mut self,
         req: &Request<'_>,
-        io: &ConnIo,
         decoded: &[u8],
         route: &Route<'_>,
     ) -> Option<Reply> {
@@ -78,14 +77,7 @@ impl Worker<'_> {
             return None;
         }
         let host = self.host();
-        let found = host.cgi.locate(
-            &host.document_root,
-            &host.locations,
-            route,
-            decoded,
-            io.peer.ip(),
-            io.local.ip(),
-        );
+        let found = host.cgi.locate(&host.document_root, route, decoded);
         match found {
             Lookup::NotCgi => None,
             Lookup::Refused(status) => Some(self.error_reply(status, req.method().as_str(), b"")),
@@ -100,6 +92,47 @@ impl Worker<'_> {
                 Some(r)
             }
         }
+    }
+
+    /// The script's response fields as the `Header` lines in force edit them, or `None` when
+    /// no line applies.
+    fn script_headers(
+        &mut self,
+        req: &Request<'_>,
+        fields: &[(&str, &[u8])],
+        status: Status,
+        time: &RequestTime,
+    ) -> Option<Vec<(String, Vec<u8>)>> {
+        let host = self.host();
+        if !host.modules_active {
+            return None;
+        }
+        let raw = req.target().path().as_bytes();
+        let mut decoded = vec![0u8; raw.len() + 1];
+        let n = path::normalize(raw, &mut decoded).ok()?;
+        let sections = host.sections(&decoded[..n]);
+        if !crate::modules::has_headers(sections.clone()) {
+            return None;
+        }
+        let mut table: Vec<(String, Vec<u8>)> = fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_vec()))
+            .collect();
+        let code = status.code();
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        crate::modules::apply_headers(
+            sections,
+            &mut self.modules,
+            &mut table,
+            code < 300 || code == 304,
+            req.headers(),
+            time.micros,
+            now_us,
+        );
+        Some(table)
     }
 
     /// Run `script` for `req` and answer the client. The connection's input holds the head
@@ -195,7 +228,26 @@ impl Worker<'_> {
             url: ctx.original.target().path().as_bytes(),
             query: ctx.original.target().query().map(str::as_bytes),
         });
-        let env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
+        let mut env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
+        crate::modules::add_cgi_vars(&self.modules, &mut env);
+        if host.modules_active {
+            let raw = req.target().path().as_bytes();
+            let mut decoded = vec![0u8; raw.len() + 1];
+            if let Ok(n) = path::normalize(raw, &mut decoded) {
+                let sections = host.sections(&decoded[..n]);
+                if let Some(table) = crate::modules::edited_request_fields(
+                    sections,
+                    &self.modules,
+                    req.headers(),
+                    ctx.time.micros,
+                ) {
+                    crate::cgi::env::replace_field_vars(
+                        &mut env,
+                        table.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
+                    );
+                }
+            }
+        }
         let name = script.name();
         let file = script.filename.display().to_string();
         let mut ex = match Exchange::start(
@@ -317,6 +369,14 @@ impl Worker<'_> {
         }
         for (n, v) in &script_head.fields {
             fields.push((n.as_str(), v));
+        }
+        // `Header` lines apply to a script's fields as to any response's.
+        let edited = self.script_headers(req, &fields, status, ctx.time);
+        if let Some(table) = &edited {
+            fields = table
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_slice()))
+                .collect();
         }
         let size: usize = fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
         let mut buf = vec![0u8; size + 1024];

@@ -22,9 +22,9 @@ use crate::child::connio::{Mem, Output, Sent};
 /// write; larger ones go out with sendfile.
 pub(super) const SMALL_FILE: u64 = 8 * 1024;
 /// Response fields beyond the head writer's own (Allow, Location, Content-Type, the
-/// representation's, Vary, Content-Encoding, Content-Language, Refresh): more than any reply
-/// plans.
-const MAX_FIELDS: usize = 12;
+/// representation's, Vary, Content-Encoding, Content-Language, Refresh, and what `Header`
+/// lines add): more are dropped (logged).
+const MAX_FIELDS: usize = 32;
 
 /// The `Date` value, formatted once per second per thread.
 pub(super) struct DateCache {
@@ -90,8 +90,14 @@ impl Worker<'_> {
         let mut buf = self.shared.pool.take()?;
         let mut spans = [("", &b""[..]); MAX_FIELDS];
         let n = self.fields.spans.len().min(spans.len());
+        if n < self.fields.spans.len() {
+            log::warn!(
+                "a response has {} header fields; only {MAX_FIELDS} are sent",
+                self.fields.spans.len()
+            );
+        }
         for (slot, (name, s, e)) in spans.iter_mut().zip(&self.fields.spans) {
-            *slot = (*name, &self.fields.bytes[*s..*e]);
+            *slot = (self.fields.name(*name), &self.fields.bytes[*s..*e]);
         }
         let date = *self.date.get(now);
         let written = ResponseHead {

@@ -76,6 +76,8 @@ pub(super) struct Worker<'s> {
     /// This is the listener thread answering cheap requests: it has no worker record, and
     /// counts its requests in the child's process record.
     listener: bool,
+    /// The request's variables and user ([`crate::modules`]).
+    modules: crate::modules::RequestState,
     /// The host answering the current request (an index into the site's hosts), chosen when
     /// its head is parsed ([`crate::vhosts`]).
     host: usize,
@@ -126,6 +128,7 @@ impl<'s> Worker<'s> {
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::new(),
             listener: false,
+            modules: Default::default(),
             host: 0,
             sig_name: Vec::new(),
             sig_port: None,
@@ -148,6 +151,7 @@ impl<'s> Worker<'s> {
             clean_close: false,
             cpu: crate::cputime::Sampler::default(),
             prefetch: Vec::with_capacity(emit::SMALL_FILE as usize),
+            modules: Default::default(),
             listener: true,
             host: 0,
             sig_name: Vec::new(),

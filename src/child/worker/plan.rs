@@ -18,7 +18,7 @@ use super::Worker;
 use super::respond::RequestTime;
 use crate::child::connio::ConnIo;
 use crate::config::Handler;
-use crate::site::Site;
+use crate::modules::{self, Outcome};
 
 /// Whether planning may block the calling thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,8 +122,15 @@ impl<'h> FieldRoom<'h> {
 /// thread (no allocation per request once it has grown to the largest set).
 pub(super) struct Fields {
     /// (name, start, end) into `bytes`.
-    pub(super) spans: Vec<(&'static str, usize, usize)>,
+    pub(super) spans: Vec<(FieldName, usize, usize)>,
     pub(super) bytes: Vec<u8>,
+}
+
+/// A response field's name: the server's own, or one a `Header` line wrote (in `bytes`).
+#[derive(Clone, Copy)]
+pub(super) enum FieldName {
+    Static(&'static str),
+    Bytes(usize, usize),
 }
 
 impl Fields {
@@ -142,7 +149,38 @@ impl Fields {
     pub(super) fn push(&mut self, name: &'static str, value: &[u8]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(value);
-        self.spans.push((name, start, self.bytes.len()));
+        self.spans
+            .push((FieldName::Static(name), start, self.bytes.len()));
+    }
+
+    /// A field's name.
+    pub(super) fn name(&self, name: FieldName) -> &str {
+        match name {
+            FieldName::Static(n) => n,
+            FieldName::Bytes(s, e) => std::str::from_utf8(&self.bytes[s..e]).unwrap_or(""),
+        }
+    }
+
+    /// The fields as an owned table, for `Header` lines to edit; `self` is left empty.
+    fn take_table(&mut self, out: &mut Vec<(String, Vec<u8>)>) {
+        out.clear();
+        for &(n, s, e) in &self.spans {
+            out.push((self.name(n).to_string(), self.bytes[s..e].to_vec()));
+        }
+        self.clear();
+    }
+
+    /// Replace the fields by `table`'s.
+    fn put_table(&mut self, table: &[(String, Vec<u8>)]) {
+        self.clear();
+        for (n, v) in table {
+            let ns = self.bytes.len();
+            self.bytes.extend_from_slice(n.as_bytes());
+            let vs = self.bytes.len();
+            self.bytes.extend_from_slice(v);
+            self.spans
+                .push((FieldName::Bytes(ns, vs), vs, self.bytes.len()));
+        }
     }
 }
 
@@ -253,6 +291,7 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Decision, WouldBlock> {
         self.fields.clear();
+        self.modules.reset();
         // The connection's default host answers a request whose head does not parse; a parsed
         // one names its own.
         self.host = self
@@ -315,7 +354,8 @@ impl Worker<'_> {
         let asked = Asked {
             version: req.version(),
             head_only: req.method() == Method::Head,
-            keep_alive: req.keep_alive(),
+            // SetEnvIf's `nokeepalive` (Debian's setenvif.conf sets it for old browsers).
+            keep_alive: req.keep_alive() && !self.modules.vars.is_set("nokeepalive"),
         };
         Ok(Decision {
             reply,
@@ -346,7 +386,16 @@ impl Worker<'_> {
         // handlers use the rest of the worker; it is put back below (no allocation per request).
         let mut buf = std::mem::take(&mut self.path);
         let reply = match path::normalize(req.target().path().as_bytes(), &mut buf) {
-            Ok(n) => self.handle_path(req, io, &buf[..n], time, blocking),
+            Ok(n) => {
+                let reply = self.handle_path(req, io, &buf[..n], time, blocking);
+                if let Ok(r) = &reply
+                    && self.host().modules_active
+                    && !matches!(r.body, Body::Cgi(_))
+                {
+                    self.module_headers(req, &buf[..n], r.status, time);
+                }
+                reply
+            }
             Err(e) => {
                 log::info!("{} (client {})", e.reason(), io.peer.ip());
                 Ok(self.error_reply(e.status(), method.as_str(), b""))
@@ -366,21 +415,18 @@ impl Worker<'_> {
         blocking: Blocking,
     ) -> Result<Reply, WouldBlock> {
         let method = req.method();
+        if self.host().modules_active
+            && let Some(reply) = self.module_checks(req, io, decoded, blocking)?
+        {
+            return Ok(reply);
+        }
         let route = self.host().route(decoded);
         // Finding a script looks at the file system.
         if blocking == Blocking::Never && self.cgi_may_apply(&route) {
             return Err(WouldBlock);
         }
-        if let Some(reply) = self.cgi_route(req, io, decoded, &route) {
+        if let Some(reply) = self.cgi_route(req, decoded, &route) {
             return Ok(reply);
-        }
-        if !Site::allows(&route, io.peer.ip(), io.local.ip()) {
-            log::info!(
-                "client denied by server configuration: {} (client {})",
-                String::from_utf8_lossy(decoded),
-                io.peer.ip()
-            );
-            return Ok(self.error_reply(Status::FORBIDDEN, method.as_str(), b""));
         }
         let allowed: &[Method<'_>] = match route.handler {
             Handler::ServerStatus => &STATUS_METHODS,
@@ -409,6 +455,99 @@ impl Worker<'_> {
                 self.static_file(req, decoded, route.follow_symlinks, time, blocking, client)
             }
         }
+    }
+
+    /// The steps of [`crate::modules`] before a handler: server redirects, SetEnvIf, access and
+    /// authentication, section redirects, mod_env. `Some` reply if one of them answers.
+    fn module_checks(
+        &mut self,
+        req: &Request<'_>,
+        io: &ConnIo,
+        decoded: &[u8],
+        blocking: Blocking,
+    ) -> Result<Option<Reply>, WouldBlock> {
+        let site = self.host();
+        let sections = site.sections(decoded);
+        // Most paths of most sites: nothing configured for them (one pass over the sections
+        // that set something, nothing allocated).
+        if site.modules.setenvif.is_empty()
+            && site.modules.redirects.is_empty()
+            && sections.clone().next().is_none()
+        {
+            return Ok(None);
+        }
+        // A password check (bcrypt) is too slow for a thread that must not block.
+        if blocking == Blocking::Never && modules::needs_authentication(sections.clone()) {
+            return Err(WouldBlock);
+        }
+        let uri = String::from_utf8_lossy(decoded);
+        let protocol = match req.version() {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http09 => "HTTP/0.9",
+            _ => "HTTP/1.1",
+        };
+        let facts = modules::Request {
+            peer: io.peer.ip(),
+            local: io.local.ip(),
+            local_port: io.local.port(),
+            method: req.method().as_str(),
+            protocol,
+            uri: &uri,
+            query: req.target().query(),
+            host: req.host().unwrap_or(&site.server_name),
+            headers: req.headers(),
+        };
+        let outcome = modules::translate(&site.modules, &facts)
+            .or_else(|| modules::check(&site.modules, sections, &facts, &mut self.modules));
+        let method = req.method().as_str();
+        Ok(outcome.map(|o| match o {
+            Outcome::Redirect { status, location } => {
+                let status = Status::new(status).unwrap_or(Status::INTERNAL_SERVER_ERROR);
+                self.error_reply(status, method, location.as_deref().unwrap_or("").as_bytes())
+            }
+            Outcome::Forbidden => self.error_reply(Status::FORBIDDEN, method, b""),
+            Outcome::Unauthorized(challenge) => {
+                self.fields.push("WWW-Authenticate", challenge.as_bytes());
+                self.error_reply(Status::UNAUTHORIZED, method, b"")
+            }
+            Outcome::ServerError => self.error_reply(Status::INTERNAL_SERVER_ERROR, method, b""),
+        }))
+    }
+
+    /// mod_headers: the `Header` lines in force edit the response's fields.
+    fn module_headers(
+        &mut self,
+        req: &Request<'_>,
+        decoded: &[u8],
+        status: Status,
+        time: &RequestTime,
+    ) {
+        let site = self.host();
+        if !site.any_headers {
+            return;
+        }
+        let sections = site.sections(decoded);
+        if !modules::has_headers(sections.clone()) {
+            return;
+        }
+        let code = status.code();
+        let success = code < 300 || code == 304;
+        let mut table = Vec::new();
+        self.fields.take_table(&mut table);
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        modules::apply_headers(
+            sections,
+            &mut self.modules,
+            &mut table,
+            success,
+            req.headers(),
+            time.micros,
+            now_us,
+        );
+        self.fields.put_table(&table);
     }
 
     /// httpd's `default_handler` for a method the handler does not implement

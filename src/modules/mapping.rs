@@ -1,0 +1,162 @@
+//! Where a request's file lies and which sections apply to it: a ScriptAlias'd or `Alias`ed
+//! path maps to its directory, anything else lies beneath the DocumentRoot; the `<Directory>`
+//! sections that hold the file, the `<Files>` sections its name matches and the `<Location>`
+//! sections its URL-path starts with give the settings in force ([`Host::sections`]), in
+//! httpd's merge order.
+
+use std::borrow::Cow;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use super::Sections;
+use crate::site::{Host, is_within, relative_path};
+
+impl Host {
+    /// Where the file for `path` lies, for `<Directory>` matching: a directory (canonical,
+    /// without a trailing `/`) and the path beneath it (without a leading `/`). A ScriptAlias
+    /// maps to its directory; anything else lies beneath the DocumentRoot.
+    pub fn file_base<'p>(&'p self, path: &'p [u8]) -> (&'p [u8], Cow<'p, [u8]>) {
+        if let Some((dir, len)) = self.cgi.script_alias(path) {
+            let rest = path.get(len..).unwrap_or(b"");
+            let rest = &rest[rest.iter().take_while(|&&b| b == b'/').count()..];
+            let dir = dir.as_os_str().as_bytes();
+            return (
+                &dir[..dir.len() - trailing_slashes(dir)],
+                Cow::Borrowed(rest),
+            );
+        }
+        if let Some((i, rel)) = self.alias_for(path) {
+            let dir = self.alias_roots[i].0.as_os_str().as_bytes();
+            let rel = match rel {
+                Cow::Borrowed(p) => Cow::Borrowed(p.as_os_str().as_bytes()),
+                Cow::Owned(p) => Cow::Owned(p.into_os_string().into_vec()),
+            };
+            return (&dir[..dir.len() - trailing_slashes(dir)], rel);
+        }
+        let root = self.document_root.as_os_str().as_bytes();
+        (
+            &root[..root.len() - trailing_slashes(root)],
+            Cow::Borrowed(path.strip_prefix(b"/").unwrap_or(path)),
+        )
+    }
+
+    /// The `Alias` that maps `path`, by index into [`Host::alias_roots`], and the file's path
+    /// relative to that alias's directory.
+    pub fn alias_for<'p>(&'p self, path: &'p [u8]) -> Option<(usize, Cow<'p, Path>)> {
+        if self.modules.aliases.is_empty() {
+            return None;
+        }
+        let uri = std::str::from_utf8(path).ok()?;
+        self.modules
+            .aliases
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| a.apply(uri).map(|target| (i, a, target)))
+            .map(|(i, a, target)| {
+                // The target lies beneath the alias's fixed directory (the decoded path holds
+                // no `..`); what follows it is opened beneath that directory's descriptor.
+                let root = a.root();
+                let rel = target
+                    .strip_prefix(root)
+                    .unwrap_or("")
+                    .trim_start_matches('/');
+                (i, Cow::Owned(PathBuf::from(rel)))
+            })
+    }
+
+    /// The directory a URL-path's file is opened beneath (descriptor and path) and the file's
+    /// path relative to it: an `Alias`'s directory, else the DocumentRoot.
+    pub fn file_root<'p>(
+        &'p self,
+        path: &'p [u8],
+    ) -> io::Result<(&'p OwnedFd, &'p Path, Cow<'p, Path>)> {
+        match self.alias_for(path) {
+            Some((i, rel)) => match &self.alias_roots[i] {
+                (dir, Some(fd)) => Ok((fd, dir.as_path(), rel)),
+                (_, None) => Err(io::Error::from(io::ErrorKind::NotFound)),
+            },
+            None => match &self.root_fd {
+                Some(fd) => Ok((
+                    fd,
+                    self.document_root.as_path(),
+                    Cow::Borrowed(relative_path(path)),
+                )),
+                // A DocumentRoot that does not exist: its files are 404s.
+                None => Err(io::Error::from(io::ErrorKind::NotFound)),
+            },
+        }
+    }
+
+    /// The sections of [`crate::modules`] in force for `path`, in merge order: the server's
+    /// defaults, the `<Directory>` sections that hold its file (shortest first), the `<Files>`
+    /// sections its file name matches (in configuration order), the `<Location>` sections that
+    /// match it (in configuration order).
+    pub fn sections<'a>(&'a self, path: &'a [u8]) -> impl Sections<'a> + 'a {
+        let (base, rest) = self.file_base(path);
+        // <Files> match the last segment of the URL-path.
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        // Sections that set nothing here change nothing when merged: they are passed over.
+        std::iter::once(&self.modules.section)
+            .chain(std::iter::once(&self.modules.host_section))
+            .filter(|s| !s.is_empty())
+            .chain(
+                self.directories
+                    .iter()
+                    .filter(move |d| {
+                        d.active && dir_applies(d.path.as_os_str().as_bytes(), base, &rest)
+                    })
+                    .map(|d| &d.modules),
+            )
+            .chain(
+                self.files
+                    .iter()
+                    .filter(move |(pattern, _)| pattern.matches(name))
+                    .map(|(_, m)| m),
+            )
+            .chain(
+                self.module_locations
+                    .iter()
+                    .filter(move |(prefix, _)| path.starts_with(prefix.as_bytes()))
+                    .map(|(_, m)| m),
+            )
+    }
+}
+
+/// How many `/` end `p` (all but a lone root's would be trimmed; the root becomes empty).
+pub fn trailing_slashes(p: &[u8]) -> usize {
+    p.iter().rev().take_while(|&&b| b == b'/').count()
+}
+
+/// Whether the directory `dir` (absolute, without a trailing `/`; the root is empty) holds
+/// the file `base/rest` (`base` likewise, `rest` relative): compared as bytes, component by
+/// component, without building the path.
+pub fn dir_applies(dir: &[u8], base: &[u8], rest: &[u8]) -> bool {
+    if dir.len() <= base.len() {
+        return base.starts_with(dir) && (base.len() == dir.len() || base[dir.len()] == b'/');
+    }
+    dir.starts_with(base) && dir[base.len()] == b'/' && is_within(rest, &dir[base.len() + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dir_applies;
+
+    #[test]
+    fn directories_hold_files_beneath_them_only() {
+        assert!(dir_applies(b"", b"/srv/www", b"a/b"), "/ holds everything");
+        assert!(dir_applies(b"/srv", b"/srv/www", b"a"));
+        assert!(dir_applies(b"/srv/www", b"/srv/www", b""));
+        assert!(dir_applies(b"/srv/www/a", b"/srv/www", b"a/b.txt"));
+        assert!(dir_applies(b"/srv/www/a", b"/srv/www", b"a"));
+        assert!(!dir_applies(b"/srv/www/a", b"/srv/www", b"ab"));
+        assert!(!dir_applies(b"/srv/ww", b"/srv/www", b"a"));
+        assert!(!dir_applies(
+            b"/usr/lib/cgi-bin",
+            b"/srv/www",
+            b"usr/lib/cgi-bin"
+        ));
+        assert!(!dir_applies(b"/srv/www/a", b"/srv/www", b""));
+    }
+}
