@@ -12,7 +12,6 @@ use super::plan::Client;
 use super::plan::{Body, Reply};
 use super::respond::RequestTime;
 use crate::modules::autoindex::{self, Insert};
-use crate::modules::deflate;
 
 impl Worker<'_> {
     /// The answer for the directory at the URL-path `path` (decoded) that has no index file.
@@ -27,7 +26,14 @@ impl Worker<'_> {
         let method = req.method();
         let output = &self.site.output;
         let host = self.host();
-        let dir = host.document_root.join(crate::site::relative_path(path));
+        // The directory an `Alias` maps the URL to, else the one beneath the DocumentRoot.
+        let (root, dir) = match host.file_root(path) {
+            Ok((_, root, rel)) => (root.to_path_buf(), root.join(rel)),
+            Err(_) => (
+                host.document_root.clone(),
+                host.document_root.join(crate::site::relative_path(path)),
+            ),
+        };
         // The directory as httpd's log lines and `%f` show it: with one trailing slash.
         let dir_text = format!("{}/", dir.display().to_string().trim_end_matches('/'));
         // mod_autoindex takes GET (and HEAD) only, before it looks at Options; httpd's
@@ -63,7 +69,6 @@ impl Worker<'_> {
             r.length_unknown = true;
             return r;
         }
-        let root = &host.document_root;
         // A slashless directory URL (DirectorySlash Off): httpd's subrequests for its entries
         // take their URLs (so their access rules) from the URL's parent, and HeaderName and
         // ReadmeName are looked up there, while the entries themselves are this directory's.
@@ -92,7 +97,7 @@ impl Worker<'_> {
                 let target = dir.join(std::ffi::OsStr::from_bytes(name));
                 return follow
                     && route.follow_symlinks
-                    && target.canonicalize().is_ok_and(|t| t.starts_with(root));
+                    && target.canonicalize().is_ok_and(|t| t.starts_with(&root));
             }
             true
         });
@@ -149,25 +154,7 @@ impl Worker<'_> {
                 &host.server_admin,
             );
         }
-        let deflate_settings = &self.site.output.deflate;
-        if body.len() as u64 > deflate::MIN_SIZE
-            && deflate_settings.applies_to(Some(&page.content_type))
-        {
-            self.fields.push("Vary", b"Accept-Encoding");
-            if deflate::accepts_gzip(req.header("Accept-Encoding")) {
-                let len = body.len() as u64;
-                let gz = deflate_settings.compress(len, |buf, at| {
-                    let at = at as usize;
-                    let n = buf.len().min(body.len() - at);
-                    buf[..n].copy_from_slice(&body[at..at + n]);
-                    Ok(n)
-                });
-                if let Ok(gz) = gz {
-                    self.fields.push("Content-Encoding", b"gzip");
-                    body = gz;
-                }
-            }
-        }
+        let body = self.gzip_page(req, &page.content_type, body);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
         // `%f` logs the directory, as httpd's r->filename (with the slash mod_autoindex adds).

@@ -434,6 +434,36 @@ impl Worker<'_> {
         };
         match method {
             Method::Options => {
+                // httpd's type checker has run before OPTIONS is answered: a file (or a
+                // directory's index file) gives the reply its Content-Type.
+                if route.handler == Handler::Default {
+                    let host = self.host();
+                    let files = &self.shared.open_files[host.cache];
+                    let follow = route.follow_symlinks;
+                    let file = match blocking {
+                        Blocking::Never => files
+                            .lookup(decoded, follow, time.started)
+                            .ok_or(WouldBlock)?,
+                        Blocking::Allowed => {
+                            match files.get_or_open(self.site, host, decoded, follow, time.started)
+                            {
+                                Ok(f) => f,
+                                Err(_) => {
+                                    // mod_mime types a missing file by its name all the same.
+                                    let name = crate::site::relative_path(decoded);
+                                    if let Some(t) = self.site.mime.lookup(name) {
+                                        self.fields.push("Content-Type", t.as_bytes());
+                                    }
+                                    self.push_allow(allowed);
+                                    return Ok(Reply::new(Status::OK));
+                                }
+                            }
+                        }
+                    };
+                    if let Some(t) = &file.content_type {
+                        self.fields.push("Content-Type", t.as_bytes());
+                    }
+                }
                 self.push_allow(allowed);
                 return Ok(Reply::new(Status::OK));
             }
