@@ -2,7 +2,8 @@
 //! by eventmpm (issue 13, part 4): two copies of the tree, changed only as an admin would
 //! (ports, runtime directories, DocumentRoot, one more conf and one more site enabled by
 //! symbolic link), the same requests sent to both with Python's http.client, and status, the
-//! fields that matter and bodies compared.
+//! fields that matter (the fetch script's FIELDS: issue 13's list and Content-Range) and bodies
+//! compared.
 //!
 //! Skipped (saying why) when apache2 or its tree is not installed; `ci/install` installs it.
 
@@ -78,6 +79,25 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ("server-status?auto", "GET", "/server-status?auto", &[]),
     (".ht files", "GET", "/.htaccess", &[]),
     ("POST to a file", "POST", "/big.txt", &["Content-Length: 0"]),
+    ("range", "GET", "/big.txt", &["Range: bytes=10-29"]),
+    (
+        "not modified",
+        "GET",
+        "/big.txt",
+        &["If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT"],
+    ),
+    (
+        "host two, missing",
+        "GET",
+        "/gone.txt",
+        &["Host: two.example:80"],
+    ),
+    (
+        "host one, gzip asked",
+        "GET",
+        "/",
+        &["Host: one.example", "Accept-Encoding: gzip"],
+    ),
     ("OPTIONS", "OPTIONS", "/", &[]),
     ("OPTIONS a file", "OPTIONS", "/big.txt", &[]),
     (
