@@ -1,9 +1,9 @@
 //! What Debian's default-enabled httpd modules do beyond serving files: access control
 //! (mod_authz_core, mod_authz_host, mod_authz_user, mod_access_compat), Basic authentication
 //! (mod_auth_basic, mod_authn_file), response headers (mod_headers), redirects and aliases
-//! (mod_alias) and request variables (mod_setenvif, mod_env); and the content modules beside
-//! the static-file handler: directory listings (mod_autoindex), gzip (mod_deflate), and the
-//! directives that steer them and mod_mime and mod_dir ([`output`]).
+//! (mod_alias) and request variables (mod_setenvif, mod_env); and httpd's content modules
+//! beside the static-file handler: directory listings (mod_autoindex), gzip (mod_deflate), and
+//! the directives that steer them and mod_mime and mod_dir ([`output`]).
 //!
 //! Each module's logic is in its own file. This file holds a section's settings of all of
 //! them ([`SectionSettings`], one field on `<Location>`, `<Directory>` and the server), the
@@ -573,18 +573,6 @@ pub fn check<'s>(
     None
 }
 
-/// Whether a subrequest for another path of the same client would be let through: what
-/// mod_autoindex asks for each entry and for `HeaderName`/`ReadmeName` (httpd hides an entry
-/// whose lookup does not end in a 2xx or a redirect). `req` carries the main request's fields
-/// (its credentials), as httpd's subrequests do.
-pub fn subrequest_allowed<'s>(sections: impl Sections<'s>, req: &Request<'_>) -> bool {
-    let mut state = RequestState::default();
-    match access(sections, req, &mut state) {
-        None | Some(Outcome::Redirect { .. }) => true,
-        Some(_) => false,
-    }
-}
-
 /// The access decision, the one place it is made: mod_access_compat's host rules and
 /// `Satisfy`, mod_authz_core's `Require` tree, and Basic authentication when the tree wants
 /// a user, with httpd's 401/403/500 outcomes.
@@ -688,6 +676,59 @@ fn access<'s>(
             outcome
         }
     }
+}
+
+/// Whether a subrequest for another path (a directory listing's entry, an inserted header
+/// file) would be allowed for this client as the request's own checks left it: its user (no
+/// password is checked again), its variables. httpd's mod_autoindex hides what such a
+/// subrequest may not fetch.
+pub fn subrequest_allowed<'s>(
+    sections: impl Sections<'s>,
+    peer: IpAddr,
+    local: IpAddr,
+    method: &str,
+    state: &RequestState,
+) -> bool {
+    let compat = sections
+        .clone()
+        .filter(|s| s.compat.is_present())
+        .last()
+        .map(|s| &s.compat);
+    let vars = &state.vars;
+    let env = |v: &str| vars.is_set(v);
+    let host_ok = compat.is_none_or(|c| c.allows(peer, &env));
+    let satisfy = compat.map(|c| c.satisfy).unwrap_or(Satisfy::Unset);
+    if !host_ok && satisfy != Satisfy::Any {
+        return false;
+    }
+    if host_ok && satisfy == Satisfy::Any {
+        return true;
+    }
+    let mut auth = Auth::default();
+    for s in sections.clone() {
+        auth.merge_from(&s.auth);
+    }
+    let user = state.user.as_deref();
+    let member = |g: &str| {
+        auth.group_file
+            .as_ref()
+            .is_some_and(|file| user.is_some_and(|u| file.is_member(u, g)))
+    };
+    let f = Facts {
+        peer,
+        local,
+        method,
+        user,
+        env: &env,
+        in_group: auth
+            .group_file
+            .is_some()
+            .then_some(&member as &dyn Fn(&str) -> bool),
+    };
+    matches!(
+        authz::evaluate(sections.map(|s| &s.authz), &f),
+        None | Some(Verdict::Granted)
+    )
 }
 
 /// Whether any section's `Header` lines may apply.

@@ -88,7 +88,7 @@ impl Worker<'_> {
             let mut uri = url_base.to_vec();
             uri.extend_from_slice(name);
             let route = host.route(&uri);
-            if !self.subrequest_allowed(req, &uri, client) {
+            if !self.subrequest_allowed(&uri, client) {
                 return false;
             }
             if is_link {
@@ -120,7 +120,7 @@ impl Worker<'_> {
             );
         }
         let (header_name, readme_name) = settings.inserts();
-        let insert = |name: Option<&str>| name.and_then(|n| self.insert(req, &url_dir, n, client));
+        let insert = |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, n, client));
         let header = insert(header_name);
         let readme = insert(readme_name);
         // A readme the listing includes replaces the signature line (httpd's emit_tail).
@@ -162,29 +162,24 @@ impl Worker<'_> {
         r
     }
 
-    /// Whether the access rules in force for the URL-path `uri` (decoded) let this client
-    /// through, as httpd's subrequest for an entry would.
-    fn subrequest_allowed(&self, req: &Request<'_>, uri: &[u8], client: Client) -> bool {
+    /// Whether this client may fetch the decoded URL-path `uri` too ([`crate::modules`]'s
+    /// decision for a subrequest).
+    fn subrequest_allowed(&self, uri: &[u8], client: Client) -> bool {
         let host = self.host();
-        let path = String::from_utf8_lossy(uri);
-        let facts = crate::modules::Request {
-            peer: client.peer.ip(),
-            local: client.local,
-            local_port: client.local_port,
-            method: "GET",
-            protocol: "HTTP/1.1",
-            uri: &path,
-            query: None,
-            host: req.host().unwrap_or(&host.server_name),
-            headers: req.headers(),
-        };
-        crate::modules::subrequest_allowed(host.sections(uri), &facts)
+        !host.modules_active
+            || crate::modules::subrequest_allowed(
+                host.sections(uri),
+                client.peer.ip(),
+                client.local,
+                "GET",
+                &self.modules,
+            )
     }
 
     /// A `HeaderName`/`ReadmeName` file for the listing of `dir`: a regular file the client
     /// may read, named relative to the directory (or to the DocumentRoot when it starts with
     /// `/`), of a text type, its first [`autoindex::MAX_INSERT`] bytes.
-    fn insert(&self, req: &Request<'_>, dir: &Path, name: &str, client: Client) -> Option<Insert> {
+    fn insert(&self, dir: &Path, name: &str, client: Client) -> Option<Insert> {
         let host = self.host();
         let root = &host.document_root;
         let path: PathBuf = match name.strip_prefix('/') {
@@ -195,7 +190,7 @@ impl Worker<'_> {
         let rel = canon.strip_prefix(root).ok()?;
         let mut uri = b"/".to_vec();
         uri.extend_from_slice(rel.as_os_str().as_bytes());
-        if !self.subrequest_allowed(req, &uri, client) {
+        if !self.subrequest_allowed(&uri, client) {
             return None;
         }
         let meta = std::fs::metadata(&canon).ok()?;
