@@ -98,6 +98,26 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
         "/",
         &["Host: one.example", "Accept-Encoding: gzip"],
     ),
+    ("missing file HEAD", "HEAD", "/no-such-file.html", &[]),
+    ("auth, none HEAD", "HEAD", "/private/secret.txt", &[]),
+    (
+        "POST to a listing",
+        "POST",
+        "/list/",
+        &["Content-Length: 0"],
+    ),
+    ("query on a file", "GET", "/big.txt?a=b", &[]),
+    ("encoded path", "GET", "/list/%61lpha.txt", &[]),
+    ("double slash", "GET", "//list//alpha.txt", &[]),
+    ("dot segments", "GET", "/list/../list/./beta.html", &[]),
+    (
+        "server-status, gzip",
+        "GET",
+        "/server-status",
+        &["Accept-Encoding: gzip"],
+    ),
+    ("a file's type", "GET", "/list/gamma.css", &[]),
+    ("an image", "GET", "/list/Zeta.png", &[]),
     ("OPTIONS", "OPTIONS", "/", &[]),
     ("OPTIONS a file", "OPTIONS", "/big.txt", &[]),
     (
@@ -128,6 +148,17 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "page, gzip",
         "Content-Length",
         "miniz_oxide's compressed length, not zlib's",
+    ),
+    // "The HEAD of an error page carries the page's Content-Length".
+    (
+        "missing file HEAD",
+        "Content-Length",
+        "eventmpm gives a HEAD the error page's length; httpd none",
+    ),
+    (
+        "auth, none HEAD",
+        "Content-Length",
+        "eventmpm gives a HEAD the error page's length; httpd none",
     ),
     // "server-status is rendered whole": httpd streams mod_status's page (chunked).
     (
