@@ -81,10 +81,16 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ("POST to a file", "POST", "/big.txt", &["Content-Length: 0"]),
     ("range", "GET", "/big.txt", &["Range: bytes=10-29"]),
     (
+        "if-none-match",
+        "GET",
+        "/big.txt",
+        &["If-None-Match: \"a852-6176339d93000\""],
+    ),
+    (
         "not modified",
         "GET",
         "/big.txt",
-        &["If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT"],
+        &["If-Modified-Since: Wed, 01 May 2024 12:00:00 GMT"],
     ),
     (
         "host two, missing",
@@ -127,6 +133,28 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
         &[],
     ),
     ("alias, missing", "GET", "/docs/nothing.txt", &[]),
+];
+
+/// The status httpd must give some requests: the setup does what it says (a comparison of two
+/// 403s would prove nothing).
+const EXPECTED: &[(&str, u16)] = &[
+    ("default page", 200),
+    ("missing file", 404),
+    ("listing", 200),
+    ("listing without slash", 301),
+    ("text, gzip", 200),
+    ("auth, none", 401),
+    ("auth, wrong", 401),
+    ("auth, right", 200),
+    ("alias", 200),
+    ("alias listing", 200),
+    ("redirect", 302),
+    ("host one", 200),
+    ("host two (alias)", 200),
+    ("server-status", 200),
+    (".ht files", 403),
+    ("range", 206),
+    ("not modified", 304),
 ];
 
 /// Known, README-documented differences: (request name, what differs, why). Each is a choice
@@ -250,6 +278,12 @@ fn content(base: &Path) -> PathBuf {
         let _ = writeln!(big, "line {i}: the quick brown fox jumps over the lazy dog");
     }
     write("html/big.txt", big.as_bytes());
+    // A date in the past: a strong ETag, and a conditional GET that can match it.
+    let big = www.join("html/big.txt").display().to_string();
+    assert_eq!(
+        run_tool("touch", &["-d", "2024-05-01 12:00:00 UTC", &big], T).0,
+        Some(0)
+    );
     write("html/private/secret.txt", b"for alice only\n");
     write("html/.htaccess", b"# never served\n");
     write("docs/readme.txt", b"read me, by Alias\n");
@@ -582,6 +616,26 @@ fn debians_tree_served_as_httpd_serves_it() {
     assert_eq!(theirs.len(), REQUESTS.len(), "{out}");
     assert_eq!(mine.len(), REQUESTS.len(), "{out}");
 
+    let index = |name: &str| REQUESTS.iter().position(|r| r.0 == name).unwrap();
+    for (name, status) in EXPECTED {
+        assert_eq!(
+            theirs[index(name)].status,
+            *status,
+            "httpd's answer to {name}: the test's setup is not what it says"
+        );
+    }
+    let gzip = &theirs[index("text, gzip")];
+    assert!(
+        gzip.fields
+            .iter()
+            .any(|(k, v)| k == "Content-Encoding" && v == "gzip")
+    );
+    for (name, text) in [
+        ("host one", "one.example"),
+        ("host two (alias)", "two.example"),
+    ] {
+        assert!(theirs[index(name)].body.contains(text), "{name}");
+    }
     let mut matched = 0;
     let mut report = String::new();
     let mut unexplained = Vec::new();
