@@ -206,11 +206,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "Content-Length",
         "eventmpm renders the page whole and sends its length; httpd streams it",
     ),
-    (
-        "listing, gzip",
-        "Content-Length",
-        "miniz_oxide's compressed length, not zlib's",
-    ),
 ];
 
 /// A server started from one copy of the tree, killed (by its PID) on drop.
