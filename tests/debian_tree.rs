@@ -64,6 +64,7 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ),
     ("alias", "GET", "/docs/readme.txt", &[]),
     ("alias listing", "GET", "/docs/", &[]),
+    ("listing with a header", "GET", "/list/sub/", &[]),
     ("redirect", "GET", "/old", &[]),
     ("redirect, deeper", "GET", "/old/page.html?x=1", &[]),
     ("host one", "GET", "/", &["Host: one.example"]),
@@ -200,6 +201,18 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "Content-Length",
         "eventmpm gives a HEAD the error page's length; httpd none",
     ),
+    // "Directory listings are rendered by a worker": httpd streams a listing that includes a
+    // HeaderName or ReadmeName file.
+    (
+        "listing with a header",
+        "Content-Length",
+        "eventmpm sends the listing's length; httpd streams it",
+    ),
+    (
+        "alias listing",
+        "Content-Length",
+        "eventmpm sends the listing's length; httpd streams it",
+    ),
     // "server-status is rendered whole": httpd streams mod_status's page (chunked).
     (
         "server-status",
@@ -295,6 +308,9 @@ fn content(base: &Path) -> PathBuf {
     write("html/.htaccess", b"# never served\n");
     write("docs/readme.txt", b"read me, by Alias\n");
     write("docs/more.txt", b"more\n");
+    // autoindex.conf's ReadmeName and HeaderName, in an Alias'd directory and beneath the root.
+    write("docs/README.html", b"<p>the docs' readme</p>\n");
+    write("html/list/sub/HEADER.html", b"<h2>sub's header</h2>\n");
     write("one/index.html", b"<h1>one.example</h1>\n");
     write("two/index.html", b"<h1>two.example</h1>\n");
     let (code, line, err) = run_tool("htpasswd", &["-nbm", "alice", "secret"], T);

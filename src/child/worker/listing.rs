@@ -120,7 +120,8 @@ impl Worker<'_> {
             );
         }
         let (header_name, readme_name) = settings.inserts();
-        let insert = |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, n, client));
+        let insert =
+            |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, url_base, n, client));
         let header = insert(header_name);
         let readme = insert(readme_name);
         // A readme the listing includes replaces the signature line (httpd's emit_tail).
@@ -176,20 +177,31 @@ impl Worker<'_> {
             )
     }
 
-    /// A `HeaderName`/`ReadmeName` file for the listing of `dir`: a regular file the client
-    /// may read, named relative to the directory (or to the DocumentRoot when it starts with
-    /// `/`), of a text type, its first [`autoindex::MAX_INSERT`] bytes.
-    fn insert(&self, dir: &Path, name: &str, client: Client) -> Option<Insert> {
+    /// A `HeaderName`/`ReadmeName` file for the listing of `dir` (at the URL `url_base`): a
+    /// regular file the client may read, named relative to the directory (or as a URL-path when
+    /// it starts with `/`), within the DocumentRoot or the `Alias` directory its URL maps to, of
+    /// a text type, its first [`autoindex::MAX_INSERT`] bytes.
+    fn insert(&self, dir: &Path, url_base: &[u8], name: &str, client: Client) -> Option<Insert> {
         let host = self.host();
-        let root = &host.document_root;
-        let path: PathBuf = match name.strip_prefix('/') {
-            Some(rel) => root.join(rel),
-            None => dir.join(name),
+        // httpd looks the name up as a subrequest for a URL relative to the listing's.
+        let uri: Vec<u8> = if name.starts_with('/') {
+            name.as_bytes().to_vec()
+        } else {
+            [url_base, name.as_bytes()].concat()
+        };
+        let (path, root) = {
+            let (_, root, rel) = host.file_root(&uri).ok()?;
+            let path = if name.starts_with('/') {
+                root.join(rel)
+            } else {
+                dir.join(name)
+            };
+            (path, root.canonicalize().ok()?)
         };
         let canon = path.canonicalize().ok()?;
-        let rel = canon.strip_prefix(root).ok()?;
-        let mut uri = b"/".to_vec();
-        uri.extend_from_slice(rel.as_os_str().as_bytes());
+        if !canon.starts_with(&root) {
+            return None;
+        }
         if !self.subrequest_allowed(&uri, client) {
             return None;
         }
