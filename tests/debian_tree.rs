@@ -143,6 +143,26 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ),
     ("a file's type", "GET", "/list/gamma.css", &[]),
     ("an image", "GET", "/list/Zeta.png", &[]),
+    ("stock alias: an icon", "GET", "/icons/folder.gif", &[]),
+    ("stock alias: its directory", "GET", "/icons/", &[]),
+    ("stock alias: a readme", "GET", "/icons/README", &[]),
+    ("stock alias, no slash", "GET", "/icons", &[]),
+    ("cgi-bin (mod_cgi is off)", "GET", "/cgi-bin/test", &[]),
+    ("TRACE (TraceEnable Off)", "TRACE", "/", &[]),
+    ("unknown method", "FROB", "/", &[]),
+    (
+        "malformed credentials",
+        "GET",
+        "/private/secret.txt",
+        &["Authorization: Basic !!!"],
+    ),
+    (
+        "other scheme",
+        "GET",
+        "/private/secret.txt",
+        &["Authorization: Bearer abc"],
+    ),
+    ("alias listing, sorted", "GET", "/docs/?C=S;O=D", &[]),
     ("OPTIONS", "OPTIONS", "/", &[]),
     ("OPTIONS a file", "OPTIONS", "/big.txt", &[]),
     (
@@ -210,6 +230,11 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ),
     (
         "alias listing",
+        "Content-Length",
+        "eventmpm sends the listing's length; httpd streams it",
+    ),
+    (
+        "alias listing, sorted",
         "Content-Length",
         "eventmpm sends the listing's length; httpd streams it",
     ),

@@ -587,7 +587,13 @@ impl Worker<'_> {
             log::info!("Invalid method in request {}", method.as_str());
         }
         let r = self.error_reply(method.refusal(), method.as_str(), b"");
-        self.push_allow(allowed);
+        // TRACE is refused as httpd's `TraceEnable Off` refuses it, before any handler has
+        // said what it allows: with an empty Allow.
+        self.push_allow(if method == Method::Trace {
+            &[]
+        } else {
+            allowed
+        });
         r
     }
 
