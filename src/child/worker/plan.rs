@@ -254,6 +254,8 @@ pub(super) struct Asked {
     pub(super) head_only: bool,
     /// The client would keep the connection open.
     pub(super) keep_alive: bool,
+    /// Its Connection field named `keep-alive` (then the answer says Keep-Alive too).
+    pub(super) keep_alive_asked: bool,
 }
 
 /// A request's plan.
@@ -323,6 +325,7 @@ impl Worker<'_> {
                     version: Version::Http11,
                     head_only: false,
                     keep_alive: false,
+                    keep_alive_asked: false,
                 };
                 return Ok(Decision {
                     reply,
@@ -356,6 +359,7 @@ impl Worker<'_> {
             head_only: req.method() == Method::Head,
             // SetEnvIf's `nokeepalive` (Debian's setenvif.conf sets it for old browsers).
             keep_alive: req.keep_alive() && !self.modules.vars.is_set("nokeepalive"),
+            keep_alive_asked: req.connection().keep_alive(),
         };
         Ok(Decision {
             reply,
