@@ -2,8 +2,8 @@
 //! by eventmpm (issue 13, part 4): two copies of the tree, changed only as an admin would
 //! (ports, runtime directories, DocumentRoot, one more conf and one more site enabled by
 //! symbolic link), the same requests sent to both with Python's http.client, and status, the
-//! fields that matter (the fetch script's FIELDS: issue 13's list and Content-Range) and bodies
-//! compared.
+//! fields that matter (the fetch script's FIELDS: issue 13's list, Content-Range, Keep-Alive and
+//! Connection) and bodies compared.
 //!
 //! Skipped (saying why) when apache2 or its tree is not installed; `ci/install` installs it.
 
@@ -23,6 +23,8 @@ const T: Duration = Duration::from_secs(10);
 const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ("default page", "GET", "/", &[]),
     ("default page HEAD", "HEAD", "/", &[]),
+    ("keep-alive asked", "GET", "/", &["Connection: keep-alive"]),
+    ("close asked", "GET", "/", &["Connection: close"]),
     ("missing file", "GET", "/no-such-file.html", &[]),
     ("listing", "GET", "/list/", &[]),
     ("listing C=N;O=A", "GET", "/list/?C=N;O=A", &[]),
