@@ -25,4 +25,5 @@ pub mod server;
 pub mod signals;
 pub mod site;
 pub mod sys;
+pub mod tls;
 pub mod vhosts;

@@ -14,6 +14,12 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use eventmpm_core::http1::Header;
+use eventmpm_core::{byte_scan, decimal};
+
+/// The longest literal rendered as [`Item::Short`].
+const SHORT: usize = 8;
+
 /// The `common` nickname's format.
 pub const COMMON: &str = "%h %l %u %t \"%r\" %>s %b";
 /// The `combined` nickname's format.
@@ -22,6 +28,11 @@ pub const COMBINED: &str = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-a
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
     Literal(String),
+    /// A one-byte literal (the spaces between items): a push, not a copy.
+    Byte(u8),
+    /// A literal of at most [`SHORT`] bytes (` - - `, ` "`), padded: copied as a whole
+    /// block (a few stores, no `memcpy` call) and the padding cut off.
+    Short([u8; SHORT], u8),
     /// `%u`: the authenticated user.
     RemoteUser,
     ClientIp,
@@ -38,7 +49,6 @@ enum Item {
     ResponseHeader(String),
     BytesIn,
     KeepAlives,
-    Dash,
     Method,
     BytesOut,
     Port(PortKind),
@@ -93,8 +103,8 @@ pub struct Entry<'a> {
     pub query: Option<&'a [u8]>,
     /// The protocol, e.g. `HTTP/1.1`.
     pub protocol: &'a str,
-    /// Request headers.
-    pub request_headers: &'a [(&'a str, &'a [u8])],
+    /// Request header fields, as parsed.
+    pub request_headers: &'a [Header<'a>],
     /// Selected response headers.
     pub response_headers: &'a [(&'a str, &'a [u8])],
     /// The final status.
@@ -189,7 +199,11 @@ impl LogFormat {
                 'I' => Item::BytesIn,
                 'k' => Item::KeepAlives,
                 'u' => Item::RemoteUser,
-                'l' | 'L' => Item::Dash,
+                // Never known here: always a dash, so part of the literal text around it.
+                'l' | 'L' => {
+                    lit.push('-');
+                    continue;
+                }
                 'm' => Item::Method,
                 'O' => Item::BytesOut,
                 'p' => Item::Port(match arg.as_deref() {
@@ -210,14 +224,10 @@ impl LogFormat {
                 'X' => Item::ConnStatus,
                 other => return Err(format!("Unrecognized LogFormat directive %{other}")),
             };
-            if !lit.is_empty() {
-                items.push(Item::Literal(std::mem::take(&mut lit)));
-            }
+            push_literal(&mut items, std::mem::take(&mut lit));
             items.push(item);
         }
-        if !lit.is_empty() {
-            items.push(Item::Literal(lit));
-        }
+        push_literal(&mut items, lit);
         Ok(LogFormat {
             items,
             only_if: None,
@@ -246,14 +256,6 @@ impl LogFormat {
         }
     }
 
-    /// Whether a line shows request header fields (`%{Name}i`): if not, the caller need not
-    /// gather them.
-    pub fn shows_request_headers(&self) -> bool {
-        self.items
-            .iter()
-            .any(|i| matches!(i, Item::RequestHeader(_)))
-    }
-
     /// Append one log line (with its newline) for `e` to `out`. `cache` is the rendering
     /// thread's own (see [`LineCache`]).
     pub fn render(&self, e: &Entry<'_>, cache: &mut LineCache, out: &mut Vec<u8>) {
@@ -265,33 +267,66 @@ impl LogFormat {
     }
 }
 
+/// `lit` as the item that renders it, if not empty.
+fn push_literal(items: &mut Vec<Item>, lit: String) {
+    match *lit.as_bytes() {
+        [] => {}
+        [b] => items.push(Item::Byte(b)),
+        ref short if short.len() <= SHORT => {
+            let mut block = [0u8; SHORT];
+            block[..short.len()].copy_from_slice(short);
+            items.push(Item::Short(block, short.len() as u8));
+        }
+        _ => items.push(Item::Literal(lit)),
+    }
+}
+
 /// What rendering reuses from one line to the next, one per logging thread: the `%t` text of
 /// the current second (local time needs the zone's offset, formatted anew only when the second
-/// changes — a zone's offset changes on a second boundary too) and the process id (a system call
-/// each time otherwise).
+/// changes — a zone's offset changes on a second boundary too), the process id (a system call
+/// each time otherwise), and the text of the last client address shown (a thread's lines come
+/// in runs from the same client, kept alive).
 #[derive(Debug, Default)]
 pub struct LineCache {
     /// Filled at first use, in the process that logs (not one it was forked from).
     pid: Option<u32>,
-    /// The second `time` shows.
-    secs: Option<i64>,
+    /// The second `time` shows, as the instants it starts and ends at: a line's time is
+    /// compared with them, not converted, while the second lasts.
+    second: Option<(SystemTime, SystemTime)>,
     /// `[10/Oct/2000:13:55:36 -0700]`.
     time: String,
+    /// The address `ip_text` shows.
+    ip: Option<IpAddr>,
+    /// `ip` as `Display` writes it.
+    ip_text: Vec<u8>,
 }
 
 impl LineCache {
     /// The `%t` text of the second `t` falls in.
     fn clf_time(&mut self, t: SystemTime) -> &[u8] {
-        let secs = t
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        if self.secs != Some(secs) {
-            self.secs = Some(secs);
+        if !self
+            .second
+            .is_some_and(|(start, end)| start <= t && t < end)
+        {
+            let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            // A time before 1970 or at the end of time has no window: formatted each line.
+            self.second = UNIX_EPOCH
+                .checked_add(Duration::from_secs(secs))
+                .and_then(|start| Some((start, start.checked_add(Duration::from_secs(1))?)));
             self.time.clear();
-            write_clf_time(&mut self.time, secs);
+            write_clf_time(&mut self.time, secs as i64);
         }
         self.time.as_bytes()
+    }
+
+    /// `ip` as `Display` writes it.
+    fn ip(&mut self, ip: IpAddr) -> &[u8] {
+        if self.ip != Some(ip) {
+            self.ip = Some(ip);
+            self.ip_text.clear();
+            push_ip(&mut self.ip_text, ip);
+        }
+        &self.ip_text
     }
 
     fn pid(&mut self) -> u32 {
@@ -307,7 +342,15 @@ fn render_item(
 ) -> std::io::Result<()> {
     match item {
         Item::Literal(s) => out.extend_from_slice(s.as_bytes()),
-        Item::ClientIp | Item::PeerIp | Item::RemoteHost => push_ip(out, e.peer.ip()),
+        Item::Byte(b) => out.push(*b),
+        Item::Short(block, len) => {
+            let end = out.len() + usize::from(*len);
+            out.extend_from_slice(block);
+            out.truncate(end);
+        }
+        Item::ClientIp | Item::PeerIp | Item::RemoteHost => {
+            out.extend_from_slice(cache.ip(e.peer.ip()))
+        }
         Item::LocalIp => push_ip(out, e.local.ip()),
         Item::BodyBytesClf if e.body_bytes == 0 => out.push(b'-'),
         Item::BodyBytesClf | Item::BodyBytes => push_decimal(out, e.body_bytes),
@@ -317,11 +360,16 @@ fn render_item(
         Item::DurationSecs(TimeUnit::Us) => push_decimal(out, e.duration.as_micros() as u64),
         Item::Filename => dash_or(out, e.filename.map(str::as_bytes)),
         Item::Protocol => out.extend_from_slice(e.protocol.as_bytes()),
-        Item::RequestHeader(name) => dash_or(out, find(e.request_headers, name)),
+        Item::RequestHeader(name) => dash_or(
+            out,
+            e.request_headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| h.value),
+        ),
         Item::ResponseHeader(name) => dash_or(out, find(e.response_headers, name)),
         Item::BytesIn => push_decimal(out, e.bytes_in),
         Item::KeepAlives => push_decimal(out, u64::from(e.keep_alives)),
-        Item::Dash => out.push(b'-'),
         // httpd shows an empty user name as `""`.
         Item::RemoteUser => match e.user {
             None => out.push(b'-'),
@@ -377,18 +425,14 @@ fn dash_or(out: &mut Vec<u8>, v: Option<&[u8]>) {
 
 /// `n` in decimal. Every line has several numbers; `write!` through `core::fmt` cost more
 /// than the rest of the line's rendering.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    // Pushed least significant first and turned around: a few pushes cost less than the
-    // `memcpy` call a copy from a scratch array becomes.
+fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    // Room for the widest number is appended as one fixed-size copy (a couple of stores, no
+    // `memcpy` call), the digits written in place, and the room left over cut off.
     let start = out.len();
-    loop {
-        out.push(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out[start..].reverse();
+    let width = decimal::width(n);
+    out.extend_from_slice(&[0u8; 20]);
+    decimal::write(n, &mut out[start..start + width]);
+    out.truncate(start + width);
 }
 
 /// `ip` as `Display` writes it; an IPv4 address (the common case) without `core::fmt`.
@@ -410,11 +454,13 @@ fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
 
 /// httpd's `ap_escape_logitem`: quotes, backslashes and non-printable bytes are escaped.
 fn escape(out: &mut Vec<u8>, s: &[u8]) {
-    // Most items need no escape at all: copy the run before the first byte that does at once.
-    let plain = s
-        .iter()
-        .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
-        .unwrap_or(s.len());
+    // Most items need no escape at all: a check of every byte that compiles to vector code
+    // says so, and the item is copied at once.
+    if !byte_scan::any(s, escaped) {
+        out.extend_from_slice(s);
+        return;
+    }
+    let plain = s.iter().position(|&b| escaped(b)).unwrap_or(s.len());
     out.extend_from_slice(&s[..plain]);
     for &b in &s[plain..] {
         match b {
@@ -429,6 +475,11 @@ fn escape(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
+}
+
+/// Whether a log line shows `b` escaped.
+fn escaped(b: u8) -> bool {
+    !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\'
 }
 
 /// Append `[10/Oct/2000:13:55:36 -0700]`, `secs` in local time, to `s`.
@@ -496,19 +547,6 @@ mod tests {
     }
 
     #[test]
-    fn a_format_says_whether_it_shows_request_fields() {
-        let plain = LogFormat::parse("%h %l %u %t \"%r\" %>s %b").unwrap();
-        assert!(!plain.shows_request_headers());
-        let combined = LogFormat::parse("%h \"%{Referer}i\" \"%{User-agent}i\"").unwrap();
-        assert!(combined.shows_request_headers());
-        assert!(
-            !LogFormat::parse("%{X-Out}o")
-                .unwrap()
-                .shows_request_headers()
-        );
-    }
-
-    #[test]
     fn escaping_starts_where_the_first_byte_needs_it() {
         for (raw, shown) in [
             (&b""[..], ""),
@@ -524,7 +562,7 @@ mod tests {
         }
     }
 
-    fn entry<'a>(headers: &'a [(&'a str, &'a [u8])]) -> Entry<'a> {
+    fn entry<'a>(headers: &'a [Header<'a>]) -> Entry<'a> {
         Entry {
             peer: "127.0.0.1:51000".parse().unwrap(),
             local: "127.0.0.1:8080".parse().unwrap(),
@@ -584,8 +622,17 @@ mod tests {
 
     #[test]
     fn common_and_combined() {
-        let h: &[(&str, &[u8])] = &[("User-Agent", b"curl/8.0 \"x\""), ("referer", b"http://r/")];
-        let e = entry(h);
+        let h = [
+            Header {
+                name: "User-Agent",
+                value: b"curl/8.0 \"x\"",
+            },
+            Header {
+                name: "referer",
+                value: b"http://r/",
+            },
+        ];
+        let e = entry(&h);
         let line = render(COMMON, &e);
         assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
         assert!(
@@ -611,6 +658,46 @@ mod tests {
         );
         assert_eq!(render("%{sec}t", &e), "1700000000\n");
         assert_eq!(render("%{Missing}i", &e), "-\n");
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position_and_length() {
+        for len in 0..70 {
+            let mut raw = vec![b'a'; len];
+            for at in 0..len {
+                for b in [0u8, b'\n', 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff, b' ', b'~'] {
+                    let keep = raw[at];
+                    raw[at] = b;
+                    let mut out = Vec::new();
+                    escape(&mut out, &raw);
+                    let shown = String::from_utf8(out).unwrap();
+                    assert_eq!(shown.len() == len, !escaped(b), "{shown}");
+                    raw[at] = keep;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dashes_and_single_bytes_join_the_literal_text() {
+        let e = entry(&[]);
+        assert_eq!(render("%l %u%L|x%%%l", &e), "- --|x%-\n");
+        assert_eq!(render(" ", &e), " \n");
+        assert_eq!(render("", &e), "\n");
+        // Literals either side of the short-literal limit, between items.
+        assert_eq!(
+            render("%s12345678%s|123456789|%s", &e),
+            "20012345678200|123456789|200\n"
+        );
+        assert_eq!(render("ab%sab", &e), "ab200ab\n");
+        assert_eq!(
+            LogFormat::parse("%h %l %L %s").unwrap().items,
+            [
+                Item::RemoteHost,
+                Item::Short(*b" - - \0\0\0", 5),
+                Item::Status
+            ]
+        );
     }
 
     #[test]
@@ -648,6 +735,46 @@ mod tests {
         );
         let fresh = line(&e, &mut LineCache::default());
         assert_eq!(next, fresh);
+    }
+
+    #[test]
+    fn the_client_address_text_follows_the_address() {
+        let f = LogFormat::parse("%h %a %{c}a").unwrap();
+        let mut cache = LineCache::default();
+        let mut e = entry(&[]);
+        for peer in [
+            "10.0.0.1:1",
+            "10.0.0.1:2",
+            "[::1]:3",
+            "192.168.7.200:4",
+            "10.0.0.1:5",
+        ] {
+            e.peer = peer.parse().unwrap();
+            let ip = e.peer.ip();
+            let mut out = Vec::new();
+            f.render(&e, &mut cache, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{ip} {ip} {ip}\n"));
+        }
+    }
+
+    #[test]
+    fn times_outside_any_window_are_still_formatted() {
+        let f = LogFormat::parse("%t").unwrap();
+        let mut cache = LineCache::default();
+        let mut e = entry(&[]);
+        let line = |e: &Entry<'_>, cache: &mut LineCache| {
+            let mut out = Vec::new();
+            f.render(e, cache, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        e.start = UNIX_EPOCH - Duration::from_secs(5);
+        let before = line(&e, &mut cache);
+        e.start = UNIX_EPOCH;
+        assert_eq!(line(&e, &mut cache), before);
+        e.start = UNIX_EPOCH + Duration::from_secs(86_400 * 365);
+        let later = line(&e, &mut cache);
+        assert_ne!(later, before);
+        assert_eq!(later, line(&e, &mut LineCache::default()));
     }
 
     #[test]

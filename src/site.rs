@@ -138,6 +138,8 @@ pub struct Site {
     /// OpenFileCache and OpenFileCacheValid. Each child builds its own cache from them
     /// ([`OpenFiles::for_child`](crate::open_files::OpenFiles::for_child)) once it has forked.
     pub open_file_cache: crate::open_files::Settings,
+    /// Which listening sockets serve TLS, and with what.
+    pub tls: crate::tls::Listeners,
 }
 
 /// A `<Directory>` section as a child applies it.
@@ -229,6 +231,7 @@ impl Site {
             status,
             protocol: cfg.core.http_protocol_options.options(),
             open_file_cache: cfg.open_file_cache,
+            tls: crate::tls::Listeners::new(cfg),
         })
     }
 

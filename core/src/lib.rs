@@ -20,7 +20,9 @@
 //! | [`scoreboard`] | the shared-memory records and their status letters | `scoreboard.h` |
 //! | [`maintenance`] | the parent's once-a-second spawn/kill decision | `perform_idle_server_maintenance` |
 //! | [`status`] | `server-status` as HTML, `?auto` text and JSON | `mod_status` |
+//! | [`byte_scan`] | whether a short slice holds a byte of a kind, branch-free | — |
 //! | [`calendar`] | UTC dates from Unix seconds and back (no libc `gmtime`) | `apr_time_exp_gmt` |
+//! | [`decimal`] | numbers in decimal, written in place | `apr_snprintf`'s `%d` |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -33,9 +35,11 @@ pub mod log;
 
 pub mod accept_pause;
 pub mod admission;
+pub mod byte_scan;
 pub mod calendar;
 pub mod config;
 pub mod conn;
+pub mod decimal;
 pub mod driver;
 pub mod http1;
 pub mod listener;

@@ -173,8 +173,13 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// Read body bytes from the socket. `Ok(0)`: the client closed.
-    fn read_socket(&mut self, sock: &TcpStream) -> io::Result<usize> {
+    /// Read body bytes from the socket, or decrypted from it through `tls`. `Ok(0)`: the client
+    /// closed.
+    fn read_socket(
+        &mut self,
+        sock: &TcpStream,
+        tls: Option<&mut crate::tls::Session>,
+    ) -> io::Result<usize> {
         let want = match &self.kind {
             // Never read past the body: what follows is the next request's.
             Kind::Length(left) => CHUNK.min(usize::try_from(*left).unwrap_or(CHUNK)),
@@ -182,7 +187,19 @@ impl<'a> Body<'a> {
         };
         self.raw.resize(want, 0);
         self.raw_pos = 0;
-        match (&*sock).read(&mut self.raw) {
+        let r = match tls {
+            None => (&*sock).read(&mut self.raw),
+            Some(tls) => match tls.read(sock, &mut self.raw) {
+                Ok(crate::tls::Received::Bytes { n, .. }) => Ok(n),
+                Ok(crate::tls::Received::End) => Ok(0),
+                Ok(crate::tls::Received::Drained | crate::tls::Received::Paused) => {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                Ok(crate::tls::Received::PlainHttp) => Err(io::ErrorKind::InvalidData.into()),
+                Err(e) => Err(e),
+            },
+        };
+        match r {
             Ok(n) => {
                 self.raw.truncate(n);
                 Ok(n)
@@ -358,6 +375,9 @@ impl Sink<'_> {
 #[allow(missing_debug_implementations)]
 pub struct Exchange<'a> {
     sock: &'a TcpStream,
+    /// The connection's TLS session, on an HTTPS connection: the response is encrypted through
+    /// it and the body decrypted.
+    tls: Option<std::cell::RefMut<'a, crate::tls::Session>>,
     peer: SocketAddr,
     /// SCRIPT_FILENAME, for log lines.
     filename: String,
@@ -407,10 +427,17 @@ impl<'a> Exchange<'a> {
         dir: &std::path::Path,
         env: &[(std::ffi::OsString, std::ffi::OsString)],
         sock: &'a TcpStream,
+        tls: Option<&'a std::cell::RefCell<crate::tls::Session>>,
         peer: SocketAddr,
         body: RequestBody<'a>,
         timeout: Duration,
     ) -> io::Result<Exchange<'a>> {
+        // Nothing else holds the session while a worker answers on its connection.
+        let tls = match tls.map(std::cell::RefCell::try_borrow_mut) {
+            None => None,
+            Some(Ok(t)) => Some(t),
+            Some(Err(_)) => return Err(io::Error::other("the TLS session is busy")),
+        };
         let (
             process,
             Pipes {
@@ -428,6 +455,7 @@ impl<'a> Exchange<'a> {
         };
         Ok(Exchange {
             sock,
+            tls,
             peer,
             filename: program.display().to_string(),
             process,
@@ -619,6 +647,15 @@ impl<'a> Exchange<'a> {
     }
 
     fn write_client(&mut self, sink: &mut Sink<'_>) -> Result<bool, Abort> {
+        // Encrypted bytes waiting go first; while the socket cannot take them, nothing more is
+        // encrypted (the session's send buffer stays bounded).
+        if let Some(tls) = &mut self.tls {
+            match tls.flush(self.sock) {
+                Ok(true) => return Ok(false),
+                Ok(false) => {}
+                Err(_) => return Err(Abort::ClientGone),
+            }
+        }
         let (bytes, interim) = if !self.interim.is_empty() {
             (self.interim, true)
         } else {
@@ -627,7 +664,11 @@ impl<'a> Exchange<'a> {
                 _ => return Ok(false),
             }
         };
-        match crate::sys::send(self.sock, bytes, false) {
+        let sent = match &mut self.tls {
+            Some(tls) => tls.write(self.sock, bytes),
+            None => crate::sys::send(self.sock, bytes, false),
+        };
+        match sent {
             Ok(n) => {
                 if interim {
                     self.interim = &self.interim[n..];
@@ -690,7 +731,21 @@ impl<'a> Exchange<'a> {
                 };
             }
             let reading = self.body.needs_socket();
-            let writing = !self.interim.is_empty() || sink.wants_write();
+            if reading && self.tls.is_some() {
+                // Body bytes the session decrypted already wait in it, where poll cannot see
+                // them: take them first.
+                match self.body.read_socket(self.sock, self.tls.as_deref_mut()) {
+                    Ok(0) => return Err(Abort::ClientGone),
+                    Ok(_) => {
+                        self.last_progress = Instant::now();
+                        continue;
+                    }
+                    Err(e) if would_block(&e) => {}
+                    Err(_) => return Err(Abort::ClientGone),
+                }
+            }
+            let tls_pending = self.tls.as_ref().is_some_and(|t| t.pending());
+            let writing = !self.interim.is_empty() || sink.wants_write() || tls_pending;
             let mut ev = 0;
             if reading {
                 ev |= libc::POLLIN;
@@ -730,7 +785,7 @@ impl<'a> Exchange<'a> {
                 return Err(Abort::ClientGone);
             }
             if reading && sock_ev & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-                match self.body.read_socket(self.sock) {
+                match self.body.read_socket(self.sock, self.tls.as_deref_mut()) {
                     Ok(0) => return Err(Abort::ClientGone),
                     Ok(_) => progress = true,
                     Err(e) if would_block(&e) => {}

@@ -5,6 +5,7 @@
 //! Every socket operation here is non-blocking and bounded: a call does at most a fixed number of
 //! system calls, so neither the listener nor a worker ever waits on a client.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
@@ -32,6 +33,11 @@ const SENDFILE_CHUNK: usize = 64 << 10;
 /// with 2 MiB or 1 MiB per call, 4,400 with 512 KiB, 5,000 with 256 KiB, 3,700 with 128 KiB):
 /// the client reads what one call queued while the next is sent.
 const BYTES_PER_CALL: usize = 256 << 10;
+/// Bytes of a file read and encrypted at a time for a TLS response: one TLS record.
+const TLS_FILE_CHUNK: usize = 16 << 10;
+/// Steps per [`Output::send`] call over TLS: [`BYTES_PER_CALL`] in [`TLS_FILE_CHUNK`]s, and
+/// the final flush.
+const TLS_STEPS_PER_CALL: usize = BYTES_PER_CALL / TLS_FILE_CHUNK + 2;
 /// Reads per [`ConnIo::drain`] call (each up to the scratch buffer's size, 32 KiB as httpd's
 /// `LINGERING_BUF_SIZE`).
 const DRAIN_READS: usize = 4;
@@ -223,7 +229,10 @@ impl Output {
     /// Send what remains on `sock`, at most [`WRITES_PER_CALL`] system calls. (It takes the
     /// socket apart from its [`ConnIo`] so a request parsed from the connection's input can
     /// stay borrowed meanwhile.)
-    pub fn send(&mut self, sock: &TcpStream) -> Sent {
+    pub fn send(&mut self, sock: &TcpStream, tls: Option<&mut crate::tls::Session>) -> Sent {
+        if let Some(tls) = tls {
+            return self.send_tls(sock, tls);
+        }
         self.blocked = false;
         let mut progress = false;
         let mut budget = BYTES_PER_CALL;
@@ -274,6 +283,124 @@ impl Output {
     }
 }
 
+/// A connection's TLS session, if it has one, taken by `&mut` (no cell borrow at run time).
+pub fn session(
+    tls: &mut Option<Box<RefCell<crate::tls::Session>>>,
+) -> Option<&mut crate::tls::Session> {
+    tls.as_mut().map(|c| c.get_mut())
+}
+
+/// One read of request bytes into `room` (non-empty), from the socket or decrypted from it,
+/// keeping `ready` up to date. `Ok(0)` is the end of the stream; `WouldBlock` means nothing is
+/// there now.
+fn recv(
+    sock: &TcpStream,
+    tls: Option<&mut crate::tls::Session>,
+    ready: &mut Readiness,
+    room: &mut [u8],
+) -> io::Result<usize> {
+    use crate::tls::Received;
+    let want = room.len();
+    let Some(tls) = tls else {
+        let r = (&*sock).read(room);
+        match &r {
+            Ok(n) => ready.read(*n, want),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready.read(0, want),
+            Err(_) => {}
+        }
+        return r;
+    };
+    // A short plaintext read says nothing about the socket by itself (records, and bytes rustls
+    // holds already): readiness is cleared when the socket would block, or when the session
+    // saw a short socket read and kept nothing decrypted.
+    match tls.read(sock, room)? {
+        Received::Bytes { n, drained } => {
+            if drained {
+                ready.read(0, want);
+            }
+            Ok(n)
+        }
+        Received::End => Ok(0),
+        Received::Drained => {
+            ready.read(0, want);
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        Received::Paused => Err(io::ErrorKind::WouldBlock.into()),
+        // A kind no socket read gives: read_head answers with mod_ssl's page.
+        Received::PlainHttp => Err(io::ErrorKind::Unsupported.into()),
+    }
+}
+
+impl Output {
+    /// [`Output::send`] over TLS: memory is encrypted as it is, a file range is read
+    /// ([`TLS_FILE_CHUNK`] at a time, on the stack) and encrypted — sendfile cannot encrypt —
+    /// into the session's bounded send buffer, which is drained as the socket takes it. Bounded
+    /// as a plain send: [`BYTES_PER_CALL`] of plaintext per call.
+    fn send_tls(&mut self, sock: &TcpStream, tls: &mut crate::tls::Session) -> Sent {
+        self.blocked = false;
+        let mut progress = false;
+        let mut budget = BYTES_PER_CALL;
+        let mut chunk = [0u8; TLS_FILE_CHUNK];
+        for _ in 0..TLS_STEPS_PER_CALL {
+            let result = match (&mut self.mem, &mut self.file) {
+                (Some((mem, pos, end)), _) if budget > 0 => {
+                    let want = (*end - *pos).min(budget).min(tls.room());
+                    tls.write(sock, &mem.bytes()[*pos..*pos + want])
+                        .inspect(|&n| *pos += n)
+                }
+                (None, Some((file, offset, end))) if budget > 0 => {
+                    let want = (*end - *offset)
+                        .min(TLS_FILE_CHUNK.min(budget).min(tls.room()) as u64)
+                        as usize;
+                    match std::os::unix::fs::FileExt::read_at(
+                        &file.file,
+                        &mut chunk[..want],
+                        *offset,
+                    ) {
+                        // The file shrank under the response: the promised length cannot be met.
+                        Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+                        Ok(n) => tls
+                            .write(sock, &chunk[..n])
+                            .inspect(|&m| *offset += m as u64),
+                        Err(e) => Err(e),
+                    }
+                }
+                // Everything is encrypted, or the call's budget is spent: send what is.
+                _ => match tls.flush(sock) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        self.blocked = true;
+                        return Sent::Partial { progress };
+                    }
+                    Err(_) => return Sent::Failed,
+                },
+            };
+            match result {
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    progress |= n > 0;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked = true;
+                    return Sent::Partial { progress };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Sent::Failed,
+            }
+            if matches!(&self.mem, Some((_, pos, end)) if pos >= end) {
+                self.mem = None;
+            } else if matches!(&self.file, Some((_, offset, end)) if offset >= end) {
+                self.file = None;
+            }
+        }
+        if self.is_empty() && !tls.pending() {
+            Sent::All
+        } else {
+            Sent::Partial { progress }
+        }
+    }
+}
+
 /// A connection's I/O state.
 #[derive(Debug)]
 pub struct ConnIo {
@@ -294,6 +421,13 @@ pub struct ConnIo {
     pub input: Input,
     /// Pending output.
     pub output: Output,
+    /// The TLS session on an `https` listener's connection (boxed: a plain connection carries
+    /// only the pointer). In a cell so a CGI exchange can write through it while the request
+    /// it answers still borrows the input; everything else takes it by `&mut` ([`session`]).
+    pub tls: Option<Box<RefCell<crate::tls::Session>>>,
+    /// A plain HTTP request came where a ClientHello belonged: its rejection is mod_ssl's page,
+    /// sent in plain text ([`ConnIo::rejection`]).
+    pub plain_http: bool,
 }
 
 /// What follows a response on a kept-alive connection ([`ConnIo::next_request`]).
@@ -366,7 +500,25 @@ impl ConnIo {
             ready: Readiness::UNKNOWN,
             input: Input::default(),
             output: Output::default(),
+            tls: None,
+            plain_http: false,
         }
+    }
+
+    /// The response rejecting this connection's request with `status`.
+    pub fn rejection(&self, status: u16) -> Vec<u8> {
+        if self.plain_http {
+            crate::tls::plain_http::response()
+        } else {
+            crate::child::error_response(status)
+        }
+    }
+
+    /// Serve this connection over TLS with `server` (before anything is read). `false` if no
+    /// session could be started.
+    pub fn start_tls(&mut self, server: &crate::tls::Server) -> bool {
+        self.tls = crate::tls::Session::new(server).map(|s| Box::new(RefCell::new(s)));
+        self.tls.is_some()
     }
 
     /// Receive request-head bytes: scan what is buffered, read what the socket has, scan again.
@@ -419,21 +571,26 @@ impl ConnIo {
                 break;
             };
             let room = &mut buf.as_mut_slice()[self.input.end..];
-            let want = room.len();
-            match self.sock.read(room) {
+            match recv(&self.sock, session(&mut self.tls), &mut self.ready, room) {
                 Ok(0) => return HeadRead::Closed,
                 Ok(n) => {
                     self.input.end += n;
                     new_bytes = new_bytes.saturating_add(n as u32);
-                    self.ready.read(n, want);
                     if !self.ready.read {
                         // Drained: a second read would only say so.
                         break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.ready.read(0, want);
-                    break;
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Unsupported && self.tls.is_some() => {
+                    log::info!(
+                        "[client {}] AH01996: SSL handshake failed: HTTP spoken on HTTPS port; trying to send HTML error page",
+                        self.peer
+                    );
+                    // The session is done with: the answer goes out in plain text.
+                    self.tls = None;
+                    self.plain_http = true;
+                    return HeadRead::Invalid { status: 400 };
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return HeadRead::Closed,
@@ -488,12 +645,11 @@ impl ConnIo {
         self.input.compact();
         let buf = self.input.buf.as_mut()?;
         let room = &mut buf.as_mut_slice()[self.input.end..];
-        let want = room.len();
-        if want == 0 {
+        if room.is_empty() {
             return Some(0);
         }
         let r = loop {
-            match self.sock.read(room) {
+            match recv(&self.sock, session(&mut self.tls), &mut self.ready, room) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => break r,
             }
@@ -502,11 +658,9 @@ impl ConnIo {
             Ok(0) => None,
             Ok(n) => {
                 self.input.end += n;
-                self.ready.read(n, want);
                 Some(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.ready.read(0, want);
                 self.input.release_if_empty();
                 Some(0)
             }
@@ -516,7 +670,7 @@ impl ConnIo {
 
     /// Send pending output, at most [`WRITES_PER_CALL`] system calls.
     pub fn send(&mut self) -> Sent {
-        let sent = self.output.send(&self.sock);
+        let sent = self.output.send(&self.sock, session(&mut self.tls));
         if self.output.blocked {
             self.ready.write = false;
         }
@@ -541,12 +695,33 @@ impl ConnIo {
     /// Best-effort, non-blocking write of a small response (an error page from the listener);
     /// whatever does not fit now is dropped, since the connection is closing anyway.
     pub fn write_now(&mut self, bytes: &[u8]) {
-        let _ = self.sock.write(bytes);
+        match session(&mut self.tls) {
+            // Before the handshake is done nothing can be sent: the error is dropped with it
+            // (httpd, too, only closes a connection whose handshake failed or timed out).
+            Some(tls) if tls.is_handshaking() => {}
+            Some(tls) => {
+                let _ = tls.write(&self.sock, bytes);
+            }
+            None => {
+                let _ = self.sock.write(bytes);
+            }
+        }
     }
 
-    /// Lingering close's first step: send our FIN, keep reading.
+    /// Lingering close's first step: send our FIN (after TLS's close_notify), keep reading.
     pub fn shutdown_write(&mut self) -> bool {
+        if let Some(tls) = session(&mut self.tls) {
+            tls.close(&self.sock);
+        }
         self.sock.shutdown(Shutdown::Write).is_ok()
+    }
+
+    /// Before the socket closes: a TLS connection says close_notify (a no-op after lingering
+    /// close's, or for a plain connection).
+    pub fn close_notify(&mut self) {
+        if let Some(tls) = session(&mut self.tls) {
+            tls.close(&self.sock);
+        }
     }
 
     /// Read and discard what the client sends. `true` once the client has finished (end of

@@ -61,6 +61,8 @@ pub struct Listener<'t> {
     /// Per listening socket, its address when it is a specific one: every connection it accepts
     /// has that local address, so no `getsockname` per connection. `None` for a wildcard.
     bound: Vec<Option<std::net::SocketAddr>>,
+    /// Per listening socket, its TLS configuration if it serves HTTPS.
+    tls: Vec<Option<crate::tls::Server>>,
     listening: bool,
     completed: Vec<Completion>,
     /// The second half of [`Conns::posted`]'s double buffer (empty between turns).
@@ -137,6 +139,14 @@ impl<'t> Listener<'t> {
         let mut io = Vec::with_capacity(capacity);
         io.resize_with(capacity, || None);
         poller.add_listener(signals.fd(), SIGNAL_TOKEN)?;
+        let tls = listeners
+            .iter()
+            .map(|l| {
+                l.local_addr()
+                    .ok()
+                    .and_then(|a| shared.site.tls.for_socket(a))
+            })
+            .collect();
         let mut l = Listener {
             conns: Conns {
                 table,
@@ -155,6 +165,7 @@ impl<'t> Listener<'t> {
                 .iter()
                 .map(|l| l.local_addr().ok().filter(|a| !a.ip().is_unspecified()))
                 .collect(),
+            tls,
             listeners,
             listening: false,
             completed: Vec::with_capacity(capacity),
@@ -236,7 +247,7 @@ impl<'t> Listener<'t> {
                 log::error!("poller wait failed: {e}; stopping this child gracefully");
                 self.begin_stop(StopMode::Graceful);
             }
-            let now = self.clock.now();
+            let mut now = self.clock.now();
             for ev in events.iter() {
                 match ev.token {
                     WAKE_TOKEN => {}
@@ -244,7 +255,12 @@ impl<'t> Listener<'t> {
                     t if t >= self.conns.table.capacity() as u64
                         && t < (self.conns.table.capacity() + self.listeners.len()) as u64 =>
                     {
-                        self.accept_burst((t - self.conns.table.capacity() as u64) as usize)
+                        self.accept_burst((t - self.conns.table.capacity() as u64) as usize);
+                        // Accepted connections were queued at their own (later) time; what
+                        // follows in this batch must not be stamped earlier, or the timeout
+                        // queues would lose their order (a slow step before the accept — a TLS
+                        // handshake in a debug build — made that visible).
+                        now = self.clock.now();
                     }
                     t => self.on_ready(ConnId::from_token(t), ev, now),
                 }
@@ -385,10 +401,16 @@ impl<'t> Listener<'t> {
             // may have arrived while earlier events were handled, and a stale start would close
             // its head that much early.
             let now = self.clock.now();
+            let mut io = ConnIo::new(sock, peer, local);
+            if let Some(server) = self.tls.get(which).and_then(Option::as_ref)
+                && !io.start_tls(server)
+            {
+                continue;
+            }
             let Some((id, action)) = self.conns.table.open(now) else {
                 return;
             };
-            self.conns.io[id.index()] = Some(ConnIo::new(sock, peer, local));
+            self.conns.io[id.index()] = Some(io);
             if let Some(left) = &mut self.accepts_left {
                 *left -= 1;
                 if *left == 0 {
@@ -686,7 +708,7 @@ impl<'t> Io<'t> for Conns<'t> {
             io.peer,
             String::from_utf8_lossy(&buffered[..buffered.len().min(80)])
         );
-        io.write_now(&super::error_response(status));
+        io.write_now(&io.rejection(status));
         // Lingering close only discards input: the buffers (a large head's too) go back now.
         io.release();
         io.shutdown_write();
@@ -722,6 +744,7 @@ impl<'t> Io<'t> for Conns<'t> {
             if io.registered && !sys::EDGE_TRIGGERED {
                 let _ = self.poller.delete(io.sock.as_fd());
             }
+            io.close_notify();
             io.release();
         }
         Ok(())

@@ -590,12 +590,18 @@ fn serve_connection(
 ) {
     let clock = child.clock;
     let local = conn.sock.local_addr().unwrap_or(conn.peer);
+    let mut io = ConnIo::new(conn.sock, conn.peer, local);
+    if let Some(server) = child.serving.site.tls.for_socket(local)
+        && !io.start_tls(&server)
+    {
+        return;
+    }
     let Some((id, action)) = table.open(clock.now()) else {
         return;
     };
     let mut owned = Owned {
         table,
-        io: ConnIo::new(conn.sock, conn.peer, local),
+        io,
         worker: w,
         scratch,
         serving: &child.serving,
@@ -714,7 +720,7 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
 
     fn reject(&mut self, _: ConnId, status: u16) -> Result<bool, Infallible> {
         log::debug!("rejecting a request from {} with {status}", self.io.peer);
-        self.io.write_now(&super::error_response(status));
+        self.io.write_now(&self.io.rejection(status));
         // Lingering close only discards input: the buffers (a large head's too) go back now.
         self.io.release();
         self.io.shutdown_write();
@@ -733,6 +739,7 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
     }
 
     fn close(&mut self, _: ConnId) -> Result<(), Infallible> {
+        self.io.close_notify();
         self.io.release();
         Ok(())
     }

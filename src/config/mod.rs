@@ -207,6 +207,8 @@ pub struct ServerConfig {
     pub files: Vec<PathBuf>,
     /// The compiled-in defaults were used (no `-f`).
     pub builtin: bool,
+    /// mod_ssl's directives and, after reading, the TLS configuration they build.
+    pub tls: crate::tls::Settings,
 }
 
 impl ServerConfig {
@@ -246,6 +248,7 @@ impl ServerConfig {
             notes: Vec::new(),
             files: Vec::new(),
             builtin: false,
+            tls: crate::tls::Settings::default(),
         }
     }
 
@@ -451,6 +454,7 @@ pub fn read(opts: &Options) -> Result<ServerConfig, ConfigError> {
     for (i, d) in opts.after.iter().enumerate() {
         r.text(Path::new("-c"), d, 0, i as u32)?;
     }
+    crate::tls::finish(&mut r.cfg)?;
     Ok(r.cfg)
 }
 
@@ -533,6 +537,21 @@ mod tests {
         );
         assert_eq!(cfg.locations[0].handler, Some(Handler::ServerStatus));
         assert!(cfg.extended_status);
+    }
+
+    #[test]
+    #[cfg(feature = "tls")]
+    fn debian_ssl_conf_applies() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian");
+        let text = format!(
+            "Listen 127.0.0.1:8443 https\nDefine APACHE_RUN_DIR /run/apache2\nInclude {}/ssl.conf\n",
+            fixtures.display()
+        );
+        let cfg = load_text(&text).unwrap();
+        assert_eq!(cfg.tls.session_tickets, Some(false));
+        assert_eq!(cfg.tls.session_cache, Some(1000));
+        // SSLEngine is not on: no certificate is needed, nothing is built.
+        assert!(cfg.tls.built.is_none());
     }
 
     #[test]

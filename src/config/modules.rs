@@ -37,6 +37,9 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("alias_module", "mod_alias.c"),
     ("cgid_module", "mod_cgid.c"),
     ("cgi_module", "mod_cgi.c"),
+    // HTTPS on rustls (feature `tls`): mod_ssl's directives, so Debian's `a2enmod ssl` works.
+    #[cfg(feature = "tls")]
+    ("ssl_module", "mod_ssl.c"),
     // Directory listings, gzip (by AddOutputFilterByType, mod_filter's directive).
     ("autoindex_module", "mod_autoindex.c"),
     ("deflate_module", "mod_deflate.c"),

@@ -324,6 +324,23 @@ impl Reader {
         };
         // The host a server-level directive applies to, if it is inside <VirtualHost>.
         let host = if scope.is_none() { vhost } else { None };
+        // mod_ssl's directives: the host's own settings inside <VirtualHost>.
+        let tls = match host {
+            Some(k) => &mut self.cfg.vhosts[k].tls,
+            None => &mut self.cfg.tls,
+        };
+        if let Some(r) = crate::tls::directive(
+            tls,
+            file,
+            line,
+            name,
+            args,
+            scope.is_some(),
+            &self.cfg.server_root,
+            &mut self.cfg.notes,
+        ) {
+            return r;
+        }
         // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate.
         if let Some(r) = self
             .cfg

@@ -91,6 +91,8 @@ impl HostAddr {
 pub struct VirtualHost {
     /// The addresses on its line, in order.
     pub addrs: Vec<HostAddr>,
+    /// Its mod_ssl directives (what it leaves unset, it takes from the main server's).
+    pub tls: crate::tls::Settings,
     /// Where it was defined (`-S` prints it).
     pub file: PathBuf,
     /// See `file`.
@@ -143,6 +145,7 @@ impl VirtualHost {
             file,
             line,
             server_name: None,
+            tls: crate::tls::Settings::default(),
             aliases: Vec::new(),
             wild_aliases: Vec::new(),
             document_root: None,

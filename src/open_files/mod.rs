@@ -51,8 +51,10 @@ struct Table {
     /// At most `capacity` entries, in no order; allocated once at construction.
     slots: Vec<Entry>,
     /// Key → slot for `follow_symlinks` false and true ([`NONE`] where absent). One map for
-    /// both, so a lookup borrows the caller's bytes (`Box<[u8]>: Borrow<[u8]>`).
-    index: HashMap<Box<[u8]>, [u32; 2]>,
+    /// both, so a lookup borrows the caller's bytes (`Box<[u8]>: Borrow<[u8]>`). Hashed with
+    /// foldhash, seeded per process: SipHash cost more than the rest of a hit, and a client
+    /// cannot choose the keys (only files that opened are inserted).
+    index: HashMap<Box<[u8]>, [u32; 2], foldhash::fast::RandomState>,
     /// The CLOCK hand: the next slot eviction looks at.
     hand: usize,
 }
@@ -74,10 +76,22 @@ struct Entry {
     key: Box<[u8]>,
     follow: bool,
     file: Arc<OpenFile>,
-    /// When the file was opened and stat'ed (the caller's monotonic time).
-    validated: Instant,
+    /// When the entry stops being trusted: the caller's monotonic time the file was opened and
+    /// stat'ed, plus `valid`; `None` if that is past what an `Instant` can hold (never). Kept
+    /// as the deadline, not the start, so that each lookup is a comparison rather than a
+    /// subtraction.
+    stale_at: Option<Instant>,
     /// CLOCK's reference bit: set by a hit, cleared as the hand passes.
     referenced: bool,
+}
+
+impl Entry {
+    /// Whether the entry, trusted for `valid`, is no longer at `now`. A `now` read by one worker
+    /// just before another's insert counts as the insert's own time: expired only when `valid`
+    /// is zero.
+    fn expired(&self, valid: Duration, now: Instant) -> bool {
+        valid.is_zero() || self.stale_at.is_some_and(|at| now >= at)
+    }
 }
 
 impl OpenFiles {
@@ -91,7 +105,7 @@ impl OpenFiles {
             valid,
             table: Mutex::new(Table {
                 slots: Vec::with_capacity(capacity),
-                index: HashMap::with_capacity(capacity),
+                index: HashMap::with_capacity_and_hasher(capacity, Default::default()),
                 hand: 0,
             }),
         }
@@ -161,7 +175,7 @@ impl OpenFiles {
             key: key.into(),
             follow: follow_symlinks,
             file,
-            validated: now,
+            stale_at: now.checked_add(self.valid),
             referenced: false,
         };
         let mut out = Displaced {
@@ -226,8 +240,7 @@ impl OpenFiles {
     }
 
     fn expired(&self, e: &Entry, now: Instant) -> bool {
-        // Saturating: a worker's `now` may be read just before another's insert.
-        now.saturating_duration_since(e.validated) >= self.valid
+        e.expired(self.valid, now)
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
@@ -286,7 +299,7 @@ impl Table {
             let i = self.hand % len;
             self.hand = (i + 1) % len;
             let e = &mut self.slots[i];
-            if !e.referenced || now.saturating_duration_since(e.validated) >= valid {
+            if !e.referenced || e.expired(valid, now) {
                 return i;
             }
             e.referenced = false;

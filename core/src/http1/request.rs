@@ -16,6 +16,7 @@ use super::scan::MAX_EMPTY_LINES;
 use super::target::{Target, TargetForm, parse_target};
 use super::token::list;
 use super::{HeadError, Limits, Method, ProtocolOptions};
+use crate::byte_scan;
 
 /// A parsed request head, borrowing from the connection's buffer.
 #[derive(Clone, Copy, Debug)]
@@ -172,7 +173,7 @@ pub fn parse_with<'a>(
         Some(v) if !is_valid_host(v) => return Err(HeadError::BadHost),
         // An empty Host names no host (httpd: no hostname, AH00569 for HTTP/1.1).
         Some([]) => None,
-        Some(v) => core::str::from_utf8(v).ok(),
+        Some(v) => byte_scan::utf8(v),
         None => None,
     };
     // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host and the Host

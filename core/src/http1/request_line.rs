@@ -10,6 +10,7 @@
 use super::lines::{crlf_line, find_lf};
 use super::token::is_tchar;
 use super::{HeadError, Limits, Method, ProtocolOptions};
+use crate::byte_scan;
 
 /// The protocol version of a request, as the server will treat it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -110,7 +111,7 @@ pub(crate) fn parse_request_line<'a>(
     }
     // Raw bytes above 0x7F are allowed as httparse allows them, when they spell UTF-8; clients
     // normally percent-encode them.
-    let target = core::str::from_utf8(target).map_err(|_| HeadError::BadTarget)?;
+    let target = byte_scan::utf8(target).ok_or(HeadError::BadTarget)?;
     Ok((
         RequestLine {
             method,

@@ -11,6 +11,7 @@ use super::Status;
 use super::Version;
 use super::token::is_token;
 use super::writer::{TooSmall, Writer};
+use crate::byte_scan;
 use crate::time::Duration;
 
 /// The interim response to `Expect: 100-continue`, exactly as httpd sends it.
@@ -147,14 +148,26 @@ const OWNED: [&str; 6] = [
     "keep-alive",
 ];
 
+/// The field of [`OWNED`] `name` is (any case), if any.
+fn owned(name: &str) -> Option<&'static str> {
+    // The length picks the one or two candidates: every caller field of every response is
+    // looked up here, and most match no length at all.
+    OWNED
+        .iter()
+        .find(|o| o.len() == name.len() && name.eq_ignore_ascii_case(o))
+        .copied()
+}
+
 impl ResponseHead<'_> {
     /// Writes the head into `out`. Never panics; on error the buffer's content is unspecified.
     #[doc(alias = "ap_http_header_filter")]
     pub fn write(&self, out: &mut [u8]) -> Result<Written, WriteError> {
         let interim = self.status.is_informational();
         for (name, value) in self.headers {
-            let owned = OWNED.iter().any(|o| name.eq_ignore_ascii_case(o));
-            let allowed = !owned || (interim && name.eq_ignore_ascii_case("connection"));
+            let allowed = match owned(name) {
+                None => true,
+                Some(o) => interim && o == "connection",
+            };
             if !allowed || !is_token(name.as_bytes()) || !is_field_value(value) {
                 return Err(WriteError::InvalidHeader);
             }
@@ -186,16 +199,11 @@ impl ResponseHead<'_> {
             w.bytes(self.date)?;
             w.bytes(b"\r\n")?;
             if !self.server.is_empty() {
-                w.bytes(b"Server: ")?;
-                w.bytes(self.server)?;
-                w.bytes(b"\r\n")?;
+                w.field(b"Server", self.server)?;
             }
         }
         for (name, value) in self.headers {
-            w.str(name)?;
-            w.bytes(b": ")?;
-            w.bytes(value)?;
-            w.bytes(b"\r\n")?;
+            w.field(name.as_bytes(), value)?;
         }
         match length_field {
             LengthField::None => {}
@@ -263,13 +271,9 @@ enum LengthField {
 }
 
 /// A field value a response may carry: no CR, LF, NUL or other control byte but HTAB.
+#[inline]
 fn is_field_value(v: &[u8]) -> bool {
-    // Every byte is looked at without an early exit (values are short and almost always
-    // valid): the loop then compiles to vector code, checked on every response's fields.
-    let bad = v.iter().fold(0u8, |acc, &b| {
-        acc | u8::from(((b < 0x20) & (b != b'\t')) | (b == 0x7f))
-    });
-    bad == 0
+    !byte_scan::any(v, |b| ((b < 0x20) & (b != b'\t')) | (b == 0x7f))
 }
 
 #[cfg(test)]
@@ -431,6 +435,54 @@ mod tests {
             );
         }
         assert!(h.write(&mut std::vec![0u8; full]).is_ok());
+    }
+
+    #[test]
+    fn field_values_are_checked_at_every_position_and_length() {
+        let naive = |v: &[u8]| {
+            v.iter()
+                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+        };
+        for len in 0..70 {
+            let mut v = std::vec![b'a'; len];
+            assert!(is_field_value(&v));
+            for at in 0..len {
+                for b in [0u8, b'\r', b'\n', 0x1f, 0x7f, b'\t', b' ', 0x80, 0xff] {
+                    let keep = v[at];
+                    v[at] = b;
+                    assert_eq!(is_field_value(&v), naive(&v), "{len} {at} {b:#x}");
+                    v[at] = keep;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn owned_fields_in_any_case() {
+        for name in [
+            "DATE",
+            "Server",
+            "content-LENGTH",
+            "Transfer-Encoding",
+            "Keep-Alive",
+        ] {
+            let mut h = head();
+            let headers = [(name, &b"x"[..])];
+            h.headers = &headers;
+            assert_eq!(
+                h.write(&mut [0u8; 512]),
+                Err(WriteError::InvalidHeader),
+                "{name}"
+            );
+        }
+        // Same lengths as owned names, but not theirs.
+        let mut h = head();
+        h.headers = &[("Dat3", b"x"), ("Connectiom", b"y"), ("Keep-Alivf", b"z")];
+        let (text, _) = write(&h);
+        assert!(
+            text.contains("Dat3: x\r\nConnectiom: y\r\nKeep-Alivf: z\r\n"),
+            "{text}"
+        );
     }
 
     #[test]

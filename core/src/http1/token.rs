@@ -29,7 +29,9 @@ static TCHAR: [bool; 256] = byte_table!(|b| matches!(b,
 
 /// Whether `s` is a non-empty token.
 pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+    // No early exit: names are short and almost always tokens (every response field's name
+    // is checked), and a branch per byte costs more than looking at the rest.
+    !s.is_empty() && s.iter().fold(true, |acc, &b| acc & is_tchar(b))
 }
 
 /// `s` without leading and trailing SP / HTAB (OWS).

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::decimal;
+
 /// The output buffer cannot hold what had to be written. Nothing useful is left in it; the caller
 /// retries with a larger buffer or gives up on the response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,10 +48,38 @@ impl<'b> Writer<'b> {
     }
 
     /// `n` in decimal.
+    // Inlined: several calls in every response head, each otherwise a prologue and epilogue
+    // as long as its work.
+    #[inline(always)]
     pub(crate) fn decimal(&mut self, n: u64) -> Result<(), TooSmall> {
-        let mut digits = [0u8; 20];
-        let start = format_radix(n, 10, &mut digits);
-        self.bytes(digits.get(start..).unwrap_or(&[]))
+        let end = self.len.checked_add(decimal::width(n)).ok_or(TooSmall)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(TooSmall)?;
+        decimal::write(n, dst);
+        self.len = end;
+        Ok(())
+    }
+
+    /// The field `name: value` and its CRLF, room checked once.
+    // Inlined: several calls in every response head, each otherwise a prologue and epilogue
+    // as long as its work.
+    #[inline(always)]
+    pub(crate) fn field(&mut self, name: &[u8], value: &[u8]) -> Result<(), TooSmall> {
+        let total = name
+            .len()
+            .checked_add(value.len())
+            .and_then(|n| n.checked_add(4))
+            .ok_or(TooSmall)?;
+        let end = self.len.checked_add(total).ok_or(TooSmall)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(TooSmall)?;
+        let (n, rest) = dst.split_at_mut(name.len());
+        n.copy_from_slice(name);
+        let (sep, rest) = rest.split_at_mut(2);
+        sep.copy_from_slice(b": ");
+        let (v, crlf) = rest.split_at_mut(value.len());
+        v.copy_from_slice(value);
+        crlf.copy_from_slice(b"\r\n");
+        self.len = end;
+        Ok(())
     }
 
     /// `n` in lowercase hexadecimal, no leading zeros.
@@ -120,6 +150,49 @@ mod tests {
         assert_eq!(w.len(), 0);
         w.str("abc").unwrap();
         assert_eq!(w.byte(b'x'), Err(TooSmall));
+    }
+
+    #[test]
+    fn decimals_at_every_width() {
+        let mut n = 0u64;
+        loop {
+            for x in [n, n.saturating_sub(1), n.saturating_add(1)] {
+                let mut buf = [0u8; 20];
+                let mut w = Writer::new(&mut buf);
+                w.decimal(x).unwrap();
+                let len = w.len();
+                let text = core::str::from_utf8(&buf[..len]).unwrap();
+                assert_eq!(text.parse::<u64>(), Ok(x));
+                assert!(len == 1 || !text.starts_with('0'), "{text}");
+                // One byte short of room is refused, and writes nothing past the end.
+                let mut short = [0u8; 20];
+                let mut w = Writer::new(&mut short[..len - 1]);
+                assert_eq!(w.decimal(x), Err(TooSmall));
+            }
+            if n == 0 {
+                n = 1;
+            }
+            match n.checked_mul(10) {
+                Some(m) => n = m,
+                None => break,
+            }
+        }
+    }
+
+    #[test]
+    fn fields() {
+        let mut buf = [0u8; 32];
+        let mut w = Writer::new(&mut buf);
+        w.field(b"ETag", b"\"x\"").unwrap();
+        w.field(b"A", b"").unwrap();
+        let n = w.len();
+        assert_eq!(&buf[..n], b"ETag: \"x\"\r\nA: \r\n".as_slice());
+        let mut small = [0u8; 8];
+        let mut w = Writer::new(&mut small);
+        assert_eq!(w.field(b"Abcd", b"e"), Err(TooSmall));
+        assert_eq!(w.len(), 0);
+        w.field(b"Ab", b"c").unwrap();
+        assert_eq!(w.len(), 7);
     }
 
     #[test]

@@ -45,16 +45,16 @@ const LISTENER_CAP: usize = 2 * LOG_FLUSH;
 /// How soon the listener looks again when its due lines could not be handed over (the writer
 /// is still busy with the previous batch).
 const RETRY_HAND_OVER: Duration = Duration::from_millis(100);
-/// Request header fields a log line can show (`%{Name}i` looks among these).
-const LOGGED_FIELDS: usize = 32;
 
 /// One thread's unwritten lines.
 #[derive(Debug)]
 struct Lines {
     /// One buffer per CustomLog, in the site's order.
     bufs: Vec<Vec<u8>>,
-    /// When the oldest buffered line was added; `None` while nothing is buffered.
-    oldest: Option<StdInstant>,
+    /// When the oldest buffered line comes of age ([`MAX_AGE`] after it was added): a deadline
+    /// rather than the line's time, so that each line costs a comparison, not a subtraction.
+    /// `None` while nothing is buffered.
+    due: Option<StdInstant>,
     /// The thread's rendering cache.
     cache: LineCache,
 }
@@ -65,7 +65,7 @@ impl Lines {
             log.append(buf);
             buf.clear();
         }
-        self.oldest = None;
+        self.due = None;
     }
 }
 
@@ -188,7 +188,7 @@ impl LogBuffers {
                         .iter()
                         .map(|_| Vec::with_capacity(LOG_FLUSH))
                         .collect(),
-                    oldest: None,
+                    due: None,
                     cache: LineCache::default(),
                 })
             })
@@ -252,6 +252,12 @@ impl LogBuffers {
     }
 }
 
+/// When a line added at `now` must be written: [`MAX_AGE`] later (at once, should that be
+/// past what an `Instant` holds).
+fn come_of_age(now: StdInstant) -> StdInstant {
+    now.checked_add(MAX_AGE).unwrap_or(now)
+}
+
 /// One thread's handle on its buffered lines.
 pub(super) struct ThreadLog<'s> {
     lines: &'s Mutex<Lines>,
@@ -280,10 +286,8 @@ impl ThreadLog<'_> {
                 log.format.render(entry, &mut lines.cache, buf);
             }
         }
-        let oldest = *lines.oldest.get_or_insert(now);
-        if lines.bufs.iter().any(|b| b.len() >= LOG_FLUSH)
-            || now.saturating_duration_since(oldest) >= MAX_AGE
-        {
+        let due = *lines.due.get_or_insert_with(|| come_of_age(now));
+        if lines.bufs.iter().any(|b| b.len() >= LOG_FLUSH) || now >= due {
             Self::flush(self.writer, self.logs, lines);
         }
     }
@@ -299,7 +303,7 @@ impl ThreadLog<'_> {
             Some(w) => {
                 let handed = w.hand_over(&mut lines.bufs);
                 if handed {
-                    lines.oldest = None;
+                    lines.due = None;
                 }
                 handed
             }
@@ -327,21 +331,21 @@ impl ThreadLog<'_> {
     pub(super) fn before_wait(&mut self, now: StdInstant, stopping: bool) -> Option<Duration> {
         let mut guard = self.lock();
         let lines = &mut *guard;
-        let age = now.saturating_duration_since(lines.oldest?);
-        if !self.buffered || stopping || age >= MAX_AGE {
+        let due = lines.due?;
+        if !self.buffered || stopping || now >= due {
             if Self::flush(self.writer, self.logs, lines) {
                 return None;
             }
             return Some(RETRY_HAND_OVER);
         }
-        Some(MAX_AGE - age)
+        Some(due.saturating_duration_since(now))
     }
 
     /// Write the buffered lines now (the thread exits; the listener hands them over, or leaves
     /// them to the child's last [`LogBuffers::write_all`] if the writer is busy).
     pub(super) fn write(&mut self) {
         let mut guard = self.lock();
-        if guard.oldest.is_some() {
+        if guard.due.is_some() {
             Self::flush(self.writer, self.logs, &mut guard);
         }
     }
@@ -377,22 +381,6 @@ impl Worker<'_> {
         if host.logs.is_empty() {
             return;
         }
-        let mut headers = [("", &b""[..]); LOGGED_FIELDS];
-        let mut k = 0;
-        // Gathered only for a format that shows them (most show none).
-        let shown = self
-            .site
-            .access_logs
-            .iter()
-            .any(|l| l.format.shows_request_headers());
-        for h in req
-            .headers()
-            .iter()
-            .take(if shown { headers.len() } else { 0 })
-        {
-            headers[k] = (h.name, h.value);
-            k += 1;
-        }
         let entry = Entry {
             peer: io.peer,
             local: io.local,
@@ -401,7 +389,7 @@ impl Worker<'_> {
             path: req.target().path().as_bytes(),
             query: req.target().query().map(str::as_bytes),
             protocol: req.version().as_str(),
-            request_headers: &headers[..k],
+            request_headers: req.headers(),
             response_headers: &[],
             status: sent.status,
             body_bytes: sent.body_bytes,

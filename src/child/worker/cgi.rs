@@ -248,6 +248,15 @@ impl Worker<'_> {
                 }
             }
         }
+        if io.tls.is_some() {
+            // mod_ssl's fixup sets HTTPS for every request over TLS.
+            for (k, v) in env.iter_mut() {
+                if k == "REQUEST_SCHEME" {
+                    *v = "https".into();
+                }
+            }
+            env.push(("HTTPS".into(), "on".into()));
+        }
         let name = script.name();
         let file = script.filename.display().to_string();
         let mut ex = match Exchange::start(
@@ -255,6 +264,7 @@ impl Worker<'_> {
             &script.dir,
             &env,
             &io.sock,
+            io.tls.as_deref(),
             io.peer,
             body,
             host.cgi.timeout,

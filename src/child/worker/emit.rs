@@ -207,9 +207,14 @@ fn copy_body(output: &mut Output, mut buf: Buf, end: usize, body: &[u8]) {
     }
 }
 
-/// Send what `output` holds on `sock`; once all of it is out, its buffers go back.
-pub(super) fn send(output: &mut Output, sock: &TcpStream) -> Sent {
-    let sent = output.send(sock);
+/// Send what `output` holds on `sock` (through `tls` on a TLS connection); once all of it is
+/// out, its buffers go back.
+pub(super) fn send(
+    output: &mut Output,
+    sock: &TcpStream,
+    tls: Option<&mut crate::tls::Session>,
+) -> Sent {
+    let sent = output.send(sock, tls);
     if sent == Sent::All {
         output.release();
     }

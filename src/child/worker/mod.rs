@@ -335,7 +335,11 @@ impl Worker<'_> {
             Outcome::Yield | Outcome::KeepAlive | Outcome::PartialHead { .. }
                 if !io.output.is_empty() =>
             {
-                match emit::send(&mut io.output, &io.sock) {
+                match emit::send(
+                    &mut io.output,
+                    &io.sock,
+                    crate::child::connio::session(&mut io.tls),
+                ) {
                     Sent::All => outcome,
                     // The last response held is the one write completion finishes (and
                     // counts).

@@ -274,10 +274,8 @@ pub(super) fn request_line(head: &[u8]) -> &[u8] {
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(head.len());
     let rest = &head[start..];
-    let end = rest
-        .iter()
-        .position(|&b| b == b'\r' || b == b'\n')
-        .unwrap_or(rest.len());
+    // Twice per request (scoreboard, log line): memchr's vector search, not a byte loop.
+    let end = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
     &rest[..end]
 }
 

@@ -114,6 +114,16 @@ impl Worker<'_> {
                 if self.last_keep_alive {
                     io.input.consume(consumed);
                 }
+                // A script's last bytes may still be encrypted in the TLS session: write
+                // completion sends them.
+                let sent = match (sent, crate::child::connio::session(&mut io.tls)) {
+                    (Sent::All, Some(tls)) => match tls.flush(&io.sock) {
+                        Ok(false) => Sent::All,
+                        Ok(true) => Sent::Partial { progress: true },
+                        Err(_) => Sent::Failed,
+                    },
+                    (sent, _) => sent,
+                };
                 Responded::Sent(sent)
             }
             Answered::Ready {
@@ -149,7 +159,11 @@ impl Worker<'_> {
                     self.request_done(bytes, time.started, ended);
                     return Responded::Held;
                 }
-                let sent = emit::send(&mut io.output, &io.sock);
+                let sent = emit::send(
+                    &mut io.output,
+                    &io.sock,
+                    crate::child::connio::session(&mut io.tls),
+                );
                 self.request_done(bytes, time.started, ended);
                 Responded::Sent(sent)
             }
