@@ -521,7 +521,8 @@ fn expect_continue_keep_alive_and_limit_request_body() {
     let srv = cgi_server("expect", "LimitRequestBody 10000", &[]);
     let mut s = srv.connect();
     s.write_all(
-        b"POST /cgi-bin/echo.py HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        b"POST /cgi-bin/echo.py HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\
+          Expect: 100-continue\r\nConnection: keep-alive\r\n\r\n",
     )
     .unwrap();
     let mut interim = [0u8; 25];
@@ -957,8 +958,10 @@ fn with_every_worker_held_by_scripts_idle_keep_alive_connections_are_closed() {
     let srv = cgi_server("cgika", "ThreadsPerChild 2\nKeepAliveTimeout 30", &["-X"]);
     let keep_alive = |srv: &Server| {
         let mut s = srv.connect();
-        s.write_all(b"GET /static.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            .unwrap();
+        s.write_all(
+            b"GET /static.txt HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n",
+        )
+        .unwrap();
         let (head, _) = read_response(&mut s);
         assert!(head.contains("Keep-Alive"), "{head}");
         s

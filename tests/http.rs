@@ -56,7 +56,8 @@ fn curl_reuses_one_connection_for_several_requests(mpm: Mpm) {
         1,
         "one TCP connection: {err}"
     );
-    assert!(err.contains("< Keep-Alive: timeout=5, max=100"), "{err}");
+    // curl sends no `Connection: keep-alive` over HTTP/1.1; httpd then says nothing of it.
+    assert!(!err.contains("< Keep-Alive"), "{err}");
 }
 
 fn python_http_client_keep_alive_head_and_etag(mpm: Mpm) {

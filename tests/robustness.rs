@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const T: Duration = Duration::from_secs(10);
 /// Short timeouts so connections left behind end quickly.
 const FAST: &str = "KeepAliveTimeout 1\nRequestReadTimeout header=2-4,MinRate=500\n";
-const GET_KA: &[u8] = b"GET /1k.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+const GET_KA: &[u8] = b"GET /1k.txt HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n";
 const GET_CLOSE: &[u8] = b"GET /1k.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 const BIG: usize = 4 << 20;
 

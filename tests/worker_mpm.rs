@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 const T: Duration = Duration::from_secs(20);
 /// The directive that chooses the worker MPM, as in httpd.
 const WORKER: &str = Mpm::Worker.directive();
-const GET_KA: &[u8] = b"GET /1k.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+const GET_KA: &[u8] = b"GET /1k.txt HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n";
 
 fn files(s: &Scratch) {
     s.file("index.html", b"<!doctype html><p>hello\n");

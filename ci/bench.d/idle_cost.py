@@ -155,7 +155,7 @@ def measure(server, n, hold):
     server.start("10k", [])
     holder = None
     try:
-        bench.warm(server, [])
+        bench.warm(server, [], conns=400)
         time.sleep(1)
         rss0, (b0, p0), s0 = server.rss_kb(), breakdown(server), slabs()
         est0 = bench.established(server.port)

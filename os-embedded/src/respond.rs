@@ -231,6 +231,7 @@ impl Serving<'_> {
             date: &date,
             server: self.site.server_software.as_bytes(),
             persistence: Persistence::Close,
+            keep_alive_asked: false,
             headers: if page_len > 0 { &fields } else { &[] },
         };
         match head.write(head_part) {
@@ -276,7 +277,7 @@ impl Serving<'_> {
         let parsed = http1::parse_with(head, &limits, &protocol, &mut headers[..want]);
         // Bytes of an unread body to skip with the head when the connection stays open.
         let mut body_len = 0;
-        let (reply, version, head_only, client_wants, method) = match &parsed {
+        let (reply, version, head_only, client_wants, method, ka_asked) = match &parsed {
             Err(e) => {
                 crate::log::info!("request failed: {}", e.reason());
                 let mut r = Reply::error(e.status());
@@ -287,7 +288,7 @@ impl Serving<'_> {
                     .find(|w| !w.is_empty())
                     .and_then(|m| core::str::from_utf8(m).ok())
                     .unwrap_or("GET");
-                (r, Version::Http11, false, false, method)
+                (r, Version::Http11, false, false, method, false)
             }
             Ok(req) => {
                 let mut r = self.route(
@@ -318,6 +319,7 @@ impl Serving<'_> {
                     req.method() == Method::Head,
                     req.keep_alive(),
                     req.method().as_str(),
+                    req.connection().keep_alive(),
                 )
             }
         };
@@ -378,6 +380,7 @@ impl Serving<'_> {
             date: &date,
             server: self.site.server_software.as_bytes(),
             persistence,
+            keep_alive_asked: ka_asked,
             headers: &fields.list[..fields.n],
         }
         .write(&mut out[..split]);

@@ -256,7 +256,10 @@ fn complete(b: &[u8]) -> bool {
 fn serves_a_file_with_keep_alive_and_its_limit() {
     let mut net = Net::new(4, 2, 2000);
     let c = net.connect(50_000);
-    net.send(c, b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    net.send(
+        c,
+        b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+    );
     let r = net.responses(c, 1);
     assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
     assert!(r.contains("Keep-Alive: timeout=5, max=3\r\n"), "{r}");
@@ -264,7 +267,7 @@ fn serves_a_file_with_keep_alive_and_its_limit() {
     // Three more on the same connection: MaxKeepAliveRequests 3 makes the fourth the last.
     net.send(
         c,
-        b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
             .repeat(3)
             .as_slice(),
     );

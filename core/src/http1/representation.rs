@@ -5,7 +5,7 @@
 //!
 //! | answer | status | fields, in order |
 //! |---|---|---|
-//! | [`Answer::NotModified`] | 304 | Last-Modified, ETag |
+//! | [`Answer::NotModified`] | 304 | Last-Modified, ETag, Accept-Ranges |
 //! | [`Answer::PreconditionFailed`] | 412 | (an error page) |
 //! | [`Answer::Full`] | 200 | Content-Type (if known), Last-Modified, ETag, Accept-Ranges |
 //! | [`Answer::Partial`] | 206 | the same, then Content-Range |
@@ -168,8 +168,11 @@ impl Answer {
         };
         match self {
             Answer::NotModified => {
+                // httpd's default handler sets these three before it checks the conditions,
+                // and a 304 keeps them (its Content-Length goes).
                 push("Last-Modified", last_modified);
                 push("ETag", stored.etag);
+                push("Accept-Ranges", b"bytes");
             }
             Answer::PreconditionFailed => {}
             Answer::NotSatisfiable => push("Content-Range", content_range),
@@ -247,7 +250,11 @@ mod tests {
         assert_eq!((a.status().code(), a.body(1024)), (304, None));
         assert_eq!(
             f,
-            [("Last-Modified", lm.into()), ("ETag", "\"400-5f0\"".into())]
+            [
+                ("Last-Modified", lm.into()),
+                ("ETag", "\"400-5f0\"".into()),
+                ("Accept-Ranges", "bytes".into())
+            ]
         );
 
         let (a, _) = run(

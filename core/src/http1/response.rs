@@ -48,8 +48,8 @@ pub enum Persistence {
 pub struct ResponseHead<'a> {
     /// The status.
     pub status: Status,
-    /// The request's version: decides chunked versus close-delimited bodies and whether
-    /// `Connection: Keep-Alive` is needed. The status line itself always says HTTP/1.1 (RFC 9110
+    /// The request's version: decides chunked versus close-delimited bodies, that is
+    /// whether the body can be chunked. The status line itself always says HTTP/1.1 (RFC 9110
     /// §6.2: a server sends its own version), as httpd does; an HTTP/0.9 request gets no head at
     /// all.
     pub request_version: Version,
@@ -64,6 +64,11 @@ pub struct ResponseHead<'a> {
     /// Whether the server intends to keep the connection (it may still have to close: see
     /// [`Written::close`]).
     pub persistence: Persistence,
+    /// The request's Connection field named `keep-alive`. Only then does a kept connection get
+    /// `Keep-Alive: timeout=N, max=M` and `Connection: Keep-Alive`, as httpd sends them; an
+    /// HTTP/1.1 connection persists without either.
+    #[doc(alias = "ka_sent")]
+    pub keep_alive_asked: bool,
     /// Further fields in order (Content-Type, Last-Modified, ETag, Allow, ...). The writer owns
     /// Date, Server, Content-Length, Transfer-Encoding, Connection and Keep-Alive; passing one of
     /// those is an error, except Connection on a 1xx response (`101 Switching Protocols` needs
@@ -211,7 +216,8 @@ impl ResponseHead<'_> {
         }
         if close {
             w.bytes(b"Connection: close\r\n")?;
-        } else if let (false, Persistence::KeepAlive { timeout, max }) = (interim, self.persistence)
+        } else if let (false, true, Persistence::KeepAlive { timeout, max }) =
+            (interim, self.keep_alive_asked, self.persistence)
         {
             w.bytes(b"Keep-Alive: timeout=")?;
             w.decimal(timeout.as_secs())?;
@@ -220,10 +226,7 @@ impl ResponseHead<'_> {
                 w.decimal(u64::from(max))?;
             }
             w.bytes(b"\r\n")?;
-            // An HTTP/1.0 client only keeps the connection when told so.
-            if self.request_version == Version::Http10 {
-                w.bytes(b"Connection: Keep-Alive\r\n")?;
-            }
+            w.bytes(b"Connection: Keep-Alive\r\n")?;
         }
         w.bytes(b"\r\n")?;
         Ok(Written {
@@ -293,6 +296,7 @@ mod tests {
                 timeout: Duration::from_secs(5),
                 max: Some(100),
             },
+            keep_alive_asked: true,
             headers: &[("Content-Type", b"text/html")],
         }
     }
@@ -323,8 +327,16 @@ mod tests {
         assert_eq!(
             text,
             "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: Apache\r\n\
-             Content-Type: text/html\r\nContent-Length: 60\r\nKeep-Alive: timeout=5, max=100\r\n\r\n"
+             Content-Type: text/html\r\nContent-Length: 60\r\nKeep-Alive: timeout=5, max=100\r\n\
+             Connection: Keep-Alive\r\n\r\n"
         );
+        assert_eq!((w.body, w.close), (BodyPlan::Length(60), false));
+
+        // Not asked for: an HTTP/1.1 connection persists without a word (httpd's ka_sent).
+        let mut h = head();
+        h.keep_alive_asked = false;
+        let (text, w) = write(&h);
+        assert!(text.ends_with("Content-Length: 60\r\n\r\n"), "{text}");
         assert_eq!((w.body, w.close), (BodyPlan::Length(60), false));
 
         let mut h = head();

@@ -402,6 +402,7 @@ impl Worker<'_> {
             date: &date,
             server: self.site.server_software.as_bytes(),
             persistence,
+            keep_alive_asked: req.connection().keep_alive(),
             headers: &fields,
         }
         .write(&mut buf);

@@ -112,6 +112,7 @@ impl Worker<'_> {
             date: &date,
             server: self.site.server_software.as_bytes(),
             persistence,
+            keep_alive_asked: asked.keep_alive_asked,
             headers: &spans[..n],
         }
         .write(buf.as_mut_slice());

@@ -12,7 +12,6 @@ use super::plan::Client;
 use super::plan::{Body, Reply};
 use super::respond::RequestTime;
 use crate::modules::autoindex::{self, Insert};
-use crate::modules::deflate;
 
 impl Worker<'_> {
     /// The answer for the directory at the URL-path `path` (decoded) that has no index file.
@@ -27,7 +26,14 @@ impl Worker<'_> {
         let method = req.method();
         let output = &self.site.output;
         let host = self.host();
-        let dir = host.document_root.join(crate::site::relative_path(path));
+        // The directory an `Alias` maps the URL to, else the one beneath the DocumentRoot.
+        let (root, dir) = match host.file_root(path) {
+            Ok((_, root, rel)) => (root.to_path_buf(), root.join(rel)),
+            Err(_) => (
+                host.document_root.clone(),
+                host.document_root.join(crate::site::relative_path(path)),
+            ),
+        };
         // The directory as httpd's log lines and `%f` show it: with one trailing slash.
         let dir_text = format!("{}/", dir.display().to_string().trim_end_matches('/'));
         // mod_autoindex takes GET (and HEAD) only, before it looks at Options; httpd's
@@ -63,7 +69,6 @@ impl Worker<'_> {
             r.length_unknown = true;
             return r;
         }
-        let root = &host.document_root;
         // A slashless directory URL (DirectorySlash Off): httpd's subrequests for its entries
         // take their URLs (so their access rules) from the URL's parent, and HeaderName and
         // ReadmeName are looked up there, while the entries themselves are this directory's.
@@ -92,7 +97,7 @@ impl Worker<'_> {
                 let target = dir.join(std::ffi::OsStr::from_bytes(name));
                 return follow
                     && route.follow_symlinks
-                    && target.canonicalize().is_ok_and(|t| t.starts_with(root));
+                    && target.canonicalize().is_ok_and(|t| t.starts_with(&root));
             }
             true
         });
@@ -115,7 +120,8 @@ impl Worker<'_> {
             );
         }
         let (header_name, readme_name) = settings.inserts();
-        let insert = |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, n, client));
+        let insert =
+            |name: Option<&str>| name.and_then(|n| self.insert(&url_dir, url_base, n, client));
         let header = insert(header_name);
         let readme = insert(readme_name);
         // A readme the listing includes replaces the signature line (httpd's emit_tail).
@@ -149,25 +155,7 @@ impl Worker<'_> {
                 &host.server_admin,
             );
         }
-        let deflate_settings = &self.site.output.deflate;
-        if body.len() as u64 > deflate::MIN_SIZE
-            && deflate_settings.applies_to(Some(&page.content_type))
-        {
-            self.fields.push("Vary", b"Accept-Encoding");
-            if deflate::accepts_gzip(req.header("Accept-Encoding")) {
-                let len = body.len() as u64;
-                let gz = deflate_settings.compress(len, |buf, at| {
-                    let at = at as usize;
-                    let n = buf.len().min(body.len() - at);
-                    buf[..n].copy_from_slice(&body[at..at + n]);
-                    Ok(n)
-                });
-                if let Ok(gz) = gz {
-                    self.fields.push("Content-Encoding", b"gzip");
-                    body = gz;
-                }
-            }
-        }
+        let body = self.gzip_page(req, &page.content_type, body);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
         // `%f` logs the directory, as httpd's r->filename (with the slash mod_autoindex adds).
@@ -189,20 +177,31 @@ impl Worker<'_> {
             )
     }
 
-    /// A `HeaderName`/`ReadmeName` file for the listing of `dir`: a regular file the client
-    /// may read, named relative to the directory (or to the DocumentRoot when it starts with
-    /// `/`), of a text type, its first [`autoindex::MAX_INSERT`] bytes.
-    fn insert(&self, dir: &Path, name: &str, client: Client) -> Option<Insert> {
+    /// A `HeaderName`/`ReadmeName` file for the listing of `dir` (at the URL `url_base`): a
+    /// regular file the client may read, named relative to the directory (or as a URL-path when
+    /// it starts with `/`), within the DocumentRoot or the `Alias` directory its URL maps to, of
+    /// a text type, its first [`autoindex::MAX_INSERT`] bytes.
+    fn insert(&self, dir: &Path, url_base: &[u8], name: &str, client: Client) -> Option<Insert> {
         let host = self.host();
-        let root = &host.document_root;
-        let path: PathBuf = match name.strip_prefix('/') {
-            Some(rel) => root.join(rel),
-            None => dir.join(name),
+        // httpd looks the name up as a subrequest for a URL relative to the listing's.
+        let uri: Vec<u8> = if name.starts_with('/') {
+            name.as_bytes().to_vec()
+        } else {
+            [url_base, name.as_bytes()].concat()
+        };
+        let (path, root) = {
+            let (_, root, rel) = host.file_root(&uri).ok()?;
+            let path = if name.starts_with('/') {
+                root.join(rel)
+            } else {
+                dir.join(name)
+            };
+            (path, root.canonicalize().ok()?)
         };
         let canon = path.canonicalize().ok()?;
-        let rel = canon.strip_prefix(root).ok()?;
-        let mut uri = b"/".to_vec();
-        uri.extend_from_slice(rel.as_os_str().as_bytes());
+        if !canon.starts_with(&root) {
+            return None;
+        }
         if !self.subrequest_allowed(&uri, client) {
             return None;
         }

@@ -30,6 +30,7 @@ mod access_log;
 mod cgi;
 mod emit;
 mod listing;
+mod page_gzip;
 mod plan;
 mod respond;
 mod self_url;

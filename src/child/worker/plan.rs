@@ -254,6 +254,8 @@ pub(super) struct Asked {
     pub(super) head_only: bool,
     /// The client would keep the connection open.
     pub(super) keep_alive: bool,
+    /// Its Connection field named `keep-alive` (then the answer says Keep-Alive too).
+    pub(super) keep_alive_asked: bool,
 }
 
 /// A request's plan.
@@ -321,6 +323,7 @@ impl Worker<'_> {
                     version: Version::Http11,
                     head_only: false,
                     keep_alive: false,
+                    keep_alive_asked: false,
                 };
                 return Ok(Decision {
                     reply,
@@ -354,6 +357,7 @@ impl Worker<'_> {
             head_only: req.method() == Method::Head,
             // SetEnvIf's `nokeepalive` (Debian's setenvif.conf sets it for old browsers).
             keep_alive: req.keep_alive() && !self.modules.vars.is_set("nokeepalive"),
+            keep_alive_asked: req.connection().keep_alive(),
         };
         Ok(Decision {
             reply,
@@ -432,6 +436,36 @@ impl Worker<'_> {
         };
         match method {
             Method::Options => {
+                // httpd's type checker has run before OPTIONS is answered: a file (or a
+                // directory's index file) gives the reply its Content-Type.
+                if route.handler == Handler::Default {
+                    let host = self.host();
+                    let files = &self.shared.open_files[host.cache];
+                    let follow = route.follow_symlinks;
+                    let file = match blocking {
+                        Blocking::Never => files
+                            .lookup(decoded, follow, time.started)
+                            .ok_or(WouldBlock)?,
+                        Blocking::Allowed => {
+                            match files.get_or_open(self.site, host, decoded, follow, time.started)
+                            {
+                                Ok(f) => f,
+                                Err(_) => {
+                                    // mod_mime types a missing file by its name all the same.
+                                    let name = crate::site::relative_path(decoded);
+                                    if let Some(t) = self.site.mime.lookup(name) {
+                                        self.fields.push("Content-Type", t.as_bytes());
+                                    }
+                                    self.push_allow(allowed);
+                                    return Ok(Reply::new(Status::OK));
+                                }
+                            }
+                        }
+                    };
+                    if let Some(t) = &file.content_type {
+                        self.fields.push("Content-Type", t.as_bytes());
+                    }
+                }
                 self.push_allow(allowed);
                 return Ok(Reply::new(Status::OK));
             }
@@ -555,7 +589,13 @@ impl Worker<'_> {
             log::info!("Invalid method in request {}", method.as_str());
         }
         let r = self.error_reply(method.refusal(), method.as_str(), b"");
-        self.push_allow(allowed);
+        // TRACE is refused as httpd's `TraceEnable Off` refuses it, before any handler has
+        // said what it allows: with an empty Allow.
+        self.push_allow(if method == Method::Trace {
+            &[]
+        } else {
+            allowed
+        });
         r
     }
 

@@ -60,8 +60,9 @@ impl Worker<'_> {
         if let Some(secs) = query.refresh {
             self.fields.push("Refresh", secs.to_string().as_bytes());
         }
+        let body = self.gzip_page(req, format.content_type(), page.into_bytes());
         let mut r = Reply::new(Status::OK);
-        r.body = Body::Page(page.into_bytes());
+        r.body = Body::Page(body);
         r
     }
 }

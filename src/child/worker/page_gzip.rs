@@ -1,0 +1,42 @@
+//! mod_deflate over the pages a worker generates (directory listings, server-status): httpd's
+//! DEFLATE output filter sees them as it sees a file, by their type.
+
+use eventmpm_core::http1::Request;
+
+use super::Worker;
+use crate::modules::deflate;
+
+impl Worker<'_> {
+    /// `body`, of type `content_type`, as mod_deflate would send it: a page of a compressed
+    /// type above the size floor gets `Vary: Accept-Encoding`, and gzip when the client takes
+    /// it (the field is pushed here).
+    pub(super) fn gzip_page(
+        &mut self,
+        req: &Request<'_>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Vec<u8> {
+        let settings = &self.site.output.deflate;
+        if body.len() as u64 <= deflate::MIN_SIZE || !settings.applies_to(Some(content_type)) {
+            return body;
+        }
+        self.fields.push("Vary", b"Accept-Encoding");
+        if !deflate::accepts_gzip(req.header("Accept-Encoding")) {
+            return body;
+        }
+        let len = body.len() as u64;
+        let gz = settings.compress(len, |buf, at| {
+            let at = at as usize;
+            let n = buf.len().min(body.len() - at);
+            buf[..n].copy_from_slice(&body[at..at + n]);
+            Ok(n)
+        });
+        match gz {
+            Ok(gz) => {
+                self.fields.push("Content-Encoding", b"gzip");
+                gz
+            }
+            Err(_) => body,
+        }
+    }
+}

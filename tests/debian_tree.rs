@@ -1,0 +1,784 @@
+//! Debian's stock `/etc/apache2` tree served side by side by httpd (`/usr/sbin/apache2`) and
+//! by eventmpm (issue 13, part 4): two copies of the tree, changed only as an admin would
+//! (ports, runtime directories, DocumentRoot, one more conf and one more site enabled by
+//! symbolic link), the same requests sent to both with Python's http.client, and status, the
+//! fields that matter (the fetch script's FIELDS: issue 13's list, Content-Range, Keep-Alive and
+//! Connection) and bodies compared.
+//!
+//! Skipped (saying why) when apache2 or its tree is not installed; `ci/install` installs it.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Scratch, binary, free_port, run_tool};
+
+const T: Duration = Duration::from_secs(10);
+
+/// The requests, each `(name, method, path, header fields)`.
+const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
+    ("default page", "GET", "/", &[]),
+    ("default page HEAD", "HEAD", "/", &[]),
+    ("keep-alive asked", "GET", "/", &["Connection: keep-alive"]),
+    ("close asked", "GET", "/", &["Connection: close"]),
+    ("missing file", "GET", "/no-such-file.html", &[]),
+    ("listing", "GET", "/list/", &[]),
+    ("listing C=N;O=A", "GET", "/list/?C=N;O=A", &[]),
+    ("listing C=M", "GET", "/list/?C=M;O=A", &[]),
+    ("listing C=S", "GET", "/list/?C=S;O=A", &[]),
+    ("listing C=D", "GET", "/list/?C=D;O=A", &[]),
+    ("listing O=D", "GET", "/list/?C=N;O=D", &[]),
+    ("listing without slash", "GET", "/list", &[]),
+    ("listing F=0", "GET", "/list/?F=0", &[]),
+    ("listing F=1", "GET", "/list/?F=1", &[]),
+    ("listing V=0", "GET", "/list/?V=0", &[]),
+    ("listing P=*.txt", "GET", "/list/?P=*.txt", &[]),
+    ("listing, bad key", "GET", "/list/?C=X;O=Q", &[]),
+    ("redirect HEAD", "HEAD", "/old/x", &[]),
+    (
+        "listing, gzip",
+        "GET",
+        "/list/?C=S;O=D",
+        &["Accept-Encoding: gzip"],
+    ),
+    ("listing HEAD", "HEAD", "/list/", &[]),
+    ("text, no gzip", "GET", "/big.txt", &[]),
+    ("text, gzip", "GET", "/big.txt", &["Accept-Encoding: gzip"]),
+    (
+        "text, gzip HEAD",
+        "HEAD",
+        "/big.txt",
+        &["Accept-Encoding: gzip"],
+    ),
+    ("page, gzip", "GET", "/", &["Accept-Encoding: gzip"]),
+    ("auth, none", "GET", "/private/secret.txt", &[]),
+    (
+        "auth, wrong",
+        "GET",
+        "/private/secret.txt",
+        // alice:wrong
+        &["Authorization: Basic YWxpY2U6d3Jvbmc="],
+    ),
+    (
+        "auth, right",
+        "GET",
+        "/private/secret.txt",
+        // alice:secret
+        &["Authorization: Basic YWxpY2U6c2VjcmV0"],
+    ),
+    ("alias", "GET", "/docs/readme.txt", &[]),
+    ("alias listing", "GET", "/docs/", &[]),
+    ("listing with a header", "GET", "/list/sub/", &[]),
+    ("redirect", "GET", "/old", &[]),
+    ("redirect, deeper", "GET", "/old/page.html?x=1", &[]),
+    ("host one", "GET", "/", &["Host: one.example"]),
+    ("host two (alias)", "GET", "/", &["Host: www.two.example"]),
+    ("host unknown", "GET", "/", &["Host: unknown.example"]),
+    (
+        "host one, missing",
+        "GET",
+        "/nothing",
+        &["Host: ONE.example."],
+    ),
+    ("server-status", "GET", "/server-status", &[]),
+    ("server-status?auto", "GET", "/server-status?auto", &[]),
+    (".ht files", "GET", "/.htaccess", &[]),
+    ("POST to a file", "POST", "/big.txt", &["Content-Length: 0"]),
+    ("range", "GET", "/big.txt", &["Range: bytes=10-29"]),
+    (
+        "if-none-match",
+        "GET",
+        "/big.txt",
+        &["If-None-Match: \"a852-6176339d93000\""],
+    ),
+    (
+        "if-none-match, gzip",
+        "GET",
+        "/big.txt",
+        &[
+            "If-None-Match: \"a852-6176339d93000\"",
+            "Accept-Encoding: gzip",
+        ],
+    ),
+    (
+        "if-none-match, gzip ETag",
+        "GET",
+        "/big.txt",
+        &[
+            "If-None-Match: \"a852-6176339d93000-gzip\"",
+            "Accept-Encoding: gzip",
+        ],
+    ),
+    (
+        "not modified",
+        "GET",
+        "/big.txt",
+        &["If-Modified-Since: Wed, 01 May 2024 12:00:00 GMT"],
+    ),
+    (
+        "host two, missing",
+        "GET",
+        "/gone.txt",
+        &["Host: two.example:80"],
+    ),
+    (
+        "host one, gzip asked",
+        "GET",
+        "/",
+        &["Host: one.example", "Accept-Encoding: gzip"],
+    ),
+    ("missing file HEAD", "HEAD", "/no-such-file.html", &[]),
+    ("auth, none HEAD", "HEAD", "/private/secret.txt", &[]),
+    (
+        "POST to a listing",
+        "POST",
+        "/list/",
+        &["Content-Length: 0"],
+    ),
+    ("query on a file", "GET", "/big.txt?a=b", &[]),
+    ("encoded path", "GET", "/list/%61lpha.txt", &[]),
+    ("double slash", "GET", "//list//alpha.txt", &[]),
+    ("dot segments", "GET", "/list/../list/./beta.html", &[]),
+    (
+        "server-status, gzip",
+        "GET",
+        "/server-status",
+        &["Accept-Encoding: gzip"],
+    ),
+    ("a file's type", "GET", "/list/gamma.css", &[]),
+    ("an image", "GET", "/list/Zeta.png", &[]),
+    ("stock alias: an icon", "GET", "/icons/folder.gif", &[]),
+    ("stock alias: its directory", "GET", "/icons/", &[]),
+    ("stock alias: a readme", "GET", "/icons/README", &[]),
+    ("stock alias, no slash", "GET", "/icons", &[]),
+    ("cgi-bin (mod_cgi is off)", "GET", "/cgi-bin/test", &[]),
+    ("TRACE (TraceEnable Off)", "TRACE", "/", &[]),
+    ("unknown method", "FROB", "/", &[]),
+    (
+        "malformed credentials",
+        "GET",
+        "/private/secret.txt",
+        &["Authorization: Basic !!!"],
+    ),
+    (
+        "other scheme",
+        "GET",
+        "/private/secret.txt",
+        &["Authorization: Bearer abc"],
+    ),
+    ("alias listing, sorted", "GET", "/docs/?C=S;O=D", &[]),
+    ("OPTIONS", "OPTIONS", "/", &[]),
+    ("OPTIONS a file", "OPTIONS", "/big.txt", &[]),
+    (
+        "OPTIONS a missing file",
+        "OPTIONS",
+        "/no-such-file.html",
+        &[],
+    ),
+    ("alias, missing", "GET", "/docs/nothing.txt", &[]),
+];
+
+/// The status httpd must give some requests: the setup does what it says (a comparison of two
+/// 403s would prove nothing).
+const EXPECTED: &[(&str, u16)] = &[
+    ("default page", 200),
+    ("missing file", 404),
+    ("listing", 200),
+    ("listing without slash", 301),
+    ("text, gzip", 200),
+    ("auth, none", 401),
+    ("auth, wrong", 401),
+    ("auth, right", 200),
+    ("alias", 200),
+    ("alias listing", 200),
+    ("redirect", 302),
+    ("host one", 200),
+    ("host two (alias)", 200),
+    ("server-status", 200),
+    (".ht files", 403),
+    ("range", 206),
+    ("not modified", 304),
+    ("if-none-match", 304),
+];
+
+/// In [`ALLOWED`]: any request whose answers are both gzip'd.
+const GZIP: &str = "(gzip'd on both sides)";
+
+/// In [`ALLOWED`]: any HEAD whose answers are error pages or redirects on both sides.
+const HEAD_ERROR: &str = "(HEAD of an error page)";
+
+/// Known, README-documented differences: (request name, what differs, why). Each is a choice
+/// listed in README's "Where eventmpm chose".
+const ALLOWED: &[(&str, &str, &str)] = &[
+    // "gzip is done whole": the compressed bytes come from miniz_oxide, not zlib; the bodies
+    // are compared gunzipped. GZIP stands for every answer gzip'd on both sides.
+    (
+        GZIP,
+        "Content-Length",
+        "miniz_oxide's compressed length, not zlib's",
+    ),
+    // "The HEAD of an error page carries the page's Content-Length". HEAD_ERROR stands for
+    // every HEAD answered with a 3xx, 4xx or 5xx page on both sides.
+    (
+        HEAD_ERROR,
+        "Content-Length",
+        "eventmpm gives a HEAD the error page's length; httpd none",
+    ),
+    // "Directory listings are rendered by a worker": httpd streams a listing that includes a
+    // HeaderName or ReadmeName file.
+    (
+        "listing with a header",
+        "Content-Length",
+        "eventmpm sends the listing's length; httpd streams it",
+    ),
+    (
+        "alias listing",
+        "Content-Length",
+        "eventmpm sends the listing's length; httpd streams it",
+    ),
+    (
+        "alias listing, sorted",
+        "Content-Length",
+        "eventmpm sends the listing's length; httpd streams it",
+    ),
+    // "server-status is rendered whole": httpd streams mod_status's page (chunked).
+    (
+        "server-status",
+        "Content-Length",
+        "eventmpm renders the page whole and sends its length; httpd streams it",
+    ),
+];
+
+/// A server started from one copy of the tree, killed (by its PID) on drop.
+struct Running {
+    child: Child,
+    port: u16,
+    tree: PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One answer as the client saw it.
+#[derive(Debug, Default, PartialEq)]
+struct Answer {
+    status: u16,
+    fields: Vec<(String, String)>,
+    body: String,
+    /// The body's length as received (after gunzip, if gzip).
+    raw_len: usize,
+    error: Option<String>,
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(from),
+        "{}: `{from}` not found: Debian's file changed?",
+        path.display()
+    );
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The shared content: a copy of /var/www/html as DocumentRoot, plus what the requests need.
+/// Both servers serve these same files, so sizes, dates and ETags agree.
+fn content(base: &Path) -> PathBuf {
+    let www = base.join("www");
+    let html = www.join("html");
+    std::fs::create_dir_all(&www).unwrap();
+    let (code, _, err) = run_tool(
+        "cp",
+        &["-r", "/var/www/html", &html.display().to_string()],
+        T,
+    );
+    assert_eq!(code, Some(0), "cp: {err}");
+    let write = |rel: &str, text: &[u8]| {
+        let p = www.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+    };
+    // A directory without an index, its entries of different sizes and dates.
+    write("html/list/alpha.txt", b"alpha\n");
+    write("html/list/beta.html", &b"<p>beta</p>\n".repeat(300));
+    write("html/list/gamma.css", &b"p { margin: 0 }\n".repeat(40));
+    write("html/list/Zeta.png", &[0x89, b'P', b'N', b'G', 0, 0, 0, 0]);
+    // Names a listing must escape, and version-sorted ones.
+    write("html/list/with space & amp.txt", b"escaped\n");
+    write("html/list/\u{fc}nicode-\u{e9}.txt", b"utf-8 name\n");
+    write("html/list/v10.txt", b"ten\n");
+    write("html/list/v9.txt", b"nine\n");
+    std::fs::create_dir_all(www.join("html/list/sub")).unwrap();
+    for (i, name) in ["alpha.txt", "beta.html", "gamma.css", "Zeta.png", "sub"]
+        .iter()
+        .enumerate()
+    {
+        let when = format!("2024-0{}-1{} 1{}:2{}:00", 9 - i, i, i, i);
+        let p = www.join("html/list").join(name).display().to_string();
+        assert_eq!(run_tool("touch", &["-h", "-d", &when, &p], T).0, Some(0));
+    }
+    // Text big enough for mod_deflate, and not all one line.
+    let mut big = String::new();
+    for i in 0..800 {
+        let _ = writeln!(big, "line {i}: the quick brown fox jumps over the lazy dog");
+    }
+    write("html/big.txt", big.as_bytes());
+    // A date in the past: a strong ETag, and a conditional GET that can match it.
+    let big = www.join("html/big.txt").display().to_string();
+    assert_eq!(
+        run_tool("touch", &["-d", "2024-05-01 12:00:00 UTC", &big], T).0,
+        Some(0)
+    );
+    write("html/private/secret.txt", b"for alice only\n");
+    write("html/.htaccess", b"# never served\n");
+    write("docs/readme.txt", b"read me, by Alias\n");
+    write("docs/more.txt", b"more\n");
+    // autoindex.conf's ReadmeName and HeaderName, in an Alias'd directory and beneath the root.
+    write("docs/README.html", b"<p>the docs' readme</p>\n");
+    write("html/list/sub/HEADER.html", b"<h2>sub's header</h2>\n");
+    write("one/index.html", b"<h1>one.example</h1>\n");
+    write("two/index.html", b"<h1>two.example</h1>\n");
+    // Every other file dated in the past too: a file changed within the last second gets a
+    // weak ETag, and the two servers' answers, some milliseconds apart, could fall either side.
+    let www_s = www.display().to_string();
+    let (code, _, err) = run_tool(
+        "find",
+        &[
+            &www_s,
+            "!",
+            "-path",
+            "*/list/*",
+            "!",
+            "-name",
+            "big.txt",
+            "-exec",
+            "touch",
+            "-h",
+            "-d",
+            "2024-06-01 10:00:00 UTC",
+            "{}",
+            "+",
+        ],
+        T,
+    );
+    assert_eq!(code, Some(0), "find/touch: {err}");
+    let (code, line, err) = run_tool("htpasswd", &["-nbm", "alice", "secret"], T);
+    assert_eq!(code, Some(0), "htpasswd: {err}");
+    std::fs::write(base.join("htpasswd"), line.trim().to_string() + "\n").unwrap();
+    // httpd's children run as www-data (Debian's User) and must read all of it.
+    let (code, _, err) = run_tool("chmod", &["-R", "a+rX", &base.display().to_string()], T);
+    assert_eq!(code, Some(0), "chmod: {err}");
+    www
+}
+
+/// A copy of /etc/apache2 for one server, changed as an admin would.
+fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
+    let tree = base.join(format!("apache2-{side}"));
+    let run = base.join(format!("run-{side}"));
+    std::fs::create_dir_all(&run).unwrap();
+    chmod(&run, 0o777);
+    let (code, _, err) = run_tool(
+        "cp",
+        &["-rL", "/etc/apache2", &tree.display().to_string()],
+        T,
+    );
+    assert_eq!(code, Some(0), "cp: {err}");
+    // cp -L copied the enabled files; they are what the servers read.
+    edit(
+        &tree.join("ports.conf"),
+        "Listen 80\n",
+        &format!("Listen 127.0.0.1:{port}\n"),
+    );
+    edit(
+        &tree.join("ports.conf"),
+        "Listen 443\n",
+        &format!("Listen 127.0.0.1:{}\n", free_port()),
+    );
+    let site = tree.join("sites-enabled/000-default.conf");
+    edit(
+        &site,
+        "<VirtualHost *:80>",
+        &format!("<VirtualHost *:{port}>"),
+    );
+    edit(
+        &site,
+        "DocumentRoot /var/www/html",
+        &format!("DocumentRoot {}/html", www.display()),
+    );
+    edit(
+        &tree.join("apache2.conf"),
+        "<Directory /var/www/>",
+        &format!("<Directory {}/>", www.display()),
+    );
+    let mut envvars = std::fs::read_to_string(tree.join("envvars")).unwrap();
+    let r = run.display();
+    let _ = write!(
+        envvars,
+        "\n# The differential test's runtime directories.\nexport APACHE_RUN_DIR={r}\n\
+         export APACHE_LOCK_DIR={r}\nexport APACHE_LOG_DIR={r}\nexport APACHE_PID_FILE={r}/apache2.pid\n"
+    );
+    std::fs::write(tree.join("envvars"), envvars).unwrap();
+
+    // One more conf and one more site, enabled as a2enconf/a2ensite do: a link.
+    let base_d = base.display();
+    let www_d = www.display();
+    std::fs::write(
+        tree.join("conf-available/difftest.conf"),
+        format!(
+            "Alias /docs/ \"{www_d}/docs/\"\n\
+             Redirect /old /moved\n\
+             <Directory \"{www_d}/html/private\">\n\
+             \tAuthType Basic\n\
+             \tAuthName \"Private area\"\n\
+             \tAuthUserFile {base_d}/htpasswd\n\
+             \tRequire valid-user\n\
+             </Directory>\n"
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../conf-available/difftest.conf",
+        tree.join("conf-enabled/difftest.conf"),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("sites-available/001-hosts.conf"),
+        format!(
+            "<VirtualHost *:{port}>\n\tServerName one.example\n\tDocumentRoot {www_d}/one\n</VirtualHost>\n\
+             <VirtualHost *:{port}>\n\tServerName two.example\n\tServerAlias *.two.example\n\
+             \tDocumentRoot {www_d}/two\n</VirtualHost>\n"
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../sites-available/001-hosts.conf",
+        tree.join("sites-enabled/001-hosts.conf"),
+    )
+    .unwrap();
+    tree
+}
+
+/// Start `bin` on `tree` as Debian's apache2ctl does: `envvars` sourced, then
+/// `-d tree -f tree/apache2.conf`, one process (-X) so that one PID stops it.
+fn start(bin: &str, tree: PathBuf, port: u16) -> Running {
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            ". '{t}/envvars' && exec '{bin}' -d '{t}' -f '{t}/apache2.conf' -X -DFOREGROUND",
+            t = tree.display()
+        ))
+        .env("APACHE_CONFDIR", &tree)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running { child, port, tree };
+    let end = Instant::now() + T;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(st)) = running.child.try_wait() {
+            let mut err = String::new();
+            use std::io::Read;
+            let _ = running
+                .child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err);
+            panic!("{bin} exited at start ({st}): {err}");
+        }
+        assert!(Instant::now() < end, "{bin} did not listen within 10 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Parse the fetch script's output: the answers of each port, in request order.
+fn parse(out: &str, ports: [u16; 2]) -> [Vec<Answer>; 2] {
+    let mut answers: [Vec<Answer>; 2] = [Vec::new(), Vec::new()];
+    let mut current: Option<usize> = None;
+    for line in out.lines() {
+        let parts: Vec<&str> = line.splitn(4, '\t').collect();
+        match parts[0] {
+            "R" => {
+                let port: u16 = parts[2].parse().unwrap();
+                let side = ports.iter().position(|&p| p == port).unwrap();
+                answers[side].push(Answer {
+                    status: parts[3].parse().unwrap(),
+                    ..Answer::default()
+                });
+                current = Some(side);
+            }
+            kind => {
+                let a = answers[current.unwrap()].last_mut().unwrap();
+                match kind {
+                    "H" => a.fields.push((parts[1].to_string(), parts[2].to_string())),
+                    "B" => {
+                        let bytes = unhex(parts[1]);
+                        a.raw_len = bytes.len();
+                        a.body = String::from_utf8_lossy(&bytes).into_owned();
+                    }
+                    _ => a.error = Some(parts[1..].join("\t")),
+                }
+            }
+        }
+    }
+    answers
+}
+
+/// What is compared, with what legitimately differs taken out:
+/// - the port each server listens on (in Location, and in the `Server at HOST Port N` line of
+///   error pages and listings) becomes `PORT`;
+/// - the server's name and version in that `<address>` line becomes `SERVER`;
+/// - a Content-Length that is the body's is set to the normalized body's (the lines above
+///   change it); a gzip response's compressed length is left as sent;
+/// - an ETag's inode part (httpd's `FileETag INode`; Debian's default omits it) is dropped;
+/// - Allow's methods are sorted: httpd lists them in the order of an APR hash table, seeded
+///   afresh at each start;
+/// - server-status's body (times, counters, PIDs: different by nature) is not compared, nor
+///   its length: only whether it has one, its status and its other fields.
+fn normalize(a: &mut Answer, port: u16, name: &str) {
+    let p = port.to_string();
+    let fix = |s: &str| {
+        let s = s
+            .replace(&format!(":{p}"), ":PORT")
+            .replace(&format!("Port {p}"), "Port PORT");
+        match (s.find("<address>"), s.find(" Server at ")) {
+            (Some(i), Some(j)) if i < j => format!("{}<address>SERVER{}", &s[..i], &s[j..]),
+            _ => s,
+        }
+    };
+    for (k, v) in &mut a.fields {
+        *v = fix(v);
+        if k == "ETag" {
+            let quoted = v.trim_start_matches("W/").trim_matches('"');
+            let parts: Vec<&str> = quoted.splitn(3, '-').collect();
+            // inode-size-mtime: three hex parts before any "-gzip".
+            if parts.len() == 3 && parts[2].split('-').next().unwrap().len() > 4 {
+                *v = v.replacen(&format!("{}-", parts[0]), "", 1);
+            }
+        }
+    }
+    a.body = if name.starts_with("server-status") {
+        String::from("(not compared)")
+    } else {
+        fix(&a.body)
+    };
+    let raw_len = a.raw_len.to_string();
+    let body_len = a.body.len().to_string();
+    for (k, v) in &mut a.fields {
+        if k == "Content-Length" && name.starts_with("server-status") {
+            *v = String::from("(some)");
+        } else if k == "Content-Length" && a.raw_len > 0 && *v == raw_len {
+            *v = body_len.clone();
+        }
+        if k == "Allow" {
+            let mut methods: Vec<&str> = v.split(',').map(str::trim).collect();
+            methods.sort_unstable();
+            *v = methods.join(",");
+        }
+    }
+}
+
+fn describe(a: &Answer) -> String {
+    let mut s = format!("{}", a.status);
+    if let Some(e) = &a.error {
+        let _ = write!(s, " error {e}");
+    }
+    for (k, v) in &a.fields {
+        let _ = write!(s, "\n      {k}: {v}");
+    }
+    let body = if a.body.len() > 600 {
+        format!(
+            "{}… ({} bytes)",
+            &a.body[..a.body.floor_char_boundary(600)],
+            a.body.len()
+        )
+    } else {
+        a.body.clone()
+    };
+    let _ = write!(s, "\n      body: {body:?}");
+    s
+}
+
+/// Which parts of two answers differ: "status", a field's name, "body".
+fn differences(h: &Answer, e: &Answer) -> Vec<String> {
+    let mut d = Vec::new();
+    if h.status != e.status || h.error != e.error {
+        d.push("status".to_string());
+    }
+    let mut names: Vec<&str> = h
+        .fields
+        .iter()
+        .chain(&e.fields)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for n in names {
+        let get = |a: &Answer| {
+            a.fields
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
+        if get(h) != get(e) {
+            d.push(n.to_string());
+        }
+    }
+    if h.body != e.body {
+        d.push("body".to_string());
+    }
+    d
+}
+
+#[test]
+fn debians_tree_served_as_httpd_serves_it() {
+    let apache = "/usr/sbin/apache2";
+    if !Path::new(apache).exists() || !Path::new("/etc/apache2/apache2.conf").exists() {
+        println!(
+            "skipped: /usr/sbin/apache2 or /etc/apache2 is absent (ci/install installs apache2)"
+        );
+        return;
+    }
+    let scratch = Scratch::new("debian-tree");
+    let base = scratch.path().to_path_buf();
+    chmod(&base, 0o755);
+    let www = content(&base);
+    let (hport, eport) = (free_port(), free_port());
+    let httpd = start(apache, tree(&base, "httpd", &www, hport), hport);
+    let ours = start(binary(), tree(&base, "eventmpm", &www, eport), eport);
+
+    let list = base.join("requests.tsv");
+    let mut text = String::new();
+    for (_, method, path, fields) in REQUESTS {
+        text += &format!("{method}\t{path}");
+        for f in *fields {
+            text += &format!("\t{f}");
+        }
+        text.push('\n');
+    }
+    std::fs::write(&list, text).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/debian_tree_fetch.py"
+    );
+    // Into a file: the answers are more than a pipe holds while run_tool waits for the exit.
+    let out_file = base.join("answers.txt");
+    let (code, _, err) = run_tool(
+        "python3",
+        &[
+            script,
+            &list.display().to_string(),
+            &out_file.display().to_string(),
+            &hport.to_string(),
+            &eport.to_string(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "the fetch script failed: {err}");
+    let out = std::fs::read_to_string(&out_file).unwrap();
+    let [mut theirs, mut mine] = parse(&out, [hport, eport]);
+    assert_eq!(theirs.len(), REQUESTS.len(), "{out}");
+    assert_eq!(mine.len(), REQUESTS.len(), "{out}");
+
+    let index = |name: &str| REQUESTS.iter().position(|r| r.0 == name).unwrap();
+    for (name, status) in EXPECTED {
+        assert_eq!(
+            theirs[index(name)].status,
+            *status,
+            "httpd's answer to {name}: the test's setup is not what it says"
+        );
+    }
+    let gzip = &theirs[index("text, gzip")];
+    assert!(
+        gzip.fields
+            .iter()
+            .any(|(k, v)| k == "Content-Encoding" && v == "gzip")
+    );
+    for (name, text) in [
+        ("host one", "one.example"),
+        ("host two (alias)", "two.example"),
+    ] {
+        assert!(theirs[index(name)].body.contains(text), "{name}");
+    }
+    let mut matched = 0;
+    let mut report = String::new();
+    let mut unexplained = Vec::new();
+    for (i, (name, method, path, fields)) in REQUESTS.iter().enumerate() {
+        normalize(&mut theirs[i], hport, name);
+        normalize(&mut mine[i], eport, name);
+        let diff = differences(&theirs[i], &mine[i]);
+        if diff.is_empty() {
+            matched += 1;
+            continue;
+        }
+        let _ = write!(
+            report,
+            "\n{name}: {method} {path} {fields:?} differs in {}\n    httpd:    {}\n    eventmpm: {}",
+            diff.join(", "),
+            describe(&theirs[i]),
+            describe(&mine[i])
+        );
+        for what in diff {
+            let gzip = |a: &Answer| {
+                a.fields
+                    .iter()
+                    .any(|(k, v)| k == "Content-Encoding" && v == "gzip")
+            };
+            let both_gzip = gzip(&theirs[i]) && gzip(&mine[i]);
+            let head_error = *method == "HEAD" && theirs[i].status >= 300 && mine[i].status >= 300;
+            let allowed = ALLOWED.iter().find(|(n, w, _)| {
+                (n == name || (*n == GZIP && both_gzip) || (*n == HEAD_ERROR && head_error))
+                    && *w == what
+            });
+            match allowed {
+                Some((_, _, why)) => {
+                    let _ = write!(report, "\n    allowed ({what}): {why}");
+                }
+                None => unexplained.push(format!("{name}: {what}")),
+            }
+        }
+    }
+    println!("{matched} of {} answers match{report}", REQUESTS.len());
+    // The servers stay up to the end; their error logs say why, if an answer is wrong.
+    for r in [&httpd, &ours] {
+        let log = std::fs::read_to_string(
+            r.tree
+                .parent()
+                .unwrap()
+                .join(if r.port == hport {
+                    "run-httpd"
+                } else {
+                    "run-eventmpm"
+                })
+                .join("error.log"),
+        )
+        .unwrap_or_default();
+        if !unexplained.is_empty() {
+            println!("--- error.log of the server on port {}:\n{log}", r.port);
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "differences not in the allow-list: {unexplained:?}"
+    );
+}
