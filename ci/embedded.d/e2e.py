@@ -188,22 +188,32 @@ def check_408():
 
 
 def check_keep_alive_and_limit():
+    # Keep-Alive is answered to a client that asks for it (httpd's ap_set_keepalive: only when
+    # the request's Connection carries the keep-alive token).
+    ka = {"Connection": "keep-alive"}
     c = conn()
     try:
         c.request("GET", "/1k.txt")
         r = c.getresponse()
         r.read()
+        assert r.getheader("Keep-Alive") is None, r.getheader("Keep-Alive")
+        assert c.sock is not None, "HTTP/1.1 is kept alive without asking"
+        c.close()
+        c = conn()
+        c.request("GET", "/1k.txt", headers=ka)
+        r = c.getresponse()
+        r.read()
         assert r.getheader("Keep-Alive") == "timeout=5, max=100", r.getheader("Keep-Alive")
         sock = c.sock
         for i in range(1, 100):
-            c.request("GET", "/1k.txt")
+            c.request("GET", "/1k.txt", headers=ka)
             r = c.getresponse()
             body = r.read()
             assert r.status == 200 and len(body) == 1024
             assert c.sock is sock, f"reconnected after {i} requests"
             assert r.getheader("Keep-Alive") == f"timeout=5, max={100 - i}", r.getheader("Keep-Alive")
         # The 101st request on the connection is its last (httpd: max counts down from 100).
-        c.request("GET", "/1k.txt")
+        c.request("GET", "/1k.txt", headers=ka)
         r = c.getresponse()
         r.read()
         assert r.getheader("Connection") == "close", r.getheaders()
