@@ -20,9 +20,6 @@ use base64::Engine as _;
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
-/// Largest user file read: larger is refused at start-up.
-pub const MAX_FILE: u64 = 16 << 20;
-
 /// The users of one `AuthUserFile` and their password hashes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFile {
@@ -43,24 +40,7 @@ pub enum Check {
 impl UserFile {
     /// Read an htpasswd file.
     pub fn read(path: &Path) -> Result<UserFile, String> {
-        let fail = |e: &dyn std::fmt::Display| {
-            format!("Could not open password file: {}: {e}", path.display())
-        };
-        let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
-        if !meta.is_file() {
-            // A FIFO or a device could block start-up or never end.
-            return Err(fail(&"not a regular file"));
-        }
-        if meta.len() > MAX_FILE {
-            return Err(fail(&format!("larger than {MAX_FILE} bytes")));
-        }
-        let mut text = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::fs::File::open(path).map_err(|e| fail(&e))?, MAX_FILE),
-            &mut text,
-        )
-        .map_err(|e| fail(&e))?;
-        Ok(UserFile::parse(&String::from_utf8_lossy(&text)))
+        super::list_file::read(path, "password").map(|text| UserFile::parse(&text))
     }
 
     /// Parse htpasswd text: `user:hash` lines, `#` comments and empty lines skipped, the

@@ -5,9 +5,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Largest group file read.
-pub const MAX_FILE: u64 = 16 << 20;
-
 /// The groups of one `AuthGroupFile`: each group's members.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupFile {
@@ -17,24 +14,7 @@ pub struct GroupFile {
 impl GroupFile {
     /// Read a group file.
     pub fn read(path: &Path) -> Result<GroupFile, String> {
-        let fail = |e: &dyn std::fmt::Display| {
-            format!("Could not open group file: {}: {e}", path.display())
-        };
-        let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
-        if !meta.is_file() {
-            // A FIFO or a device could block start-up or never end.
-            return Err(fail(&"not a regular file"));
-        }
-        if meta.len() > MAX_FILE {
-            return Err(fail(&format!("larger than {MAX_FILE} bytes")));
-        }
-        let mut text = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::fs::File::open(path).map_err(|e| fail(&e))?, MAX_FILE),
-            &mut text,
-        )
-        .map_err(|e| fail(&e))?;
-        Ok(GroupFile::parse(&String::from_utf8_lossy(&text)))
+        super::list_file::read(path, "group").map(|text| GroupFile::parse(&text))
     }
 
     /// Parse group-file text as httpd's `groups_for_user` reads it: `#` comments and empty

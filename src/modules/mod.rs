@@ -25,6 +25,7 @@ pub mod autoindex;
 pub mod deflate;
 pub mod env;
 pub mod headers;
+pub mod list_file;
 pub mod mapping;
 pub mod output;
 pub mod setenvif;
