@@ -81,33 +81,49 @@ pub(super) fn fnmatch(pattern: &[u8], name: &[u8], period: bool) -> bool {
         }
         None
     }
-    fn go(p: &[u8], n: &[u8], at_start: bool, period: bool, depth: usize) -> bool {
-        if depth > 64 {
-            return false;
-        }
-        if p.is_empty() {
-            return n.is_empty();
-        }
-        let leading_dot = period && at_start && n.first() == Some(&b'.');
-        match p[0] {
-            b'*' => {
-                if leading_dot {
-                    return false;
+    // A leading `.` is matched only by a literal `.` (a wildcard or class there fails).
+    if period && name.first() == Some(&b'.') && pattern.first() != Some(&b'.') {
+        return false;
+    }
+    // Every token but `*` takes exactly one byte, so the last `*` seen is the only point to go
+    // back to: O(len(pattern) x len(name)) at worst. (A recursive match branching at every `*`
+    // was exponential: a fuzzed `IndexIgnore`/`?P=` pattern of many stars held a worker.)
+    let (p, n) = (pattern, name);
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if let Some(&t) = p.get(pi) {
+            let step = match t {
+                b'*' => {
+                    star = Some((pi + 1, ni));
+                    pi += 1;
+                    continue;
                 }
-                (0..=n.len()).any(|k| go(&p[1..], &n[k..], false, period, depth + 1))
+                b'?' => Some(1),
+                b'[' => match class(&p[pi..], n[ni]) {
+                    Some((true, len)) => Some(len),
+                    Some((false, _)) => None,
+                    // No closing bracket: a literal `[`.
+                    None => (n[ni] == b'[').then_some(1),
+                },
+                c => (n[ni] == c).then_some(1),
+            };
+            if let Some(len) = step {
+                pi += len;
+                ni += 1;
+                continue;
             }
-            b'?' => !n.is_empty() && !leading_dot && go(&p[1..], &n[1..], false, period, depth),
-            b'[' => match (n.first(), class(p, *n.first().unwrap_or(&0))) {
-                (Some(_), Some((true, len))) if !leading_dot => {
-                    go(&p[len..], &n[1..], false, period, depth)
-                }
-                (Some(&c), None) => c == b'[' && go(&p[1..], &n[1..], false, period, depth),
-                _ => false,
-            },
-            c => n.first() == Some(&c) && go(&p[1..], &n[1..], false, period, depth),
+        }
+        match star {
+            Some((after, from)) => {
+                pi = after;
+                ni = from + 1;
+                star = Some((after, from + 1));
+            }
+            None => return false,
         }
     }
-    go(pattern, name, true, period, 0)
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// APR's `apr_strnatcmp` (Martin Pool's natural order), chars compared as C's signed `char`.
@@ -331,6 +347,69 @@ mod tests {
         assert!(!fnmatch(b"*.txt", b".a.txt", true));
         assert!(fnmatch(b"[ab]*", b"banana", true));
         assert!(!fnmatch(b"[!ab]*", b"banana", true));
+    }
+
+    /// The recursive definition the matcher must agree with (exponential: small inputs only).
+    fn fnmatch_by_definition(p: &[u8], n: &[u8], at_start: bool, period: bool) -> bool {
+        let leading_dot = period && at_start && n.first() == Some(&b'.');
+        match p.first() {
+            None => n.is_empty(),
+            Some(b'*') => {
+                !leading_dot
+                    && (0..=n.len()).any(|k| fnmatch_by_definition(&p[1..], &n[k..], false, period))
+            }
+            Some(_) if n.is_empty() || leading_dot && p[0] != b'.' => false,
+            Some(b'?') => fnmatch_by_definition(&p[1..], &n[1..], false, period),
+            Some(b'[') => {
+                let close = p.iter().skip(2).position(|&c| c == b']').map(|i| i + 2);
+                match close {
+                    Some(end) => {
+                        fnmatch(&p[..=end], &n[..1], false)
+                            && fnmatch_by_definition(&p[end + 1..], &n[1..], false, period)
+                    }
+                    None => n[0] == b'[' && fnmatch_by_definition(&p[1..], &n[1..], false, period),
+                }
+            }
+            Some(&c) => n[0] == c && fnmatch_by_definition(&p[1..], &n[1..], false, period),
+        }
+    }
+
+    #[test]
+    fn fnmatch_agrees_with_its_definition_and_many_stars_stay_linear() {
+        let alphabet: &[u8] = b"ab.*?[";
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        let mut word = move |len: u32, set: &[u8]| -> Vec<u8> {
+            (0..next() % len)
+                .map(|_| set[(next() % set.len() as u32) as usize])
+                .collect()
+        };
+        for _ in 0..20_000 {
+            let mut p = word(7, alphabet);
+            if word(4, b"x").is_empty() {
+                p.extend_from_slice(b"[ab]");
+            }
+            let n = word(7, b"ab.[");
+            for period in [false, true] {
+                assert_eq!(
+                    fnmatch(&p, &n, period),
+                    fnmatch_by_definition(&p, &n, true, period),
+                    "{:?} against {:?}, period {period}",
+                    String::from_utf8_lossy(&p),
+                    String::from_utf8_lossy(&n)
+                );
+            }
+        }
+        // The fuzzer's hang: dozens of stars against a long name. Linear now; this returns.
+        let stars = [b'*'; 80];
+        let name = [b'*'; 400];
+        assert!(!fnmatch(&[&stars[..], b"x"].concat(), &name, true));
+        assert!(fnmatch(&stars, &name, false));
     }
 
     #[test]
