@@ -27,3 +27,4 @@ pub mod site;
 pub mod sys;
 pub mod tls;
 pub mod vhosts;
+pub mod wildcard;

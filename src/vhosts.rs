@@ -299,39 +299,13 @@ fn bare_name(host: &str) -> &str {
 }
 
 /// `ap_strcasecmp_match`: `*` matches any run, `?` one byte, anything else itself without
-/// regard to ASCII case. Iterative with one backtrack point: O(len(p) × len(s)) at worst.
+/// regard to ASCII case.
 fn wild_match(p: &[u8], s: &[u8]) -> bool {
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        match p.get(pi) {
-            Some(b'*') => {
-                star = Some((pi, si));
-                pi += 1;
-                continue;
-            }
-            Some(b'?') => {
-                pi += 1;
-                si += 1;
-                continue;
-            }
-            Some(c) if c.eq_ignore_ascii_case(&s[si]) => {
-                pi += 1;
-                si += 1;
-                continue;
-            }
-            _ => {}
-        }
-        match star {
-            Some((sp, ss)) => {
-                pi = sp + 1;
-                si = ss + 1;
-                star = Some((sp, ss + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
+    let rules = crate::wildcard::Rules {
+        fold_case: true,
+        ..Default::default()
+    };
+    crate::wildcard::matches(p, s, rules)
 }
 
 #[cfg(test)]

@@ -75,77 +75,11 @@ fn list(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, String>
 
 /// fnmatch-style matching of `*`, `?` and `[…]` (with `!` or `^` negation) against a name.
 pub(super) fn glob(p: &[u8], s: &[u8]) -> bool {
-    // Iterative with one backtrack point for `*`: O(len(p) × len(s)) at worst, no recursion.
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        match p.get(pi) {
-            Some(b'*') => {
-                star = Some((pi, si));
-                pi += 1;
-                continue;
-            }
-            Some(b'?') => {
-                pi += 1;
-                si += 1;
-                continue;
-            }
-            Some(b'[') => {
-                if let Some((matched, next)) = class(&p[pi..], s[si]) {
-                    if matched {
-                        pi += next;
-                        si += 1;
-                        continue;
-                    }
-                } else if s[si] == b'[' {
-                    pi += 1;
-                    si += 1;
-                    continue;
-                }
-            }
-            Some(&c) if c == s[si] => {
-                pi += 1;
-                si += 1;
-                continue;
-            }
-            _ => {}
-        }
-        match star {
-            Some((sp, ss)) => {
-                pi = sp + 1;
-                si = ss + 1;
-                star = Some((sp, ss + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
-
-/// Match `c` against a `[...]` class at the start of `p`: (matched, bytes of the class), or
-/// `None` if the bracket is not closed (then it is a literal `[`).
-fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negate = matches!(p.get(i), Some(b'!' | b'^'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while i < p.len() {
-        if p[i] == b']' && !first {
-            return Some((matched != negate, i + 1));
-        }
-        if i + 2 < p.len() && p[i + 1] == b'-' && p[i + 2] != b']' {
-            matched |= p[i] <= c && c <= p[i + 2];
-            i += 3;
-        } else {
-            matched |= p[i] == c;
-            i += 1;
-        }
-        first = false;
-    }
-    None
+    let rules = crate::wildcard::Rules {
+        classes: true,
+        ..Default::default()
+    };
+    crate::wildcard::matches(p, s, rules)
 }
 
 #[cfg(test)]

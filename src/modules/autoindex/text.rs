@@ -18,112 +18,24 @@ pub(super) fn atoi(s: &str) -> i64 {
     if neg { -v } else { v }
 }
 
-/// httpd's `ap_strcmp_match`: `*` and `?` wildcards, case-sensitive or not.
+/// httpd's `ap_strcmp_match` (or, folding case, `ap_strcasecmp_match`): `*` and `?`.
 pub(super) fn strcmp_match(s: &[u8], pattern: &[u8], fold: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if fold {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
+    let rules = crate::wildcard::Rules {
+        fold_case: fold,
+        ..Default::default()
     };
-    // Iterative wildcard matching with one backtrack point: O(len(s) x len(pattern)) at worst.
-    let (mut si, mut pi) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < pattern.len() && pattern[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if pi < pattern.len() && (pattern[pi] == b'?' || eq(pattern[pi], s[si])) {
-            pi += 1;
-            si += 1;
-        } else if let Some((p, s0)) = star {
-            pi = p + 1;
-            si = s0 + 1;
-            star = Some((p, s0 + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[pi..].iter().all(|&c| c == b'*')
+    crate::wildcard::matches(pattern, s, rules)
 }
 
-/// `fnmatch` with `*`, `?` and `[...]` classes; with `period`, a leading `.` must be matched by
-/// a literal `.` (APR_FNM_PERIOD).
+/// `apr_fnmatch` with `*`, `?` and `[...]` sets; with `period`, a leading `.` must be matched
+/// by a literal `.` (APR_FNM_PERIOD).
 pub(super) fn fnmatch(pattern: &[u8], name: &[u8], period: bool) -> bool {
-    fn class(pattern: &[u8], c: u8) -> Option<(bool, usize)> {
-        // Returns (matched, length of the class including brackets).
-        let mut i = 1;
-        let negate = matches!(pattern.get(1), Some(b'!' | b'^'));
-        if negate {
-            i += 1;
-        }
-        let mut matched = false;
-        let mut first = true;
-        while i < pattern.len() {
-            let p = pattern[i];
-            if p == b']' && !first {
-                return Some((matched != negate, i + 1));
-            }
-            first = false;
-            if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']') {
-                let e = pattern[i + 2];
-                if p <= c && c <= e {
-                    matched = true;
-                }
-                i += 3;
-            } else {
-                if p == c {
-                    matched = true;
-                }
-                i += 1;
-            }
-        }
-        None
-    }
-    // A leading `.` is matched only by a literal `.` (a wildcard or class there fails).
-    if period && name.first() == Some(&b'.') && pattern.first() != Some(&b'.') {
-        return false;
-    }
-    // Every token but `*` takes exactly one byte, so the last `*` seen is the only point to go
-    // back to: O(len(pattern) x len(name)) at worst. (A recursive match branching at every `*`
-    // was exponential: a fuzzed `IndexIgnore`/`?P=` pattern of many stars held a worker.)
-    let (p, n) = (pattern, name);
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if let Some(&t) = p.get(pi) {
-            let step = match t {
-                b'*' => {
-                    star = Some((pi + 1, ni));
-                    pi += 1;
-                    continue;
-                }
-                b'?' => Some(1),
-                b'[' => match class(&p[pi..], n[ni]) {
-                    Some((true, len)) => Some(len),
-                    Some((false, _)) => None,
-                    // No closing bracket: a literal `[`.
-                    None => (n[ni] == b'[').then_some(1),
-                },
-                c => (n[ni] == c).then_some(1),
-            };
-            if let Some(len) = step {
-                pi += len;
-                ni += 1;
-                continue;
-            }
-        }
-        match star {
-            Some((after, from)) => {
-                pi = after;
-                ni = from + 1;
-                star = Some((after, from + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
+    let rules = crate::wildcard::Rules {
+        classes: true,
+        leading_period: period,
+        ..Default::default()
+    };
+    crate::wildcard::matches(pattern, name, rules)
 }
 
 /// APR's `apr_strnatcmp` (Martin Pool's natural order), chars compared as C's signed `char`.
@@ -347,69 +259,6 @@ mod tests {
         assert!(!fnmatch(b"*.txt", b".a.txt", true));
         assert!(fnmatch(b"[ab]*", b"banana", true));
         assert!(!fnmatch(b"[!ab]*", b"banana", true));
-    }
-
-    /// The recursive definition the matcher must agree with (exponential: small inputs only).
-    fn fnmatch_by_definition(p: &[u8], n: &[u8], at_start: bool, period: bool) -> bool {
-        let leading_dot = period && at_start && n.first() == Some(&b'.');
-        match p.first() {
-            None => n.is_empty(),
-            Some(b'*') => {
-                !leading_dot
-                    && (0..=n.len()).any(|k| fnmatch_by_definition(&p[1..], &n[k..], false, period))
-            }
-            Some(_) if n.is_empty() || leading_dot && p[0] != b'.' => false,
-            Some(b'?') => fnmatch_by_definition(&p[1..], &n[1..], false, period),
-            Some(b'[') => {
-                let close = p.iter().skip(2).position(|&c| c == b']').map(|i| i + 2);
-                match close {
-                    Some(end) => {
-                        fnmatch(&p[..=end], &n[..1], false)
-                            && fnmatch_by_definition(&p[end + 1..], &n[1..], false, period)
-                    }
-                    None => n[0] == b'[' && fnmatch_by_definition(&p[1..], &n[1..], false, period),
-                }
-            }
-            Some(&c) => n[0] == c && fnmatch_by_definition(&p[1..], &n[1..], false, period),
-        }
-    }
-
-    #[test]
-    fn fnmatch_agrees_with_its_definition_and_many_stars_stay_linear() {
-        let alphabet: &[u8] = b"ab.*?[";
-        let mut seed = 0x2545_f491_u32;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
-        let mut word = move |len: u32, set: &[u8]| -> Vec<u8> {
-            (0..next() % len)
-                .map(|_| set[(next() % set.len() as u32) as usize])
-                .collect()
-        };
-        for _ in 0..20_000 {
-            let mut p = word(7, alphabet);
-            if word(4, b"x").is_empty() {
-                p.extend_from_slice(b"[ab]");
-            }
-            let n = word(7, b"ab.[");
-            for period in [false, true] {
-                assert_eq!(
-                    fnmatch(&p, &n, period),
-                    fnmatch_by_definition(&p, &n, true, period),
-                    "{:?} against {:?}, period {period}",
-                    String::from_utf8_lossy(&p),
-                    String::from_utf8_lossy(&n)
-                );
-            }
-        }
-        // The fuzzer's hang: dozens of stars against a long name. Linear now; this returns.
-        let stars = [b'*'; 80];
-        let name = [b'*'; 400];
-        assert!(!fnmatch(&[&stars[..], b"x"].concat(), &name, true));
-        assert!(fnmatch(&stars, &name, false));
     }
 
     #[test]
