@@ -226,6 +226,37 @@ impl Output {
         self.file = None;
     }
 
+    /// Account one write of a send loop (plain or TLS): spend the budget, note progress, drop
+    /// the part that is all sent. `Some` ends the call (the socket would block, or failed).
+    #[inline]
+    fn settle(
+        &mut self,
+        result: io::Result<usize>,
+        budget: &mut usize,
+        progress: &mut bool,
+    ) -> Option<Sent> {
+        match result {
+            Ok(n) => {
+                *budget = budget.saturating_sub(n);
+                *progress |= n > 0;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.blocked = true;
+                return Some(Sent::Partial {
+                    progress: *progress,
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Some(Sent::Failed),
+        }
+        if matches!(&self.mem, Some((_, pos, end)) if pos >= end) {
+            self.mem = None;
+        } else if matches!(&self.file, Some((_, offset, end)) if offset >= end) {
+            self.file = None;
+        }
+        None
+    }
+
     /// Send what remains on `sock`, at most [`WRITES_PER_CALL`] system calls. (It takes the
     /// socket apart from its [`ConnIo`] so a request parsed from the connection's input can
     /// stay borrowed meanwhile.)
@@ -257,22 +288,8 @@ impl Output {
                 }
                 (None, None) => return Sent::All,
             };
-            match result {
-                Ok(n) => {
-                    budget = budget.saturating_sub(n);
-                    progress |= n > 0;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.blocked = true;
-                    return Sent::Partial { progress };
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Sent::Failed,
-            }
-            if matches!(&self.mem, Some((_, pos, end)) if pos >= end) {
-                self.mem = None;
-            } else if matches!(&self.file, Some((_, offset, end)) if offset >= end) {
-                self.file = None;
+            if let Some(done) = self.settle(result, &mut budget, &mut progress) {
+                return done;
             }
         }
         if self.is_empty() {
@@ -375,22 +392,8 @@ impl Output {
                     Err(_) => return Sent::Failed,
                 },
             };
-            match result {
-                Ok(n) => {
-                    budget = budget.saturating_sub(n);
-                    progress |= n > 0;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.blocked = true;
-                    return Sent::Partial { progress };
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Sent::Failed,
-            }
-            if matches!(&self.mem, Some((_, pos, end)) if pos >= end) {
-                self.mem = None;
-            } else if matches!(&self.file, Some((_, offset, end)) if offset >= end) {
-                self.file = None;
+            if let Some(done) = self.settle(result, &mut budget, &mut progress) {
+                return done;
             }
         }
         if self.is_empty() && !tls.pending() {
