@@ -141,6 +141,8 @@ fn main() -> ExitCode {
         println!("    forked:     yes (variable process count)");
         println!("Server compiled with....");
         println!(" -D SERVER_CONFIG_FILE=\"{}\"", config::BUILTIN_NAME);
+        #[cfg(feature = "tls")]
+        println!(" -D TLS=\"rustls on {}\"", eventmpm::tls::CRYPTO);
         return ExitCode::SUCCESS;
     }
     if args.list_modules || args.loaded_modules {

@@ -8,8 +8,8 @@
 //! keyword, or a string that selects no suite at all, is refused. `SSLCipherSuite TLSv1.3
 //! NAMES` sets the TLS 1.3 suites by their IANA names.
 
+use super::crypto::cipher_suite as cs;
 use rustls::SupportedCipherSuite;
-use rustls::crypto::ring::cipher_suite as cs;
 
 /// What OpenSSL's keywords test of a TLS 1.2 suite.
 struct Tls12 {

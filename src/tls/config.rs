@@ -408,7 +408,7 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
     if s.session_tickets.unwrap_or(true) {
         // Made in the parent before the fork: every child of a generation shares its key, so
         // a ticket resumes on any of them.
-        rc.ticketer = rustls::crypto::ring::Ticketer::new()
+        rc.ticketer = super::crypto::Ticketer::new()
             .map_err(|e| err(None, format!("cannot create a session ticket key: {e}")))?;
     } else {
         rc.send_tls13_tickets = 0;
@@ -417,12 +417,10 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// ring's provider with the configured suites: TLS 1.3's first, then TLS 1.2's.
+/// This target's provider ([`super::crypto`]) with the configured suites: TLS 1.3's first,
+/// then TLS 1.2's.
 fn provider(s: &Settings) -> CryptoProvider {
-    // rustls 0.23.48 deprecates ring's provider for lacking post-quantum key exchange (X25519MLKEM768,
-    // which only aws-lc-rs provides); ring is kept for building on every target (README).
-    #[allow(deprecated)]
-    let mut p = rustls::crypto::ring::default_provider();
+    let mut p = super::crypto::default_provider();
     let (t13, t12): (Vec<_>, Vec<_>) = p
         .cipher_suites
         .iter()

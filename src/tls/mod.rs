@@ -12,6 +12,8 @@
 mod ciphers;
 #[cfg(feature = "tls")]
 pub mod config;
+#[cfg(feature = "tls")]
+mod crypto;
 pub mod plain_http;
 #[cfg(feature = "tls")]
 mod protocol;
@@ -24,6 +26,10 @@ mod sni;
 pub use config::{Listeners, Settings, directive, finish};
 #[cfg(feature = "tls")]
 pub use session::{Received, Session};
+/// The cryptography under rustls in this build (`-V`): see `crypto.rs` for the per-target
+/// choice.
+#[cfg(feature = "tls")]
+pub const CRYPTO: &str = crypto::NAME;
 
 /// A listening socket's TLS configuration.
 #[cfg(feature = "tls")]
