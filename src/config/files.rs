@@ -40,6 +40,8 @@ pub struct Files {
     pub pattern: FilesPattern,
     /// Its access, authentication, header and variable settings ([`crate::modules`]).
     pub modules: crate::modules::SectionSettings,
+    /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
+    pub output: crate::modules::DirOutput,
 }
 
 #[cfg(test)]

@@ -88,6 +88,8 @@ pub struct Location {
     pub handler: Option<Handler>,
     /// Its access, authentication, header, redirect and variable settings.
     pub modules: crate::modules::SectionSettings,
+    /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
+    pub output: crate::modules::DirOutput,
 }
 
 /// A `<Directory path>` section.
@@ -106,6 +108,8 @@ pub struct Directory {
     pub handler: Option<Handler>,
     /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
     pub cgi_extensions: Vec<String>,
+    /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
+    pub output: crate::modules::DirOutput,
 }
 
 /// `ServerTokens`: how much the `Server` header says.
@@ -331,6 +335,9 @@ impl ServerConfig {
             c.custom_logs = v.custom_logs.clone();
         }
         c.server_modules = self.server_modules.for_host(&v.modules);
+        c.output.host_dir = v.output.clone();
+        // mod_deflate has no server merge: a host's settings are its own, or httpd's defaults.
+        c.output.deflate = v.deflate.clone().unwrap_or_default();
         c.vhosts = Vec::new();
         c
     }

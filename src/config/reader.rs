@@ -149,6 +149,7 @@ impl Reader {
                                 path: path.to_string(),
                                 handler: None,
                                 modules: Default::default(),
+                                output: Default::default(),
                             });
                             scopes.push(Scope::Location(self.cfg.locations.len() - 1));
                         }
@@ -178,6 +179,7 @@ impl Reader {
                                 exec_cgi: None,
                                 handler: None,
                                 cgi_extensions: Vec::new(),
+                                output: Default::default(),
                             });
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
                         }
@@ -206,6 +208,7 @@ impl Reader {
                             self.cfg.files_sections.push(Files {
                                 pattern,
                                 modules: Default::default(),
+                                output: Default::default(),
                             });
                             scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
                         }
@@ -341,12 +344,29 @@ impl Reader {
         ) {
             return r;
         }
-        // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate.
-        if let Some(r) = self
-            .cfg
-            .output
-            .directive(name, args, scope.is_some() || vhost.is_some())
-        {
+        // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate, mod_filter's
+        // AddOutputFilterByType and core's ForceType and SetOutputFilter: each at its level.
+        let cfg = &mut self.cfg;
+        let level = match (scope, vhost) {
+            (Some(Scope::Location(i)), _) => {
+                Some(crate::modules::Level::Section(&mut cfg.locations[i].output))
+            }
+            (Some(Scope::Directory(i)), _) => {
+                Some(crate::modules::Level::Section(&mut cfg.directories[i].output))
+            }
+            (Some(Scope::Files(i)), _) => {
+                Some(crate::modules::Level::Section(&mut cfg.files_sections[i].output))
+            }
+            (_, Some(k)) => {
+                let v = &mut cfg.vhosts[k];
+                Some(crate::modules::Level::Server(
+                    &mut v.output,
+                    v.deflate.get_or_insert_with(Default::default),
+                ))
+            }
+            _ => None,
+        };
+        if let Some(r) = cfg.output.directive(name, args, level) {
             return r;
         }
         match lname.as_str() {

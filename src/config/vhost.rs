@@ -129,6 +129,12 @@ pub struct VirtualHost {
     pub files: Range<usize>,
     /// Its own server-level settings of [`crate::modules`] (lines directly inside it).
     pub modules: crate::modules::ServerSettings,
+    /// Its own mod_mime, mod_autoindex and DEFLATE-filter lines (merged after the main
+    /// server's).
+    pub output: crate::modules::DirOutput,
+    /// Its mod_deflate settings, once a line inside it sets one: created then with httpd's
+    /// defaults, not the main server's, as httpd (mod_deflate has no server merge).
+    pub deflate: Option<crate::modules::deflate::Settings>,
 }
 
 impl VirtualHost {
@@ -161,6 +167,8 @@ impl VirtualHost {
             script_aliases: starts.2..starts.2,
             files: starts.3..starts.3,
             modules: crate::modules::ServerSettings::default(),
+            output: crate::modules::DirOutput::default(),
+            deflate: None,
         }
     }
 

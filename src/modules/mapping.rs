@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use super::Sections;
+use super::{DirOutput, Sections};
 use crate::site::{Host, is_within, relative_path};
 
 impl Host {
@@ -121,6 +121,47 @@ impl Host {
                     .filter(move |(prefix, _)| path.starts_with(prefix.as_bytes()))
                     .map(|(_, m)| m),
             )
+    }
+}
+
+impl Host {
+    /// The mod_mime, mod_autoindex and DEFLATE-filter settings in force for `path`: the
+    /// deepest `<Directory>` section that holds its file and sets them (merged with those
+    /// above it at start-up), else the host's defaults; then the `<Files>` and `<Location>`
+    /// sections that match and set them, merged here. A request in no such section borrows
+    /// the host's defaults and does no work.
+    pub fn output_for<'a>(&'a self, path: &[u8]) -> Cow<'a, DirOutput> {
+        if !self.output_sections {
+            return Cow::Borrowed(&self.output);
+        }
+        let (base, rest) = self.file_base(path);
+        let dir = self
+            .directories
+            .iter()
+            .rev()
+            .find_map(|d| {
+                d.output
+                    .as_ref()
+                    .filter(|_| dir_applies(d.path.as_os_str().as_bytes(), base, &rest))
+            })
+            .unwrap_or(&self.output);
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        let mut merged: Option<DirOutput> = None;
+        let later = self
+            .output_files
+            .iter()
+            .filter(|(pattern, _)| pattern.matches(name))
+            .map(|(_, o)| o)
+            .chain(
+                self.output_locations
+                    .iter()
+                    .filter(|(prefix, _)| path.starts_with(prefix.as_bytes()))
+                    .map(|(_, o)| o),
+            );
+        for o in later {
+            merged = Some(merged.as_ref().unwrap_or(dir).merge(o));
+        }
+        merged.map_or(Cow::Borrowed(dir), Cow::Owned)
     }
 }
 

@@ -6,18 +6,86 @@
 use std::path::{Path, PathBuf};
 
 use super::{autoindex, deflate};
-use crate::mime::MimeRules;
+use crate::mime::{MimeRules, MimeTypes};
 
-/// The directives of mod_mime, mod_dir (`DirectorySlash`), mod_autoindex and mod_deflate, as
-/// read.
-#[derive(Debug, Clone)]
-pub struct OutputSettings {
+/// The per-directory settings of mod_mime (and core's `ForceType`), mod_autoindex and the
+/// `DEFLATE` filter's selection: what one section (`<Directory>`, `<Location>`, `<Files>`, a
+/// `<VirtualHost>` or the server) says, or, once merged ([`DirOutput::merge`]), what is in
+/// force for a directory.
+#[derive(Debug, Clone, Default)]
+pub struct DirOutput {
     /// `AddType`, `AddCharset`, `AddEncoding`, `AddLanguage`, `DefaultLanguage`,
-    /// `RemoveType`, `ForceType`.
+    /// `Remove*`, `ForceType`.
     pub mime: MimeRules,
     /// mod_autoindex.
     pub autoindex: autoindex::Settings,
-    /// mod_deflate.
+    /// `AddOutputFilterByType DEFLATE`, `SetOutputFilter DEFLATE`.
+    pub filters: deflate::Filters,
+}
+
+impl DirOutput {
+    /// Whether no line set anything here (such a section changes nothing when merged).
+    pub fn is_empty(&self) -> bool {
+        self.mime.is_empty() && self.autoindex.is_empty() && self.filters.is_empty()
+    }
+
+    /// `add` merged over these, each module by its own rules.
+    pub fn merge(&self, add: &DirOutput) -> DirOutput {
+        DirOutput {
+            mime: self.mime.merge(&add.mime),
+            autoindex: self.autoindex.merge(&add.autoindex),
+            filters: self.filters.merge(&add.filters),
+        }
+    }
+
+    /// Apply one of these modules' per-directory directives (`name` lowercase); `None` if
+    /// `name` is not one.
+    pub fn directive(&mut self, name: &str, args: &[&str]) -> Option<Result<(), String>> {
+        self.mime
+            .directive(name, args)
+            .or_else(|| self.autoindex.directive(name, args))
+            .or_else(|| self.filters.directive(name, args))
+    }
+
+    /// What these settings make of the file `served`: its fields, and whether it is gzipped.
+    pub fn typed(&self, types: &MimeTypes, served: &Path) -> Typed {
+        let m = types.metadata_under(&self.mime, served);
+        Typed {
+            // A response already encoded (AddEncoding) is not compressed again.
+            deflate: m.encoding.is_none() && self.filters.applies_to(m.content_type.as_deref()),
+            content_type: m.content_type.map(Box::from),
+            content_encoding: m.encoding.map(Box::from),
+            content_language: m.language.map(Box::from),
+        }
+    }
+}
+
+/// What mod_mime and the `DEFLATE` filter's selection decide for one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Typed {
+    /// The media type; `None` for an unknown extension (no `Content-Type`, as httpd without
+    /// DefaultType).
+    pub content_type: Option<Box<str>>,
+    /// `Content-Encoding` from its extensions (`AddEncoding`), if any.
+    pub content_encoding: Option<Box<str>>,
+    /// `Content-Language` from its extensions (`AddLanguage`, `DefaultLanguage`), if any.
+    pub content_language: Option<Box<str>>,
+    /// Its type is one the `DEFLATE` filter takes and it has no encoding of its own: a
+    /// candidate for gzip.
+    pub deflate: bool,
+}
+
+/// The directives of mod_mime, mod_dir (`DirectorySlash`), mod_autoindex and mod_deflate, as
+/// read at the main server's level (sections and virtual hosts keep their own
+/// [`DirOutput`]).
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    /// The main server's per-directory lines.
+    pub dir: DirOutput,
+    /// The host's own lines, merged after `dir` (empty for the main server; set by
+    /// [`crate::config::ServerConfig::for_host`]).
+    pub host_dir: DirOutput,
+    /// mod_deflate's server settings.
     pub deflate: deflate::Settings,
     /// `DirectorySlash` (on by default).
     #[doc(alias = "DirectorySlash")]
@@ -29,8 +97,8 @@ pub struct OutputSettings {
 impl Default for OutputSettings {
     fn default() -> OutputSettings {
         OutputSettings {
-            mime: MimeRules::default(),
-            autoindex: autoindex::Settings::default(),
+            dir: DirOutput::default(),
+            host_dir: DirOutput::default(),
             deflate: deflate::Settings::default(),
             directory_slash: true,
             indexes: Vec::new(),
@@ -38,21 +106,36 @@ impl Default for OutputSettings {
     }
 }
 
+/// Where a line of these modules was read.
+#[derive(Debug)]
+pub enum Level<'a> {
+    /// Directly in the main server or a `<VirtualHost>`: its per-directory defaults and its
+    /// mod_deflate settings.
+    Server(&'a mut DirOutput, &'a mut deflate::Settings),
+    /// In a `<Directory>`, `<Location>` or `<Files>` section.
+    Section(&'a mut DirOutput),
+}
+
 impl OutputSettings {
     /// Apply `written` (a directive name in any case) if it is one of these modules'
-    /// directives: `None` if it is not, else the result. `in_section`: the line is inside a
-    /// `<Directory>`, `<Location>` or `<VirtualHost>` section, where eventmpm takes none of
-    /// them (they are server-wide here).
+    /// directives, at `level`: `None` if it is not, else the result. `DirectorySlash` is
+    /// taken at the main server's level only (eventmpm keeps one value); mod_deflate's own
+    /// settings are per server, as in httpd.
     pub fn directive(
         &mut self,
         written: &str,
         args: &[&str],
-        in_section: bool,
+        level: Option<Level<'_>>,
     ) -> Option<Result<(), String>> {
         let lower = written.to_ascii_lowercase();
         let name = lower.as_str();
-        let r = if name == "directoryslash" {
-            match args {
+        if name == "directoryslash" {
+            if level.is_some() {
+                return Some(Err(format!(
+                    "{written} inside <Directory>, <Location>, <Files> or <VirtualHost> is not supported by eventmpm; set it at server level"
+                )));
+            }
+            return Some(match args {
                 [v] if v.eq_ignore_ascii_case("on") => {
                     self.directory_slash = true;
                     Ok(())
@@ -62,19 +145,23 @@ impl OutputSettings {
                     Ok(())
                 }
                 _ => Err("DirectorySlash must be On or Off".into()),
-            }
-        } else {
-            self.mime
-                .directive(name, args)
-                .or_else(|| self.autoindex.directive(name, args))
-                .or_else(|| self.deflate.directive(name, args))?
-        };
-        if in_section && r.is_ok() {
-            return Some(Err(format!(
-                "{written} inside <Directory>, <Location> or <VirtualHost> is not supported by eventmpm; set it at server level"
-            )));
+            });
         }
-        Some(r)
+        match level {
+            None => self
+                .dir
+                .directive(name, args)
+                .or_else(|| self.deflate.directive(name, args)),
+            Some(Level::Server(dir, deflate)) => dir
+                .directive(name, args)
+                .or_else(|| deflate.directive(name, args)),
+            Some(Level::Section(dir)) => dir.directive(name, args).or_else(|| {
+                // mod_deflate's settings are RSRC_CONF: httpd's words for them here.
+                deflate::Settings::default()
+                    .directive(name, args)
+                    .map(|_| Err(format!("{written} not allowed here")))
+            }),
+        }
     }
 
     /// Record `Options [+-]Indexes` (`None`: the line does not change it) for the section
@@ -87,13 +174,10 @@ impl OutputSettings {
 }
 
 /// [`OutputSettings`] fixed for a child: `Options Indexes` by canonical directory, so it
-/// holds for whichever host's DocumentRoot the directory is in.
+/// holds for whichever host's DocumentRoot the directory is in. (The per-directory settings
+/// are each host's: [`crate::site::Host::output_for`].)
 #[derive(Debug, Clone)]
 pub struct Output {
-    /// mod_autoindex.
-    pub autoindex: autoindex::Settings,
-    /// mod_deflate.
-    pub deflate: deflate::Settings,
     /// `DirectorySlash`.
     pub directory_slash: bool,
     /// `Options Indexes` by canonical directory, shorter paths first so that deeper sections
@@ -112,8 +196,6 @@ impl Output {
         // Stable: sections of the same depth keep their order, the later one winning.
         indexes.sort_by_key(|(p, _)| p.components().count());
         Output {
-            autoindex: settings.autoindex.clone(),
-            deflate: settings.deflate.clone(),
             directory_slash: settings.directory_slash,
             indexes,
         }
@@ -158,34 +240,64 @@ mod tests {
     }
 
     #[test]
-    fn section_lines_are_refused_and_others_pass() {
+    fn lines_go_to_their_level() {
         let mut s = OutputSettings::default();
-        assert!(
-            s.directive("addtype", &["text/x", ".x"], true)
-                .unwrap()
-                .is_err()
+        let mut section = DirOutput::default();
+        let (mut host, mut host_deflate) = (DirOutput::default(), deflate::Settings::default());
+        let set = |s: &mut OutputSettings, line: &str, level: Option<Level<'_>>| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            s.directive(words[0], &words[1..], level).unwrap()
+        };
+        set(&mut s, "AddType text/x .x", Some(Level::Section(&mut section))).unwrap();
+        assert!(!section.is_empty() && s.dir.is_empty());
+        assert_eq!(
+            set(&mut s, "DeflateCompressionLevel 9", Some(Level::Section(&mut section))),
+            Err("DeflateCompressionLevel not allowed here".into())
         );
+        set(
+            &mut s,
+            "DeflateCompressionLevel 9",
+            Some(Level::Server(&mut host, &mut host_deflate)),
+        )
+        .unwrap();
+        assert_ne!(host_deflate, deflate::Settings::default());
+        assert_eq!(s.deflate, deflate::Settings::default());
+        set(
+            &mut s,
+            "IndexOptions FancyIndexing",
+            Some(Level::Server(&mut host, &mut host_deflate)),
+        )
+        .unwrap();
+        assert!(!host.is_empty());
         assert!(
-            s.directive("addtype", &["text/x", ".x"], false)
-                .unwrap()
-                .is_ok()
+            set(&mut s, "DirectorySlash Off", Some(Level::Section(&mut section))).is_err()
         );
-        assert!(
-            s.directive("directoryslash", &["off"], false)
-                .unwrap()
-                .is_ok()
-        );
+        set(&mut s, "DirectorySlash Off", None).unwrap();
         assert!(!s.directory_slash);
-        assert!(
-            s.directive("indexoptions", &["FancyIndexing"], false)
-                .unwrap()
-                .is_ok()
-        );
-        assert!(
-            s.directive("deflatebuffersize", &["4096"], false)
-                .unwrap()
-                .is_ok()
-        );
-        assert!(s.directive("servername", &["x"], false).is_none());
+        set(&mut s, "SetOutputFilter DEFLATE", None).unwrap();
+        assert!(!s.dir.is_empty());
+        assert!(s.directive("servername", &["x"], None).is_none());
+    }
+
+    #[test]
+    fn typed_follows_the_merged_rules() {
+        let types = MimeTypes::parse("text/plain txt\nimage/png png\n").unwrap();
+        let mut server = DirOutput::default();
+        for line in ["AddOutputFilterByType DEFLATE text/plain", "AddEncoding x-gzip .gz"] {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            server.directive(&w[0].to_ascii_lowercase(), &w[1..]).unwrap().unwrap();
+        }
+        let base = DirOutput::default().merge(&server);
+        let t = base.typed(&types, Path::new("a.txt"));
+        assert_eq!(t.content_type.as_deref(), Some("text/plain"));
+        assert!(t.deflate);
+        assert!(!base.typed(&types, Path::new("a.txt.gz")).deflate, "already encoded");
+        assert!(!base.typed(&types, Path::new("a.png")).deflate);
+        let mut dir = DirOutput::default();
+        dir.directive("setoutputfilter", &["DEFLATE"]).unwrap().unwrap();
+        dir.directive("forcetype", &["text/x-forced"]).unwrap().unwrap();
+        let t = base.merge(&dir).typed(&types, Path::new("a.png"));
+        assert_eq!(t.content_type.as_deref(), Some("text/x-forced"));
+        assert!(t.deflate);
     }
 }

@@ -453,7 +453,10 @@ impl Worker<'_> {
                                 Err(_) => {
                                     // mod_mime types a missing file by its name all the same.
                                     let name = crate::site::relative_path(decoded);
-                                    if let Some(t) = self.site.mime.lookup(name) {
+                                    let rules = &host.output_for(decoded).mime;
+                                    if let Some(t) =
+                                        self.site.mime.metadata_under(rules, name).content_type
+                                    {
                                         self.fields.push("Content-Type", t.as_bytes());
                                     }
                                     self.push_allow(allowed);
@@ -462,7 +465,15 @@ impl Worker<'_> {
                             }
                         }
                     };
-                    if let Some(t) = &file.content_type {
+                    let output = host.output_for(decoded);
+                    let retyped;
+                    let typed = if std::ptr::eq(&*output, &host.output) {
+                        &file.typed
+                    } else {
+                        retyped = output.typed(&self.site.mime, &file.served);
+                        &retyped
+                    };
+                    if let Some(t) = &typed.content_type {
                         self.fields.push("Content-Type", t.as_bytes());
                     }
                 }

@@ -8,8 +8,8 @@
 //! A listing is bounded: at most [`MAX_ENTRIES`] entries are read from a directory; past that
 //! the rest are left out (and the error log says so), so a huge directory costs a bounded page.
 //!
-//! The directives are taken at server level only (httpd also allows them per directory);
-//! inside a section they are refused at their line.
+//! The directives are taken wherever httpd takes them (server, `<VirtualHost>`, `<Directory>`,
+//! `<Location>`, `<Files>`) and merged as httpd merges them ([`Settings::merge`]).
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -105,6 +105,8 @@ pub struct Request<'a> {
     pub entries: Vec<DirEntry>,
     /// Media types, for the icons.
     pub mime: &'a MimeTypes,
+    /// The mod_mime rules in force for the directory's entries.
+    pub mime_rules: &'a crate::mime::MimeRules,
     /// Seconds east of UTC for the dates shown.
     pub utc_offset: i64,
     /// The `HeaderName` file, if found.

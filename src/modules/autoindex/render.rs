@@ -180,7 +180,7 @@ impl Settings {
                 } else {
                     let md = req
                         .mime
-                        .metadata(Path::new(std::ffi::OsStr::from_bytes(&d.name)));
+                        .metadata_under(req.mime_rules, Path::new(std::ffi::OsStr::from_bytes(&d.name)));
                     let ct = md
                         .content_type
                         .as_deref()

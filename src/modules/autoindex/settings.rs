@@ -20,6 +20,13 @@ pub(super) const IGNORE_CASE: u32 = 1 << 16;
 pub(super) const EMIT_XHTML: u32 = 1 << 17;
 pub(super) const ICONS_ARE_LINKS: u32 = 1 << 0;
 pub(super) const NO_OPTIONS: u32 = 1 << 21;
+/// No plain (non-incremental) `IndexOptions` line at this level: it inherits (httpd's
+/// `OPTION_UNSET`, kept in `opts` as httpd keeps it).
+pub(super) const OPTION_UNSET: u32 = 1 << 20;
+
+/// Most `AddIcon*`/`AddAlt*`/`AddDescription`/`IndexIgnore` entries one section may give, so
+/// that the lists a merge appends stay bounded.
+pub const MAX_ITEMS: usize = 4096;
 
 pub(super) const DEFAULT_NAME_WIDTH: usize = 23;
 pub(super) const DEFAULT_DESC_WIDTH: usize = 23;
@@ -67,6 +74,8 @@ pub struct Settings {
     pub(super) alts: Vec<Item>,
     pub(super) descs: Vec<Desc>,
     pub(super) ignore: Vec<String>,
+    /// `IndexIgnoreReset On`: this level's `IndexIgnore` list does not take the inherited one.
+    pub(super) ignore_reset: bool,
     pub(super) default_icon: Option<String>,
     pub(super) header: Option<String>,
     pub(super) readme: Option<String>,
@@ -81,19 +90,20 @@ pub struct Settings {
     pub(super) ctype: Option<String>,
     pub(super) charset: Option<String>,
     pub(super) old_dates: bool,
-    pub(super) not_found: bool,
+    pub(super) not_found: Option<bool>,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            opts: 0,
+            opts: OPTION_UNSET,
             add: 0,
             remove: 0,
             icons: Vec::new(),
             alts: Vec::new(),
             descs: Vec::new(),
             ignore: Vec::new(),
+            ignore_reset: false,
             default_icon: None,
             header: None,
             readme: None,
@@ -108,7 +118,7 @@ impl Default for Settings {
             ctype: None,
             charset: None,
             old_dates: false,
-            not_found: false,
+            not_found: None,
         }
     }
 }
@@ -119,12 +129,122 @@ impl Settings {
         if self.opts & NO_OPTIONS != 0 {
             return NO_OPTIONS;
         }
-        (self.opts | self.add) & !self.remove
+        (self.opts | self.add) & !self.remove & !OPTION_UNSET
     }
 
     /// `IndexForbiddenReturn404`: 404 instead of 403 where `Options` forbids listings.
     pub fn forbidden_is_not_found(&self) -> bool {
-        self.not_found
+        self.not_found == Some(true)
+    }
+
+    /// Whether no line set anything here.
+    pub fn is_empty(&self) -> bool {
+        self.opts == OPTION_UNSET
+            && self.add == 0
+            && self.remove == 0
+            && self.icons.is_empty()
+            && self.alts.is_empty()
+            && self.descs.is_empty()
+            && self.ignore.is_empty()
+            && !self.ignore_reset
+            && self.default_icon.is_none()
+            && self.header.is_none()
+            && self.readme.is_none()
+            && self.name_adjust == Adjust::Unset
+            && self.desc_adjust == Adjust::Unset
+            && self.icon_width == 0
+            && self.icon_height == 0
+            && self.default_key.is_none()
+            && self.default_direction.is_none()
+            && self.ctype.is_none()
+            && self.charset.is_none()
+            && !self.old_dates
+            && self.not_found.is_none()
+    }
+
+    /// `add` (a section's lines) merged over these (what it inherits), as
+    /// `merge_autoindex_configs` does: single values are `add`'s when it sets them; icon,
+    /// alt and description lists put `add`'s entries first (they are searched in order, so
+    /// the deeper section's win); `IndexIgnore` accumulates unless `add` says
+    /// `IndexIgnoreReset On`; a plain `IndexOptions` line replaces the inherited options,
+    /// while `+`/`-` ones adjust them and are inherited further down.
+    pub fn merge(&self, add: &Settings) -> Settings {
+        let (base, add_) = (self, add);
+        let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+        let append = |a: &Vec<Item>, b: &Vec<Item>| a.iter().chain(b).cloned().collect();
+        let (mut opts, inc, dec);
+        if add_.opts == NO_OPTIONS {
+            (opts, inc, dec) = (NO_OPTIONS, 0, 0);
+        } else {
+            if add_.opts == OPTION_UNSET {
+                inc = (base.add | add_.add) & !add_.remove;
+                dec = base.remove | add_.remove;
+                opts = base.opts & !NO_OPTIONS;
+            } else {
+                (inc, dec) = (add_.add, add_.remove);
+                opts = add_.opts;
+            }
+            opts |= inc;
+            opts &= !dec;
+        }
+        let (name_width, name_adjust) = if add_.name_adjust == Adjust::Unset {
+            (base.name_width, base.name_adjust)
+        } else {
+            (add_.name_width, add_.name_adjust)
+        };
+        let (desc_width, desc_adjust) = if add_.desc_adjust == Adjust::Unset {
+            (base.desc_width, base.desc_adjust)
+        } else {
+            (add_.desc_width, add_.desc_adjust)
+        };
+        Settings {
+            opts,
+            add: inc,
+            remove: dec,
+            icons: append(&add_.icons, &base.icons),
+            alts: append(&add_.alts, &base.alts),
+            descs: add_.descs.iter().chain(&base.descs).cloned().collect(),
+            ignore: if add_.ignore_reset {
+                add_.ignore.clone()
+            } else {
+                add_.ignore.iter().chain(&base.ignore).cloned().collect()
+            },
+            ignore_reset: false,
+            default_icon: pick(&add_.default_icon, &base.default_icon),
+            header: pick(&add_.header, &base.header),
+            readme: pick(&add_.readme, &base.readme),
+            name_width,
+            name_adjust,
+            desc_width,
+            desc_adjust,
+            icon_width: if add_.icon_width != 0 {
+                add_.icon_width
+            } else {
+                base.icon_width
+            },
+            icon_height: if add_.icon_height != 0 {
+                add_.icon_height
+            } else {
+                base.icon_height
+            },
+            default_key: add_.default_key.or(base.default_key),
+            default_direction: add_.default_direction.or(base.default_direction),
+            ctype: pick(&add_.ctype, &base.ctype),
+            charset: pick(&add_.charset, &base.charset),
+            old_dates: add_.old_dates || base.old_dates,
+            not_found: add_.not_found.or(base.not_found),
+        }
+    }
+
+    fn full(&self, more: usize) -> Result<(), String> {
+        let n = self.icons.len() + self.alts.len() + self.descs.len() + self.ignore.len();
+        if n + more > MAX_ITEMS {
+            Err(format!(
+                "more than {MAX_ITEMS} icon, alt, description and ignore entries in one section (eventmpm's bound)"
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// Apply one of mod_autoindex's directives (`name` lowercase); `None` if `name` is not one.
@@ -141,6 +261,20 @@ impl Settings {
                 _ => Err(format!("{directive} takes one argument, {what}")),
             }
         };
+        let listed = matches!(
+            name,
+            "addicon"
+                | "addiconbytype"
+                | "addiconbyencoding"
+                | "addalt"
+                | "addaltbytype"
+                | "addaltbyencoding"
+                | "adddescription"
+                | "indexignore"
+        );
+        if listed && let Err(e) = self.full(args.len()) {
+            return Some(Err(e));
+        }
         let r = match name {
             "addicon" | "addiconbytype" | "addiconbyencoding" => {
                 let by = by_of(name);
@@ -195,10 +329,17 @@ impl Settings {
                     Ok(())
                 }
             }
-            "indexignorereset" => Err(
-                "IndexIgnoreReset is not supported by eventmpm (its listings settings are server-wide)"
-                    .into(),
-            ),
+            "indexignorereset" => match args {
+                [v] if v.eq_ignore_ascii_case("on") => {
+                    self.ignore_reset = true;
+                    Ok(())
+                }
+                [v] if v.eq_ignore_ascii_case("off") => {
+                    self.ignore_reset = false;
+                    Ok(())
+                }
+                _ => Err("IndexIgnoreReset must be On or Off".into()),
+            },
             "indexoptions" => self.index_options(args),
             "indexorderdefault" => self.order_default(args),
             "headername" => one("HeaderName", "a filename").map(|v| self.header = Some(v)),
@@ -206,11 +347,11 @@ impl Settings {
             "defaulticon" => one("DefaultIcon", "an icon URL").map(|v| self.default_icon = Some(v)),
             "indexforbiddenreturn404" => match args {
                 [v] if v.eq_ignore_ascii_case("on") => {
-                    self.not_found = true;
+                    self.not_found = Some(true);
                     Ok(())
                 }
                 [v] if v.eq_ignore_ascii_case("off") => {
-                    self.not_found = false;
+                    self.not_found = Some(false);
                     Ok(())
                 }
                 _ => Err("IndexForbiddenReturn404 must be On or Off".into()),
