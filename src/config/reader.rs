@@ -775,6 +775,16 @@ impl Reader {
                 }
                 self.cfg.runtime_dir = Some(dir);
             }
+            "defaulttype" => {
+                // httpd 2.4 takes it anywhere and ignores it, warning unless it is `none`.
+                let v = one("the default media type for otherwise untyped files (DEPRECATED)")?;
+                if !v.eq_ignore_ascii_case("off") && !v.eq_ignore_ascii_case("none") {
+                    self.cfg.notes.push(format!(
+                        "AH00117: Ignoring deprecated use of DefaultType in line {line} of {}.",
+                        file.display()
+                    ));
+                }
+            }
             "adddefaultcharset" | "hostnamelookups" | "accessfilename" | "usecanonicalname"
             | "traceenable" => {
                 self.cfg.notes.push(format!(

@@ -136,8 +136,18 @@ impl Worker<'_> {
             query: req.target().query(),
             dir: &dir,
             entries,
-            mime: &self.site.mime,
-            mime_rules: &here.mime,
+            typed: &|name: &[u8]| {
+                let name = Path::new(std::ffi::OsStr::from_bytes(name));
+                if host.output_sections {
+                    let mut uri = url_base.to_vec();
+                    uri.extend_from_slice(name.as_os_str().as_bytes());
+                    self.site
+                        .mime
+                        .metadata_under(&host.output_for(&uri).mime, name)
+                } else {
+                    self.site.mime.metadata_under(&here.mime, name)
+                }
+            },
             utc_offset: i64::from(utc_offset),
             header,
             readme,

@@ -15,7 +15,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::mime::MimeTypes;
 
 mod render;
 mod settings;
@@ -93,7 +92,6 @@ pub struct Insert {
 }
 
 /// Everything a listing is made from besides the settings.
-#[derive(Debug)]
 pub struct Request<'a> {
     /// The decoded URL-path of the directory, ending in `/`.
     pub uri: &'a [u8],
@@ -103,16 +101,25 @@ pub struct Request<'a> {
     pub dir: &'a Path,
     /// Its entries.
     pub entries: Vec<DirEntry>,
-    /// Media types, for the icons.
-    pub mime: &'a MimeTypes,
-    /// The mod_mime rules in force for the directory's entries.
-    pub mime_rules: &'a crate::mime::MimeRules,
+    /// What mod_mime says of an entry (by name), for the icons: each entry typed under the
+    /// sections in force for it, as httpd's subrequest for each entry types it.
+    pub typed: &'a dyn Fn(&[u8]) -> crate::mime::Metadata,
     /// Seconds east of UTC for the dates shown.
     pub utc_offset: i64,
     /// The `HeaderName` file, if found.
     pub header: Option<Insert>,
     /// The `ReadmeName` file, if found.
     pub readme: Option<Insert>,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("uri", &self.uri)
+            .field("dir", &self.dir)
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A rendered listing.
