@@ -1088,6 +1088,11 @@ fn per_directory_output_settings_match_apache() {
 <Location /rt/loc>
   AddType application/json .data
 </Location>
+<Location /rt>
+  IndexIgnore *.json
+  AddIcon /icons/from-location.gif .txt
+  AddDescription "From a Location" a.txt
+</Location>
 <Files "*.png">
   ForceType application/x-forced
 </Files>
@@ -1207,6 +1212,11 @@ fn per_directory_output_settings_match_apache() {
         .into_owned();
     assert!(deeper.contains("<ul>") && deeper.contains("y.bin"), "{deeper}");
     assert!(!deeper.contains("gone.skip") && !deeper.contains(".kept"), "{deeper}");
+    // A <Location>'s icons and ignores apply to no entry (httpd matches them against file
+    // paths); its descriptions do.
+    let rt = String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/rt/", "").2).into_owned();
+    assert!(rt.contains("b.json") && !rt.contains("from-location.gif"), "{rt}");
+    assert!(rt.contains("From a Location"), "{rt}");
     let png = fetch(srv.addr(), "GET", "/image.png", "");
     assert_eq!(header(&png.1, "Content-Type"), Some("application/x-forced"));
 }

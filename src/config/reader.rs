@@ -149,7 +149,7 @@ impl Reader {
                                 path: path.to_string(),
                                 handler: None,
                                 modules: Default::default(),
-                                output: Default::default(),
+                                output: crate::modules::DirOutput::within(path),
                             });
                             scopes.push(Scope::Location(self.cfg.locations.len() - 1));
                         }
@@ -172,6 +172,13 @@ impl Reader {
                                 ));
                             }
                             let path = self.cfg.resolve(path);
+                            // httpd's cmd->path for a <Directory>: with one trailing slash.
+                            let cmd_path = {
+                                // Canonical, as the listing's entry paths are.
+                                let p = path.canonicalize().unwrap_or_else(|_| path.clone());
+                                let p = p.display().to_string();
+                                if p.ends_with('/') { p } else { format!("{p}/") }
+                            };
                             self.cfg.directories.push(Directory {
                                 path,
                                 modules: Default::default(),
@@ -179,7 +186,7 @@ impl Reader {
                                 exec_cgi: None,
                                 handler: None,
                                 cgi_extensions: Vec::new(),
-                                output: Default::default(),
+                                output: crate::modules::DirOutput::within(&cmd_path),
                             });
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
                         }
@@ -203,12 +210,13 @@ impl Reader {
                                     ),
                                 ));
                             }
+                            let written = pattern.to_string();
                             let pattern =
                                 FilesPattern::parse(pattern, regex).map_err(|m| err(number, m))?;
                             self.cfg.files_sections.push(Files {
                                 pattern,
                                 modules: Default::default(),
-                                output: Default::default(),
+                                output: crate::modules::DirOutput::within(&written),
                             });
                             scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
                         }

@@ -24,6 +24,14 @@ pub struct DirOutput {
 }
 
 impl DirOutput {
+    /// Empty settings for a section at `path` (httpd's `cmd->path`; see
+    /// [`autoindex::Settings::within`]).
+    pub fn within(path: &str) -> DirOutput {
+        let mut d = DirOutput::default();
+        d.autoindex.within(path);
+        d
+    }
+
     /// Whether no line set anything here (such a section changes nothing when merged).
     pub fn is_empty(&self) -> bool {
         self.mime.is_empty() && self.autoindex.is_empty() && self.filters.is_empty()

@@ -43,6 +43,9 @@ pub(super) enum By {
 #[derive(Debug, Clone)]
 pub(super) struct Item {
     pub(super) by: By,
+    /// The entries it applies to at all: the defining section's path and `*` (httpd's
+    /// `apply_path`, from `cmd->path`), `*` at server level.
+    pub(super) apply_path: String,
     pub(super) apply_to: String,
     pub(super) data: String,
 }
@@ -73,7 +76,11 @@ pub struct Settings {
     pub(super) icons: Vec<Item>,
     pub(super) alts: Vec<Item>,
     pub(super) descs: Vec<Desc>,
-    pub(super) ignore: Vec<String>,
+    /// `IndexIgnore` patterns, each with its `apply_path` (as [`Item`]'s).
+    pub(super) ignore: Vec<(String, String)>,
+    /// The path of the section these lines are in, as httpd's `cmd->path` (`None` at server
+    /// level): what the entries they push apply to.
+    pub(super) section_path: Option<String>,
     /// `IndexIgnoreReset On`: this level's `IndexIgnore` list does not take the inherited one.
     pub(super) ignore_reset: bool,
     pub(super) default_icon: Option<String>,
@@ -103,6 +110,7 @@ impl Default for Settings {
             alts: Vec::new(),
             descs: Vec::new(),
             ignore: Vec::new(),
+            section_path: None,
             ignore_reset: false,
             default_icon: None,
             header: None,
@@ -210,6 +218,7 @@ impl Settings {
                 add_.ignore.iter().chain(&base.ignore).cloned().collect()
             },
             ignore_reset: false,
+            section_path: None,
             default_icon: pick(&add_.default_icon, &base.default_icon),
             header: pick(&add_.header, &base.header),
             readme: pick(&add_.readme, &base.readme),
@@ -234,6 +243,18 @@ impl Settings {
             old_dates: add_.old_dates || base.old_dates,
             not_found: add_.not_found.or(base.not_found),
         }
+    }
+
+    /// Lines read from now on are inside the section at `path` (httpd's `cmd->path`: a
+    /// `<Directory>`'s path with a trailing `/`, a `<Location>`'s URL-path, a `<Files>`
+    /// pattern). httpd matches the icons, alts and ignores they push only against entries
+    /// whose file-system path matches `path*`, so those of a `<Location>` apply to nothing.
+    pub fn within(&mut self, path: &str) {
+        self.section_path = Some(path.to_string());
+    }
+
+    fn apply_path(&self) -> String {
+        format!("{}*", self.section_path.as_deref().unwrap_or(""))
     }
 
     fn full(&self, more: usize) -> Result<(), String> {
@@ -299,7 +320,7 @@ impl Settings {
                 })
                 .map(|(alt, to)| {
                     for t in to {
-                        self.alts.push(item(by, t, alt));
+                        self.alts.push(item(by, t, alt, self.apply_path()));
                     }
                 })
             }
@@ -325,7 +346,9 @@ impl Settings {
                     Err("IndexIgnore requires at least 1 argument, one or more file extensions"
                         .into())
                 } else {
-                    self.ignore.extend(args.iter().map(|a| a.to_string()));
+                    let apply_path = self.apply_path();
+                    self.ignore
+                        .extend(args.iter().map(|a| (a.to_string(), apply_path.clone())));
                     Ok(())
                 }
             }
@@ -382,10 +405,10 @@ impl Settings {
             };
             let inner = &rest[..close];
             let (alt, url) = inner.split_once(',').unwrap_or((inner, ""));
-            self.alts.push(item(by, to, alt));
+            self.alts.push(item(by, to, alt, self.apply_path()));
             icon = url.to_string();
         }
-        self.icons.push(item(by, to, &icon));
+        self.icons.push(item(by, to, &icon, self.apply_path()));
         Ok(())
     }
 
@@ -569,7 +592,7 @@ fn by_of(name: &str) -> By {
 }
 
 /// mod_autoindex's `push_item`: a path that is no wildcard pattern matches as a suffix.
-fn item(by: By, to: &str, data: &str) -> Item {
+fn item(by: By, to: &str, data: &str, apply_path: String) -> Item {
     let to = match by {
         By::Path if to == "**DIRECTORY**" => "^^DIRECTORY^^".to_string(),
         By::Encoding => to.to_ascii_lowercase(),
@@ -582,6 +605,7 @@ fn item(by: By, to: &str, data: &str) -> Item {
     };
     Item {
         by,
+        apply_path,
         apply_to,
         data: data.to_string(),
     }
@@ -611,12 +635,12 @@ impl Settings {
             Some(i) => &path[i + 1..],
             None => path,
         };
-        self.ignore.iter().any(|pattern| {
+        self.ignore.iter().any(|(pattern, apply_path)| {
             let ap = match pattern.rfind('/') {
                 Some(i) => &pattern[i + 1..],
                 None => pattern.as_str(),
             };
-            strcmp_match(tt, ap.as_bytes(), false)
+            strcmp_match(path, apply_path.as_bytes(), false) && strcmp_match(tt, ap.as_bytes(), false)
         })
     }
 
@@ -630,6 +654,9 @@ impl Settings {
     ) -> Option<&'s str> {
         let special = path.first() == Some(&b'^');
         for p in list {
+            if !special && !strcmp_match(path, p.apply_path.as_bytes(), false) {
+                continue;
+            }
             if p.apply_to.is_empty() {
                 return Some(&p.data);
             }
@@ -715,5 +742,91 @@ mod tests {
             "text/html;charset=ISO-8859-1"
         );
         assert!(s.directive("documentroot", &["/"]).is_none());
+    }
+
+    fn lines(s: &mut Settings, text: &str) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            s.directive(&words[0].to_ascii_lowercase(), &words[1..])
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn index_options_merge_as_merge_autoindex_configs() {
+        let mut server = Settings::default();
+        lines(&mut server, "IndexOptions FancyIndexing HTMLTable\nIndexOptions +FoldersFirst");
+        let base = Settings::default().merge(&server);
+        assert_eq!(
+            base.options(),
+            FANCY_INDEXING | TABLE_INDEXING | FOLDERS_FIRST
+        );
+        // Incremental lines adjust what is inherited, and pass their adjustments down.
+        let mut adjust = Settings::default();
+        lines(&mut adjust, "IndexOptions -HTMLTable +SuppressSize");
+        let adjusted = base.merge(&adjust);
+        assert_eq!(
+            adjusted.options(),
+            FANCY_INDEXING | FOLDERS_FIRST | SUPPRESS_SIZE
+        );
+        let deeper = adjusted.merge(&Settings::default());
+        assert_eq!(deeper.options(), adjusted.options());
+        // A plain line replaces everything inherited, +/- included.
+        let mut plain = Settings::default();
+        lines(&mut plain, "IndexOptions SuppressDescription");
+        assert_eq!(adjusted.merge(&plain).options(), SUPPRESS_DESC);
+        // None clears, and a later + below it starts from nothing.
+        let mut none = Settings::default();
+        lines(&mut none, "IndexOptions None");
+        let cleared = adjusted.merge(&none);
+        assert_eq!(cleared.options(), NO_OPTIONS);
+        let mut plus = Settings::default();
+        lines(&mut plus, "IndexOptions +IgnoreCase");
+        assert_eq!(cleared.merge(&plus).options(), IGNORE_CASE);
+        // Widths: the section's if it sets them.
+        let mut widths = Settings::default();
+        lines(&mut widths, "IndexOptions +NameWidth=40");
+        let w = base.merge(&widths);
+        assert_eq!((w.name_width, w.name_adjust), (40, Adjust::Fixed));
+        assert_eq!(w.merge(&Settings::default()).name_width, 40);
+    }
+
+    #[test]
+    fn lists_merge_deeper_first_and_ignores_accumulate() {
+        let mut server = Settings::default();
+        lines(
+            &mut server,
+            "AddIcon /icons/text.gif .txt\nIndexIgnore *~\nHeaderName HEADER.html\nDefaultIcon /u.gif",
+        );
+        let mut dir = Settings::default();
+        dir.within("/srv/www/sub/");
+        lines(
+            &mut dir,
+            "AddIcon /icons/special.gif .txt\nIndexIgnore *.bak\nReadmeName README.txt",
+        );
+        let m = Settings::default().merge(&server).merge(&dir);
+        let find = |p: &[u8]| Settings::find(&m.icons, None, None, p, false);
+        assert_eq!(find(b"/srv/www/sub/a.txt"), Some("/icons/special.gif"));
+        // The section's entries apply beneath its path only (httpd's apply_path).
+        assert_eq!(find(b"/srv/www/a.txt"), Some("/icons/text.gif"));
+        assert!(m.ignored(b"/srv/www/sub/x~") && m.ignored(b"/srv/www/sub/x.bak"));
+        assert!(!m.ignored(b"/srv/www/x.bak"));
+        assert_eq!(m.inserts(), (Some("HEADER.html"), Some("README.txt")));
+        assert_eq!(m.default_icon.as_deref(), Some("/u.gif"));
+        // IndexIgnoreReset: the section's own list only.
+        let mut reset = Settings::default();
+        lines(&mut reset, "IndexIgnoreReset On\nIndexIgnore *.tmp");
+        let r = m.merge(&reset);
+        assert!(!r.ignored(b"/srv/www/sub/x~") && r.ignored(b"/srv/www/sub/x.tmp"));
+        // A <Location>'s icons match no file path.
+        let mut loc = Settings::default();
+        loc.within("/sub");
+        lines(&mut loc, "AddIcon /icons/loc.gif .txt");
+        let l = m.merge(&loc);
+        assert_eq!(
+            Settings::find(&l.icons, None, None, b"/srv/www/sub/a.txt", false),
+            Some("/icons/special.gif")
+        );
     }
 }
