@@ -899,6 +899,7 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     let docroot = s.docroot();
     script(&docroot.join("app/hello.cgi"), hello);
     script(&docroot.join("app/hello.cgi.txt"), hello);
+    script(&docroot.join("app/plain/hello.cgi"), hello);
     s.file("app/readme.txt", b"plain file\n");
     script(&docroot.join("noexec/hello.cgi"), hello);
     script(&docroot.join("handled/run.sh"), hello);
@@ -907,6 +908,7 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     let directives = format!(
         "ScriptAlias /cgi-bin/ \"{root}/cgi-bin/\"\nAddHandler cgi-script .cgi\n\
          <Directory \"{d}/app\">\n  Options +ExecCGI\n</Directory>\n\
+         <Directory \"{d}/app/plain\">\n  RemoveHandler .CGI\n</Directory>\n\
          <Directory \"{d}/handled\">\n  Options ExecCGI\n  SetHandler cgi-script\n</Directory>\n\
          <Directory \"{d}/loc\">\n  Options +ExecCGI\n</Directory>\n\
          <Location /loc>\n  SetHandler cgi-script\n</Location>\n",
@@ -925,6 +927,9 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), hello);
     assert_eq!(get(&srv, "/app/readme.txt").text(), "plain file\n");
+    // RemoveHandler in a deeper section: the script is a file there.
+    let r = get(&srv, "/app/plain/hello.cgi");
+    assert_eq!((r.status, r.text().as_str()), (200, hello));
     // Without ExecCGI: 403 and httpd's reason.
     let r = get(&srv, "/noexec/hello.cgi");
     assert_eq!(r.status, 403, "{r:?}");

@@ -53,6 +53,8 @@ struct DirRule {
     exec_cgi: Option<bool>,
     handler: Option<Handler>,
     extensions: Vec<String>,
+    /// `RemoveHandler`: applied after the section's own `AddHandler` lines, as mod_mime.
+    removed: Vec<String>,
 }
 
 /// The CGI configuration a child runs with.
@@ -140,6 +142,7 @@ impl Settings {
                 exec_cgi: d.exec_cgi,
                 handler: d.handler.clone(),
                 extensions: d.cgi_extensions.clone(),
+                removed: d.cgi_removed.clone(),
             })
             .collect();
         dirs.sort_by_key(|d| d.path.components().count());
@@ -275,8 +278,12 @@ impl Settings {
             // <Directory>'s, else an AddHandler extension.
             let ext = real.file_name().and_then(|n| last_extension(n.as_bytes()));
             let by_dir = rules.iter().rev().find_map(|d| d.handler.clone());
+            // mod_mime's merge, shortest section first: an AddHandler sets the extension's
+            // handler, a RemoveHandler (in the same section or deeper) clears it.
             let by_ext = ext.is_some_and(|e| {
-                self.extensions.contains(&e) || rules.iter().any(|d| d.extensions.contains(&e))
+                rules.iter().fold(self.extensions.contains(&e), |on, d| {
+                    (on || d.extensions.contains(&e)) && !d.removed.contains(&e)
+                })
             });
             let is_cgi = route.handler == Handler::Cgi
                 || match by_dir {

@@ -108,6 +108,9 @@ pub struct Directory {
     pub handler: Option<Handler>,
     /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
     pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler EXT…` inside the section: these extensions lose an inherited (or the
+    /// section's own) handler, as mod_mime's merge removes it.
+    pub cgi_removed: Vec<String>,
     /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
     pub output: crate::modules::DirOutput,
 }
@@ -310,6 +313,7 @@ impl ServerConfig {
         aliases.append(&mut c.script_aliases);
         c.script_aliases = aliases;
         c.cgi_extensions.extend(v.cgi_extensions.iter().cloned());
+        c.cgi_extensions.retain(|e| !v.cgi_removed.contains(e));
         if let Some(n) = &v.server_name {
             c.server_name = n.clone();
         }

@@ -186,6 +186,7 @@ impl Reader {
                                 exec_cgi: None,
                                 handler: None,
                                 cgi_extensions: Vec::new(),
+                                cgi_removed: Vec::new(),
                                 output: crate::modules::DirOutput::within(&cmd_path),
                             });
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
@@ -667,6 +668,35 @@ impl Reader {
                     _ => {
                         return Err(
                             "AddHandler is only supported at server level or inside <Directory> by eventmpm"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            "removehandler" => {
+                if args.is_empty() {
+                    return Err(
+                        "RemoveHandler requires at least 1 argument, one or more file extensions"
+                            .into(),
+                    );
+                }
+                let exts: Vec<String> = args
+                    .iter()
+                    .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                    .collect();
+                match (scope, host) {
+                    (None, Some(k)) => {
+                        let v = &mut self.cfg.vhosts[k];
+                        v.cgi_extensions.retain(|e| !exts.contains(e));
+                        v.cgi_removed.extend(exts);
+                    }
+                    (None, None) => self.cfg.cgi_extensions.retain(|e| !exts.contains(e)),
+                    (Some(Scope::Directory(i)), _) => {
+                        self.cfg.directories[i].cgi_removed.extend(exts)
+                    }
+                    _ => {
+                        return Err(
+                            "RemoveHandler is only supported at server level or inside <Directory> by eventmpm"
                                 .into(),
                         );
                     }

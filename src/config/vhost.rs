@@ -119,6 +119,8 @@ pub struct VirtualHost {
     pub custom_logs: Vec<(PathBuf, LogFormat)>,
     /// `AddHandler cgi-script` extensions given in the host (added to the main server's).
     pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler` extensions given in the host (taken from what it inherits).
+    pub cgi_removed: Vec<String>,
     /// Its entries in [`ServerConfig::locations`](super::ServerConfig::locations).
     pub locations: Range<usize>,
     /// Its entries in [`ServerConfig::directories`](super::ServerConfig::directories).
@@ -162,6 +164,7 @@ impl VirtualHost {
             log_level: None,
             custom_logs: Vec::new(),
             cgi_extensions: Vec::new(),
+            cgi_removed: Vec::new(),
             locations: starts.0..starts.0,
             directories: starts.1..starts.1,
             script_aliases: starts.2..starts.2,
