@@ -333,10 +333,9 @@ impl Host {
             .collect();
         // Shorter paths apply first and longer ones override them, as httpd merges them.
         directories.sort_by_key(|d| d.path.components().count());
-        // The host's defaults: the main server's lines, then the host's own.
-        let output = crate::modules::DirOutput::default()
-            .merge(&cfg.output.dir)
-            .merge(&cfg.output.host_dir);
+        // The host's defaults: the main server's lines as they are (httpd uses its defaults
+        // unmerged), the host's own merged over them.
+        let output = cfg.output.dir.merge(&cfg.output.host_dir);
         // Each section's settings in force: every section on its path merged in order. A
         // request's sections on its path are exactly these, so the deepest one that matches
         // has its answer ready.
@@ -344,15 +343,15 @@ impl Host {
             .map(|i| {
                 directories[i].output.as_ref()?;
                 let here = directories[i].path.as_os_str().as_bytes();
-                let mut merged = output.clone();
+                let mut group = crate::modules::output::Group::default();
                 for d in &directories[..=i] {
                     if let Some(o) = &d.output
                         && dir_applies(d.path.as_os_str().as_bytes(), here, b"")
                     {
-                        merged = merged.merge(o);
+                        group.add(o);
                     }
                 }
-                Some(merged)
+                Some(output.over(&group))
             })
             .collect();
         for (d, r) in directories.iter_mut().zip(resolved) {

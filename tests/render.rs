@@ -1073,9 +1073,14 @@ fn per_directory_output_settings_match_apache() {
   IndexOptions SuppressDescription
   SetOutputFilter DEFLATE
   ForceType text/plain
+  IndexIgnoreReset On
   IndexIgnore *.skip
 </Directory>
+<Directory "{r}/rt/loc">
+  IndexOptions +SuppressSize
+</Directory>
 <Directory "{r}/rt">
+  IndexOptions +FoldersFirst
   RemoveType .txt
   AddOutputFilterByType DEFLATE application/json
   AddLanguage de .txt
@@ -1206,8 +1211,8 @@ fn per_directory_output_settings_match_apache() {
     }
     println!("{} of {compared} answers match Apache's", compared - differ.len());
     assert!(differ.is_empty(), "{}", differ.join("\n"));
-    // The sections did something: a listing's options replaced, an ignore added, a type
-    // forced.
+    // The sections did something: a listing's options replaced, an ignore added (and
+    // IndexIgnoreReset lost, as /sub's section is merged with it first), a type forced.
     let deeper = String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/sub/deeper/", "").2)
         .into_owned();
     assert!(deeper.contains("<ul>") && deeper.contains("y.bin"), "{deeper}");
@@ -1217,6 +1222,11 @@ fn per_directory_output_settings_match_apache() {
     let rt = String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/rt/", "").2).into_owned();
     assert!(rt.contains("b.json") && !rt.contains("from-location.gif"), "{rt}");
     assert!(rt.contains("From a Location"), "{rt}");
+    // Two <Directory> sections with `IndexOptions +X` each: httpd merges them first, and
+    // their sum replaces the server's options (no FancyIndexing below /rt/loc/).
+    assert!(rt.contains("<table>"), "{rt}");
+    let loc = String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/rt/loc/", "").2).into_owned();
+    assert!(loc.contains("<ul>") && !loc.contains("<table>"), "{loc}");
     let png = fetch(srv.addr(), "GET", "/image.png", "");
     assert_eq!(header(&png.1, "Content-Type"), Some("application/x-forced"));
 }

@@ -10,6 +10,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use super::output::Group;
 use super::{DirOutput, Sections};
 use crate::site::{Host, is_within, relative_path};
 
@@ -146,22 +147,26 @@ impl Host {
             })
             .unwrap_or(&self.output);
         let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-        let mut merged: Option<DirOutput> = None;
-        let later = self
-            .output_files
-            .iter()
-            .filter(|(pattern, _)| pattern.matches(name))
-            .map(|(_, o)| o)
-            .chain(
-                self.output_locations
-                    .iter()
-                    .filter(|(prefix, _)| path.starts_with(prefix.as_bytes()))
-                    .map(|(_, o)| o),
-            );
-        for o in later {
-            merged = Some(merged.as_ref().unwrap_or(dir).merge(o));
+        // httpd's file walk, then its location walk, each merged over what came before.
+        let mut files = Group::default();
+        for (_, o) in self.output_files.iter().filter(|(p, _)| p.matches(name)) {
+            files.add(o);
         }
-        merged.map_or(Cow::Borrowed(dir), Cow::Owned)
+        let mut locations = Group::default();
+        for (_, o) in self
+            .output_locations
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix.as_bytes()))
+        {
+            locations.add(o);
+        }
+        let mut out = Cow::Borrowed(dir);
+        for group in [files, locations] {
+            if !group.is_empty() {
+                out = Cow::Owned(out.over(&group));
+            }
+        }
+        out
     }
 }
 

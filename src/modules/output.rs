@@ -37,12 +37,30 @@ impl DirOutput {
         self.mime.is_empty() && self.autoindex.is_empty() && self.filters.is_empty()
     }
 
-    /// `add` merged over these, each module by its own rules.
+    /// `add` merged over these, each module by its own rules, where `add` has lines of it.
     pub fn merge(&self, add: &DirOutput) -> DirOutput {
+        let mut group = Group::default();
+        group.add(add);
+        self.over(&group)
+    }
+
+    /// `group` merged over these (httpd's merge of one walk's `now_merged` over the request's
+    /// configuration so far): each module's merge runs only where the group has lines of it,
+    /// as httpd calls a module's merger only where both configurations exist.
+    pub fn over(&self, group: &Group) -> DirOutput {
         DirOutput {
-            mime: self.mime.merge(&add.mime),
-            autoindex: self.autoindex.merge(&add.autoindex),
-            filters: self.filters.merge(&add.filters),
+            mime: group
+                .mime
+                .as_ref()
+                .map_or_else(|| self.mime.clone(), |m| self.mime.merge(m)),
+            autoindex: group
+                .autoindex
+                .as_ref()
+                .map_or_else(|| self.autoindex.clone(), |a| self.autoindex.merge(a)),
+            filters: group
+                .filters
+                .as_ref()
+                .map_or_else(|| self.filters.clone(), |f| self.filters.merge(f)),
         }
     }
 
@@ -65,6 +83,51 @@ impl DirOutput {
             content_encoding: m.encoding.map(Box::from),
             content_language: m.language.map(Box::from),
         }
+    }
+}
+
+/// The sections one of httpd's walks (`<Directory>`, `<Files>`, `<Location>`) finds, merged
+/// among themselves before the result is merged over the request's configuration (httpd's
+/// `now_merged`): per module, the first section with lines of it taken as it is, each later one
+/// merged over it. The grouping matters where a merge is not associative: `IndexIgnoreReset`
+/// and `Remove*` lines hold only in the section that is merged last, and a second section's
+/// `IndexOptions +X` makes the group's options replace, not adjust, the inherited ones.
+#[derive(Debug, Clone, Default)]
+pub struct Group {
+    mime: Option<MimeRules>,
+    autoindex: Option<autoindex::Settings>,
+    filters: Option<deflate::Filters>,
+}
+
+impl Group {
+    /// Add the next section the walk found.
+    pub fn add(&mut self, s: &DirOutput) {
+        fn fold<T: Clone>(acc: &mut Option<T>, add: &T, present: bool, merge: fn(&T, &T) -> T) {
+            if present {
+                *acc = Some(match acc.take() {
+                    None => add.clone(),
+                    Some(a) => merge(&a, add),
+                });
+            }
+        }
+        fold(&mut self.mime, &s.mime, !s.mime.is_empty(), MimeRules::merge);
+        fold(
+            &mut self.autoindex,
+            &s.autoindex,
+            !s.autoindex.is_empty(),
+            autoindex::Settings::merge,
+        );
+        fold(
+            &mut self.filters,
+            &s.filters,
+            !s.filters.is_empty(),
+            deflate::Filters::merge,
+        );
+    }
+
+    /// Whether no section added has lines of these modules.
+    pub fn is_empty(&self) -> bool {
+        self.mime.is_none() && self.autoindex.is_none() && self.filters.is_none()
     }
 }
 
@@ -285,6 +348,52 @@ mod tests {
         set(&mut s, "SetOutputFilter DEFLATE", None).unwrap();
         assert!(!s.dir.is_empty());
         assert!(s.directive("servername", &["x"], None).is_none());
+    }
+
+    fn section(lines: &str) -> DirOutput {
+        let mut d = DirOutput::within("/srv/www/");
+        for line in lines.lines() {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            d.directive(&w[0].to_ascii_lowercase(), &w[1..]).unwrap().unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn a_walk_merges_its_sections_first_as_httpd() {
+        use autoindex::settings::{FANCY_INDEXING, FOLDERS_FIRST, SUPPRESS_SIZE};
+        let server = section("IndexOptions FancyIndexing\nIndexIgnore .??*");
+        let one = section("IndexOptions +FoldersFirst");
+        let two = section("IndexOptions +SuppressSize");
+        let grouped = |list: &[&DirOutput]| {
+            let mut g = Group::default();
+            for s in list {
+                g.add(s);
+            }
+            server.over(&g)
+        };
+        // One section adjusts the server's options; two sections' adjustments, merged with
+        // each other first, replace them (FancyIndexing is gone).
+        assert_eq!(
+            grouped(&[&one]).autoindex.options(),
+            FANCY_INDEXING | FOLDERS_FIRST
+        );
+        assert_eq!(
+            grouped(&[&one, &two]).autoindex.options(),
+            FOLDERS_FIRST | SUPPRESS_SIZE
+        );
+        // IndexIgnoreReset holds only in the section merged last over the inherited list.
+        let reset = section("IndexIgnoreReset On\nIndexIgnore *.skip");
+        let mime_only = section("AddType text/x-a .a");
+        let alone = grouped(&[&mime_only, &reset]).autoindex;
+        assert!(!alone.ignored(b"/srv/www/.kept") && alone.ignored(b"/srv/www/a.skip"));
+        let after_other = grouped(&[&one, &reset]).autoindex;
+        assert!(after_other.ignored(b"/srv/www/.kept"));
+        // A section without lines of a module leaves it as inherited (its raw options too).
+        assert_eq!(
+            grouped(&[&mime_only]).autoindex.options(),
+            server.autoindex.options()
+        );
     }
 
     #[test]

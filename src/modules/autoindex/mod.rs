@@ -17,7 +17,7 @@ use std::path::Path;
 
 
 mod render;
-mod settings;
+pub(crate) mod settings;
 mod text;
 
 pub use settings::Settings;

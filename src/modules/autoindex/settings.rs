@@ -4,16 +4,16 @@
 
 use super::text::{atoi, fnmatch, strcmp_match};
 
-pub(super) const FANCY_INDEXING: u32 = 1 << 13;
+pub(crate) const FANCY_INDEXING: u32 = 1 << 13;
 pub(super) const TABLE_INDEXING: u32 = 1 << 14;
 pub(super) const SUPPRESS_ICON: u32 = 1 << 1;
 pub(super) const SUPPRESS_LAST_MOD: u32 = 1 << 2;
-pub(super) const SUPPRESS_SIZE: u32 = 1 << 5;
+pub(crate) const SUPPRESS_SIZE: u32 = 1 << 5;
 pub(super) const SUPPRESS_DESC: u32 = 1 << 6;
 pub(super) const SUPPRESS_PREAMBLE: u32 = 1 << 7;
 pub(super) const SUPPRESS_COLSORT: u32 = 1 << 8;
 pub(super) const SUPPRESS_RULES: u32 = 1 << 9;
-pub(super) const FOLDERS_FIRST: u32 = 1 << 10;
+pub(crate) const FOLDERS_FIRST: u32 = 1 << 10;
 pub(super) const VERSION_SORT: u32 = 1 << 11;
 pub(super) const IGNORE_CLIENT: u32 = 1 << 15;
 pub(super) const IGNORE_CASE: u32 = 1 << 16;
@@ -132,12 +132,14 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The options in force (`IndexOptions` with its `+`/`-` adjustments applied).
-    pub(super) fn options(&self) -> u32 {
+    /// The options in force: httpd's `opts` as the request's merged configuration holds
+    /// them. `+`/`-` lines take effect through a merge; at a level used unmerged (the server's,
+    /// where no section with mod_autoindex lines applies) they do nothing, as in httpd.
+    pub(crate) fn options(&self) -> u32 {
         if self.opts & NO_OPTIONS != 0 {
             return NO_OPTIONS;
         }
-        (self.opts | self.add) & !self.remove & !OPTION_UNSET
+        self.opts & !OPTION_UNSET
     }
 
     /// `IndexForbiddenReturn404`: 404 instead of 403 where `Options` forbids listings.
@@ -630,7 +632,7 @@ impl Settings {
     }
 
     /// Whether IndexIgnore hides `path` (a full file-system path).
-    pub(super) fn ignored(&self, path: &[u8]) -> bool {
+    pub(crate) fn ignored(&self, path: &[u8]) -> bool {
         let tt = match path.iter().rposition(|&b| b == b'/') {
             Some(i) => &path[i + 1..],
             None => path,
@@ -734,8 +736,11 @@ mod tests {
         assert!(set("IndexOrderDefault Up Name").is_err());
         assert!(set("AddIcon (X,/x.gif .x").is_err());
         set("IndexOptions -HTMLTable").unwrap();
-        assert_eq!(s.options() & TABLE_INDEXING, 0);
-        assert_ne!(s.options() & FANCY_INDEXING, 0);
+        // Unmerged, a `-` line changes nothing (httpd reads `opts` as it is); merged, it does.
+        assert_ne!(s.options() & TABLE_INDEXING, 0);
+        let merged = Settings::default().merge(&s);
+        assert_eq!(merged.options() & TABLE_INDEXING, 0);
+        assert_ne!(merged.options() & FANCY_INDEXING, 0);
         assert_eq!(s.content_type(), "text/html;charset=UTF-8");
         assert_eq!(
             Settings::default().content_type(),
