@@ -638,11 +638,17 @@ mod tests {
         let no_txt = merged.merge(&rules(&["RemoveType txt"]));
         assert_eq!(m(&no_txt, "x.txt").content_type, None);
         let again = no_txt.merge(&rules(&["AddType text/x-c .txt"]));
-        assert_eq!(m(&again, "x.txt").content_type.as_deref(), Some("text/x-c; charset=utf-8"));
+        assert_eq!(
+            m(&again, "x.txt").content_type.as_deref(),
+            Some("text/x-c; charset=utf-8")
+        );
         // ForceType: the deeper section's wins.
         let forced = merged
             .merge(&rules(&["ForceType text/x-f"]))
             .merge(&rules(&["ForceType image/png"]));
-        assert_eq!(m(&forced, "x.txt").content_type.as_deref(), Some("image/png"));
+        assert_eq!(
+            m(&forced, "x.txt").content_type.as_deref(),
+            Some("image/png")
+        );
     }
 }

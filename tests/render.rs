@@ -1058,7 +1058,8 @@ fn per_directory_output_settings_match_apache() {
     {
         let p = s.file(name, &text(*len));
         let f = std::fs::File::options().write(true).open(&p).unwrap();
-        f.set_modified(base + Duration::from_secs(i as u64 * 7)).unwrap();
+        f.set_modified(base + Duration::from_secs(i as u64 * 7))
+            .unwrap();
     }
     let root = s.docroot();
     let sections = format!(
@@ -1195,7 +1196,10 @@ fn per_directory_output_settings_match_apache() {
                         b.to_vec()
                     }
                 };
-                let (ob, ab) = (body("ours", &ours.1, &ours.2), body("apache", &apaches.1, &apaches.2));
+                let (ob, ab) = (
+                    body("ours", &ours.1, &ours.2),
+                    body("apache", &apaches.1, &apaches.2),
+                );
                 if ours.0 != apaches.0 || fields(&ours.1) != fields(&apaches.1) || ob != ab {
                     differ.push(format!(
                         "{host:?} {path} {ae:?}: status {} / {}\n  apache:   {:?}\n  eventmpm: {:?}\n{}",
@@ -1209,18 +1213,30 @@ fn per_directory_output_settings_match_apache() {
             }
         }
     }
-    println!("{} of {compared} answers match Apache's", compared - differ.len());
+    println!(
+        "{} of {compared} answers match Apache's",
+        compared - differ.len()
+    );
     assert!(differ.is_empty(), "{}", differ.join("\n"));
     // The sections did something: a listing's options replaced, an ignore added (and
     // IndexIgnoreReset lost, as /sub's section is merged with it first), a type forced.
-    let deeper = String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/sub/deeper/", "").2)
-        .into_owned();
-    assert!(deeper.contains("<ul>") && deeper.contains("y.bin"), "{deeper}");
-    assert!(!deeper.contains("gone.skip") && !deeper.contains(".kept"), "{deeper}");
+    let deeper =
+        String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/sub/deeper/", "").2).into_owned();
+    assert!(
+        deeper.contains("<ul>") && deeper.contains("y.bin"),
+        "{deeper}"
+    );
+    assert!(
+        !deeper.contains("gone.skip") && !deeper.contains(".kept"),
+        "{deeper}"
+    );
     // A <Location>'s icons and ignores apply to no entry (httpd matches them against file
     // paths); its descriptions do.
     let rt = String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/rt/", "").2).into_owned();
-    assert!(rt.contains("b.json") && !rt.contains("from-location.gif"), "{rt}");
+    assert!(
+        rt.contains("b.json") && !rt.contains("from-location.gif"),
+        "{rt}"
+    );
     assert!(rt.contains("From a Location"), "{rt}");
     // Two <Directory> sections with `IndexOptions +X` each: httpd merges them first, and
     // their sum replaces the server's options (no FancyIndexing below /rt/loc/).

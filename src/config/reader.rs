@@ -360,12 +360,12 @@ impl Reader {
             (Some(Scope::Location(i)), _) => {
                 Some(crate::modules::Level::Section(&mut cfg.locations[i].output))
             }
-            (Some(Scope::Directory(i)), _) => {
-                Some(crate::modules::Level::Section(&mut cfg.directories[i].output))
-            }
-            (Some(Scope::Files(i)), _) => {
-                Some(crate::modules::Level::Section(&mut cfg.files_sections[i].output))
-            }
+            (Some(Scope::Directory(i)), _) => Some(crate::modules::Level::Section(
+                &mut cfg.directories[i].output,
+            )),
+            (Some(Scope::Files(i)), _) => Some(crate::modules::Level::Section(
+                &mut cfg.files_sections[i].output,
+            )),
             (_, Some(k)) => {
                 let v = &mut cfg.vhosts[k];
                 Some(crate::modules::Level::Server(

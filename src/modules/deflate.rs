@@ -169,15 +169,15 @@ impl Settings {
             }
         };
         let r = match name {
-            "deflatecompressionlevel" => one("DeflateCompressionLevel").and_then(|v| {
-                match v.parse::<u32>() {
+            "deflatecompressionlevel" => {
+                one("DeflateCompressionLevel").and_then(|v| match v.parse::<u32>() {
                     Ok(i @ 1..=9) => {
                         self.level = i;
                         Ok(())
                     }
                     _ => Err("Compression Level must be between 1 and 9".into()),
-                }
-            }),
+                })
+            }
             "deflatebuffersize" => one("DeflateBufferSize").and_then(|v| {
                 match v.parse::<i64>() {
                     // Bounded above: it is memory per compressing worker.
@@ -202,8 +202,11 @@ impl Settings {
                 };
                 Ok(())
             }),
-            "deflatewindowsize" | "deflatememlevel" | "deflatefilternote"
-            | "deflateinflatelimitrequestbody" | "deflateinflateratiolimit"
+            "deflatewindowsize"
+            | "deflatememlevel"
+            | "deflatefilternote"
+            | "deflateinflatelimitrequestbody"
+            | "deflateinflateratiolimit"
             | "deflateinflateratioburst" => Err(format!(
                 "{} is not supported by eventmpm (its gzip uses a 32 KiB window and compresses responses only)",
                 args.first().map_or(name, |_| name)
@@ -357,7 +360,11 @@ mod tests {
     fn filters_by_type_and_set_output_filter_merge_as_httpd() {
         let mut f = Filters::default();
         filter(&mut f, "AddOutputFilterByType DEFLATE text/html text/plain").unwrap();
-        filter(&mut f, "AddOutputFilterByType DEFLATE application/JavaScript").unwrap();
+        filter(
+            &mut f,
+            "AddOutputFilterByType DEFLATE application/JavaScript",
+        )
+        .unwrap();
         assert!(f.applies_to(Some("text/html; charset=UTF-8")));
         assert!(f.applies_to(Some("application/javascript")));
         assert!(!f.applies_to(Some("image/png")));
@@ -382,7 +389,10 @@ mod tests {
     #[test]
     fn directives_and_etags() {
         let mut s = Settings::default();
-        assert!(s.directive("addoutputfilterbytype", &["DEFLATE", "a/b"]).is_none());
+        assert!(
+            s.directive("addoutputfilterbytype", &["DEFLATE", "a/b"])
+                .is_none()
+        );
         assert_eq!(
             set(&mut s, "DeflateCompressionLevel 10"),
             Err("Compression Level must be between 1 and 9".into())

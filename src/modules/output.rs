@@ -110,7 +110,12 @@ impl Group {
                 });
             }
         }
-        fold(&mut self.mime, &s.mime, !s.mime.is_empty(), MimeRules::merge);
+        fold(
+            &mut self.mime,
+            &s.mime,
+            !s.mime.is_empty(),
+            MimeRules::merge,
+        );
         fold(
             &mut self.autoindex,
             &s.autoindex,
@@ -319,10 +324,19 @@ mod tests {
             let words: Vec<&str> = line.split_whitespace().collect();
             s.directive(words[0], &words[1..], level).unwrap()
         };
-        set(&mut s, "AddType text/x .x", Some(Level::Section(&mut section))).unwrap();
+        set(
+            &mut s,
+            "AddType text/x .x",
+            Some(Level::Section(&mut section)),
+        )
+        .unwrap();
         assert!(!section.is_empty() && s.dir.is_empty());
         assert_eq!(
-            set(&mut s, "DeflateCompressionLevel 9", Some(Level::Section(&mut section))),
+            set(
+                &mut s,
+                "DeflateCompressionLevel 9",
+                Some(Level::Section(&mut section))
+            ),
             Err("DeflateCompressionLevel not allowed here".into())
         );
         set(
@@ -341,7 +355,12 @@ mod tests {
         .unwrap();
         assert!(!host.is_empty());
         assert!(
-            set(&mut s, "DirectorySlash Off", Some(Level::Section(&mut section))).is_err()
+            set(
+                &mut s,
+                "DirectorySlash Off",
+                Some(Level::Section(&mut section))
+            )
+            .is_err()
         );
         set(&mut s, "DirectorySlash Off", None).unwrap();
         assert!(!s.directory_slash);
@@ -354,7 +373,9 @@ mod tests {
         let mut d = DirOutput::within("/srv/www/");
         for line in lines.lines() {
             let w: Vec<&str> = line.split_whitespace().collect();
-            d.directive(&w[0].to_ascii_lowercase(), &w[1..]).unwrap().unwrap();
+            d.directive(&w[0].to_ascii_lowercase(), &w[1..])
+                .unwrap()
+                .unwrap();
         }
         d
     }
@@ -400,19 +421,32 @@ mod tests {
     fn typed_follows_the_merged_rules() {
         let types = MimeTypes::parse("text/plain txt\nimage/png png\n").unwrap();
         let mut server = DirOutput::default();
-        for line in ["AddOutputFilterByType DEFLATE text/plain", "AddEncoding x-gzip .gz"] {
+        for line in [
+            "AddOutputFilterByType DEFLATE text/plain",
+            "AddEncoding x-gzip .gz",
+        ] {
             let w: Vec<&str> = line.split_whitespace().collect();
-            server.directive(&w[0].to_ascii_lowercase(), &w[1..]).unwrap().unwrap();
+            server
+                .directive(&w[0].to_ascii_lowercase(), &w[1..])
+                .unwrap()
+                .unwrap();
         }
         let base = DirOutput::default().merge(&server);
         let t = base.typed(&types, Path::new("a.txt"));
         assert_eq!(t.content_type.as_deref(), Some("text/plain"));
         assert!(t.deflate);
-        assert!(!base.typed(&types, Path::new("a.txt.gz")).deflate, "already encoded");
+        assert!(
+            !base.typed(&types, Path::new("a.txt.gz")).deflate,
+            "already encoded"
+        );
         assert!(!base.typed(&types, Path::new("a.png")).deflate);
         let mut dir = DirOutput::default();
-        dir.directive("setoutputfilter", &["DEFLATE"]).unwrap().unwrap();
-        dir.directive("forcetype", &["text/x-forced"]).unwrap().unwrap();
+        dir.directive("setoutputfilter", &["DEFLATE"])
+            .unwrap()
+            .unwrap();
+        dir.directive("forcetype", &["text/x-forced"])
+            .unwrap()
+            .unwrap();
         let t = base.merge(&dir).typed(&types, Path::new("a.png"));
         assert_eq!(t.content_type.as_deref(), Some("text/x-forced"));
         assert!(t.deflate);

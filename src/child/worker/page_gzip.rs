@@ -21,10 +21,7 @@ impl Worker<'_> {
         let host = self.host();
         let settings = &host.deflate;
         if body.len() as u64 <= deflate::MIN_SIZE
-            || !host
-                .output_for(path)
-                .filters
-                .applies_to(Some(content_type))
+            || !host.output_for(path).filters.applies_to(Some(content_type))
         {
             return body;
         }

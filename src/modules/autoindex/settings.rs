@@ -642,7 +642,8 @@ impl Settings {
                 Some(i) => &pattern[i + 1..],
                 None => pattern.as_str(),
             };
-            strcmp_match(path, apply_path.as_bytes(), false) && strcmp_match(tt, ap.as_bytes(), false)
+            strcmp_match(path, apply_path.as_bytes(), false)
+                && strcmp_match(tt, ap.as_bytes(), false)
         })
     }
 
@@ -761,7 +762,10 @@ mod tests {
     #[test]
     fn index_options_merge_as_merge_autoindex_configs() {
         let mut server = Settings::default();
-        lines(&mut server, "IndexOptions FancyIndexing HTMLTable\nIndexOptions +FoldersFirst");
+        lines(
+            &mut server,
+            "IndexOptions FancyIndexing HTMLTable\nIndexOptions +FoldersFirst",
+        );
         let base = Settings::default().merge(&server);
         assert_eq!(
             base.options(),
