@@ -155,6 +155,23 @@ impl MimeRules {
             && self.force_type.is_none()
     }
 
+    /// Whether mod_mime's own lines set anything here (`ForceType` is core's: a section with
+    /// only that has no mod_mime configuration for httpd's merges).
+    pub fn has_mime_lines(&self) -> bool {
+        !self.by_ext.is_empty() || !self.removes.is_empty() || self.default_language.is_some()
+    }
+
+    /// `ForceType`, if this level sets it.
+    pub fn force_type(&self) -> Option<&str> {
+        self.force_type.as_deref()
+    }
+
+    /// These rules with `ForceType` set to `force_type`.
+    pub fn with_force_type(mut self, force_type: Option<&str>) -> MimeRules {
+        self.force_type = force_type.map(str::to_string);
+        self
+    }
+
     /// `add` (a section's lines) merged over these (what it inherits), as httpd's
     /// `merge_mime_dir_configs` and core's `ForceType` merge do: `add`'s extension fields
     /// override field by field, then `add`'s `Remove*` lines clear fields of the result,

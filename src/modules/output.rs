@@ -48,11 +48,17 @@ impl DirOutput {
     /// configuration so far): each module's merge runs only where the group has lines of it,
     /// as httpd calls a module's merger only where both configurations exist.
     pub fn over(&self, group: &Group) -> DirOutput {
+        let mime = group
+            .mime
+            .as_ref()
+            .map_or_else(|| self.mime.clone(), |m| self.mime.merge(m));
+        // core's ForceType: the group's deepest, else what the merge left.
+        let force_type = group
+            .force_type
+            .clone()
+            .or_else(|| mime.force_type().map(str::to_string));
         DirOutput {
-            mime: group
-                .mime
-                .as_ref()
-                .map_or_else(|| self.mime.clone(), |m| self.mime.merge(m)),
+            mime: mime.with_force_type(force_type.as_deref()),
             autoindex: group
                 .autoindex
                 .as_ref()
@@ -95,6 +101,9 @@ impl DirOutput {
 #[derive(Debug, Clone, Default)]
 pub struct Group {
     mime: Option<MimeRules>,
+    /// core's `ForceType`: merged on its own (every section has core's configuration), the
+    /// deepest one winning.
+    force_type: Option<String>,
     autoindex: Option<autoindex::Settings>,
     filters: Option<deflate::Filters>,
 }
@@ -113,9 +122,12 @@ impl Group {
         fold(
             &mut self.mime,
             &s.mime,
-            !s.mime.is_empty(),
+            s.mime.has_mime_lines(),
             MimeRules::merge,
         );
+        if let Some(t) = s.mime.force_type() {
+            self.force_type = Some(t.to_string());
+        }
         fold(
             &mut self.autoindex,
             &s.autoindex,
@@ -132,7 +144,10 @@ impl Group {
 
     /// Whether no section added has lines of these modules.
     pub fn is_empty(&self) -> bool {
-        self.mime.is_none() && self.autoindex.is_none() && self.filters.is_none()
+        self.mime.is_none()
+            && self.force_type.is_none()
+            && self.autoindex.is_none()
+            && self.filters.is_none()
     }
 }
 
@@ -410,6 +425,30 @@ mod tests {
         assert!(!alone.ignored(b"/srv/www/.kept") && alone.ignored(b"/srv/www/a.skip"));
         let after_other = grouped(&[&one, &reset]).autoindex;
         assert!(after_other.ignored(b"/srv/www/.kept"));
+        // ForceType is core's: a section with only that has no mod_mime lines, so the other
+        // section's RemoveLanguage is still the one merged last, and holds.
+        let types = MimeTypes::parse("text/html html\n").unwrap();
+        let langs = section("AddLanguage en .en");
+        let remove = section("RemoveLanguage .en");
+        let force = section("ForceType text/plain");
+        let mut g = Group::default();
+        g.add(&remove);
+        g.add(&force);
+        let t = langs.over(&g).typed(&types, Path::new("a.html.en"));
+        assert_eq!(t.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(t.content_language, None);
+        let mut g = Group::default();
+        g.add(&remove);
+        g.add(&section("AddLanguage de .de"));
+        assert_eq!(
+            langs
+                .over(&g)
+                .typed(&types, Path::new("a.html.en"))
+                .content_language
+                .as_deref(),
+            Some("en"),
+            "a later mod_mime section drops the earlier one's removes, as httpd's merge"
+        );
         // A section without lines of a module leaves it as inherited (its raw options too).
         assert_eq!(
             grouped(&[&mime_only]).autoindex.options(),
