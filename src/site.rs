@@ -73,6 +73,9 @@ pub struct Host {
     pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
+    /// `<Files>` sections that set a handler: the pattern and the handler, in configuration
+    /// order.
+    pub files_handlers: Vec<(crate::config::FilesPattern, Handler)>,
     /// `<Location>` sections: the prefix and the handler.
     pub locations: Vec<(String, Option<Handler>)>,
     /// The `<Location>` sections that set something in [`crate::modules`], in configuration
@@ -399,6 +402,11 @@ impl Host {
             document_root: root,
             root_fd,
             directory_index: cfg.directory_index.clone(),
+            files_handlers: cfg
+                .files_sections
+                .iter()
+                .filter_map(|f| Some((f.pattern.clone(), f.handler.clone()?)))
+                .collect(),
             locations: cfg
                 .locations
                 .iter()
@@ -461,6 +469,14 @@ impl Host {
                 && dir_applies(d.path.as_os_str().as_bytes(), base, &rest)
             {
                 r.follow_symlinks = f;
+            }
+        }
+        // <Files> after <Directory>, before <Location>, as httpd's walks merge them; they match
+        // the URL-path's last segment, as `Host::sections` matches them.
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        for (pattern, handler) in &self.files_handlers {
+            if pattern.matches(name) {
+                r.handler = handler.clone();
             }
         }
         for (prefix, handler) in &self.locations {

@@ -900,6 +900,7 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     script(&docroot.join("app/hello.cgi"), hello);
     script(&docroot.join("app/hello.cgi.txt"), hello);
     script(&docroot.join("app/plain/hello.cgi"), hello);
+    script(&docroot.join("app/tool.sh"), hello);
     s.file("app/readme.txt", b"plain file\n");
     script(&docroot.join("noexec/hello.cgi"), hello);
     script(&docroot.join("handled/run.sh"), hello);
@@ -911,7 +912,8 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
          <Directory \"{d}/app/plain\">\n  RemoveHandler .CGI\n</Directory>\n\
          <Directory \"{d}/handled\">\n  Options ExecCGI\n  SetHandler cgi-script\n</Directory>\n\
          <Directory \"{d}/loc\">\n  Options +ExecCGI\n</Directory>\n\
-         <Location /loc>\n  SetHandler cgi-script\n</Location>\n",
+         <Location /loc>\n  SetHandler cgi-script\n</Location>\n\
+         <Files \"*.sh\">\n  SetHandler cgi-script\n</Files>\n",
         root = s.path().display()
     );
     let srv = start_with(s, &directives, &[]);
@@ -927,6 +929,8 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), hello);
     assert_eq!(get(&srv, "/app/readme.txt").text(), "plain file\n");
+    // SetHandler in <Files>: its names run where ExecCGI is on.
+    assert_eq!(get(&srv, "/app/tool.sh").text(), "hello /app/tool.sh \n");
     // RemoveHandler in a deeper section: the script is a file there.
     let r = get(&srv, "/app/plain/hello.cgi");
     assert_eq!((r.status, r.text().as_str()), (200, hello));

@@ -42,6 +42,8 @@ pub struct Files {
     pub modules: crate::modules::SectionSettings,
     /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
     pub output: crate::modules::DirOutput,
+    /// `SetHandler` inside the section.
+    pub handler: Option<super::Handler>,
 }
 
 #[cfg(test)]

@@ -218,6 +218,7 @@ impl Reader {
                                 pattern,
                                 modules: Default::default(),
                                 output: crate::modules::DirOutput::within(&written),
+                                handler: None,
                             });
                             scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
                         }
@@ -624,6 +625,7 @@ impl Reader {
                 };
                 match scope {
                     Some(Scope::Location(i)) => self.cfg.locations[i].handler = Some(handler),
+                    Some(Scope::Files(i)) => self.cfg.files_sections[i].handler = Some(handler),
                     Some(Scope::Directory(i)) if handler != Handler::ServerStatus => {
                         self.cfg.directories[i].handler = Some(handler)
                     }
@@ -635,7 +637,7 @@ impl Reader {
                     }
                     _ => {
                         return Err(
-                            "SetHandler is only supported inside <Location> or <Directory> by eventmpm"
+                            "SetHandler is only supported inside <Location>, <Directory> or <Files> by eventmpm"
                                 .into(),
                         );
                     }
