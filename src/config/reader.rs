@@ -692,7 +692,12 @@ impl Reader {
                         v.cgi_extensions.retain(|e| !exts.contains(e));
                         v.cgi_removed.extend(exts);
                     }
-                    (None, None) => self.cfg.cgi_extensions.retain(|e| !exts.contains(e)),
+                    // httpd's mod_mime applies a level's Remove* lines to what it inherits,
+                    // when it is merged; the main server's level is never merged over anything.
+                    (None, None) => self.cfg.notes.push(format!(
+                        "{}:{line}: RemoveHandler at the main server's level has no effect, as in httpd (put it in a <Directory> or <VirtualHost>)",
+                        file.display()
+                    )),
                     (Some(Scope::Directory(i)), _) => {
                         self.cfg.directories[i].cgi_removed.extend(exts)
                     }
