@@ -112,9 +112,7 @@ fuzz_target!(|input: &[u8]| {
             query: Some(query),
             dir: Path::new("/srv/www/dir"),
             entries: entries.clone(),
-            typed: &|name: &[u8]| {
-                mime.metadata(Path::new(std::ffi::OsStr::from_bytes(name)))
-            },
+            typed: &|name: &[u8]| mime.metadata(Path::new(std::ffi::OsStr::from_bytes(name))),
             utc_offset: 3600,
             header: None,
             readme: None,
