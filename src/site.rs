@@ -175,6 +175,9 @@ pub struct DirSection {
     /// in force beneath it, merged at start-up from the host's defaults and every section on
     /// its path, shortest first, as httpd merges them per request.
     pub output: Option<crate::modules::DirOutput>,
+    /// Whether `output` types files as the host's defaults do (it changes only mod_autoindex
+    /// settings, say): a file's cached typing then holds beneath it.
+    pub same_types: bool,
 }
 
 /// What the configuration says about one request path.
@@ -331,6 +334,7 @@ impl Host {
                     modules: d.modules.clone(),
                     active: !d.modules.is_empty(),
                     output: (!d.output.is_empty()).then(|| d.output.clone()),
+                    same_types: true,
                 }
             })
             .collect();
@@ -358,6 +362,9 @@ impl Host {
             })
             .collect();
         for (d, r) in directories.iter_mut().zip(resolved) {
+            d.same_types = r
+                .as_ref()
+                .is_none_or(|r| r.mime == output.mime && r.filters == output.filters);
             d.output = r;
         }
         let output_files: Vec<_> = cfg

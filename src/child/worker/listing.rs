@@ -138,7 +138,9 @@ impl Worker<'_> {
             entries,
             typed: &|name: &[u8]| {
                 let name = Path::new(std::ffi::OsStr::from_bytes(name));
-                if host.output_sections {
+                // A file entry lies in the listed directory: only <Files> and <Location>
+                // sections can type it otherwise than the listing's own settings.
+                if !host.output_files.is_empty() || !host.output_locations.is_empty() {
                     let mut uri = url_base.to_vec();
                     uri.extend_from_slice(name.as_os_str().as_bytes());
                     self.site

@@ -465,14 +465,7 @@ impl Worker<'_> {
                             }
                         }
                     };
-                    let output = host.output_for(decoded);
-                    let retyped;
-                    let typed = if std::ptr::eq(&*output, &host.output) {
-                        &file.typed
-                    } else {
-                        retyped = output.typed(&self.site.mime, &file.served);
-                        &retyped
-                    };
+                    let typed = host.typed_for(&self.site.mime, decoded, &file);
                     if let Some(t) = &typed.content_type {
                         self.fields.push("Content-Type", t.as_bytes());
                     }

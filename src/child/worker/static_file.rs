@@ -7,7 +7,6 @@
 //! is small and in the page cache ([`sys::read_cached`]): it is read while planning, into the
 //! thread's prefetch buffer, so that anything else is still handed to a worker untouched.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,17 +47,9 @@ impl Worker<'_> {
                 }
             }
         };
-        // The file's fields under the sections in force here, when they are not the host's
-        // defaults the cache typed it with.
-        let output = host.output_for(path);
-        let retyped;
-        let typed = match &output {
-            Cow::Borrowed(o) if std::ptr::eq(*o, &host.output) => &file.typed,
-            o => {
-                retyped = o.typed(&self.site.mime, &file.served);
-                &retyped
-            }
-        };
+        // The file's fields under the sections in force here.
+        let typed = host.typed_for(&self.site.mime, path, &file);
+        let typed: &Typed = &typed;
         let now = time.secs;
         let size = file.size;
         let mtime_us =
