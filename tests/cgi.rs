@@ -901,6 +901,8 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     script(&docroot.join("app/hello.cgi.txt"), hello);
     script(&docroot.join("app/plain/hello.cgi"), hello);
     script(&docroot.join("app/tool.sh"), hello);
+    script(&docroot.join("app/special.txt"), hello);
+    script(&docroot.join("app/viaurl/hello.cgi"), hello);
     s.file("app/readme.txt", b"plain file\n");
     script(&docroot.join("noexec/hello.cgi"), hello);
     script(&docroot.join("handled/run.sh"), hello);
@@ -913,7 +915,9 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
          <Directory \"{d}/handled\">\n  Options ExecCGI\n  SetHandler cgi-script\n</Directory>\n\
          <Directory \"{d}/loc\">\n  Options +ExecCGI\n</Directory>\n\
          <Location /loc>\n  SetHandler cgi-script\n</Location>\n\
-         <Files \"*.sh\">\n  SetHandler cgi-script\n</Files>\n",
+         <Files \"*.sh\">\n  SetHandler cgi-script\n</Files>\n\
+         <Files \"special.txt\">\n  AddHandler cgi-script .txt\n</Files>\n\
+         <Location /app/viaurl>\n  RemoveHandler .cgi\n</Location>\n",
         root = s.path().display()
     );
     let srv = start_with(s, &directives, &[]);
@@ -931,6 +935,14 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     assert_eq!(get(&srv, "/app/readme.txt").text(), "plain file\n");
     // SetHandler in <Files>: its names run where ExecCGI is on.
     assert_eq!(get(&srv, "/app/tool.sh").text(), "hello /app/tool.sh \n");
+    // AddHandler in <Files>, RemoveHandler in <Location>.
+    assert_eq!(
+        get(&srv, "/app/special.txt").text(),
+        "hello /app/special.txt \n"
+    );
+    assert_eq!(get(&srv, "/app/readme.txt").text(), "plain file\n");
+    let r = get(&srv, "/app/viaurl/hello.cgi");
+    assert_eq!((r.status, r.text().as_str()), (200, hello));
     // RemoveHandler in a deeper section: the script is a file there.
     let r = get(&srv, "/app/plain/hello.cgi");
     assert_eq!((r.status, r.text().as_str()), (200, hello));

@@ -57,6 +57,16 @@ struct DirRule {
     removed: Vec<String>,
 }
 
+/// A `<Files>` or `<Location>` section's `AddHandler`/`RemoveHandler cgi-script` lines.
+#[derive(Debug, Clone)]
+struct LaterRule {
+    /// A `<Files>` pattern (matched against the script's name), else a `<Location>` prefix.
+    files: Option<crate::config::FilesPattern>,
+    prefix: String,
+    extensions: Vec<String>,
+    removed: Vec<String>,
+}
+
 /// The CGI configuration a child runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -66,6 +76,9 @@ pub struct Settings {
     extensions: Vec<String>,
     /// Every `<Directory>`, shortest path first.
     dirs: Vec<DirRule>,
+    /// `<Files>` sections with handler lines, then `<Location>` ones, in configuration order
+    /// (merged after the directories', as httpd's walks merge them).
+    later: Vec<LaterRule>,
     /// Some directory or extension can make a file under the DocumentRoot a script.
     docroot_scripts: bool,
     /// How long a script may go without output (or the client without progress):
@@ -146,10 +159,33 @@ impl Settings {
             })
             .collect();
         dirs.sort_by_key(|d| d.path.components().count());
+        let later: Vec<LaterRule> = cfg
+            .files_sections
+            .iter()
+            .filter(|f| !f.cgi_extensions.is_empty() || !f.cgi_removed.is_empty())
+            .map(|f| LaterRule {
+                files: Some(f.pattern.clone()),
+                prefix: String::new(),
+                extensions: f.cgi_extensions.clone(),
+                removed: f.cgi_removed.clone(),
+            })
+            .chain(
+                cfg.locations
+                    .iter()
+                    .filter(|l| !l.cgi_extensions.is_empty() || !l.cgi_removed.is_empty())
+                    .map(|l| LaterRule {
+                        files: None,
+                        prefix: l.path.clone(),
+                        extensions: l.cgi_extensions.clone(),
+                        removed: l.cgi_removed.clone(),
+                    }),
+            )
+            .collect();
         let docroot_scripts = !cfg.cgi_extensions.is_empty()
             || dirs
                 .iter()
-                .any(|d| d.handler == Some(Handler::Cgi) || !d.extensions.is_empty());
+                .any(|d| d.handler == Some(Handler::Cgi) || !d.extensions.is_empty())
+            || later.iter().any(|l| !l.extensions.is_empty());
         Settings {
             aliases: cfg
                 .script_aliases
@@ -158,6 +194,7 @@ impl Settings {
                 .collect(),
             extensions: cfg.cgi_extensions.clone(),
             dirs,
+            later,
             docroot_scripts,
             timeout: cfg
                 .cgi_script_timeout
@@ -182,7 +219,9 @@ impl Settings {
     fn docroot_candidate(&self, docroot: &Path, decoded: &[u8]) -> bool {
         let ext_match = decoded.split(|&b| b == b'/').any(|seg| {
             last_extension(seg).is_some_and(|e| {
-                self.extensions.contains(&e) || self.dirs.iter().any(|d| d.extensions.contains(&e))
+                self.extensions.contains(&e)
+                    || self.dirs.iter().any(|d| d.extensions.contains(&e))
+                    || self.later.iter().any(|l| l.extensions.contains(&e))
             })
         });
         if ext_match {
@@ -280,10 +319,20 @@ impl Settings {
             let by_dir = rules.iter().rev().find_map(|d| d.handler.clone());
             // mod_mime's merge, shortest section first: an AddHandler sets the extension's
             // handler, a RemoveHandler (in the same section or deeper) clears it.
+            let name = real.file_name().map(|n| n.as_bytes()).unwrap_or(b"");
             let by_ext = ext.is_some_and(|e| {
-                rules.iter().fold(self.extensions.contains(&e), |on, d| {
+                let on = rules.iter().fold(self.extensions.contains(&e), |on, d| {
                     (on || d.extensions.contains(&e)) && !d.removed.contains(&e)
-                })
+                });
+                self.later
+                    .iter()
+                    .filter(|l| match &l.files {
+                        Some(pattern) => pattern.matches(name),
+                        None => decoded.starts_with(l.prefix.as_bytes()),
+                    })
+                    .fold(on, |on, l| {
+                        (on || l.extensions.contains(&e)) && !l.removed.contains(&e)
+                    })
             });
             let is_cgi = route.handler == Handler::Cgi
                 || match by_dir {

@@ -44,6 +44,10 @@ pub struct Files {
     pub output: crate::modules::DirOutput,
     /// `SetHandler` inside the section.
     pub handler: Option<super::Handler>,
+    /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
+    pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler EXT…` inside the section.
+    pub cgi_removed: Vec<String>,
 }
 
 #[cfg(test)]

@@ -90,6 +90,10 @@ pub struct Location {
     pub modules: crate::modules::SectionSettings,
     /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
     pub output: crate::modules::DirOutput,
+    /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
+    pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler EXT…` inside the section.
+    pub cgi_removed: Vec<String>,
 }
 
 /// A `<Directory path>` section.

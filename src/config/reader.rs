@@ -150,6 +150,8 @@ impl Reader {
                                 handler: None,
                                 modules: Default::default(),
                                 output: crate::modules::DirOutput::within(path),
+                                cgi_extensions: Vec::new(),
+                                cgi_removed: Vec::new(),
                             });
                             scopes.push(Scope::Location(self.cfg.locations.len() - 1));
                         }
@@ -219,6 +221,8 @@ impl Reader {
                                 modules: Default::default(),
                                 output: crate::modules::DirOutput::within(&written),
                                 handler: None,
+                                cgi_extensions: Vec::new(),
+                                cgi_removed: Vec::new(),
                             });
                             scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
                         }
@@ -667,11 +671,14 @@ impl Reader {
                     (Some(Scope::Directory(i)), _) => {
                         self.cfg.directories[i].cgi_extensions.extend(exts)
                     }
+                    (Some(Scope::Location(i)), _) => {
+                        self.cfg.locations[i].cgi_extensions.extend(exts)
+                    }
+                    (Some(Scope::Files(i)), _) => {
+                        self.cfg.files_sections[i].cgi_extensions.extend(exts)
+                    }
                     _ => {
-                        return Err(
-                            "AddHandler is only supported at server level or inside <Directory> by eventmpm"
-                                .into(),
-                        );
+                        return Err("AddHandler is not supported here by eventmpm".into());
                     }
                 }
             }
@@ -701,11 +708,12 @@ impl Reader {
                     (Some(Scope::Directory(i)), _) => {
                         self.cfg.directories[i].cgi_removed.extend(exts)
                     }
+                    (Some(Scope::Location(i)), _) => self.cfg.locations[i].cgi_removed.extend(exts),
+                    (Some(Scope::Files(i)), _) => {
+                        self.cfg.files_sections[i].cgi_removed.extend(exts)
+                    }
                     _ => {
-                        return Err(
-                            "RemoveHandler is only supported at server level or inside <Directory> by eventmpm"
-                                .into(),
-                        );
+                        return Err("RemoveHandler is not supported here by eventmpm".into());
                     }
                 }
             }
