@@ -303,6 +303,36 @@ mod tests {
     }
 
     #[test]
+    fn a_host_merges_output_lines_over_the_main_servers_but_not_deflate_settings() {
+        let cfg = read_text(
+            "DeflateCompressionLevel 9\nAddType text/x-main .m\nIndexOptions FancyIndexing\n\
+             <VirtualHost *:80>\nServerName one.test\nAddType text/x-one .o\n</VirtualHost>\n\
+             <VirtualHost *:80>\nServerName two.test\nDeflateBufferSize 100\n</VirtualHost>\n",
+        )
+        .unwrap();
+        let main = cfg.for_host(None);
+        let one = cfg.for_host(Some(0));
+        let two = cfg.for_host(Some(1));
+        let default = crate::modules::deflate::Settings::default();
+        // mod_deflate has no server merge in httpd: a host has httpd's defaults or its own.
+        assert_ne!(main.output.deflate, default);
+        assert_eq!(one.output.deflate, default);
+        assert_ne!(two.output.deflate, default);
+        assert_ne!(two.output.deflate, main.output.deflate);
+        // The per-directory lines: the host's over the main server's.
+        let types = crate::mime::MimeTypes::parse("").unwrap();
+        let merged = one.output.dir.merge(&one.output.host_dir);
+        let t = |n: &str| {
+            types
+                .metadata_under(&merged.mime, std::path::Path::new(n))
+                .content_type
+        };
+        assert_eq!(t("a.m").as_deref(), Some("text/x-main"));
+        assert_eq!(t("a.o").as_deref(), Some("text/x-one"));
+        assert!(main.output.host_dir.is_empty());
+    }
+
+    #[test]
     fn main_server_only_directives_are_refused_in_a_host() {
         for (directive, message) in [
             (
