@@ -1052,6 +1052,8 @@ fn per_directory_output_settings_match_apache() {
         ("rt/a.txt", 400),
         ("rt/b.json", 400),
         ("rt/loc/c.data", 400),
+        ("rt/loc/e.json", 400),
+        ("one/f.json", 400),
     ]
     .iter()
     .enumerate()
@@ -1077,8 +1079,13 @@ fn per_directory_output_settings_match_apache() {
   IndexIgnoreReset On
   IndexIgnore *.skip
 </Directory>
+AddCharset UTF-8 .json
 <Directory "{r}/rt/loc">
   IndexOptions +SuppressSize
+  RemoveCharset .json
+</Directory>
+<Directory "{r}/one">
+  RemoveCharset .json
 </Directory>
 <Directory "{r}/rt">
   IndexOptions +FoldersFirst
@@ -1174,6 +1181,8 @@ fn per_directory_output_settings_match_apache() {
             "/rt/a.txt",
             "/rt/b.json",
             "/rt/loc/c.data",
+            "/rt/loc/e.json",
+            "/one/f.json",
             "/numbers.txt",
         ] {
             for ae in ["", "Accept-Encoding: gzip\r\n"] {
@@ -1243,6 +1252,14 @@ fn per_directory_output_settings_match_apache() {
     assert!(rt.contains("<table>"), "{rt}");
     let loc = String::from_utf8_lossy(&fetch(srv.addr(), "GET", "/rt/loc/", "").2).into_owned();
     assert!(loc.contains("<ul>") && !loc.contains("<table>"), "{loc}");
+    // RemoveCharset in the second of two <Directory> sections with mod_mime lines clears
+    // nothing inherited (httpd merges the two first); alone in its walk, it does.
+    let ct = |p: &str| header(&fetch(srv.addr(), "GET", p, "").1, "Content-Type").map(String::from);
+    assert_eq!(
+        ct("/rt/loc/e.json").as_deref(),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(ct("/one/f.json").as_deref(), Some("application/json"));
     let png = fetch(srv.addr(), "GET", "/image.png", "");
     assert_eq!(header(&png.1, "Content-Type"), Some("application/x-forced"));
 }

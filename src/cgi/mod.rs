@@ -393,9 +393,9 @@ impl Settings {
                 walk_group(
                     files,
                     &e,
-                    self.later.iter().filter(|l| {
-                        l.files.is_none() && decoded.starts_with(l.prefix.as_bytes())
-                    }),
+                    self.later
+                        .iter()
+                        .filter(|l| l.files.is_none() && decoded.starts_with(l.prefix.as_bytes())),
                 )
             });
             let is_cgi = route.handler == Handler::Cgi
