@@ -185,6 +185,11 @@ pub struct DirSection {
 pub struct Route<'s> {
     /// The handler (static files unless a Location says otherwise).
     pub handler: Handler,
+    /// What the `<Files>` and `<Location>` sections' `SetHandler` said: `None` if none
+    /// matched (the `<Directory>` sections' and the extension's handlers decide);
+    /// `Some(true)` if one named `handler`, which overrides those, as httpd's later walks
+    /// override the earlier; `Some(false)` for `SetHandler None` (the extension decides).
+    pub handler_set: Option<bool>,
     /// Whether symbolic links may be followed (inside the DocumentRoot only).
     pub follow_symlinks: bool,
     /// Ties the route to the host it came from.
@@ -467,6 +472,7 @@ impl Host {
     pub fn route(&self, path: &[u8]) -> Route<'_> {
         let mut r = Route {
             handler: Handler::Default,
+            handler_set: None,
             follow_symlinks: true,
             host: std::marker::PhantomData,
         };
@@ -483,7 +489,7 @@ impl Host {
         let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         for (pattern, handler) in &self.files_handlers {
             if pattern.matches(name) {
-                r.handler = handler.clone();
+                r.set_handler(handler);
             }
         }
         for (prefix, handler) in &self.locations {
@@ -491,10 +497,22 @@ impl Host {
             if let Some(h) = handler
                 && path.starts_with(prefix.as_bytes())
             {
-                r.handler = h.clone();
+                r.set_handler(h);
             }
         }
         r
+    }
+}
+
+impl Route<'_> {
+    fn set_handler(&mut self, h: &Handler) {
+        if *h == Handler::Unset {
+            self.handler = Handler::Default;
+            self.handler_set = Some(false);
+        } else {
+            self.handler = h.clone();
+            self.handler_set = Some(true);
+        }
     }
 }
 

@@ -398,11 +398,13 @@ impl Settings {
                         .filter(|l| l.files.is_none() && decoded.starts_with(l.prefix.as_bytes())),
                 )
             });
-            let is_cgi = route.handler == Handler::Cgi
-                || match by_dir {
-                    Some(h) => h == Handler::Cgi,
-                    None => by_ext,
-                };
+            // core's SetHandler: a <Files> or <Location> one wins over a <Directory> one,
+            // which wins over the extension's handler.
+            let is_cgi = match (route.handler_set, by_dir) {
+                (Some(true), _) => route.handler == Handler::Cgi,
+                (Some(false), _) | (None, None | Some(Handler::Unset)) => by_ext,
+                (None, Some(h)) => h == Handler::Cgi,
+            };
             if !is_cgi {
                 return Lookup::NotCgi;
             }

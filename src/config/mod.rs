@@ -68,6 +68,9 @@ pub enum Handler {
     Default,
     /// `SetHandler cgi-script`: every file is run as a CGI script (ExecCGI still required).
     Cgi,
+    /// `SetHandler None`: lifts an inherited `SetHandler`, leaving the extension's handler
+    /// (`AddHandler`) to decide, as httpd's core does with `none`.
+    Unset,
 }
 
 /// `ScriptAlias URL-PATH DIRECTORY`: URLs under the prefix name CGI scripts in the directory.

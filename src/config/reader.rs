@@ -619,7 +619,8 @@ impl Reader {
                 let h = one("a handler name that overrides any other configured handler")?;
                 let handler = match h.to_ascii_lowercase().as_str() {
                     "server-status" => Handler::ServerStatus,
-                    "none" | "default-handler" => Handler::Default,
+                    "default-handler" => Handler::Default,
+                    "none" => Handler::Unset,
                     "cgi-script" => Handler::Cgi,
                     other => {
                         return Err(format!(

@@ -432,7 +432,7 @@ impl Worker<'_> {
         }
         let allowed: &[Method<'_>] = match route.handler {
             Handler::ServerStatus => &STATUS_METHODS,
-            Handler::Default | Handler::Cgi => &FILE_METHODS,
+            Handler::Default | Handler::Cgi | Handler::Unset => &FILE_METHODS,
         };
         match method {
             Method::Options => {
@@ -482,7 +482,7 @@ impl Worker<'_> {
             // page counts the worker that answers it (BusyWorkers is never 0 there).
             Handler::ServerStatus if blocking == Blocking::Never => Err(WouldBlock),
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
-            Handler::Default | Handler::Cgi => {
+            Handler::Default | Handler::Cgi | Handler::Unset => {
                 let client = Client {
                     peer: io.peer,
                     local: io.local.ip(),
