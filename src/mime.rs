@@ -95,7 +95,8 @@ pub struct MimeTypes {
 /// What the configuration says about one extension (mod_mime's `extension_info`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct ExtensionInfo {
-    /// `AddType`: wins over `TypesConfig`.
+    /// `AddType`: wins over `TypesConfig`. `Some("")` is `RemoveType`'s mark: the extension
+    /// then gives no type at all, not even `TypesConfig`'s (httpd's `find_ct`).
     forced_type: Option<String>,
     /// `AddCharset`.
     charset: Option<String>,
@@ -105,14 +106,31 @@ struct ExtensionInfo {
     encoding: Option<String>,
 }
 
-/// mod_mime's directives, as read from the configuration (server-wide).
+/// Which field of [`ExtensionInfo`] a `Remove*` line clears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Charset,
+    Language,
+    Encoding,
+}
+
+/// Most `Add*`/`Remove*` extensions one section may name, so a configuration cannot make the
+/// per-section tables (copied at every merge, at start-up) unbounded.
+pub const MAX_EXTENSIONS: usize = 4096;
+
+/// mod_mime's directives (and core's `ForceType`) as one section (or the server) gives
+/// them, or as merged for a directory ([`MimeRules::merge`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MimeRules {
     by_ext: HashMap<String, ExtensionInfo>,
+    /// `RemoveCharset`, `RemoveLanguage`, `RemoveEncoding` of this section: httpd applies
+    /// them when the section is merged over what it inherits (and to its own `Add*` lines).
+    removes: Vec<(String, Field)>,
     /// `DefaultLanguage`: the `Content-Language` of files no extension gives one.
     #[doc(alias = "DefaultLanguage")]
     default_language: Option<String>,
-    /// `ForceType`: every file's type, whatever its extensions (`None` lifts it).
+    /// `ForceType`: every file's type, whatever its extensions; `none` lifts an inherited
+    /// one.
     #[doc(alias = "ForceType")]
     force_type: Option<String>,
 }
@@ -129,7 +147,74 @@ pub struct Metadata {
 }
 
 impl MimeRules {
-    /// Apply one of mod_mime's directives (`name` lowercase); `None` if `name` is not one.
+    /// Whether no line set anything here.
+    pub fn is_empty(&self) -> bool {
+        self.by_ext.is_empty()
+            && self.removes.is_empty()
+            && self.default_language.is_none()
+            && self.force_type.is_none()
+    }
+
+    /// Whether mod_mime's own lines set anything here (`ForceType` is core's: a section with
+    /// only that has no mod_mime configuration for httpd's merges).
+    pub fn has_mime_lines(&self) -> bool {
+        !self.by_ext.is_empty() || !self.removes.is_empty() || self.default_language.is_some()
+    }
+
+    /// `ForceType`, if this level sets it.
+    pub fn force_type(&self) -> Option<&str> {
+        self.force_type.as_deref()
+    }
+
+    /// These rules with `ForceType` set to `force_type`.
+    pub fn with_force_type(mut self, force_type: Option<&str>) -> MimeRules {
+        self.force_type = force_type.map(str::to_string);
+        self
+    }
+
+    /// `add` (a section's lines) merged over these (what it inherits), as httpd's
+    /// `merge_mime_dir_configs` and core's `ForceType` merge do: `add`'s extension fields
+    /// override field by field, then `add`'s `Remove*` lines clear fields of the result,
+    /// `DefaultLanguage` and `ForceType` are `add`'s if it sets them.
+    pub fn merge(&self, add: &MimeRules) -> MimeRules {
+        let mut by_ext = self.by_ext.clone();
+        for (ext, info) in &add.by_ext {
+            let merged = by_ext.entry(ext.clone()).or_default();
+            if info.forced_type.is_some() {
+                merged.forced_type.clone_from(&info.forced_type);
+            }
+            if info.charset.is_some() {
+                merged.charset.clone_from(&info.charset);
+            }
+            if info.language.is_some() {
+                merged.language.clone_from(&info.language);
+            }
+            if info.encoding.is_some() {
+                merged.encoding.clone_from(&info.encoding);
+            }
+        }
+        for (ext, field) in &add.removes {
+            if let Some(info) = by_ext.get_mut(ext) {
+                match field {
+                    Field::Charset => info.charset = None,
+                    Field::Language => info.language = None,
+                    Field::Encoding => info.encoding = None,
+                }
+            }
+        }
+        MimeRules {
+            by_ext,
+            removes: Vec::new(),
+            default_language: add
+                .default_language
+                .clone()
+                .or_else(|| self.default_language.clone()),
+            force_type: add.force_type.clone().or_else(|| self.force_type.clone()),
+        }
+    }
+
+    /// Apply one of mod_mime's directives, or `ForceType` (`name` lowercase); `None` if
+    /// `name` is not one.
     pub fn directive(&mut self, name: &str, args: &[&str]) -> Option<Result<(), String>> {
         let pairs = |what: &str| -> Result<(&str, &[&str]), String> {
             match args {
@@ -138,6 +223,15 @@ impl MimeRules {
             }
         };
         let key = |e: &str| e.trim_start_matches('.').to_ascii_lowercase();
+        let full = |n: usize| -> Result<(), String> {
+            if n > MAX_EXTENSIONS {
+                Err(format!(
+                    "more than {MAX_EXTENSIONS} extensions in one section (eventmpm's bound)"
+                ))
+            } else {
+                Ok(())
+            }
+        };
         let r = match name {
             "addtype" | "addcharset" | "addencoding" | "addlanguage" => {
                 let directive = match name {
@@ -146,18 +240,21 @@ impl MimeRules {
                     "addencoding" => "AddEncoding",
                     _ => "AddLanguage",
                 };
-                pairs(directive).map(|(value, exts)| {
+                pairs(directive).and_then(|(value, exts)| {
+                    full(self.by_ext.len() + exts.len())?;
+                    // httpd lowercases the value and the extension of every Add* line.
+                    let value = value.to_ascii_lowercase();
                     for e in exts {
                         let info = self.by_ext.entry(key(e)).or_default();
-                        let value = value.to_string();
+                        let value = Some(value.clone());
                         match name {
-                            // httpd lowercases types and encodings, not charsets or languages.
-                            "addtype" => info.forced_type = Some(value.to_ascii_lowercase()),
-                            "addcharset" => info.charset = Some(value),
-                            "addencoding" => info.encoding = Some(value.to_ascii_lowercase()),
-                            _ => info.language = Some(value.to_ascii_lowercase()),
+                            "addtype" => info.forced_type = value,
+                            "addcharset" => info.charset = value,
+                            "addencoding" => info.encoding = value,
+                            _ => info.language = value,
                         }
                     }
+                    Ok(())
                 })
             }
             "removetype" | "removecharset" | "removeencoding" | "removelanguage" => {
@@ -172,33 +269,34 @@ impl MimeRules {
                         }
                     ))
                 } else {
-                    for e in args {
-                        if let Some(info) = self.by_ext.get_mut(&key(e)) {
-                            match name {
-                                "removetype" => info.forced_type = None,
-                                "removecharset" => info.charset = None,
-                                "removeencoding" => info.encoding = None,
-                                _ => info.language = None,
-                            }
+                    full(self.by_ext.len() + self.removes.len() + args.len()).map(|()| {
+                        for e in args {
+                            let field = match name {
+                                // httpd's RemoveType is an AddType of "" (in line order).
+                                "removetype" => {
+                                    self.by_ext.entry(key(e)).or_default().forced_type =
+                                        Some(String::new());
+                                    continue;
+                                }
+                                "removecharset" => Field::Charset,
+                                "removeencoding" => Field::Encoding,
+                                _ => Field::Language,
+                            };
+                            self.removes.push((key(e), field));
                         }
-                    }
-                    Ok(())
+                    })
                 }
             }
             "defaultlanguage" => match args {
                 [lang] => {
-                    self.default_language = Some(lang.to_ascii_lowercase());
+                    self.default_language = Some(lang.to_string());
                     Ok(())
                 }
                 _ => Err("DefaultLanguage takes one argument, language to use for documents with no other language file extension".into()),
             },
             "forcetype" => match args {
                 [ty] => {
-                    self.force_type = if ty.eq_ignore_ascii_case("none") {
-                        None
-                    } else {
-                        Some(ty.to_ascii_lowercase())
-                    };
+                    self.force_type = Some(ty.to_ascii_lowercase());
                     Ok(())
                 }
                 _ => Err("ForceType takes one argument, a mime type that overrides other configured type".into()),
@@ -228,9 +326,13 @@ impl MimeTypes {
         }
     }
 
-    /// These types under `rules`.
+    /// These types under `rules` (one level of lines, merged over nothing, so that its
+    /// `Remove*` lines apply as a section's would).
     pub fn with_rules(self, rules: MimeRules) -> MimeTypes {
-        MimeTypes { rules, ..self }
+        MimeTypes {
+            rules: MimeRules::default().merge(&rules),
+            ..self
+        }
     }
 
     /// Parse a mime.types file: `type/subtype ext ext …` per line, `#` comments. A later line
@@ -274,6 +376,12 @@ impl MimeTypes {
     /// encoding and language in order. `ForceType` overrides the type, `DefaultLanguage` stands
     /// in for no language.
     pub fn metadata(&self, path: &Path) -> Metadata {
+        self.metadata_under(&self.rules, path)
+    }
+
+    /// [`MimeTypes::metadata`] under `rules` (a directory's merged rules) instead of the
+    /// table's own.
+    pub fn metadata_under(&self, rules: &MimeRules, path: &Path) -> Metadata {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy())
@@ -290,8 +398,9 @@ impl MimeTypes {
         let mut encodings: Vec<&str> = Vec::new();
         for ext in exts.split('.').filter(|e| !e.is_empty()) {
             let ext = ext.to_ascii_lowercase();
-            let info = self.rules.by_ext.get(&ext);
+            let info = rules.by_ext.get(&ext);
             match info.and_then(|i| i.forced_type.as_deref()) {
+                Some("") => {}
                 Some(forced) => ty = Some(forced),
                 None => {
                     if let Some(t) = self.by_ext.get(&ext) {
@@ -319,14 +428,15 @@ impl MimeTypes {
             }
             None => t.to_string(),
         });
-        if let Some(forced) = &self.rules.force_type {
+        // core's ForceType: `none` lifts an inherited one.
+        if let Some(forced) = rules.force_type.as_ref().filter(|t| *t != "none") {
             m.content_type = Some(forced.clone());
         }
         if !encodings.is_empty() {
             m.encoding = Some(encodings.join(", "));
         }
         if languages.is_empty() {
-            m.language = self.rules.default_language.clone();
+            m.language = rules.default_language.clone();
         } else {
             m.language = Some(languages.join(", "));
         }
@@ -438,7 +548,7 @@ mod tests {
         assert_eq!(page.language.as_deref(), Some("en"));
         assert_eq!(
             md("index.utf8.html").content_type.as_deref(),
-            Some("text/html; charset=UTF-8")
+            Some("text/html; charset=utf-8")
         );
         assert_eq!(md("a.en.fr.txt").language.as_deref(), Some("en, fr"));
         // Encodings accumulate; the type is the one before them.
@@ -464,9 +574,10 @@ mod tests {
             "AddLanguage es .es",
             "DefaultLanguage de",
         ]));
-        // RemoveType lifts the AddType only; TypesConfig still applies, as in httpd.
+        // RemoveType is httpd's AddType of "": the extension then gives no type, not even
+        // TypesConfig's (find_ct skips the table when the extension has a forced type).
         let es = m.metadata(Path::new("a.es"));
-        assert_eq!(es.content_type.as_deref(), Some("application/x-foo"));
+        assert_eq!(es.content_type, None);
         assert_eq!(es.language.as_deref(), Some("es"));
         assert_eq!(
             m.metadata(Path::new("a.txt")).language.as_deref(),
@@ -487,6 +598,74 @@ mod tests {
         assert!(r.directive("removetype", &[]).unwrap().is_err());
         assert!(r.directive("directoryindex", &["x"]).is_none());
         r.directive("forcetype", &["None"]).unwrap().unwrap();
-        assert_eq!(r.force_type, None);
+        let lifted = MimeTypes::parse("text/plain txt\n")
+            .unwrap()
+            .with_rules(rules(&["ForceType image/gif"]).merge(&r));
+        assert_eq!(
+            lifted.lookup(Path::new("a.txt")).as_deref(),
+            Some("text/plain"),
+            "ForceType None lifts an inherited ForceType"
+        );
+    }
+
+    #[test]
+    fn sections_merge_as_merge_mime_dir_configs() {
+        let types = MimeTypes::parse("text/plain txt\ntext/html html\n").unwrap();
+        let server = rules(&[
+            "AddType text/x-a .a",
+            "AddCharset ISO-8859-1 .txt",
+            "AddLanguage en .en",
+            "AddEncoding x-gzip .gz",
+            "DefaultLanguage de",
+        ]);
+        // A section overrides field by field and keeps what it does not name.
+        let dir = rules(&["AddCharset UTF-8 .txt", "AddType text/x-b .a"]);
+        let merged = MimeRules::default().merge(&server).merge(&dir);
+        let m = |r: &MimeRules, n: &str| types.metadata_under(r, Path::new(n));
+        assert_eq!(
+            m(&merged, "x.txt").content_type.as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(m(&merged, "x.a").content_type.as_deref(), Some("text/x-b"));
+        assert_eq!(m(&merged, "x.en").language.as_deref(), Some("en"));
+        assert_eq!(m(&merged, "x.html").language.as_deref(), Some("de"));
+        // Remove* clear the inherited field and the section's own, whatever the line order.
+        let remover = rules(&[
+            "RemoveCharset .txt",
+            "AddLanguage fr .en",
+            "RemoveLanguage en",
+            "RemoveEncoding .GZ",
+        ]);
+        let removed = merged.merge(&remover);
+        assert_eq!(
+            m(&removed, "x.txt").content_type.as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(m(&removed, "x.en").language.as_deref(), Some("de"));
+        assert_eq!(m(&removed, "x.txt.gz").encoding, None);
+        // The server's level is untouched by a section's merge.
+        assert_eq!(
+            m(&MimeRules::default().merge(&server), "x.txt.gz")
+                .encoding
+                .as_deref(),
+            Some("x-gzip")
+        );
+        // RemoveType in a section hides the TypesConfig type there only; a deeper AddType
+        // gives it one again.
+        let no_txt = merged.merge(&rules(&["RemoveType txt"]));
+        assert_eq!(m(&no_txt, "x.txt").content_type, None);
+        let again = no_txt.merge(&rules(&["AddType text/x-c .txt"]));
+        assert_eq!(
+            m(&again, "x.txt").content_type.as_deref(),
+            Some("text/x-c; charset=utf-8")
+        );
+        // ForceType: the deeper section's wins.
+        let forced = merged
+            .merge(&rules(&["ForceType text/x-f"]))
+            .merge(&rules(&["ForceType image/png"]));
+        assert_eq!(
+            m(&forced, "x.txt").content_type.as_deref(),
+            Some("image/png")
+        );
     }
 }

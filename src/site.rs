@@ -73,6 +73,9 @@ pub struct Host {
     pub root_fd: Option<OwnedFd>,
     /// DirectoryIndex.
     pub directory_index: Vec<String>,
+    /// `<Files>` sections that set a handler: the pattern and the handler, in configuration
+    /// order.
+    pub files_handlers: Vec<(crate::config::FilesPattern, Handler)>,
     /// `<Location>` sections: the prefix and the handler.
     pub locations: Vec<(String, Option<Handler>)>,
     /// The `<Location>` sections that set something in [`crate::modules`], in configuration
@@ -103,9 +106,23 @@ pub struct Host {
     pub cgi: crate::cgi::Settings,
     /// The access logs it writes to: indices into [`Site::access_logs`].
     pub logs: Vec<usize>,
-    /// Its open-file cache: an index into the child's caches. Hosts with the same DocumentRoot
-    /// and DirectoryIndex share one (a URL names the same file for each).
+    /// Its open-file cache: an index into the child's caches. Hosts with the same DocumentRoot,
+    /// DirectoryIndex and per-directory defaults share one (a URL names the same file, typed
+    /// the same, for each).
     pub cache: usize,
+    /// Its per-directory defaults of mod_mime, mod_autoindex and the DEFLATE filter: the main
+    /// server's lines, then the host's, merged at start-up. The open-file cache types files
+    /// with these.
+    pub output: crate::modules::DirOutput,
+    /// mod_deflate's settings for the host.
+    pub deflate: crate::modules::deflate::Settings,
+    /// `<Files>` sections that set something in [`Host::output`]'s modules, in configuration
+    /// order (merged per request, after the directory's).
+    pub output_files: Vec<(crate::config::FilesPattern, crate::modules::DirOutput)>,
+    /// `<Location>` sections likewise (merged per request, last).
+    pub output_locations: Vec<(String, crate::modules::DirOutput)>,
+    /// Whether any section sets something there (else every request takes [`Host::output`]).
+    pub output_sections: bool,
 }
 
 /// Everything a worker needs to answer requests.
@@ -117,9 +134,10 @@ pub struct Site {
     pub table: HostTable,
     /// How many open-file caches the hosts use ([`Host::cache`]).
     pub caches: usize,
-    /// Media types.
+    /// Media types (`TypesConfig`); the rules over them are each host's
+    /// ([`Host::output_for`]).
     pub mime: MimeTypes,
-    /// DirectorySlash, `Options Indexes`, listings and gzip (server-wide).
+    /// DirectorySlash and `Options Indexes` (server-wide).
     pub output: crate::modules::Output,
     /// Keep-alive settings.
     pub keep_alive: KeepAliveSettings,
@@ -153,6 +171,13 @@ pub struct DirSection {
     pub modules: SectionSettings,
     /// Whether they set anything (sections that do not are passed over per request).
     pub active: bool,
+    /// When the section sets mod_mime, mod_autoindex or DEFLATE-filter lines: the settings
+    /// in force beneath it, merged at start-up from the host's defaults and every section on
+    /// its path, shortest first, as httpd merges them per request.
+    pub output: Option<crate::modules::DirOutput>,
+    /// Whether `output` types files as the host's defaults do (it changes only mod_autoindex
+    /// settings, say): a file's cached typing then holds beneath it.
+    pub same_types: bool,
 }
 
 /// What the configuration says about one request path.
@@ -160,6 +185,11 @@ pub struct DirSection {
 pub struct Route<'s> {
     /// The handler (static files unless a Location says otherwise).
     pub handler: Handler,
+    /// What the `<Files>` and `<Location>` sections' `SetHandler` said: `None` if none
+    /// matched (the `<Directory>` sections' and the extension's handlers decide);
+    /// `Some(true)` if one named `handler`, which overrides those, as httpd's later walks
+    /// override the earlier; `Some(false)` for `SetHandler None` (the extension decides).
+    pub handler_set: Option<bool>,
     /// Whether symbolic links may be followed (inside the DocumentRoot only).
     pub follow_symlinks: bool,
     /// Ties the route to the host it came from.
@@ -184,12 +214,17 @@ impl Site {
                 })?
             }
         };
-        let mime = mime.with_rules(cfg.output.mime.clone());
         let output = crate::modules::Output::new(&cfg.output);
         let mut access_logs = Vec::new();
         let mut hosts = Vec::with_capacity(cfg.vhosts.len() + 1);
         let mut main_logs = Vec::new();
-        let mut cache_keys: Vec<(PathBuf, Vec<String>)> = Vec::new();
+        type CacheKey = (
+            PathBuf,
+            Vec<String>,
+            crate::mime::MimeRules,
+            crate::modules::deflate::Filters,
+        );
+        let mut cache_keys: Vec<CacheKey> = Vec::new();
         for k in std::iter::once(None).chain((0..cfg.vhosts.len()).map(Some)) {
             let view = cfg.for_host(k);
             // A host without CustomLog of its own writes to the main server's (mod_log_config).
@@ -207,7 +242,12 @@ impl Site {
                 main_logs = logs.clone();
             }
             let mut host = Host::new(&view, logs)?;
-            let key = (host.document_root.clone(), host.directory_index.clone());
+            let key = (
+                host.document_root.clone(),
+                host.directory_index.clone(),
+                host.output.mime.clone(),
+                host.output.filters.clone(),
+            );
             host.cache = match cache_keys.iter().position(|c| *c == key) {
                 Some(i) => i,
                 None => {
@@ -298,11 +338,55 @@ impl Host {
                     follow_symlinks: d.follow_symlinks,
                     modules: d.modules.clone(),
                     active: !d.modules.is_empty(),
+                    output: (!d.output.is_empty()).then(|| d.output.clone()),
+                    same_types: true,
                 }
             })
             .collect();
         // Shorter paths apply first and longer ones override them, as httpd merges them.
         directories.sort_by_key(|d| d.path.components().count());
+        // The host's defaults: the main server's lines as they are (httpd uses its defaults
+        // unmerged), the host's own merged over them.
+        let output = cfg.output.dir.merge(&cfg.output.host_dir);
+        // Each section's settings in force: every section on its path merged in order. A
+        // request's sections on its path are exactly these, so the deepest one that matches
+        // has its answer ready.
+        let resolved: Vec<Option<crate::modules::DirOutput>> = (0..directories.len())
+            .map(|i| {
+                directories[i].output.as_ref()?;
+                let here = directories[i].path.as_os_str().as_bytes();
+                let mut group = crate::modules::output::Group::default();
+                for d in &directories[..=i] {
+                    if let Some(o) = &d.output
+                        && dir_applies(d.path.as_os_str().as_bytes(), here, b"")
+                    {
+                        group.add(o);
+                    }
+                }
+                Some(output.over(&group))
+            })
+            .collect();
+        for (d, r) in directories.iter_mut().zip(resolved) {
+            d.same_types = r
+                .as_ref()
+                .is_none_or(|r| r.mime == output.mime && r.filters == output.filters);
+            d.output = r;
+        }
+        let output_files: Vec<_> = cfg
+            .files_sections
+            .iter()
+            .filter(|f| !f.output.is_empty())
+            .map(|f| (f.pattern.clone(), f.output.clone()))
+            .collect();
+        let output_locations: Vec<_> = cfg
+            .locations
+            .iter()
+            .filter(|l| !l.output.is_empty())
+            .map(|l| (l.path.clone(), l.output.clone()))
+            .collect();
+        let output_sections = directories.iter().any(|d| d.output.is_some())
+            || !output_files.is_empty()
+            || !output_locations.is_empty();
         let alias_roots = cfg
             .server_modules
             .aliases
@@ -330,6 +414,11 @@ impl Host {
             document_root: root,
             root_fd,
             directory_index: cfg.directory_index.clone(),
+            files_handlers: cfg
+                .files_sections
+                .iter()
+                .filter_map(|f| Some((f.pattern.clone(), f.handler.clone()?)))
+                .collect(),
             locations: cfg
                 .locations
                 .iter()
@@ -369,6 +458,11 @@ impl Host {
             cgi: crate::cgi::Settings::new(cfg),
             logs,
             cache: 0,
+            output,
+            deflate: cfg.output.deflate.clone(),
+            output_files,
+            output_locations,
+            output_sections,
         })
     }
 
@@ -378,6 +472,7 @@ impl Host {
     pub fn route(&self, path: &[u8]) -> Route<'_> {
         let mut r = Route {
             handler: Handler::Default,
+            handler_set: None,
             follow_symlinks: true,
             host: std::marker::PhantomData,
         };
@@ -389,15 +484,35 @@ impl Host {
                 r.follow_symlinks = f;
             }
         }
+        // <Files> after <Directory>, before <Location>, as httpd's walks merge them; they match
+        // the URL-path's last segment, as `Host::sections` matches them.
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        for (pattern, handler) in &self.files_handlers {
+            if pattern.matches(name) {
+                r.set_handler(handler);
+            }
+        }
         for (prefix, handler) in &self.locations {
             // httpd's non-regex <Location> is a plain prefix match on the URL-path.
             if let Some(h) = handler
                 && path.starts_with(prefix.as_bytes())
             {
-                r.handler = h.clone();
+                r.set_handler(h);
             }
         }
         r
+    }
+}
+
+impl Route<'_> {
+    fn set_handler(&mut self, h: &Handler) {
+        if *h == Handler::Unset {
+            self.handler = Handler::Default;
+            self.handler_set = Some(false);
+        } else {
+            self.handler = h.clone();
+            self.handler_set = Some(true);
+        }
     }
 }
 

@@ -899,6 +899,12 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     let docroot = s.docroot();
     script(&docroot.join("app/hello.cgi"), hello);
     script(&docroot.join("app/hello.cgi.txt"), hello);
+    script(&docroot.join("app/plain/hello.cgi"), hello);
+    script(&docroot.join("app/tool.sh"), hello);
+    script(&docroot.join("app/special.txt"), hello);
+    script(&docroot.join("handled/lifted/run.sh"), hello);
+    script(&docroot.join("handled/lifted/run2.cgi"), hello);
+    script(&docroot.join("app/viaurl/hello.cgi"), hello);
     s.file("app/readme.txt", b"plain file\n");
     script(&docroot.join("noexec/hello.cgi"), hello);
     script(&docroot.join("handled/run.sh"), hello);
@@ -907,9 +913,14 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     let directives = format!(
         "ScriptAlias /cgi-bin/ \"{root}/cgi-bin/\"\nAddHandler cgi-script .cgi\n\
          <Directory \"{d}/app\">\n  Options +ExecCGI\n</Directory>\n\
+         <Directory \"{d}/app/plain\">\n  RemoveHandler .CGI\n</Directory>\n\
          <Directory \"{d}/handled\">\n  Options ExecCGI\n  SetHandler cgi-script\n</Directory>\n\
          <Directory \"{d}/loc\">\n  Options +ExecCGI\n</Directory>\n\
-         <Location /loc>\n  SetHandler cgi-script\n</Location>\n",
+         <Location /loc>\n  SetHandler cgi-script\n</Location>\n\
+         <Files \"*.sh\">\n  SetHandler cgi-script\n</Files>\n\
+         <Files \"special.txt\">\n  AddHandler cgi-script .txt\n</Files>\n\
+         <Location /app/viaurl>\n  RemoveHandler .cgi\n</Location>\n\
+         <Location /handled/lifted>\n  SetHandler None\n</Location>\n",
         root = s.path().display()
     );
     let srv = start_with(s, &directives, &[]);
@@ -925,6 +936,27 @@ fn addhandler_needs_execcgi_and_scriptalias_does_not() {
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), hello);
     assert_eq!(get(&srv, "/app/readme.txt").text(), "plain file\n");
+    // SetHandler in <Files>: its names run where ExecCGI is on.
+    assert_eq!(get(&srv, "/app/tool.sh").text(), "hello /app/tool.sh \n");
+    // SetHandler None in a <Location> lifts the <Directory>'s and the <Files>' SetHandler:
+    // the extension decides.
+    let r = get(&srv, "/handled/lifted/run.sh");
+    assert_eq!((r.status, r.text().as_str()), (200, hello));
+    assert_eq!(
+        get(&srv, "/handled/lifted/run2.cgi").text(),
+        "hello /handled/lifted/run2.cgi \n"
+    );
+    // AddHandler in <Files>, RemoveHandler in <Location>.
+    assert_eq!(
+        get(&srv, "/app/special.txt").text(),
+        "hello /app/special.txt \n"
+    );
+    assert_eq!(get(&srv, "/app/readme.txt").text(), "plain file\n");
+    let r = get(&srv, "/app/viaurl/hello.cgi");
+    assert_eq!((r.status, r.text().as_str()), (200, hello));
+    // RemoveHandler in a deeper section: the script is a file there.
+    let r = get(&srv, "/app/plain/hello.cgi");
+    assert_eq!((r.status, r.text().as_str()), (200, hello));
     // Without ExecCGI: 403 and httpd's reason.
     let r = get(&srv, "/noexec/hello.cgi");
     assert_eq!(r.status, 403, "{r:?}");

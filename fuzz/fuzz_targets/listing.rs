@@ -15,6 +15,7 @@
 #![no_main]
 
 use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use eventmpm::mime::MimeTypes;
@@ -111,7 +112,7 @@ fuzz_target!(|input: &[u8]| {
             query: Some(query),
             dir: Path::new("/srv/www/dir"),
             entries: entries.clone(),
-            mime: &mime,
+            typed: &|name: &[u8]| mime.metadata(Path::new(std::ffi::OsStr::from_bytes(name))),
             utc_offset: 3600,
             header: None,
             readme: None,

@@ -53,6 +53,65 @@ struct DirRule {
     exec_cgi: Option<bool>,
     handler: Option<Handler>,
     extensions: Vec<String>,
+    /// `RemoveHandler`: applied after the section's own `AddHandler` lines, as mod_mime.
+    removed: Vec<String>,
+    /// Whether the section has any mod_mime line (httpd then has a mod_mime configuration
+    /// for it, which takes part in the walk's merges).
+    mime: bool,
+}
+
+/// A `<Files>` or `<Location>` section's `AddHandler`/`RemoveHandler cgi-script` lines.
+#[derive(Debug, Clone)]
+struct LaterRule {
+    /// A `<Files>` pattern (matched against the script's name), else a `<Location>` prefix.
+    files: Option<crate::config::FilesPattern>,
+    prefix: String,
+    extensions: Vec<String>,
+    removed: Vec<String>,
+    mime: bool,
+}
+
+/// The extensions' handler lines of one section, for [`walk_group`].
+trait HandlerLines {
+    fn lines(&self) -> (&[String], &[String], bool);
+}
+
+impl HandlerLines for DirRule {
+    fn lines(&self) -> (&[String], &[String], bool) {
+        (&self.extensions, &self.removed, self.mime)
+    }
+}
+
+impl HandlerLines for LaterRule {
+    fn lines(&self) -> (&[String], &[String], bool) {
+        (&self.extensions, &self.removed, self.mime)
+    }
+}
+
+/// Whether `ext` has the cgi-script handler after one of httpd's walks merged `group` (the
+/// sections it found, in order) over a configuration where it had it or not (`inherited`).
+/// httpd merges the sections with mod_mime lines among themselves first: a single one is
+/// merged as it is, its `RemoveHandler` lines clearing the inherited handler too; of two or
+/// more, the first one's `RemoveHandler` lines are dropped and the later ones' clear only
+/// what the group itself added, never the inherited handler.
+fn walk_group<'r, R: HandlerLines + 'r>(
+    inherited: bool,
+    ext: &str,
+    group: impl Iterator<Item = &'r R>,
+) -> bool {
+    let has = |list: &[String]| list.iter().any(|e| e == ext);
+    let mut present = group.map(HandlerLines::lines).filter(|(_, _, mime)| *mime);
+    let Some((adds, removes, _)) = present.next() else {
+        return inherited;
+    };
+    let mut rest = present.peekable();
+    if rest.peek().is_none() {
+        return (inherited || has(adds)) && !has(removes);
+    }
+    let group_has = rest.fold(has(adds), |on, (adds, removes, _)| {
+        (on || has(adds)) && !has(removes)
+    });
+    inherited || group_has
 }
 
 /// The CGI configuration a child runs with.
@@ -64,6 +123,9 @@ pub struct Settings {
     extensions: Vec<String>,
     /// Every `<Directory>`, shortest path first.
     dirs: Vec<DirRule>,
+    /// `<Files>` sections with mod_mime lines, then `<Location>` ones, in configuration order
+    /// (merged after the directories', as httpd's walks merge them).
+    later: Vec<LaterRule>,
     /// Some directory or extension can make a file under the DocumentRoot a script.
     docroot_scripts: bool,
     /// How long a script may go without output (or the client without progress):
@@ -140,13 +202,51 @@ impl Settings {
                 exec_cgi: d.exec_cgi,
                 handler: d.handler.clone(),
                 extensions: d.cgi_extensions.clone(),
+                removed: d.cgi_removed.clone(),
+                mime: !d.cgi_extensions.is_empty()
+                    || !d.cgi_removed.is_empty()
+                    || d.output.mime.has_mime_lines(),
             })
             .collect();
         dirs.sort_by_key(|d| d.path.components().count());
+        let later: Vec<LaterRule> = cfg
+            .files_sections
+            .iter()
+            // Sections with other mod_mime lines too: they take part in the walk's merges.
+            .filter(|f| {
+                !f.cgi_extensions.is_empty()
+                    || !f.cgi_removed.is_empty()
+                    || f.output.mime.has_mime_lines()
+            })
+            .map(|f| LaterRule {
+                files: Some(f.pattern.clone()),
+                prefix: String::new(),
+                extensions: f.cgi_extensions.clone(),
+                removed: f.cgi_removed.clone(),
+                mime: true,
+            })
+            .chain(
+                cfg.locations
+                    .iter()
+                    .filter(|l| {
+                        !l.cgi_extensions.is_empty()
+                            || !l.cgi_removed.is_empty()
+                            || l.output.mime.has_mime_lines()
+                    })
+                    .map(|l| LaterRule {
+                        files: None,
+                        prefix: l.path.clone(),
+                        extensions: l.cgi_extensions.clone(),
+                        removed: l.cgi_removed.clone(),
+                        mime: true,
+                    }),
+            )
+            .collect();
         let docroot_scripts = !cfg.cgi_extensions.is_empty()
             || dirs
                 .iter()
-                .any(|d| d.handler == Some(Handler::Cgi) || !d.extensions.is_empty());
+                .any(|d| d.handler == Some(Handler::Cgi) || !d.extensions.is_empty())
+            || later.iter().any(|l| !l.extensions.is_empty());
         Settings {
             aliases: cfg
                 .script_aliases
@@ -155,6 +255,7 @@ impl Settings {
                 .collect(),
             extensions: cfg.cgi_extensions.clone(),
             dirs,
+            later,
             docroot_scripts,
             timeout: cfg
                 .cgi_script_timeout
@@ -179,7 +280,9 @@ impl Settings {
     fn docroot_candidate(&self, docroot: &Path, decoded: &[u8]) -> bool {
         let ext_match = decoded.split(|&b| b == b'/').any(|seg| {
             last_extension(seg).is_some_and(|e| {
-                self.extensions.contains(&e) || self.dirs.iter().any(|d| d.extensions.contains(&e))
+                self.extensions.contains(&e)
+                    || self.dirs.iter().any(|d| d.extensions.contains(&e))
+                    || self.later.iter().any(|l| l.extensions.contains(&e))
             })
         });
         if ext_match {
@@ -275,14 +378,33 @@ impl Settings {
             // <Directory>'s, else an AddHandler extension.
             let ext = real.file_name().and_then(|n| last_extension(n.as_bytes()));
             let by_dir = rules.iter().rev().find_map(|d| d.handler.clone());
+            // mod_mime's merges in httpd's walk order: the <Directory> sections, then the
+            // <Files>, then the <Location> ones, each walk's group merged as httpd merges it.
+            let name = real.file_name().map(|n| n.as_bytes()).unwrap_or(b"");
             let by_ext = ext.is_some_and(|e| {
-                self.extensions.contains(&e) || rules.iter().any(|d| d.extensions.contains(&e))
+                let dirs = walk_group(self.extensions.contains(&e), &e, rules.iter().copied());
+                let files = walk_group(
+                    dirs,
+                    &e,
+                    self.later
+                        .iter()
+                        .filter(|l| l.files.as_ref().is_some_and(|p| p.matches(name))),
+                );
+                walk_group(
+                    files,
+                    &e,
+                    self.later
+                        .iter()
+                        .filter(|l| l.files.is_none() && decoded.starts_with(l.prefix.as_bytes())),
+                )
             });
-            let is_cgi = route.handler == Handler::Cgi
-                || match by_dir {
-                    Some(h) => h == Handler::Cgi,
-                    None => by_ext,
-                };
+            // core's SetHandler: a <Files> or <Location> one wins over a <Directory> one,
+            // which wins over the extension's handler.
+            let is_cgi = match (route.handler_set, by_dir) {
+                (Some(true), _) => route.handler == Handler::Cgi,
+                (Some(false), _) | (None, None | Some(Handler::Unset)) => by_ext,
+                (None, Some(h)) => h == Handler::Cgi,
+            };
             if !is_cgi {
                 return Lookup::NotCgi;
             }
@@ -362,5 +484,41 @@ mod tests {
         assert_eq!(last_extension(b"a.cgi.jpg"), Some("jpg".into()));
         assert_eq!(last_extension(b"noext"), None);
         assert_eq!(last_extension(b"trailing."), None);
+    }
+}
+
+#[cfg(test)]
+mod walk_tests {
+    use super::*;
+
+    fn rule(adds: &[&str], removes: &[&str], mime: bool) -> DirRule {
+        DirRule {
+            path: PathBuf::from("/"),
+            exec_cgi: None,
+            handler: None,
+            extensions: adds.iter().map(|s| s.to_string()).collect(),
+            removed: removes.iter().map(|s| s.to_string()).collect(),
+            mime,
+        }
+    }
+
+    #[test]
+    fn handler_lines_merge_per_walk_as_httpd() {
+        let none: [DirRule; 0] = [];
+        assert!(walk_group(true, "cgi", none.iter()));
+        // One section: its RemoveHandler clears the inherited handler.
+        assert!(!walk_group(true, "cgi", [rule(&[], &["cgi"], true)].iter()));
+        assert!(walk_group(false, "cgi", [rule(&["cgi"], &[], true)].iter()));
+        // A section without mod_mime lines does not count.
+        let pair = [rule(&[], &[], false), rule(&[], &["cgi"], true)];
+        assert!(!walk_group(true, "cgi", pair.iter()));
+        // Two: the second's RemoveHandler clears only what the group added...
+        let pair = [rule(&["x"], &[], true), rule(&[], &["cgi"], true)];
+        assert!(walk_group(true, "cgi", pair.iter()));
+        let pair = [rule(&["cgi"], &[], true), rule(&[], &["cgi"], true)];
+        assert!(!walk_group(false, "cgi", pair.iter()));
+        // ... and the first's RemoveHandler is dropped.
+        let pair = [rule(&["cgi"], &["cgi"], true), rule(&["x"], &[], true)];
+        assert!(walk_group(false, "cgi", pair.iter()));
     }
 }

@@ -40,6 +40,14 @@ pub struct Files {
     pub pattern: FilesPattern,
     /// Its access, authentication, header and variable settings ([`crate::modules`]).
     pub modules: crate::modules::SectionSettings,
+    /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
+    pub output: crate::modules::DirOutput,
+    /// `SetHandler` inside the section.
+    pub handler: Option<super::Handler>,
+    /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
+    pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler EXT…` inside the section.
+    pub cgi_removed: Vec<String>,
 }
 
 #[cfg(test)]

@@ -68,6 +68,9 @@ pub enum Handler {
     Default,
     /// `SetHandler cgi-script`: every file is run as a CGI script (ExecCGI still required).
     Cgi,
+    /// `SetHandler None`: lifts an inherited `SetHandler`, leaving the extension's handler
+    /// (`AddHandler`) to decide, as httpd's core does with `none`.
+    Unset,
 }
 
 /// `ScriptAlias URL-PATH DIRECTORY`: URLs under the prefix name CGI scripts in the directory.
@@ -88,6 +91,12 @@ pub struct Location {
     pub handler: Option<Handler>,
     /// Its access, authentication, header, redirect and variable settings.
     pub modules: crate::modules::SectionSettings,
+    /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
+    pub output: crate::modules::DirOutput,
+    /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
+    pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler EXT…` inside the section.
+    pub cgi_removed: Vec<String>,
 }
 
 /// A `<Directory path>` section.
@@ -106,6 +115,11 @@ pub struct Directory {
     pub handler: Option<Handler>,
     /// `AddHandler cgi-script EXT…` inside the section (lowercase, without the dot).
     pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler EXT…` inside the section: these extensions lose an inherited (or the
+    /// section's own) handler, as mod_mime's merge removes it.
+    pub cgi_removed: Vec<String>,
+    /// Its mod_mime, mod_autoindex and DEFLATE-filter lines.
+    pub output: crate::modules::DirOutput,
 }
 
 /// `ServerTokens`: how much the `Server` header says.
@@ -306,6 +320,7 @@ impl ServerConfig {
         aliases.append(&mut c.script_aliases);
         c.script_aliases = aliases;
         c.cgi_extensions.extend(v.cgi_extensions.iter().cloned());
+        c.cgi_extensions.retain(|e| !v.cgi_removed.contains(e));
         if let Some(n) = &v.server_name {
             c.server_name = n.clone();
         }
@@ -331,6 +346,9 @@ impl ServerConfig {
             c.custom_logs = v.custom_logs.clone();
         }
         c.server_modules = self.server_modules.for_host(&v.modules);
+        c.output.host_dir = v.output.clone();
+        // mod_deflate has no server merge: a host's settings are its own, or httpd's defaults.
+        c.output.deflate = v.deflate.clone().unwrap_or_default();
         c.vhosts = Vec::new();
         c
     }

@@ -149,6 +149,9 @@ impl Reader {
                                 path: path.to_string(),
                                 handler: None,
                                 modules: Default::default(),
+                                output: crate::modules::DirOutput::within(path),
+                                cgi_extensions: Vec::new(),
+                                cgi_removed: Vec::new(),
                             });
                             scopes.push(Scope::Location(self.cfg.locations.len() - 1));
                         }
@@ -171,6 +174,13 @@ impl Reader {
                                 ));
                             }
                             let path = self.cfg.resolve(path);
+                            // httpd's cmd->path for a <Directory>: with one trailing slash.
+                            let cmd_path = {
+                                // Canonical, as the listing's entry paths are.
+                                let p = path.canonicalize().unwrap_or_else(|_| path.clone());
+                                let p = p.display().to_string();
+                                if p.ends_with('/') { p } else { format!("{p}/") }
+                            };
                             self.cfg.directories.push(Directory {
                                 path,
                                 modules: Default::default(),
@@ -178,6 +188,8 @@ impl Reader {
                                 exec_cgi: None,
                                 handler: None,
                                 cgi_extensions: Vec::new(),
+                                cgi_removed: Vec::new(),
+                                output: crate::modules::DirOutput::within(&cmd_path),
                             });
                             scopes.push(Scope::Directory(self.cfg.directories.len() - 1));
                         }
@@ -201,11 +213,16 @@ impl Reader {
                                     ),
                                 ));
                             }
+                            let written = pattern.to_string();
                             let pattern =
                                 FilesPattern::parse(pattern, regex).map_err(|m| err(number, m))?;
                             self.cfg.files_sections.push(Files {
                                 pattern,
                                 modules: Default::default(),
+                                output: crate::modules::DirOutput::within(&written),
+                                handler: None,
+                                cgi_extensions: Vec::new(),
+                                cgi_removed: Vec::new(),
                             });
                             scopes.push(Scope::Files(self.cfg.files_sections.len() - 1));
                         }
@@ -341,12 +358,29 @@ impl Reader {
         ) {
             return r;
         }
-        // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate.
-        if let Some(r) = self
-            .cfg
-            .output
-            .directive(name, args, scope.is_some() || vhost.is_some())
-        {
+        // mod_mime, mod_dir's DirectorySlash, mod_autoindex, mod_deflate, mod_filter's
+        // AddOutputFilterByType and core's ForceType and SetOutputFilter: each at its level.
+        let cfg = &mut self.cfg;
+        let level = match (scope, vhost) {
+            (Some(Scope::Location(i)), _) => {
+                Some(crate::modules::Level::Section(&mut cfg.locations[i].output))
+            }
+            (Some(Scope::Directory(i)), _) => Some(crate::modules::Level::Section(
+                &mut cfg.directories[i].output,
+            )),
+            (Some(Scope::Files(i)), _) => Some(crate::modules::Level::Section(
+                &mut cfg.files_sections[i].output,
+            )),
+            (_, Some(k)) => {
+                let v = &mut cfg.vhosts[k];
+                Some(crate::modules::Level::Server(
+                    &mut v.output,
+                    v.deflate.get_or_insert_with(Default::default),
+                ))
+            }
+            _ => None,
+        };
+        if let Some(r) = cfg.output.directive(name, args, level) {
             return r;
         }
         match lname.as_str() {
@@ -585,7 +619,8 @@ impl Reader {
                 let h = one("a handler name that overrides any other configured handler")?;
                 let handler = match h.to_ascii_lowercase().as_str() {
                     "server-status" => Handler::ServerStatus,
-                    "none" | "default-handler" => Handler::Default,
+                    "default-handler" => Handler::Default,
+                    "none" => Handler::Unset,
                     "cgi-script" => Handler::Cgi,
                     other => {
                         return Err(format!(
@@ -595,6 +630,7 @@ impl Reader {
                 };
                 match scope {
                     Some(Scope::Location(i)) => self.cfg.locations[i].handler = Some(handler),
+                    Some(Scope::Files(i)) => self.cfg.files_sections[i].handler = Some(handler),
                     Some(Scope::Directory(i)) if handler != Handler::ServerStatus => {
                         self.cfg.directories[i].handler = Some(handler)
                     }
@@ -606,7 +642,7 @@ impl Reader {
                     }
                     _ => {
                         return Err(
-                            "SetHandler is only supported inside <Location> or <Directory> by eventmpm"
+                            "SetHandler is only supported inside <Location>, <Directory> or <Files> by eventmpm"
                                 .into(),
                         );
                     }
@@ -636,11 +672,49 @@ impl Reader {
                     (Some(Scope::Directory(i)), _) => {
                         self.cfg.directories[i].cgi_extensions.extend(exts)
                     }
+                    (Some(Scope::Location(i)), _) => {
+                        self.cfg.locations[i].cgi_extensions.extend(exts)
+                    }
+                    (Some(Scope::Files(i)), _) => {
+                        self.cfg.files_sections[i].cgi_extensions.extend(exts)
+                    }
                     _ => {
-                        return Err(
-                            "AddHandler is only supported at server level or inside <Directory> by eventmpm"
-                                .into(),
-                        );
+                        return Err("AddHandler is not supported here by eventmpm".into());
+                    }
+                }
+            }
+            "removehandler" => {
+                if args.is_empty() {
+                    return Err(
+                        "RemoveHandler requires at least 1 argument, one or more file extensions"
+                            .into(),
+                    );
+                }
+                let exts: Vec<String> = args
+                    .iter()
+                    .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                    .collect();
+                match (scope, host) {
+                    (None, Some(k)) => {
+                        let v = &mut self.cfg.vhosts[k];
+                        v.cgi_extensions.retain(|e| !exts.contains(e));
+                        v.cgi_removed.extend(exts);
+                    }
+                    // httpd's mod_mime applies a level's Remove* lines to what it inherits,
+                    // when it is merged; the main server's level is never merged over anything.
+                    (None, None) => self.cfg.notes.push(format!(
+                        "{}:{line}: RemoveHandler at the main server's level has no effect, as in httpd (put it in a <Directory> or <VirtualHost>)",
+                        file.display()
+                    )),
+                    (Some(Scope::Directory(i)), _) => {
+                        self.cfg.directories[i].cgi_removed.extend(exts)
+                    }
+                    (Some(Scope::Location(i)), _) => self.cfg.locations[i].cgi_removed.extend(exts),
+                    (Some(Scope::Files(i)), _) => {
+                        self.cfg.files_sections[i].cgi_removed.extend(exts)
+                    }
+                    _ => {
+                        return Err("RemoveHandler is not supported here by eventmpm".into());
                     }
                 }
             }
@@ -754,6 +828,16 @@ impl Reader {
                     return Err("DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot".into());
                 }
                 self.cfg.runtime_dir = Some(dir);
+            }
+            "defaulttype" => {
+                // httpd 2.4 takes it anywhere and ignores it, warning unless it is `none`.
+                let v = one("the default media type for otherwise untyped files (DEPRECATED)")?;
+                if !v.eq_ignore_ascii_case("off") && !v.eq_ignore_ascii_case("none") {
+                    self.cfg.notes.push(format!(
+                        "AH00117: Ignoring deprecated use of DefaultType in line {line} of {}.",
+                        file.display()
+                    ));
+                }
             }
             "adddefaultcharset" | "hostnamelookups" | "accessfilename" | "usecanonicalname"
             | "traceenable" => {

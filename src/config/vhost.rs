@@ -119,6 +119,8 @@ pub struct VirtualHost {
     pub custom_logs: Vec<(PathBuf, LogFormat)>,
     /// `AddHandler cgi-script` extensions given in the host (added to the main server's).
     pub cgi_extensions: Vec<String>,
+    /// `RemoveHandler` extensions given in the host (taken from what it inherits).
+    pub cgi_removed: Vec<String>,
     /// Its entries in [`ServerConfig::locations`](super::ServerConfig::locations).
     pub locations: Range<usize>,
     /// Its entries in [`ServerConfig::directories`](super::ServerConfig::directories).
@@ -129,6 +131,12 @@ pub struct VirtualHost {
     pub files: Range<usize>,
     /// Its own server-level settings of [`crate::modules`] (lines directly inside it).
     pub modules: crate::modules::ServerSettings,
+    /// Its own mod_mime, mod_autoindex and DEFLATE-filter lines (merged after the main
+    /// server's).
+    pub output: crate::modules::DirOutput,
+    /// Its mod_deflate settings, once a line inside it sets one: created then with httpd's
+    /// defaults, not the main server's, as httpd (mod_deflate has no server merge).
+    pub deflate: Option<crate::modules::deflate::Settings>,
 }
 
 impl VirtualHost {
@@ -156,11 +164,14 @@ impl VirtualHost {
             log_level: None,
             custom_logs: Vec::new(),
             cgi_extensions: Vec::new(),
+            cgi_removed: Vec::new(),
             locations: starts.0..starts.0,
             directories: starts.1..starts.1,
             script_aliases: starts.2..starts.2,
             files: starts.3..starts.3,
             modules: crate::modules::ServerSettings::default(),
+            output: crate::modules::DirOutput::default(),
+            deflate: None,
         }
     }
 
@@ -289,6 +300,36 @@ mod tests {
         assert_eq!(two.log_level, log::LevelFilter::Warn);
         assert_eq!(cfg.vhosts[1].server_name.as_deref(), Some("two.test"));
         assert_eq!(cfg.vhosts[0].line, 9);
+    }
+
+    #[test]
+    fn a_host_merges_output_lines_over_the_main_servers_but_not_deflate_settings() {
+        let cfg = read_text(
+            "DeflateCompressionLevel 9\nAddType text/x-main .m\nIndexOptions FancyIndexing\n\
+             <VirtualHost *:80>\nServerName one.test\nAddType text/x-one .o\n</VirtualHost>\n\
+             <VirtualHost *:80>\nServerName two.test\nDeflateBufferSize 100\n</VirtualHost>\n",
+        )
+        .unwrap();
+        let main = cfg.for_host(None);
+        let one = cfg.for_host(Some(0));
+        let two = cfg.for_host(Some(1));
+        let default = crate::modules::deflate::Settings::default();
+        // mod_deflate has no server merge in httpd: a host has httpd's defaults or its own.
+        assert_ne!(main.output.deflate, default);
+        assert_eq!(one.output.deflate, default);
+        assert_ne!(two.output.deflate, default);
+        assert_ne!(two.output.deflate, main.output.deflate);
+        // The per-directory lines: the host's over the main server's.
+        let types = crate::mime::MimeTypes::parse("").unwrap();
+        let merged = one.output.dir.merge(&one.output.host_dir);
+        let t = |n: &str| {
+            types
+                .metadata_under(&merged.mime, std::path::Path::new(n))
+                .content_type
+        };
+        assert_eq!(t("a.m").as_deref(), Some("text/x-main"));
+        assert_eq!(t("a.o").as_deref(), Some("text/x-one"));
+        assert!(main.output.host_dir.is_empty());
     }
 
     #[test]

@@ -44,11 +44,102 @@ pub enum AlterEtag {
     Remove,
 }
 
-/// mod_deflate's settings.
-#[derive(Debug, Clone)]
+/// Most media types one section's `AddOutputFilterByType` lines may name.
+pub const MAX_TYPES: usize = 1024;
+
+/// Which responses go through the `DEFLATE` filter, as one section (or the server) says:
+/// mod_filter's `AddOutputFilterByType DEFLATE` and core's `SetOutputFilter DEFLATE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// The media types compressed, lower case; `None`: this level names none (it inherits).
+    /// A section's list replaces what it inherits, as mod_filter's merge overlays its
+    /// `BYTYPE:DEFLATE` filter with the section's own.
+    #[doc(alias = "AddOutputFilterByType")]
+    by_type: Option<Vec<String>>,
+    /// `SetOutputFilter`: `Some(true)` for `DEFLATE`, whatever the type; a deeper section's
+    /// line replaces it.
+    #[doc(alias = "SetOutputFilter")]
+    set_output: Option<bool>,
+}
+
+impl Filters {
+    /// Whether no line set anything here.
+    pub fn is_empty(&self) -> bool {
+        self.by_type.is_none() && self.set_output.is_none()
+    }
+
+    /// `add` merged over these: each of its settings replaces the inherited one.
+    pub fn merge(&self, add: &Filters) -> Filters {
+        Filters {
+            by_type: add.by_type.clone().or_else(|| self.by_type.clone()),
+            set_output: add.set_output.or(self.set_output),
+        }
+    }
+
+    /// Apply `AddOutputFilterByType` or `SetOutputFilter` (`name` lowercase); `None` if
+    /// `name` is neither.
+    pub fn directive(&mut self, name: &str, args: &[&str]) -> Option<Result<(), String>> {
+        let r = match name {
+            "addoutputfilterbytype" => match args {
+                [filters, types @ ..] if !types.is_empty() => only_deflate(name, filters)
+                    .and_then(|()| {
+                        let list = self.by_type.get_or_insert_with(Vec::new);
+                        if list.len() + types.len() > MAX_TYPES {
+                            return Err(format!(
+                                "more than {MAX_TYPES} types in one section (eventmpm's bound)"
+                            ));
+                        }
+                        list.extend(types.iter().map(|t| t.to_ascii_lowercase()));
+                        Ok(())
+                    }),
+                _ => Err("AddOutputFilterByType requires at least two arguments, output filter name followed by one or more content-types".into()),
+            },
+            "setoutputfilter" => match args {
+                [filters] => only_deflate(name, filters).map(|()| {
+                    self.set_output = Some(filters.split(';').any(|f| !f.is_empty()));
+                }),
+                _ => Err("SetOutputFilter takes one argument, filter (or ; delimited list of filters) to be run on the request content".into()),
+            },
+            _ => return None,
+        };
+        Some(r)
+    }
+
+    /// Whether responses of `content_type` (parameters aside) are compressed.
+    pub fn applies_to(&self, content_type: Option<&str>) -> bool {
+        if self.set_output == Some(true) {
+            return true;
+        }
+        let (Some(ct), Some(types)) = (content_type, &self.by_type) else {
+            return false;
+        };
+        let base = ct.split(';').next().unwrap_or(ct).trim();
+        types.iter().any(|t| t.eq_ignore_ascii_case(base))
+    }
+}
+
+/// Refuse a filter list naming anything but `DEFLATE`.
+fn only_deflate(name: &str, filters: &str) -> Result<(), String> {
+    let directive = if name == "setoutputfilter" {
+        "SetOutputFilter"
+    } else {
+        "AddOutputFilterByType"
+    };
+    match filters
+        .split(';')
+        .find(|f| !f.is_empty() && !f.eq_ignore_ascii_case("deflate"))
+    {
+        Some(f) => Err(format!(
+            "{directive} {f}: eventmpm has no such filter (only DEFLATE)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// mod_deflate's own settings, per server (httpd gives them no server merge: a
+/// `<VirtualHost>` has its own, httpd's defaults unless it sets them).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// The media types compressed (`AddOutputFilterByType DEFLATE …`), lower case.
-    types: Vec<String>,
     /// `DeflateCompressionLevel` (zlib's default, 6, when unset).
     level: u32,
     /// `DeflateBufferSize`: the bytes read and compressed at a time.
@@ -60,7 +151,6 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            types: Vec::new(),
             level: 6,
             buffer_size: 8096,
             alter_etag: AlterEtag::AddSuffix,
@@ -69,8 +159,8 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Apply one of mod_deflate's directives, or `AddOutputFilterByType` (mod_filter) naming
-    /// `DEFLATE` (`name` lowercase); `None` if `name` is not one.
+    /// Apply one of mod_deflate's directives (`name` lowercase); `None` if `name` is not
+    /// one.
     pub fn directive(&mut self, name: &str, args: &[&str]) -> Option<Result<(), String>> {
         let one = |what: &str| -> Result<&str, String> {
             match args {
@@ -79,32 +169,15 @@ impl Settings {
             }
         };
         let r = match name {
-            "addoutputfilterbytype" => match args {
-                [filters, types @ ..] if !types.is_empty() => {
-                    let mut r = Ok(());
-                    for f in filters.split(';').filter(|f| !f.is_empty()) {
-                        if !f.eq_ignore_ascii_case("deflate") {
-                            r = Err(format!(
-                                "AddOutputFilterByType {f}: eventmpm has no such filter (only DEFLATE)"
-                            ));
-                        }
-                    }
-                    r.map(|()| {
-                        self.types
-                            .extend(types.iter().map(|t| t.to_ascii_lowercase()));
-                    })
-                }
-                _ => Err("AddOutputFilterByType requires at least two arguments, output filter name followed by one or more content-types".into()),
-            },
-            "deflatecompressionlevel" => one("DeflateCompressionLevel").and_then(|v| {
-                match v.parse::<u32>() {
+            "deflatecompressionlevel" => {
+                one("DeflateCompressionLevel").and_then(|v| match v.parse::<u32>() {
                     Ok(i @ 1..=9) => {
                         self.level = i;
                         Ok(())
                     }
                     _ => Err("Compression Level must be between 1 and 9".into()),
-                }
-            }),
+                })
+            }
             "deflatebuffersize" => one("DeflateBufferSize").and_then(|v| {
                 match v.parse::<i64>() {
                     // Bounded above: it is memory per compressing worker.
@@ -129,8 +202,11 @@ impl Settings {
                 };
                 Ok(())
             }),
-            "deflatewindowsize" | "deflatememlevel" | "deflatefilternote"
-            | "deflateinflatelimitrequestbody" | "deflateinflateratiolimit"
+            "deflatewindowsize"
+            | "deflatememlevel"
+            | "deflatefilternote"
+            | "deflateinflatelimitrequestbody"
+            | "deflateinflateratiolimit"
             | "deflateinflateratioburst" => Err(format!(
                 "{} is not supported by eventmpm (its gzip uses a 32 KiB window and compresses responses only)",
                 args.first().map_or(name, |_| name)
@@ -138,15 +214,6 @@ impl Settings {
             _ => return None,
         };
         Some(r)
-    }
-
-    /// Whether responses of `content_type` (parameters aside) are compressed.
-    pub fn applies_to(&self, content_type: Option<&str>) -> bool {
-        let Some(ct) = content_type else {
-            return false;
-        };
-        let base = ct.split(';').next().unwrap_or(ct).trim();
-        self.types.iter().any(|t| t.eq_ignore_ascii_case(base))
     }
 
     /// The ETag of the compressed response: `None` to send none.
@@ -283,20 +350,49 @@ mod tests {
         assert!(!accepts_gzip(None));
     }
 
+    fn filter(f: &mut Filters, line: &str) -> Result<(), String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        f.directive(&words[0].to_ascii_lowercase(), &words[1..])
+            .unwrap()
+    }
+
     #[test]
-    fn directives_and_types() {
-        let mut s = Settings::default();
-        set(&mut s, "AddOutputFilterByType DEFLATE text/html text/plain").unwrap();
-        set(
-            &mut s,
+    fn filters_by_type_and_set_output_filter_merge_as_httpd() {
+        let mut f = Filters::default();
+        filter(&mut f, "AddOutputFilterByType DEFLATE text/html text/plain").unwrap();
+        filter(
+            &mut f,
             "AddOutputFilterByType DEFLATE application/JavaScript",
         )
         .unwrap();
-        assert!(s.applies_to(Some("text/html; charset=UTF-8")));
-        assert!(s.applies_to(Some("application/javascript")));
-        assert!(!s.applies_to(Some("image/png")));
-        assert!(!s.applies_to(None));
-        assert!(set(&mut s, "AddOutputFilterByType INCLUDES text/html").is_err());
+        assert!(f.applies_to(Some("text/html; charset=UTF-8")));
+        assert!(f.applies_to(Some("application/javascript")));
+        assert!(!f.applies_to(Some("image/png")));
+        assert!(!f.applies_to(None));
+        assert!(filter(&mut f, "AddOutputFilterByType INCLUDES text/html").is_err());
+        assert!(filter(&mut f, "SetOutputFilter INCLUDES;DEFLATE").is_err());
+        // A section's by-type list replaces the inherited one (mod_filter's overlay).
+        let mut dir = Filters::default();
+        filter(&mut dir, "AddOutputFilterByType DEFLATE text/css").unwrap();
+        let merged = f.merge(&dir);
+        assert!(merged.applies_to(Some("text/css")));
+        assert!(!merged.applies_to(Some("text/html")));
+        assert!(f.merge(&Filters::default()).applies_to(Some("text/html")));
+        // SetOutputFilter DEFLATE compresses every type, untyped responses too.
+        let mut all = Filters::default();
+        filter(&mut all, "SetOutputFilter DEFLATE").unwrap();
+        let merged = merged.merge(&all);
+        assert!(merged.applies_to(Some("image/png")) && merged.applies_to(None));
+        assert!(!Filters::default().applies_to(Some("text/html")));
+    }
+
+    #[test]
+    fn directives_and_etags() {
+        let mut s = Settings::default();
+        assert!(
+            s.directive("addoutputfilterbytype", &["DEFLATE", "a/b"])
+                .is_none()
+        );
         assert_eq!(
             set(&mut s, "DeflateCompressionLevel 10"),
             Err("Compression Level must be between 1 and 9".into())

@@ -10,7 +10,10 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use super::Sections;
+use super::output::Group;
+use super::{DirOutput, Sections, Typed};
+use crate::mime::MimeTypes;
+use crate::open_files::OpenFile;
 use crate::site::{Host, is_within, relative_path};
 
 impl Host {
@@ -124,6 +127,80 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The mod_mime, mod_autoindex and DEFLATE-filter settings in force for `path`: the
+    /// deepest `<Directory>` section that holds its file and sets them (merged with those
+    /// above it at start-up), else the host's defaults; then the `<Files>` and `<Location>`
+    /// sections that match and set them, merged here. A request in no such section borrows
+    /// the host's defaults and does no work.
+    pub fn output_for<'a>(&'a self, path: &[u8]) -> Cow<'a, DirOutput> {
+        if !self.output_sections {
+            return Cow::Borrowed(&self.output);
+        }
+        self.later_sections(self.dir_output(path).0, path)
+    }
+
+    /// What mod_mime and the DEFLATE filter's selection make of `file` at `path`: the open-file
+    /// cache's typing when the sections in force type files as the host's defaults do (the
+    /// common case, no work), else typed again under them.
+    pub fn typed_for<'f>(
+        &self,
+        types: &MimeTypes,
+        path: &[u8],
+        file: &'f OpenFile,
+    ) -> Cow<'f, Typed> {
+        if !self.output_sections {
+            return Cow::Borrowed(&file.typed);
+        }
+        let (dir, same_types) = self.dir_output(path);
+        match self.later_sections(dir, path) {
+            Cow::Borrowed(_) if same_types => Cow::Borrowed(&file.typed),
+            out => Cow::Owned(out.typed(types, &file.served)),
+        }
+    }
+
+    /// The deepest `<Directory>` section with settings that holds `path`'s file, resolved at
+    /// start-up, else the host's defaults; and whether it types files as those do.
+    fn dir_output(&self, path: &[u8]) -> (&DirOutput, bool) {
+        let (base, rest) = self.file_base(path);
+        self.directories
+            .iter()
+            .rev()
+            .find_map(|d| {
+                d.output
+                    .as_ref()
+                    .filter(|_| dir_applies(d.path.as_os_str().as_bytes(), base, &rest))
+                    .map(|o| (o, d.same_types))
+            })
+            .unwrap_or((&self.output, true))
+    }
+
+    /// `dir` with the `<Files>` and `<Location>` sections that match `path` merged over it.
+    fn later_sections<'a>(&'a self, dir: &'a DirOutput, path: &[u8]) -> Cow<'a, DirOutput> {
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        // httpd's file walk, then its location walk, each merged over what came before.
+        let mut files = Group::default();
+        for (_, o) in self.output_files.iter().filter(|(p, _)| p.matches(name)) {
+            files.add(o);
+        }
+        let mut locations = Group::default();
+        for (_, o) in self
+            .output_locations
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix.as_bytes()))
+        {
+            locations.add(o);
+        }
+        let mut out = Cow::Borrowed(dir);
+        for group in [files, locations] {
+            if !group.is_empty() {
+                out = Cow::Owned(out.over(&group));
+            }
+        }
+        out
+    }
+}
+
 /// How many `/` end `p` (all but a lone root's would be trimmed; the root becomes empty).
 pub fn trailing_slashes(p: &[u8]) -> usize {
     p.iter().rev().take_while(|&&b| b == b'/').count()
@@ -158,5 +235,67 @@ mod tests {
             b"usr/lib/cgi-bin"
         ));
         assert!(!dir_applies(b"/srv/www/a", b"/srv/www", b""));
+    }
+
+    #[test]
+    fn files_are_typed_again_only_under_sections_that_type_otherwise() {
+        use crate::config::Options;
+        use crate::open_files::OpenFile;
+        use crate::site::{Site, StatusInfo};
+        use std::borrow::Cow;
+        let root = std::env::temp_dir().join(format!("eventmpm-typed-for-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for f in ["a.txt", "sub/b.txt", "idx/c.txt", "sub/d.png"] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"0123456789").unwrap();
+        }
+        let root = root.canonicalize().unwrap();
+        let conf = root.join("t.conf");
+        let r = root.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "DocumentRoot \"{r}\"\nAddType text/plain .txt\n\
+                 <Directory \"{r}/sub\">\n  AddType text/x-sub .txt\n</Directory>\n\
+                 <Directory \"{r}/idx\">\n  IndexOptions +FoldersFirst\n</Directory>\n\
+                 <Files \"*.png\">\n  ForceType image/x-forced\n</Files>\n"
+            ),
+        )
+        .unwrap();
+        let cfg = crate::config::read(&Options {
+            file: Some(conf),
+            server_root: Some(root.clone()),
+            ..Options::default()
+        })
+        .unwrap();
+        let status = StatusInfo {
+            mpm: "event",
+            built: "test",
+            config_generation: 0,
+            mpm_generation: 0,
+            threads_per_child: 1,
+            max_servers: 1,
+            is_async: true,
+        };
+        let site = Site::new(&cfg, status).unwrap();
+        let host = site.main();
+        let typed = |path: &str| {
+            let file = OpenFile::open(&site, host, path.as_bytes(), true).unwrap();
+            let t = host.typed_for(&site.mime, path.as_bytes(), &file);
+            (
+                matches!(t, Cow::Borrowed(_)),
+                t.content_type.as_deref().map(String::from),
+            )
+        };
+        assert_eq!(typed("/a.txt"), (true, Some("text/plain".into())));
+        assert_eq!(typed("/sub/b.txt"), (false, Some("text/x-sub".into())));
+        assert_eq!(
+            typed("/idx/c.txt"),
+            (true, Some("text/plain".into())),
+            "a section of listing settings only keeps the cached typing"
+        );
+        assert_eq!(typed("/sub/d.png"), (false, Some("image/x-forced".into())));
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -30,7 +30,7 @@ pub mod mapping;
 pub mod output;
 pub mod setenvif;
 
-pub use output::{Output, OutputSettings};
+pub use output::{DirOutput, Group, Level, Output, OutputSettings, Typed};
 
 use std::net::IpAddr;
 use std::path::Path;

@@ -45,16 +45,11 @@ pub struct OpenFile {
     /// The strong `ETag` (`FileETag MTime Size`), made once; a request within a second of
     /// `mtime` makes a weak one instead ([`Etag::weak_at`]).
     pub etag: Etag,
-    /// The media type for `served`, looked up once; `None` for an unknown extension (no
-    /// `Content-Type`, as httpd without DefaultType).
-    pub content_type: Option<Box<str>>,
-    /// `Content-Encoding` from its extensions (`AddEncoding`), if any.
-    pub content_encoding: Option<Box<str>>,
-    /// `Content-Language` from its extensions (`AddLanguage`, `DefaultLanguage`), if any.
-    pub content_language: Option<Box<str>>,
-    /// Its type is one `AddOutputFilterByType DEFLATE` names and it has no encoding of its
-    /// own: a candidate for gzip, decided once at the open, not per request.
-    pub deflate: bool,
+    /// Its type, encoding, language and gzip candidacy under the host's per-directory
+    /// defaults ([`Host::output`](crate::site::Host::output)), decided once at the open; a
+    /// request in a section that changes them types the file again
+    /// ([`crate::modules::DirOutput::typed`]).
+    pub typed: crate::modules::Typed,
     /// The whole file, for one of at most [`CONTENTS_MAX`] bytes, read once when it was
     /// opened: served from memory, with no read per request (`None` for a larger file, or one
     /// that could not be read whole then). It is as current as the metadata beside it: the
@@ -138,21 +133,13 @@ impl OpenFile {
             .flatten();
         let mtime_us =
             meta.mtime().max(0) as u64 * 1_000_000 + meta.mtime_nsec().max(0) as u64 / 1000;
-        let metadata = site.mime.metadata(&served);
-        let deflate = metadata.encoding.is_none()
-            && site
-                .output
-                .deflate
-                .applies_to(metadata.content_type.as_deref());
+        let typed = host.output.typed(&site.mime, &served);
         Ok(OpenFile {
             last_modified: date::format(meta.mtime()),
             // Made for a request long after the change: the strong tag.
             etag: Etag::for_file(None, meta.len(), mtime_us, u64::MAX),
             contents,
-            content_type: metadata.content_type.map(Box::from),
-            content_encoding: metadata.encoding.map(Box::from),
-            content_language: metadata.language.map(Box::from),
-            deflate,
+            typed,
             file,
             size: meta.len(),
             mtime: meta.mtime(),
@@ -242,7 +229,7 @@ pub(super) mod tests {
         let f = OpenFile::open(&site, site.main(), b"/a/page.html", true).unwrap();
         assert_eq!(f.size, 5);
         assert_eq!(&*f.served, Path::new("a/page.html"));
-        assert_eq!(f.content_type.as_deref(), Some("text/html"));
+        assert_eq!(f.typed.content_type.as_deref(), Some("text/html"));
         assert_eq!(&*f.filename, t.0.join("a/page.html").to_str().unwrap());
         let m = std::fs::metadata(t.0.join("a/page.html")).unwrap();
         assert_eq!((f.ino, f.dev, f.mtime), (m.ino(), m.dev(), m.mtime()));
@@ -250,7 +237,7 @@ pub(super) mod tests {
             t.write("blob.unknownext", b"x");
             OpenFile::open(&site, site.main(), b"/blob.unknownext", true).unwrap()
         };
-        assert_eq!(unknown.content_type, None);
+        assert_eq!(unknown.typed.content_type, None);
     }
 
     #[test]

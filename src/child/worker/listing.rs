@@ -26,6 +26,7 @@ impl Worker<'_> {
         let method = req.method();
         let output = &self.site.output;
         let host = self.host();
+        let here = host.output_for(path);
         // The directory an `Alias` maps the URL to, else the one beneath the DocumentRoot.
         let (root, dir) = match host.file_root(path) {
             Ok((_, root, rel)) => (root.to_path_buf(), root.join(rel)),
@@ -52,14 +53,14 @@ impl Worker<'_> {
                     host.directory_index.join(",")
                 }
             );
-            let status = if output.autoindex.forbidden_is_not_found() {
+            let status = if here.autoindex.forbidden_is_not_found() {
                 Status::NOT_FOUND
             } else {
                 Status::FORBIDDEN
             };
             return self.error_reply(status, method.as_str(), b"");
         }
-        let settings = &output.autoindex;
+        let settings = &here.autoindex;
         let content_type = settings.content_type();
         if method == Method::Head {
             // httpd sends a listing's HEAD with its type and no length (and no Vary: the
@@ -135,7 +136,20 @@ impl Worker<'_> {
             query: req.target().query(),
             dir: &dir,
             entries,
-            mime: &self.site.mime,
+            typed: &|name: &[u8]| {
+                let name = Path::new(std::ffi::OsStr::from_bytes(name));
+                // A file entry lies in the listed directory: only <Files> and <Location>
+                // sections can type it otherwise than the listing's own settings.
+                if !host.output_files.is_empty() || !host.output_locations.is_empty() {
+                    let mut uri = url_base.to_vec();
+                    uri.extend_from_slice(name.as_os_str().as_bytes());
+                    self.site
+                        .mime
+                        .metadata_under(&host.output_for(&uri).mime, name)
+                } else {
+                    self.site.mime.metadata_under(&here.mime, name)
+                }
+            },
             utc_offset: i64::from(utc_offset),
             header,
             readme,
@@ -155,7 +169,7 @@ impl Worker<'_> {
                 &host.server_admin,
             );
         }
-        let body = self.gzip_page(req, &page.content_type, body);
+        let body = self.gzip_page(req, path, &page.content_type, body);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
         // `%f` logs the directory, as httpd's r->filename (with the slash mod_autoindex adds).
@@ -209,7 +223,12 @@ impl Worker<'_> {
         if !meta.is_file() {
             return None;
         }
-        let content_type = self.site.mime.lookup(&canon)?;
+        // Typed as its own URL's sections say, as httpd's subrequest for it types it.
+        let content_type = self
+            .site
+            .mime
+            .metadata_under(&host.output_for(&uri).mime, &canon)
+            .content_type?;
         let content_type = content_type
             .split(';')
             .next()

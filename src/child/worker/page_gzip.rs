@@ -7,17 +7,22 @@ use super::Worker;
 use crate::modules::deflate;
 
 impl Worker<'_> {
-    /// `body`, of type `content_type`, as mod_deflate would send it: a page of a compressed
-    /// type above the size floor gets `Vary: Accept-Encoding`, and gzip when the client takes
-    /// it (the field is pushed here).
+    /// `body`, of type `content_type`, answering the decoded URL-path `path`, as mod_deflate
+    /// would send it: a page of a type the DEFLATE filter takes there, above the size floor,
+    /// gets `Vary: Accept-Encoding`, and gzip when the client takes it (the field is pushed
+    /// here).
     pub(super) fn gzip_page(
         &mut self,
         req: &Request<'_>,
+        path: &[u8],
         content_type: &str,
         body: Vec<u8>,
     ) -> Vec<u8> {
-        let settings = &self.site.output.deflate;
-        if body.len() as u64 <= deflate::MIN_SIZE || !settings.applies_to(Some(content_type)) {
+        let host = self.host();
+        let settings = &host.deflate;
+        if body.len() as u64 <= deflate::MIN_SIZE
+            || !host.output_for(path).filters.applies_to(Some(content_type))
+        {
             return body;
         }
         self.fields.push("Vary", b"Accept-Encoding");

@@ -432,7 +432,7 @@ impl Worker<'_> {
         }
         let allowed: &[Method<'_>] = match route.handler {
             Handler::ServerStatus => &STATUS_METHODS,
-            Handler::Default | Handler::Cgi => &FILE_METHODS,
+            Handler::Default | Handler::Cgi | Handler::Unset => &FILE_METHODS,
         };
         match method {
             Method::Options => {
@@ -453,7 +453,10 @@ impl Worker<'_> {
                                 Err(_) => {
                                     // mod_mime types a missing file by its name all the same.
                                     let name = crate::site::relative_path(decoded);
-                                    if let Some(t) = self.site.mime.lookup(name) {
+                                    let rules = &host.output_for(decoded).mime;
+                                    if let Some(t) =
+                                        self.site.mime.metadata_under(rules, name).content_type
+                                    {
                                         self.fields.push("Content-Type", t.as_bytes());
                                     }
                                     self.push_allow(allowed);
@@ -462,7 +465,8 @@ impl Worker<'_> {
                             }
                         }
                     };
-                    if let Some(t) = &file.content_type {
+                    let typed = host.typed_for(&self.site.mime, decoded, &file);
+                    if let Some(t) = &typed.content_type {
                         self.fields.push("Content-Type", t.as_bytes());
                     }
                 }
@@ -478,7 +482,7 @@ impl Worker<'_> {
             // page counts the worker that answers it (BusyWorkers is never 0 there).
             Handler::ServerStatus if blocking == Blocking::Never => Err(WouldBlock),
             Handler::ServerStatus => Ok(self.status_page(req, io, time.secs)),
-            Handler::Default | Handler::Cgi => {
+            Handler::Default | Handler::Cgi | Handler::Unset => {
                 let client = Client {
                     peer: io.peer,
                     local: io.local.ip(),

@@ -19,7 +19,7 @@ use super::Worker;
 use super::emit::SMALL_FILE;
 use super::plan::{Blocking, Body, Client, Reply, WouldBlock};
 use super::respond::RequestTime;
-use crate::modules::deflate;
+use crate::modules::{Typed, deflate};
 use crate::open_files::{OpenError, OpenFile};
 use crate::sys;
 
@@ -47,6 +47,9 @@ impl Worker<'_> {
                 }
             }
         };
+        // The file's fields under the sections in force here.
+        let typed = host.typed_for(&self.site.mime, path, &file);
+        let typed: &Typed = &typed;
         let now = time.secs;
         let size = file.size;
         let mtime_us =
@@ -64,14 +67,14 @@ impl Worker<'_> {
         };
         let answer = representation::answer(req, size, &validators, now);
         // mod_deflate: a listed type, not already encoded, longer than gzip's overhead.
-        let compressible = file.deflate
+        let compressible = typed.deflate
             && size > deflate::MIN_SIZE
             && matches!(answer, Answer::Full | Answer::Partial { .. });
         if compressible
             && size <= deflate::MAX_WHOLE
             && deflate::accepts_gzip(req.header("Accept-Encoding"))
         {
-            return self.gzip_file(req, &file, etag.as_bytes(), now, blocking);
+            return self.gzip_file(req, &file, typed, etag.as_bytes(), now, blocking);
         }
         let body = match answer {
             Answer::Full | Answer::Partial { .. } => {
@@ -82,7 +85,7 @@ impl Worker<'_> {
         };
         let stored = Stored {
             size,
-            content_type: file.content_type.as_deref().map(str::as_bytes),
+            content_type: typed.content_type.as_deref().map(str::as_bytes),
             etag: etag.as_bytes(),
             modified: file.mtime,
             modified_text: Some(&file.last_modified),
@@ -94,7 +97,7 @@ impl Worker<'_> {
             self.fields.push(name, value);
         }
         if matches!(answer, Answer::Full | Answer::Partial { .. }) {
-            self.push_encoding_fields(&file, compressible);
+            self.push_encoding_fields(typed, compressible);
         }
         Ok(match (answer, body) {
             (Answer::NotModified, _) => Reply::new(Status::NOT_MODIFIED),
@@ -144,7 +147,7 @@ impl Worker<'_> {
 
     /// `Content-Encoding` and `Content-Language` from the file's extensions, and `Vary` where
     /// the response could have been compressed.
-    fn push_encoding_fields(&mut self, file: &OpenFile, vary: bool) {
+    fn push_encoding_fields(&mut self, file: &Typed, vary: bool) {
         if vary {
             self.fields.push("Vary", b"Accept-Encoding");
         }
@@ -163,6 +166,7 @@ impl Worker<'_> {
         &mut self,
         req: &Request<'_>,
         file: &Arc<OpenFile>,
+        typed: &Typed,
         etag: &[u8],
         now: i64,
         blocking: Blocking,
@@ -171,7 +175,7 @@ impl Worker<'_> {
             return Err(WouldBlock);
         }
         let head = req.method() == Method::Head;
-        let settings = &self.site.output.deflate;
+        let settings = &self.host().deflate;
         let contents = file.contents.as_deref();
         let read = |buf: &mut [u8], at: u64| match contents {
             Some(c) => {
@@ -202,7 +206,7 @@ impl Worker<'_> {
         let etag = settings.etag(etag);
         let stored = Stored {
             size: 0,
-            content_type: file.content_type.as_deref().map(str::as_bytes),
+            content_type: typed.content_type.as_deref().map(str::as_bytes),
             etag: etag.as_deref().unwrap_or(b""),
             modified: file.mtime,
             modified_text: Some(&file.last_modified),
@@ -218,7 +222,7 @@ impl Worker<'_> {
         }
         self.fields.push("Vary", b"Accept-Encoding");
         self.fields.push("Content-Encoding", b"gzip");
-        if let Some(l) = &file.content_language {
+        if let Some(l) = &typed.content_language {
             self.fields.push("Content-Language", l.as_bytes());
         }
         let mut reply = Reply::new(Status::OK);

@@ -60,7 +60,8 @@ impl Worker<'_> {
         if let Some(secs) = query.refresh {
             self.fields.push("Refresh", secs.to_string().as_bytes());
         }
-        let body = self.gzip_page(req, format.content_type(), page.into_bytes());
+        let path = req.target().path().as_bytes();
+        let body = self.gzip_page(req, path, format.content_type(), page.into_bytes());
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
         r

@@ -8,17 +8,15 @@
 //! A listing is bounded: at most [`MAX_ENTRIES`] entries are read from a directory; past that
 //! the rest are left out (and the error log says so), so a huge directory costs a bounded page.
 //!
-//! The directives are taken at server level only (httpd also allows them per directory);
-//! inside a section they are refused at their line.
+//! The directives are taken wherever httpd takes them (server, `<VirtualHost>`, `<Directory>`,
+//! `<Location>`, `<Files>`) and merged as httpd merges them ([`Settings::merge`]).
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::mime::MimeTypes;
-
 mod render;
-mod settings;
+pub(crate) mod settings;
 mod text;
 
 pub use settings::Settings;
@@ -93,7 +91,6 @@ pub struct Insert {
 }
 
 /// Everything a listing is made from besides the settings.
-#[derive(Debug)]
 pub struct Request<'a> {
     /// The decoded URL-path of the directory, ending in `/`.
     pub uri: &'a [u8],
@@ -103,14 +100,25 @@ pub struct Request<'a> {
     pub dir: &'a Path,
     /// Its entries.
     pub entries: Vec<DirEntry>,
-    /// Media types, for the icons.
-    pub mime: &'a MimeTypes,
+    /// What mod_mime says of an entry (by name), for the icons: each entry typed under the
+    /// sections in force for it, as httpd's subrequest for each entry types it.
+    pub typed: &'a dyn Fn(&[u8]) -> crate::mime::Metadata,
     /// Seconds east of UTC for the dates shown.
     pub utc_offset: i64,
     /// The `HeaderName` file, if found.
     pub header: Option<Insert>,
     /// The `ReadmeName` file, if found.
     pub readme: Option<Insert>,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("uri", &self.uri)
+            .field("dir", &self.dir)
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A rendered listing.

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use super::settings::*;
 use super::text::{escape_uri, fnmatch, html, os_escape_path, strfsize, strnatcmp};
@@ -178,9 +177,7 @@ impl Settings {
                             .to_string(),
                     );
                 } else {
-                    let md = req
-                        .mime
-                        .metadata(Path::new(std::ffi::OsStr::from_bytes(&d.name)));
+                    let md = (req.typed)(&d.name);
                     let ct = md
                         .content_type
                         .as_deref()

@@ -4,22 +4,29 @@
 
 use super::text::{atoi, fnmatch, strcmp_match};
 
-pub(super) const FANCY_INDEXING: u32 = 1 << 13;
+pub(crate) const FANCY_INDEXING: u32 = 1 << 13;
 pub(super) const TABLE_INDEXING: u32 = 1 << 14;
 pub(super) const SUPPRESS_ICON: u32 = 1 << 1;
 pub(super) const SUPPRESS_LAST_MOD: u32 = 1 << 2;
-pub(super) const SUPPRESS_SIZE: u32 = 1 << 5;
+pub(crate) const SUPPRESS_SIZE: u32 = 1 << 5;
 pub(super) const SUPPRESS_DESC: u32 = 1 << 6;
 pub(super) const SUPPRESS_PREAMBLE: u32 = 1 << 7;
 pub(super) const SUPPRESS_COLSORT: u32 = 1 << 8;
 pub(super) const SUPPRESS_RULES: u32 = 1 << 9;
-pub(super) const FOLDERS_FIRST: u32 = 1 << 10;
+pub(crate) const FOLDERS_FIRST: u32 = 1 << 10;
 pub(super) const VERSION_SORT: u32 = 1 << 11;
 pub(super) const IGNORE_CLIENT: u32 = 1 << 15;
 pub(super) const IGNORE_CASE: u32 = 1 << 16;
 pub(super) const EMIT_XHTML: u32 = 1 << 17;
 pub(super) const ICONS_ARE_LINKS: u32 = 1 << 0;
 pub(super) const NO_OPTIONS: u32 = 1 << 21;
+/// No plain (non-incremental) `IndexOptions` line at this level: it inherits (httpd's
+/// `OPTION_UNSET`, kept in `opts` as httpd keeps it).
+pub(super) const OPTION_UNSET: u32 = 1 << 20;
+
+/// Most `AddIcon*`/`AddAlt*`/`AddDescription`/`IndexIgnore` entries one section may give, so
+/// that the lists a merge appends stay bounded.
+pub const MAX_ITEMS: usize = 4096;
 
 pub(super) const DEFAULT_NAME_WIDTH: usize = 23;
 pub(super) const DEFAULT_DESC_WIDTH: usize = 23;
@@ -36,6 +43,9 @@ pub(super) enum By {
 #[derive(Debug, Clone)]
 pub(super) struct Item {
     pub(super) by: By,
+    /// The entries it applies to at all: the defining section's path and `*` (httpd's
+    /// `apply_path`, from `cmd->path`), `*` at server level.
+    pub(super) apply_path: String,
     pub(super) apply_to: String,
     pub(super) data: String,
 }
@@ -66,7 +76,13 @@ pub struct Settings {
     pub(super) icons: Vec<Item>,
     pub(super) alts: Vec<Item>,
     pub(super) descs: Vec<Desc>,
-    pub(super) ignore: Vec<String>,
+    /// `IndexIgnore` patterns, each with its `apply_path` (as [`Item`]'s).
+    pub(super) ignore: Vec<(String, String)>,
+    /// The path of the section these lines are in, as httpd's `cmd->path` (`None` at server
+    /// level): what the entries they push apply to.
+    pub(super) section_path: Option<String>,
+    /// `IndexIgnoreReset On`: this level's `IndexIgnore` list does not take the inherited one.
+    pub(super) ignore_reset: bool,
     pub(super) default_icon: Option<String>,
     pub(super) header: Option<String>,
     pub(super) readme: Option<String>,
@@ -81,19 +97,21 @@ pub struct Settings {
     pub(super) ctype: Option<String>,
     pub(super) charset: Option<String>,
     pub(super) old_dates: bool,
-    pub(super) not_found: bool,
+    pub(super) not_found: Option<bool>,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            opts: 0,
+            opts: OPTION_UNSET,
             add: 0,
             remove: 0,
             icons: Vec::new(),
             alts: Vec::new(),
             descs: Vec::new(),
             ignore: Vec::new(),
+            section_path: None,
+            ignore_reset: false,
             default_icon: None,
             header: None,
             readme: None,
@@ -108,23 +126,148 @@ impl Default for Settings {
             ctype: None,
             charset: None,
             old_dates: false,
-            not_found: false,
+            not_found: None,
         }
     }
 }
 
 impl Settings {
-    /// The options in force (`IndexOptions` with its `+`/`-` adjustments applied).
-    pub(super) fn options(&self) -> u32 {
+    /// The options in force: httpd's `opts` as the request's merged configuration holds
+    /// them. `+`/`-` lines take effect through a merge; at a level used unmerged (the server's,
+    /// where no section with mod_autoindex lines applies) they do nothing, as in httpd.
+    pub(crate) fn options(&self) -> u32 {
         if self.opts & NO_OPTIONS != 0 {
             return NO_OPTIONS;
         }
-        (self.opts | self.add) & !self.remove
+        self.opts & !OPTION_UNSET
     }
 
     /// `IndexForbiddenReturn404`: 404 instead of 403 where `Options` forbids listings.
     pub fn forbidden_is_not_found(&self) -> bool {
-        self.not_found
+        self.not_found == Some(true)
+    }
+
+    /// Whether no line set anything here.
+    pub fn is_empty(&self) -> bool {
+        self.opts == OPTION_UNSET
+            && self.add == 0
+            && self.remove == 0
+            && self.icons.is_empty()
+            && self.alts.is_empty()
+            && self.descs.is_empty()
+            && self.ignore.is_empty()
+            && !self.ignore_reset
+            && self.default_icon.is_none()
+            && self.header.is_none()
+            && self.readme.is_none()
+            && self.name_adjust == Adjust::Unset
+            && self.desc_adjust == Adjust::Unset
+            && self.icon_width == 0
+            && self.icon_height == 0
+            && self.default_key.is_none()
+            && self.default_direction.is_none()
+            && self.ctype.is_none()
+            && self.charset.is_none()
+            && !self.old_dates
+            && self.not_found.is_none()
+    }
+
+    /// `add` (a section's lines) merged over these (what it inherits), as
+    /// `merge_autoindex_configs` does: single values are `add`'s when it sets them; icon,
+    /// alt and description lists put `add`'s entries first (they are searched in order, so
+    /// the deeper section's win); `IndexIgnore` accumulates unless `add` says
+    /// `IndexIgnoreReset On`; a plain `IndexOptions` line replaces the inherited options,
+    /// while `+`/`-` ones adjust them and are inherited further down.
+    pub fn merge(&self, add: &Settings) -> Settings {
+        let (base, add_) = (self, add);
+        let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+        let append = |a: &Vec<Item>, b: &Vec<Item>| a.iter().chain(b).cloned().collect();
+        let (mut opts, inc, dec);
+        if add_.opts == NO_OPTIONS {
+            (opts, inc, dec) = (NO_OPTIONS, 0, 0);
+        } else {
+            if add_.opts == OPTION_UNSET {
+                inc = (base.add | add_.add) & !add_.remove;
+                dec = base.remove | add_.remove;
+                opts = base.opts & !NO_OPTIONS;
+            } else {
+                (inc, dec) = (add_.add, add_.remove);
+                opts = add_.opts;
+            }
+            opts |= inc;
+            opts &= !dec;
+        }
+        let (name_width, name_adjust) = if add_.name_adjust == Adjust::Unset {
+            (base.name_width, base.name_adjust)
+        } else {
+            (add_.name_width, add_.name_adjust)
+        };
+        let (desc_width, desc_adjust) = if add_.desc_adjust == Adjust::Unset {
+            (base.desc_width, base.desc_adjust)
+        } else {
+            (add_.desc_width, add_.desc_adjust)
+        };
+        Settings {
+            opts,
+            add: inc,
+            remove: dec,
+            icons: append(&add_.icons, &base.icons),
+            alts: append(&add_.alts, &base.alts),
+            descs: add_.descs.iter().chain(&base.descs).cloned().collect(),
+            ignore: if add_.ignore_reset {
+                add_.ignore.clone()
+            } else {
+                add_.ignore.iter().chain(&base.ignore).cloned().collect()
+            },
+            ignore_reset: false,
+            section_path: None,
+            default_icon: pick(&add_.default_icon, &base.default_icon),
+            header: pick(&add_.header, &base.header),
+            readme: pick(&add_.readme, &base.readme),
+            name_width,
+            name_adjust,
+            desc_width,
+            desc_adjust,
+            icon_width: if add_.icon_width != 0 {
+                add_.icon_width
+            } else {
+                base.icon_width
+            },
+            icon_height: if add_.icon_height != 0 {
+                add_.icon_height
+            } else {
+                base.icon_height
+            },
+            default_key: add_.default_key.or(base.default_key),
+            default_direction: add_.default_direction.or(base.default_direction),
+            ctype: pick(&add_.ctype, &base.ctype),
+            charset: pick(&add_.charset, &base.charset),
+            old_dates: add_.old_dates || base.old_dates,
+            not_found: add_.not_found.or(base.not_found),
+        }
+    }
+
+    /// Lines read from now on are inside the section at `path` (httpd's `cmd->path`: a
+    /// `<Directory>`'s path with a trailing `/`, a `<Location>`'s URL-path, a `<Files>`
+    /// pattern). httpd matches the icons, alts and ignores they push only against entries
+    /// whose file-system path matches `path*`, so those of a `<Location>` apply to nothing.
+    pub fn within(&mut self, path: &str) {
+        self.section_path = Some(path.to_string());
+    }
+
+    fn apply_path(&self) -> String {
+        format!("{}*", self.section_path.as_deref().unwrap_or(""))
+    }
+
+    fn full(&self, more: usize) -> Result<(), String> {
+        let n = self.icons.len() + self.alts.len() + self.descs.len() + self.ignore.len();
+        if n + more > MAX_ITEMS {
+            Err(format!(
+                "more than {MAX_ITEMS} icon, alt, description and ignore entries in one section (eventmpm's bound)"
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// Apply one of mod_autoindex's directives (`name` lowercase); `None` if `name` is not one.
@@ -141,6 +284,20 @@ impl Settings {
                 _ => Err(format!("{directive} takes one argument, {what}")),
             }
         };
+        let listed = matches!(
+            name,
+            "addicon"
+                | "addiconbytype"
+                | "addiconbyencoding"
+                | "addalt"
+                | "addaltbytype"
+                | "addaltbyencoding"
+                | "adddescription"
+                | "indexignore"
+        );
+        if listed && let Err(e) = self.full(args.len()) {
+            return Some(Err(e));
+        }
         let r = match name {
             "addicon" | "addiconbytype" | "addiconbyencoding" => {
                 let by = by_of(name);
@@ -165,7 +322,7 @@ impl Settings {
                 })
                 .map(|(alt, to)| {
                     for t in to {
-                        self.alts.push(item(by, t, alt));
+                        self.alts.push(item(by, t, alt, self.apply_path()));
                     }
                 })
             }
@@ -191,14 +348,23 @@ impl Settings {
                     Err("IndexIgnore requires at least 1 argument, one or more file extensions"
                         .into())
                 } else {
-                    self.ignore.extend(args.iter().map(|a| a.to_string()));
+                    let apply_path = self.apply_path();
+                    self.ignore
+                        .extend(args.iter().map(|a| (a.to_string(), apply_path.clone())));
                     Ok(())
                 }
             }
-            "indexignorereset" => Err(
-                "IndexIgnoreReset is not supported by eventmpm (its listings settings are server-wide)"
-                    .into(),
-            ),
+            "indexignorereset" => match args {
+                [v] if v.eq_ignore_ascii_case("on") => {
+                    self.ignore_reset = true;
+                    Ok(())
+                }
+                [v] if v.eq_ignore_ascii_case("off") => {
+                    self.ignore_reset = false;
+                    Ok(())
+                }
+                _ => Err("IndexIgnoreReset must be On or Off".into()),
+            },
             "indexoptions" => self.index_options(args),
             "indexorderdefault" => self.order_default(args),
             "headername" => one("HeaderName", "a filename").map(|v| self.header = Some(v)),
@@ -206,11 +372,11 @@ impl Settings {
             "defaulticon" => one("DefaultIcon", "an icon URL").map(|v| self.default_icon = Some(v)),
             "indexforbiddenreturn404" => match args {
                 [v] if v.eq_ignore_ascii_case("on") => {
-                    self.not_found = true;
+                    self.not_found = Some(true);
                     Ok(())
                 }
                 [v] if v.eq_ignore_ascii_case("off") => {
-                    self.not_found = false;
+                    self.not_found = Some(false);
                     Ok(())
                 }
                 _ => Err("IndexForbiddenReturn404 must be On or Off".into()),
@@ -241,10 +407,10 @@ impl Settings {
             };
             let inner = &rest[..close];
             let (alt, url) = inner.split_once(',').unwrap_or((inner, ""));
-            self.alts.push(item(by, to, alt));
+            self.alts.push(item(by, to, alt, self.apply_path()));
             icon = url.to_string();
         }
-        self.icons.push(item(by, to, &icon));
+        self.icons.push(item(by, to, &icon, self.apply_path()));
         Ok(())
     }
 
@@ -428,7 +594,7 @@ fn by_of(name: &str) -> By {
 }
 
 /// mod_autoindex's `push_item`: a path that is no wildcard pattern matches as a suffix.
-fn item(by: By, to: &str, data: &str) -> Item {
+fn item(by: By, to: &str, data: &str, apply_path: String) -> Item {
     let to = match by {
         By::Path if to == "**DIRECTORY**" => "^^DIRECTORY^^".to_string(),
         By::Encoding => to.to_ascii_lowercase(),
@@ -441,6 +607,7 @@ fn item(by: By, to: &str, data: &str) -> Item {
     };
     Item {
         by,
+        apply_path,
         apply_to,
         data: data.to_string(),
     }
@@ -465,17 +632,18 @@ impl Settings {
     }
 
     /// Whether IndexIgnore hides `path` (a full file-system path).
-    pub(super) fn ignored(&self, path: &[u8]) -> bool {
+    pub(crate) fn ignored(&self, path: &[u8]) -> bool {
         let tt = match path.iter().rposition(|&b| b == b'/') {
             Some(i) => &path[i + 1..],
             None => path,
         };
-        self.ignore.iter().any(|pattern| {
+        self.ignore.iter().any(|(pattern, apply_path)| {
             let ap = match pattern.rfind('/') {
                 Some(i) => &pattern[i + 1..],
                 None => pattern.as_str(),
             };
-            strcmp_match(tt, ap.as_bytes(), false)
+            strcmp_match(path, apply_path.as_bytes(), false)
+                && strcmp_match(tt, ap.as_bytes(), false)
         })
     }
 
@@ -489,6 +657,9 @@ impl Settings {
     ) -> Option<&'s str> {
         let special = path.first() == Some(&b'^');
         for p in list {
+            if !special && !strcmp_match(path, p.apply_path.as_bytes(), false) {
+                continue;
+            }
             if p.apply_to.is_empty() {
                 return Some(&p.data);
             }
@@ -566,13 +737,105 @@ mod tests {
         assert!(set("IndexOrderDefault Up Name").is_err());
         assert!(set("AddIcon (X,/x.gif .x").is_err());
         set("IndexOptions -HTMLTable").unwrap();
-        assert_eq!(s.options() & TABLE_INDEXING, 0);
-        assert_ne!(s.options() & FANCY_INDEXING, 0);
+        // Unmerged, a `-` line changes nothing (httpd reads `opts` as it is); merged, it does.
+        assert_ne!(s.options() & TABLE_INDEXING, 0);
+        let merged = Settings::default().merge(&s);
+        assert_eq!(merged.options() & TABLE_INDEXING, 0);
+        assert_ne!(merged.options() & FANCY_INDEXING, 0);
         assert_eq!(s.content_type(), "text/html;charset=UTF-8");
         assert_eq!(
             Settings::default().content_type(),
             "text/html;charset=ISO-8859-1"
         );
         assert!(s.directive("documentroot", &["/"]).is_none());
+    }
+
+    fn lines(s: &mut Settings, text: &str) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            s.directive(&words[0].to_ascii_lowercase(), &words[1..])
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn index_options_merge_as_merge_autoindex_configs() {
+        let mut server = Settings::default();
+        lines(
+            &mut server,
+            "IndexOptions FancyIndexing HTMLTable\nIndexOptions +FoldersFirst",
+        );
+        let base = Settings::default().merge(&server);
+        assert_eq!(
+            base.options(),
+            FANCY_INDEXING | TABLE_INDEXING | FOLDERS_FIRST
+        );
+        // Incremental lines adjust what is inherited, and pass their adjustments down.
+        let mut adjust = Settings::default();
+        lines(&mut adjust, "IndexOptions -HTMLTable +SuppressSize");
+        let adjusted = base.merge(&adjust);
+        assert_eq!(
+            adjusted.options(),
+            FANCY_INDEXING | FOLDERS_FIRST | SUPPRESS_SIZE
+        );
+        let deeper = adjusted.merge(&Settings::default());
+        assert_eq!(deeper.options(), adjusted.options());
+        // A plain line replaces everything inherited, +/- included.
+        let mut plain = Settings::default();
+        lines(&mut plain, "IndexOptions SuppressDescription");
+        assert_eq!(adjusted.merge(&plain).options(), SUPPRESS_DESC);
+        // None clears, and a later + below it starts from nothing.
+        let mut none = Settings::default();
+        lines(&mut none, "IndexOptions None");
+        let cleared = adjusted.merge(&none);
+        assert_eq!(cleared.options(), NO_OPTIONS);
+        let mut plus = Settings::default();
+        lines(&mut plus, "IndexOptions +IgnoreCase");
+        assert_eq!(cleared.merge(&plus).options(), IGNORE_CASE);
+        // Widths: the section's if it sets them.
+        let mut widths = Settings::default();
+        lines(&mut widths, "IndexOptions +NameWidth=40");
+        let w = base.merge(&widths);
+        assert_eq!((w.name_width, w.name_adjust), (40, Adjust::Fixed));
+        assert_eq!(w.merge(&Settings::default()).name_width, 40);
+    }
+
+    #[test]
+    fn lists_merge_deeper_first_and_ignores_accumulate() {
+        let mut server = Settings::default();
+        lines(
+            &mut server,
+            "AddIcon /icons/text.gif .txt\nIndexIgnore *~\nHeaderName HEADER.html\nDefaultIcon /u.gif",
+        );
+        let mut dir = Settings::default();
+        dir.within("/srv/www/sub/");
+        lines(
+            &mut dir,
+            "AddIcon /icons/special.gif .txt\nIndexIgnore *.bak\nReadmeName README.txt",
+        );
+        let m = Settings::default().merge(&server).merge(&dir);
+        let find = |p: &[u8]| Settings::find(&m.icons, None, None, p, false);
+        assert_eq!(find(b"/srv/www/sub/a.txt"), Some("/icons/special.gif"));
+        // The section's entries apply beneath its path only (httpd's apply_path).
+        assert_eq!(find(b"/srv/www/a.txt"), Some("/icons/text.gif"));
+        assert!(m.ignored(b"/srv/www/sub/x~") && m.ignored(b"/srv/www/sub/x.bak"));
+        assert!(!m.ignored(b"/srv/www/x.bak"));
+        assert_eq!(m.inserts(), (Some("HEADER.html"), Some("README.txt")));
+        assert_eq!(m.default_icon.as_deref(), Some("/u.gif"));
+        // IndexIgnoreReset: the section's own list only.
+        let mut reset = Settings::default();
+        lines(&mut reset, "IndexIgnoreReset On\nIndexIgnore *.tmp");
+        let r = m.merge(&reset);
+        assert!(!r.ignored(b"/srv/www/sub/x~") && r.ignored(b"/srv/www/sub/x.tmp"));
+        // A <Location>'s icons match no file path.
+        let mut loc = Settings::default();
+        loc.within("/sub");
+        lines(&mut loc, "AddIcon /icons/loc.gif .txt");
+        let l = m.merge(&loc);
+        assert_eq!(
+            Settings::find(&l.icons, None, None, b"/srv/www/sub/a.txt", false),
+            Some("/icons/special.gif")
+        );
     }
 }
