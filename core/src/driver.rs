@@ -231,6 +231,7 @@ mod tests {
                 keep_alive_timeout: Duration::from_secs(5),
                 timeout: Duration::from_secs(60),
                 head: HeadTimeout::DEFAULT,
+                handshake: None,
             };
             Script {
                 table: ConnTable::new(slots, &settings),

@@ -321,6 +321,7 @@ mod tests {
             keep_alive_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(60),
             head: HeadTimeout::DEFAULT,
+            handshake: None,
         };
         Conns {
             table: ConnTable::new(slots, &settings),

@@ -47,6 +47,8 @@ impl Checker {
         intervals[Class::WriteCompletion as usize] = at_least_1ms(settings.timeout);
         intervals[Class::Linger as usize] = Duration::from_millis(LINGER_MS);
         intervals[Class::ShortLinger as usize] = Duration::from_millis(SHORT_LINGER_MS);
+        intervals[Class::HandshakeInitial as usize] = at_least_1ms(settings.timeout);
+        intervals[Class::HandshakeExtended as usize] = at_least_1ms(settings.timeout);
         Checker {
             slots: vec![None; capacity],
             intervals,
@@ -338,6 +340,10 @@ impl Checker {
                 Class::WriteCompletion => "write completion without progress reached Timeout",
                 Class::Linger => "lingering close reached 30 s (2 s after the stop)",
                 Class::ShortLinger => "short lingering close reached 2 s",
+                // The simulated clients speak plain HTTP: no connection is ever here.
+                Class::HandshakeInitial | Class::HandshakeExtended => {
+                    "a TLS handshake reached its stage"
+                }
             };
             return Err(format!(
                 "{:?}: {what}: waiting since {:?}, {waited:?} >= {limit:?} at {now:?} and still \

@@ -68,6 +68,7 @@ impl Scenario {
             keep_alive_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(60),
             head: HeadTimeout::DEFAULT,
+            handshake: None,
         };
         let mut s = Scenario {
             settings,
@@ -131,6 +132,7 @@ impl Scenario {
                 extended,
                 min_rate,
             },
+            handshake: None,
         };
         let keep_alive = KeepAliveSettings {
             enabled: r.percent(90),

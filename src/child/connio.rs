@@ -535,6 +535,7 @@ impl ConnIo {
             }
         }
         let mut new_bytes = 0u32;
+        let received_before = session(&mut self.tls).map_or(0, |t| t.received());
         for _ in 0..HEAD_READS {
             match self.input.scan(limits) {
                 Scan::Complete { .. } => return HeadRead::Complete,
@@ -606,9 +607,19 @@ impl ConnIo {
             },
             Scan::Partial => {
                 self.input.release_if_empty();
-                HeadRead::Partial { new_bytes }
+                match session(&mut self.tls) {
+                    Some(tls) if tls.is_handshaking() => HeadRead::Handshaking {
+                        new_bytes: (tls.received() - received_before).min(u32::MAX as u64) as u32,
+                    },
+                    _ => HeadRead::Partial { new_bytes },
+                }
             }
         }
+    }
+
+    /// Whether this connection speaks TLS (it starts with a handshake).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// After a response on a connection that stays open: is the next request already here?

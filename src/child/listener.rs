@@ -407,7 +407,12 @@ impl<'t> Listener<'t> {
             {
                 continue;
             }
-            let Some((id, action)) = self.conns.table.open(now) else {
+            let opened = if io.is_tls() {
+                self.conns.table.open_tls(now)
+            } else {
+                self.conns.table.open(now)
+            };
+            let Some((id, action)) = opened else {
                 return;
             };
             self.conns.io[id.index()] = Some(io);

@@ -596,7 +596,12 @@ fn serve_connection(
     {
         return;
     }
-    let Some((id, action)) = table.open(clock.now()) else {
+    let opened = if io.is_tls() {
+        table.open_tls(clock.now())
+    } else {
+        table.open(clock.now())
+    };
+    let Some((id, action)) = opened else {
         return;
     };
     let mut owned = Owned {

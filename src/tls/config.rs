@@ -302,11 +302,6 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
         })
         .collect();
     cfg.notes.extend(ignored);
-    if cfg.core.request_read_timeout.handshake.is_enabled() {
-        cfg.notes.push(
-            "RequestReadTimeout handshake=: eventmpm bounds the TLS handshake by the header= stage, which starts at accept; the handshake stage of its own is not applied".into(),
-        );
-    }
     let s = &cfg.tls;
     let err = |at: Option<&Located<PathBuf>>, message: String| ConfigError {
         file: at

@@ -46,6 +46,9 @@ impl Session {
     pub fn server_name(&self) -> Option<&str> {
         match *self {}
     }
+    pub fn received(&self) -> u64 {
+        match *self {}
+    }
     pub fn version(&self) -> Option<&'static str> {
         match *self {}
     }
