@@ -249,7 +249,89 @@ fn h2load_over_https(mpm: Mpm) {
     assert!(out.contains("100 succeeded, 0 failed"), "{out}");
 }
 
+/// `RequestReadTimeout handshake=2 header=20`: a client that stops halfway through its
+/// ClientHello is closed by the handshake's stage, long before the header stage would; one that
+/// completes the handshake and then sends its head slowly gets the header stage's time, counted
+/// from the end of the handshake (httpd's mod_reqtimeout).
+fn handshake_timeout_has_its_own_stage(mpm: Mpm) {
+    let (server, ca) = tls_server(
+        &mpm.tag("tls-hs-timeout"),
+        mpm,
+        "RequestReadTimeout handshake=2 header=20\n",
+    );
+    // A slow head first, so the stalled hello below is timed on an idle server.
+    let script = r#"
+import socket, ssl, sys, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=15), server_hostname="localhost")
+s.sendall(b"GET /index.html HTTP/1.1\r\n")
+time.sleep(1.5)
+s.sendall(b"Host: localhost\r\n")
+time.sleep(1.5)
+s.sendall(b"Connection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b"\r\n", 1)[0].decode())
+print(data.split(b"\r\n\r\n", 1)[1].decode(), end="")
+"#;
+    let out = python(&server, &ca, script);
+    assert_eq!(
+        out, "HTTP/1.1 200 OK\nhello over tls\n",
+        "a head sent over 3 s after a handshake is served under header=20"
+    );
+
+    let mut s = server.connect();
+    s.write_all(b"\x16\x03\x01\x02\x00\x01\x00").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    // The end of the stream (or a reset) is the close; a read timing out is not.
+    let closed = match s.read_to_end(&mut got) {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    };
+    let waited = started.elapsed();
+    assert!(closed, "still open after {waited:?}");
+    assert!(
+        got.is_empty() || got[0] == 0x15,
+        "nothing, or an alert: {got:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "not closed before handshake=2 ran out: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(15),
+        "closed by the handshake stage, before header=20: {waited:?}"
+    );
+}
+
+/// A plain HTTP port has no handshake: `handshake=1` does not apply to it, `header=20` does.
+#[test]
+fn plain_ports_ignore_the_handshake_stage() {
+    let server = common::start("tls-hs-plain", "RequestReadTimeout handshake=1 header=20\n");
+    std::fs::write(server.scratch.docroot().join("index.html"), "plain\n").unwrap();
+    let mut s = server.connect();
+    s.write_all(b"GET /index.html HTTP/1.1\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    s.write_all(b"Host: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let got = common::read_until_close(&mut s, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nplain\n"), "{text}");
+}
+
 under_both_mpms!(
+    handshake_timeout_has_its_own_stage,
     curl_with_cacert,
     python_ssl_versions_and_keep_alive,
     old_versions_refused_and_tls13_negotiated,
