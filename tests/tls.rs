@@ -577,6 +577,30 @@ fn certificate_reload_on_graceful_restart() {
     assert!(log.contains("eventmpm.conf:"), "{log}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(serial(&server).trim(), second_pem.trim());
+    // A certificate file that holds no certificate: refused the same way, and HTTPS goes on.
+    std::fs::write(dir.join("server.crt"), "not a certificate\n").unwrap();
+    common::signal(server.pid(), 10);
+    let end = Instant::now() + Duration::from_secs(15);
+    while !server
+        .error_log()
+        .contains("SSLCertificateFile: no certificate found")
+    {
+        assert!(
+            Instant::now() < end,
+            "no error logged:\n{}",
+            server.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(serial(&server).trim(), second_pem.trim());
+    let (code, out, err) = curl(
+        &server,
+        &dir.join("server.crt"),
+        &["-k", "-o", "/dev/null", "-w", "%{http_code}"],
+        &["/index.html"],
+    );
+    assert_eq!((code, out.as_str()), (Some(0), "200"), "{err}");
 }
 
 /// Bad TLS configuration is refused by `-t` with `file:line: message` and a non-zero exit.
