@@ -617,6 +617,12 @@ impl ConnIo {
         }
     }
 
+    /// Whether the TLS client named a host (SNI); `None` for a plain connection.
+    pub fn sent_sni(&self) -> Option<bool> {
+        let tls = self.tls.as_ref()?;
+        Some(tls.borrow().server_name().is_some())
+    }
+
     /// Whether this connection speaks TLS (it starts with a handshake).
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()

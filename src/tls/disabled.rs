@@ -110,6 +110,11 @@ impl Listeners {
         Listeners {}
     }
 
+    /// Never strict: no TLS.
+    pub fn strict_sni(&self) -> bool {
+        false
+    }
+
     /// Never a configuration.
     pub fn for_socket(&self, _: SocketAddr) -> Option<Server> {
         None
