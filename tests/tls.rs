@@ -433,6 +433,14 @@ print("done", flush=True)
         number(&page, "ConnsAsyncWaitIO") >= 24,
         "reading, counted async:\n{page}"
     );
+    // Apart in JSON: the twelve stalled handshakes wait for the TLS layer's input (httpd's
+    // wait-io), the twelve heads are being read.
+    let (code, json, err) = curl(&server, &ca, &[], &["/server-status?json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        json.contains("\"reading\":12,\"wait_io\":12,"),
+        "12 heads, 12 handshakes:\n{json}"
+    );
     slow.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
