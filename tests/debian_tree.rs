@@ -800,9 +800,10 @@ const SNAKEOIL_KEY: &str = "/etc/ssl/private/ssl-cert-snakeoil.key";
 /// `None` only when it is absent and cannot be made.
 fn snakeoil() -> Option<(PathBuf, PathBuf)> {
     let have = || Path::new(SNAKEOIL_CRT).exists() && Path::new(SNAKEOIL_KEY).exists();
-    if !have() {
+    let tool = "/usr/sbin/make-ssl-cert";
+    if !have() && Path::new(tool).exists() {
         let made = run_tool(
-            "/usr/sbin/make-ssl-cert",
+            tool,
             &["generate-default-snakeoil"],
             Duration::from_secs(60),
         );
