@@ -324,6 +324,23 @@ print(data.split(b"\r\n\r\n", 1)[1].decode(), end="")
         waited < Duration::from_secs(15),
         "closed by the handshake stage, before header=20: {waited:?}"
     );
+    // Logged as mod_reqtimeout logs it (info), naming the client.
+    let port = s.local_addr().unwrap().port();
+    let want = format!("[client 127.0.0.1:{port}] AH01382: Request handshake read timeout");
+    let end = Instant::now() + Duration::from_secs(5);
+    while !server.error_log().contains(&want) {
+        assert!(
+            Instant::now() < end,
+            "no {want:?} in:\n{}",
+            server.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !server.error_log().contains("Request header read timeout"),
+        "{}",
+        server.error_log()
+    );
 }
 
 /// A plain HTTP port has no handshake: `handshake=1` does not apply to it, `header=20` does.

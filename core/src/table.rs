@@ -379,9 +379,17 @@ impl<'a> ConnTable<'a> {
     /// plus one returns `Some`, since timed-out connections leave their queue or move to a later
     /// deadline.
     pub fn expire(&mut self, now: Instant) -> Option<(ConnId, Action)> {
+        self.expire_event(now).map(|(id, _, action)| (id, action))
+    }
+
+    /// As [`ConnTable::expire`], with the event that was fed: [`Event::TimedOut`] with the
+    /// class whose time was up, or [`Event::KeepAliveKilled`] (for the logs: httpd's AH01382
+    /// names the stage that timed out).
+    pub fn expire_event(&mut self, now: Instant) -> Option<(ConnId, Event, Action)> {
         if self.kill_keep_alive {
             if let Some(i) = self.timeouts.pop_front(&mut *self.slots, Class::KeepAlive) {
-                return Some((self.id(i), self.apply(i, Event::KeepAliveKilled, now)));
+                let event = Event::KeepAliveKilled;
+                return Some((self.id(i), event, self.apply(i, event, now)));
             }
             self.kill_keep_alive = false;
         }
@@ -393,7 +401,7 @@ impl<'a> ConnTable<'a> {
             trace!("timeout: {}", class.name());
             match self.apply(i, Event::TimedOut(class), now) {
                 Action::Nothing => continue,
-                action => return Some((id, action)),
+                action => return Some((id, Event::TimedOut(class), action)),
             }
         }
         None

@@ -543,13 +543,18 @@ impl<'a> Io<'a> for World<'a> {
         Ok(true)
     }
 
-    fn expired(&mut self, id: ConnId, action: Action) -> Result<(), Failure> {
+    fn expired(&mut self, id: ConnId, fed: Event, action: Action) -> Result<(), Failure> {
         let now = self.now();
         self.trace(What::Expire { conn: id, action });
         let event = self
             .checker
             .expired(id, action, now)
             .map_err(|e| self.fail(e))?;
+        if fed != event {
+            return Err(self.fail(format!(
+                "expire says it fed {fed:?} to {id:?}; the model expired it with {event:?}"
+            )));
+        }
         match event {
             Event::KeepAliveKilled => self.report.kills += 1,
             Event::TimedOut(c) => self.report.timeouts[c as usize] += 1,

@@ -11,8 +11,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
-use eventmpm_core::conn::{HeadRead, Wrote};
+use eventmpm_core::conn::{Event, HeadRead, Wrote};
 use eventmpm_core::http1::{Limits, Scan, ScanState};
+use eventmpm_core::timeouts::Class;
 
 use crate::buffers::{Buf, Pool};
 use crate::open_files::OpenFile;
@@ -615,6 +616,21 @@ impl ConnIo {
                 }
             }
         }
+    }
+
+    /// Log what the listener's expiry did to this connection as httpd logs it: mod_reqtimeout's
+    /// AH01382 for a handshake or request head that ran out of time (at info, with the client),
+    /// nothing for the other timeouts (httpd logs none for them).
+    pub fn log_expiry(&self, event: Event) {
+        let stage = match event {
+            Event::TimedOut(Class::HandshakeInitial | Class::HandshakeExtended) => "handshake",
+            Event::TimedOut(Class::HeadInitial | Class::HeadExtended) => "header",
+            _ => return,
+        };
+        log::info!(
+            "[client {}] AH01382: Request {stage} read timeout",
+            self.peer
+        );
     }
 
     /// Whether the TLS client named a host (SNI); `None` for a plain connection.

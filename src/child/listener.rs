@@ -654,6 +654,13 @@ impl<'t> Io<'t> for Conns<'t> {
         }
     }
 
+    fn expired(&mut self, id: ConnId, event: Event, _: Action) -> Result<(), Infallible> {
+        if let Some(io) = self.io.get(id.index()).and_then(Option::as_ref) {
+            io.log_expiry(event);
+        }
+        Ok(())
+    }
+
     fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Infallible> {
         let (pool, limits) = (self.shared.pool, &self.shared.limits);
         Ok(match self.io.get_mut(id.index()).and_then(Option::as_mut) {

@@ -794,8 +794,11 @@ fn wait(
     }
     let now = clock.now();
     if deadline.is_some_and(|d| d <= now) {
-        return match table.expire(now) {
-            Some((_, action)) => Waited::Expired(action),
+        return match table.expire_event(now) {
+            Some((_, event, action)) => {
+                io.log_expiry(event);
+                Waited::Expired(action)
+            }
             None => Waited::Again,
         };
     }
