@@ -368,8 +368,16 @@ impl Checker {
                 s.id, s.since
             ));
         }
-        if matches!(class, Class::HeadInitial | Class::HeadExtended) {
-            let h = self.rules.head;
+        // A head's stages, or a handshake's (from the accept: the model starts no head before
+        // the handshake ends), end by their maximum whatever the client sends.
+        let (what, stages) = match class {
+            Class::HeadInitial | Class::HeadExtended => ("head read", Some(self.rules.head)),
+            Class::HandshakeInitial | Class::HandshakeExtended => {
+                ("TLS handshake", self.rules.handshake)
+            }
+            _ => ("", None),
+        };
+        if let Some(h) = stages {
             let max = match (h.min_rate, h.extended) {
                 (0, _) => Some(h.initial),
                 (_, Some(ext)) => Some(h.initial + ext),
@@ -379,7 +387,7 @@ impl Checker {
                 && now - s.head_start >= max + slack + slack
             {
                 return Err(format!(
-                    "{:?}: head read started {:?} outlived its stages ({max:?}) at {now:?}",
+                    "{:?}: {what} started {:?} outlived its stages ({max:?}) at {now:?}",
                     s.id, s.head_start
                 ));
             }

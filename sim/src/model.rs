@@ -24,7 +24,8 @@ pub(crate) struct Shadow {
     pub class: Option<Class>,
     pub since: Instant,
     pub seq: u64,
-    /// When the current head read started (across extensions).
+    /// When the current head read (or the handshake, from the accept) started, across
+    /// extensions.
     pub head_start: Instant,
     pub head_bytes: u32,
     pub stage_bytes: u32,
