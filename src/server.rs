@@ -164,6 +164,7 @@ pub fn child_params(cfg: &ServerConfig, listeners: Vec<TcpListener>, nofile: u64
             keep_alive_timeout: core.keep_alive_timeout,
             timeout: core.timeout,
             head,
+            handshake: core.handshake_timeout(),
         },
         max_connections: core.max_connections_per_child,
         stack_size: core.thread_stack_size.min(usize::MAX as u64) as usize,

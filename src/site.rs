@@ -285,6 +285,11 @@ impl Site {
     pub fn choose(&self, local: std::net::SocketAddr, host: Option<&str>) -> usize {
         self.table.choose(local, host).min(self.hosts.len() - 1)
     }
+
+    /// Whether requests that came to `local` choose among name-based virtual hosts.
+    pub fn name_based(&self, local: std::net::SocketAddr) -> bool {
+        self.table.name_based(local)
+    }
 }
 
 /// Open a `CustomLog` file for appending.

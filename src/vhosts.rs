@@ -164,20 +164,9 @@ impl HostTable {
     /// The host (0 = main server) that answers a request that came to `local` naming `host`
     /// (the `Host` field, or the authority of an absolute-form target).
     pub fn choose(&self, local: SocketAddr, host: Option<&str>) -> usize {
-        let ip = match local.ip() {
-            IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map(IpAddr::V4)
-                .unwrap_or(IpAddr::V6(v6)),
-            v4 => v4,
-        };
         let port = local.port();
-        let chain = match self.find_exact(ip, port) {
-            Some(i) => &self.exact[i],
-            None => match self.find_wildcard(port) {
-                Some(i) => &self.wildcard[i],
-                None => return 0,
-            },
+        let Some(chain) = self.chain(local) else {
+            return 0;
         };
         let default = chain.members[0].host;
         // One host on the address: IP-based, the name is not looked at.
@@ -202,6 +191,29 @@ impl HostTable {
             last = m.host;
         }
         by_address.unwrap_or(default)
+    }
+
+    /// Whether requests that came to `local` choose among name-based virtual hosts: two or
+    /// more on its address (httpd's `conn->vhost_lookup_data`).
+    pub fn name_based(&self, local: SocketAddr) -> bool {
+        self.chain(local).is_some_and(|c| c.members.len() >= 2)
+    }
+
+    /// httpd's `ap_update_vhost_given_ip`: the chain of hosts for `local`'s address, exact
+    /// first, then the wildcard for its port; `None` for the main server alone.
+    fn chain(&self, local: SocketAddr) -> Option<&Chain> {
+        let ip = match local.ip() {
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        let port = local.port();
+        match self.find_exact(ip, port) {
+            Some(i) => Some(&self.exact[i]),
+            None => self.find_wildcard(port).map(|i| &self.wildcard[i]),
+        }
     }
 
     /// The ServerName a host answers as (for the status page's VHost column and `%v`).

@@ -383,8 +383,9 @@ fn content(base: &Path) -> PathBuf {
     www
 }
 
-/// A copy of /etc/apache2 for one server, changed as an admin would.
-fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
+/// A copy of /etc/apache2 for one server, changed as an admin would; `ssl_port` is what
+/// ports.conf's `Listen 443` (read once ssl is enabled) becomes.
+fn tree(base: &Path, side: &str, www: &Path, port: u16, ssl_port: u16) -> PathBuf {
     let tree = base.join(format!("apache2-{side}"));
     let run = base.join(format!("run-{side}"));
     std::fs::create_dir_all(&run).unwrap();
@@ -404,7 +405,7 @@ fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
     edit(
         &tree.join("ports.conf"),
         "Listen 443\n",
-        &format!("Listen 127.0.0.1:{}\n", free_port()),
+        &format!("Listen 127.0.0.1:{ssl_port}\n"),
     );
     let site = tree.join("sites-enabled/000-default.conf");
     edit(
@@ -664,8 +665,16 @@ fn debians_tree_served_as_httpd_serves_it() {
     chmod(&base, 0o755);
     let www = content(&base);
     let (hport, eport) = (free_port(), free_port());
-    let httpd = start(apache, tree(&base, "httpd", &www, hport), hport);
-    let ours = start(binary(), tree(&base, "eventmpm", &www, eport), eport);
+    let httpd = start(
+        apache,
+        tree(&base, "httpd", &www, hport, free_port()),
+        hport,
+    );
+    let ours = start(
+        binary(),
+        tree(&base, "eventmpm", &www, eport, free_port()),
+        eport,
+    );
 
     let list = base.join("requests.tsv");
     let mut text = String::new();
@@ -781,4 +790,212 @@ fn debians_tree_served_as_httpd_serves_it() {
         unexplained.is_empty(),
         "differences not in the allow-list: {unexplained:?}"
     );
+}
+
+/// The ssl-cert package's snakeoil pair.
+const SNAKEOIL_CRT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+const SNAKEOIL_KEY: &str = "/etc/ssl/private/ssl-cert-snakeoil.key";
+
+/// The snakeoil pair, made with `make-ssl-cert` (as ssl-cert's postinst does) if it is absent.
+/// `None` only when it is absent and cannot be made.
+fn snakeoil() -> Option<(PathBuf, PathBuf)> {
+    let have = || Path::new(SNAKEOIL_CRT).exists() && Path::new(SNAKEOIL_KEY).exists();
+    let tool = "/usr/sbin/make-ssl-cert";
+    if !have() && Path::new(tool).exists() {
+        let made = run_tool(
+            tool,
+            &["generate-default-snakeoil"],
+            Duration::from_secs(60),
+        );
+        println!("make-ssl-cert generate-default-snakeoil: {made:?}");
+    }
+    have().then(|| (PathBuf::from(SNAKEOIL_CRT), PathBuf::from(SNAKEOIL_KEY)))
+}
+
+/// Enable mod_ssl and Debian's default-ssl site in a copied tree as `a2enmod ssl` and
+/// `a2ensite default-ssl` do (links in mods-enabled and sites-enabled), with the site's port
+/// and DocumentRoot changed as in [`tree`]; nothing else of default-ssl.conf or ssl.conf is
+/// touched.
+fn enable_ssl(tree: &Path, www: &Path, ssl_port: u16) {
+    for m in ["ssl.load", "ssl.conf", "socache_shmcb.load"] {
+        let link = tree.join("mods-enabled").join(m);
+        if !link.exists() {
+            std::os::unix::fs::symlink(format!("../mods-available/{m}"), link).unwrap();
+        }
+    }
+    let site = tree.join("sites-available/default-ssl.conf");
+    edit(
+        &site,
+        "<VirtualHost *:443>",
+        &format!("<VirtualHost *:{ssl_port}>"),
+    );
+    edit(
+        &site,
+        "DocumentRoot /var/www/html",
+        &format!("DocumentRoot {}/html", www.display()),
+    );
+    std::os::unix::fs::symlink(
+        "../sites-available/default-ssl.conf",
+        tree.join("sites-enabled/default-ssl.conf"),
+    )
+    .unwrap();
+}
+
+/// `-t` on a tree as apache2ctl runs it: (exit code, stdout + stderr).
+fn config_test(bin: &str, tree: &Path) -> (Option<i32>, String) {
+    let t = tree.display();
+    let (code, out, err) = run_tool(
+        "sh",
+        &[
+            "-c",
+            &format!(". '{t}/envvars' && exec '{bin}' -d '{t}' -f '{t}/apache2.conf' -t"),
+        ],
+        T,
+    );
+    (code, format!("{out}{err}"))
+}
+
+/// The name the certificate is for (its first subjectAltName DNS entry, else its CN): the
+/// clients ask for it and resolve it to 127.0.0.1, so the certificate is verified in full.
+fn certificate_name(crt: &Path) -> String {
+    let (code, out, err) = run_tool(
+        "openssl",
+        &[
+            "x509",
+            "-noout",
+            "-subject",
+            "-ext",
+            "subjectAltName",
+            "-nameopt",
+            "multiline",
+            "-in",
+            &crt.display().to_string(),
+        ],
+        T,
+    );
+    assert_eq!(code, Some(0), "openssl x509: {err}");
+    let dns = out
+        .split([',', '\n'])
+        .find_map(|p| p.trim().strip_prefix("DNS:").map(str::to_string));
+    let cn = out.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("commonName")
+            .map(|v| v.trim().trim_start_matches('=').trim().to_string())
+    });
+    dns.or(cn)
+        .unwrap_or_else(|| panic!("no name in the certificate:\n{out}"))
+}
+
+/// Python's `ssl` + http.client: `GET /` with the certificate as the only trust anchor and
+/// `name` as the server name; prints status, the fields that matter and the body's SHA-256.
+const HTTPS_FETCH: &str = r#"
+import hashlib, http.client, socket, ssl, sys
+name, ca, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=ca)
+class Conn(http.client.HTTPSConnection):
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock = ctx.wrap_socket(sock, server_hostname=name)
+c = Conn(name, port, context=ctx, timeout=10)
+c.request("GET", "/")
+r = c.getresponse()
+body = r.read()
+print(c.sock.version(), r.status, r.reason)
+for f in ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Accept-Ranges", "Vary",
+          "Content-Encoding"):
+    print(f, r.getheader(f))
+print(len(body), hashlib.sha256(body).hexdigest())
+"#;
+
+/// Debian's `sites-available/default-ssl.conf` with the ssl-cert package's snakeoil pair, once
+/// ssl is enabled (`a2enmod ssl`, `a2ensite default-ssl`): `-t` passes, and `/` is served over
+/// HTTPS to curl `--cacert` and Python's `ssl` as httpd serves it from the same tree.
+#[test]
+fn debians_default_ssl_site_served_as_httpd_serves_it() {
+    let apache = "/usr/sbin/apache2";
+    if !Path::new(apache).exists() || !Path::new("/etc/apache2/apache2.conf").exists() {
+        println!(
+            "skipped: /usr/sbin/apache2 or /etc/apache2 is absent (ci/install installs apache2)"
+        );
+        return;
+    }
+    let Some((crt, key)) = snakeoil() else {
+        println!(
+            "skipped: {SNAKEOIL_CRT} and {SNAKEOIL_KEY} are absent and make-ssl-cert could not \
+             make them (ci/install installs ssl-cert)"
+        );
+        return;
+    };
+    assert!(
+        std::fs::File::open(&key).is_ok(),
+        "{} is not readable by this user: run the test as root, or in the ssl-cert group",
+        key.display()
+    );
+    let name = certificate_name(&crt);
+    let scratch = Scratch::new("debian-ssl");
+    let base = scratch.path().to_path_buf();
+    chmod(&base, 0o755);
+    let www = content(&base);
+    let mut sides = Vec::new();
+    for (side, bin) in [("httpd", apache), ("eventmpm", binary())] {
+        let (port, ssl_port) = (free_port(), free_port());
+        let t = tree(&base, side, &www, port, ssl_port);
+        enable_ssl(&t, &www, ssl_port);
+        let (code, out) = config_test(bin, &t);
+        assert_eq!(code, Some(0), "{bin} -t with ssl enabled:\n{out}");
+        assert!(out.contains("Syntax OK"), "{bin} -t:\n{out}");
+        sides.push((start(bin, t, port), ssl_port));
+    }
+
+    let mut answers = Vec::new();
+    for (_, ssl_port) in &sides {
+        let resolve = format!("{name}:{ssl_port}:127.0.0.1");
+        let url = format!("https://{name}:{ssl_port}/");
+        let (code, out, err) = run_tool(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "10",
+                "--resolve",
+                &resolve,
+                "--cacert",
+                &crt.display().to_string(),
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{size_download} %{ssl_verify_result}",
+                &url,
+            ],
+            T,
+        );
+        assert_eq!(code, Some(0), "curl --cacert {url}: {err}");
+        let (pcode, py, perr) = run_tool(
+            "python3",
+            &[
+                "-c",
+                HTTPS_FETCH,
+                &name,
+                &crt.display().to_string(),
+                &ssl_port.to_string(),
+            ],
+            T,
+        );
+        assert_eq!(pcode, Some(0), "python ssl on port {ssl_port}: {perr}");
+        answers.push((out, py));
+    }
+    let (theirs, mine) = (&answers[0], &answers[1]);
+    assert!(
+        theirs.0.starts_with("200 "),
+        "httpd over curl: {}",
+        theirs.0
+    );
+    assert!(
+        theirs.1.contains(" 200 OK\n"),
+        "httpd over python: {}",
+        theirs.1
+    );
+    assert_eq!(mine.0, theirs.0, "curl: eventmpm against httpd");
+    assert_eq!(mine.1, theirs.1, "python ssl: eventmpm against httpd");
+    println!("both served: curl {}\n{}", mine.0, mine.1);
 }

@@ -89,6 +89,18 @@ fn python(server: &Server, ca: &Path, script: &str) -> String {
     out
 }
 
+/// As [`python`], with one more argument (`sys.argv[3]`).
+fn python_with(server: &Server, ca: &Path, script: &str, arg: &str) -> String {
+    let port = server.port.to_string();
+    let (code, out, err) = run_tool(
+        "python3",
+        &["-c", script, &port, ca.to_str().unwrap(), arg],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "python failed:\n{out}\n{err}");
+    out
+}
+
 /// server-status?auto over HTTPS.
 fn status(server: &Server, ca: &Path) -> String {
     let (code, out, err) = curl(server, ca, &[], &["/server-status?auto"]);
@@ -249,7 +261,106 @@ fn h2load_over_https(mpm: Mpm) {
     assert!(out.contains("100 succeeded, 0 failed"), "{out}");
 }
 
+/// `RequestReadTimeout handshake=2 header=20`: a client that stops halfway through its
+/// ClientHello is closed by the handshake's stage, long before the header stage would; one that
+/// completes the handshake and then sends its head slowly gets the header stage's time, counted
+/// from the end of the handshake (httpd's mod_reqtimeout).
+fn handshake_timeout_has_its_own_stage(mpm: Mpm) {
+    let (server, ca) = tls_server(
+        &mpm.tag("tls-hs-timeout"),
+        mpm,
+        "RequestReadTimeout handshake=2 header=20\n",
+    );
+    // A slow head first, so the stalled hello below is timed on an idle server.
+    let script = r#"
+import socket, ssl, sys, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=15), server_hostname="localhost")
+s.sendall(b"GET /index.html HTTP/1.1\r\n")
+time.sleep(1.5)
+s.sendall(b"Host: localhost\r\n")
+time.sleep(1.5)
+s.sendall(b"Connection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b"\r\n", 1)[0].decode())
+print(data.split(b"\r\n\r\n", 1)[1].decode(), end="")
+"#;
+    let out = python(&server, &ca, script);
+    assert_eq!(
+        out, "HTTP/1.1 200 OK\nhello over tls\n",
+        "a head sent over 3 s after a handshake is served under header=20"
+    );
+
+    let mut s = server.connect();
+    s.write_all(b"\x16\x03\x01\x02\x00\x01\x00").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    // The end of the stream (or a reset) is the close; a read timing out is not.
+    let closed = match s.read_to_end(&mut got) {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    };
+    let waited = started.elapsed();
+    assert!(closed, "still open after {waited:?}");
+    assert!(
+        got.is_empty() || got[0] == 0x15,
+        "nothing, or an alert: {got:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "not closed before handshake=2 ran out: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(15),
+        "closed by the handshake stage, before header=20: {waited:?}"
+    );
+    // Logged as mod_reqtimeout logs it (info), naming the client.
+    let port = s.local_addr().unwrap().port();
+    let want = format!("[client 127.0.0.1:{port}] AH01382: Request handshake read timeout");
+    let end = Instant::now() + Duration::from_secs(5);
+    while !server.error_log().contains(&want) {
+        assert!(
+            Instant::now() < end,
+            "no {want:?} in:\n{}",
+            server.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !server.error_log().contains("Request header read timeout"),
+        "{}",
+        server.error_log()
+    );
+}
+
+/// A plain HTTP port has no handshake: `handshake=1` does not apply to it, `header=20` does.
+#[test]
+fn plain_ports_ignore_the_handshake_stage() {
+    let server = common::start("tls-hs-plain", "RequestReadTimeout handshake=1 header=20\n");
+    std::fs::write(server.scratch.docroot().join("index.html"), "plain\n").unwrap();
+    let mut s = server.connect();
+    s.write_all(b"GET /index.html HTTP/1.1\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    s.write_all(b"Host: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let got = common::read_until_close(&mut s, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nplain\n"), "{text}");
+}
+
 under_both_mpms!(
+    handshake_timeout_has_its_own_stage,
     curl_with_cacert,
     python_ssl_versions_and_keep_alive,
     old_versions_refused_and_tls13_negotiated,
@@ -339,6 +450,14 @@ print("done", flush=True)
         number(&page, "ConnsAsyncWaitIO") >= 24,
         "reading, counted async:\n{page}"
     );
+    // Apart in JSON: the twelve stalled handshakes wait for the TLS layer's input (httpd's
+    // wait-io), the twelve heads are being read.
+    let (code, json, err) = curl(&server, &ca, &[], &["/server-status?json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        json.contains("\"reading\":12,\"wait_io\":12,"),
+        "12 heads, 12 handshakes:\n{json}"
+    );
     slow.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
@@ -426,15 +545,78 @@ print(len(body), hashlib.sha256(body).hexdigest(), flush=True)
     assert_eq!(rest, format!("{} {}", big.len(), digest));
 }
 
-/// With SSLStrictSNIVHostCheck On a client that names no host is refused; naming one, served,
-/// with the certificate for it.
+/// Two requests on one connection with Python's `ssl`, naming `sni` (or no host: `-`); prints
+/// each response's status line and body.
+const TWO_REQUESTS: &str = r#"
+import socket, ssl, sys
+port, sni = int(sys.argv[1]), sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                    server_hostname=None if sni == "-" else sni)
+f = s.makefile("rb")
+for i in range(2):
+    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    status = f.readline().decode().rstrip()
+    length = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    print(status)
+    print(f.read(length).decode(), end="")
+"#;
+
+/// With SSLStrictSNIVHostCheck On, a client that names no host (SNI) completes its handshake
+/// with the default certificate, and each of its requests to name-based virtual hosts gets
+/// mod_ssl's 403 with its reason (httpd's page, byte for byte); naming a host, it is served.
+/// Without name-based hosts on the address (the main server alone) there is nothing to choose
+/// and httpd does not check: served.
 #[test]
 fn strict_sni() {
-    let (server, _ca) = tls_server("tls-sni", Mpm::Event, "SSLStrictSNIVHostCheck On\n");
+    let scratch = Scratch::new("tls-sni");
+    let (crt, key) = make_cert(scratch.path(), "server", "localhost", "rsa:2048");
+    scratch.file("index.html", b"hello over tls\n");
+    let tls = format!(
+        "SSLEngine on\nSSLCertificateFile \"{}\"\nSSLCertificateKeyFile \"{}\"\n",
+        crt.display(),
+        key.display()
+    );
+    let hosts = format!(
+        "{tls}SSLStrictSNIVHostCheck On\n\
+         <VirtualHost *>\nServerName localhost\n{tls}</VirtualHost>\n\
+         <VirtualHost *>\nServerName other.test\n{tls}</VirtualHost>\n"
+    );
+    let server = start_with(scratch, &hosts, &[]);
+    let page = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \
+                \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n\
+                <title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n\
+                <p>You don't have permission to access this resource.Reason: The client \
+                software did not provide a hostname using Server Name Indication (SNI), which \
+                is required to access this server.<br />\n</p>\n</body></html>\n";
+    let out = python_with(&server, &crt, TWO_REQUESTS, "-");
+    assert_eq!(out, format!("HTTP/1.1 403 Forbidden\n{page}").repeat(2));
+    let out = python_with(&server, &crt, TWO_REQUESTS, "localhost");
+    assert_eq!(out, "HTTP/1.1 200 OK\nhello over tls\n".repeat(2));
+    assert!(
+        server
+            .error_log()
+            .contains("AH02033: No hostname was provided via SNI for a name based virtual host"),
+        "{}",
+        server.error_log()
+    );
     let out = s_client(&server, &["-noservername"]);
-    assert!(out.contains("alert"), "refused without SNI:\n{out}");
-    let out = s_client(&server, &["-servername", "localhost"]);
-    assert!(out.contains("subject=CN = localhost"), "{out}");
+    assert!(
+        out.contains("subject=CN = localhost"),
+        "the handshake completes:\n{out}"
+    );
+
+    let (alone, ca) = tls_server("tls-sni-alone", Mpm::Event, "SSLStrictSNIVHostCheck On\n");
+    let out = python_with(&alone, &ca, TWO_REQUESTS, "-");
+    assert_eq!(out, "HTTP/1.1 200 OK\nhello over tls\n".repeat(2));
 }
 
 /// A graceful restart loads the new certificate; a restart whose certificate is bad is
@@ -495,6 +677,30 @@ fn certificate_reload_on_graceful_restart() {
     assert!(log.contains("eventmpm.conf:"), "{log}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(serial(&server).trim(), second_pem.trim());
+    // A certificate file that holds no certificate: refused the same way, and HTTPS goes on.
+    std::fs::write(dir.join("server.crt"), "not a certificate\n").unwrap();
+    common::signal(server.pid(), 10);
+    let end = Instant::now() + Duration::from_secs(15);
+    while !server
+        .error_log()
+        .contains("SSLCertificateFile: no certificate found")
+    {
+        assert!(
+            Instant::now() < end,
+            "no error logged:\n{}",
+            server.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(serial(&server).trim(), second_pem.trim());
+    let (code, out, err) = curl(
+        &server,
+        &dir.join("server.crt"),
+        &["-k", "-o", "/dev/null", "-w", "%{http_code}"],
+        &["/index.html"],
+    );
+    assert_eq!((code, out.as_str()), (Some(0), "200"), "{err}");
 }
 
 /// Bad TLS configuration is refused by `-t` with `file:line: message` and a non-zero exit.

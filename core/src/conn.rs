@@ -1,8 +1,15 @@
 //! One connection's life, as a pure state machine.
 //!
 //! ```text
-//!            accept
-//!              │
+//!   accept (TLS)
+//!        │
+//!        ▼         handshake done
+//!    Handshake ─────────────────┐
+//!  (listener reads;             │
+//!   HandshakeInitial /          │
+//!   HandshakeExtended queue)    │
+//!                               │   accept (plain)
+//!              ┌────────────────┘   │
 //!              ▼           head complete          response written,
 //!  ┌──────► ReadHead ───────────────────► Worker ───── keep-alive ─────► KeepAlive
 //!  │  (listener reads;                    │   │                          │
@@ -35,6 +42,13 @@
 //! MinRate bytes; the stage form enforces the same two promises (a stalled or trickling client is
 //! cut off at the initial timeout, a steadily sending one gets up to the maximum) with O(1)
 //! bookkeeping.
+//!
+//! `RequestReadTimeout handshake=` is staged the same way over the bytes of TLS records the
+//! client sends during the handshake. The header stage's clock starts when the handshake ends,
+//! as mod_reqtimeout's does (its header stage begins with the first request's read). With the
+//! handshake stage off — httpd's default — `Timeout` bounds each wait for the client's next
+//! handshake bytes, as the socket timeout does in httpd, where mod_ssl's handshake read blocks
+//! under it. A plain HTTP connection has no handshake stage whatever `handshake=` says.
 
 use crate::time::Duration;
 use crate::timeouts::Class;
@@ -42,6 +56,8 @@ use crate::timeouts::Class;
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Phase {
+    /// The listener is carrying out a TLS handshake; no request byte has been decrypted yet.
+    Handshake,
     /// The listener is receiving a request head (`CONN_STATE_READ_REQUEST_LINE`).
     ReadHead,
     /// A worker owns the connection: running a handler, possibly several pipelined requests.
@@ -75,6 +91,13 @@ pub enum HeadRead {
     },
     /// The client closed or reset the connection.
     Closed,
+    /// The TLS handshake is not finished; `new_bytes` of the client's handshake records arrived
+    /// in this read. Any other answer from a connection in [`Phase::Handshake`] means the
+    /// handshake is over (done, or failed as that answer says).
+    Handshaking {
+        /// Raw (encrypted) bytes received by this read.
+        new_bytes: u32,
+    },
 }
 
 /// What the last attempt to write pending output achieved.
@@ -141,6 +164,8 @@ pub const MAX_REQUESTS_PER_DISPATCH: u32 = 32;
 pub enum Event {
     /// The connection was just accepted.
     Opened,
+    /// The connection was just accepted on a TLS port: it starts with the handshake.
+    OpenedTls,
     /// The socket is ready for what the connection waits for (its oneshot registration fired).
     Ready,
     /// The result of an [`Action::ReadHead`].
@@ -255,6 +280,9 @@ impl HeadTimeout {
 pub struct Context {
     /// Request-head timeouts.
     pub head: HeadTimeout,
+    /// `RequestReadTimeout handshake=…`, or `None` when that stage is off: `Timeout` (the
+    /// [`Class::HandshakeInitial`] interval then) bounds each wait for handshake bytes.
+    pub handshake: Option<HeadTimeout>,
     /// The child is stopping gracefully: nothing new is started.
     pub stopping: bool,
 }
@@ -305,11 +333,23 @@ impl Conn {
                 self.begin_head(0);
                 Step::new(A::ReadHead, Q::Enqueue(Class::HeadInitial))
             }
+            (P::ReadHead, Event::OpenedTls) => {
+                self.phase = P::Handshake;
+                self.begin_head(0);
+                Step::new(A::ReadHead, Q::Enqueue(Class::HandshakeInitial))
+            }
             (P::ReadHead, Event::Ready) => Step::new(A::ReadHead, Q::Keep),
             (P::ReadHead, Event::HeadRead(r)) => self.head_read(r),
             (P::ReadHead, Event::TimedOut(c @ (Class::HeadInitial | Class::HeadExtended))) => {
                 self.head_timed_out(c, ctx)
             }
+
+            (P::Handshake, Event::Ready) => Step::new(A::ReadHead, Q::Keep),
+            (P::Handshake, Event::HeadRead(r)) => self.handshake_read(r, ctx),
+            (
+                P::Handshake,
+                Event::TimedOut(c @ (Class::HandshakeInitial | Class::HandshakeExtended)),
+            ) => self.handshake_timed_out(c, ctx),
 
             (P::KeepAlive, Event::Ready) => {
                 // The KeepAliveTimeout wait is over; the request-read timeout starts now.
@@ -372,6 +412,9 @@ impl Conn {
                 // stage's clock (that is what makes a trickling client time out).
                 Step::new(Action::WaitReadable, QueueOp::Keep)
             }
+            // No handshake runs after the first (rustls renegotiates nothing): nothing came that
+            // the head could use.
+            HeadRead::Handshaking { .. } => Step::new(Action::WaitReadable, QueueOp::Keep),
             HeadRead::Complete => {
                 self.phase = Phase::Worker;
                 Step::new(
@@ -391,19 +434,61 @@ impl Conn {
         }
     }
 
-    fn head_timed_out(&mut self, stage: Class, ctx: &Context) -> Step {
-        let t = ctx.head;
-        let stage_len = match stage {
-            Class::HeadInitial => t.initial,
-            _ => t.extended.unwrap_or(t.initial),
+    fn handshake_read(&mut self, r: HeadRead, ctx: &Context) -> Step {
+        if let HeadRead::Handshaking { new_bytes } = r {
+            self.stage_bytes = self.stage_bytes.saturating_add(new_bytes);
+            // Without a handshake stage, Timeout is a wait between reads, as a socket timeout
+            // is: bytes restart its clock. A stage's clock runs on, as the header stage's does.
+            let queue = if ctx.handshake.is_none() && new_bytes > 0 {
+                QueueOp::Enqueue(Class::HandshakeInitial)
+            } else {
+                QueueOp::Keep
+            };
+            return Step::new(Action::WaitReadable, queue);
+        }
+        // The handshake is over; the same read may have brought (part of) the first head. The
+        // header stage starts now, with its own clock.
+        self.phase = Phase::ReadHead;
+        self.begin_head(0);
+        let mut step = self.head_read(r);
+        if step.queue == QueueOp::Keep {
+            step.queue = QueueOp::Enqueue(Class::HeadInitial);
+        }
+        step
+    }
+
+    fn handshake_timed_out(&mut self, stage: Class, ctx: &Context) -> Step {
+        if let Some(t) = ctx.handshake
+            && self.may_extend(&t, stage == Class::HandshakeInitial, ctx)
+        {
+            return Step::new(Action::Nothing, QueueOp::Enqueue(Class::HandshakeExtended));
+        }
+        // mod_reqtimeout's short linger: no request was read, so there is no one to answer.
+        debug!("TLS handshake timed out");
+        self.linger(Class::ShortLinger, Action::Linger)
+    }
+
+    /// Whether a stage that just ended earns the client an extended stage: only with a MinRate,
+    /// only if this stage met it, and only into an extended stage that exists (with a maximum
+    /// there is exactly one extension; without one, extensions repeat). Starts the extended
+    /// stage's byte count when it does.
+    fn may_extend(&mut self, t: &HeadTimeout, initial: bool, ctx: &Context) -> bool {
+        let stage_len = if initial {
+            t.initial
+        } else {
+            t.extended.unwrap_or(t.initial)
         };
-        // May the client continue? Only with a MinRate, only if this stage met it, and only
-        // into an extended stage that exists: with a maximum there is exactly one extension;
-        // without one, extensions repeat.
-        let may_extend = t.rate_met(self.stage_bytes, stage_len)
-            && (stage == Class::HeadInitial || t.extended.is_none());
-        if may_extend && !ctx.stopping {
+        let extend = t.rate_met(self.stage_bytes, stage_len)
+            && (initial || t.extended.is_none())
+            && !ctx.stopping;
+        if extend {
             self.stage_bytes = 0;
+        }
+        extend
+    }
+
+    fn head_timed_out(&mut self, stage: Class, ctx: &Context) -> Step {
+        if self.may_extend(&ctx.head, stage == Class::HeadInitial, ctx) {
             return Step::new(Action::Nothing, QueueOp::Enqueue(Class::HeadExtended));
         }
         if self.head_bytes == 0 {
@@ -557,6 +642,7 @@ mod tests {
 
     const CTX: Context = Context {
         head: HeadTimeout::DEFAULT,
+        handshake: None,
         stopping: false,
     };
 
@@ -730,6 +816,7 @@ mod tests {
                 extended: None,
                 min_rate: 100,
             },
+            handshake: None,
             stopping: false,
         };
         let mut c = Conn::NEW;
@@ -765,6 +852,74 @@ mod tests {
                 Action::Reject { status: 408 },
                 QueueOp::Enqueue(Class::ShortLinger)
             )
+        );
+    }
+
+    #[test]
+    fn a_handshake_ends_in_the_header_stage_or_as_its_last_read_says() {
+        // Handshake bytes keep the connection in the handshake; the stage's clock runs on
+        // unless the stage is off (then Timeout is restarted by bytes, as a socket timeout).
+        let staged = Context {
+            handshake: Some(HeadTimeout {
+                initial: Duration::from_secs(2),
+                extended: None,
+                min_rate: 0,
+            }),
+            ..CTX
+        };
+        for (ctx, requeue) in [
+            (staged, QueueOp::Keep),
+            (CTX, QueueOp::Enqueue(Class::HandshakeInitial)),
+        ] {
+            let mut c = Conn::NEW;
+            assert_eq!(
+                c.step(Event::OpenedTls, &ctx),
+                s(Action::ReadHead, QueueOp::Enqueue(Class::HandshakeInitial))
+            );
+            assert_eq!(c.phase(), Phase::Handshake);
+            assert_eq!(
+                c.step(Event::Ready, &ctx),
+                s(Action::ReadHead, QueueOp::Keep)
+            );
+            let hs = Event::HeadRead(HeadRead::Handshaking { new_bytes: 517 });
+            assert_eq!(c.step(hs, &ctx), s(Action::WaitReadable, requeue));
+            // A header-stage timeout cannot reach a handshaking connection.
+            assert_eq!(
+                c.step(Event::TimedOut(Class::HeadInitial), &ctx),
+                s(Action::Nothing, QueueOp::Keep)
+            );
+            let head = Event::HeadRead(HeadRead::Partial { new_bytes: 3 });
+            assert_eq!(
+                c.step(head, &ctx),
+                s(Action::WaitReadable, QueueOp::Enqueue(Class::HeadInitial))
+            );
+            assert_eq!((c.phase(), c.head_bytes()), (Phase::ReadHead, 3));
+        }
+        let ends = [
+            (HeadRead::Closed, s(Action::Close, QueueOp::Dequeue)),
+            (
+                HeadRead::Invalid { status: 400 },
+                s(
+                    Action::Reject { status: 400 },
+                    QueueOp::Enqueue(Class::Linger),
+                ),
+            ),
+            (
+                HeadRead::Complete,
+                s(Action::Dispatch { served: 0 }, QueueOp::Dequeue),
+            ),
+        ];
+        for (read, want) in ends {
+            let mut c = Conn::NEW;
+            step(&mut c, Event::OpenedTls);
+            assert_eq!(step(&mut c, Event::HeadRead(read)), want);
+        }
+        // A timed-out handshake has no one to answer: a short linger.
+        let mut c = Conn::NEW;
+        step(&mut c, Event::OpenedTls);
+        assert_eq!(
+            step(&mut c, Event::TimedOut(Class::HandshakeInitial)),
+            s(Action::Linger, QueueOp::Enqueue(Class::ShortLinger))
         );
     }
 

@@ -82,9 +82,10 @@ pub trait Io<'t> {
         Ok(())
     }
 
-    /// The listener's expiry handed `action` to `id` (its timeout expired, or idle keep-alive
-    /// connections are being closed); called before the action is driven (tracing, checking).
-    fn expired(&mut self, _id: ConnId, _action: Action) -> Result<(), Self::Error> {
+    /// The listener's expiry fed `event` to `id` ([`Event::TimedOut`] with the class whose time
+    /// was up, or [`Event::KeepAliveKilled`]) and got `action`; called before the action is
+    /// driven (logging, tracing, checking).
+    fn expired(&mut self, _id: ConnId, _event: Event, _action: Action) -> Result<(), Self::Error> {
         Ok(())
     }
 
@@ -231,6 +232,7 @@ mod tests {
                 keep_alive_timeout: Duration::from_secs(5),
                 timeout: Duration::from_secs(60),
                 head: HeadTimeout::DEFAULT,
+                handshake: None,
             };
             Script {
                 table: ConnTable::new(slots, &settings),

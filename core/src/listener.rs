@@ -243,11 +243,11 @@ pub fn expire<'t, I: Io<'t>>(io: &mut I, now: Instant) -> Result<u32, I::Error> 
     let bound = io.table().capacity() + 1;
     let mut n = 0;
     for _ in 0..bound {
-        let Some((id, action)) = io.table().expire(now) else {
+        let Some((id, event, action)) = io.table().expire_event(now) else {
             break;
         };
         n += 1;
-        io.expired(id, action)?;
+        io.expired(id, event, action)?;
         let mut settled = driver::drive(io, id, action, now)?;
         // An expiry never dispatches, so `Again` cannot follow; bounded all the same.
         for _ in 0..crate::conn::MAX_REQUESTS_PER_DISPATCH {
@@ -283,7 +283,7 @@ mod tests {
         fn table(&mut self) -> &mut ConnTable<'t> {
             &mut self.table
         }
-        fn expired(&mut self, id: ConnId, action: Action) -> Result<(), Infallible> {
+        fn expired(&mut self, id: ConnId, _: Event, action: Action) -> Result<(), Infallible> {
             self.expired.push((id, action));
             Ok(())
         }
@@ -321,6 +321,7 @@ mod tests {
             keep_alive_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(60),
             head: HeadTimeout::DEFAULT,
+            handshake: None,
         };
         Conns {
             table: ConnTable::new(slots, &settings),

@@ -103,6 +103,9 @@ const GENERATION_MASK: u64 = (TOKEN_LIMIT >> INDEX_BITS) - 1;
 pub struct Counts {
     /// Open connections (httpd's `connection_count`, `ConnsTotal`).
     pub connections: u32,
+    /// In a TLS handshake, without a worker: waiting for the TLS layer's input, which is what
+    /// httpd's `ConnsAsyncWaitIO` counts (published as `wait_io`).
+    pub handshaking: u32,
     /// Receiving a request head, without a worker (ours).
     pub reading: u32,
     /// Owned by a worker.
@@ -118,6 +121,7 @@ pub struct Counts {
 impl Counts {
     fn bucket(&mut self, phase: Phase) -> Option<&mut u32> {
         match phase {
+            Phase::Handshake => Some(&mut self.handshaking),
             Phase::ReadHead => Some(&mut self.reading),
             Phase::Worker => Some(&mut self.in_worker),
             Phase::WriteCompletion => Some(&mut self.write_completion),
@@ -136,8 +140,8 @@ impl Counts {
         }
     }
 
-    /// The counts as a child's scoreboard record publishes them (nothing here is suspended or
-    /// waits for other I/O).
+    /// The counts as a child's scoreboard record publishes them (nothing here is suspended; a
+    /// TLS handshake is what waits for other I/O).
     pub const fn published(&self) -> crate::scoreboard::AsyncCounts {
         crate::scoreboard::AsyncCounts {
             connections: self.connections,
@@ -146,7 +150,7 @@ impl Counts {
             keep_alive: self.keep_alive,
             lingering_close: self.lingering,
             suspended: 0,
-            wait_io: 0,
+            wait_io: self.handshaking,
         }
     }
 }
@@ -160,6 +164,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// `RequestReadTimeout header=…`.
     pub head: HeadTimeout,
+    /// `RequestReadTimeout handshake=…`, or `None` when that stage is off (httpd's default): the
+    /// TLS handshake's reads are then bounded by [`Settings::timeout`] each.
+    pub handshake: Option<HeadTimeout>,
 }
 
 /// Lingering close bounds (httpd's `MAX_SECS_TO_LINGER` and `SECONDS_TO_LINGER`).
@@ -199,11 +206,13 @@ impl<'a> ConnTable<'a> {
                 d
             }
         };
-        let head = HeadTimeout {
-            initial: at_least_1ms(settings.head.initial),
-            extended: settings.head.extended.map(at_least_1ms),
-            min_rate: settings.head.min_rate,
+        let clamp = |t: HeadTimeout| HeadTimeout {
+            initial: at_least_1ms(t.initial),
+            extended: t.extended.map(at_least_1ms),
+            min_rate: t.min_rate,
         };
+        let head = clamp(settings.head);
+        let handshake = settings.handshake.map(clamp);
         let mut intervals = [Duration::ZERO; CLASSES];
         intervals[Class::KeepAlive as usize] = at_least_1ms(settings.keep_alive_timeout);
         intervals[Class::HeadInitial as usize] = head.initial;
@@ -211,6 +220,15 @@ impl<'a> ConnTable<'a> {
         intervals[Class::WriteCompletion as usize] = at_least_1ms(settings.timeout);
         intervals[Class::Linger as usize] = LINGER;
         intervals[Class::ShortLinger as usize] = SHORT_LINGER;
+        let (first, then) = match handshake {
+            Some(h) => (h.initial, h.extended.unwrap_or(h.initial)),
+            None => {
+                let t = at_least_1ms(settings.timeout);
+                (t, t)
+            }
+        };
+        intervals[Class::HandshakeInitial as usize] = first;
+        intervals[Class::HandshakeExtended as usize] = then;
         ConnTable {
             free: if len > 0 { 0 } else { NIL },
             slots,
@@ -218,6 +236,7 @@ impl<'a> ConnTable<'a> {
             counts: Counts::default(),
             ctx: Context {
                 head,
+                handshake,
                 stopping: false,
             },
             kill_keep_alive: false,
@@ -254,6 +273,16 @@ impl<'a> ConnTable<'a> {
     /// Take a just-accepted connection. `None` if the table is full (the caller closes the
     /// socket; admission should have stopped accepting before this happens).
     pub fn open(&mut self, now: Instant) -> Option<(ConnId, Action)> {
+        self.open_as(Event::Opened, now)
+    }
+
+    /// Take a just-accepted connection on a TLS port: it starts in [`Phase::Handshake`], under
+    /// the handshake's timeout rather than the request head's. `None` if the table is full.
+    pub fn open_tls(&mut self, now: Instant) -> Option<(ConnId, Action)> {
+        self.open_as(Event::OpenedTls, now)
+    }
+
+    fn open_as(&mut self, opened: Event, now: Instant) -> Option<(ConnId, Action)> {
         let i = self.free;
         let slot = self.slots.get_mut(i as usize)?;
         self.free = slot.next_free;
@@ -266,7 +295,7 @@ impl<'a> ConnTable<'a> {
         };
         self.counts.connections += 1;
         self.counts.reading += 1;
-        let action = self.apply(i, Event::Opened, now);
+        let action = self.apply(i, opened, now);
         Some((id, action))
     }
 
@@ -350,9 +379,17 @@ impl<'a> ConnTable<'a> {
     /// plus one returns `Some`, since timed-out connections leave their queue or move to a later
     /// deadline.
     pub fn expire(&mut self, now: Instant) -> Option<(ConnId, Action)> {
+        self.expire_event(now).map(|(id, _, action)| (id, action))
+    }
+
+    /// As [`ConnTable::expire`], with the event that was fed: [`Event::TimedOut`] with the
+    /// class whose time was up, or [`Event::KeepAliveKilled`] (for the logs: httpd's AH01382
+    /// names the stage that timed out).
+    pub fn expire_event(&mut self, now: Instant) -> Option<(ConnId, Event, Action)> {
         if self.kill_keep_alive {
             if let Some(i) = self.timeouts.pop_front(&mut *self.slots, Class::KeepAlive) {
-                return Some((self.id(i), self.apply(i, Event::KeepAliveKilled, now)));
+                let event = Event::KeepAliveKilled;
+                return Some((self.id(i), event, self.apply(i, event, now)));
             }
             self.kill_keep_alive = false;
         }
@@ -364,7 +401,7 @@ impl<'a> ConnTable<'a> {
             trace!("timeout: {}", class.name());
             match self.apply(i, Event::TimedOut(class), now) {
                 Action::Nothing => continue,
-                action => return Some((id, action)),
+                action => return Some((id, Event::TimedOut(class), action)),
             }
         }
         None
@@ -408,6 +445,9 @@ impl<'a> ConnTable<'a> {
                 (
                     Phase::ReadHead,
                     Some(Class::HeadInitial | Class::HeadExtended)
+                ) | (
+                    Phase::Handshake,
+                    Some(Class::HandshakeInitial | Class::HandshakeExtended)
                 ) | (Phase::Worker, None)
                     | (Phase::WriteCompletion, Some(Class::WriteCompletion))
                     | (Phase::KeepAlive, Some(Class::KeepAlive))
@@ -455,6 +495,19 @@ mod tests {
             keep_alive_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(60),
             head: HeadTimeout::DEFAULT,
+            handshake: None,
+        }
+    }
+
+    /// `RequestReadTimeout handshake=2-4,MinRate=100 header=20-40,MinRate=500`.
+    fn with_handshake() -> Settings {
+        Settings {
+            handshake: Some(HeadTimeout {
+                initial: Duration::from_secs(2),
+                extended: Some(Duration::from_secs(2)),
+                min_rate: 100,
+            }),
+            ..settings()
         }
     }
 
@@ -664,6 +717,7 @@ mod tests {
             prop_oneof![
                 Just(Event::Ready),
                 (0u32..20_000).prop_map(|n| Event::HeadRead(HeadRead::Partial { new_bytes: n })),
+                (0u32..2_000).prop_map(|n| Event::HeadRead(HeadRead::Handshaking { new_bytes: n })),
                 Just(Event::HeadRead(HeadRead::Complete)),
                 prop_oneof![Just(400u16), Just(414), Just(431)]
                     .prop_map(|status| Event::HeadRead(HeadRead::Invalid { status })),
@@ -684,6 +738,7 @@ mod tests {
         #[derive(Debug, Clone)]
         enum Op {
             Open,
+            OpenTls,
             Event(usize, Event),
             Advance(u16),
             Expire,
@@ -693,7 +748,8 @@ mod tests {
 
         fn op() -> impl Strategy<Value = Op> {
             prop_oneof![
-                3 => Just(Op::Open),
+                2 => Just(Op::Open),
+                2 => Just(Op::OpenTls),
                 8 => (0usize..8, event()).prop_map(|(i, e)| Op::Event(i, e)),
                 2 => (0u16..30_000).prop_map(Op::Advance),
                 2 => Just(Op::Expire),
@@ -708,15 +764,18 @@ mod tests {
             /// exactly the queue its phase requires, exact counters, a sound free list. Nothing
             /// is expired before its deadline, and a table with no waiting connection has none.
             #[test]
-            fn arbitrary_event_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..300)) {
+            fn arbitrary_event_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..300),
+                                                             stage in any::<bool>()) {
                 let mut slots = [Slot::EMPTY; 8];
-                let mut t = ConnTable::new(&mut slots, &settings());
+                let settings = if stage { with_handshake() } else { settings() };
+                let mut t = ConnTable::new(&mut slots, &settings);
                 let mut ids: Vec<ConnId> = Vec::new();
                 let mut now = at(0);
                 for op in ops {
                     match op {
-                        Op::Open => {
-                            if let Some((id, _)) = t.open(now) {
+                        Op::Open | Op::OpenTls => {
+                            let opened = if matches!(op, Op::Open) { t.open(now) } else { t.open_tls(now) };
+                            if let Some((id, _)) = opened {
                                 ids.push(id);
                             } else {
                                 prop_assert!(t.is_full());
@@ -747,13 +806,133 @@ mod tests {
                     }
                     prop_assert_eq!(t.validate(), Ok(()));
                     let c = t.counts();
-                    let waiting = c.reading + c.write_completion + c.keep_alive + c.lingering;
+                    let waiting = c.handshaking + c.reading + c.write_completion + c.keep_alive + c.lingering;
                     if waiting == 0 {
                         prop_assert_eq!(t.next_deadline(), None, "no waiting connection, yet a deadline");
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_handshake_has_its_own_stage_and_the_header_clock_starts_when_it_ends() {
+        let mut slots = [Slot::EMPTY; 2];
+        let mut t = ConnTable::new(&mut slots, &with_handshake());
+        let (a, act) = t.open_tls(at(0)).unwrap();
+        assert_eq!(act, Action::ReadHead);
+        let c = t.counts();
+        assert_eq!((c.handshaking, c.reading), (1, 0));
+        assert_eq!(t.counts().published().wait_io, 1, "httpd's wait-io column");
+        assert_eq!(t.next_deadline(), Some(at(2)), "handshake=2");
+        t.event(
+            a,
+            Event::HeadRead(HeadRead::Handshaking { new_bytes: 300 }),
+            at(1),
+        );
+        assert_eq!(
+            t.next_deadline(),
+            Some(at(2)),
+            "progress keeps the stage's clock"
+        );
+        // The handshake ends at 1.5 s with part of a head: 20 s from then, not from accept.
+        let now = Instant::from_millis(1500);
+        assert_eq!(
+            t.event(a, Event::HeadRead(HeadRead::Partial { new_bytes: 5 }), now),
+            Action::WaitReadable
+        );
+        let c = t.counts();
+        assert_eq!((c.handshaking, c.reading), (0, 1));
+        assert_eq!(t.next_deadline(), Some(Instant::from_millis(21_500)));
+        assert_eq!(t.expire(at(21)), None);
+        assert_eq!(
+            t.expire(Instant::from_millis(21_500)),
+            Some((a, Action::Reject { status: 408 }))
+        );
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn a_stalled_handshake_is_closed_at_its_stage_and_a_fast_one_extended() {
+        let mut slots = [Slot::EMPTY; 2];
+        let mut t = ConnTable::new(&mut slots, &with_handshake());
+        let (stalled, _) = t.open_tls(at(0)).unwrap();
+        let (fast, _) = t.open_tls(at(0)).unwrap();
+        t.event(
+            stalled,
+            Event::HeadRead(HeadRead::Handshaking { new_bytes: 199 }),
+            at(1),
+        );
+        // MinRate=100 over a 2 s stage: 200 bytes earn the extension, 199 do not.
+        t.event(
+            fast,
+            Event::HeadRead(HeadRead::Handshaking { new_bytes: 200 }),
+            at(1),
+        );
+        assert_eq!(t.expire(at(2)), Some((stalled, Action::Linger)));
+        assert_eq!(t.expire(at(2)), None, "the fast one moved to its extension");
+        assert_eq!(
+            t.next_deadline(),
+            Some(at(4)),
+            "short linger 2 s, extension 2 s"
+        );
+        let mut due = [t.expire(at(4)), t.expire(at(4))];
+        due.sort_by_key(|d| d.map(|(id, _)| id.index()));
+        assert_eq!(
+            due,
+            [Some((stalled, Action::Close)), Some((fast, Action::Linger))]
+        );
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn without_a_handshake_stage_timeout_bounds_each_read() {
+        let mut slots = [Slot::EMPTY; 1];
+        let mut t = ConnTable::new(&mut slots, &settings());
+        let (a, _) = t.open_tls(at(0)).unwrap();
+        assert_eq!(t.next_deadline(), Some(at(60)), "Timeout 60");
+        t.event(
+            a,
+            Event::HeadRead(HeadRead::Handshaking { new_bytes: 0 }),
+            at(30),
+        );
+        assert_eq!(
+            t.next_deadline(),
+            Some(at(60)),
+            "a read that brought nothing"
+        );
+        t.event(
+            a,
+            Event::HeadRead(HeadRead::Handshaking { new_bytes: 1 }),
+            at(50),
+        );
+        assert_eq!(t.next_deadline(), Some(at(110)), "bytes restart the wait");
+        assert_eq!(t.expire(at(110)), Some((a, Action::Linger)));
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn plain_connections_ignore_the_handshake_stage() {
+        let mut slots = [Slot::EMPTY; 1];
+        let mut t = ConnTable::new(&mut slots, &with_handshake());
+        let (a, _) = t.open(at(0)).unwrap();
+        assert_eq!(t.conn(a).map(Conn::phase), Some(Phase::ReadHead));
+        assert_eq!(t.next_deadline(), Some(at(20)), "header=20 from accept");
+    }
+
+    #[test]
+    fn a_handshake_that_ends_with_a_whole_head_is_dispatched() {
+        let mut slots = [Slot::EMPTY; 1];
+        let mut t = ConnTable::new(&mut slots, &with_handshake());
+        let (a, _) = t.open_tls(at(0)).unwrap();
+        assert_eq!(
+            t.event(a, Event::HeadRead(HeadRead::Complete), at(1)),
+            Action::Dispatch { served: 0 }
+        );
+        assert_eq!(t.next_deadline(), None);
+        let c = t.counts();
+        assert_eq!((c.handshaking, c.in_worker), (0, 1));
+        t.validate().unwrap();
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub enum Class {
     /// Short lingering close, 2 s (`SECONDS_TO_LINGER`).
     #[doc(alias = "short_linger_q")]
     ShortLinger = 5,
+    /// A TLS handshake, first stage: `RequestReadTimeout handshake=` initial value, or `Timeout`
+    /// (restarted by each read that brings bytes) when that stage is off.
+    HandshakeInitial = 6,
+    /// A TLS handshake, extended stage for clients that met the handshake's `MinRate`.
+    HandshakeExtended = 7,
 }
 
 impl Class {
@@ -49,12 +54,14 @@ impl Class {
             Class::WriteCompletion => "write completion",
             Class::Linger => "lingering close",
             Class::ShortLinger => "short lingering close",
+            Class::HandshakeInitial => "TLS handshake",
+            Class::HandshakeExtended => "TLS handshake (extended)",
         }
     }
 }
 
 /// The number of timeout classes.
-pub const CLASSES: usize = 6;
+pub const CLASSES: usize = 8;
 
 impl Class {
     /// Every class, in index order.
@@ -65,6 +72,8 @@ impl Class {
         Class::WriteCompletion,
         Class::Linger,
         Class::ShortLinger,
+        Class::HandshakeInitial,
+        Class::HandshakeExtended,
     ];
 
     const fn from_index(i: u8) -> Option<Class> {
@@ -483,7 +492,7 @@ mod tests {
         /// nothing is ever expired early.
         #[test]
         fn matches_a_naive_model(ops in proptest::collection::vec(op(), 1..200),
-                                 secs in proptest::array::uniform6(1u64..5)) {
+                                 secs in proptest::array::uniform8(1u64..5)) {
             let ivals = secs.map(Duration::from_secs);
             let mut links = [Link::UNQUEUED; 16];
             let mut t = Timeouts::new(ivals);

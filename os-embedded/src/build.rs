@@ -150,6 +150,8 @@ pub fn settings_source(s: &Settings) -> String {
                 extended: {extended},
                 min_rate: {min_rate},
             }},
+            // The firmware serves no TLS.
+            handshake: None,
         }},
         keep_alive: eventmpm_core::conn::KeepAliveSettings {{
             enabled: {ka},

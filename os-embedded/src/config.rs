@@ -75,6 +75,7 @@ fn from_core(c: &Config, port: u16, worker_steps: u32) -> Settings {
             keep_alive_timeout: c.keep_alive_timeout(),
             timeout: c.timeout(),
             head: c.head_timeout(),
+            handshake: c.handshake_timeout(),
         },
         keep_alive: c.keep_alive_settings(),
         limits: c.limits(),

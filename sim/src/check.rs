@@ -21,7 +21,7 @@ pub(crate) struct Checker {
     rules: Rules,
     kill_pending: bool,
     seq: u64,
-    /// Head-read extensions seen so far.
+    /// Head-read and handshake extensions seen so far.
     pub extensions: u64,
 }
 
@@ -36,8 +36,14 @@ impl Checker {
             extended: settings.head.extended.map(at_least_1ms),
             min_rate: settings.head.min_rate,
         };
+        let handshake = settings.handshake.map(|h| HeadTimeout {
+            initial: at_least_1ms(h.initial),
+            extended: h.extended.map(at_least_1ms),
+            min_rate: h.min_rate,
+        });
         let rules = Rules {
             head,
+            handshake,
             stopping: false,
         };
         let mut intervals = [Duration::ZERO; CLASSES];
@@ -47,6 +53,13 @@ impl Checker {
         intervals[Class::WriteCompletion as usize] = at_least_1ms(settings.timeout);
         intervals[Class::Linger as usize] = Duration::from_millis(LINGER_MS);
         intervals[Class::ShortLinger as usize] = Duration::from_millis(SHORT_LINGER_MS);
+        intervals[Class::HandshakeInitial as usize] = rules.stage(Class::HandshakeInitial);
+        intervals[Class::HandshakeExtended as usize] = rules.stage(Class::HandshakeExtended);
+        if handshake.is_none() {
+            // Timeout bounds each wait for handshake bytes.
+            intervals[Class::HandshakeInitial as usize] = at_least_1ms(settings.timeout);
+            intervals[Class::HandshakeExtended as usize] = at_least_1ms(settings.timeout);
+        }
         Checker {
             slots: vec![None; capacity],
             intervals,
@@ -129,7 +142,15 @@ impl Checker {
     }
 
     /// The table accepted `id` and answered `actual` to `Opened`.
-    pub fn opened(&mut self, id: ConnId, now: Instant, actual: Action) -> Result<(), String> {
+    /// The table accepted `id` (on a TLS port if `event` is [`Event::OpenedTls`]) and answered
+    /// `actual` to `event`.
+    pub fn opened(
+        &mut self,
+        id: ConnId,
+        now: Instant,
+        event: Event,
+        actual: Action,
+    ) -> Result<(), String> {
         let slot = id.index();
         match self.slots.get_mut(slot) {
             Some(s @ None) => *s = Some(Shadow::new(id, now)),
@@ -141,7 +162,7 @@ impl Checker {
             }
             None => return Err(format!("slot {slot} is beyond the capacity")),
         }
-        self.step_slot(slot, Event::Opened, now, actual)
+        self.step_slot(slot, event, now, actual)
     }
 
     /// The table answered `actual` to `event` for `id`.
@@ -338,6 +359,8 @@ impl Checker {
                 Class::WriteCompletion => "write completion without progress reached Timeout",
                 Class::Linger => "lingering close reached 30 s (2 s after the stop)",
                 Class::ShortLinger => "short lingering close reached 2 s",
+                Class::HandshakeInitial => "a TLS handshake reached its stage (or Timeout)",
+                Class::HandshakeExtended => "a TLS handshake reached its extended stage",
             };
             return Err(format!(
                 "{:?}: {what}: waiting since {:?}, {waited:?} >= {limit:?} at {now:?} and still \
@@ -345,8 +368,16 @@ impl Checker {
                 s.id, s.since
             ));
         }
-        if matches!(class, Class::HeadInitial | Class::HeadExtended) {
-            let h = self.rules.head;
+        // A head's stages, or a handshake's (from the accept: the model starts no head before
+        // the handshake ends), end by their maximum whatever the client sends.
+        let (what, stages) = match class {
+            Class::HeadInitial | Class::HeadExtended => ("head read", Some(self.rules.head)),
+            Class::HandshakeInitial | Class::HandshakeExtended => {
+                ("TLS handshake", self.rules.handshake)
+            }
+            _ => ("", None),
+        };
+        if let Some(h) = stages {
             let max = match (h.min_rate, h.extended) {
                 (0, _) => Some(h.initial),
                 (_, Some(ext)) => Some(h.initial + ext),
@@ -356,7 +387,7 @@ impl Checker {
                 && now - s.head_start >= max + slack + slack
             {
                 return Err(format!(
-                    "{:?}: head read started {:?} outlived its stages ({max:?}) at {now:?}",
+                    "{:?}: {what} started {:?} outlived its stages ({max:?}) at {now:?}",
                     s.id, s.head_start
                 ));
             }

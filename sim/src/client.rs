@@ -31,6 +31,16 @@ pub enum Pacing {
     },
 }
 
+/// A TLS client's handshake: `bytes` of records before its first request, sent with `pacing`
+/// (the simulated server knows the port speaks TLS and takes them as the handshake).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handshake {
+    /// The handshake's length.
+    pub bytes: u32,
+    /// How they go out.
+    pub pacing: Pacing,
+}
+
 /// Bytes a client sends after a head (a body the server will not read: only invalid clients).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Body {
@@ -175,6 +185,8 @@ pub struct ClientSpec {
     pub reaction_ms: u64,
     /// Delay between connecting and the first byte (a handshake, a slow client).
     pub first_send_ms: u64,
+    /// A TLS handshake before the first request, on a TLS port.
+    pub handshake: Option<Handshake>,
 }
 
 impl ClientSpec {
@@ -192,6 +204,7 @@ impl ClientSpec {
             half_close_after_ms: None,
             reaction_ms: 0,
             first_send_ms: 0,
+            handshake: None,
         }
     }
 
@@ -312,6 +325,24 @@ impl ClientSpec {
         self
     }
 
+    /// The same client over TLS, with `handshake` first.
+    pub fn tls(mut self, handshake: Handshake) -> ClientSpec {
+        self.handshake = Some(handshake);
+        self
+    }
+
+    /// The longest its handshake takes to send, from the first byte (0 without TLS, or for one
+    /// that stalls: the server ends that one).
+    pub fn handshake_time_ms(&self) -> u64 {
+        match self.handshake {
+            Some(Handshake {
+                bytes,
+                pacing: Pacing::Trickle { chunk, every_ms },
+            }) => u64::from(bytes).div_ceil(u64::from(chunk.max(1))) * every_ms,
+            _ => 0,
+        }
+    }
+
     /// The same client, shutting down its sending side `ms` after arriving.
     pub fn half_close_after(mut self, ms: u64) -> ClientSpec {
         self.half_close_after_ms = Some(ms);
@@ -369,6 +400,7 @@ pub struct Client {
     stop_sending: bool,
     stalled: bool,
     next_read: Option<Instant>,
+    handshake_sent: u32,
 }
 
 /// What a client did when it acted (for the trace).
@@ -405,6 +437,7 @@ impl Client {
             stop_sending: false,
             stalled: false,
             next_read: None,
+            handshake_sent: 0,
         }
     }
 
@@ -573,8 +606,53 @@ impl Client {
         n
     }
 
+    /// Send what is due of the handshake; `true` once all of it is sent (or there is none).
+    fn send_handshake(&mut self, now: Instant, w: &mut Wire) -> bool {
+        let Some(h) = self.spec.handshake else {
+            return true;
+        };
+        if self.handshake_sent >= h.bytes {
+            return true;
+        }
+        let at = self.since_arrival(self.spec.first_send_ms);
+        if now < at {
+            self.schedule(at);
+            return false;
+        }
+        let left = h.bytes - self.handshake_sent;
+        let n = match h.pacing {
+            Pacing::Whole => left,
+            Pacing::Trickle { chunk, every_ms } => {
+                if now < self.next_send {
+                    self.schedule(self.next_send);
+                    return false;
+                }
+                self.next_send = now + Duration::from_millis(every_ms);
+                left.min(chunk.max(1))
+            }
+            Pacing::Stall { prefix } => {
+                self.stalled = true;
+                prefix.saturating_sub(self.handshake_sent).min(left)
+            }
+        };
+        // A TLS record's content type (handshake) repeated: the server never parses it.
+        w.c2s.extend(std::iter::repeat_n(0x16, n as usize));
+        self.handshake_sent += n;
+        if self.handshake_sent < h.bytes {
+            if let Pacing::Trickle { .. } = h.pacing {
+                self.schedule(self.next_send);
+            }
+            return false;
+        }
+        self.next_send = now;
+        true
+    }
+
     fn send(&mut self, now: Instant, w: &mut Wire) -> usize {
         let before = w.c2s.len();
+        if !self.send_handshake(now, w) {
+            return w.c2s.len() - before;
+        }
         // Each pass finishes at most one request, so this bounds the loop.
         for _ in 0..=self.spec.requests.len() {
             if self.current.is_empty() && self.body_left == 0 {

@@ -209,9 +209,17 @@ impl World<'_> {
             let Some(wi) = self.backlog.pop_front() else {
                 break;
             };
-            let Some((id, action)) = self.table.open(now) else {
+            // The client's port speaks TLS when it handshakes.
+            let tls = self.wires[wi].handshake > 0;
+            let opened = if tls {
+                self.table.open_tls(now)
+            } else {
+                self.table.open(now)
+            };
+            let Some((id, action)) = opened else {
                 return Err(self.fail("table.open() refused although is_full() was false"));
             };
+            let event = if tls { Event::OpenedTls } else { Event::Opened };
             let w = &mut self.wires[wi];
             w.conn = Some(id);
             w.owner = Owner::Listener;
@@ -222,11 +230,11 @@ impl World<'_> {
             self.trace(What::Accept { client, conn: id });
             self.trace(What::Table {
                 conn: id,
-                event: Event::Opened,
+                event,
                 action,
             });
             self.checker
-                .opened(id, now, action)
+                .opened(id, now, event, action)
                 .map_err(|e| self.fail(e))?;
             self.report.accepted += 1;
             self.report.max_connections = self
@@ -296,6 +304,19 @@ impl World<'_> {
     fn read_head_of(&mut self, wi: usize) -> HeadRead {
         let partial_ok = self.sabotaged(Sabotage::DispatchPartialHeads);
         let w = &mut self.wires[wi];
+        if w.handshaking() {
+            let n = w.read_handshake();
+            if w.handshaking() {
+                return if w.at_eof() {
+                    HeadRead::Closed
+                } else {
+                    HeadRead::Handshaking {
+                        new_bytes: n as u32,
+                    }
+                };
+            }
+            // Done: what follows in the socket is the first request.
+        }
         let found = |s: Scan| match s {
             Scan::Complete(_) => Some(HeadRead::Complete),
             Scan::Invalid { status, .. } => Some(HeadRead::Invalid { status }),
@@ -522,13 +543,18 @@ impl<'a> Io<'a> for World<'a> {
         Ok(true)
     }
 
-    fn expired(&mut self, id: ConnId, action: Action) -> Result<(), Failure> {
+    fn expired(&mut self, id: ConnId, fed: Event, action: Action) -> Result<(), Failure> {
         let now = self.now();
         self.trace(What::Expire { conn: id, action });
         let event = self
             .checker
             .expired(id, action, now)
             .map_err(|e| self.fail(e))?;
+        if fed != event {
+            return Err(self.fail(format!(
+                "expire says it fed {fed:?} to {id:?}; the model expired it with {event:?}"
+            )));
+        }
         match event {
             Event::KeepAliveKilled => self.report.kills += 1,
             Event::TimedOut(c) => self.report.timeouts[c as usize] += 1,

@@ -24,7 +24,8 @@ pub(crate) struct Shadow {
     pub class: Option<Class>,
     pub since: Instant,
     pub seq: u64,
-    /// When the current head read started (across extensions).
+    /// When the current head read (or the handshake, from the accept) started, across
+    /// extensions.
     pub head_start: Instant,
     pub head_bytes: u32,
     pub stage_bytes: u32,
@@ -36,22 +37,31 @@ pub(crate) struct Shadow {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rules {
     pub head: HeadTimeout,
+    /// `handshake=`; `None`: Timeout bounds each wait for handshake bytes.
+    pub handshake: Option<HeadTimeout>,
     pub stopping: bool,
 }
 
 impl Rules {
-    /// The length of a head stage.
+    /// The length of a head or handshake stage (a handshake's without a stage is Timeout's,
+    /// which the checker knows; here it is the head's, unused).
     pub fn stage(&self, class: Class) -> Duration {
-        match class {
-            Class::HeadInitial => self.head.initial,
-            _ => self.head.extended.unwrap_or(self.head.initial),
+        let (t, initial) = match class {
+            Class::HeadInitial => (self.head, true),
+            Class::HandshakeInitial => (self.handshake.unwrap_or(self.head), true),
+            Class::HandshakeExtended => (self.handshake.unwrap_or(self.head), false),
+            _ => (self.head, false),
+        };
+        if initial {
+            t.initial
+        } else {
+            t.extended.unwrap_or(t.initial)
         }
     }
 
     /// MinRate met: at least `min_rate` bytes per second over the stage (never with MinRate 0).
-    fn rate_met(&self, bytes: u32, stage: Duration) -> bool {
-        self.head.min_rate > 0
-            && u64::from(bytes) * 1000 >= u64::from(self.head.min_rate) * stage.as_millis()
+    fn rate_met(t: &HeadTimeout, bytes: u32, stage: Duration) -> bool {
+        t.min_rate > 0 && u64::from(bytes) * 1000 >= u64::from(t.min_rate) * stage.as_millis()
     }
 }
 
@@ -109,8 +119,52 @@ impl Shadow {
                 (A::Reject { status }, Q::Enqueue(Class::Linger))
             }
             (P::ReadHead, Event::HeadRead(HeadRead::Closed)) => self.close(),
+            (P::ReadHead, Event::OpenedTls) => {
+                self.phase = P::Handshake;
+                self.stage_bytes = 0;
+                (A::ReadHead, Q::Enqueue(Class::HandshakeInitial))
+            }
+            (P::Handshake, Event::Ready) => (A::ReadHead, Q::Keep),
+            (P::Handshake, Event::HeadRead(HeadRead::Handshaking { new_bytes })) => {
+                self.stage_bytes = self.stage_bytes.saturating_add(new_bytes);
+                if rules.handshake.is_none() && new_bytes > 0 {
+                    (A::WaitReadable, Q::Enqueue(Class::HandshakeInitial))
+                } else {
+                    (A::WaitReadable, Q::Keep)
+                }
+            }
+            (P::Handshake, Event::HeadRead(r)) => {
+                // The handshake is over: the header stage starts now, whatever the read
+                // brought; the head's own answer follows.
+                self.begin_head(now, 0);
+                let (action, queue) = self.step(Event::HeadRead(r), now, rules);
+                let queue = match queue {
+                    Q::Keep => Q::Enqueue(Class::HeadInitial),
+                    q => q,
+                };
+                (action, queue)
+            }
+            (
+                P::Handshake,
+                Event::TimedOut(c @ (Class::HandshakeInitial | Class::HandshakeExtended)),
+            ) => {
+                if let Some(h) = rules.handshake {
+                    let extend = Rules::rate_met(&h, self.stage_bytes, rules.stage(c))
+                        && (c == Class::HandshakeInitial || h.extended.is_none())
+                        && !rules.stopping;
+                    if extend {
+                        self.stage_bytes = 0;
+                        return (A::Nothing, Q::Enqueue(Class::HandshakeExtended));
+                    }
+                }
+                self.phase = P::Linger;
+                (A::Linger, Q::Enqueue(Class::ShortLinger))
+            }
+            (P::ReadHead, Event::HeadRead(HeadRead::Handshaking { .. })) => {
+                (A::WaitReadable, Q::Keep)
+            }
             (P::ReadHead, Event::TimedOut(c @ (Class::HeadInitial | Class::HeadExtended))) => {
-                let extend = rules.rate_met(self.stage_bytes, rules.stage(c))
+                let extend = Rules::rate_met(&rules.head, self.stage_bytes, rules.stage(c))
                     && (c == Class::HeadInitial || rules.head.extended.is_none())
                     && !rules.stopping;
                 if extend {

@@ -43,7 +43,7 @@ pub struct Report {
     pub handbacks: [u64; 6],
     /// Timeouts by class (as `Class as usize`).
     pub timeouts: [u64; CLASSES],
-    /// Head-read extensions granted.
+    /// Head-read and handshake extensions granted.
     pub extensions: u64,
     /// Keep-alive connections killed because no worker was idle.
     pub kills: u64,
@@ -118,6 +118,8 @@ impl Report {
             ("timeout WriteCompletion", t[3]),
             ("timeout Linger", t[4]),
             ("timeout ShortLinger", t[5]),
+            ("timeout HandshakeInitial", t[6]),
+            ("timeout HandshakeExtended", t[7]),
             ("head-read extensions", self.extensions),
             ("keep-alive kills", self.kills),
             ("spurious readiness", self.spurious),

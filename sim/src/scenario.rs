@@ -5,7 +5,9 @@ use eventmpm_core::conn::{HeadTimeout, KeepAliveSettings};
 use eventmpm_core::table::Settings;
 use eventmpm_core::time::Duration;
 
-use crate::client::{AfterLast, Behaviour, Body, ClientSpec, Pacing, Reading, RequestSpec};
+use crate::client::{
+    AfterLast, Behaviour, Body, ClientSpec, Handshake, Pacing, Reading, RequestSpec,
+};
 use crate::http::HeadSpec;
 use crate::prng::Rng;
 
@@ -68,6 +70,7 @@ impl Scenario {
             keep_alive_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(60),
             head: HeadTimeout::DEFAULT,
+            handshake: None,
         };
         let mut s = Scenario {
             settings,
@@ -98,6 +101,9 @@ impl Scenario {
         let mut rng = Rng::new(seed);
         let mut settings_rng = rng.fork();
         let mut clients_rng = rng.fork();
+        // TLS is drawn from a stream of its own, so the scenarios seeds stood for before TLS
+        // keep everything else.
+        let mut tls_rng = rng.fork();
         let r = &mut settings_rng;
 
         let workers = r.range(1, 8) as u32;
@@ -131,6 +137,14 @@ impl Scenario {
                 extended,
                 min_rate,
             },
+            handshake: tls_rng.percent(50).then(|| {
+                let t = &mut tls_rng;
+                HeadTimeout {
+                    initial: ms(t.pick(&[0, 50, 300, 1000, 2000])),
+                    extended: t.percent(50).then(|| ms(t.pick(&[0, 100, 1000]))),
+                    min_rate: t.pick(&[0, 0, 50, 500, 5000]),
+                }
+            }),
         };
         let keep_alive = KeepAliveSettings {
             enabled: r.percent(90),
@@ -172,6 +186,9 @@ impl Scenario {
                 let b = clients_rng.pick(&Behaviour::ALL);
                 let mut c = client(b, &mut clients_rng, &settings);
                 c.arrive_ms = clients_rng.range(0, span);
+                if tls_rng.percent(25) {
+                    c.handshake = Some(handshake(&mut tls_rng));
+                }
                 for q in &mut c.requests {
                     q.handler_ms = q
                         .handler_ms
@@ -195,6 +212,23 @@ impl Scenario {
         s.sort_clients();
         s
     }
+}
+
+/// A TLS client's handshake: mostly whole, sometimes trickled (a few hundred writes at most)
+/// or stalled partway.
+fn handshake(r: &mut Rng) -> Handshake {
+    let bytes = r.range(100, 3000) as u32;
+    let pacing = match r.below(10) {
+        0..=5 => Pacing::Whole,
+        6..=8 => Pacing::Trickle {
+            chunk: (r.range(1, 400) as u32).max(bytes / 200),
+            every_ms: r.range(1, 300),
+        },
+        _ => Pacing::Stall {
+            prefix: r.range(0, bytes as u64) as u32,
+        },
+    };
+    Handshake { bytes, pacing }
 }
 
 fn request(r: &mut Rng) -> RequestSpec {

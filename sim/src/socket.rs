@@ -138,6 +138,8 @@ pub struct Wire {
     pub responses: Vec<Response>,
     /// The server's first decision to stop reading requests.
     pub end: Option<End>,
+    /// The length of the client's TLS handshake, the first bytes of `c2s` (0: plain HTTP).
+    pub handshake: usize,
 }
 
 impl Wire {
@@ -164,7 +166,29 @@ impl Wire {
             requests: Vec::new(),
             responses: Vec::new(),
             end: None,
+            handshake: 0,
         }
+    }
+
+    /// Whether the server has not yet received the whole handshake.
+    pub fn handshaking(&self) -> bool {
+        self.srv_read < self.handshake
+    }
+
+    /// One non-blocking read of handshake bytes: the session takes them, none reaches the
+    /// request buffer. Returns the bytes read.
+    pub fn read_handshake(&mut self) -> usize {
+        if self.client_reset {
+            return 0;
+        }
+        let n = self
+            .c2s
+            .len()
+            .min(self.handshake)
+            .saturating_sub(self.srv_read);
+        self.srv_read += n;
+        self.srv_consumed = self.srv_read;
+        n
     }
 
     /// The server's buffered, unconsumed input.

@@ -287,15 +287,27 @@ impl<'a> World<'a> {
             .map(|c| c.reaction_ms)
             .max()
             .unwrap_or(0);
-        // Each of the (at most seven) timed waits may fire late by the slack.
+        // A handshake under way at the stop runs its course: as long as its client takes to
+        // send it, each wait bounded by its stage (or Timeout), then the head as any.
+        let handshake = self
+            .sc
+            .clients
+            .iter()
+            .map(|c| c.handshake_time_ms())
+            .max()
+            .unwrap_or(0)
+            + c.interval(Class::HandshakeInitial).as_millis()
+            + c.interval(Class::HandshakeExtended).as_millis();
+        // Each of the (at most nine) timed waits may fire late by the slack.
         Duration::from_millis(
-            2 * write
+            handshake
+                + 2 * write
                 + c.interval(Class::KeepAlive).max(stage).as_millis()
                 + stage.as_millis()
                 + worker
                 + 2 * 2000
                 + reaction
-                + 7 * self.slack().as_millis(),
+                + 9 * self.slack().as_millis(),
         )
     }
 
@@ -322,7 +334,12 @@ impl<'a> World<'a> {
         let now = self.now();
         let window = self.clients[ci].spec.window as u64;
         let wi = self.wires.len();
-        self.wires.push(Wire::new(ci, window));
+        let mut wire = Wire::new(ci, window);
+        wire.handshake = self.clients[ci]
+            .spec
+            .handshake
+            .map_or(0, |h| h.bytes as usize);
+        self.wires.push(wire);
         self.clients[ci].arrive(now, wi);
         self.trace(What::Arrive { client: ci });
         if self.stopping || self.backlog.len() >= self.sc.backlog {

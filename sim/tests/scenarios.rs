@@ -6,8 +6,8 @@
 use eventmpm_core::admission::Factor;
 use eventmpm_core::conn::HeadTimeout;
 use eventmpm_core::time::Duration;
-use eventmpm_core::timeouts::Class;
-use eventmpm_sim::client::ClientSpec;
+use eventmpm_core::timeouts::{CLASSES, Class};
+use eventmpm_sim::client::{ClientSpec, Handshake, Pacing};
 use eventmpm_sim::{Faults, Report, Scenario, SimConfig, run, run_scenario};
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -96,7 +96,10 @@ fn keep_alive_client_gets_every_response() {
     assert_eq!((r.requests, r.responses, r.keep_alive_responses), (5, 5, 5));
     assert_eq!(r.dispatches, 5);
     assert_eq!(r.handbacks[0], 5, "each response hands back to keep-alive");
-    assert_eq!(r.timeouts, [0; 6], "the client closes; nothing times out");
+    assert_eq!(
+        r.timeouts, [0; CLASSES],
+        "the client closes; nothing times out"
+    );
 }
 
 #[test]
@@ -363,4 +366,115 @@ fn bytes_buffered_before_the_stage_do_not_earn_an_extension() {
         "no byte arrived during the initial stage, yet it was extended"
     );
     assert_eq!(r.timeouts[Class::HeadInitial as usize], 1);
+}
+
+/// `handshake=1-2,MinRate=500` and `header=1-2,MinRate=500`.
+fn tls_timeouts(s: &mut Scenario) {
+    head_timeouts(s);
+    s.settings.handshake = Some(HeadTimeout {
+        initial: ms(1000),
+        extended: Some(ms(1000)),
+        min_rate: 500,
+    });
+}
+
+fn tls(c: ClientSpec, bytes: u32, pacing: Pacing) -> ClientSpec {
+    c.tls(Handshake { bytes, pacing })
+}
+
+#[test]
+fn a_stalled_handshake_ends_at_its_stage_with_no_answer() {
+    let mut s = one(tls(
+        ClientSpec::keep_alive(1, 0),
+        600,
+        Pacing::Stall { prefix: 300 },
+    ));
+    tls_timeouts(&mut s);
+    let r = check(&s);
+    assert_eq!(r.timeouts[Class::HandshakeInitial as usize], 1);
+    assert_eq!(r.timeouts[Class::HeadInitial as usize], 0);
+    assert_eq!((r.requests, r.responses, r.error_responses), (0, 0, 0));
+}
+
+#[test]
+fn a_handshake_above_min_rate_is_extended_and_below_it_is_not() {
+    // 1000 B/s against MinRate 500: 1500 bytes need the extension, and get it.
+    let mut s = one(tls(
+        ClientSpec::keep_alive(1, 0),
+        1500,
+        Pacing::Trickle {
+            chunk: 10,
+            every_ms: 10,
+        },
+    ));
+    tls_timeouts(&mut s);
+    let r = check(&s);
+    assert_eq!(r.extensions, 1);
+    assert_eq!((r.requests, r.responses, r.error_responses), (1, 1, 0));
+    // 100 B/s: cut at the first stage.
+    let mut s = one(tls(
+        ClientSpec::keep_alive(1, 0),
+        1500,
+        Pacing::Trickle {
+            chunk: 1,
+            every_ms: 10,
+        },
+    ));
+    tls_timeouts(&mut s);
+    let r = check(&s);
+    assert_eq!(r.timeouts[Class::HandshakeInitial as usize], 1);
+    assert_eq!((r.extensions, r.requests), (0, 0));
+}
+
+#[test]
+fn the_header_stage_starts_when_the_handshake_ends() {
+    // A 1.5 s handshake (through its extension), then a head trickled over 1.5 s at 1000 B/s:
+    // 3 s from accept, within header=1-2 counted from the handshake's end.
+    let mut c = tls(
+        ClientSpec::trickler(1500, 10, 10),
+        1500,
+        Pacing::Trickle {
+            chunk: 10,
+            every_ms: 10,
+        },
+    );
+    c.requests[0].response_bytes = 100;
+    let mut s = one(c);
+    tls_timeouts(&mut s);
+    let r = check(&s);
+    assert_eq!(r.extensions, 2, "one for the handshake, one for the head");
+    assert_eq!((r.requests, r.responses, r.error_responses), (1, 1, 0));
+}
+
+#[test]
+fn without_a_handshake_stage_timeout_bounds_each_wait() {
+    // Timeout 1 s: a handshake of 20 writes 500 ms apart (10 s in all) is served; one that
+    // pauses longer than Timeout is not.
+    for (every_ms, served) in [(500, true), (1500, false)] {
+        let mut s = one(tls(
+            ClientSpec::keep_alive(1, 0),
+            200,
+            Pacing::Trickle {
+                chunk: 10,
+                every_ms,
+            },
+        ));
+        s.settings.timeout = ms(1000);
+        s.settings.handshake = None;
+        let r = check(&s);
+        assert_eq!(r.responses, u64::from(served), "every {every_ms} ms: {r:?}");
+        assert_eq!(
+            r.timeouts[Class::HandshakeInitial as usize],
+            u64::from(!served)
+        );
+    }
+}
+
+#[test]
+fn plain_clients_are_untouched_by_the_handshake_stage() {
+    let mut s = one(ClientSpec::trickler(1500, 10, 10));
+    tls_timeouts(&mut s);
+    let r = check(&s);
+    assert_eq!(r.timeouts[Class::HandshakeInitial as usize], 0);
+    assert_eq!((r.extensions, r.responses, r.error_responses), (1, 1, 0));
 }

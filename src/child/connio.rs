@@ -11,8 +11,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
-use eventmpm_core::conn::{HeadRead, Wrote};
+use eventmpm_core::conn::{Event, HeadRead, Wrote};
 use eventmpm_core::http1::{Limits, Scan, ScanState};
+use eventmpm_core::timeouts::Class;
 
 use crate::buffers::{Buf, Pool};
 use crate::open_files::OpenFile;
@@ -535,6 +536,7 @@ impl ConnIo {
             }
         }
         let mut new_bytes = 0u32;
+        let received_before = session(&mut self.tls).map_or(0, |t| t.received());
         for _ in 0..HEAD_READS {
             match self.input.scan(limits) {
                 Scan::Complete { .. } => return HeadRead::Complete,
@@ -606,9 +608,40 @@ impl ConnIo {
             },
             Scan::Partial => {
                 self.input.release_if_empty();
-                HeadRead::Partial { new_bytes }
+                match session(&mut self.tls) {
+                    Some(tls) if tls.is_handshaking() => HeadRead::Handshaking {
+                        new_bytes: (tls.received() - received_before).min(u32::MAX as u64) as u32,
+                    },
+                    _ => HeadRead::Partial { new_bytes },
+                }
             }
         }
+    }
+
+    /// Log what the listener's expiry did to this connection as httpd logs it: mod_reqtimeout's
+    /// AH01382 for a handshake or request head that ran out of time (at info, with the client),
+    /// nothing for the other timeouts (httpd logs none for them).
+    pub fn log_expiry(&self, event: Event) {
+        let stage = match event {
+            Event::TimedOut(Class::HandshakeInitial | Class::HandshakeExtended) => "handshake",
+            Event::TimedOut(Class::HeadInitial | Class::HeadExtended) => "header",
+            _ => return,
+        };
+        log::info!(
+            "[client {}] AH01382: Request {stage} read timeout",
+            self.peer
+        );
+    }
+
+    /// Whether the TLS client named a host (SNI); `None` for a plain connection.
+    pub fn sent_sni(&self) -> Option<bool> {
+        let tls = self.tls.as_ref()?;
+        Some(tls.borrow().server_name().is_some())
+    }
+
+    /// Whether this connection speaks TLS (it starts with a handshake).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// After a response on a connection that stays open: is the next request already here?

@@ -407,7 +407,12 @@ impl<'t> Listener<'t> {
             {
                 continue;
             }
-            let Some((id, action)) = self.conns.table.open(now) else {
+            let opened = if io.is_tls() {
+                self.conns.table.open_tls(now)
+            } else {
+                self.conns.table.open(now)
+            };
+            let Some((id, action)) = opened else {
                 return;
             };
             self.conns.io[id.index()] = Some(io);
@@ -647,6 +652,13 @@ impl<'t> Io<'t> for Conns<'t> {
                 Ok(false)
             }
         }
+    }
+
+    fn expired(&mut self, id: ConnId, event: Event, _: Action) -> Result<(), Infallible> {
+        if let Some(io) = self.io.get(id.index()).and_then(Option::as_ref) {
+            io.log_expiry(event);
+        }
+        Ok(())
     }
 
     fn read_head(&mut self, id: ConnId) -> Result<HeadRead, Infallible> {

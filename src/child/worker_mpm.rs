@@ -596,7 +596,12 @@ fn serve_connection(
     {
         return;
     }
-    let Some((id, action)) = table.open(clock.now()) else {
+    let opened = if io.is_tls() {
+        table.open_tls(clock.now())
+    } else {
+        table.open(clock.now())
+    };
+    let Some((id, action)) = opened else {
         return;
     };
     let mut owned = Owned {
@@ -789,8 +794,11 @@ fn wait(
     }
     let now = clock.now();
     if deadline.is_some_and(|d| d <= now) {
-        return match table.expire(now) {
-            Some((_, action)) => Waited::Expired(action),
+        return match table.expire_event(now) {
+            Some((_, event, action)) => {
+                io.log_expiry(event);
+                Waited::Expired(action)
+            }
             None => Waited::Again,
         };
     }

@@ -302,11 +302,6 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
         })
         .collect();
     cfg.notes.extend(ignored);
-    if cfg.core.request_read_timeout.handshake.is_enabled() {
-        cfg.notes.push(
-            "RequestReadTimeout handshake=: eventmpm bounds the TLS handshake by the header= stage, which starts at accept; the handshake stage of its own is not applied".into(),
-        );
-    }
     let s = &cfg.tls;
     let err = |at: Option<&Located<PathBuf>>, message: String| ConfigError {
         file: at
@@ -369,7 +364,7 @@ pub fn finish(cfg: &mut ServerConfig) -> Result<(), ConfigError> {
             key: Arc::new(key),
         });
     }
-    let hosts = Hosts::new(hosts, s.strict_sni);
+    let hosts = Hosts::new(hosts);
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = {
         let v = s.versions.as_ref().map(|l| l.value).unwrap_or_default();
         let mut out = Vec::new();
@@ -513,6 +508,7 @@ fn load_key<'a>(
 #[derive(Debug, Clone, Default)]
 pub struct Listeners {
     entries: Vec<(Option<IpAddr>, u16, Arc<rustls::ServerConfig>)>,
+    strict_sni: bool,
 }
 
 impl Listeners {
@@ -528,7 +524,15 @@ impl Listeners {
                 .filter(|l| serves_tls(cfg, l))
                 .map(|l| (l.address, l.port, built.clone()))
                 .collect(),
+            strict_sni: cfg.tls.strict_sni,
         }
+    }
+
+    /// `SSLStrictSNIVHostCheck On`: a client without SNI may not reach name-based virtual
+    /// hosts.
+    #[doc(alias = "SSLStrictSNIVHostCheck")]
+    pub fn strict_sni(&self) -> bool {
+        self.strict_sni
     }
 
     /// The configuration for a listening socket bound to `addr`, if it serves TLS.

@@ -46,6 +46,9 @@ impl Session {
     pub fn server_name(&self) -> Option<&str> {
         match *self {}
     }
+    pub fn received(&self) -> u64 {
+        match *self {}
+    }
     pub fn version(&self) -> Option<&'static str> {
         match *self {}
     }
@@ -105,6 +108,11 @@ impl Listeners {
     /// None.
     pub fn new(_: &ServerConfig) -> Listeners {
         Listeners {}
+    }
+
+    /// Never strict: no TLS.
+    pub fn strict_sni(&self) -> bool {
+        false
     }
 
     /// Never a configuration.

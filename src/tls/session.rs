@@ -61,12 +61,15 @@ struct Probe<'a> {
     /// The session's record of the connection's first bytes.
     first: &'a mut [u8; 8],
     first_len: &'a mut usize,
+    /// The session's count of bytes received.
+    received: &'a mut u64,
 }
 
 impl Read for Probe<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = (&*self.sock).read(buf)?;
         self.short = n < buf.len();
+        *self.received = self.received.saturating_add(n as u64);
         let have = *self.first_len;
         let take = (self.first.len() - have).min(n);
         self.first[have..have + take].copy_from_slice(&buf[..take]);
@@ -85,6 +88,9 @@ pub struct Session {
     first_len: usize,
     /// close_notify has been queued.
     closed: bool,
+    /// Bytes read from the socket so far (records, encrypted): the handshake's MinRate counts
+    /// them.
+    received: u64,
 }
 
 impl Session {
@@ -98,12 +104,18 @@ impl Session {
             first: [0; 8],
             first_len: 0,
             closed: false,
+            received: 0,
         })
     }
 
     /// Whether the handshake is still going on.
     pub fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()
+    }
+
+    /// Bytes read from the socket so far, as they came (TLS records).
+    pub fn received(&self) -> u64 {
+        self.received
     }
 
     /// The name the client asked for (SNI), if any.
@@ -128,6 +140,7 @@ impl Session {
             short: false,
             first: &mut self.first,
             first_len: &mut self.first_len,
+            received: &mut self.received,
         };
         for _ in 0..READS_PER_CALL {
             match self.conn.reader().read(dst) {

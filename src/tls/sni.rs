@@ -1,7 +1,8 @@
 //! SNI: the certificate for the name a client asks for, among the hosts the configuration
 //! built (each a list of names and its certificate). The first host is the default, as httpd's
-//! first virtual host for an address is; with `SSLStrictSNIVHostCheck On` a client that names
-//! no host is refused instead.
+//! first virtual host for an address is, also for a client that names no host: as in httpd,
+//! `SSLStrictSNIVHostCheck On` refuses such a client's requests (403, in the worker's plan),
+//! not its handshake.
 
 use std::sync::Arc;
 
@@ -22,24 +23,19 @@ pub struct Host {
 #[derive(Debug)]
 pub struct Hosts {
     hosts: Vec<Host>,
-    strict: bool,
 }
 
 impl Hosts {
     /// `hosts` must not be empty: the first is the default.
-    pub fn new(hosts: Vec<Host>, strict: bool) -> Hosts {
+    pub fn new(hosts: Vec<Host>) -> Hosts {
         debug_assert!(!hosts.is_empty());
-        Hosts { hosts, strict }
+        Hosts { hosts }
     }
 
     /// The host serving `name` (the client's SNI, if any).
     pub fn choose(&self, name: Option<&str>) -> Option<&Host> {
         let Some(name) = name else {
-            return if self.strict {
-                None
-            } else {
-                self.hosts.first()
-            };
+            return self.hosts.first();
         };
         let name = name.to_ascii_lowercase();
         self.hosts
@@ -61,13 +57,7 @@ fn matches(pattern: &str, name: &str) -> bool {
 
 impl ResolvesServerCert for Hosts {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let host = self.choose(hello.server_name());
-        if host.is_none() {
-            log::info!(
-                "a TLS client named no host (SNI) and SSLStrictSNIVHostCheck is On: refused"
-            );
-        }
-        host.map(|h| h.key.clone())
+        self.choose(hello.server_name()).map(|h| h.key.clone())
     }
 }
 
@@ -99,10 +89,7 @@ mod tests {
 
     #[test]
     fn sni_chooses_by_name_and_falls_back_to_the_first() {
-        let hosts = Hosts::new(
-            vec![host(&["a.test"]), host(&["b.test", "*.c.test"])],
-            false,
-        );
+        let hosts = Hosts::new(vec![host(&["a.test"]), host(&["b.test", "*.c.test"])]);
         let pick = |n: Option<&str>| {
             let h = hosts.choose(n).unwrap();
             hosts.hosts.iter().position(|x| std::ptr::eq(x, h)).unwrap()
@@ -112,9 +99,6 @@ mod tests {
         assert_eq!(pick(Some("www.c.test")), 1);
         assert_eq!(pick(Some("other.test")), 0);
         assert_eq!(pick(None), 0);
-        let strict = Hosts::new(vec![host(&["a.test"])], true);
-        assert!(strict.choose(None).is_none());
-        assert!(strict.choose(Some("a.test")).is_some());
     }
 
     #[test]

@@ -231,3 +231,17 @@ fn exact_addresses_are_dumped_in_httpds_hash_order() {
     assert_eq!(hash_bucket("127.0.0.1".parse().unwrap()), 126);
     assert_eq!(hash_bucket("::1".parse().unwrap()), 1);
 }
+
+#[test]
+fn name_based_means_two_or_more_hosts_on_the_address() {
+    let t = table(NAMED);
+    assert!(t.name_based(at("127.0.0.1:80")), "two *:80 hosts");
+    assert!(t.name_based(at("127.0.0.3:80")), "two on 127.0.0.3:80");
+    assert!(!t.name_based(at("127.0.0.2:80")), "one IP-based host");
+    assert!(!t.name_based(at("127.0.0.4:81")), "one host for any port");
+    let main_only = table("ServerName main.test\n");
+    assert!(
+        !main_only.name_based(at("127.0.0.1:80")),
+        "the main server alone"
+    );
+}

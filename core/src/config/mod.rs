@@ -410,6 +410,26 @@ impl Config {
         }
     }
 
+    /// The TLS handshake's timeout stages (`RequestReadTimeout handshake=…`), or `None` when
+    /// that stage is off (httpd's default): `Timeout` then bounds each of the handshake's reads.
+    #[doc(alias = "RequestReadTimeout")]
+    pub const fn handshake_timeout(&self) -> Option<HeadTimeout> {
+        let h = self.request_read_timeout.handshake;
+        if h.timeout_s == 0 {
+            return None;
+        }
+        let extended = if h.max_timeout_s > h.timeout_s {
+            Some(Duration::from_secs((h.max_timeout_s - h.timeout_s) as u64))
+        } else {
+            None
+        };
+        Some(HeadTimeout {
+            initial: Duration::from_secs(h.timeout_s as u64),
+            extended,
+            min_rate: h.min_rate,
+        })
+    }
+
     /// The request limits (`LimitRequestLine`, `LimitRequestFieldSize`, `LimitRequestFields`,
     /// `LimitRequestBody`).
     pub const fn limits(&self) -> Limits {

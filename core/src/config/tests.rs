@@ -572,6 +572,37 @@ fn request_read_timeout_directive() {
 }
 
 #[test]
+fn handshake_stages_for_the_state_machine() {
+    assert_eq!(
+        Config::new().handshake_timeout(),
+        None,
+        "off by default, as httpd"
+    );
+    let c = with("RequestReadTimeout", &["handshake=5-10,MinRate=100"]);
+    assert_eq!(
+        c.handshake_timeout(),
+        Some(crate::conn::HeadTimeout {
+            initial: Duration::from_secs(5),
+            extended: Some(Duration::from_secs(5)),
+            min_rate: 100,
+        })
+    );
+    let c = with("RequestReadTimeout", &["handshake=3"]);
+    assert_eq!(
+        c.handshake_timeout(),
+        Some(crate::conn::HeadTimeout {
+            initial: Duration::from_secs(3),
+            extended: None,
+            min_rate: 0,
+        })
+    );
+    assert_eq!(
+        with("RequestReadTimeout", &["handshake=0"]).handshake_timeout(),
+        None
+    );
+}
+
+#[test]
 fn mutex_directive() {
     let c = with("Mutex", &["file:/var/lock/apache2", "default"]);
     assert_eq!(c.mutex.default.dir.as_deref(), Some("/var/lock/apache2"));

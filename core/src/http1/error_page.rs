@@ -25,6 +25,9 @@ pub struct ErrorPage<'a> {
     pub location: &'a [u8],
     /// The Expect value a 417 answer refused.
     pub expect: &'a [u8],
+    /// httpd's `error-notes`: HTML a module adds to a 400 or 403 page (mod_ssl's reason for
+    /// refusing a client without SNI), written as it is.
+    pub notes: &'a str,
 }
 
 impl<'a> ErrorPage<'a> {
@@ -36,6 +39,7 @@ impl<'a> ErrorPage<'a> {
             server_admin: "[no address given]",
             location: b"",
             expect: b"",
+            notes: "",
         }
     }
 
@@ -77,17 +81,24 @@ impl<'a> ErrorPage<'a> {
                 w.html_escaped(self.location)?;
                 w.str("\">here</a>.</p>\n")
             }
-            400 => w.str(
-                "<p>Your browser sent a request that this server could not understand.<br />\n\
-                 </p>\n",
-            ),
+            400 => {
+                w.str(
+                    "<p>Your browser sent a request that this server could not understand.<br />\n",
+                )?;
+                w.str(self.notes)?;
+                w.str("</p>\n")
+            }
             401 => w.str(
                 "<p>This server could not verify that you\nare authorized to access the \
                  document\nrequested.  Either you supplied the wrong\ncredentials (e.g., bad \
                  password), or your\nbrowser doesn't understand how to supply\nthe credentials \
                  required.</p>\n",
             ),
-            403 => w.str("<p>You don't have permission to access this resource.</p>\n"),
+            403 => {
+                w.str("<p>You don't have permission to access this resource.")?;
+                w.str(self.notes)?;
+                w.str("</p>\n")
+            }
             404 => w.str("<p>The requested URL was not found on this server.</p>\n"),
             405 => {
                 w.str("<p>The requested method ")?;
@@ -245,6 +256,18 @@ mod tests {
         let mut p = ErrorPage::new(Status::INTERNAL_SERVER_ERROR);
         p.server_admin = "<admin@example.com>";
         assert!(page(&p).contains("\n &lt;admin@example.com&gt; to inform them"));
+    }
+
+    #[test]
+    fn error_notes_go_inside_the_paragraph_as_httpd_puts_them() {
+        let mut p = ErrorPage::new(Status::FORBIDDEN);
+        p.notes = "Reason: why.<br />\n";
+        assert!(page(&p).contains(
+            "<p>You don't have permission to access this resource.Reason: why.<br />\n</p>\n"
+        ));
+        let mut p = ErrorPage::new(Status::BAD_REQUEST);
+        p.notes = "more";
+        assert!(page(&p).contains("could not understand.<br />\nmore</p>\n"));
     }
 
     #[test]

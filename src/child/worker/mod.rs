@@ -87,6 +87,8 @@ pub(super) struct Worker<'s> {
     sig_name: Vec<u8>,
     /// See `sig_name`.
     sig_port: Option<u16>,
+    /// httpd's `error-notes` for the next error page (taken by it).
+    error_notes: &'static str,
 }
 
 /// The worker thread's body: serve jobs until the dispatch queue is terminated.
@@ -133,6 +135,7 @@ impl<'s> Worker<'s> {
             host: 0,
             sig_name: Vec::new(),
             sig_port: None,
+            error_notes: "",
         }
     }
 
@@ -157,6 +160,7 @@ impl<'s> Worker<'s> {
             host: 0,
             sig_name: Vec::new(),
             sig_port: None,
+            error_notes: "",
         }
     }
 

@@ -279,6 +279,10 @@ pub(super) fn request_line(head: &[u8]) -> &[u8] {
     &rest[..end]
 }
 
+/// mod_ssl's error note for a client refused by `SSLStrictSNIVHostCheck`.
+const SNI_REQUIRED: &str = "Reason: The client software did not provide a hostname using Server \
+     Name Indication (SNI), which is required to access this server.<br />\n";
+
 impl Worker<'_> {
     /// Decide the reply to the request whose head (`head`, parsed as `parsed`) starts
     /// `io.input`.
@@ -333,7 +337,16 @@ impl Worker<'_> {
             }
             Ok(req) => req,
         };
-        let mut reply = self.handle(req, io, time, blocking)?;
+        let mut reply = if self.sni_required(io) {
+            log::info!(
+                "[client {}] AH02033: No hostname was provided via SNI for a name based virtual host",
+                io.peer
+            );
+            self.error_notes = SNI_REQUIRED;
+            self.error_reply(Status::FORBIDDEN, req.method().as_str(), b"")
+        } else {
+            self.handle(req, io, time, blocking)?
+        };
         let mut body_len = 0;
         if !matches!(reply.body, Body::Cgi(_)) {
             // A body no handler reads must not be taken for the next request.
@@ -364,6 +377,13 @@ impl Worker<'_> {
             asked,
             body_len,
         })
+    }
+
+    /// mod_ssl's `SSLStrictSNIVHostCheck On`: a TLS client that named no host (SNI) may not
+    /// reach name-based virtual hosts (two or more on the connection's address); it gets a 403
+    /// for each request, as from mod_ssl's post-read-request check.
+    fn sni_required(&self, io: &ConnIo) -> bool {
+        io.sent_sni() == Some(false) && self.site.tls.strict_sni() && self.site.name_based(io.local)
     }
 
     /// Route and answer a parsed request.
@@ -619,6 +639,7 @@ impl Worker<'_> {
             server_admin: &self.host().server_admin,
             location,
             expect: b"",
+            notes: std::mem::take(&mut self.error_notes),
         }
         .write(&mut page)
         .unwrap_or(0);
