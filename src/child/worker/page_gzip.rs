@@ -9,20 +9,24 @@ use crate::modules::deflate;
 impl Worker<'_> {
     /// `body`, of type `content_type`, as mod_deflate would send it: a page of a compressed
     /// type above the size floor gets `Vary: Accept-Encoding`, and gzip when the client takes
-    /// it (the field is pushed here).
+    /// it (the field is pushed here). Also whether httpd would stream the answer: by the
+    /// gzip'd length if compressed ([`deflate::Settings::streams`]), else as
+    /// [`super::plan::streams`] says for a page of this length, `passed_on` as there.
     pub(super) fn gzip_page(
         &mut self,
         req: &Request<'_>,
         content_type: &str,
         body: Vec<u8>,
-    ) -> Vec<u8> {
+        passed_on: bool,
+    ) -> (Vec<u8>, bool) {
+        let plain = super::plan::streams(body.len(), passed_on);
         let settings = &self.site.output.deflate;
         if body.len() as u64 <= deflate::MIN_SIZE || !settings.applies_to(Some(content_type)) {
-            return body;
+            return (body, plain);
         }
         self.fields.push("Vary", b"Accept-Encoding");
         if !deflate::accepts_gzip(req.header("Accept-Encoding")) {
-            return body;
+            return (body, plain);
         }
         let len = body.len() as u64;
         let gz = settings.compress(len, |buf, at| {
@@ -34,9 +38,12 @@ impl Worker<'_> {
         match gz {
             Ok(gz) => {
                 self.fields.push("Content-Encoding", b"gzip");
-                gz
+                // mod_deflate holds what it is given until its output buffer fills, so what
+                // came before (a subrequest's output too) no longer decides.
+                let streamed = settings.streams(gz.len());
+                (gz, streamed)
             }
-            Err(_) => body,
+            Err(_) => (body, plain),
         }
     }
 }

@@ -229,9 +229,15 @@ pub(super) struct Reply {
     /// Force `Connection: close` (the request's body was not read, or the stream is untrusted).
     pub(super) close: bool,
     pub(super) filename: Option<std::sync::Arc<str>>,
-    /// A `HEAD` whose `GET` would stream its body (gzip, a listing): the head says no
-    /// length, as httpd's does.
+    /// A `HEAD` whose `GET` would stream its body (gzip, a listing), or one answered with an
+    /// error page: the head says no length, as httpd's does.
     pub(super) length_unknown: bool,
+    /// The body goes out as httpd streams it (see [`streams`]): chunked to an HTTP/1.1
+    /// client, delimited by the connection's close to an HTTP/1.0 one, without a length.
+    pub(super) streamed: bool,
+    /// The body is one of httpd's built-in error pages (`ap_send_error_response`), which an
+    /// `ErrorDocument` may replace.
+    pub(super) error_page: bool,
 }
 
 impl Reply {
@@ -242,8 +248,27 @@ impl Reply {
             close: false,
             filename: None,
             length_unknown: false,
+            streamed: false,
+            error_page: false,
         }
     }
+}
+
+/// What httpd's buffered writes (`ap_rputs`, `ap_rprintf`) hold before they pass the output
+/// on: `APR_BUCKET_BUFF_SIZE`. A page a handler writes that way reaches the content-length
+/// filter whole, with the end of its body, only when it fits; a longer one is passed on in
+/// parts and streamed.
+#[doc(alias = "APR_BUCKET_BUFF_SIZE")]
+pub(super) const HTTPD_WRITE_BUFFER: usize = 8000;
+
+/// Whether httpd streams a page of `len` bytes that a handler writes with its buffered writes
+/// (mod_autoindex's listing, mod_status's page), `passed_on` if part of it went out through
+/// the filters before the end (a subrequest's output: mod_autoindex's HTML `HeaderName` or
+/// `ReadmeName` file). httpd's content-length filter sets `Content-Length` only when the whole
+/// body arrives with its end (`ap_content_length_filter`); otherwise the answer is chunked
+/// (HTTP/1.1) or ends with the connection (HTTP/1.0).
+pub(super) fn streams(len: usize, passed_on: bool) -> bool {
+    passed_on || len > HTTPD_WRITE_BUFFER
 }
 
 /// What a request asked of its response's form.
@@ -638,6 +663,10 @@ impl Worker<'_> {
         let mut r = Reply::new(status);
         r.close = conn::drops_connection(status.code());
         r.body = Body::Page(page);
+        // ap_send_error_response returns before writing the page for a HEAD: the content-length
+        // filter never sees a body, so the head has no length.
+        r.length_unknown = true;
+        r.error_page = true;
         r
     }
 }
@@ -645,6 +674,14 @@ impl Worker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_longer_than_httpds_write_buffer_stream() {
+        assert!(!streams(0, false));
+        assert!(!streams(HTTPD_WRITE_BUFFER, false), "8000 bytes fit the buffer");
+        assert!(streams(HTTPD_WRITE_BUFFER + 1, false));
+        assert!(streams(10, true), "a subrequest's output went out first");
+    }
 
     #[test]
     fn the_request_line_skips_leading_empty_lines() {

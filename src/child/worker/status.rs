@@ -60,9 +60,14 @@ impl Worker<'_> {
         if let Some(secs) = query.refresh {
             self.fields.push("Refresh", secs.to_string().as_bytes());
         }
-        let body = self.gzip_page(req, format.content_type(), page.into_bytes());
+        // mod_status writes its page with buffered writes, as mod_autoindex does.
+        let (body, streamed) =
+            self.gzip_page(req, format.content_type(), page.into_bytes(), false);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
+        r.streamed = streamed;
+        // mod_status returns before writing anything for a HEAD: no length.
+        r.length_unknown = true;
         r
     }
 }
