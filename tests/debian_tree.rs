@@ -180,6 +180,40 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
         &[],
     ),
     ("alias, missing", "GET", "/docs/nothing.txt", &[]),
+    // errdoc.conf's ErrorDocument lines.
+    ("errdoc: local", "GET", "/ed/missing.html", &[]),
+    ("errdoc: local HEAD", "HEAD", "/ed/missing.html", &[]),
+    (
+        "errdoc: local, conditional and range",
+        "GET",
+        "/ed/missing.html",
+        &["If-None-Match: *", "Range: bytes=0-3"],
+    ),
+    (
+        "errdoc: local, POST",
+        "POST",
+        "/ed/missing.html",
+        &["Content-Length: 0"],
+    ),
+    (
+        "errdoc: local, gzip asked",
+        "GET",
+        "/ed/listing/x",
+        &["Accept-Encoding: gzip"],
+    ),
+    ("errdoc: text", "GET", "/ed/.htaccess", &[]),
+    ("errdoc: text HEAD", "HEAD", "/ed/.htaccess", &[]),
+    ("errdoc: remote", "GET", "/ed/remote/x", &[]),
+    ("errdoc: remote HEAD", "HEAD", "/ed/remote/x", &[]),
+    ("errdoc: default again", "GET", "/ed/plain/x", &[]),
+    ("errdoc: document missing", "GET", "/ed/broken/x", &[]),
+    ("errdoc: document forbidden", "GET", "/ed/guarded/x", &[]),
+    ("errdoc: denied, own document", "GET", "/ed/denied/x", &[]),
+    ("errdoc: 401 document", "GET", "/ed/auth/secret.txt", &[]),
+    ("errdoc: redirect, text", "GET", "/ed/old", &[]),
+    ("errdoc: unknown method", "FROB", "/ed/x", &[]),
+    ("errdoc: in a vhost", "GET", "/nothing", &["Host: two.example"]),
+    ("errdoc: <Files>", "GET", "/gone.bak", &[]),
 ];
 
 /// The status httpd must give some requests: the setup does what it says (a comparison of two
@@ -203,6 +237,12 @@ const EXPECTED: &[(&str, u16)] = &[
     ("range", 206),
     ("not modified", 304),
     ("if-none-match", 304),
+    ("errdoc: local", 404),
+    ("errdoc: text", 403),
+    ("errdoc: remote", 302),
+    ("errdoc: document missing", 404),
+    ("errdoc: 401 document", 401),
+    ("errdoc: redirect, text", 302),
 ];
 
 /// In [`ALLOWED`]: any request whose answers are both gzip'd.
@@ -316,6 +356,13 @@ fn content(base: &Path) -> PathBuf {
     write("docs/README.html", b"<p>the docs' readme</p>\n");
     write("html/list/sub/HEADER.html", b"<h2>sub's header</h2>\n");
     write("one/index.html", b"<h1>one.example</h1>\n");
+    // errdoc.conf's documents.
+    write("html/errors/404.html", b"<h1>Not here</h1>\n");
+    write("html/errors/403.html", b"<h1>Not for you</h1>\n");
+    write("html/errors/401.html", b"<h1>Who are you?</h1>\n");
+    write("html/errors/guarded.html", b"never served\n");
+    write("html/ed/auth/secret.txt", b"for alice only\n");
+    write("two/missing.html", b"<p>two.example has no such page</p>\n");
     write("two/index.html", b"<h1>two.example</h1>\n");
     // Every other file dated in the past too: a file changed within the last second gets a
     // weak ETag, and the two servers' answers, some milliseconds apart, could fall either side.
@@ -415,6 +462,46 @@ fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
         ),
     )
     .unwrap();
+    std::fs::write(
+        tree.join("conf-available/errdoc.conf"),
+        format!(
+            "<Location /ed/>\n\
+             \tErrorDocument 404 /errors/404.html\n\
+             \tErrorDocument 403 \"Forbidden here, as text\"\n\
+             \tErrorDocument 302 \"moved, as text\"\n\
+             \tErrorDocument 501 /errors/404.html\n\
+             </Location>\n\
+             <Location /ed/remote/>\n\tErrorDocument 404 http://example.com/nf?from=ed\n</Location>\n\
+             <Location /ed/plain/>\n\tErrorDocument 404 default\n</Location>\n\
+             <Location /ed/broken/>\n\tErrorDocument 404 /errors/no-such.html\n</Location>\n\
+             <Location /ed/guarded/>\n\tErrorDocument 404 /errors/guarded.html\n</Location>\n\
+             <Location /errors/guarded.html>\n\tRequire all denied\n</Location>\n\
+             <Location /ed/denied/>\n\tRequire all denied\n\tErrorDocument 403 /errors/403.html\n</Location>\n\
+             <Location /ed/listing/>\n\tErrorDocument 404 /list/\n</Location>\n\
+             <Location /errors/>\n\tHeader always set X-Redirect \"%{{REDIRECT_STATUS}}e %{{REDIRECT_REQUEST_METHOD}}e\"\n</Location>\n\
+             <Directory \"{www_d}/html/ed/auth\">\n\
+             \tAuthType Basic\n\
+             \tAuthName \"Private area\"\n\
+             \tAuthUserFile {base_d}/htpasswd\n\
+             \tRequire valid-user\n\
+             \tErrorDocument 401 /errors/401.html\n\
+             </Directory>\n\
+             <Files \"*.bak\">\n\tErrorDocument 404 \"no backups here\"\n</Files>\n\
+             Redirect /ed/old /moved\n"
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../conf-available/errdoc.conf",
+        tree.join("conf-enabled/errdoc.conf"),
+    )
+    .unwrap();
+    // errdoc.conf's Header line needs mod_headers, enabled as a2enmod does.
+    std::os::unix::fs::symlink(
+        "../mods-available/headers.load",
+        tree.join("mods-enabled/headers.load"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(
         "../conf-available/difftest.conf",
         tree.join("conf-enabled/difftest.conf"),
@@ -425,7 +512,7 @@ fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
         format!(
             "<VirtualHost *:{port}>\n\tServerName one.example\n\tDocumentRoot {www_d}/one\n</VirtualHost>\n\
              <VirtualHost *:{port}>\n\tServerName two.example\n\tServerAlias *.two.example\n\
-             \tDocumentRoot {www_d}/two\n</VirtualHost>\n"
+             \tDocumentRoot {www_d}/two\n\tErrorDocument 404 /missing.html\n</VirtualHost>\n"
         ),
     )
     .unwrap();
@@ -684,9 +771,39 @@ fn debians_tree_served_as_httpd_serves_it() {
     for (name, text) in [
         ("host one", "one.example"),
         ("host two (alias)", "two.example"),
+        // The ErrorDocument setup does what it says.
+        ("errdoc: local", "Not here"),
+        ("errdoc: text", "Forbidden here, as text"),
+        ("errdoc: document missing", "Additionally, a 404 Not Found"),
+        ("errdoc: document forbidden", "Additionally, a 404 Not Found"),
+        ("errdoc: denied, own document", "Not for you"),
+        ("errdoc: 401 document", "Who are you?"),
+        ("errdoc: redirect, text", "moved, as text"),
+        ("errdoc: in a vhost", "two.example has no such page"),
+        ("errdoc: <Files>", "no backups here"),
+        ("errdoc: local, gzip asked", "Index of /list"),
     ] {
         assert!(theirs[index(name)].body.contains(text), "{name}");
     }
+    let field = |a: &Answer, name: &str| {
+        a.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        field(&theirs[index("errdoc: local")], "X-Redirect").as_deref(),
+        Some("404 GET")
+    );
+    assert_eq!(
+        field(&theirs[index("errdoc: local, POST")], "X-Redirect").as_deref(),
+        Some("404 POST")
+    );
+    assert!(field(&theirs[index("errdoc: 401 document")], "WWW-Authenticate").is_some());
+    assert_eq!(
+        field(&theirs[index("errdoc: remote")], "Location").as_deref(),
+        Some("http://example.com/nf?from=ed")
+    );
     let mut matched = 0;
     let mut report = String::new();
     let mut unexplained = Vec::new();

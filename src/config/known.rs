@@ -832,8 +832,7 @@ mod tests {
         assert_eq!(module_of("ErrorDocument"), Some("core"));
         assert_eq!(module_of("<If"), Some("core"));
         assert!(
-            refusal("ErrorDocument", "core")
-                .ends_with("(core's ErrorDocument is not implemented by eventmpm)")
+            refusal("<If", "core").ends_with("(core's <If is not implemented by eventmpm)")
         );
         assert_eq!(
             refusal("Header", "mod_headers"),

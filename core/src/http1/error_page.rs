@@ -25,6 +25,10 @@ pub struct ErrorPage<'a> {
     pub location: &'a [u8],
     /// The Expect value a 417 answer refused.
     pub expect: &'a [u8],
+    /// The status an `ErrorDocument` that was to answer this error met instead: httpd then
+    /// sends its own page with a sentence saying so (`ap_send_error_response`'s
+    /// `recursive_error`).
+    pub additionally: Option<Status>,
 }
 
 impl<'a> ErrorPage<'a> {
@@ -36,6 +40,7 @@ impl<'a> ErrorPage<'a> {
             server_admin: "[no address given]",
             location: b"",
             expect: b"",
+            additionally: None,
         }
     }
 
@@ -60,6 +65,16 @@ impl<'a> ErrorPage<'a> {
         w.str(reason)?;
         w.str("</h1>\n")?;
         self.text(&mut w)?;
+        if let Some(other) = self.additionally {
+            w.str("<p>Additionally, a ")?;
+            w.bytes(&other.digits())?;
+            w.byte(b' ')?;
+            w.str(other.reason())?;
+            w.str(
+                "\nerror was encountered while trying to use an ErrorDocument to handle the \
+                 request.</p>\n",
+            )?;
+        }
         w.str("</body></html>\n")?;
         Ok(w.len())
     }
@@ -229,6 +244,22 @@ mod tests {
             "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
              <html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n\
              <p>The requested URL was not found on this server.</p>\n</body></html>\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_error_document_adds_httpds_sentence() {
+        let mut p = ErrorPage::new(Status::FORBIDDEN);
+        p.additionally = Some(Status::FORBIDDEN);
+        // httpd 2.4.67's page for a 403 whose ErrorDocument was itself forbidden, less the
+        // signature line.
+        assert_eq!(
+            page(&p),
+            "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
+             <html><head>\n<title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n\
+             <p>You don't have permission to access this resource.</p>\n\
+             <p>Additionally, a 403 Forbidden\nerror was encountered while trying to use an \
+             ErrorDocument to handle the request.</p>\n</body></html>\n"
         );
     }
 

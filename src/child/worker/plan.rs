@@ -238,6 +238,9 @@ pub(super) struct Reply {
     /// The body is one of httpd's built-in error pages (`ap_send_error_response`), which an
     /// `ErrorDocument` may replace.
     pub(super) error_page: bool,
+    /// The decoded URL-path of the local `ErrorDocument` that answered, whose sections' `Header`
+    /// lines apply.
+    pub(super) document: Option<Vec<u8>>,
 }
 
 impl Reply {
@@ -250,6 +253,7 @@ impl Reply {
             length_unknown: false,
             streamed: false,
             error_page: false,
+            document: None,
         }
     }
 }
@@ -342,7 +346,8 @@ impl Worker<'_> {
                     .next()
                     .and_then(|m| std::str::from_utf8(m).ok())
                     .unwrap_or("GET");
-                let mut reply = self.error_reply(e.status(), method, b"");
+                let reply = self.error_reply(e.status(), method, b"");
+                let mut reply = self.error_document(reply, None, io, None, time, blocking)?;
                 reply.close = true;
                 let asked = Asked {
                     version: Version::Http11,
@@ -414,18 +419,31 @@ impl Worker<'_> {
         let mut buf = std::mem::take(&mut self.path);
         let reply = match path::normalize(req.target().path().as_bytes(), &mut buf) {
             Ok(n) => {
-                let reply = self.handle_path(req, io, &buf[..n], time, blocking);
-                if let Ok(r) = &reply
+                let mut reply = self
+                    .handle_path(req, io, &buf[..n], time, blocking)
+                    .and_then(|r| {
+                        self.error_document(r, Some(req), io, Some(&buf[..n]), time, blocking)
+                    });
+                if let Ok(r) = &mut reply
                     && self.host().modules_active
                     && !matches!(r.body, Body::Cgi(_))
                 {
-                    self.module_headers(req, &buf[..n], r.status, time);
+                    match r.document.take() {
+                        // An error document answers as its own request, whose Header lines
+                        // are those of its path, on the fields a handler's answer has.
+                        Some(doc) => self.module_headers(req, &doc, true, time),
+                        None => {
+                            let code = r.status.code();
+                            self.module_headers(req, &buf[..n], code < 300 || code == 304, time)
+                        }
+                    }
                 }
                 reply
             }
             Err(e) => {
                 log::info!("{} (client {})", e.reason(), io.peer.ip());
-                Ok(self.error_reply(e.status(), method.as_str(), b""))
+                let r = self.error_reply(e.status(), method.as_str(), b"");
+                self.error_document(r, Some(req), io, None, time, blocking)
             }
         };
         self.path = buf;
@@ -495,6 +513,10 @@ impl Worker<'_> {
                 return Ok(Reply::new(Status::OK));
             }
             m if allowed.contains(&m) => {}
+            // Refusing logs (an unknown method): a worker does it if it is to redirect.
+            m if blocking == Blocking::Never && self.local_error_document(decoded, m.refusal()) => {
+                return Err(WouldBlock);
+            }
             m => return Ok(self.refuse_method(m, allowed)),
         }
         match route.handler {
@@ -537,6 +559,15 @@ impl Worker<'_> {
         if blocking == Blocking::Never && modules::needs_authentication(sections.clone()) {
             return Err(WouldBlock);
         }
+        // A denial is logged: where a local ErrorDocument would answer it, a worker answers
+        // (and logs) it, once.
+        if blocking == Blocking::Never
+            && [Status::UNAUTHORIZED, Status::FORBIDDEN, Status::INTERNAL_SERVER_ERROR]
+                .into_iter()
+                .any(|s| self.local_error_document(decoded, s))
+        {
+            return Err(WouldBlock);
+        }
         let uri = String::from_utf8_lossy(decoded);
         let protocol = match req.version() {
             Version::Http10 => "HTTP/1.0",
@@ -576,7 +607,7 @@ impl Worker<'_> {
         &mut self,
         req: &Request<'_>,
         decoded: &[u8],
-        status: Status,
+        success: bool,
         time: &RequestTime,
     ) {
         let site = self.host();
@@ -587,8 +618,6 @@ impl Worker<'_> {
         if !modules::has_headers(sections.clone()) {
             return;
         }
-        let code = status.code();
-        let success = code < 300 || code == 304;
         let mut table = Vec::new();
         self.fields.take_table(&mut table);
         let now_us = std::time::SystemTime::now()
@@ -633,6 +662,18 @@ impl Worker<'_> {
 
     /// httpd's error page for `status` (with a `Location` field for a redirect).
     pub(super) fn error_reply(&mut self, status: Status, method: &str, location: &[u8]) -> Reply {
+        self.error_reply_after(status, method, location, None)
+    }
+
+    /// [`Worker::error_reply`], saying that an `ErrorDocument` for it failed with
+    /// `additionally` if given.
+    pub(super) fn error_reply_after(
+        &mut self,
+        status: Status,
+        method: &str,
+        location: &[u8],
+        additionally: Option<Status>,
+    ) -> Reply {
         let mut page = vec![0u8; 2048];
         let page_len = ErrorPage {
             status,
@@ -640,6 +681,7 @@ impl Worker<'_> {
             server_admin: &self.host().server_admin,
             location,
             expect: b"",
+            additionally,
         }
         .write(&mut page)
         .unwrap_or(0);

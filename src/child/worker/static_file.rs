@@ -109,6 +109,7 @@ impl Worker<'_> {
                 length_unknown: false,
                 streamed: false,
                 error_page: false,
+                document: None,
             },
         })
     }
