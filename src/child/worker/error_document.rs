@@ -7,7 +7,9 @@
 //! - a local URL-path is an internal redirect: that path is answered as a `GET` (a `HEAD`
 //!   stays one) without the request's conditionals or range, with the error's status, the
 //!   `REDIRECT_*` variables set and the request's variables renamed `REDIRECT_NAME`, and
-//!   without mod_deflate (httpd's filters skip non-200 answers). If it fails, the built-in page
+//!   without mod_deflate (httpd's filters skip non-200 answers); a CGI script there runs for
+//!   that request, without the original's body, and its answer keeps the error's status
+//!   unless it sends a `Status` ([`Worker::cgi_respond`]). If it fails, the built-in page
 //!   is sent with httpd's "Additionally, a … error was encountered" sentence, naming the
 //!   original status as httpd does. One level only: an error while answering the document is
 //!   never redirected again (httpd allows `LimitInternalRecursion`, 10, but stops at the first
@@ -19,7 +21,7 @@
 use eventmpm_core::http1::{Limits, Method, Request, Status, Version, path};
 
 use super::Worker;
-use super::plan::{Blocking, FieldRoom, Reply, WouldBlock};
+use super::plan::{Blocking, DocumentRun, FieldRoom, Reply, WouldBlock};
 use super::respond::RequestTime;
 use crate::child::connio::ConnIo;
 use crate::modules::error_document::{self, Document};
@@ -207,12 +209,12 @@ impl Worker<'_> {
             return failed(self);
         }
         if matches!(r.body, super::plan::Body::Cgi(_)) {
-            log::error!(
-                "ErrorDocument {} {uri}: a CGI script as an error document is not supported by \
-                 eventmpm",
-                status.code()
-            );
-            return failed(self);
+            // The script runs when the answer is written ([`Worker::cgi_respond`]), for the
+            // document's request.
+            r.cgi_document = Some(Box::new(DocumentRun { head, status }));
+            r.status = status;
+            r.close |= original.close;
+            return r;
         }
         // mod_filter runs no filter on a non-200 answer: no gzip, so no Vary either.
         let vary: Vec<usize> = (0..self.fields.spans.len())

@@ -241,6 +241,17 @@ pub(super) struct Reply {
     /// The decoded URL-path of the local `ErrorDocument` that answered, whose sections' `Header`
     /// lines apply.
     pub(super) document: Option<Vec<u8>>,
+    /// A local `ErrorDocument` that is a CGI script ([`Body::Cgi`]): what it runs for.
+    pub(super) cgi_document: Option<Box<DocumentRun>>,
+}
+
+/// The request a CGI script that is a local `ErrorDocument` runs for.
+pub(super) struct DocumentRun {
+    /// The document's request head (a GET, or a HEAD for a HEAD, of the document's path with
+    /// the original's fields).
+    pub(super) head: Vec<u8>,
+    /// The error's status: the answer's, unless the script sends a `Status`.
+    pub(super) status: Status,
 }
 
 impl Reply {
@@ -254,6 +265,7 @@ impl Reply {
             streamed: false,
             error_page: false,
             document: None,
+            cgi_document: None,
         }
     }
 }
@@ -365,7 +377,8 @@ impl Worker<'_> {
         };
         let mut reply = self.handle(req, io, time, blocking)?;
         let mut body_len = 0;
-        if !matches!(reply.body, Body::Cgi(_)) {
+        // A script reads the request's body, but not one that is an error document.
+        if !matches!(reply.body, Body::Cgi(_)) || reply.cgi_document.is_some() {
             // A body no handler reads must not be taken for the next request.
             let after_head = io.input.buffered().get(head.len()..).unwrap_or(&[]);
             let limits = self.shared.limits;

@@ -194,11 +194,38 @@ impl Worker<'_> {
         self.record_request(time, parsed.as_ref().ok(), head, io.peer);
         if let (Body::Cgi(script), Ok(req)) = (&reply.body, &parsed) {
             let has_body = req.body() != BodyFraming::None;
-            match self.cgi_respond(io, req, head, script, served_before, time) {
+            let document = reply.cgi_document.as_deref();
+            match self.cgi_respond(
+                io,
+                req,
+                head,
+                script,
+                served_before,
+                time,
+                document,
+                body_len,
+                !(document.is_some() && reply.close),
+            ) {
                 CgiDone::Sent(sent, consumed) => return Answered::Streamed { sent, consumed },
                 CgiDone::Reply(r) => {
+                    let close = reply.close;
+                    reply = match document {
+                        // The error document failed: httpd's page for the original error.
+                        Some(d) => {
+                            let status = d.status;
+                            self.fields.clear();
+                            let mut r = self.error_reply_after(
+                                status,
+                                req.method().as_str(),
+                                b"",
+                                Some(status),
+                            );
+                            r.close = close;
+                            r
+                        }
+                        None => r,
+                    };
                     // What is left of the body must not be read as the next request.
-                    reply = r;
                     reply.close |= has_body;
                 }
             }

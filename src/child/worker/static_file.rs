@@ -110,6 +110,7 @@ impl Worker<'_> {
                 streamed: false,
                 error_page: false,
                 document: None,
+                cgi_document: None,
             },
         })
     }
