@@ -212,7 +212,12 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ("errdoc: 401 document", "GET", "/ed/auth/secret.txt", &[]),
     ("errdoc: redirect, text", "GET", "/ed/old", &[]),
     ("errdoc: unknown method", "FROB", "/ed/x", &[]),
-    ("errdoc: in a vhost", "GET", "/nothing", &["Host: two.example"]),
+    (
+        "errdoc: in a vhost",
+        "GET",
+        "/nothing",
+        &["Host: two.example"],
+    ),
     ("errdoc: <Files>", "GET", "/gone.bak", &[]),
 ];
 
@@ -808,7 +813,10 @@ fn debians_tree_served_as_httpd_serves_it() {
         ("errdoc: local", "Not here"),
         ("errdoc: text", "Forbidden here, as text"),
         ("errdoc: document missing", "Additionally, a 404 Not Found"),
-        ("errdoc: document forbidden", "Additionally, a 404 Not Found"),
+        (
+            "errdoc: document forbidden",
+            "Additionally, a 404 Not Found",
+        ),
         ("errdoc: denied, own document", "Not for you"),
         ("errdoc: 401 document", "Who are you?"),
         ("errdoc: redirect, text", "moved, as text"),
@@ -862,10 +870,9 @@ fn debians_tree_served_as_httpd_serves_it() {
                     .any(|(k, v)| k == "Content-Encoding" && v == "gzip")
             };
             let both_gzip = gzip(&theirs[i]) && gzip(&mine[i]);
-            let allowed = ALLOWED.iter().find(|(n, w, _)| {
-                (n == name || (*n == GZIP && both_gzip))
-                    && *w == what
-            });
+            let allowed = ALLOWED
+                .iter()
+                .find(|(n, w, _)| (n == name || (*n == GZIP && both_gzip)) && *w == what);
             match allowed {
                 Some((_, _, why)) => {
                     let _ = write!(report, "\n    allowed ({what}): {why}");
@@ -890,7 +897,13 @@ fn debians_tree_served_as_httpd_serves_it() {
                             || f.starts_with("transfer-encoding:")
                             || f.starts_with("connection:")
                     })
-                    .map(|f| if f == whole { "content-length: (the body's)".into() } else { f })
+                    .map(|f| {
+                        if f == whole {
+                            "content-length: (the body's)".into()
+                        } else {
+                            f
+                        }
+                    })
                     .collect();
             // The bodies' lengths differ by the server's name and port in them.
             let body = if a.2 > 0 { "a body" } else { "no body" };

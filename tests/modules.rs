@@ -719,7 +719,10 @@ fn differential_against_apache() {
                 .lines()
                 .filter(|l| !l.starts_with("Date:") && !l.starts_with("Server:"))
                 .collect();
-            let head_end = lines.iter().position(|l| l.is_empty()).unwrap_or(lines.len());
+            let head_end = lines
+                .iter()
+                .position(|l| l.is_empty())
+                .unwrap_or(lines.len());
             lines[1..head_end].sort_unstable();
             lines.join("\n")
         };

@@ -448,7 +448,11 @@ print(r.status, r.getheader('Content-Encoding'), r.getheader('Vary'), r.getheade
     // buffer.
     assert_eq!(status, 200);
     assert_eq!(header(&head, "Content-Length"), None, "{head}");
-    assert_eq!(header(&head, "Transfer-Encoding"), Some("chunked"), "{head}");
+    assert_eq!(
+        header(&head, "Transfer-Encoding"),
+        Some("chunked"),
+        "{head}"
+    );
     assert!(body.len() > 8096, "{}", body.len());
     // A Range on a compressed response: the whole compressed body, 200 (httpd's answer).
     let (status, head, body) = fetch(

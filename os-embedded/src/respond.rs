@@ -219,6 +219,7 @@ impl Serving<'_> {
             server_admin: &self.settings.server_admin,
             location: b"",
             expect: b"",
+            additionally: None,
         }
         .write(page_part)
         .unwrap_or(0);
@@ -355,6 +356,7 @@ impl Serving<'_> {
                 server_admin: &self.settings.server_admin,
                 location: loc,
                 expect: b"",
+                additionally: None,
             }
             .write(&mut out[split..])
             .unwrap_or(0);

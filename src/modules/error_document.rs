@@ -48,7 +48,9 @@ impl ErrorDocuments {
     /// line and ignores it with a notice (a full URL for 401); `position` is its `file:line`.
     pub fn add(&mut self, args: &[&str], position: &str) -> Result<Option<String>, String> {
         let [code_text, msg] = args else {
-            return Err("ErrorDocument takes two arguments, Change responses for HTTP errors".into());
+            return Err(
+                "ErrorDocument takes two arguments, Change responses for HTTP errors".into(),
+            );
         };
         let code = atoi(code_text);
         if code != 500 && !has_status_line(code) {
@@ -218,7 +220,9 @@ mod tests {
     #[test]
     fn a_full_url_for_401_is_ignored_with_httpds_notice() {
         let mut d = ErrorDocuments::default();
-        let note = d.add(&["401", "https://login.example/"], "a.conf:7").unwrap();
+        let note = d
+            .add(&["401", "https://login.example/"], "a.conf:7")
+            .unwrap();
         assert_eq!(
             note.as_deref(),
             Some(
@@ -233,10 +237,14 @@ mod tests {
 
     #[test]
     fn sections_merge_per_code_and_default_undoes() {
-        let mut server = SectionSettings::default();
-        server.error_documents = read(&[["404", "/nf.html"], ["403", "no"]]).unwrap();
-        let mut loc = SectionSettings::default();
-        loc.error_documents = read(&[["404", "default"]]).unwrap();
+        let server = SectionSettings {
+            error_documents: read(&[["404", "/nf.html"], ["403", "no"]]).unwrap(),
+            ..SectionSettings::default()
+        };
+        let loc = SectionSettings {
+            error_documents: read(&[["404", "default"]]).unwrap(),
+            ..SectionSettings::default()
+        };
         let both = [&server, &loc];
         assert_eq!(find(both.iter().copied(), 404), None);
         assert_eq!(

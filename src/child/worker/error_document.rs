@@ -236,4 +236,3 @@ impl Worker<'_> {
         r
     }
 }
-

@@ -129,8 +129,12 @@ impl Worker<'_> {
             r.content_type.len() >= 5 && r.content_type[..5].eq_ignore_ascii_case("text/")
                 || r.content_type.eq_ignore_ascii_case("application/xhtml+xml")
         });
-        let passed_on = header.as_ref().is_some_and(autoindex::Insert::is_subrequest)
-            || readme.as_ref().is_some_and(autoindex::Insert::is_subrequest);
+        let passed_on = header
+            .as_ref()
+            .is_some_and(autoindex::Insert::is_subrequest)
+            || readme
+                .as_ref()
+                .is_some_and(autoindex::Insert::is_subrequest);
         let (utc_offset, _) = crate::logformat::local_zone(time.secs);
         let page = settings.render(autoindex::Request {
             uri: path,

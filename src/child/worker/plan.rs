@@ -575,9 +575,13 @@ impl Worker<'_> {
         // A denial is logged: where a local ErrorDocument would answer it, a worker answers
         // (and logs) it, once.
         if blocking == Blocking::Never
-            && [Status::UNAUTHORIZED, Status::FORBIDDEN, Status::INTERNAL_SERVER_ERROR]
-                .into_iter()
-                .any(|s| self.local_error_document(decoded, s))
+            && [
+                Status::UNAUTHORIZED,
+                Status::FORBIDDEN,
+                Status::INTERNAL_SERVER_ERROR,
+            ]
+            .into_iter()
+            .any(|s| self.local_error_document(decoded, s))
         {
             return Err(WouldBlock);
         }
@@ -733,7 +737,10 @@ mod tests {
     #[test]
     fn pages_longer_than_httpds_write_buffer_stream() {
         assert!(!streams(0, false));
-        assert!(!streams(HTTPD_WRITE_BUFFER, false), "8000 bytes fit the buffer");
+        assert!(
+            !streams(HTTPD_WRITE_BUFFER, false),
+            "8000 bytes fit the buffer"
+        );
         assert!(streams(HTTPD_WRITE_BUFFER + 1, false));
         assert!(streams(10, true), "a subrequest's output went out first");
     }

@@ -61,8 +61,7 @@ impl Worker<'_> {
             self.fields.push("Refresh", secs.to_string().as_bytes());
         }
         // mod_status writes its page with buffered writes, as mod_autoindex does.
-        let (body, streamed) =
-            self.gzip_page(req, format.content_type(), page.into_bytes(), false);
+        let (body, streamed) = self.gzip_page(req, format.content_type(), page.into_bytes(), false);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
         r.streamed = streamed;
