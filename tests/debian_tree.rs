@@ -86,6 +86,13 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ),
     ("server-status", "GET", "/server-status", &[]),
     ("server-status?auto", "GET", "/server-status?auto", &[]),
+    ("server-status HEAD", "HEAD", "/server-status", &[]),
+    (
+        "server-status?auto HEAD",
+        "HEAD",
+        "/server-status?auto",
+        &[],
+    ),
     (".ht files", "GET", "/.htaccess", &[]),
     ("POST to a file", "POST", "/big.txt", &["Content-Length: 0"]),
     ("range", "GET", "/big.txt", &["Range: bytes=10-29"]),

@@ -64,9 +64,8 @@ impl Worker<'_> {
         let (body, streamed) = self.gzip_page(req, format.content_type(), page.into_bytes(), false);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
+        // A HEAD gets the length where a GET would: mod_status writes its page for a HEAD too.
         r.streamed = streamed;
-        // mod_status returns before writing anything for a HEAD: no length.
-        r.length_unknown = true;
         r
     }
 }
