@@ -226,6 +226,7 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
         &["Host: two.example"],
     ),
     ("errdoc: <Files>", "GET", "/gone.bak", &[]),
+    ("errdoc: escapes", "GET", "/ed/dead", &[]),
 ];
 
 /// The status httpd must give some requests: the setup does what it says (a comparison of two
@@ -515,6 +516,7 @@ fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
              \tErrorDocument 403 \"Forbidden here, as text\"\n\
              \tErrorDocument 302 \"moved, as text\"\n\
              \tErrorDocument 501 /errors/404.html\n\
+             \tErrorDocument 410 \"gone\\x21 for good,\\tsaid $1 \\\"he\\\" \\q\"\n\
              </Location>\n\
              <Location /ed/remote/>\n\tErrorDocument 404 http://example.com/nf?from=ed\n</Location>\n\
              <Location /ed/plain/>\n\tErrorDocument 404 default\n</Location>\n\
@@ -532,7 +534,8 @@ fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
              \tErrorDocument 401 /errors/401.html\n\
              </Directory>\n\
              <Files \"*.bak\">\n\tErrorDocument 404 \"no backups here\"\n</Files>\n\
-             Redirect /ed/old /moved\n"
+             Redirect /ed/old /moved\n\
+             Redirect gone /ed/dead\n"
         ),
     )
     .unwrap();
@@ -829,9 +832,11 @@ fn debians_tree_served_as_httpd_serves_it() {
         ("errdoc: redirect, text", "moved, as text"),
         ("errdoc: in a vhost", "two.example has no such page"),
         ("errdoc: <Files>", "no backups here"),
+        ("errdoc: escapes", "gonex21 for good,\tsaid  \"he\" q"),
         ("errdoc: local, gzip asked", "Index of /list"),
     ] {
-        assert!(theirs[index(name)].body.contains(text), "{name}");
+        let body = &theirs[index(name)].body;
+        assert!(body.contains(text), "{name}: {body:?}");
     }
     let field = |a: &Answer, name: &str| {
         a.fields

@@ -15,8 +15,9 @@ use super::Sections;
 pub enum Document {
     /// `default`: httpd's own page, whatever an enclosing section said.
     Default,
-    /// A message sent as the body (`text/html`, as httpd labels its error pages).
-    Text(String),
+    /// A message sent as the body (`text/html`, as httpd labels its error pages), its escapes
+    /// already read.
+    Text(Vec<u8>),
     /// A local URL-path, served by an internal redirect with the error's status.
     Local(String),
     /// A full URL the client is redirected to (302).
@@ -59,9 +60,9 @@ impl ErrorDocuments {
         let doc = if msg.eq_ignore_ascii_case("default") {
             Document::Default
         } else if msg.contains(' ') {
-            Document::Text(msg.to_string())
+            Document::Text(expr_string(msg)?)
         } else if msg.starts_with('/') {
-            Document::Local(msg.to_string())
+            Document::Local(text_of(expr_string(msg)?)?)
         } else if is_url(msg) {
             if code == 401 {
                 return Ok(Some(format!(
@@ -69,18 +70,10 @@ impl ErrorDocuments {
                      --- ignoring!"
                 )));
             }
-            Document::Remote(msg.to_string())
+            Document::Remote(text_of(expr_string(msg)?)?)
         } else {
-            Document::Text(msg.to_string())
+            Document::Text(expr_string(msg)?)
         };
-        // httpd parses the document as an ap_expr string, where `%{...}` is a variable; a
-        // document that would be one is refused rather than sent with the braces.
-        if msg.contains("%{") {
-            return Err(
-                "ErrorDocument: expressions (%{...}) in the document are not supported by eventmpm"
-                    .into(),
-            );
-        }
         match self.0.iter_mut().find(|(c, _)| *c == code as u16) {
             Some(slot) => slot.1 = doc,
             None => self.0.push((code as u16, doc)),
@@ -102,6 +95,77 @@ pub fn find<'s>(mut sections: impl Sections<'s>, code: u16) -> Option<&'s Docume
         Some(Document::Default) | None => None,
         d => d,
     }
+}
+
+/// The value of `msg` read as httpd reads an ErrorDocument, as an ap_expr string
+/// (`util_expr_scan.l`): `\n`, `\r`, `\t`, `\b`, `\f` and octal `\ooo` escapes, `\` before
+/// any other character is that character (`\x41` too: Debian's httpd 2.4.67 sends `x41`),
+/// a regex backreference `$0`…`$9` is empty (there is no regex), and the value ends at a NUL
+/// (`\0`), as a C string does. A variable (`%{…}`) is refused: eventmpm has no ap_expr.
+fn expr_string(msg: &str) -> Result<Vec<u8>, String> {
+    let bad = |what: &str| format!("Cannot parse expression in ErrorDocument: {what}");
+    let b = msg.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if b.get(i + 1) == Some(&b'{') => {
+                return Err(
+                    "ErrorDocument: expressions (%{...}) in the document are not supported by \
+                     eventmpm"
+                        .into(),
+                );
+            }
+            b'$' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => i += 2,
+            b'\\' if i + 1 < b.len() => {
+                let rest = &b[i + 1..];
+                match rest[0] {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    // Octal past 377, or a digit octal has not: the scanner's error.
+                    b'8' | b'9' => return Err(bad("Bad character escape sequence")),
+                    b'4'..=b'7'
+                        if rest.iter().take(3).all(u8::is_ascii_digit) && rest.len() >= 3 =>
+                    {
+                        return Err(bad("Bad character escape sequence"));
+                    }
+                    b'0'..=b'7' => {
+                        let n = rest
+                            .iter()
+                            .take(3)
+                            .take_while(|c| (b'0'..=b'7').contains(*c))
+                            .count();
+                        let v = rest[..n]
+                            .iter()
+                            .fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                        out.push(v as u8);
+                        i += 1 + n;
+                        continue;
+                    }
+                    other => out.push(other),
+                }
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    if let Some(nul) = out.iter().position(|&c| c == 0) {
+        out.truncate(nul);
+    }
+    Ok(out)
+}
+
+/// A path or URL read by [`expr_string`], which must stay text.
+fn text_of(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|_| {
+        "ErrorDocument: the path or URL is not valid UTF-8 once its escapes are read".into()
+    })
 }
 
 /// C's `atoi`: optional blanks and sign, then the leading digits; 0 if there are none.
@@ -186,6 +250,32 @@ mod tests {
     }
 
     #[test]
+    fn messages_are_read_as_ap_expr_strings() {
+        let d = read(&[
+            ["400", r"line\nbreak \t tab"],
+            ["401", r"hex \x41 octal \101\7 \q \\ nul\0 cut"],
+            ["402", "cost $1 or $0 nothing"],
+            ["403", r"trailing \"],
+            ["404", r"/doc\056html"],
+        ])
+        .unwrap();
+        assert_eq!(
+            d.get(400),
+            Some(&Document::Text(b"line\nbreak \t tab".to_vec()))
+        );
+        assert_eq!(
+            d.get(401),
+            Some(&Document::Text(b"hex x41 octal A\x07 q \\ nul".to_vec()))
+        );
+        assert_eq!(
+            d.get(402),
+            Some(&Document::Text(b"cost  or  nothing".to_vec()))
+        );
+        assert_eq!(d.get(403), Some(&Document::Text(b"trailing \\".to_vec())));
+        assert_eq!(d.get(404), Some(&Document::Local("/doc.html".into())));
+    }
+
+    #[test]
     fn a_later_line_for_the_same_code_replaces_the_earlier() {
         let d = read(&[["404", "/a.html"], ["404", "b text"]]).unwrap();
         assert_eq!(d.get(404), Some(&Document::Text("b text".into())));
@@ -212,6 +302,11 @@ mod tests {
             Err("ErrorDocument takes two arguments, Change responses for HTTP errors".into())
         );
         assert!(d.add(&["404", "%{REQUEST_URI} gone"], "x:1").is_err());
+        assert_eq!(
+            d.add(&["404", r"bad \8 escape"], "x:1"),
+            Err("Cannot parse expression in ErrorDocument: Bad character escape sequence".into())
+        );
+        assert!(d.add(&["404", r"bad \477 escape"], "x:1").is_err());
         // atoi: trailing garbage after the digits is ignored, as httpd's atoi ignores it.
         assert!(d.add(&["404x", "/x"], "x:1").is_ok());
         assert_eq!(d.get(404), Some(&Document::Local("/x".into())));

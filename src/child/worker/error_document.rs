@@ -76,7 +76,7 @@ impl Worker<'_> {
         match find(reply.status.code()) {
             None => Ok(reply),
             Some(Document::Text(text)) => {
-                reply.body = super::plan::Body::Page(text.into_bytes());
+                reply.body = super::plan::Body::Page(text);
                 Ok(reply)
             }
             Some(Document::Remote(url)) => {
@@ -85,7 +85,7 @@ impl Worker<'_> {
                 self.fields.clear();
                 let mut r = self.error_reply(Status::FOUND, method, url.as_bytes());
                 if let Some(Document::Text(text)) = find(Status::FOUND.code()) {
-                    r.body = super::plan::Body::Page(text.into_bytes());
+                    r.body = super::plan::Body::Page(text);
                 }
                 r.close |= reply.close;
                 Ok(r)
