@@ -227,7 +227,12 @@ const REQUESTS: &[(&str, &str, &str, &[&str])] = &[
     ),
     ("errdoc: <Files>", "GET", "/gone.bak", &[]),
     ("errdoc: escapes", "GET", "/ed/dead", &[]),
+    // A request line too long for LimitRequestLine: rejected before a request exists.
+    ("errdoc: 414, text", "GET", LONG_PATH, &[]),
 ];
+
+/// Stands for a path longer than LimitRequestLine (8190) in [`REQUESTS`].
+const LONG_PATH: &str = "(a path of 9000 bytes)";
 
 /// The status httpd must give some requests: the setup does what it says (a comparison of two
 /// 403s would prove nothing).
@@ -285,6 +290,31 @@ const FRAMING: &[&str] = &[
     "GET /server-status HTTP/1.0\r\n\r\n",
     "GET /ed/missing.html HTTP/1.0\r\n\r\n",
 ];
+
+/// Raw requests httpd cannot read (http.client sends none of them), answered by errdoc.conf's
+/// server-level `ErrorDocument 400` (a local document, from a request of the method read):
+/// status line, fields but Date and Server (in a set order), and body must match.
+const MALFORMED: &[&str] = &[
+    "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    "HEAD / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    "GET / HTTP/1.1\r\n\r\n",
+];
+
+/// The answer to `request` on `port` as [`MALFORMED`] compares it.
+fn raw_answer(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    sock.write_all(request.as_bytes()).unwrap();
+    let mut all = Vec::new();
+    sock.read_to_end(&mut all).unwrap();
+    let text = String::from_utf8_lossy(&all).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines: Vec<&str> = head.split("\r\n").collect();
+    lines.retain(|l| !l.starts_with("Date:") && !l.starts_with("Server:"));
+    lines[1..].sort_unstable();
+    format!("{}\n\n{body}", lines.join("\n"))
+}
 
 /// Send `request` to `port` on a connection of its own and read the answer to the close: its
 /// status line, its header lines, and how many body bytes followed.
@@ -406,6 +436,7 @@ fn content(base: &Path) -> PathBuf {
     write("html/errors/404.html", b"<h1>Not here</h1>\n");
     write("html/errors/403.html", b"<h1>Not for you</h1>\n");
     write("html/errors/401.html", b"<h1>Who are you?</h1>\n");
+    write("html/errors/400.html", b"<h1>Say again?</h1>\n");
     write("html/errors/guarded.html", b"never served\n");
     write("html/ed/auth/secret.txt", b"for alice only\n");
     write("two/missing.html", b"<p>two.example has no such page</p>\n");
@@ -535,7 +566,9 @@ fn tree(base: &Path, side: &str, www: &Path, port: u16) -> PathBuf {
              </Directory>\n\
              <Files \"*.bak\">\n\tErrorDocument 404 \"no backups here\"\n</Files>\n\
              Redirect /ed/old /moved\n\
-             Redirect gone /ed/dead\n"
+             Redirect gone /ed/dead\n\
+             ErrorDocument 400 /errors/400.html\n\
+             ErrorDocument 414 \"too long, as text\"\n"
         ),
     )
     .unwrap();
@@ -771,7 +804,9 @@ fn debians_tree_served_as_httpd_serves_it() {
 
     let list = base.join("requests.tsv");
     let mut text = String::new();
+    let long = format!("/{}", "a".repeat(9000));
     for (_, method, path, fields) in REQUESTS {
+        let path: &str = if *path == LONG_PATH { &long } else { path };
         text += &format!("{method}\t{path}");
         for f in *fields {
             text += &format!("\t{f}");
@@ -833,6 +868,7 @@ fn debians_tree_served_as_httpd_serves_it() {
         ("errdoc: in a vhost", "two.example has no such page"),
         ("errdoc: <Files>", "no backups here"),
         ("errdoc: escapes", "gonex21 for good,\tsaid  \"he\" q"),
+        ("errdoc: 414, text", "too long, as text"),
         ("errdoc: local, gzip asked", "Index of /list"),
     ] {
         let body = &theirs[index(name)].body;
@@ -894,6 +930,18 @@ fn debians_tree_served_as_httpd_serves_it() {
         }
     }
     println!("{matched} of {} answers match{report}", REQUESTS.len());
+    for request in MALFORMED {
+        let (h, e) = (raw_answer(hport, request), raw_answer(eport, request));
+        assert!(
+            h.contains("Say again?") || request.starts_with("HEAD"),
+            "{request:?}: {h}"
+        );
+        if h != e {
+            unexplained.push(format!(
+                "malformed {request:?}:\n--- httpd\n{h}\n--- eventmpm\n{e}"
+            ));
+        }
+    }
     // The framing of HTTP/1.0 answers, which http.client cannot ask for: raw requests, each on
     // its own connection, read to the server's close.
     for request in FRAMING {

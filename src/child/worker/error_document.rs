@@ -45,13 +45,16 @@ const NOT_PASSED_ON: [&str; 10] = [
 impl Worker<'_> {
     /// Replace `reply`, one of httpd's built-in error pages, by the `ErrorDocument` in force
     /// for its status: the sections of `decoded` (the request's decoded path), or the server's
-    /// own where there is none. `req` is the parsed request (`None` for a head that did not
-    /// parse: a local document then answers as the built-in page, as there is no request to
-    /// redirect).
+    /// own where there is none. `req` is the parsed request, `None` for a head that did not
+    /// parse, whose `method` (the request line's first word) is then all that is known: a
+    /// local document is redirected to from a request of that method (GET if it is not one)
+    /// without fields, as httpd redirects from the request it could not read.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn error_document(
         &mut self,
         reply: Reply,
         req: Option<&Request<'_>>,
+        method: &str,
         io: &ConnIo,
         decoded: Option<&[u8]>,
         time: &RequestTime,
@@ -71,7 +74,6 @@ impl Worker<'_> {
                 .cloned(),
             }
         };
-        let method = req.map_or("GET", |r| r.method().as_str());
         let mut reply = reply;
         match find(reply.status.code()) {
             None => Ok(reply),
@@ -90,10 +92,24 @@ impl Worker<'_> {
                 r.close |= reply.close;
                 Ok(r)
             }
+            Some(Document::Local(_)) if blocking == Blocking::Never => Err(WouldBlock),
             Some(Document::Local(uri)) => match req {
-                None => Ok(reply),
-                Some(_) if blocking == Blocking::Never => Err(WouldBlock),
                 Some(req) => Ok(self.redirect_to_document(reply, req, io, &uri, time)),
+                None => {
+                    // A request of the method read, or a GET where the method is no token.
+                    let limits = self.shared.limits;
+                    let line = format!("{method} / HTTP/1.0\r\n\r\n");
+                    let (mut room, mut fallback) = (FieldRoom::new(), FieldRoom::new());
+                    let parsed = room
+                        .parse(line.as_bytes(), &limits, &self.site.protocol)
+                        .or_else(|_| {
+                            fallback.parse(b"GET / HTTP/1.0\r\n\r\n", &limits, &self.site.protocol)
+                        });
+                    match parsed {
+                        Ok(r) => Ok(self.redirect_to_document(reply, &r, io, &uri, time)),
+                        Err(_) => Ok(reply),
+                    }
+                }
             },
             Some(Document::Default) => Ok(reply),
         }
@@ -229,6 +245,11 @@ impl Worker<'_> {
         }
         for (n, v) in &kept {
             self.fields.push(n, v);
+        }
+        // The document answers as its own request, whose Header lines are those of its path,
+        // on the fields a handler's answer has.
+        if self.host().modules_active {
+            self.module_headers(&doc, &decoded, true, time);
         }
         r.status = status;
         r.close |= original.close;

@@ -238,8 +238,8 @@ pub(super) struct Reply {
     /// The body is one of httpd's built-in error pages (`ap_send_error_response`), which an
     /// `ErrorDocument` may replace.
     pub(super) error_page: bool,
-    /// The decoded URL-path of the local `ErrorDocument` that answered, whose sections' `Header`
-    /// lines apply.
+    /// The decoded URL-path of the local `ErrorDocument` that answered (its sections' `Header`
+    /// lines have applied, not the request's).
     pub(super) document: Option<Vec<u8>>,
     /// A local `ErrorDocument` that is a CGI script ([`Body::Cgi`]): what it runs for.
     pub(super) cgi_document: Option<Box<DocumentRun>>,
@@ -352,18 +352,21 @@ impl Worker<'_> {
         }
         let req = match parsed {
             Err(e) => {
-                log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
                 let method = request_line(head)
                     .split(|&b| b == b' ')
                     .next()
                     .and_then(|m| std::str::from_utf8(m).ok())
                     .unwrap_or("GET");
                 let reply = self.error_reply(e.status(), method, b"");
-                let mut reply = self.error_document(reply, None, io, None, time, blocking)?;
+                // Before the log line: a local document defers the request to a worker.
+                let mut reply =
+                    self.error_document(reply, None, method, io, None, time, blocking)?;
+                log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
                 reply.close = true;
                 let asked = Asked {
                     version: Version::Http11,
-                    head_only: false,
+                    // httpd has read the method before the error: a HEAD gets no body.
+                    head_only: method == "HEAD",
                     keep_alive: false,
                     keep_alive_asked: false,
                 };
@@ -435,16 +438,16 @@ impl Worker<'_> {
                 let mut reply = self
                     .handle_path(req, io, &buf[..n], time, blocking)
                     .and_then(|r| {
-                        self.error_document(r, Some(req), io, Some(&buf[..n]), time, blocking)
+                        let m = req.method().as_str();
+                        self.error_document(r, Some(req), m, io, Some(&buf[..n]), time, blocking)
                     });
                 if let Ok(r) = &mut reply
                     && self.host().modules_active
                     && !matches!(r.body, Body::Cgi(_))
                 {
                     match r.document.take() {
-                        // An error document answers as its own request, whose Header lines
-                        // are those of its path, on the fields a handler's answer has.
-                        Some(doc) => self.module_headers(req, &doc, true, time),
+                        // An error document's own Header lines have applied.
+                        Some(_) => {}
                         None => {
                             let code = r.status.code();
                             self.module_headers(req, &buf[..n], code < 300 || code == 304, time)
@@ -456,7 +459,7 @@ impl Worker<'_> {
             Err(e) => {
                 log::info!("{} (client {})", e.reason(), io.peer.ip());
                 let r = self.error_reply(e.status(), method.as_str(), b"");
-                self.error_document(r, Some(req), io, None, time, blocking)
+                self.error_document(r, Some(req), method.as_str(), io, None, time, blocking)
             }
         };
         self.path = buf;
@@ -620,7 +623,7 @@ impl Worker<'_> {
     }
 
     /// mod_headers: the `Header` lines in force edit the response's fields.
-    fn module_headers(
+    pub(super) fn module_headers(
         &mut self,
         req: &Request<'_>,
         decoded: &[u8],
