@@ -1,9 +1,11 @@
 //! Debian's stock `/etc/apache2` tree served side by side by httpd (`/usr/sbin/apache2`) and
 //! by eventmpm (issue 13, part 4): two copies of the tree, changed only as an admin would
-//! (ports, runtime directories, DocumentRoot, one more conf and one more site enabled by
-//! symbolic link), the same requests sent to both with Python's http.client, and status, the
-//! fields that matter (the fetch script's FIELDS: issue 13's list, Content-Range, Keep-Alive and
-//! Connection) and bodies compared.
+//! (ports, runtime directories, DocumentRoot, two more confs — one of `ErrorDocument` lines —
+//! and one more site enabled by symbolic link, and mod_headers), the same requests sent to both
+//! with Python's http.client, and status, the fields that matter (the fetch script's FIELDS:
+//! issue 13's list, Transfer-Encoding, Content-Range, Keep-Alive, Connection and the error
+//! documents' X-Redirect) and bodies compared; then raw requests http.client cannot send
+//! (HTTP/1.0, malformed heads), whose framing or whole answers are compared.
 //!
 //! Skipped (saying why) when apache2 or its tree is not installed; `ci/install` installs it.
 
