@@ -90,6 +90,9 @@ pub struct Host {
     /// Whether any section or the server configures anything in [`crate::modules`]: when not,
     /// requests skip them entirely.
     pub modules_active: bool,
+    /// Whether any section or the server sets a local `ErrorDocument`: only then does the
+    /// listener look for one before answering an error itself.
+    pub local_error_documents: bool,
     /// Each `Alias`'s directory (canonical) and a descriptor on it, opened at start (`None`
     /// if it could not be: its URLs answer 404), in the order of `modules.aliases`.
     pub alias_roots: Vec<(PathBuf, Option<OwnedFd>)>,
@@ -351,6 +354,19 @@ impl Host {
                         .iter()
                         .any(|d| !d.modules.headers.is_empty())
                     || files.iter().any(|(_, f)| !f.headers.is_empty())
+            },
+            local_error_documents: {
+                let m = &cfg.server_modules;
+                m.section.error_documents.has_local()
+                    || m.host_section.error_documents.has_local()
+                    || cfg
+                        .locations
+                        .iter()
+                        .any(|l| l.modules.error_documents.has_local())
+                    || directories
+                        .iter()
+                        .any(|d| d.modules.error_documents.has_local())
+                    || files.iter().any(|(_, f)| f.error_documents.has_local())
             },
             modules_active: !cfg.server_modules.is_empty()
                 || cfg.locations.iter().any(|l| !l.modules.is_empty())

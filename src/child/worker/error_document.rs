@@ -120,7 +120,7 @@ impl Worker<'_> {
     /// method) has run, so that the worker's answer is the only one logged.
     pub(super) fn local_error_document(&self, decoded: &[u8], status: Status) -> bool {
         let host = self.host();
-        host.modules_active
+        host.local_error_documents
             && matches!(
                 error_document::find(host.sections(decoded), status.code()),
                 Some(Document::Local(_))
