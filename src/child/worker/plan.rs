@@ -457,9 +457,14 @@ impl Worker<'_> {
                 reply
             }
             Err(e) => {
-                log::info!("{} (client {})", e.reason(), io.peer.ip());
                 let r = self.error_reply(e.status(), method.as_str(), b"");
-                self.error_document(r, Some(req), method.as_str(), io, None, time, blocking)
+                let r =
+                    self.error_document(r, Some(req), method.as_str(), io, None, time, blocking);
+                // After: a local document defers the request to a worker, which logs it.
+                if r.is_ok() {
+                    log::info!("{} (client {})", e.reason(), io.peer.ip());
+                }
+                r
             }
         };
         self.path = buf;
