@@ -147,6 +147,12 @@ ScriptAlias /errcgi/ "{root}/errcgi/"
 <Location /ecgi/denied>
     Require all denied
 </Location>
+<Location /errcgi/broken.cgi>
+    ErrorDocument 500 "the script broke, as text"
+</Location>
+<Location /errcgi/broken-too.cgi>
+    ErrorDocument 500 /errcgi/doc.cgi
+</Location>
 "#
     )
 }
@@ -195,7 +201,11 @@ fn tree(s: &Scratch) {
         "#!/bin/sh\nprintf 'Status: 410 Gone\\nContent-Type: text/plain\\n\\nstatus said\\n'\n",
     )
     .unwrap();
-    for f in ["doc.cgi", "status.cgi"] {
+    // Scripts whose header block is malformed: 500, answered by their ErrorDocument.
+    for f in ["broken.cgi", "broken-too.cgi"] {
+        std::fs::write(errcgi.join(f), "#!/bin/sh\necho 'no header block here'\n").unwrap();
+    }
+    for f in ["doc.cgi", "status.cgi", "broken.cgi", "broken-too.cgi"] {
         std::fs::set_permissions(errcgi.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let elsewhere = s.path().join("elsewhere");
@@ -645,7 +655,13 @@ fn differential_against_apache() {
     }
     cases.push(("/cgi-bin/env.cgi".into(), vec![]));
     // CGI error documents.
-    for path in ["/ecgi/missing?a=b", "/ecgi/none", "/ecgi/denied/x"] {
+    for path in [
+        "/ecgi/missing?a=b",
+        "/ecgi/none",
+        "/ecgi/denied/x",
+        "/errcgi/broken.cgi",
+        "/errcgi/broken-too.cgi",
+    ] {
         cases.push((path.into(), vec![]));
     }
     for user in ["sha1", "apr1"] {

@@ -115,6 +115,47 @@ impl Worker<'_> {
         }
     }
 
+    /// The `ErrorDocument` for the error a CGI script's run ended with (`reply`, from a
+    /// worker, where blocking is allowed): the sections of `req`'s path apply.
+    pub(super) fn script_error_document(
+        &mut self,
+        reply: Reply,
+        req: &Request<'_>,
+        io: &ConnIo,
+        time: &RequestTime,
+    ) -> Reply {
+        let raw = req.target().path().as_bytes();
+        let mut decoded = vec![0u8; raw.len() + 1];
+        let decoded = path::normalize(raw, &mut decoded)
+            .ok()
+            .map(|n| decoded[..n].to_vec());
+        let method = req.method().as_str();
+        let status = reply.status;
+        let r = match self.error_document(
+            reply,
+            Some(req),
+            method,
+            io,
+            decoded.as_deref(),
+            time,
+            Blocking::Allowed,
+        ) {
+            Ok(r) => r,
+            // Only a thread that must not block is sent to a worker, and this is one.
+            Err(WouldBlock) => self.error_reply(status, method, b""),
+        };
+        // An error page gets the request's `Header always` lines, as httpd's error filter
+        // adds them (a local document has had its own path's).
+        if r.document.is_none()
+            && !matches!(r.body, super::plan::Body::Cgi(_))
+            && self.host().modules_active
+            && let Some(d) = &decoded
+        {
+            self.module_headers(req, d, false, time);
+        }
+        r
+    }
+
     /// Whether a local `ErrorDocument` would answer `status` for `decoded`: the listener
     /// leaves such a request to a worker before a step that logs (a denial, a refused
     /// method) has run, so that the worker's answer is the only one logged.
