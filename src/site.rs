@@ -93,6 +93,9 @@ pub struct Host {
     /// Whether any section or the server configures anything in [`crate::modules`]: when not,
     /// requests skip them entirely.
     pub modules_active: bool,
+    /// Whether any section or the server sets a local `ErrorDocument`: only then does the
+    /// listener look for one before answering an error itself.
+    pub local_error_documents: bool,
     /// Each `Alias`'s directory (canonical) and a descriptor on it, opened at start (`None`
     /// if it could not be: its URLs answer 404), in the order of `modules.aliases`.
     pub alias_roots: Vec<(PathBuf, Option<OwnedFd>)>,
@@ -446,6 +449,19 @@ impl Host {
                         .any(|d| !d.modules.headers.is_empty())
                     || files.iter().any(|(_, f)| !f.headers.is_empty())
             },
+            local_error_documents: {
+                let m = &cfg.server_modules;
+                m.section.error_documents.has_local()
+                    || m.host_section.error_documents.has_local()
+                    || cfg
+                        .locations
+                        .iter()
+                        .any(|l| l.modules.error_documents.has_local())
+                    || directories
+                        .iter()
+                        .any(|d| d.modules.error_documents.has_local())
+                    || files.iter().any(|(_, f)| f.error_documents.has_local())
+            },
             modules_active: !cfg.server_modules.is_empty()
                 || cfg.locations.iter().any(|l| !l.modules.is_empty())
                 || directories.iter().any(|d| !d.modules.is_empty())
@@ -548,18 +564,70 @@ pub fn error_response(status: u16) -> Vec<u8> {
     let status = Status::new(status).unwrap_or(Status::BAD_REQUEST);
     let mut body = [0u8; 1024];
     let n = ErrorPage::new(status).write(&mut body).unwrap_or(0);
+    response(status, None, &body[..n])
+}
+
+/// A rejection's bytes: status line, Date, Content-Length, `Connection: close`, httpd's error
+/// type, a Location if given, and `body`.
+fn response(status: Status, location: Option<&[u8]>, body: &[u8]) -> Vec<u8> {
     let d = date::format(now_unix());
-    let mut out = Vec::with_capacity(256 + n);
+    let mut out = Vec::with_capacity(256 + body.len());
     let _ = write!(
         out,
-        "HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Length: {n}\r\nConnection: close\r\n\
-         Content-Type: text/html; charset=iso-8859-1\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nDate: {}\r\n",
         status.code(),
         status.reason(),
         std::str::from_utf8(&d).unwrap_or(""),
     );
-    out.extend_from_slice(&body[..n]);
+    if let Some(l) = location {
+        out.extend_from_slice(b"Location: ");
+        out.extend_from_slice(l);
+        out.extend_from_slice(b"\r\n");
+    }
+    let _ = write!(
+        out,
+        "Content-Length: {}\r\nConnection: close\r\n\
+         Content-Type: text/html; charset=iso-8859-1\r\n\r\n",
+        body.len()
+    );
+    out.extend_from_slice(body);
     out
+}
+
+impl Site {
+    /// The listener's rejection with `status` of a head it could not read on a connection to
+    /// `local`: with the server's `ErrorDocument` message or URL for it where one is set, as
+    /// httpd answers with the server's settings there. A local document needs a request to
+    /// redirect, which there is not: the built-in page goes out.
+    pub fn rejection(&self, local: std::net::SocketAddr, status: u16) -> Vec<u8> {
+        use crate::modules::error_document::{Document, find};
+        let host = &self.hosts[self.choose(local, None)];
+        let find = |code: u16| {
+            find(
+                [&host.modules.section, &host.modules.host_section].into_iter(),
+                code,
+            )
+        };
+        let st = Status::new(status).unwrap_or(Status::BAD_REQUEST);
+        match find(st.code()) {
+            Some(Document::Text(text)) => response(st, None, text),
+            Some(Document::Remote(url)) => {
+                let body = match find(302) {
+                    Some(Document::Text(text)) => text.clone(),
+                    _ => {
+                        let mut page = ErrorPage::new(Status::FOUND);
+                        page.location = url.as_bytes();
+                        let mut body = vec![0u8; 1024 + url.len() * 6];
+                        let n = page.write(&mut body).unwrap_or(0);
+                        body.truncate(n);
+                        body
+                    }
+                };
+                response(Status::FOUND, Some(url.as_bytes()), &body)
+            }
+            _ => error_response(status),
+        }
+    }
 }
 
 /// Wall-clock seconds since the Unix epoch.

@@ -322,6 +322,21 @@ fn errors_are_file_line_message_with_exit_status_1() {
             "Listen\n".to_string(),
             format!("{main}:1: Listen requires 1 or 2 arguments."),
         ),
+        // ErrorDocument, with httpd's messages (server/core.c's set_error_document).
+        (
+            format!("{l}ErrorDocument 999 /oops.html\n"),
+            format!("{main}:2: Unsupported HTTP response code 999"),
+        ),
+        (
+            format!("{l}<Location /x>\n  ErrorDocument 419 \"no such status\"\n</Location>\n"),
+            format!("{main}:3: Unsupported HTTP response code 419"),
+        ),
+        (
+            format!("{l}ErrorDocument 404\n"),
+            format!(
+                "{main}:2: ErrorDocument takes two arguments, Change responses for HTTP errors"
+            ),
+        ),
         // A continued line is reported at its first physical line.
         (
             format!("{l}KeepAlive \\\n   maybe\n"),
@@ -426,6 +441,26 @@ fn errors_are_file_line_message_with_exit_status_1() {
     .unwrap();
     let (code, _, err) = syntax_check(&s, "main.conf", &[]);
     assert_eq!((code, err.as_str()), (Some(0), "Syntax OK\n"));
+    // ErrorDocument in every context it is allowed in; a URL for 401 is ignored with httpd's
+    // notice, naming its line.
+    std::fs::write(
+        s.path().join("main.conf"),
+        format!(
+            "{l}ErrorDocument 404 /nf.html\nErrorDocument 401 https://login.example/\n\
+             <VirtualHost *:1>\n  ErrorDocument 403 \"go away\"\n</VirtualHost>\n\
+             <Directory /tmp>\n  ErrorDocument 500 https://status.example/\n</Directory>\n\
+             <Files x>\n  ErrorDocument 404 default\n</Files>\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = syntax_check(&s, "main.conf", &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "AH00113: {main}:3 cannot use a full URL in a 401 ErrorDocument directive --- ignoring!"
+        )),
+        "{err}"
+    );
     // A -c directive is "file" -c, line = its position among the -c options.
     std::fs::write(s.path().join("main.conf"), l).unwrap();
     let (code, _, err) = syntax_check(&s, "main.conf", &["-c", "KeepAlive On", "-c", "Bogus 1"]);

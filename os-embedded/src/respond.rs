@@ -220,6 +220,7 @@ impl Serving<'_> {
             location: b"",
             expect: b"",
             notes: "",
+            additionally: None,
         }
         .write(page_part)
         .unwrap_or(0);
@@ -357,6 +358,7 @@ impl Serving<'_> {
                 location: loc,
                 expect: b"",
                 notes: "",
+                additionally: None,
             }
             .write(&mut out[split..])
             .unwrap_or(0);

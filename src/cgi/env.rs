@@ -37,13 +37,17 @@ pub struct ServerFacts<'a> {
 }
 
 /// The request that redirected internally to this one (`REDIRECT_URL`, `REDIRECT_QUERY_STRING`,
-/// `REDIRECT_STATUS`).
+/// `REDIRECT_STATUS`, and `REQUEST_URI`, which httpd takes from the first request line).
 #[derive(Debug, Clone, Copy)]
 pub struct Redirected<'a> {
     /// The previous request's URL-path.
     pub url: &'a [u8],
     /// Its query string.
     pub query: Option<&'a [u8]>,
+    /// Its status: 200 after a script's `Location`, the error's for an `ErrorDocument`.
+    pub status: u16,
+    /// The original request-target, as the client sent it.
+    pub request_uri: &'a [u8],
 }
 
 fn var(env: &mut Vec<(OsString, OsString)>, name: &str, value: &[u8]) {
@@ -196,7 +200,7 @@ pub fn build(
             var(&mut env, "REDIRECT_QUERY_STRING", q);
         }
         var(&mut env, "REDIRECT_URL", r.url);
-        var(&mut env, "REDIRECT_STATUS", b"200");
+        var(&mut env, "REDIRECT_STATUS", r.status.to_string().as_bytes());
     }
     var(&mut env, "GATEWAY_INTERFACE", b"CGI/1.1");
     var(
@@ -210,7 +214,12 @@ pub fn build(
         "QUERY_STRING",
         req.target().query().unwrap_or("").as_bytes(),
     );
-    var(&mut env, "REQUEST_URI", req.target().raw().as_bytes());
+    // httpd's original_uri: the request line's target, whatever redirected since.
+    let request_uri = match redirected {
+        Some(r) => r.request_uri,
+        None => req.target().raw().as_bytes(),
+    };
+    var(&mut env, "REQUEST_URI", request_uri);
     var(&mut env, "SCRIPT_NAME", &script.script_name);
     if !script.path_info.is_empty() {
         var(&mut env, "PATH_INFO", &script.path_info);

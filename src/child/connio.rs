@@ -509,12 +509,13 @@ impl ConnIo {
         }
     }
 
-    /// The response rejecting this connection's request with `status`.
-    pub fn rejection(&self, status: u16) -> Vec<u8> {
+    /// The response rejecting this connection's request with `status`, as `site` says
+    /// ([`crate::site::Site::rejection`]).
+    pub fn rejection(&self, status: u16, site: &crate::site::Site) -> Vec<u8> {
         if self.plain_http {
             crate::tls::plain_http::response()
         } else {
-            crate::child::error_response(status)
+            site.rejection(self.local, status)
         }
     }
 

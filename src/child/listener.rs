@@ -720,7 +720,7 @@ impl<'t> Io<'t> for Conns<'t> {
             io.peer,
             String::from_utf8_lossy(&buffered[..buffered.len().min(80)])
         );
-        io.write_now(&io.rejection(status));
+        io.write_now(&io.rejection(status, &self.shared.site));
         // Lingering close only discards input: the buffers (a large head's too) go back now.
         io.release();
         io.shutdown_write();

@@ -127,12 +127,6 @@ impl std::ops::Deref for Shared {
     }
 }
 
-/// A small complete error response, for the listener's rejections (malformed or timed-out
-/// heads): status line, Date, Content-Length, `Connection: close`, and httpd's HTML body.
-pub fn error_response(status: u16) -> Vec<u8> {
-    crate::site::error_response(status)
-}
-
 /// Everything a child needs to run.
 #[derive(Debug)]
 pub struct ChildParams {

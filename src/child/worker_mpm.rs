@@ -725,7 +725,8 @@ impl<'t> Io<'t> for Owned<'_, '_, 't> {
 
     fn reject(&mut self, _: ConnId, status: u16) -> Result<bool, Infallible> {
         log::debug!("rejecting a request from {} with {status}", self.io.peer);
-        self.io.write_now(&self.io.rejection(status));
+        self.io
+            .write_now(&self.io.rejection(status, &self.serving.site));
         // Lingering close only discards input: the buffers (a large head's too) go back now.
         self.io.release();
         self.io.shutdown_write();

@@ -313,7 +313,8 @@ impl Reader {
         depth: usize,
     ) -> Result<(), String> {
         let lname = name.to_ascii_lowercase();
-        if let Some(r) = self.module_directive(name, args, scope) {
+        let position = format!("{}:{line}", file.display());
+        if let Some(r) = self.module_directive(name, args, scope, position) {
             return r;
         }
         let one = |what: &str| -> Result<&str, String> {
@@ -925,12 +926,14 @@ impl Reader {
         name: &str,
         args: &[&str],
         scope: Option<Scope>,
+        position: String,
     ) -> Option<Result<(), String>> {
         let vhost = self.vhost;
         let cfg = &mut self.cfg;
         let mut at = crate::modules::At {
             server_root: &cfg.server_root,
             notes: &mut cfg.notes,
+            position,
         };
         let section = match scope {
             Some(Scope::Location(i)) => Some(&mut cfg.locations[i].modules),

@@ -27,6 +27,9 @@ use flate2::write::DeflateEncoder;
 /// trailer and 50 bytes for the fields the compression adds).
 pub const MIN_SIZE: u64 = 10 + 8 + 50;
 
+/// gzip's trailer: CRC-32 and length.
+const GZIP_TRAILER: usize = 8;
+
 /// The largest body compressed; larger ones are sent as they are.
 pub const MAX_WHOLE: u64 = 1 << 20;
 
@@ -258,6 +261,13 @@ impl Settings {
             .map(|c| c.map(|b| b.len() as u64))
     }
 
+    /// Whether httpd streams a gzip body of `len` bytes (header and trailer included): its
+    /// deflate stream passed one `DeflateBufferSize` output buffer, which mod_deflate sends on
+    /// when it fills, before the end of the body (the same bound as [`Settings::head_length`]).
+    pub fn streams(&self, len: usize) -> bool {
+        len.saturating_sub(GZIP_TRAILER) > GZIP_HEADER.len() + self.buffer_size
+    }
+
     /// [`Settings::compress`], given up (`None`) once the output passes `limit` bytes before
     /// the trailer.
     fn compress_within(
@@ -407,6 +417,18 @@ mod tests {
         set(&mut s, "DeflateAlterETag Remove").unwrap();
         assert_eq!(s.etag(b"\"1a\""), None);
         assert!(s.directive("addtype", &["a/b", "x"]).is_none());
+    }
+
+    #[test]
+    fn a_gzip_body_streams_past_one_output_buffer() {
+        let s = Settings {
+            buffer_size: 1000,
+            ..Settings::default()
+        };
+        // Header (10) + deflate stream + trailer (8): the stream alone is measured.
+        assert!(!s.streams(10 + 1000 + 8));
+        assert!(s.streams(10 + 1001 + 8));
+        assert!(!s.streams(0));
     }
 
     #[test]

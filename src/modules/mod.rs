@@ -24,6 +24,7 @@ pub mod authz_host;
 pub mod autoindex;
 pub mod deflate;
 pub mod env;
+pub mod error_document;
 pub mod headers;
 pub mod list_file;
 pub mod mapping;
@@ -64,6 +65,8 @@ pub struct SectionSettings {
     pub env: Env,
     /// `Redirect`-family lines of the section.
     pub redirects: Vec<Redirect>,
+    /// core's `ErrorDocument` lines.
+    pub error_documents: error_document::ErrorDocuments,
 }
 
 impl SectionSettings {
@@ -77,6 +80,7 @@ impl SectionSettings {
             && self.setenvif.is_empty()
             && self.env.is_empty()
             && self.redirects.is_empty()
+            && self.error_documents.is_empty()
     }
 }
 
@@ -136,6 +140,8 @@ pub struct At<'a> {
     pub server_root: &'a Path,
     /// Non-fatal notes (an undefined PassEnv variable).
     pub notes: &'a mut Vec<String>,
+    /// The line's `file:line`, for notes that name it as httpd's do.
+    pub position: String,
 }
 
 fn one<'a>(name: &str, args: &[&'a str], what: &str) -> Result<&'a str, String> {
@@ -335,6 +341,12 @@ pub fn directive(
                     server.redirects.push(r);
                 } else {
                     s.redirects.push(r);
+                }
+                Ok(())
+            }
+            "errordocument" => {
+                if let Some(note) = s.error_documents.add(args, &at.position)? {
+                    at.notes.push(note);
                 }
                 Ok(())
             }

@@ -9,6 +9,7 @@ fn section(lines: &[&str]) -> SectionSettings {
     let mut at = At {
         server_root: Path::new("/"),
         notes: &mut notes,
+        position: String::new(),
     };
     for line in lines {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -96,6 +97,7 @@ fn setenvif_feeds_require_env_and_redirects_and_env_follow() {
     let mut at = At {
         server_root: Path::new("/"),
         notes: &mut notes,
+        position: String::new(),
     };
     directive(
         &mut server,

@@ -28,6 +28,10 @@ pub struct ErrorPage<'a> {
     /// httpd's `error-notes`: HTML a module adds to a 400 or 403 page (mod_ssl's reason for
     /// refusing a client without SNI), written as it is.
     pub notes: &'a str,
+    /// The status an `ErrorDocument` that was to answer this error met instead: httpd then
+    /// sends its own page with a sentence saying so (`ap_send_error_response`'s
+    /// `recursive_error`).
+    pub additionally: Option<Status>,
 }
 
 impl<'a> ErrorPage<'a> {
@@ -40,6 +44,7 @@ impl<'a> ErrorPage<'a> {
             location: b"",
             expect: b"",
             notes: "",
+            additionally: None,
         }
     }
 
@@ -64,6 +69,16 @@ impl<'a> ErrorPage<'a> {
         w.str(reason)?;
         w.str("</h1>\n")?;
         self.text(&mut w)?;
+        if let Some(other) = self.additionally {
+            w.str("<p>Additionally, a ")?;
+            w.bytes(&other.digits())?;
+            w.byte(b' ')?;
+            w.str(other.reason())?;
+            w.str(
+                "\nerror was encountered while trying to use an ErrorDocument to handle the \
+                 request.</p>\n",
+            )?;
+        }
         w.str("</body></html>\n")?;
         Ok(w.len())
     }
@@ -240,6 +255,22 @@ mod tests {
             "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
              <html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n\
              <p>The requested URL was not found on this server.</p>\n</body></html>\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_error_document_adds_httpds_sentence() {
+        let mut p = ErrorPage::new(Status::FORBIDDEN);
+        p.additionally = Some(Status::FORBIDDEN);
+        // httpd 2.4.67's page for a 403 whose ErrorDocument was itself forbidden, less the
+        // signature line.
+        assert_eq!(
+            page(&p),
+            "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
+             <html><head>\n<title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n\
+             <p>You don't have permission to access this resource.</p>\n\
+             <p>Additionally, a 403 Forbidden\nerror was encountered while trying to use an \
+             ErrorDocument to handle the request.</p>\n</body></html>\n"
         );
     }
 

@@ -10,7 +10,7 @@ use eventmpm_core::http1::{self, BodyFraming, Method, Request, Status, path};
 
 use super::Worker;
 use super::access_log::Delivered;
-use super::plan::{Blocking, Body, Reply};
+use super::plan::{Blocking, Body, DocumentRun, FieldRoom, Reply};
 use super::respond::RequestTime;
 use crate::cgi::env::{Redirected, ServerFacts};
 use crate::cgi::exchange::{Abort, Exchange, Framing, HeadFailure, Out, RequestBody};
@@ -56,6 +56,9 @@ struct Ctx<'r> {
     time: &'r RequestTime,
     /// The original request, for REDIRECT_* after an internal redirect.
     original: &'r Request<'r>,
+    /// The status of an answer whose script sends none: an error document's error (httpd's
+    /// redirected request inherits it), else 200.
+    status_if_none: Option<Status>,
 }
 
 impl Worker<'_> {
@@ -136,7 +139,11 @@ impl Worker<'_> {
     }
 
     /// Run `script` for `req` and answer the client. The connection's input holds the head
-    /// (`head_bytes`) and whatever of the body has arrived.
+    /// (`head_bytes`) and whatever of the body has arrived. With `document`, the script is a
+    /// local `ErrorDocument` for `req`: it runs for the document's own request, without a body
+    /// (the original's, `skipped` bytes after the head, is skipped), and its answer has the
+    /// error's status unless it sends one.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn cgi_respond(
         &mut self,
         io: &ConnIo,
@@ -145,20 +152,57 @@ impl Worker<'_> {
         script: &Script,
         served_before: u32,
         time: &RequestTime,
+        document: Option<&DocumentRun>,
+        skipped: usize,
+        may_keep: bool,
     ) -> CgiDone {
         let head_len = head_bytes.len();
-        let body = RequestBody {
-            framing: req.body(),
-            buffered: io.input.buffered().get(head_len..).unwrap_or(&[]),
-            expects_continue: req.expects_continue(),
-            limits: self.shared.limits,
+        let limits = self.shared.limits;
+        let mut room = FieldRoom::new();
+        let (run_req, body, status_if_none, depth) = match document {
+            None => (
+                None,
+                RequestBody {
+                    framing: req.body(),
+                    buffered: io.input.buffered().get(head_len..).unwrap_or(&[]),
+                    expects_continue: req.expects_continue(),
+                    limits,
+                },
+                None,
+                0,
+            ),
+            Some(d) => {
+                let Ok(doc) = room.parse(&d.head, &limits, &self.site.protocol) else {
+                    return CgiDone::Reply(self.error_reply(
+                        Status::INTERNAL_SERVER_ERROR,
+                        req.method().as_str(),
+                        b"",
+                    ));
+                };
+                let body = RequestBody {
+                    framing: BodyFraming::None,
+                    buffered: &[],
+                    expects_continue: false,
+                    limits,
+                };
+                (Some(doc), body, Some(d.status), 1)
+            }
         };
         let ctx = Ctx {
             served_before,
             time,
             original: req,
+            status_if_none,
         };
-        let run = self.run_script(io, req, script, body, ctx, 0, true);
+        let run = self.run_script(
+            io,
+            run_req.as_ref().unwrap_or(req),
+            script,
+            body,
+            ctx,
+            depth,
+            may_keep,
+        );
         // Every script of the run has been reaped: its CPU time is now the process's children's.
         if let Some(children) = crate::cputime::children_ticks() {
             self.shared.board.raise_children_cpu(children);
@@ -195,7 +239,7 @@ impl Worker<'_> {
                 // A response cut short by the client is a failed connection; one cut short by
                 // the script (timeout, wrong length) closes normally after what was sent.
                 let sent = if ok { Sent::All } else { Sent::Failed };
-                CgiDone::Sent(sent, head_len + consumed)
+                CgiDone::Sent(sent, head_len + skipped + consumed)
             }
         }
     }
@@ -227,6 +271,8 @@ impl Worker<'_> {
         let redirected = (depth > 0).then(|| Redirected {
             url: ctx.original.target().path().as_bytes(),
             query: ctx.original.target().query().map(str::as_bytes),
+            status: ctx.status_if_none.map_or(200, |s| s.code()),
+            request_uri: ctx.original.target().raw().as_bytes(),
         });
         let mut env = crate::cgi::env::build(req, script, io.peer, io.local, &facts, redirected);
         crate::modules::add_cgi_vars(&self.modules, &mut env);
@@ -348,7 +394,10 @@ impl Worker<'_> {
         name: &str,
     ) -> Run {
         let script_head = &head.head;
-        let status = script_head.status();
+        let status = match (&script_head.status, ctx.status_if_none) {
+            (None, Some(s)) => s,
+            _ => script_head.status(),
+        };
         let stopping = self
             .shared
             .stopping

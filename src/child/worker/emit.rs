@@ -11,7 +11,9 @@ use std::sync::atomic::Ordering;
 
 use eventmpm_core::conn::{self, KeepAlive};
 use eventmpm_core::http1::date;
-use eventmpm_core::http1::response::{BodyLength, BodyPlan, Persistence, ResponseHead};
+use eventmpm_core::http1::response::{
+    BodyLength, BodyPlan, LAST_CHUNK, Persistence, ResponseHead, chunk_header,
+};
 
 use super::Worker;
 use super::plan::{Asked, Body, Reply};
@@ -50,13 +52,19 @@ impl DateCache {
     }
 }
 
+/// The bytes chunked framing adds around one chunk: its size line (at most 16 hex digits and
+/// CRLF), the CRLF after it and the last chunk.
+const CHUNK_FRAMING: usize = 18 + 2 + LAST_CHUNK.len();
+
 /// A response head written into a pool buffer.
 pub(super) struct Head {
     buf: Buf,
     /// The head's length.
     pub(super) len: usize,
-    /// Body bytes that follow it (none for HEAD or a 304).
+    /// Body bytes that follow it (none for HEAD or a 304), without chunked framing.
     pub(super) body_bytes: u64,
+    /// The body goes out as one chunk and the last chunk ([`BodyPlan::Chunked`]).
+    chunked: bool,
 }
 
 impl Worker<'_> {
@@ -104,7 +112,7 @@ impl Worker<'_> {
             status: reply.status,
             request_version: asked.version,
             head_only: asked.head_only,
-            length: if reply.length_unknown && asked.head_only {
+            length: if reply.streamed || (reply.length_unknown && asked.head_only) {
                 BodyLength::Unknown
             } else {
                 BodyLength::Known(length)
@@ -132,6 +140,7 @@ impl Worker<'_> {
             buf,
             len: written.len,
             body_bytes: if send_body { length } else { 0 },
+            chunked: written.body == BodyPlan::Chunked,
         })
     }
 }
@@ -150,6 +159,7 @@ pub(super) fn place(
         mut buf,
         len: mut end,
         body_bytes,
+        chunked,
     } = head;
     if body_bytes == 0 {
         output.push_mem(Mem::Pooled(buf), end);
@@ -157,9 +167,20 @@ pub(super) fn place(
     }
     match body {
         Body::Page(mut page) => {
-            let mut v = Vec::with_capacity(end + page.len());
+            let mut v = Vec::with_capacity(end + page.len() + CHUNK_FRAMING);
             v.extend_from_slice(&buf.as_slice()[..end]);
-            v.append(&mut page);
+            if chunked {
+                // The whole page in one chunk, then the last chunk: a streamed answer as
+                // the client sees it, rendered whole.
+                let mut size = [0u8; 18];
+                let n = chunk_header(page.len() as u64, &mut size).unwrap_or(0);
+                v.extend_from_slice(&size[..n]);
+                v.append(&mut page);
+                v.extend_from_slice(b"\r\n");
+                v.extend_from_slice(LAST_CHUNK);
+            } else {
+                v.append(&mut page);
+            }
             drop(buf);
             let end = v.len();
             output.push_mem(Mem::Heap(v), end);

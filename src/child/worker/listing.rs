@@ -130,6 +130,12 @@ impl Worker<'_> {
             r.content_type.len() >= 5 && r.content_type[..5].eq_ignore_ascii_case("text/")
                 || r.content_type.eq_ignore_ascii_case("application/xhtml+xml")
         });
+        let passed_on = header
+            .as_ref()
+            .is_some_and(autoindex::Insert::is_subrequest)
+            || readme
+                .as_ref()
+                .is_some_and(autoindex::Insert::is_subrequest);
         let (utc_offset, _) = crate::logformat::local_zone(time.secs);
         let page = settings.render(autoindex::Request {
             uri: path,
@@ -169,9 +175,10 @@ impl Worker<'_> {
                 &host.server_admin,
             );
         }
-        let body = self.gzip_page(req, path, &page.content_type, body);
+        let (body, streamed) = self.gzip_page(req, path, &page.content_type, body, passed_on);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
+        r.streamed = streamed;
         // `%f` logs the directory, as httpd's r->filename (with the slash mod_autoindex adds).
         r.filename = Some(std::sync::Arc::from(dir_text));
         r

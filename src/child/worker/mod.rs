@@ -29,6 +29,7 @@ use eventmpm_core::scoreboard::{CpuTimes, WorkerScore, WorkerStatus};
 mod access_log;
 mod cgi;
 mod emit;
+mod error_document;
 mod listing;
 mod page_gzip;
 mod plan;

@@ -10,24 +10,28 @@ impl Worker<'_> {
     /// `body`, of type `content_type`, answering the decoded URL-path `path`, as mod_deflate
     /// would send it: a page of a type the DEFLATE filter takes there, above the size floor,
     /// gets `Vary: Accept-Encoding`, and gzip when the client takes it (the field is pushed
-    /// here).
+    /// here). Also whether httpd would stream the answer: by the gzip'd length if compressed
+    /// ([`deflate::Settings::streams`]), else as [`super::plan::streams`] says for a page of
+    /// this length, `passed_on` as there.
     pub(super) fn gzip_page(
         &mut self,
         req: &Request<'_>,
         path: &[u8],
         content_type: &str,
         body: Vec<u8>,
-    ) -> Vec<u8> {
+        passed_on: bool,
+    ) -> (Vec<u8>, bool) {
+        let plain = super::plan::streams(body.len(), passed_on);
         let host = self.host();
         let settings = &host.deflate;
         if body.len() as u64 <= deflate::MIN_SIZE
             || !host.output_for(path).filters.applies_to(Some(content_type))
         {
-            return body;
+            return (body, plain);
         }
         self.fields.push("Vary", b"Accept-Encoding");
         if !deflate::accepts_gzip(req.header("Accept-Encoding")) {
-            return body;
+            return (body, plain);
         }
         let len = body.len() as u64;
         let gz = settings.compress(len, |buf, at| {
@@ -39,9 +43,12 @@ impl Worker<'_> {
         match gz {
             Ok(gz) => {
                 self.fields.push("Content-Encoding", b"gzip");
-                gz
+                // mod_deflate holds what it is given until its output buffer fills, so what
+                // came before (a subrequest's output too) no longer decides.
+                let streamed = settings.streams(gz.len());
+                (gz, streamed)
             }
-            Err(_) => body,
+            Err(_) => (body, plain),
         }
     }
 }

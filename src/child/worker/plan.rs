@@ -229,9 +229,29 @@ pub(super) struct Reply {
     /// Force `Connection: close` (the request's body was not read, or the stream is untrusted).
     pub(super) close: bool,
     pub(super) filename: Option<std::sync::Arc<str>>,
-    /// A `HEAD` whose `GET` would stream its body (gzip, a listing): the head says no
-    /// length, as httpd's does.
+    /// A `HEAD` whose `GET` would stream its body (gzip, a listing), or one answered with an
+    /// error page: the head says no length, as httpd's does.
     pub(super) length_unknown: bool,
+    /// The body goes out as httpd streams it (see [`streams`]): chunked to an HTTP/1.1
+    /// client, delimited by the connection's close to an HTTP/1.0 one, without a length.
+    pub(super) streamed: bool,
+    /// The body is one of httpd's built-in error pages (`ap_send_error_response`), which an
+    /// `ErrorDocument` may replace.
+    pub(super) error_page: bool,
+    /// The decoded URL-path of the local `ErrorDocument` that answered (its sections' `Header`
+    /// lines have applied, not the request's).
+    pub(super) document: Option<Vec<u8>>,
+    /// A local `ErrorDocument` that is a CGI script ([`Body::Cgi`]): what it runs for.
+    pub(super) cgi_document: Option<Box<DocumentRun>>,
+}
+
+/// The request a CGI script that is a local `ErrorDocument` runs for.
+pub(super) struct DocumentRun {
+    /// The document's request head (a GET, or a HEAD for a HEAD, of the document's path with
+    /// the original's fields).
+    pub(super) head: Vec<u8>,
+    /// The error's status: the answer's, unless the script sends a `Status`.
+    pub(super) status: Status,
 }
 
 impl Reply {
@@ -242,8 +262,29 @@ impl Reply {
             close: false,
             filename: None,
             length_unknown: false,
+            streamed: false,
+            error_page: false,
+            document: None,
+            cgi_document: None,
         }
     }
+}
+
+/// What httpd's buffered writes (`ap_rputs`, `ap_rprintf`) hold before they pass the output
+/// on: `APR_BUCKET_BUFF_SIZE`. A page a handler writes that way reaches the content-length
+/// filter whole, with the end of its body, only when it fits; a longer one is passed on in
+/// parts and streamed.
+#[doc(alias = "APR_BUCKET_BUFF_SIZE")]
+pub(super) const HTTPD_WRITE_BUFFER: usize = 8000;
+
+/// Whether httpd streams a page of `len` bytes that a handler writes with its buffered writes
+/// (mod_autoindex's listing, mod_status's page), `passed_on` if part of it went out through
+/// the filters before the end (a subrequest's output: mod_autoindex's HTML `HeaderName` or
+/// `ReadmeName` file). httpd's content-length filter sets `Content-Length` only when the whole
+/// body arrives with its end (`ap_content_length_filter`); otherwise the answer is chunked
+/// (HTTP/1.1) or ends with the connection (HTTP/1.0).
+pub(super) fn streams(len: usize, passed_on: bool) -> bool {
+    passed_on || len > HTTPD_WRITE_BUFFER
 }
 
 /// What a request asked of its response's form.
@@ -315,17 +356,21 @@ impl Worker<'_> {
         }
         let req = match parsed {
             Err(e) => {
-                log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
                 let method = request_line(head)
                     .split(|&b| b == b' ')
                     .next()
                     .and_then(|m| std::str::from_utf8(m).ok())
                     .unwrap_or("GET");
-                let mut reply = self.error_reply(e.status(), method, b"");
+                let reply = self.error_reply(e.status(), method, b"");
+                // Before the log line: a local document defers the request to a worker.
+                let mut reply =
+                    self.error_document(reply, None, method, io, None, time, blocking)?;
+                log::info!("request from {} failed: {}", io.peer.ip(), e.reason());
                 reply.close = true;
                 let asked = Asked {
                     version: Version::Http11,
-                    head_only: false,
+                    // httpd has read the method before the error: a HEAD gets no body.
+                    head_only: method == "HEAD",
                     keep_alive: false,
                     keep_alive_asked: false,
                 };
@@ -348,7 +393,8 @@ impl Worker<'_> {
             self.handle(req, io, time, blocking)?
         };
         let mut body_len = 0;
-        if !matches!(reply.body, Body::Cgi(_)) {
+        // A script reads the request's body, but not one that is an error document.
+        if !matches!(reply.body, Body::Cgi(_)) || reply.cgi_document.is_some() {
             // A body no handler reads must not be taken for the next request.
             let after_head = io.input.buffered().get(head.len()..).unwrap_or(&[]);
             let limits = self.shared.limits;
@@ -409,18 +455,36 @@ impl Worker<'_> {
         let mut buf = std::mem::take(&mut self.path);
         let reply = match path::normalize(req.target().path().as_bytes(), &mut buf) {
             Ok(n) => {
-                let reply = self.handle_path(req, io, &buf[..n], time, blocking);
-                if let Ok(r) = &reply
+                let mut reply = self
+                    .handle_path(req, io, &buf[..n], time, blocking)
+                    .and_then(|r| {
+                        let m = req.method().as_str();
+                        self.error_document(r, Some(req), m, io, Some(&buf[..n]), time, blocking)
+                    });
+                if let Ok(r) = &mut reply
                     && self.host().modules_active
                     && !matches!(r.body, Body::Cgi(_))
                 {
-                    self.module_headers(req, &buf[..n], r.status, time);
+                    match r.document.take() {
+                        // An error document's own Header lines have applied.
+                        Some(_) => {}
+                        None => {
+                            let code = r.status.code();
+                            self.module_headers(req, &buf[..n], code < 300 || code == 304, time)
+                        }
+                    }
                 }
                 reply
             }
             Err(e) => {
-                log::info!("{} (client {})", e.reason(), io.peer.ip());
-                Ok(self.error_reply(e.status(), method.as_str(), b""))
+                let r = self.error_reply(e.status(), method.as_str(), b"");
+                let r =
+                    self.error_document(r, Some(req), method.as_str(), io, None, time, blocking);
+                // After: a local document defers the request to a worker, which logs it.
+                if r.is_ok() {
+                    log::info!("{} (client {})", e.reason(), io.peer.ip());
+                }
+                r
             }
         };
         self.path = buf;
@@ -494,6 +558,10 @@ impl Worker<'_> {
                 return Ok(Reply::new(Status::OK));
             }
             m if allowed.contains(&m) => {}
+            // Refusing logs (an unknown method): a worker does it if it is to redirect.
+            m if blocking == Blocking::Never && self.local_error_document(decoded, m.refusal()) => {
+                return Err(WouldBlock);
+            }
             m => return Ok(self.refuse_method(m, allowed)),
         }
         match route.handler {
@@ -536,6 +604,19 @@ impl Worker<'_> {
         if blocking == Blocking::Never && modules::needs_authentication(sections.clone()) {
             return Err(WouldBlock);
         }
+        // A denial is logged: where a local ErrorDocument would answer it, a worker answers
+        // (and logs) it, once.
+        if blocking == Blocking::Never
+            && [
+                Status::UNAUTHORIZED,
+                Status::FORBIDDEN,
+                Status::INTERNAL_SERVER_ERROR,
+            ]
+            .into_iter()
+            .any(|s| self.local_error_document(decoded, s))
+        {
+            return Err(WouldBlock);
+        }
         let uri = String::from_utf8_lossy(decoded);
         let protocol = match req.version() {
             Version::Http10 => "HTTP/1.0",
@@ -571,11 +652,11 @@ impl Worker<'_> {
     }
 
     /// mod_headers: the `Header` lines in force edit the response's fields.
-    fn module_headers(
+    pub(super) fn module_headers(
         &mut self,
         req: &Request<'_>,
         decoded: &[u8],
-        status: Status,
+        success: bool,
         time: &RequestTime,
     ) {
         let site = self.host();
@@ -586,8 +667,6 @@ impl Worker<'_> {
         if !modules::has_headers(sections.clone()) {
             return;
         }
-        let code = status.code();
-        let success = code < 300 || code == 304;
         let mut table = Vec::new();
         self.fields.take_table(&mut table);
         let now_us = std::time::SystemTime::now()
@@ -632,6 +711,18 @@ impl Worker<'_> {
 
     /// httpd's error page for `status` (with a `Location` field for a redirect).
     pub(super) fn error_reply(&mut self, status: Status, method: &str, location: &[u8]) -> Reply {
+        self.error_reply_after(status, method, location, None)
+    }
+
+    /// [`Worker::error_reply`], saying that an `ErrorDocument` for it failed with
+    /// `additionally` if given.
+    pub(super) fn error_reply_after(
+        &mut self,
+        status: Status,
+        method: &str,
+        location: &[u8],
+        additionally: Option<Status>,
+    ) -> Reply {
         let mut page = vec![0u8; 2048];
         let page_len = ErrorPage {
             status,
@@ -640,6 +731,7 @@ impl Worker<'_> {
             location,
             expect: b"",
             notes: std::mem::take(&mut self.error_notes),
+            additionally,
         }
         .write(&mut page)
         .unwrap_or(0);
@@ -663,6 +755,10 @@ impl Worker<'_> {
         let mut r = Reply::new(status);
         r.close = conn::drops_connection(status.code());
         r.body = Body::Page(page);
+        // ap_send_error_response returns before writing the page for a HEAD: the content-length
+        // filter never sees a body, so the head has no length.
+        r.length_unknown = true;
+        r.error_page = true;
         r
     }
 }
@@ -670,6 +766,17 @@ impl Worker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_longer_than_httpds_write_buffer_stream() {
+        assert!(!streams(0, false));
+        assert!(
+            !streams(HTTPD_WRITE_BUFFER, false),
+            "8000 bytes fit the buffer"
+        );
+        assert!(streams(HTTPD_WRITE_BUFFER + 1, false));
+        assert!(streams(10, true), "a subrequest's output went out first");
+    }
 
     #[test]
     fn the_request_line_skips_leading_empty_lines() {

@@ -192,14 +192,50 @@ impl Worker<'_> {
             return Answered::Deferred;
         };
         self.record_request(time, parsed.as_ref().ok(), head, io.peer);
-        if let (Body::Cgi(script), Ok(req)) = (&reply.body, &parsed) {
-            let has_body = req.body() != BodyFraming::None;
-            match self.cgi_respond(io, req, head, script, served_before, time) {
-                CgiDone::Sent(sent, consumed) => return Answered::Streamed { sent, consumed },
-                CgiDone::Reply(r) => {
-                    // What is left of the body must not be read as the next request.
-                    reply = r;
-                    reply.close |= has_body;
+        if let Ok(req) = &parsed {
+            // A script, then (if it failed and an ErrorDocument for its error is a script) that
+            // document: at most two runs.
+            for run in 0..2 {
+                let Body::Cgi(script) = &reply.body else {
+                    break;
+                };
+                let has_body = req.body() != BodyFraming::None;
+                let document = reply.cgi_document.as_deref();
+                match self.cgi_respond(
+                    io,
+                    req,
+                    head,
+                    script,
+                    served_before,
+                    time,
+                    document,
+                    body_len,
+                    !((document.is_some() || run > 0) && reply.close),
+                ) {
+                    CgiDone::Sent(sent, consumed) => return Answered::Streamed { sent, consumed },
+                    CgiDone::Reply(r) => {
+                        let close = reply.close;
+                        reply = match document {
+                            // The error document failed: httpd's page for the original error.
+                            Some(d) => {
+                                let status = d.status;
+                                self.fields.clear();
+                                let mut r = self.error_reply_after(
+                                    status,
+                                    req.method().as_str(),
+                                    b"",
+                                    Some(status),
+                                );
+                                r.close = close;
+                                r
+                            }
+                            // The script's error, answered by its ErrorDocument if one is set
+                            // (httpd's ap_die for the status mod_cgi returned).
+                            None => self.script_error_document(r, req, io, time),
+                        };
+                        // What is left of the body must not be read as the next request.
+                        reply.close |= has_body || close;
+                    }
                 }
             }
         }

@@ -110,6 +110,10 @@ impl Worker<'_> {
                 close: false,
                 filename: Some(file.filename.clone()),
                 length_unknown: false,
+                streamed: false,
+                error_page: false,
+                document: None,
+                cgi_document: None,
             },
         })
     }
@@ -228,7 +232,10 @@ impl Worker<'_> {
         let mut reply = Reply::new(Status::OK);
         reply.filename = Some(file.filename.clone());
         match body {
-            Ok(b) => reply.body = Body::Page(b),
+            Ok(b) => {
+                reply.streamed = settings.streams(b.len());
+                reply.body = Body::Page(b);
+            }
             // A HEAD's body is never sent: a placeholder of the announced length.
             Err(Some(len)) => reply.body = Body::Page(vec![0; len as usize]),
             Err(None) => reply.length_unknown = true,

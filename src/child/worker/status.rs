@@ -60,10 +60,14 @@ impl Worker<'_> {
         if let Some(secs) = query.refresh {
             self.fields.push("Refresh", secs.to_string().as_bytes());
         }
+        // mod_status writes its page with buffered writes, as mod_autoindex does.
         let path = req.target().path().as_bytes();
-        let body = self.gzip_page(req, path, format.content_type(), page.into_bytes());
+        let (body, streamed) =
+            self.gzip_page(req, path, format.content_type(), page.into_bytes(), false);
         let mut r = Reply::new(Status::OK);
         r.body = Body::Page(body);
+        // A HEAD gets the length where a GET would: mod_status writes its page for a HEAD too.
+        r.streamed = streamed;
         r
     }
 }

@@ -90,6 +90,15 @@ pub struct Insert {
     pub bytes: Vec<u8>,
 }
 
+impl Insert {
+    /// Whether httpd includes the file by running a subrequest (an HTML file), whose output
+    /// goes through the filters before the listing ends (so httpd streams the listing), rather
+    /// than copying it into the page with its buffered writes (a text file, in `<pre>`).
+    pub fn is_subrequest(&self) -> bool {
+        render::is_html(&self.content_type)
+    }
+}
+
 /// Everything a listing is made from besides the settings.
 pub struct Request<'a> {
     /// The decoded URL-path of the directory, ending in `/`.

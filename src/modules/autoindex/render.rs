@@ -714,7 +714,7 @@ fn merge_sort_by<T: Copy>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::
     }
 }
 
-fn is_html(ct: &str) -> bool {
+pub(super) fn is_html(ct: &str) -> bool {
     let base = ct.split(';').next().unwrap_or(ct).trim();
     base.eq_ignore_ascii_case("text/html") || base.eq_ignore_ascii_case("application/xhtml+xml")
 }
