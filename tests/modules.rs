@@ -561,7 +561,11 @@ fn differential_against_apache() {
     } else {
         std::process::Command::new(apache)
     };
-    let mut child = cmd
+    // Its own process group: mod_cgid forks a daemon that a kill of apache2 alone would
+    // leave running (reparented to init), so the whole group is killed at the end.
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    let child = cmd
         .args(["-f", &conf, "-X", "-DFOREGROUND"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -571,16 +575,20 @@ fn differential_against_apache() {
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
-            let _ = self.0.kill();
+            // SAFETY: kill has no memory preconditions; the group is the one made at spawn
+            // (process_group(0): its id is apache2's PID).
+            unsafe { libc::kill(-(self.0.id() as libc::pid_t), libc::SIGKILL) };
             let _ = self.0.wait();
         }
     }
+    // Killed on every way out, a failed start included.
+    let mut apache = Kill(child);
     let mut wait = 0;
     while std::net::TcpStream::connect(("127.0.0.1", aport)).is_err() {
-        if let Ok(Some(st)) = child.try_wait() {
+        if let Ok(Some(st)) = apache.0.try_wait() {
             let mut err = String::new();
             use std::io::Read;
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            let _ = apache.0.stderr.take().unwrap().read_to_string(&mut err);
             let log = std::fs::read_to_string(adir.join("error.log")).unwrap_or_default();
             panic!("apache2 exited ({st}): {err}\n{log}");
         }
@@ -588,7 +596,6 @@ fn differential_against_apache() {
         assert!(wait < 200, "apache2 did not listen within 10 s");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _apache = Kill(child);
     let server = start_with(s, &body(&root), &[]);
     let basic = |u: &str| {
         use std::io::Write;
