@@ -62,6 +62,22 @@ pub struct StatusInfo {
     pub is_async: bool,
 }
 
+#[cfg(test)]
+impl StatusInfo {
+    /// One event-MPM child of one thread: what unit tests that build a [`Site`] give it.
+    pub fn for_tests() -> StatusInfo {
+        StatusInfo {
+            mpm: "event",
+            built: "test",
+            config_generation: 0,
+            mpm_generation: 0,
+            threads_per_child: 1,
+            max_servers: 1,
+            is_async: true,
+        }
+    }
+}
+
 /// What one host (the main server or a `<VirtualHost>`) serves, its settings merged over the
 /// main server's ([`ServerConfig::for_host`]).
 #[derive(Debug)]

@@ -193,15 +193,7 @@ pub(super) mod tests {
                 ..Options::default()
             })
             .unwrap();
-            let status = StatusInfo {
-                mpm: "event",
-                built: "test",
-                config_generation: 0,
-                mpm_generation: 0,
-                threads_per_child: 1,
-                max_servers: 1,
-                is_async: true,
-            };
+            let status = StatusInfo::for_tests();
             Site::new(&cfg, status).unwrap()
         }
 
