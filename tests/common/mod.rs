@@ -19,7 +19,32 @@ pub fn binary() -> &'static str {
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; the server binds it next).
+///
+/// With `EVENTMPM_TEST_PORTS=LOW-HIGH` (ci/e2e gives each of the test binaries it runs side by
+/// side a range of its own, below Linux's ephemeral ports), the next port of that range that
+/// binds: the system's own choice (port 0) comes from the ephemeral range, where a client
+/// socket of the test running beside this one could take it as its local port between this
+/// check and the server's bind. Each range is used by one binary at a time, its tests one after
+/// another, so a port handed out is not handed out again before the range wraps.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let range = std::env::var("EVENTMPM_TEST_PORTS").ok().and_then(|r| {
+        let (low, high) = r.split_once('-')?;
+        let (low, high): (u16, u16) = (low.parse().ok()?, high.parse().ok()?);
+        (low <= high).then_some((low, high))
+    });
+    if let Some((low, high)) = range {
+        let span = u32::from(high - low) + 1;
+        // At most one pass over the range: every port of it taken is a harness fault.
+        for _ in 0..span {
+            let port = low + (NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+        panic!("EVENTMPM_TEST_PORTS={low}-{high}: no port of the range is free");
+    }
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
