@@ -758,7 +758,11 @@ fn gzip_len(body: &[u8]) -> usize {
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), body).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn describe(a: &Answer) -> String {

@@ -19,7 +19,7 @@
 //! one `DeflateBufferSize` buffer ([`Settings::head_length`]).
 //!
 //! The deflate stream comes from one of two encoders behind the same four calls (`new`,
-//! `write`, `len`, `finish`), chosen per target as `src/tls/crypto.rs` chooses the crypto: on
+//! `write`, `output_len`, `finish`), chosen per target as `src/tls/crypto.rs` chooses the crypto: on
 //! x86-64 Linux (glibc), the system's zlib, set up as mod_deflate sets it up, so the bytes
 //! (and a gzip'd answer's `Content-Length`) are httpd's (`deflate/zlib.rs`); everywhere else
 //! flate2 on miniz_oxide, pure Rust, so the cross targets need no C zlib (`deflate/miniz.rs`).
@@ -27,17 +27,17 @@
 //! unsafe code of ours), so one loop (`compress_within`) drives either.
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
-pub mod zlib;
+mod zlib;
 #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
 use zlib as encoder;
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
-pub mod miniz;
+mod miniz;
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
 use miniz as encoder;
 
-pub use encoder::name as implementation;
 use encoder::Encoder;
+pub use encoder::name as implementation;
 
 use super::atoi::atoi;
 
@@ -197,15 +197,15 @@ impl Settings {
             }
         };
         let r = match name {
-            "deflatecompressionlevel" => one("DeflateCompressionLevel").and_then(|v| {
-                match atoi(v) {
+            "deflatecompressionlevel" => {
+                one("DeflateCompressionLevel").and_then(|v| match atoi(v) {
                     i @ 1..=9 => {
                         self.level = i as u32;
                         Ok(())
                     }
                     _ => Err("Compression Level must be between 1 and 9".into()),
-                }
-            }),
+                })
+            }
             "deflatewindowsize" => one("DeflateWindowSize").and_then(|v| match atoi(v) {
                 i @ 1..=15 => {
                     self.window_bits = i as u32;
@@ -345,7 +345,7 @@ impl Settings {
             crc.update(&buf[..n]);
             enc.write(&buf[..n])?;
             at += n as u64;
-            if enc.len() > limit {
+            if enc.output_len() > limit {
                 return Ok(None);
             }
         }
@@ -594,12 +594,19 @@ mod tests {
             buf[..n].copy_from_slice(&data[at..at + n]);
             Ok(n)
         };
-        let whole = s.compress_within(200_000, usize::MAX, read).unwrap().unwrap();
+        let whole = s
+            .compress_within(200_000, usize::MAX, read)
+            .unwrap()
+            .unwrap();
         let all_reads = reads.replace(0);
         assert!(whole.len() > 200_000, "noise does not shrink");
         // Given up well before the end: the encoder's output is measured as it grows.
         assert_eq!(s.compress_within(200_000, 30_000, read).unwrap(), None);
-        assert!(reads.get() < all_reads / 2, "{} of {all_reads}", reads.get());
+        assert!(
+            reads.get() < all_reads / 2,
+            "{} of {all_reads}",
+            reads.get()
+        );
         // A limit the whole stream fits is no limit; one byte less is.
         let stream = whole.len() - GZIP_TRAILER;
         assert_eq!(
@@ -642,7 +649,12 @@ mod tests {
             target_arch = "x86_64",
             target_env = "gnu"
         )) {
-            assert!(small.len() > default.len(), "{} {}", small.len(), default.len());
+            assert!(
+                small.len() > default.len(),
+                "{} {}",
+                small.len(),
+                default.len()
+            );
         } else {
             assert_eq!(small, default);
         }

@@ -15,8 +15,8 @@
 //! A request whose sections configure none of this does no work here and allocates nothing.
 
 pub mod access_compat;
-pub mod atoi;
 pub mod alias;
+pub mod atoi;
 pub mod auth_basic;
 pub mod authn_file;
 pub mod authz;

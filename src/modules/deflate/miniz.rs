@@ -21,7 +21,12 @@ pub struct Encoder(DeflateEncoder<Vec<u8>>);
 impl Encoder {
     /// Start a raw deflate stream at `level` (1–9), appending to `out`; the window and memory
     /// level are miniz_oxide's own (module docs).
-    pub fn new(level: u32, _window_bits: u32, _mem_level: u32, out: Vec<u8>) -> io::Result<Encoder> {
+    pub fn new(
+        level: u32,
+        _window_bits: u32,
+        _mem_level: u32,
+        out: Vec<u8>,
+    ) -> io::Result<Encoder> {
         Ok(Encoder(DeflateEncoder::new(out, Compression::new(level))))
     }
 
@@ -31,7 +36,7 @@ impl Encoder {
     }
 
     /// The output so far (flate2 keeps some back in a buffer of its own until it fills).
-    pub fn len(&self) -> usize {
+    pub fn output_len(&self) -> usize {
         self.0.get_ref().len()
     }
 

@@ -5,7 +5,7 @@
 //! too. flate2's zlib backend cannot do this: it fixes memLevel at 8, and zlib's output with 8
 //! differs from httpd's (memLevel 9) once the input passes a few hundred kilobytes.
 
-use std::ffi::{CStr, c_int, c_uint, c_void};
+use std::ffi::{CStr, c_int, c_uint};
 use std::io;
 use std::ptr::{self, NonNull};
 
@@ -30,7 +30,7 @@ extern "C" fn zalloc(_opaque: z::voidpf, items: z::uInt, size: z::uInt) -> z::vo
 /// Frees what [`zalloc`] allocated.
 extern "C" fn zfree(_opaque: z::voidpf, address: z::voidpf) {
     // SAFETY: zlib passes back only pointers it got from zalloc (calloc), each once.
-    unsafe { libc::free(address as *mut c_void) }
+    unsafe { libc::free(address) }
 }
 
 /// A raw deflate stream in progress, its output appended to a `Vec`.
@@ -104,7 +104,7 @@ impl Encoder {
     }
 
     /// The output so far.
-    pub fn len(&self) -> usize {
+    pub fn output_len(&self) -> usize {
         self.out.len()
     }
 
@@ -187,11 +187,17 @@ mod tests {
     fn text() -> Vec<u8> {
         let mut seed: u64 = 1;
         let mut next = move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) as usize
         };
         let words: Vec<Vec<u8>> = (0..5000)
-            .map(|_| (0..2 + next() % 8).map(|_| b'a' + (next() % 26) as u8).collect())
+            .map(|_| {
+                (0..2 + next() % 8)
+                    .map(|_| b'a' + (next() % 26) as u8)
+                    .collect()
+            })
             .collect();
         let mut out = Vec::new();
         while out.len() < 1_900_000 {
