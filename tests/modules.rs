@@ -153,6 +153,8 @@ ScriptAlias /errcgi/ "{root}/errcgi/"
 <Location /errcgi/broken-too.cgi>
     ErrorDocument 500 /errcgi/doc.cgi
 </Location>
+LimitInternalRecursion 4
+ScriptAlias /chain/ "{root}/chain/"
 "#
     )
 }
@@ -208,6 +210,23 @@ fn tree(s: &Scratch) {
     for f in ["doc.cgi", "status.cgi", "broken.cgi", "broken-too.cgi"] {
         std::fs::set_permissions(errcgi.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    // A script that redirects (internally) to itself N times: LimitInternalRecursion's
+    // count of internal redirects.
+    let chain = s.path().join("chain");
+    std::fs::create_dir_all(&chain).unwrap();
+    std::fs::write(
+        chain.join("chain.cgi"),
+        "#!/bin/sh\nn=${QUERY_STRING:-0}\n\
+         if [ \"$n\" -gt 0 ]; then printf 'Location: /chain/chain.cgi?%s\\n\\n' $((n - 1)); exit; fi\n\
+         printf 'Content-Type: text/plain\\n\\n'\n\
+         echo \"end: from $REDIRECT_URL?$REDIRECT_QUERY_STRING status=$REDIRECT_STATUS\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        chain.join("chain.cgi"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     let elsewhere = s.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     std::fs::write(elsewhere.join("file.txt"), b"aliased file\n").unwrap();
@@ -671,6 +690,10 @@ fn differential_against_apache() {
     ] {
         cases.push((path.into(), vec![]));
     }
+    // Internal redirects: four are allowed (LimitInternalRecursion 4), a fifth is a 500.
+    for n in [0, 4, 5] {
+        cases.push((format!("/chain/chain.cgi?{n}"), vec![]));
+    }
     for user in ["sha1", "apr1"] {
         cases.push((
             "/groups/ok.txt".into(),
@@ -759,6 +782,17 @@ fn differential_against_apache() {
     }
     println!("{same} of {} answers match Apache's", cases.len() + 2);
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+    // The fifth redirect was refused, with httpd's words, on both.
+    let too_many = "AH00124: Request exceeded the limit of 4 internal redirects due to probable \
+        configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. \
+        Use 'LogLevel debug' to get a backtrace.";
+    let theirs = std::fs::read_to_string(adir.join("error.log")).unwrap();
+    assert!(theirs.contains(too_many), "{theirs}");
+    assert!(
+        server.error_log().contains(too_many),
+        "{}",
+        server.error_log()
+    );
 }
 
 #[test]

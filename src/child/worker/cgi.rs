@@ -15,7 +15,7 @@ use super::respond::RequestTime;
 use crate::cgi::env::{Redirected, ServerFacts};
 use crate::cgi::exchange::{Abort, Exchange, Framing, HeadFailure, Out, RequestBody};
 use crate::cgi::headers::HeadError;
-use crate::cgi::{Lookup, MAX_REDIRECTS, Script, process};
+use crate::cgi::{Lookup, Script, process};
 use crate::child::connio::{ConnIo, Sent};
 use crate::config::Handler;
 use crate::site::Route;
@@ -54,8 +54,11 @@ const CGI_ALLOW: &[u8] = b"GET, HEAD, POST, OPTIONS";
 struct Ctx<'r> {
     served_before: u32,
     time: &'r RequestTime,
-    /// The original request, for REDIRECT_* after an internal redirect.
+    /// The original request, whose target is `REQUEST_URI` after internal redirects.
     original: &'r Request<'r>,
+    /// The request redirected from (httpd's `r->prev`): `REDIRECT_URL` and
+    /// `REDIRECT_QUERY_STRING` are its.
+    prev: &'r Request<'r>,
     /// The status of an answer whose script sends none: an error document's error (httpd's
     /// redirected request inherits it), else 200.
     status_if_none: Option<Status>,
@@ -192,6 +195,7 @@ impl Worker<'_> {
             served_before,
             time,
             original: req,
+            prev: req,
             status_if_none,
         };
         let run = self.run_script(
@@ -245,7 +249,7 @@ impl Worker<'_> {
     }
 
     /// One script run (and, for an internal redirect, the runs it leads to, at most
-    /// [`MAX_REDIRECTS`] deep). `may_keep`: the connection may stay open afterwards as far as
+    /// `LimitInternalRecursion` deep). `may_keep`: the connection may stay open afterwards as far as
     /// earlier runs are concerned.
     #[allow(clippy::too_many_arguments)]
     fn run_script(
@@ -269,8 +273,8 @@ impl Worker<'_> {
             path: &host.cgi.path_env,
         };
         let redirected = (depth > 0).then(|| Redirected {
-            url: ctx.original.target().path().as_bytes(),
-            query: ctx.original.target().query().map(str::as_bytes),
+            url: ctx.prev.target().path().as_bytes(),
+            query: ctx.prev.target().query().map(str::as_bytes),
             status: ctx.status_if_none.map_or(200, |s| s.code()),
             request_uri: ctx.original.target().raw().as_bytes(),
         });
@@ -528,9 +532,10 @@ impl Worker<'_> {
         depth: u32,
         may_keep: bool,
     ) -> Run {
-        if depth > MAX_REDIRECTS {
+        let limit = self.host().cgi.redirect_limit;
+        if depth > limit {
             log::error!(
-                "[client {}] AH00124: Request exceeded the limit of {MAX_REDIRECTS} internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary.",
+                "[client {}] AH00124: Request exceeded the limit of {limit} internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.",
                 io.peer
             );
             return Run::Reply(self.error_reply(
@@ -599,6 +604,7 @@ impl Worker<'_> {
                     expects_continue: false,
                     limits,
                 };
+                let ctx = Ctx { prev: req, ..ctx };
                 self.run_script(io, &target, &script, body, ctx, depth, may_keep)
             }
             other => {
