@@ -155,6 +155,18 @@ ScriptAlias /errcgi/ "{root}/errcgi/"
 </Location>
 LimitInternalRecursion 4
 ScriptAlias /chain/ "{root}/chain/"
+<Location /echain>
+    ErrorDocument 404 /chain/chain.cgi?2
+</Location>
+<Location /echain0>
+    ErrorDocument 404 /chain/chain.cgi?0
+</Location>
+<Location /echains3>
+    ErrorDocument 404 /chain/chain.cgi?s3
+</Location>
+<Location /echains4>
+    ErrorDocument 404 /chain/chain.cgi?s4
+</Location>
 "#
     )
 }
@@ -211,13 +223,15 @@ fn tree(s: &Scratch) {
         std::fs::set_permissions(errcgi.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     // A script that redirects (internally) to itself N times: LimitInternalRecursion's
-    // count of internal redirects.
+    // count of internal redirects. `?sN` says `Status: 200` with each Location, which an
+    // error document's script must for its Location to be followed (mod_cgi's rule).
     let chain = s.path().join("chain");
     std::fs::create_dir_all(&chain).unwrap();
     std::fs::write(
         chain.join("chain.cgi"),
-        "#!/bin/sh\nn=${QUERY_STRING:-0}\n\
-         if [ \"$n\" -gt 0 ]; then printf 'Location: /chain/chain.cgi?%s\\n\\n' $((n - 1)); exit; fi\n\
+        "#!/bin/sh\nq=${QUERY_STRING:-0}\nn=${q#s}\ns=${q%%[0-9]*}\n\
+         if [ \"$n\" -gt 0 ]; then\n  [ -n \"$s\" ] && printf 'Status: 200\\n'\n  \
+         printf 'Location: /chain/chain.cgi?%s%s\\n\\n' \"$s\" $((n - 1))\n  exit\nfi\n\
          printf 'Content-Type: text/plain\\n\\n'\n\
          echo \"end: from $REDIRECT_URL?$REDIRECT_QUERY_STRING status=$REDIRECT_STATUS\"\n",
     )
@@ -693,6 +707,10 @@ fn differential_against_apache() {
     // Internal redirects: four are allowed (LimitInternalRecursion 4), a fifth is a 500.
     for n in [0, 4, 5] {
         cases.push((format!("/chain/chain.cgi?{n}"), vec![]));
+    }
+    // Error documents that are scripts redirecting: the document is the first redirect.
+    for path in ["/echain", "/echain0", "/echains3", "/echains4"] {
+        cases.push((format!("{path}/missing"), vec![]));
     }
     for user in ["sha1", "apr1"] {
         cases.push((

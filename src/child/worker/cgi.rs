@@ -25,14 +25,20 @@ pub(super) enum CgiDone {
     /// It answered (and logged) the request itself; the connection's input up to the offset
     /// given is consumed when it stays open.
     Sent(Sent, usize),
-    /// Answer with this reply as any other handler's (an error page, a client redirect, the
-    /// target of an internal redirect).
+    /// Answer with this reply as any other handler's (an error page).
     Reply(Reply),
+    /// The script redirected (httpd does so only from a 200, which an error document's script
+    /// must say with `Status`): the client redirect, or the answer of the request redirected
+    /// to, directly or down a chain. An error here is a fresh one, answered by its
+    /// `ErrorDocument` even under an error document's script, not "Additionally…".
+    Redirected(Reply),
 }
 
 /// How one script run ended.
 enum Run {
     Reply(Reply),
+    /// From an internal redirect ([`CgiDone::Redirected`]).
+    Redirected(Reply),
     /// The client went away before a response began.
     Gone,
     Streamed {
@@ -213,6 +219,7 @@ impl Worker<'_> {
         }
         match run {
             Run::Reply(r) => CgiDone::Reply(r),
+            Run::Redirected(r) => CgiDone::Redirected(r),
             Run::Gone => {
                 self.last_keep_alive = false;
                 self.clean_close = false;
@@ -362,7 +369,10 @@ impl Worker<'_> {
                 return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, method, b""));
             }
         };
-        if let (Some(local), Some(location)) = (head.head.redirect(), &head.head.location) {
+        if let (Some(local), Some(location)) = (
+            head.head.redirect(ctx.status_if_none.unwrap_or(Status::OK)),
+            &head.head.location,
+        ) {
             // mod_cgi: the script's body for a redirect is read and dropped.
             match ex.discard_output() {
                 Ok(()) => {
@@ -376,11 +386,14 @@ impl Worker<'_> {
                 }
             }
             if !local {
-                return Run::Reply(self.error_reply(Status::FOUND, method, location));
+                return Run::Redirected(self.error_reply(Status::FOUND, method, location));
             }
             let keep = may_keep && ex.body_complete() && req.body() == BodyFraming::None;
             drop(ex);
-            return self.internal_redirect(io, req, location, ctx, depth + 1, keep);
+            return match self.internal_redirect(io, req, location, ctx, depth + 1, keep) {
+                Run::Reply(r) => Run::Redirected(r),
+                other => other,
+            };
         }
         self.stream(io, req, &mut ex, head, ctx, may_keep, &name)
     }
@@ -604,7 +617,12 @@ impl Worker<'_> {
                     expects_continue: false,
                     limits,
                 };
-                let ctx = Ctx { prev: req, ..ctx };
+                // httpd's new request: redirected from this one, with its status (200).
+                let ctx = Ctx {
+                    prev: req,
+                    status_if_none: None,
+                    ..ctx
+                };
                 self.run_script(io, &target, &script, body, ctx, depth, may_keep)
             }
             other => {

@@ -213,6 +213,11 @@ impl Worker<'_> {
                     !((document.is_some() || run > 0) && reply.close),
                 ) {
                     CgiDone::Sent(sent, consumed) => return Answered::Streamed { sent, consumed },
+                    CgiDone::Redirected(r) => {
+                        let close = reply.close;
+                        reply = self.script_error_document(r, req, io, time);
+                        reply.close |= has_body || close;
+                    }
                     CgiDone::Reply(r) => {
                         let close = reply.close;
                         reply = match document {
