@@ -167,6 +167,12 @@ ScriptAlias /chain/ "{root}/chain/"
 <Location /echains4>
     ErrorDocument 404 /chain/chain.cgi?s4
 </Location>
+<Location /eloop>
+    ErrorDocument 404 /chain/loop.cgi
+</Location>
+<Location /ebroken>
+    ErrorDocument 404 /errcgi/broken-too.cgi
+</Location>
 "#
     )
 }
@@ -236,11 +242,16 @@ fn tree(s: &Scratch) {
          echo \"end: from $REDIRECT_URL?$REDIRECT_QUERY_STRING status=$REDIRECT_STATUS\"\n",
     )
     .unwrap();
-    std::fs::set_permissions(
-        chain.join("chain.cgi"),
-        std::fs::Permissions::from_mode(0o755),
+    // An error document that redirects to a URL whose error it answers again: a loop that
+    // only LimitInternalRecursion ends.
+    std::fs::write(
+        chain.join("loop.cgi"),
+        "#!/bin/sh\nprintf 'Status: 200\\nLocation: /eloop/missing\\n\\n'\n",
     )
     .unwrap();
+    for f in ["chain.cgi", "loop.cgi"] {
+        std::fs::set_permissions(chain.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let elsewhere = s.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     std::fs::write(elsewhere.join("file.txt"), b"aliased file\n").unwrap();
@@ -709,7 +720,14 @@ fn differential_against_apache() {
         cases.push((format!("/chain/chain.cgi?{n}"), vec![]));
     }
     // Error documents that are scripts redirecting: the document is the first redirect.
-    for path in ["/echain", "/echain0", "/echains3", "/echains4"] {
+    for path in [
+        "/echain",
+        "/echain0",
+        "/echains3",
+        "/echains4",
+        "/eloop",
+        "/ebroken",
+    ] {
         cases.push((format!("{path}/missing"), vec![]));
     }
     for user in ["sha1", "apr1"] {

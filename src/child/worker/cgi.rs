@@ -30,15 +30,16 @@ pub(super) enum CgiDone {
     /// The script redirected (httpd does so only from a 200, which an error document's script
     /// must say with `Status`): the client redirect, or the answer of the request redirected
     /// to, directly or down a chain. An error here is a fresh one, answered by its
-    /// `ErrorDocument` even under an error document's script, not "Additionally…".
-    Redirected(Reply),
+    /// `ErrorDocument` even under an error document's script, not "Additionally…". With the
+    /// internal redirects the request had gone through when the reply was made.
+    Redirected(Reply, u32),
 }
 
 /// How one script run ended.
 enum Run {
     Reply(Reply),
-    /// From an internal redirect ([`CgiDone::Redirected`]).
-    Redirected(Reply),
+    /// From a redirect ([`CgiDone::Redirected`]), made at this depth of internal redirects.
+    Redirected(Reply, u32),
     /// The client went away before a response began.
     Gone,
     Streamed {
@@ -151,7 +152,8 @@ impl Worker<'_> {
     /// (`head_bytes`) and whatever of the body has arrived. With `document`, the script is a
     /// local `ErrorDocument` for `req`: it runs for the document's own request, without a body
     /// (the original's, `skipped` bytes after the head, is skipped), and its answer has the
-    /// error's status unless it sends one.
+    /// error's status unless it sends one. `redirects`: the internal redirects the request
+    /// has gone through to this run (the document's own included).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn cgi_respond(
         &mut self,
@@ -162,6 +164,7 @@ impl Worker<'_> {
         served_before: u32,
         time: &RequestTime,
         document: Option<&DocumentRun>,
+        redirects: u32,
         skipped: usize,
         may_keep: bool,
     ) -> CgiDone {
@@ -178,7 +181,7 @@ impl Worker<'_> {
                     limits,
                 },
                 None,
-                0,
+                redirects,
             ),
             Some(d) => {
                 let Ok(doc) = room.parse(&d.head, &limits, &self.site.protocol) else {
@@ -194,7 +197,7 @@ impl Worker<'_> {
                     expects_continue: false,
                     limits,
                 };
-                (Some(doc), body, Some(d.status), 1)
+                (Some(doc), body, Some(d.status), redirects)
             }
         };
         let ctx = Ctx {
@@ -219,7 +222,7 @@ impl Worker<'_> {
         }
         match run {
             Run::Reply(r) => CgiDone::Reply(r),
-            Run::Redirected(r) => CgiDone::Redirected(r),
+            Run::Redirected(r, depth) => CgiDone::Redirected(r, depth),
             Run::Gone => {
                 self.last_keep_alive = false;
                 self.clean_close = false;
@@ -386,14 +389,12 @@ impl Worker<'_> {
                 }
             }
             if !local {
-                return Run::Redirected(self.error_reply(Status::FOUND, method, location));
+                let r = self.error_reply(Status::FOUND, method, location);
+                return Run::Redirected(r, depth);
             }
             let keep = may_keep && ex.body_complete() && req.body() == BodyFraming::None;
             drop(ex);
-            return match self.internal_redirect(io, req, location, ctx, depth + 1, keep) {
-                Run::Reply(r) => Run::Redirected(r),
-                other => other,
-            };
+            return self.internal_redirect(io, req, location, ctx, depth + 1, keep);
         }
         self.stream(io, req, &mut ex, head, ctx, may_keep, &name)
     }
@@ -536,6 +537,8 @@ impl Worker<'_> {
     /// Serve `location` (a local URL-path a script redirected to) as a GET with the original
     /// request's header fields (those framing a body aside), as httpd's
     /// `ap_internal_redirect_handler` does.
+    /// Every reply is [`Run::Redirected`]: the answer of the request redirected to (or
+    /// further down its chain), or the refusal of the redirect past `LimitInternalRecursion`.
     fn internal_redirect(
         &mut self,
         io: &ConnIo,
@@ -545,18 +548,43 @@ impl Worker<'_> {
         depth: u32,
         may_keep: bool,
     ) -> Run {
-        let limit = self.host().cgi.redirect_limit;
-        if depth > limit {
-            log::error!(
-                "[client {}] AH00124: Request exceeded the limit of {limit} internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.",
-                io.peer
-            );
-            return Run::Reply(self.error_reply(
-                Status::INTERNAL_SERVER_ERROR,
-                req.method().as_str(),
-                b"",
-            ));
+        if depth > self.host().cgi.redirect_limit {
+            let r = self.redirect_limit_reply(io, req.method().as_str(), None);
+            return Run::Redirected(r, depth - 1);
         }
+        match self.follow(io, req, location, ctx, depth, may_keep) {
+            Run::Reply(r) => Run::Redirected(r, depth),
+            other => other,
+        }
+    }
+
+    /// httpd's answer to an internal redirect past `LimitInternalRecursion` (AH00124 logged):
+    /// a 500, saying that an `ErrorDocument` for `additionally` failed when the redirect was
+    /// to one.
+    pub(super) fn redirect_limit_reply(
+        &mut self,
+        io: &ConnIo,
+        method: &str,
+        additionally: Option<Status>,
+    ) -> Reply {
+        let limit = self.host().cgi.redirect_limit;
+        log::error!(
+            "[client {}] AH00124: Request exceeded the limit of {limit} internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.",
+            io.peer
+        );
+        self.error_reply_after(Status::INTERNAL_SERVER_ERROR, method, b"", additionally)
+    }
+
+    /// [`Worker::internal_redirect`] within the limit.
+    fn follow(
+        &mut self,
+        io: &ConnIo,
+        req: &Request<'_>,
+        location: &[u8],
+        ctx: Ctx<'_>,
+        depth: u32,
+        may_keep: bool,
+    ) -> Run {
         let mut head = Vec::with_capacity(256 + location.len());
         head.extend_from_slice(b"GET ");
         head.extend_from_slice(location);

@@ -146,14 +146,33 @@ impl Worker<'_> {
         };
         // An error page gets the request's `Header always` lines, as httpd's error filter
         // adds them (a local document has had its own path's).
-        if r.document.is_none()
-            && !matches!(r.body, super::plan::Body::Cgi(_))
-            && self.host().modules_active
-            && let Some(d) = &decoded
+        if r.document.is_none() && !matches!(r.body, super::plan::Body::Cgi(_)) {
+            self.error_page_headers(req, decoded.as_deref(), time);
+        }
+        r
+    }
+
+    /// The `Header always` lines of `req`'s path (`decoded`) on an error page made after its
+    /// handler ran, as httpd's error filter adds them.
+    pub(super) fn error_page_headers(
+        &mut self,
+        req: &Request<'_>,
+        decoded: Option<&[u8]>,
+        time: &RequestTime,
+    ) {
+        if self.host().modules_active
+            && let Some(d) = decoded
         {
             self.module_headers(req, d, false, time);
         }
-        r
+    }
+
+    /// [`Worker::error_page_headers`] for `req`'s own path.
+    pub(super) fn request_error_page_headers(&mut self, req: &Request<'_>, time: &RequestTime) {
+        let raw = req.target().path().as_bytes();
+        let mut decoded = vec![0u8; raw.len() + 1];
+        let n = path::normalize(raw, &mut decoded).ok();
+        self.error_page_headers(req, n.map(|n| &decoded[..n]), time);
     }
 
     /// Whether a local `ErrorDocument` would answer `status` for `decoded`: the listener
