@@ -11,9 +11,11 @@
 //!   that request, without the original's body, and its answer keeps the error's status
 //!   unless it sends a `Status` ([`Worker::cgi_respond`]). If it fails, the built-in page
 //!   is sent with httpd's "Additionally, a … error was encountered" sentence, naming the
-//!   original status as httpd does. One level only: an error while answering the document is
-//!   never redirected again (httpd allows `LimitInternalRecursion`, 10, but stops at the first
-//!   failure of an error document as well).
+//!   original status as httpd does. An error while answering the document's own request is
+//!   never redirected again (httpd's `ap_die` gives up on a recursive error); a script there
+//!   that redirects (`Status: 200` and a local `Location`) starts requests with statuses of
+//!   their own, whose errors get their `ErrorDocument` again, all of it bounded by
+//!   `LimitInternalRecursion` (`Worker::cgi_respond`'s callers count the redirects).
 //!
 //! A local document is read by a worker only: where blocking is not allowed the answer is
 //! deferred to one ([`WouldBlock`]) before anything was sent or logged.
@@ -150,6 +152,34 @@ impl Worker<'_> {
             self.error_page_headers(req, decoded.as_deref(), time);
         }
         r
+    }
+
+    /// [`Worker::script_error_document`] for an error that came `redirects` internal redirects
+    /// down from `req`: a local document would be one more, which past
+    /// `LimitInternalRecursion` is httpd's 500 naming the error (AH00124).
+    pub(super) fn redirected_error_document(
+        &mut self,
+        reply: Reply,
+        req: &Request<'_>,
+        io: &ConnIo,
+        time: &RequestTime,
+        redirects: u32,
+    ) -> Reply {
+        if reply.error_page && redirects >= self.host().cgi.redirect_limit {
+            let raw = req.target().path().as_bytes();
+            let mut decoded = vec![0u8; raw.len() + 1];
+            if let Ok(n) = path::normalize(raw, &mut decoded)
+                && self.local_error_document(&decoded[..n], reply.status)
+            {
+                self.fields.clear();
+                let mut r =
+                    self.redirect_limit_reply(io, req.method().as_str(), Some(reply.status));
+                r.close |= reply.close;
+                self.error_page_headers(req, Some(&decoded[..n]), time);
+                return r;
+            }
+        }
+        self.script_error_document(reply, req, io, time)
     }
 
     /// The `Header always` lines of `req`'s path (`decoded`) on an error page made after its

@@ -233,7 +233,7 @@ impl Worker<'_> {
                     CgiDone::Redirected(r, depth) => {
                         redirects = depth;
                         let close = reply.close;
-                        reply = self.script_error_document(r, req, io, time);
+                        reply = self.redirected_error_document(r, req, io, time, redirects);
                         reply.close |= has_body || close;
                     }
                     CgiDone::Reply(r) => {
