@@ -173,6 +173,9 @@ ScriptAlias /chain/ "{root}/chain/"
 <Location /chain>
     ErrorDocument 404 /h/ok.txt
 </Location>
+<Location /eother>
+    ErrorDocument 404 "the error document of /eother"
+</Location>
 <Location /ebroken>
     ErrorDocument 404 /errcgi/broken-too.cgi
 </Location>
@@ -234,15 +237,17 @@ fn tree(s: &Scratch) {
     // A script that redirects (internally) to itself N times: LimitInternalRecursion's
     // count of internal redirects. `?sN` says `Status: 200` with each Location, which an
     // error document's script must for its Location to be followed (mod_cgi's rule); `?mN`
-    // ends at a missing URL, whose ErrorDocument is one more redirect.
+    // ends at a missing URL, whose ErrorDocument is one more redirect; `?oN` at a missing URL
+    // whose ErrorDocument is its own section's, not the script's.
     let chain = s.path().join("chain");
     std::fs::create_dir_all(&chain).unwrap();
     std::fs::write(
         chain.join("chain.cgi"),
-        "#!/bin/sh\nq=${QUERY_STRING:-0}\nn=${q#[sm]}\np=${q%%[0-9]*}\n\
+        "#!/bin/sh\nq=${QUERY_STRING:-0}\nn=${q#[smo]}\np=${q%%[0-9]*}\n\
          if [ \"$n\" -gt 0 ]; then\n  [ \"$p\" = s ] && printf 'Status: 200\\n'\n  \
          printf 'Location: /chain/chain.cgi?%s%s\\n\\n' \"$p\" $((n - 1))\n  exit\nfi\n\
          if [ \"$p\" = m ]; then printf 'Location: /chain/gone.txt\\n\\n'; exit; fi\n\
+         if [ \"$p\" = o ]; then printf 'Location: /eother/gone\\n\\n'; exit; fi\n\
          printf 'Content-Type: text/plain\\n\\n'\n\
          echo \"end: from $REDIRECT_URL?$REDIRECT_QUERY_STRING status=$REDIRECT_STATUS\"\n",
     )
@@ -721,7 +726,7 @@ fn differential_against_apache() {
         cases.push((path.into(), vec![]));
     }
     // Internal redirects: four are allowed (LimitInternalRecursion 4), a fifth is a 500.
-    for n in ["0", "4", "5", "m2", "m3"] {
+    for n in ["0", "4", "5", "m2", "m3", "o1"] {
         cases.push((format!("/chain/chain.cgi?{n}"), vec![]));
     }
     // Error documents that are scripts redirecting: the document is the first redirect.

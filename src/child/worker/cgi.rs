@@ -10,6 +10,7 @@ use eventmpm_core::http1::{self, BodyFraming, Method, Request, Status, path};
 
 use super::Worker;
 use super::access_log::Delivered;
+use super::error_document::decoded_path;
 use super::plan::{Blocking, Body, DocumentRun, FieldRoom, Reply};
 use super::respond::RequestTime;
 use crate::cgi::env::{Redirected, ServerFacts};
@@ -30,16 +31,25 @@ pub(super) enum CgiDone {
     /// The script redirected (httpd does so only from a 200, which an error document's script
     /// must say with `Status`): the client redirect, or the answer of the request redirected
     /// to, directly or down a chain. An error here is a fresh one, answered by its
-    /// `ErrorDocument` even under an error document's script, not "Additionally…". With the
-    /// internal redirects the request had gone through when the reply was made.
-    Redirected(Reply, u32),
+    /// `ErrorDocument` even under an error document's script, not "Additionally…".
+    Redirected(Onward),
+}
+
+/// A reply made down a script's redirect ([`CgiDone::Redirected`]).
+pub(super) struct Onward {
+    pub reply: Reply,
+    /// The internal redirects the request had gone through when the reply was made.
+    pub redirects: u32,
+    /// The decoded path of the request the reply answers (httpd's failing request, whose
+    /// sections give its `ErrorDocument`); `None` if it does not decode.
+    pub path: Option<Vec<u8>>,
 }
 
 /// How one script run ended.
 enum Run {
     Reply(Reply),
-    /// From a redirect ([`CgiDone::Redirected`]), made at this depth of internal redirects.
-    Redirected(Reply, u32),
+    /// From a redirect ([`CgiDone::Redirected`]).
+    Redirected(Onward),
     /// The client went away before a response began.
     Gone,
     Streamed {
@@ -222,7 +232,7 @@ impl Worker<'_> {
         }
         match run {
             Run::Reply(r) => CgiDone::Reply(r),
-            Run::Redirected(r, depth) => CgiDone::Redirected(r, depth),
+            Run::Redirected(o) => CgiDone::Redirected(o),
             Run::Gone => {
                 self.last_keep_alive = false;
                 self.clean_close = false;
@@ -389,8 +399,11 @@ impl Worker<'_> {
                 }
             }
             if !local {
-                let r = self.error_reply(Status::FOUND, method, location);
-                return Run::Redirected(r, depth);
+                return Run::Redirected(Onward {
+                    reply: self.error_reply(Status::FOUND, method, location),
+                    redirects: depth,
+                    path: decoded_path(req),
+                });
             }
             let keep = may_keep && ex.body_complete() && req.body() == BodyFraming::None;
             drop(ex);
@@ -549,11 +562,20 @@ impl Worker<'_> {
         may_keep: bool,
     ) -> Run {
         if depth > self.host().cgi.redirect_limit {
-            let r = self.redirect_limit_reply(io, req.method().as_str(), None);
-            return Run::Redirected(r, depth - 1);
+            return Run::Redirected(Onward {
+                reply: self.redirect_limit_reply(io, req.method().as_str(), None),
+                redirects: depth - 1,
+                path: decoded_path(req),
+            });
         }
-        match self.follow(io, req, location, ctx, depth, may_keep) {
-            Run::Reply(r) => Run::Redirected(r, depth),
+        // A reply follow() could not place is the redirecting request's (its Location).
+        let (run, path) = self.follow(io, req, location, ctx, depth, may_keep);
+        match run {
+            Run::Reply(reply) => Run::Redirected(Onward {
+                reply,
+                redirects: depth,
+                path: path.or_else(|| decoded_path(req)),
+            }),
             other => other,
         }
     }
@@ -575,7 +597,8 @@ impl Worker<'_> {
         self.error_reply_after(Status::INTERNAL_SERVER_ERROR, method, b"", additionally)
     }
 
-    /// [`Worker::internal_redirect`] within the limit.
+    /// [`Worker::internal_redirect`] within the limit; with the decoded path of the request
+    /// redirected to, once it is known.
     fn follow(
         &mut self,
         io: &ConnIo,
@@ -584,7 +607,7 @@ impl Worker<'_> {
         ctx: Ctx<'_>,
         depth: u32,
         may_keep: bool,
-    ) -> Run {
+    ) -> (Run, Option<Vec<u8>>) {
         let mut head = Vec::with_capacity(256 + location.len());
         head.extend_from_slice(b"GET ");
         head.extend_from_slice(location);
@@ -616,11 +639,8 @@ impl Worker<'_> {
                     String::from_utf8_lossy(location),
                     e.reason()
                 );
-                return Run::Reply(self.error_reply(
-                    Status::INTERNAL_SERVER_ERROR,
-                    req.method().as_str(),
-                    b"",
-                ));
+                let r = self.error_reply(Status::INTERNAL_SERVER_ERROR, req.method().as_str(), b"");
+                return (Run::Reply(r), None);
             }
         };
         let mut buf = vec![0u8; limits.request_line as usize + 1];
@@ -628,16 +648,18 @@ impl Worker<'_> {
             Ok(n) => &buf[..n],
             Err(e) => {
                 log::info!("{} (client {})", e.reason(), io.peer.ip());
-                return Run::Reply(self.error_reply(e.status(), "GET", b""));
+                return (Run::Reply(self.error_reply(e.status(), "GET", b"")), None);
             }
         };
         self.fields.clear();
+        let path = Some(decoded.to_vec());
         let Ok(mut reply) = self.handle_path(&target, io, decoded, ctx.time, Blocking::Allowed)
         else {
             // Planning with blocking allowed is never deferred.
-            return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, "GET", b""));
+            let r = self.error_reply(Status::INTERNAL_SERVER_ERROR, "GET", b"");
+            return (Run::Reply(r), path);
         };
-        match std::mem::replace(&mut reply.body, Body::None) {
+        let run = match std::mem::replace(&mut reply.body, Body::None) {
             Body::Cgi(script) => {
                 let body = RequestBody {
                     framing: BodyFraming::None,
@@ -657,7 +679,8 @@ impl Worker<'_> {
                 reply.body = other;
                 Run::Reply(reply)
             }
-        }
+        };
+        (run, path)
     }
 }
 

@@ -126,11 +126,20 @@ impl Worker<'_> {
         io: &ConnIo,
         time: &RequestTime,
     ) -> Reply {
-        let raw = req.target().path().as_bytes();
-        let mut decoded = vec![0u8; raw.len() + 1];
-        let decoded = path::normalize(raw, &mut decoded)
-            .ok()
-            .map(|n| decoded[..n].to_vec());
+        let decoded = decoded_path(req);
+        self.error_document_at(reply, req, decoded.as_deref(), io, time)
+    }
+
+    /// [`Worker::script_error_document`] with the sections of `decoded` (the path of the
+    /// request that failed, `None` if it does not decode).
+    fn error_document_at(
+        &mut self,
+        reply: Reply,
+        req: &Request<'_>,
+        decoded: Option<&[u8]>,
+        io: &ConnIo,
+        time: &RequestTime,
+    ) -> Reply {
         let method = req.method().as_str();
         let status = reply.status;
         let r = match self.error_document(
@@ -138,7 +147,7 @@ impl Worker<'_> {
             Some(req),
             method,
             io,
-            decoded.as_deref(),
+            decoded,
             time,
             Blocking::Allowed,
         ) {
@@ -149,37 +158,36 @@ impl Worker<'_> {
         // An error page gets the request's `Header always` lines, as httpd's error filter
         // adds them (a local document has had its own path's).
         if r.document.is_none() && !matches!(r.body, super::plan::Body::Cgi(_)) {
-            self.error_page_headers(req, decoded.as_deref(), time);
+            self.error_page_headers(req, decoded, time);
         }
         r
     }
 
-    /// [`Worker::script_error_document`] for an error that came `redirects` internal redirects
-    /// down from `req`: a local document would be one more, which past
-    /// `LimitInternalRecursion` is httpd's 500 naming the error (AH00124).
+    /// The `ErrorDocument` for an error that came `redirects` internal redirects down from
+    /// `req`, at the decoded path `at` (httpd's failing request, whose sections apply): a
+    /// local document would be one more redirect, which past `LimitInternalRecursion` is
+    /// httpd's 500 naming the error (AH00124).
     pub(super) fn redirected_error_document(
         &mut self,
         reply: Reply,
         req: &Request<'_>,
+        at: Option<&[u8]>,
         io: &ConnIo,
         time: &RequestTime,
         redirects: u32,
     ) -> Reply {
-        if reply.error_page && redirects >= self.host().cgi.redirect_limit {
-            let raw = req.target().path().as_bytes();
-            let mut decoded = vec![0u8; raw.len() + 1];
-            if let Ok(n) = path::normalize(raw, &mut decoded)
-                && self.local_error_document(&decoded[..n], reply.status)
-            {
-                self.fields.clear();
-                let mut r =
-                    self.redirect_limit_reply(io, req.method().as_str(), Some(reply.status));
-                r.close |= reply.close;
-                self.error_page_headers(req, Some(&decoded[..n]), time);
-                return r;
-            }
+        if reply.error_page
+            && redirects >= self.host().cgi.redirect_limit
+            && let Some(d) = at
+            && self.local_error_document(d, reply.status)
+        {
+            self.fields.clear();
+            let mut r = self.redirect_limit_reply(io, req.method().as_str(), Some(reply.status));
+            r.close |= reply.close;
+            self.error_page_headers(req, Some(d), time);
+            return r;
         }
-        self.script_error_document(reply, req, io, time)
+        self.error_document_at(reply, req, at, io, time)
     }
 
     /// The `Header always` lines of `req`'s path (`decoded`) on an error page made after its
@@ -199,10 +207,8 @@ impl Worker<'_> {
 
     /// [`Worker::error_page_headers`] for `req`'s own path.
     pub(super) fn request_error_page_headers(&mut self, req: &Request<'_>, time: &RequestTime) {
-        let raw = req.target().path().as_bytes();
-        let mut decoded = vec![0u8; raw.len() + 1];
-        let n = path::normalize(raw, &mut decoded).ok();
-        self.error_page_headers(req, n.map(|n| &decoded[..n]), time);
+        let decoded = decoded_path(req);
+        self.error_page_headers(req, decoded.as_deref(), time);
     }
 
     /// Whether a local `ErrorDocument` would answer `status` for `decoded`: the listener
@@ -346,4 +352,13 @@ impl Worker<'_> {
         r.document = Some(decoded);
         r
     }
+}
+
+/// `req`'s URL-path, decoded and normalized; `None` if it does not decode.
+pub(super) fn decoded_path(req: &Request<'_>) -> Option<Vec<u8>> {
+    let raw = req.target().path().as_bytes();
+    let mut decoded = vec![0u8; raw.len() + 1];
+    let n = path::normalize(raw, &mut decoded).ok()?;
+    decoded.truncate(n);
+    Some(decoded)
 }

@@ -230,10 +230,17 @@ impl Worker<'_> {
                 ) {
                     CgiDone::Sent(sent, consumed) => return Answered::Streamed { sent, consumed },
                     // A fresh error of a request the script redirected to: its ErrorDocument.
-                    CgiDone::Redirected(r, depth) => {
-                        redirects = depth;
+                    CgiDone::Redirected(o) => {
+                        redirects = o.redirects;
                         let close = reply.close;
-                        reply = self.redirected_error_document(r, req, io, time, redirects);
+                        reply = self.redirected_error_document(
+                            o.reply,
+                            req,
+                            o.path.as_deref(),
+                            io,
+                            time,
+                            redirects,
+                        );
                         reply.close |= has_body || close;
                     }
                     CgiDone::Reply(r) => {
