@@ -143,6 +143,11 @@ fn main() -> ExitCode {
         println!(" -D SERVER_CONFIG_FILE=\"{}\"", config::BUILTIN_NAME);
         #[cfg(feature = "tls")]
         println!(" -D TLS=\"rustls on {}\"", eventmpm::tls::CRYPTO);
+        // Which deflate makes the gzip'd bodies: only zlib's bytes are httpd's.
+        println!(
+            " -D DEFLATE=\"{}\"",
+            eventmpm::modules::deflate::implementation()
+        );
         return ExitCode::SUCCESS;
     }
     if args.list_modules || args.loaded_modules {

@@ -498,6 +498,17 @@ fn version_settings_and_modules() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("Server version: eventmpm/"), "{out}");
     assert!(out.contains("\nServer MPM:     event\n"), "{out}");
+    // The deflate implementation: the system zlib where the build links it (Cargo.toml).
+    let deflate = if cfg!(all(
+        target_os = "linux",
+        target_arch = "x86_64",
+        target_env = "gnu"
+    )) {
+        " -D DEFLATE=\"zlib 1."
+    } else {
+        " -D DEFLATE=\"miniz_oxide\"\n"
+    };
+    assert!(out.contains(deflate), "{out}");
     let (code, out, err) = run_binary(&["-V", "-C", "LoadModule mpm_worker_module x"], &tmp);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("\nServer MPM:     worker\n"), "{out}");

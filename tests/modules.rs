@@ -153,6 +153,32 @@ ScriptAlias /errcgi/ "{root}/errcgi/"
 <Location /errcgi/broken-too.cgi>
     ErrorDocument 500 /errcgi/doc.cgi
 </Location>
+LimitInternalRecursion 4
+ScriptAlias /chain/ "{root}/chain/"
+<Location /echain>
+    ErrorDocument 404 /chain/chain.cgi?2
+</Location>
+<Location /echain0>
+    ErrorDocument 404 /chain/chain.cgi?0
+</Location>
+<Location /echains3>
+    ErrorDocument 404 /chain/chain.cgi?s3
+</Location>
+<Location /echains4>
+    ErrorDocument 404 /chain/chain.cgi?s4
+</Location>
+<Location /eloop>
+    ErrorDocument 404 /chain/loop.cgi
+</Location>
+<Location /chain>
+    ErrorDocument 404 /h/ok.txt
+</Location>
+<Location /eother>
+    ErrorDocument 404 "the error document of /eother"
+</Location>
+<Location /ebroken>
+    ErrorDocument 404 /errcgi/broken-too.cgi
+</Location>
 "#
     )
 }
@@ -207,6 +233,34 @@ fn tree(s: &Scratch) {
     }
     for f in ["doc.cgi", "status.cgi", "broken.cgi", "broken-too.cgi"] {
         std::fs::set_permissions(errcgi.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // A script that redirects (internally) to itself N times: LimitInternalRecursion's
+    // count of internal redirects. `?sN` says `Status: 200` with each Location, which an
+    // error document's script must for its Location to be followed (mod_cgi's rule); `?mN`
+    // ends at a missing URL, whose ErrorDocument is one more redirect; `?oN` at a missing URL
+    // whose ErrorDocument is its own section's, not the script's.
+    let chain = s.path().join("chain");
+    std::fs::create_dir_all(&chain).unwrap();
+    std::fs::write(
+        chain.join("chain.cgi"),
+        "#!/bin/sh\nq=${QUERY_STRING:-0}\nn=${q#[smo]}\np=${q%%[0-9]*}\n\
+         if [ \"$n\" -gt 0 ]; then\n  [ \"$p\" = s ] && printf 'Status: 200\\n'\n  \
+         printf 'Location: /chain/chain.cgi?%s%s\\n\\n' \"$p\" $((n - 1))\n  exit\nfi\n\
+         if [ \"$p\" = m ]; then printf 'Location: /chain/gone.txt\\n\\n'; exit; fi\n\
+         if [ \"$p\" = o ]; then printf 'Location: /eother/gone\\n\\n'; exit; fi\n\
+         printf 'Content-Type: text/plain\\n\\n'\n\
+         echo \"end: from $REDIRECT_URL?$REDIRECT_QUERY_STRING status=$REDIRECT_STATUS\"\n",
+    )
+    .unwrap();
+    // An error document that redirects to a URL whose error it answers again: a loop that
+    // only LimitInternalRecursion ends.
+    std::fs::write(
+        chain.join("loop.cgi"),
+        "#!/bin/sh\nprintf 'Status: 200\\nLocation: /eloop/missing\\n\\n'\n",
+    )
+    .unwrap();
+    for f in ["chain.cgi", "loop.cgi"] {
+        std::fs::set_permissions(chain.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let elsewhere = s.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
@@ -671,6 +725,21 @@ fn differential_against_apache() {
     ] {
         cases.push((path.into(), vec![]));
     }
+    // Internal redirects: four are allowed (LimitInternalRecursion 4), a fifth is a 500.
+    for n in ["0", "4", "5", "m2", "m3", "o1"] {
+        cases.push((format!("/chain/chain.cgi?{n}"), vec![]));
+    }
+    // Error documents that are scripts redirecting: the document is the first redirect.
+    for path in [
+        "/echain",
+        "/echain0",
+        "/echains3",
+        "/echains4",
+        "/eloop",
+        "/ebroken",
+    ] {
+        cases.push((format!("{path}/missing"), vec![]));
+    }
     for user in ["sha1", "apr1"] {
         cases.push((
             "/groups/ok.txt".into(),
@@ -759,6 +828,17 @@ fn differential_against_apache() {
     }
     println!("{same} of {} answers match Apache's", cases.len() + 2);
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+    // The fifth redirect was refused, with httpd's words, on both.
+    let too_many = "AH00124: Request exceeded the limit of 4 internal redirects due to probable \
+        configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. \
+        Use 'LogLevel debug' to get a backtrace.";
+    let theirs = std::fs::read_to_string(adir.join("error.log")).unwrap();
+    assert!(theirs.contains(too_many), "{theirs}");
+    assert!(
+        server.error_log().contains(too_many),
+        "{}",
+        server.error_log()
+    );
 }
 
 #[test]

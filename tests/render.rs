@@ -1267,3 +1267,123 @@ AddCharset UTF-8 .json
     let png = fetch(srv.addr(), "GET", "/image.png", "");
     assert_eq!(header(&png.1, "Content-Type"), Some("application/x-forced"));
 }
+
+/// mod_deflate's own settings, per host as httpd keeps them, against Apache: with the system
+/// zlib (x86-64 Linux, where eventmpm links it) a gzip'd body is Apache's to the byte, with the
+/// defaults (memLevel 9: a memLevel of 8 gives other bytes for this file, so the comparison
+/// can tell) and with a smaller level, window and memLevel; a window zlib refuses for a raw
+/// stream (8) leaves the answer uncompressed, with its `Vary`, and AH01383 in the error log, on
+/// both servers.
+#[test]
+fn deflate_settings_match_apache_to_the_byte() {
+    let s = Scratch::new("render-zlib");
+    make_tree(&s);
+    // 600 KB of words over a 4,000-word vocabulary (a fixed generator): text that compresses
+    // as pages do, under eventmpm's whole-file bound, long enough that memLevel shows.
+    let mut x: u64 = 7;
+    let mut next = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) as usize
+    };
+    let vocabulary: Vec<String> = (0..4000)
+        .map(|_| {
+            (0..2 + next() % 8)
+                .map(|_| (b'a' + (next() % 26) as u8) as char)
+                .collect()
+        })
+        .collect();
+    let mut words = String::new();
+    while words.len() < 600_000 {
+        words += &vocabulary[next() % vocabulary.len()];
+        words.push(if next() % 12 == 0 { '\n' } else { ' ' });
+    }
+    s.file("words.txt", words.as_bytes());
+    let root = s.docroot();
+    // Apache needs a TypesConfig; .txt is typed by the AddType either way.
+    let types = if Path::new("/etc/mime.types").exists() {
+        "/etc/mime.types"
+    } else {
+        "/dev/null"
+    };
+    let directives = &format!(
+        "TypesConfig {types}\nAddType text/plain .txt\nAddOutputFilterByType DEFLATE text/plain\n\
+        <VirtualHost *>\n  ServerName localhost\n</VirtualHost>\n\
+        <VirtualHost *>\n  ServerName mem8.test\n  DeflateMemLevel 8\n</VirtualHost>\n\
+        <VirtualHost *>\n  ServerName small.test\n  DeflateCompressionLevel 3\n  \
+        DeflateWindowSize 10\n  DeflateMemLevel 2\n</VirtualHost>\n\
+        <VirtualHost *>\n  ServerName refused.test\n  DeflateWindowSize 8\n</VirtualHost>\n"
+    );
+    let ours_conf = format!(
+        "<Directory \"{r}\">\n  Options Indexes FollowSymLinks\n</Directory>\n{directives}",
+        r = root.display()
+    );
+    let scratch_dir = s.path().to_path_buf();
+    let srv = start_with(s, &ours_conf, &[]);
+    let apache = match start_apache(&scratch_dir, &root, directives) {
+        Ok(a) => a,
+        Err(why) if !Path::new("/usr/sbin/apache2").exists() => {
+            println!("skipped: {why}");
+            return;
+        }
+        Err(why) => panic!(
+            "{why}\n{}",
+            std::fs::read_to_string(scratch_dir.join("apache-error.log")).unwrap_or_default()
+        ),
+    };
+    let theirs = SocketAddr::from(([127, 0, 0, 1], apache.port));
+    let zlib = cfg!(all(
+        target_os = "linux",
+        target_arch = "x86_64",
+        target_env = "gnu"
+    ));
+    let mut bodies = Vec::new();
+    for host in ["localhost", "mem8.test", "small.test", "refused.test"] {
+        let extra = format!("Host: {host}\r\nAccept-Encoding: gzip\r\n");
+        let ours = fetch(srv.addr(), "GET", "/words.txt", &extra);
+        let apaches = fetch(theirs, "GET", "/words.txt", &extra);
+        assert_eq!((ours.0, apaches.0), (200, 200), "{host}");
+        for name in [
+            "Content-Encoding",
+            "Vary",
+            "ETag",
+            "Content-Length",
+            "Transfer-Encoding",
+        ] {
+            assert_eq!(
+                header(&ours.1, name),
+                header(&apaches.1, name),
+                "{host}: {name}\n--- eventmpm\n{}\n--- apache\n{}",
+                ours.1,
+                apaches.1
+            );
+        }
+        if host == "refused.test" {
+            assert_eq!(header(&ours.1, "Content-Encoding"), None);
+            assert_eq!(header(&ours.1, "Vary"), Some("Accept-Encoding"));
+            assert!(ours.2 == words.as_bytes() && apaches.2 == words.as_bytes());
+            continue;
+        }
+        assert_eq!(header(&ours.1, "Content-Encoding"), Some("gzip"), "{host}");
+        if zlib {
+            assert!(
+                ours.2 == apaches.2,
+                "{host}: gzip'd bodies of {} and {} bytes differ",
+                ours.2.len(),
+                apaches.2.len()
+            );
+        }
+        bodies.push(apaches.2);
+    }
+    assert_ne!(bodies[0], bodies[1], "memLevel 8 makes other bytes");
+    assert_ne!(bodies[0], bodies[2]);
+    let line = "AH01383: unable to init Zlib: deflateInit2 returned -2: URL /words.txt";
+    let apache_log = std::fs::read_to_string(scratch_dir.join("apache-error.log")).unwrap();
+    assert!(apache_log.contains(line), "{apache_log}");
+    assert!(
+        common::eventually(Duration::from_secs(5), || srv.error_log().contains(line)),
+        "{}",
+        srv.error_log()
+    );
+}

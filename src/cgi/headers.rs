@@ -39,11 +39,13 @@ impl ScriptHead {
     }
 
     /// A redirect the server carries out instead of sending the script's output: `Location`
-    /// without a status other than 200 (mod_cgi's rule). `Some(true)` for a local URL-path,
-    /// served internally; `Some(false)` for anything else, answered with 302.
-    pub fn redirect(&self) -> Option<bool> {
+    /// on a 200 (mod_cgi's rule), the status being the script's `Status`, else `unsaid` (200,
+    /// or an error document's error, which httpd's redirected request inherits: such a script's
+    /// `Location` is sent as it is, with the error's status). `Some(true)` for a local
+    /// URL-path, served internally; `Some(false)` for anything else, answered with 302.
+    pub fn redirect(&self, unsaid: Status) -> Option<bool> {
         let loc = self.location.as_ref()?;
-        if self.status() != Status::OK {
+        if self.status.as_ref().map_or(unsaid, |(s, _)| *s) != Status::OK {
             return None;
         }
         Some(loc.first() == Some(&b'/'))
@@ -234,7 +236,7 @@ mod tests {
         );
         assert_eq!(h.fields.len(), 3);
         assert_eq!(h.fields[1], ("Set-Cookie".into(), b"a=1".to_vec()));
-        assert_eq!(h.redirect(), None);
+        assert_eq!(h.redirect(Status::OK), None);
     }
 
     #[test]
@@ -321,11 +323,16 @@ mod tests {
     #[test]
     fn redirects_and_owned_fields() {
         let (h, _) = complete(b"Location: /other\n\n");
-        assert_eq!(h.redirect(), Some(true));
+        assert_eq!(h.redirect(Status::OK), Some(true));
         let (h, _) = complete(b"Location: http://example.org/\nStatus: 200\n\n");
-        assert_eq!(h.redirect(), Some(false));
+        assert_eq!(h.redirect(Status::OK), Some(false));
         let (h, _) = complete(b"Location: /x\nStatus: 301 Moved\n\n");
-        assert_eq!(h.redirect(), None);
+        assert_eq!(h.redirect(Status::OK), None);
+        // An error document's script: its Location is sent with the error, unless it says 200.
+        let (h, _) = complete(b"Location: /other\n\n");
+        assert_eq!(h.redirect(Status::NOT_FOUND), None);
+        let (h, _) = complete(b"Location: /other\nStatus: 200\n\n");
+        assert_eq!(h.redirect(Status::NOT_FOUND), Some(true));
         let (h, _) = complete(
             b"Date: x\nServer: y\nTransfer-Encoding: chunked\nConnection: close\nContent-Length: 12\nX: 1\n\n",
         );

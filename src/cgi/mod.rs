@@ -38,9 +38,9 @@ use eventmpm_core::http1::Status;
 use crate::config::{Handler, ServerConfig};
 use crate::site::Route;
 
-/// Internal redirects (`Location: /path` from a script) followed per request before answering
-/// 500, httpd's `LimitInternalRecursion` default.
-pub const MAX_REDIRECTS: u32 = 10;
+/// Internal redirects a request may go through (a script's `Location: /path`, a local
+/// `ErrorDocument`) before the next is answered 500: httpd's `LimitInternalRecursion` default.
+pub const DEFAULT_REDIRECT_LIMIT: u32 = 10;
 /// `PATH` for scripts. httpd passes its own `PATH`; eventmpm gives every script the same minimal
 /// one, so what the administrator's shell had (`~/.cargo/bin`, …) neither leaks into nor changes
 /// what scripts run.
@@ -133,6 +133,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// `PATH` given to scripts.
     pub path_env: OsString,
+    /// `LimitInternalRecursion`: the internal redirects a request may go through.
+    #[doc(alias = "LimitInternalRecursion")]
+    pub redirect_limit: u32,
 }
 
 /// What [`Settings::locate`] found for a request path.
@@ -261,6 +264,7 @@ impl Settings {
                 .cgi_script_timeout
                 .unwrap_or_else(|| Duration::from_millis(cfg.core.timeout.as_millis())),
             path_env: SCRIPT_PATH.into(),
+            redirect_limit: cfg.redirect_limit,
         }
     }
 

@@ -194,6 +194,10 @@ pub struct ServerConfig {
     pub cgi_extensions: Vec<String>,
     /// `CGIScriptTimeout` (mod_cgid): how long a script may stay silent; `Timeout` when unset.
     pub cgi_script_timeout: Option<std::time::Duration>,
+    /// `LimitInternalRecursion`'s first number: the internal redirects a request may go
+    /// through (httpd's default, 10).
+    #[doc(alias = "LimitInternalRecursion")]
+    pub redirect_limit: u32,
     /// ExtendedStatus (default on, as in httpd with mod_status loaded).
     pub extended_status: bool,
     /// OpenFileCache and OpenFileCacheValid: each child's cache of open static files.
@@ -249,6 +253,7 @@ impl ServerConfig {
             script_aliases: Vec::new(),
             cgi_extensions: Vec::new(),
             cgi_script_timeout: None,
+            redirect_limit: crate::cgi::DEFAULT_REDIRECT_LIMIT,
             // httpd's mod_status turns ExtendedStatus on when it is loaded; it always is here.
             extended_status: true,
             open_file_cache: crate::open_files::Settings::default(),
@@ -332,6 +337,9 @@ impl ServerConfig {
         }
         if let Some(s) = v.server_signature {
             c.server_signature = s;
+        }
+        if let Some(n) = v.redirect_limit {
+            c.redirect_limit = n;
         }
         if let Some(d) = &v.directory_index {
             c.directory_index = d.clone();
@@ -646,6 +654,59 @@ mod tests {
         assert!(e.message.contains("not supported"), "{e}");
         let cfg = load_text("Listen 8080\nLimitRequestBody 10\n").unwrap();
         assert_eq!(cfg.core.limit_request_body, 10);
+    }
+
+    #[test]
+    fn limit_internal_recursion_as_httpd_reads_it() {
+        let cfg = load_text("Listen 8080\n").unwrap();
+        assert_eq!(cfg.redirect_limit, 10);
+        let cfg = load_text(
+            "Listen 8080\nLimitInternalRecursion 5x 7\n<VirtualHost *:8080>\n\
+             LimitInternalRecursion 3\n</VirtualHost>\n<VirtualHost *:8080>\n</VirtualHost>\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.redirect_limit, 5);
+        assert_eq!(cfg.for_host(Some(0)).redirect_limit, 3);
+        assert_eq!(cfg.for_host(Some(1)).redirect_limit, 5);
+        assert!(
+            cfg.notes.iter().any(|n| n == "AH00119: Limiting internal redirects to very low numbers may cause normal requests to fail."),
+            "{:?}",
+            cfg.notes
+        );
+        let cfg = load_text("Listen 8080\nLimitInternalRecursion 20 2\n").unwrap();
+        assert_eq!(cfg.redirect_limit, 20);
+        assert!(cfg.notes.iter().any(|n| n.starts_with("AH00120: ")));
+        for (line, message) in [
+            (
+                "LimitInternalRecursion 0",
+                "The recursion limit must be greater than zero.",
+            ),
+            (
+                "LimitInternalRecursion x",
+                "The recursion limit must be greater than zero.",
+            ),
+            (
+                "LimitInternalRecursion 5 -1",
+                "The recursion limit must be greater than zero.",
+            ),
+            (
+                "LimitInternalRecursion",
+                "LimitInternalRecursion takes one or two arguments, maximum recursion depth of internal redirects and subrequests",
+            ),
+            (
+                "LimitInternalRecursion 1 2 3",
+                "LimitInternalRecursion takes one or two arguments, maximum recursion depth of internal redirects and subrequests",
+            ),
+        ] {
+            let e = load_text(&format!("Listen 8080\n{line}\n")).unwrap_err();
+            assert_eq!((e.line, e.message.as_str()), (2, message), "{line}");
+        }
+        let e = load_text("Listen 8080\n<Location /x>\nLimitInternalRecursion 5\n</Location>\n")
+            .unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (3, "LimitInternalRecursion not allowed here")
+        );
     }
 
     #[test]

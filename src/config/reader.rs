@@ -802,6 +802,43 @@ impl Reader {
                     file.display()
                 ));
             }
+            "limitinternalrecursion" => {
+                let [redirects, subrequests @ ..] = args else {
+                    return Err("LimitInternalRecursion takes one or two arguments, maximum recursion depth of internal redirects and subrequests".into());
+                };
+                if subrequests.len() > 1 {
+                    return Err("LimitInternalRecursion takes one or two arguments, maximum recursion depth of internal redirects and subrequests".into());
+                }
+                if scope.is_some() {
+                    return Err("LimitInternalRecursion not allowed here".into());
+                }
+                let atoi = crate::modules::atoi::atoi;
+                let limit = atoi(redirects);
+                if limit <= 0 {
+                    return Err("The recursion limit must be greater than zero.".into());
+                }
+                if limit < 4 {
+                    self.cfg.notes.push("AH00119: Limiting internal redirects to very low numbers may cause normal requests to fail.".into());
+                }
+                // The subrequest depth is checked as httpd checks it, but eventmpm's
+                // subrequests (DirectoryIndex, HeaderName, a listing's entries) never nest,
+                // and httpd lets a request make subrequests whatever the limit: it changes
+                // nothing here.
+                if let [s] = subrequests {
+                    let depth = atoi(s);
+                    if depth <= 0 {
+                        return Err("The recursion limit must be greater than zero.".into());
+                    }
+                    if depth < 4 {
+                        self.cfg.notes.push("AH00120: Limiting the subrequest depth to a very low level may cause normal requests to fail.".into());
+                    }
+                }
+                let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+                match vhost {
+                    Some(k) => self.cfg.vhosts[k].redirect_limit = Some(limit),
+                    None => self.cfg.redirect_limit = limit,
+                }
+            }
             "serversignature" => {
                 let sig = match one("En-/disable server signature (on|off|email)")?
                     .to_ascii_lowercase()

@@ -109,6 +109,9 @@ pub struct VirtualHost {
     pub server_admin: Option<String>,
     /// ServerSignature.
     pub server_signature: Option<super::Signature>,
+    /// LimitInternalRecursion's redirect limit (httpd merges a host's own over the main
+    /// server's).
+    pub redirect_limit: Option<u32>,
     /// DirectoryIndex.
     pub directory_index: Option<Vec<String>>,
     /// ErrorLog: what is logged while one of its requests is answered goes there.
@@ -159,6 +162,7 @@ impl VirtualHost {
             document_root: None,
             server_admin: None,
             server_signature: None,
+            redirect_limit: None,
             directory_index: None,
             error_log: None,
             log_level: None,

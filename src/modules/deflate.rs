@@ -17,11 +17,29 @@
 //! client is never sent a body we could not bound. `HEAD` gets the compressed response's
 //! fields, with a `Content-Length` only where httpd gives one: when the compressed stream fits
 //! one `DeflateBufferSize` buffer ([`Settings::head_length`]).
+//!
+//! The deflate stream comes from one of two encoders behind the same four calls (`new`,
+//! `write`, `output_len`, `finish`), chosen per target as `src/tls/crypto.rs` chooses the crypto: on
+//! x86-64 Linux (glibc), the system's zlib, set up as mod_deflate sets it up, so the bytes
+//! (and a gzip'd answer's `Content-Length`) are httpd's (`deflate/zlib.rs`); everywhere else
+//! flate2 on miniz_oxide, pure Rust, so the cross targets need no C zlib (`deflate/miniz.rs`).
+//! The CRC-32 of the gzip trailer is flate2's on both (crc32fast: as fast as zlib's, and no
+//! unsafe code of ours), so one loop (`compress_within`) drives either.
 
-use std::io::Write;
+#[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+mod zlib;
+#[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+use zlib as encoder;
 
-use flate2::Compression;
-use flate2::write::DeflateEncoder;
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
+mod miniz;
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
+use miniz as encoder;
+
+use encoder::Encoder;
+pub use encoder::name as implementation;
+
+use super::atoi::atoi;
 
 /// Responses of at most this many bytes are not compressed (httpd: the gzip header, the
 /// trailer and 50 bytes for the fields the compression adds).
@@ -149,6 +167,11 @@ pub struct Settings {
     buffer_size: usize,
     /// `DeflateAlterETag`.
     alter_etag: AlterEtag,
+    /// `DeflateWindowSize`: the window is 2^this bytes (httpd's default, 15).
+    window_bits: u32,
+    /// `DeflateMemLevel`: zlib's memory for its hash chains and pending symbols (httpd's
+    /// default, 9; zlib's own is 8).
+    mem_level: u32,
 }
 
 impl Default for Settings {
@@ -157,6 +180,8 @@ impl Default for Settings {
             level: 6,
             buffer_size: 8096,
             alter_etag: AlterEtag::AddSuffix,
+            window_bits: 15,
+            mem_level: 9,
         }
     }
 }
@@ -173,18 +198,32 @@ impl Settings {
         };
         let r = match name {
             "deflatecompressionlevel" => {
-                one("DeflateCompressionLevel").and_then(|v| match v.parse::<u32>() {
-                    Ok(i @ 1..=9) => {
-                        self.level = i;
+                one("DeflateCompressionLevel").and_then(|v| match atoi(v) {
+                    i @ 1..=9 => {
+                        self.level = i as u32;
                         Ok(())
                     }
                     _ => Err("Compression Level must be between 1 and 9".into()),
                 })
             }
+            "deflatewindowsize" => one("DeflateWindowSize").and_then(|v| match atoi(v) {
+                i @ 1..=15 => {
+                    self.window_bits = i as u32;
+                    Ok(())
+                }
+                _ => Err("DeflateWindowSize must be between 1 and 15".into()),
+            }),
+            "deflatememlevel" => one("DeflateMemLevel").and_then(|v| match atoi(v) {
+                i @ 1..=9 => {
+                    self.mem_level = i as u32;
+                    Ok(())
+                }
+                _ => Err("DeflateMemLevel must be between 1 and 9".into()),
+            }),
             "deflatebuffersize" => one("DeflateBufferSize").and_then(|v| {
-                match v.parse::<i64>() {
+                match atoi(v) {
                     // Bounded above: it is memory per compressing worker.
-                    Ok(n) if n > 0 => {
+                    n if n > 0 => {
                         self.buffer_size = n.min(1 << 20) as usize;
                         Ok(())
                     }
@@ -205,13 +244,11 @@ impl Settings {
                 };
                 Ok(())
             }),
-            "deflatewindowsize"
-            | "deflatememlevel"
-            | "deflatefilternote"
+            "deflatefilternote"
             | "deflateinflatelimitrequestbody"
             | "deflateinflateratiolimit"
             | "deflateinflateratioburst" => Err(format!(
-                "{} is not supported by eventmpm (its gzip uses a 32 KiB window and compresses responses only)",
+                "{} is not supported by eventmpm (its gzip compresses responses only)",
                 args.first().map_or(name, |_| name)
             )),
             _ => return None,
@@ -268,6 +305,20 @@ impl Settings {
         len.saturating_sub(GZIP_TRAILER) > GZIP_HEADER.len() + self.buffer_size
     }
 
+    /// Whether zlib takes these settings. It refuses a raw deflate window below 2^9
+    /// (`DeflateWindowSize` 1 to 8, which httpd accepts): httpd's `deflateInit2` then fails
+    /// for every response, which goes out uncompressed (with the `Vary` already set) and is
+    /// logged as [`Settings::refusal`] says. eventmpm does the same on both encoders.
+    pub fn compresses(&self) -> bool {
+        self.window_bits >= 9
+    }
+
+    /// httpd's error-log message for a response [`Settings::compresses`] leaves uncompressed
+    /// (`uri` as the request gave it). zlib's answer is `Z_STREAM_ERROR`, -2.
+    pub fn refusal(&self, uri: &str) -> String {
+        format!("AH01383: unable to init Zlib: deflateInit2 returned -2: URL {uri}")
+    }
+
     /// [`Settings::compress`], given up (`None`) once the output passes `limit` bytes before
     /// the trailer.
     fn compress_within(
@@ -279,7 +330,7 @@ impl Settings {
         let mut out = Vec::with_capacity((len / 3) as usize + 64);
         out.extend_from_slice(&GZIP_HEADER);
         let mut crc = flate2::Crc::new();
-        let mut enc = DeflateEncoder::new(out, Compression::new(self.level));
+        let mut enc = Encoder::new(self.level, self.window_bits, self.mem_level, out)?;
         let mut buf = vec![0u8; self.buffer_size.min(len.max(1) as usize)];
         let mut at = 0u64;
         while at < len {
@@ -292,9 +343,9 @@ impl Settings {
                 ));
             }
             crc.update(&buf[..n]);
-            enc.write_all(&buf[..n])?;
+            enc.write(&buf[..n])?;
             at += n as u64;
-            if enc.get_ref().len() > limit {
+            if enc.output_len() > limit {
                 return Ok(None);
             }
         }
@@ -411,6 +462,39 @@ mod tests {
             set(&mut s, "DeflateBufferSize 0"),
             Err("DeflateBufferSize should be positive".into())
         );
+        assert_eq!(
+            set(&mut s, "DeflateWindowSize 16"),
+            Err("DeflateWindowSize must be between 1 and 15".into())
+        );
+        assert_eq!(
+            set(&mut s, "DeflateWindowSize x"),
+            Err("DeflateWindowSize must be between 1 and 15".into())
+        );
+        assert_eq!(
+            set(&mut s, "DeflateMemLevel 0"),
+            Err("DeflateMemLevel must be between 1 and 9".into())
+        );
+        assert_eq!(
+            set(&mut s, "DeflateMemLevel 10"),
+            Err("DeflateMemLevel must be between 1 and 9".into())
+        );
+        assert_eq!(
+            set(&mut s, "DeflateMemLevel"),
+            Err("DeflateMemLevel takes one argument".into())
+        );
+        assert_eq!(s, Settings::default(), "a refused line changes nothing");
+        // httpd reads the numbers with atoi: trailing junk is ignored.
+        set(&mut s, "DeflateMemLevel 8k").unwrap();
+        set(&mut s, "DeflateWindowSize 12").unwrap();
+        assert_eq!((s.mem_level, s.window_bits), (8, 12));
+        assert!(s.compresses());
+        // 1 to 8 pass httpd's check, but zlib refuses them for a raw stream.
+        set(&mut s, "DeflateWindowSize 8").unwrap();
+        assert!(!s.compresses());
+        assert_eq!(
+            s.refusal("/a b.txt"),
+            "AH01383: unable to init Zlib: deflateInit2 returned -2: URL /a b.txt"
+        );
         set(&mut s, "DeflateCompressionLevel 9").unwrap();
         assert_eq!(s.etag(b"\"1a-2b\""), Some(b"\"1a-2b-gzip\"".to_vec()));
         assert_eq!(s.etag(b"W/\"1a-2b\""), Some(b"W/\"1a-2b-gzip\"".to_vec()));
@@ -483,5 +567,96 @@ mod tests {
         );
         // A file that shrinks is an error, not a short body.
         assert!(s.compress(10, |_, _| Ok(0)).is_err());
+    }
+
+    /// Bytes that barely compress (a fixed generator's noise), `len` of them.
+    fn noise(len: usize) -> Vec<u8> {
+        let mut x: u32 = 0x9e37_79b9;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compression_stops_once_the_output_passes_the_limit() {
+        let data = noise(200_000);
+        let s = Settings::default();
+        let reads = std::cell::Cell::new(0usize);
+        let read = |buf: &mut [u8], at: u64| {
+            reads.set(reads.get() + 1);
+            let at = at as usize;
+            let n = buf.len().min(data.len() - at);
+            buf[..n].copy_from_slice(&data[at..at + n]);
+            Ok(n)
+        };
+        let whole = s
+            .compress_within(200_000, usize::MAX, read)
+            .unwrap()
+            .unwrap();
+        let all_reads = reads.replace(0);
+        assert!(whole.len() > 200_000, "noise does not shrink");
+        // Given up well before the end: the encoder's output is measured as it grows.
+        assert_eq!(s.compress_within(200_000, 30_000, read).unwrap(), None);
+        assert!(
+            reads.get() < all_reads / 2,
+            "{} of {all_reads}",
+            reads.get()
+        );
+        // A limit the whole stream fits is no limit; one byte less is.
+        let stream = whole.len() - GZIP_TRAILER;
+        assert_eq!(
+            s.compress_within(200_000, stream, read).unwrap().as_deref(),
+            Some(&whole[..])
+        );
+        assert_eq!(s.compress_within(200_000, stream - 1, read).unwrap(), None);
+    }
+
+    #[test]
+    fn the_settings_reach_the_encoder() {
+        let data: Vec<u8> = (0..60_000u32)
+            .flat_map(|i| format!("{} ", i * 7 % 1000).into_bytes())
+            .collect();
+        let gz = |s: &Settings| {
+            s.compress(data.len() as u64, |buf, at| {
+                let at = at as usize;
+                let n = buf.len().min(data.len() - at);
+                buf[..n].copy_from_slice(&data[at..at + n]);
+                Ok(n)
+            })
+            .unwrap()
+        };
+        let default = gz(&Settings::default());
+        let mut fast = Settings::default();
+        set(&mut fast, "DeflateCompressionLevel 1").unwrap();
+        assert_ne!(gz(&fast).len(), default.len());
+        // The window and memory level reach zlib; miniz_oxide has neither (README).
+        let mut small = Settings::default();
+        set(&mut small, "DeflateWindowSize 9").unwrap();
+        set(&mut small, "DeflateMemLevel 1").unwrap();
+        let small = gz(&small);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&small[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+        if cfg!(all(
+            target_os = "linux",
+            target_arch = "x86_64",
+            target_env = "gnu"
+        )) {
+            assert!(
+                small.len() > default.len(),
+                "{} {}",
+                small.len(),
+                default.len()
+            );
+        } else {
+            assert_eq!(small, default);
+        }
     }
 }

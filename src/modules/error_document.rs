@@ -9,6 +9,7 @@
 //! (`child/worker/error_document.rs`).
 
 use super::Sections;
+use super::atoi::atoi;
 
 /// What an `ErrorDocument` line says to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,21 +167,6 @@ fn text_of(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| {
         "ErrorDocument: the path or URL is not valid UTF-8 once its escapes are read".into()
     })
-}
-
-/// C's `atoi`: optional blanks and sign, then the leading digits; 0 if there are none.
-fn atoi(s: &str) -> i64 {
-    let s = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut n: i64 = 0;
-    for b in digits.bytes().take_while(u8::is_ascii_digit) {
-        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-    }
-    if neg { -n } else { n }
 }
 
 /// The codes httpd 2.4 has a status line for (`status_lines` in `http_protocol.c`); any

@@ -16,6 +16,7 @@
 
 pub mod access_compat;
 pub mod alias;
+pub mod atoi;
 pub mod auth_basic;
 pub mod authn_file;
 pub mod authz;

@@ -10,12 +10,13 @@ use eventmpm_core::http1::{self, BodyFraming, Method, Request, Status, path};
 
 use super::Worker;
 use super::access_log::Delivered;
+use super::error_document::decoded_path;
 use super::plan::{Blocking, Body, DocumentRun, FieldRoom, Reply};
 use super::respond::RequestTime;
 use crate::cgi::env::{Redirected, ServerFacts};
 use crate::cgi::exchange::{Abort, Exchange, Framing, HeadFailure, Out, RequestBody};
 use crate::cgi::headers::HeadError;
-use crate::cgi::{Lookup, MAX_REDIRECTS, Script, process};
+use crate::cgi::{Lookup, Script, process};
 use crate::child::connio::{ConnIo, Sent};
 use crate::config::Handler;
 use crate::site::Route;
@@ -25,14 +26,30 @@ pub(super) enum CgiDone {
     /// It answered (and logged) the request itself; the connection's input up to the offset
     /// given is consumed when it stays open.
     Sent(Sent, usize),
-    /// Answer with this reply as any other handler's (an error page, a client redirect, the
-    /// target of an internal redirect).
+    /// Answer with this reply as any other handler's (an error page).
     Reply(Reply),
+    /// The script redirected (httpd does so only from a 200, which an error document's script
+    /// must say with `Status`): the client redirect, or the answer of the request redirected
+    /// to, directly or down a chain. An error here is a fresh one, answered by its
+    /// `ErrorDocument` even under an error document's script, not "Additionally…".
+    Redirected(Onward),
+}
+
+/// A reply made down a script's redirect ([`CgiDone::Redirected`]).
+pub(super) struct Onward {
+    pub reply: Reply,
+    /// The internal redirects the request had gone through when the reply was made.
+    pub redirects: u32,
+    /// The decoded path of the request the reply answers (httpd's failing request, whose
+    /// sections give its `ErrorDocument`); `None` if it does not decode.
+    pub path: Option<Vec<u8>>,
 }
 
 /// How one script run ended.
 enum Run {
     Reply(Reply),
+    /// From a redirect ([`CgiDone::Redirected`]).
+    Redirected(Onward),
     /// The client went away before a response began.
     Gone,
     Streamed {
@@ -54,8 +71,11 @@ const CGI_ALLOW: &[u8] = b"GET, HEAD, POST, OPTIONS";
 struct Ctx<'r> {
     served_before: u32,
     time: &'r RequestTime,
-    /// The original request, for REDIRECT_* after an internal redirect.
+    /// The original request, whose target is `REQUEST_URI` after internal redirects.
     original: &'r Request<'r>,
+    /// The request redirected from (httpd's `r->prev`): `REDIRECT_URL` and
+    /// `REDIRECT_QUERY_STRING` are its.
+    prev: &'r Request<'r>,
     /// The status of an answer whose script sends none: an error document's error (httpd's
     /// redirected request inherits it), else 200.
     status_if_none: Option<Status>,
@@ -142,7 +162,8 @@ impl Worker<'_> {
     /// (`head_bytes`) and whatever of the body has arrived. With `document`, the script is a
     /// local `ErrorDocument` for `req`: it runs for the document's own request, without a body
     /// (the original's, `skipped` bytes after the head, is skipped), and its answer has the
-    /// error's status unless it sends one.
+    /// error's status unless it sends one. `redirects`: the internal redirects the request
+    /// has gone through to this run (the document's own included).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn cgi_respond(
         &mut self,
@@ -153,6 +174,7 @@ impl Worker<'_> {
         served_before: u32,
         time: &RequestTime,
         document: Option<&DocumentRun>,
+        redirects: u32,
         skipped: usize,
         may_keep: bool,
     ) -> CgiDone {
@@ -169,7 +191,7 @@ impl Worker<'_> {
                     limits,
                 },
                 None,
-                0,
+                redirects,
             ),
             Some(d) => {
                 let Ok(doc) = room.parse(&d.head, &limits, &self.site.protocol) else {
@@ -185,13 +207,14 @@ impl Worker<'_> {
                     expects_continue: false,
                     limits,
                 };
-                (Some(doc), body, Some(d.status), 1)
+                (Some(doc), body, Some(d.status), redirects)
             }
         };
         let ctx = Ctx {
             served_before,
             time,
             original: req,
+            prev: req,
             status_if_none,
         };
         let run = self.run_script(
@@ -209,6 +232,7 @@ impl Worker<'_> {
         }
         match run {
             Run::Reply(r) => CgiDone::Reply(r),
+            Run::Redirected(o) => CgiDone::Redirected(o),
             Run::Gone => {
                 self.last_keep_alive = false;
                 self.clean_close = false;
@@ -245,7 +269,7 @@ impl Worker<'_> {
     }
 
     /// One script run (and, for an internal redirect, the runs it leads to, at most
-    /// [`MAX_REDIRECTS`] deep). `may_keep`: the connection may stay open afterwards as far as
+    /// `LimitInternalRecursion` deep). `may_keep`: the connection may stay open afterwards as far as
     /// earlier runs are concerned.
     #[allow(clippy::too_many_arguments)]
     fn run_script(
@@ -269,8 +293,8 @@ impl Worker<'_> {
             path: &host.cgi.path_env,
         };
         let redirected = (depth > 0).then(|| Redirected {
-            url: ctx.original.target().path().as_bytes(),
-            query: ctx.original.target().query().map(str::as_bytes),
+            url: ctx.prev.target().path().as_bytes(),
+            query: ctx.prev.target().query().map(str::as_bytes),
             status: ctx.status_if_none.map_or(200, |s| s.code()),
             request_uri: ctx.original.target().raw().as_bytes(),
         });
@@ -358,7 +382,10 @@ impl Worker<'_> {
                 return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, method, b""));
             }
         };
-        if let (Some(local), Some(location)) = (head.head.redirect(), &head.head.location) {
+        if let (Some(local), Some(location)) = (
+            head.head.redirect(ctx.status_if_none.unwrap_or(Status::OK)),
+            &head.head.location,
+        ) {
             // mod_cgi: the script's body for a redirect is read and dropped.
             match ex.discard_output() {
                 Ok(()) => {
@@ -372,7 +399,11 @@ impl Worker<'_> {
                 }
             }
             if !local {
-                return Run::Reply(self.error_reply(Status::FOUND, method, location));
+                return Run::Redirected(Onward {
+                    reply: self.error_reply(Status::FOUND, method, location),
+                    redirects: depth,
+                    path: decoded_path(req),
+                });
             }
             let keep = may_keep && ex.body_complete() && req.body() == BodyFraming::None;
             drop(ex);
@@ -519,6 +550,8 @@ impl Worker<'_> {
     /// Serve `location` (a local URL-path a script redirected to) as a GET with the original
     /// request's header fields (those framing a body aside), as httpd's
     /// `ap_internal_redirect_handler` does.
+    /// Every reply is [`Run::Redirected`]: the answer of the request redirected to (or
+    /// further down its chain), or the refusal of the redirect past `LimitInternalRecursion`.
     fn internal_redirect(
         &mut self,
         io: &ConnIo,
@@ -528,17 +561,53 @@ impl Worker<'_> {
         depth: u32,
         may_keep: bool,
     ) -> Run {
-        if depth > MAX_REDIRECTS {
-            log::error!(
-                "[client {}] AH00124: Request exceeded the limit of {MAX_REDIRECTS} internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary.",
-                io.peer
-            );
-            return Run::Reply(self.error_reply(
-                Status::INTERNAL_SERVER_ERROR,
-                req.method().as_str(),
-                b"",
-            ));
+        if depth > self.host().cgi.redirect_limit {
+            return Run::Redirected(Onward {
+                reply: self.redirect_limit_reply(io, req.method().as_str(), None),
+                redirects: depth - 1,
+                path: decoded_path(req),
+            });
         }
+        // A reply follow() could not place is the redirecting request's (its Location).
+        let (run, path) = self.follow(io, req, location, ctx, depth, may_keep);
+        match run {
+            Run::Reply(reply) => Run::Redirected(Onward {
+                reply,
+                redirects: depth,
+                path: path.or_else(|| decoded_path(req)),
+            }),
+            other => other,
+        }
+    }
+
+    /// httpd's answer to an internal redirect past `LimitInternalRecursion` (AH00124 logged):
+    /// a 500, saying that an `ErrorDocument` for `additionally` failed when the redirect was
+    /// to one.
+    pub(super) fn redirect_limit_reply(
+        &mut self,
+        io: &ConnIo,
+        method: &str,
+        additionally: Option<Status>,
+    ) -> Reply {
+        let limit = self.host().cgi.redirect_limit;
+        log::error!(
+            "[client {}] AH00124: Request exceeded the limit of {limit} internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.",
+            io.peer
+        );
+        self.error_reply_after(Status::INTERNAL_SERVER_ERROR, method, b"", additionally)
+    }
+
+    /// [`Worker::internal_redirect`] within the limit; with the decoded path of the request
+    /// redirected to, once it is known.
+    fn follow(
+        &mut self,
+        io: &ConnIo,
+        req: &Request<'_>,
+        location: &[u8],
+        ctx: Ctx<'_>,
+        depth: u32,
+        may_keep: bool,
+    ) -> (Run, Option<Vec<u8>>) {
         let mut head = Vec::with_capacity(256 + location.len());
         head.extend_from_slice(b"GET ");
         head.extend_from_slice(location);
@@ -570,11 +639,8 @@ impl Worker<'_> {
                     String::from_utf8_lossy(location),
                     e.reason()
                 );
-                return Run::Reply(self.error_reply(
-                    Status::INTERNAL_SERVER_ERROR,
-                    req.method().as_str(),
-                    b"",
-                ));
+                let r = self.error_reply(Status::INTERNAL_SERVER_ERROR, req.method().as_str(), b"");
+                return (Run::Reply(r), None);
             }
         };
         let mut buf = vec![0u8; limits.request_line as usize + 1];
@@ -582,16 +648,18 @@ impl Worker<'_> {
             Ok(n) => &buf[..n],
             Err(e) => {
                 log::info!("{} (client {})", e.reason(), io.peer.ip());
-                return Run::Reply(self.error_reply(e.status(), "GET", b""));
+                return (Run::Reply(self.error_reply(e.status(), "GET", b"")), None);
             }
         };
         self.fields.clear();
+        let path = Some(decoded.to_vec());
         let Ok(mut reply) = self.handle_path(&target, io, decoded, ctx.time, Blocking::Allowed)
         else {
             // Planning with blocking allowed is never deferred.
-            return Run::Reply(self.error_reply(Status::INTERNAL_SERVER_ERROR, "GET", b""));
+            let r = self.error_reply(Status::INTERNAL_SERVER_ERROR, "GET", b"");
+            return (Run::Reply(r), path);
         };
-        match std::mem::replace(&mut reply.body, Body::None) {
+        let run = match std::mem::replace(&mut reply.body, Body::None) {
             Body::Cgi(script) => {
                 let body = RequestBody {
                     framing: BodyFraming::None,
@@ -599,13 +667,20 @@ impl Worker<'_> {
                     expects_continue: false,
                     limits,
                 };
+                // httpd's new request: redirected from this one, with its status (200).
+                let ctx = Ctx {
+                    prev: req,
+                    status_if_none: None,
+                    ..ctx
+                };
                 self.run_script(io, &target, &script, body, ctx, depth, may_keep)
             }
             other => {
                 reply.body = other;
                 Run::Reply(reply)
             }
-        }
+        };
+        (run, path)
     }
 }
 

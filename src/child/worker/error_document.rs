@@ -11,9 +11,11 @@
 //!   that request, without the original's body, and its answer keeps the error's status
 //!   unless it sends a `Status` ([`Worker::cgi_respond`]). If it fails, the built-in page
 //!   is sent with httpd's "Additionally, a … error was encountered" sentence, naming the
-//!   original status as httpd does. One level only: an error while answering the document is
-//!   never redirected again (httpd allows `LimitInternalRecursion`, 10, but stops at the first
-//!   failure of an error document as well).
+//!   original status as httpd does. An error while answering the document's own request is
+//!   never redirected again (httpd's `ap_die` gives up on a recursive error); a script there
+//!   that redirects (`Status: 200` and a local `Location`) starts requests with statuses of
+//!   their own, whose errors get their `ErrorDocument` again, all of it bounded by
+//!   `LimitInternalRecursion` (`Worker::cgi_respond`'s callers count the redirects).
 //!
 //! A local document is read by a worker only: where blocking is not allowed the answer is
 //! deferred to one ([`WouldBlock`]) before anything was sent or logged.
@@ -124,11 +126,20 @@ impl Worker<'_> {
         io: &ConnIo,
         time: &RequestTime,
     ) -> Reply {
-        let raw = req.target().path().as_bytes();
-        let mut decoded = vec![0u8; raw.len() + 1];
-        let decoded = path::normalize(raw, &mut decoded)
-            .ok()
-            .map(|n| decoded[..n].to_vec());
+        let decoded = decoded_path(req);
+        self.error_document_at(reply, req, decoded.as_deref(), io, time)
+    }
+
+    /// [`Worker::script_error_document`] with the sections of `decoded` (the path of the
+    /// request that failed, `None` if it does not decode).
+    fn error_document_at(
+        &mut self,
+        reply: Reply,
+        req: &Request<'_>,
+        decoded: Option<&[u8]>,
+        io: &ConnIo,
+        time: &RequestTime,
+    ) -> Reply {
         let method = req.method().as_str();
         let status = reply.status;
         let r = match self.error_document(
@@ -136,7 +147,7 @@ impl Worker<'_> {
             Some(req),
             method,
             io,
-            decoded.as_deref(),
+            decoded,
             time,
             Blocking::Allowed,
         ) {
@@ -146,14 +157,58 @@ impl Worker<'_> {
         };
         // An error page gets the request's `Header always` lines, as httpd's error filter
         // adds them (a local document has had its own path's).
-        if r.document.is_none()
-            && !matches!(r.body, super::plan::Body::Cgi(_))
-            && self.host().modules_active
-            && let Some(d) = &decoded
+        if r.document.is_none() && !matches!(r.body, super::plan::Body::Cgi(_)) {
+            self.error_page_headers(req, decoded, time);
+        }
+        r
+    }
+
+    /// The `ErrorDocument` for an error that came `redirects` internal redirects down from
+    /// `req`, at the decoded path `at` (httpd's failing request, whose sections apply): a
+    /// local document would be one more redirect, which past `LimitInternalRecursion` is
+    /// httpd's 500 naming the error (AH00124).
+    pub(super) fn redirected_error_document(
+        &mut self,
+        reply: Reply,
+        req: &Request<'_>,
+        at: Option<&[u8]>,
+        io: &ConnIo,
+        time: &RequestTime,
+        redirects: u32,
+    ) -> Reply {
+        if reply.error_page
+            && redirects >= self.host().cgi.redirect_limit
+            && let Some(d) = at
+            && self.local_error_document(d, reply.status)
+        {
+            self.fields.clear();
+            let mut r = self.redirect_limit_reply(io, req.method().as_str(), Some(reply.status));
+            r.close |= reply.close;
+            self.error_page_headers(req, Some(d), time);
+            return r;
+        }
+        self.error_document_at(reply, req, at, io, time)
+    }
+
+    /// The `Header always` lines of `req`'s path (`decoded`) on an error page made after its
+    /// handler ran, as httpd's error filter adds them.
+    pub(super) fn error_page_headers(
+        &mut self,
+        req: &Request<'_>,
+        decoded: Option<&[u8]>,
+        time: &RequestTime,
+    ) {
+        if self.host().modules_active
+            && let Some(d) = decoded
         {
             self.module_headers(req, d, false, time);
         }
-        r
+    }
+
+    /// [`Worker::error_page_headers`] for `req`'s own path.
+    pub(super) fn request_error_page_headers(&mut self, req: &Request<'_>, time: &RequestTime) {
+        let decoded = decoded_path(req);
+        self.error_page_headers(req, decoded.as_deref(), time);
     }
 
     /// Whether a local `ErrorDocument` would answer `status` for `decoded`: the listener
@@ -297,4 +352,13 @@ impl Worker<'_> {
         r.document = Some(decoded);
         r
     }
+}
+
+/// `req`'s URL-path, decoded and normalized; `None` if it does not decode.
+pub(super) fn decoded_path(req: &Request<'_>) -> Option<Vec<u8>> {
+    let raw = req.target().path().as_bytes();
+    let mut decoded = vec![0u8; raw.len() + 1];
+    let n = path::normalize(raw, &mut decoded).ok()?;
+    decoded.truncate(n);
+    Some(decoded)
 }

@@ -33,6 +33,10 @@ impl Worker<'_> {
         if !deflate::accepts_gzip(req.header("Accept-Encoding")) {
             return (body, plain);
         }
+        if !settings.compresses() {
+            log::error!("{}", settings.refusal(&String::from_utf8_lossy(path)));
+            return (body, plain);
+        }
         let len = body.len() as u64;
         let gz = settings.compress(len, |buf, at| {
             let at = at as usize;

@@ -194,13 +194,28 @@ impl Worker<'_> {
         self.record_request(time, parsed.as_ref().ok(), head, io.peer);
         if let Ok(req) = &parsed {
             // A script, then (if it failed and an ErrorDocument for its error is a script) that
-            // document: at most two runs.
-            for run in 0..2 {
-                let Body::Cgi(script) = &reply.body else {
-                    break;
-                };
+            // document, and so on: each document is an internal redirect, and a script's own
+            // redirects count too, so `LimitInternalRecursion` bounds the runs.
+            let mut redirects = 0;
+            let mut run = 0;
+            while let Body::Cgi(script) = &reply.body {
                 let has_body = req.body() != BodyFraming::None;
                 let document = reply.cgi_document.as_deref();
+                if let Some(d) = document {
+                    redirects += 1;
+                    if redirects > self.host().cgi.redirect_limit {
+                        // ap_die's redirect to the document refused: a 500 that names the
+                        // error it was for.
+                        let (status, close) = (d.status, reply.close);
+                        self.fields.clear();
+                        reply = self.redirect_limit_reply(io, req.method().as_str(), Some(status));
+                        self.request_error_page_headers(req, time);
+                        reply.close |= has_body || close;
+                        break;
+                    }
+                }
+                let may_keep = !((document.is_some() || run > 0) && reply.close);
+                run += 1;
                 match self.cgi_respond(
                     io,
                     req,
@@ -209,10 +224,25 @@ impl Worker<'_> {
                     served_before,
                     time,
                     document,
+                    redirects,
                     body_len,
-                    !((document.is_some() || run > 0) && reply.close),
+                    may_keep,
                 ) {
                     CgiDone::Sent(sent, consumed) => return Answered::Streamed { sent, consumed },
+                    // A fresh error of a request the script redirected to: its ErrorDocument.
+                    CgiDone::Redirected(o) => {
+                        redirects = o.redirects;
+                        let close = reply.close;
+                        reply = self.redirected_error_document(
+                            o.reply,
+                            req,
+                            o.path.as_deref(),
+                            io,
+                            time,
+                            redirects,
+                        );
+                        reply.close |= has_body || close;
+                    }
                     CgiDone::Reply(r) => {
                         let close = reply.close;
                         reply = match document {
@@ -226,6 +256,7 @@ impl Worker<'_> {
                                     b"",
                                     Some(status),
                                 );
+                                self.request_error_page_headers(req, time);
                                 r.close = close;
                                 r
                             }

@@ -74,7 +74,11 @@ impl Worker<'_> {
             && size <= deflate::MAX_WHOLE
             && deflate::accepts_gzip(req.header("Accept-Encoding"))
         {
-            return self.gzip_file(req, &file, typed, etag.as_bytes(), now, blocking);
+            if host.deflate.compresses() {
+                return self.gzip_file(req, &file, typed, etag.as_bytes(), now, blocking);
+            }
+            // zlib refuses the settings: sent as it is, with its Vary (below), as httpd does.
+            log::error!("{}", host.deflate.refusal(&String::from_utf8_lossy(path)));
         }
         let body = match answer {
             Answer::Full | Answer::Partial { .. } => {

@@ -2,7 +2,8 @@
 //! `IndexIgnore`, `IndexOrderDefault`, `HeaderName`/`ReadmeName`, and the lookups a listing
 //! makes in them.
 
-use super::text::{atoi, fnmatch, strcmp_match};
+use super::text::{fnmatch, strcmp_match};
+use crate::modules::atoi::atoi;
 
 pub(crate) const FANCY_INDEXING: u32 = 1 << 13;
 pub(super) const TABLE_INDEXING: u32 = 1 << 14;

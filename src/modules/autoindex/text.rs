@@ -3,21 +3,6 @@
 
 use std::fmt::Write as _;
 
-/// C's `atoi`.
-pub(super) fn atoi(s: &str) -> i64 {
-    let s = s.trim_start();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut v: i64 = 0;
-    for b in digits.bytes().take_while(u8::is_ascii_digit) {
-        v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-    }
-    if neg { -v } else { v }
-}
-
 /// httpd's `ap_strcmp_match` (or, folding case, `ap_strcasecmp_match`): `*` and `?`.
 pub(super) fn strcmp_match(s: &[u8], pattern: &[u8], fold: bool) -> bool {
     let rules = crate::wildcard::Rules {
