@@ -294,7 +294,10 @@ pub fn start_with(scratch: Scratch, directives: &str, args: &[&str]) -> Server {
     };
     let end = Instant::now() + Duration::from_secs(10);
     loop {
-        if TcpStream::connect_timeout(&server.addr(), Duration::from_millis(200)).is_ok() {
+        // A loopback connect is refused at once while nothing listens; the long timeout is for a
+        // loaded machine, where a short one can run out with the connection made, and the retry
+        // would leave the server a second connection without a request (tests count them).
+        if TcpStream::connect_timeout(&server.addr(), Duration::from_secs(2)).is_ok() {
             break;
         }
         if let Ok(Some(st)) = server.child.try_wait() {
