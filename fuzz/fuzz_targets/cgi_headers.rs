@@ -17,6 +17,7 @@
 #![no_main]
 
 use eventmpm::cgi::headers::{HeadError, Scan, ScriptHead, scan};
+use eventmpm_core::http1::Status;
 use eventmpm_fuzz::{Settings, place};
 use libfuzzer_sys::fuzz_target;
 
@@ -101,8 +102,13 @@ fn check_head(head: &ScriptHead) {
         );
         assert!(clean(value), "{name}: {value:?}");
     }
-    if head.redirect().is_some() {
+    // A redirect needs a Location and a 200: the script's Status, else the status the request
+    // already has (200, or an error document's error, which a Location alone does not undo).
+    if head.redirect(Status::OK).is_some() {
         assert!(head.location.is_some());
+    }
+    if head.redirect(Status::NOT_FOUND).is_some() {
+        assert!(head.location.is_some() && head.status() == Status::OK);
     }
 }
 
