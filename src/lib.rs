@@ -5,6 +5,7 @@
 pub use eventmpm_core as core;
 
 pub mod accept_mutex;
+pub mod accept_turns;
 pub mod board;
 pub mod buffers;
 pub mod cgi;

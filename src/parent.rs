@@ -27,6 +27,7 @@ use eventmpm_core::scoreboard::{Scoreboard, WorkerStatus};
 use eventmpm_core::time::Duration;
 
 use crate::accept_mutex::{self, AcceptMutex};
+use crate::accept_turns::Turns;
 use crate::board::{self, Board as ChildBoard, monotonic_now};
 use crate::child::{self, StopMode};
 use crate::config::{self, Options, ServerConfig};
@@ -119,6 +120,8 @@ struct Parent {
     nofile: u64,
     /// Worker MPM with several listening sockets: the accept mutex, created before any fork.
     accept_mutex: Option<Arc<AcceptMutex>>,
+    /// Event MPM: the accept turns' bell, when children can outnumber the CPUs.
+    turns: Option<Arc<Turns>>,
 }
 
 fn log_message(m: &Message) {
@@ -205,6 +208,24 @@ pub fn run(cfg: ServerConfig, opts: Options) -> i32 {
         }
     };
     let params = params(&cfg);
+    let cpus = crate::accept_turns::cpus();
+    let turns = match Turns::new(params.server_limit as usize, cpus) {
+        Ok(t) => t.map(Arc::new),
+        Err(e) => {
+            // Every child then accepts, as in httpd.
+            log::warn!("accept turns unavailable, every child accepts: {e}");
+            None
+        }
+    };
+    log::debug!(
+        "{cpus} CPU(s) for at most {} children: {}",
+        params.server_limit,
+        if turns.is_some() {
+            "children take turns at accepting"
+        } else {
+            "every child accepts"
+        }
+    );
     let slots = vec![ChildSlot::EMPTY; params.server_limit as usize];
     let mut parent = Parent {
         opts,
@@ -220,6 +241,7 @@ pub fn run(cfg: ServerConfig, opts: Options) -> i32 {
         nofile,
         cfg,
         accept_mutex,
+        turns,
     };
     parent
         .scoreboard
@@ -419,6 +441,9 @@ impl Parent {
             .collect();
         let mut params = server::child_params(&self.cfg, listeners, self.nofile);
         params.accept_mutex = accept;
+        if params.mpm == Mpm::Event {
+            params.turns = self.turns.clone();
+        }
         let board = ChildBoard::new(self.scoreboard, slot, generation);
         match child::run(params, self.site.clone(), board, server::limits(&self.cfg)) {
             Ok(StopMode::Graceful | StopMode::Immediate) => 0,
@@ -483,6 +508,10 @@ impl Parent {
     fn clear_slot(&self, slot: usize) {
         if let Some(p) = self.scoreboard.process(slot) {
             p.release();
+        }
+        // A child waiting for its turn may be next now.
+        if let Some(t) = &self.turns {
+            t.ring();
         }
         // Worker MPM: the stopping child this one took the slot over from may still run, its
         // busy threads still writing their records; those are not ours to mark dead (a new

@@ -172,6 +172,7 @@ pub fn child_params(cfg: &ServerConfig, listeners: Vec<TcpListener>, nofile: u64
         max_free_buffers,
         mpm: cfg.core.mpm,
         accept_mutex: None,
+        turns: None,
     }
 }
 

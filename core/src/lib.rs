@@ -34,6 +34,7 @@ extern crate std;
 pub mod log;
 
 pub mod accept_pause;
+pub mod accept_turns;
 pub mod admission;
 pub mod byte_scan;
 pub mod calendar;

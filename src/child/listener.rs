@@ -39,6 +39,7 @@ use super::accept_shortage;
 use super::connio::{self, ConnIo};
 use super::worker::{Blocking, Worker};
 use super::{Clock, Completion, Job, Shared, StopMode};
+use crate::accept_turns::Turns;
 use crate::signals::SignalPipe;
 use crate::sys::{self, Accepted, Events, Interest, Poller, WAKE_TOKEN};
 
@@ -50,6 +51,8 @@ const EVENTS: usize = 512;
 /// The token of the signal pipe: the first one above every connection token, and like them
 /// within a pointer's range (kqueue and event ports carry tokens in pointer-sized fields).
 const SIGNAL_TOKEN: u64 = eventmpm_core::table::TOKEN_LIMIT;
+/// The token of the accept turns' bell ([`crate::accept_turns`]).
+const TURN_TOKEN: u64 = SIGNAL_TOKEN + 1;
 
 /// What the listener needs to run.
 #[allow(missing_debug_implementations)]
@@ -63,6 +66,14 @@ pub struct Listener<'t> {
     bound: Vec<Option<std::net::SocketAddr>>,
     /// Per listening socket, its TLS configuration if it serves HTTPS.
     tls: Vec<Option<crate::tls::Server>>,
+    /// Admission (with an accept pause and a stop) lets this child accept: its scoreboard flag.
+    willing: bool,
+    /// With more possible children than CPUs: the turns, and whether it is this child's turn
+    /// as last seen (`turn_stale`: look again, after the bell or a change of `willing`).
+    turns: Option<Arc<Turns>>,
+    my_turn: bool,
+    turn_stale: bool,
+    /// The listening sockets are polled: `willing` and `my_turn`.
     listening: bool,
     completed: Vec<Completion>,
     /// The second half of [`Conns::posted`]'s double buffer (empty between turns).
@@ -134,11 +145,16 @@ impl<'t> Listener<'t> {
         max_connections: u32,
         workers: u32,
         responder: Worker<'t>,
+        turns: Option<Arc<Turns>>,
     ) -> std::io::Result<Listener<'t>> {
         let capacity = table.capacity();
         let mut io = Vec::with_capacity(capacity);
         io.resize_with(capacity, || None);
         poller.add_listener(signals.fd(), SIGNAL_TOKEN)?;
+        if let Some(t) = &turns {
+            // Edge-triggered: one event per ring, and nobody reads the bell.
+            sys::add_edge(&poller, t.fd(), TURN_TOKEN)?;
+        }
         let tls = listeners
             .iter()
             .map(|l| {
@@ -167,6 +183,10 @@ impl<'t> Listener<'t> {
                 .collect(),
             tls,
             listeners,
+            willing: false,
+            turns,
+            my_turn: true,
+            turn_stale: true,
             listening: false,
             completed: Vec::with_capacity(capacity),
             posted_spare: Vec::with_capacity(capacity),
@@ -177,7 +197,8 @@ impl<'t> Listener<'t> {
             workers,
             cpu: crate::cputime::Sampler::default(),
         };
-        l.set_listening(true);
+        // Announces this child to the others (the bell rings as `willing` changes).
+        l.set_willing(true);
         Ok(l)
     }
 
@@ -190,7 +211,32 @@ impl<'t> Listener<'t> {
         self.workers.saturating_sub(self.conns.in_flight)
     }
 
-    fn set_listening(&mut self, on: bool) {
+    /// Admission (with an accept pause and a stop) lets this child accept, or not: its
+    /// scoreboard flag follows, and when that changes the other children are rung to look at
+    /// the turns again. The listening sockets are polled when it is also this child's turn.
+    fn set_willing(&mut self, on: bool) {
+        if on != self.willing {
+            self.willing = on;
+            self.conns
+                .shared
+                .board
+                .set_accepting(on && self.stop.is_none());
+            if let Some(t) = &self.turns {
+                t.ring();
+            }
+            self.turn_stale = true;
+        }
+        if self.turn_stale {
+            self.turn_stale = false;
+            let board = &self.conns.shared.board;
+            self.my_turn = self.turns.as_ref().is_none_or(|t| {
+                eventmpm_core::accept_turns::my_turn(&board.scoreboard(), board.slot(), t.cpus())
+            });
+        }
+        self.poll_listeners(self.willing && self.my_turn);
+    }
+
+    fn poll_listeners(&mut self, on: bool) {
         if on == self.listening {
             return;
         }
@@ -209,10 +255,6 @@ impl<'t> Listener<'t> {
             }
         }
         self.listening = on;
-        self.conns
-            .shared
-            .board
-            .set_accepting(on && self.stop.is_none());
     }
 
     /// Run until the child stops; returns how it stopped.
@@ -252,6 +294,8 @@ impl<'t> Listener<'t> {
                 match ev.token {
                     WAKE_TOKEN => {}
                     SIGNAL_TOKEN => self.on_signals(),
+                    // Looked at when admission is applied, below.
+                    TURN_TOKEN => self.turn_stale = true,
                     t if t >= self.conns.table.capacity() as u64
                         && t < (self.conns.table.capacity() + self.listeners.len()) as u64 =>
                     {
@@ -280,7 +324,7 @@ impl<'t> Listener<'t> {
             let Ok(it) = self.rules.end_iteration(&mut self.conns, now, idle, oldest);
             // A full table switches the (level-triggered) listening sockets off too; polling
             // them while it is full would spin.
-            self.set_listening(it.listen);
+            self.set_willing(it.listen);
             self.conns.publish();
             if self.cpu.due(now)
                 && let Some(cpu) = crate::cputime::thread_ticks()
@@ -319,7 +363,7 @@ impl<'t> Listener<'t> {
             return;
         }
         if self.stop.is_none() {
-            self.set_listening(false);
+            self.set_willing(false);
             // Closing our copies releases the ports once every child has closed its own.
             self.listeners.clear();
             self.rules.stop(&mut self.conns.table);
@@ -360,7 +404,7 @@ impl<'t> Listener<'t> {
                             }
                         );
                     }
-                    self.set_listening(false);
+                    self.set_willing(false);
                     return;
                 }
             }
@@ -380,7 +424,7 @@ impl<'t> Listener<'t> {
                         if self.rules.accept_failed(self.clock.now()) {
                             accept_shortage::log_began(&e);
                         }
-                        self.set_listening(false);
+                        self.set_willing(false);
                     } else {
                         log::error!("accept failed: {e}; stopping this child gracefully");
                         self.begin_stop(StopMode::Graceful);

@@ -155,6 +155,10 @@ pub struct ChildParams {
     /// (several listening sockets and several children only): the parent creates the mutex
     /// before it forks, and the child attaches before it drops privileges.
     pub accept_mutex: Option<ChildMutex>,
+    /// Event MPM with more possible children than CPUs: the accept turns (only the first
+    /// children by slot that would accept poll the listening sockets; see
+    /// [`crate::accept_turns`]).
+    pub turns: Option<Arc<crate::accept_turns::Turns>>,
 }
 
 /// Run a child until it stops. Returns how it stopped.
@@ -261,6 +265,7 @@ pub fn run(
         params.max_connections,
         workers.len() as u32,
         worker::Worker::for_listener(&shared.serving),
+        params.turns,
     )?;
     let how = listener.run();
     drop(listener);
