@@ -5,7 +5,9 @@
 //! The test thread pins itself to one CPU before it starts the server, which inherits the
 //! affinity: the server then counts one CPU (as under `taskset -c 1`, how ci/bench runs it).
 //! Which child holds a connection is read from /proc: the server-side socket's inode in
-//! /proc/net/tcp, and the child whose descriptors include it.
+//! /proc/net/tcp, and the child whose descriptors include it. Linux only, as the turns are.
+
+#![cfg(any(target_os = "linux", target_os = "android"))]
 
 mod common;
 
