@@ -18,7 +18,8 @@
 //!
 //! Either way, lines are written when their thread exits, and whenever it waits while the
 //! child is stopping; an immediate stop, which does not wait for the threads, has the child's
-//! main thread write what they hold ([`LogBuffers::write_all`]). Each write is one `write(2)`
+//! main thread write what they hold ([`LogBuffers::write_all`]), after the log-writer thread
+//! has finished the batch it took (within [`FINISH_BOUND`]). Each write is one `write(2)`
 //! of whole lines per log, so lines of different threads and processes never interleave
 //! mid-line.
 
@@ -45,6 +46,10 @@ const LISTENER_CAP: usize = 2 * LOG_FLUSH;
 /// How soon the listener looks again when its due lines could not be handed over (the writer
 /// is still busy with the previous batch).
 const RETRY_HAND_OVER: Duration = Duration::from_millis(100);
+/// How long an ending child waits for its log-writer thread to finish the batch it holds: a
+/// local write takes microseconds, and a second is well inside the parent's first reminder
+/// (AH00045, 3 s after its SIGTERM), so a log that blocks costs the stop one second at most.
+const FINISH_BOUND: Duration = Duration::from_secs(1);
 
 /// One thread's unwritten lines.
 #[derive(Debug)]
@@ -88,7 +93,10 @@ pub struct LogBuffers {
 #[derive(Debug)]
 pub struct LogWriter {
     state: Mutex<WriterState>,
+    /// The writer waits on it for a batch (or the stop).
     ready: Condvar,
+    /// An ending child waits on it for the writer to finish its batch ([`LogWriter::finish`]).
+    drained: Condvar,
 }
 
 #[derive(Debug)]
@@ -110,6 +118,7 @@ impl LogWriter {
                 stop: false,
             }),
             ready: Condvar::new(),
+            drained: Condvar::new(),
         }
     }
 
@@ -154,6 +163,7 @@ impl LogWriter {
                 buf.clear();
             }
             self.lock().spare = Some(bufs);
+            self.drained.notify_all();
         }
     }
 
@@ -161,6 +171,30 @@ impl LogWriter {
     pub fn stop(&self) {
         self.lock().stop = true;
         self.ready.notify_all();
+    }
+
+    /// The child ends at once: let the writer write what it was handed — a batch it took may
+    /// be in the middle of its write, and the process's exit would lose it — but wait at most
+    /// `bound`, so that a log that blocks (a full disk over NFS, a FIFO nobody reads) cannot
+    /// keep the child alive. `true` if the writer is done (and will take nothing more).
+    pub fn finish(&self, bound: Duration) -> bool {
+        let deadline = StdInstant::now() + bound;
+        let mut st = self.lock();
+        st.stop = true;
+        self.ready.notify_all();
+        // Bounded by the deadline: each wake-up is a batch written, or spurious.
+        while st.full.is_some() || st.spare.is_none() {
+            let left = deadline.saturating_duration_since(StdInstant::now());
+            if left.is_zero() {
+                return false;
+            }
+            st = self
+                .drained
+                .wait_timeout(st, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 
     /// The child ends without waiting for the writer: write a batch it has not taken yet.
@@ -228,6 +262,7 @@ impl LogBuffers {
     /// its lines, or stuck on a log write).
     pub fn write_all(&self, logs: &[AccessLog]) {
         if let Some(w) = &self.writer {
+            w.finish(FINISH_BOUND);
             w.write_untaken(logs);
         }
         for slot in &self.slots {
@@ -406,5 +441,92 @@ impl Worker<'_> {
             vars: self.modules.vars.pairs(),
         };
         self.log.add(&entry, &host.logs, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::logformat::LogFormat;
+
+    fn log_to(path: &std::path::Path) -> AccessLog {
+        AccessLog {
+            file: Mutex::new(File::create(path).unwrap()),
+            format: LogFormat::parse("%r").unwrap(),
+        }
+    }
+
+    /// Wait (bounded) until the writer thread has taken the batch handed over.
+    fn until_taken(w: &LogWriter) {
+        for _ in 0..500 {
+            if w.lock().full.is_none() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        panic!("the writer never took its batch");
+    }
+
+    #[test]
+    fn an_ending_child_waits_for_the_batch_its_writer_is_writing() {
+        let path = std::env::temp_dir().join(format!("eventmpm-writer-{}", std::process::id()));
+        let logs = [log_to(&path)];
+        // Only the writer: no thread slots.
+        let buffers = LogBuffers {
+            slots: Box::new([]),
+            buffered: true,
+            writer: Some(LogWriter::new(1)),
+        };
+        let w = buffers.writer().unwrap();
+        let written = std::thread::scope(|s| {
+            s.spawn(|| w.run(&logs));
+            // The log's lock, held elsewhere, keeps the writer inside its write of the batch.
+            let (held, holding) = mpsc::channel();
+            let (release, released) = mpsc::channel::<()>();
+            let log = &logs[0];
+            s.spawn(move || {
+                let _f = log.file.lock().unwrap();
+                held.send(()).unwrap();
+                let _ = released.recv_timeout(Duration::from_secs(5));
+            });
+            holding.recv().unwrap();
+            let mut bufs = vec![b"GET /last HTTP/1.1\n".to_vec()];
+            assert!(w.hand_over(&mut bufs));
+            until_taken(w);
+            s.spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                release.send(()).unwrap();
+            });
+            buffers.write_all(&logs);
+            let written = std::fs::read_to_string(&path).unwrap();
+            // Whatever was read, the writer must return for the scope to end.
+            w.stop();
+            written
+        });
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(written, "GET /last HTTP/1.1\n");
+    }
+
+    #[test]
+    fn a_writer_stuck_on_its_log_holds_the_end_no_longer_than_the_bound() {
+        let path = std::env::temp_dir().join(format!("eventmpm-stuck-{}", std::process::id()));
+        let logs = [log_to(&path)];
+        let w = LogWriter::new(1);
+        std::thread::scope(|s| {
+            s.spawn(|| w.run(&logs));
+            let guard = logs[0].file.lock().unwrap();
+            let mut bufs = vec![b"GET / HTTP/1.1\n".to_vec()];
+            assert!(w.hand_over(&mut bufs));
+            until_taken(&w);
+            assert!(!w.finish(Duration::from_millis(20)), "finished while stuck");
+            drop(guard);
+            // Unstuck, it writes its batch and returns on the stop finish set.
+            assert!(w.finish(Duration::from_secs(5)));
+        });
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "GET / HTTP/1.1\n");
+        let _ = std::fs::remove_file(&path);
     }
 }
