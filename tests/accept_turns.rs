@@ -39,22 +39,13 @@ fn pin_to_one_cpu() {
     }
 }
 
-/// The pid among `children` holding the server side of the connection from local `port`.
+/// The pid among `children` holding the server side of the connection from `client_port`.
 fn owner(server_port: u16, client_port: u16, children: &[u32]) -> Option<u32> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let port_of = |a: &str| u16::from_str_radix(a.rsplit(':').next()?, 16).ok();
-    let inode = table.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (port_of(f.get(1)?)? == server_port && port_of(f.get(2)?)? == client_port)
-            .then(|| f.get(9).map(|s| s.to_string()))?
-    })?;
-    let want = format!("socket:[{inode}]");
-    children.iter().copied().find(|pid| {
-        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy() == want))
-        })
-    })
+    let inode = sockets::connection_inode(server_port, client_port)?;
+    children
+        .iter()
+        .copied()
+        .find(|&pid| sockets::holds_socket(pid, &inode))
 }
 
 /// Open `n` keep-alive connections, each answered once (so each is accepted and held).

@@ -135,46 +135,6 @@ fn all_stopped(pid: u32) -> bool {
     states.iter().all(|(_, s)| s == "T" || s == "t")
 }
 
-/// The client ports of the TCP connections `pid` holds on local port `port`: its socket inodes
-/// (`/proc/PID/fd`) matched to `/proc/net/tcp` and `/proc/net/tcp6` rows.
-fn client_ports_held(pid: u32, port: u16) -> BTreeSet<u16> {
-    let inodes: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| {
-                    let l = std::fs::read_link(e.path()).ok()?;
-                    let l = l.to_string_lossy();
-                    Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut ports = BTreeSet::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        for row in std::fs::read_to_string(table)
-            .unwrap_or_default()
-            .lines()
-            .skip(1)
-        {
-            let f: Vec<&str> = row.split_whitespace().collect();
-            let (Some(local), Some(remote), Some(inode)) = (f.get(1), f.get(2), f.get(9)) else {
-                continue;
-            };
-            let port_of = |a: &str| {
-                a.rsplit_once(':')
-                    .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
-            };
-            if port_of(local) == Some(port)
-                && inodes.contains(*inode)
-                && let Some(p) = port_of(remote).filter(|&p| p != 0)
-            {
-                ports.insert(p);
-            }
-        }
-    }
-    ports
-}
-
 fn children_killed_under_load_cost_only_their_own_connections(mpm: Mpm) {
     let seconds = kill_seconds();
     let seed = Rng::seed_from_env("EVENTMPM_KILL_SEED");
@@ -245,7 +205,7 @@ fn children_killed_under_load_cost_only_their_own_connections(mpm: Mpm) {
             "child {victim} did not stop"
         );
         let at = Instant::now();
-        let ports = client_ports_held(victim, srv.port);
+        let ports = sockets::client_ports_held(victim, srv.port);
         signal_named(victim, "KILL");
         kills.push(Kill {
             pid: victim,

@@ -789,26 +789,6 @@ fn account_id(flag: &str, name: &str) -> u32 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-/// The inode of the socket listening on `port` (/proc/net/tcp).
-fn listening_inode(port: u16) -> Option<String> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let local_port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
-        (local_port == port && f.get(3) == Some(&"0A")).then(|| f.get(9).unwrap().to_string())
-    })
-}
-
-fn holds_socket(pid: u32, inode: &str) -> bool {
-    let want = format!("socket:[{inode}]");
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.flatten()
-                .any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy() == want))
-        })
-        .unwrap_or(false)
-}
-
 #[test]
 fn children_of_a_root_parent_run_as_nobody_and_the_parent_keeps_the_listeners() {
     if !is_root() {
@@ -846,9 +826,9 @@ fn children_of_a_root_parent_run_as_nobody_and_the_parent_keeps_the_listeners() 
             vec![0; 4],
             "the parent stays root"
         );
-        let inode = listening_inode(srv.port).expect("listening socket");
+        let inode = sockets::listening_inode(srv.port).expect("listening socket");
         assert!(
-            holds_socket(srv.pid(), &inode),
+            sockets::holds_socket(srv.pid(), &inode),
             "the parent keeps the listener"
         );
         assert_eq!(get_status(srv.addr(), "/index.html"), 200);
