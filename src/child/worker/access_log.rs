@@ -257,9 +257,10 @@ impl LogBuffers {
         }
     }
 
-    /// Write every thread's lines now: the child is ending without waiting for its threads. A
-    /// thread holding its slot at this moment is skipped rather than waited for (it is writing
-    /// its lines, or stuck on a log write).
+    /// Write every thread's lines now: the child is ending without waiting for its threads. The
+    /// log-writer thread alone is waited for, up to `FINISH_BOUND` (1 s), so the batch it took is
+    /// not lost; a worker holding its slot at this moment is skipped rather than waited for (it
+    /// is writing its lines, or stuck on a log write).
     pub fn write_all(&self, logs: &[AccessLog]) {
         if let Some(w) = &self.writer {
             w.finish(FINISH_BOUND);
